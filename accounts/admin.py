@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from accounts.models import Organization, Region, User
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "name_en"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "social_credit_code", "region", "hospital_grade"]
+    list_filter = ["kind", "region", "hospital_grade"]
+    search_fields = ["name", "name_en", "social_credit_code"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "organization", "is_staff", "is_active"]
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Jicai", {"fields": ("organization", "language")}))  # type: ignore[misc]

@@ -1,0 +1,102 @@
+"""Demo organizations and users for ``seed_demo`` (documented in README.md).
+
+Every demo user's password is DEMO_PASSWORD. Names are fictional; codes are generated
+with valid GB 32100-2015 check characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.uscc import check_character
+
+DEMO_PASSWORD = "jicai-demo-2026"  # noqa: S105 - documented demo password, local use only
+
+
+@dataclass(frozen=True)
+class DemoOrganization:
+    username: str
+    kind: str
+    name: str
+    name_en: str
+    region_code: str
+    social_credit_code: str
+    hospital_grade: int | None = None
+
+
+def demo_code(prefix: str, region_code: str, serial: int) -> str:
+    """A valid unified social credit code: 2-char prefix, division code, serial, check."""
+    first17 = f"{prefix}{region_code}0100{serial:08d}X"[:17]
+    return first17 + check_character(first17)
+
+
+_HOSPITAL_CITIES = {
+    "11": ("北京", "Beijing"),
+    "31": ("上海", "Shanghai"),
+    "44": ("广州", "Guangzhou"),
+    "51": ("成都", "Chengdu"),
+    "37": ("济南", "Jinan"),
+    "42": ("武汉", "Wuhan"),
+}
+_HOSPITAL_KINDS = (
+    ("第一人民医院", "First People's Hospital", 3),
+    ("中心医院", "Central Hospital", 3),
+    ("中医医院", "Hospital of Traditional Chinese Medicine", 2),
+    ("妇幼保健院", "Maternal and Child Health Hospital", 2),
+    ("第二人民医院", "Second People's Hospital", 1),
+)
+
+_MANUFACTURERS = (
+    ("齐安制药股份有限公司", "Qi'an Pharmaceutical Co., Ltd.", "37"),
+    ("正元药业集团有限公司", "Zhengyuan Pharmaceutical Group Co., Ltd.", "32"),
+    ("石泉药业集团有限公司", "Shiquan Pharmaceutical Group Co., Ltd.", "13"),
+    ("扬帆药业有限公司", "Yangfan Pharmaceutical Co., Ltd.", "32"),
+    ("华瑞制药股份有限公司", "Huarui Pharmaceutical Co., Ltd.", "33"),
+    ("京信药业股份有限公司", "Jingxin Pharmaceutical Co., Ltd.", "33"),
+    ("信和医药科技有限公司", "Xinhe Pharmaceutical Technology Co., Ltd.", "44"),
+    ("辉源制药（中国）有限公司", "Huiyuan Pharmaceuticals (China) Ltd.", "31"),
+    ("乐心医疗器械股份有限公司", "Lexin Medical Devices Co., Ltd.", "11"),
+    ("微准医疗科技有限公司", "Weizhun Medical Technology Co., Ltd.", "31"),
+    ("威骨骨科器械有限公司", "Weigu Orthopaedic Devices Co., Ltd.", "37"),
+    ("明视眼科器械有限公司", "Mingshi Ophthalmic Devices Co., Ltd.", "44"),
+)
+
+
+def demo_organizations() -> list[DemoOrganization]:
+    organizations = [
+        DemoOrganization(
+            username="office",
+            kind="office",
+            name="国家组织药品联合采购办公室（演示）",
+            name_en="Joint Procurement Office (demo)",
+            region_code="31",
+            social_credit_code=demo_code("11", "31", 1),
+        )
+    ]
+    serial = 0
+    for region_code, (city_zh, city_en) in _HOSPITAL_CITIES.items():
+        for suffix_zh, suffix_en, grade in _HOSPITAL_KINDS:
+            serial += 1
+            organizations.append(
+                DemoOrganization(
+                    username=f"hospital{serial:02d}",
+                    kind="hospital",
+                    name=f"{city_zh}市{suffix_zh}",
+                    name_en=f"{city_en} {suffix_en}",
+                    region_code=region_code,
+                    social_credit_code=demo_code("12", region_code, 1000 + serial),
+                    hospital_grade=grade,
+                )
+            )
+    for serial, (name, name_en, region_code) in enumerate(_MANUFACTURERS, start=1):
+        organizations.append(
+            DemoOrganization(
+                username=f"maker{serial:02d}",
+                kind="manufacturer",
+                name=name,
+                name_en=name_en,
+                region_code=region_code,
+                social_credit_code=demo_code("91", region_code, 2000 + serial),
+            )
+        )
+    return organizations

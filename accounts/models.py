@@ -1,0 +1,145 @@
+"""Users, the organizations they act for, and the provincial regions."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.uscc import USCCError, validate_uscc
+
+USCC_MESSAGES = {
+    "length": _("Invalid unified social credit code: it must be 18 characters, not %(length)s."),
+    "character": _(
+        "Invalid unified social credit code: character %(position)s '%(character)s' is not "
+        "allowed (I, O, S, V and Z never occur)."
+    ),
+    "division": _(
+        "Invalid unified social credit code: characters 3 to 8 must be the 6-digit "
+        "administrative division code."
+    ),
+    "check": _(
+        "Invalid unified social credit code: the check character is '%(found)s', "
+        "expected '%(expected)s'."
+    ),
+}
+
+
+def validate_social_credit_code(value: str) -> None:
+    try:
+        validate_uscc(value)
+    except USCCError as exc:
+        raise ValidationError(
+            USCC_MESSAGES[exc.reason], code=f"uscc_{exc.reason}", params=exc.params
+        ) from exc
+
+
+class Region(models.Model):
+    """A provincial-level unit (31; Xinjiang and its production corps count as one).
+
+    Loaded by a data migration; codes are the GB/T 2260 two-digit province codes.
+    """
+
+    code = models.CharField(_("code"), max_length=2, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=32, unique=True)
+    name_en = models.CharField(_("English name"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+class Organization(models.Model):
+    class Kind(models.TextChoices):
+        OFFICE = "office", _("Procurement office")
+        HOSPITAL = "hospital", _("Hospital")
+        MANUFACTURER = "manufacturer", _("Manufacturer")
+
+    class Grade(models.IntegerChoices):
+        GRADE_1 = 1, _("Grade 1")
+        GRADE_2 = 2, _("Grade 2")
+        GRADE_3 = 3, _("Grade 3")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    social_credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_social_credit_code],
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="organizations"
+    )
+    hospital_grade = models.PositiveSmallIntegerField(
+        _("hospital grade"), choices=Grade.choices, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="hospital", hospital_grade__isnull=False))
+                | (~Q(kind="hospital") & Q(hospital_grade__isnull=True)),
+                name="organization_grade_only_for_hospitals",
+                violation_error_message=_("A hospital has a grade; other organizations do not."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.HOSPITAL and self.hospital_grade is None:
+            raise ValidationError({"hospital_grade": _("A hospital needs a grade (1, 2 or 3).")})
+        if self.kind != self.Kind.HOSPITAL and self.hospital_grade is not None:
+            raise ValidationError({"hospital_grade": _("Only hospitals have a grade.")})
+
+
+class User(AbstractUser):
+    """A person who signs in. Acts only for its own organization (none for superusers)."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.PROTECT,
+        related_name="users",
+        null=True,
+        blank=True,
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        help_text=_("Remembered language choice; empty follows the browser."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def role(self) -> str | None:
+        organization = self.organization
+        return organization.kind if organization is not None else None

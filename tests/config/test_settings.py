@@ -1,0 +1,64 @@
+"""Settings come from the environment: SQLite and in-process tasks unless told otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "from config.celery import app; "
+    "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
+    "'name': str(settings.DATABASES['default']['NAME']), "
+    "'eager': app.conf.task_always_eager, 'broker': app.conf.broker_url, "
+    "'tz': settings.TIME_ZONE, 'use_tz': settings.USE_TZ, "
+    "'languages': [code for code, _ in settings.LANGUAGES]}))"
+)
+
+
+def _settings_with(**environment: str) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", **environment})
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_default_is_sqlite_and_in_process_tasks() -> None:
+    probe = _settings_with()
+    assert probe["engine"] == "django.db.backends.sqlite3"
+    assert str(probe["name"]).endswith("db.sqlite3")
+    assert probe["eager"] is True
+    assert probe["tz"] == "Asia/Shanghai"
+    assert probe["use_tz"] is True
+    assert probe["languages"] == ["zh-hans", "en"]
+
+
+def test_database_url_and_broker_switch_to_postgresql_and_redis() -> None:
+    probe = _settings_with(
+        DATABASE_URL="postgres://jicai@127.0.0.1:5432/jicai",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+    )
+    assert probe["engine"] == "django.db.backends.postgresql"
+    assert probe["name"] == "jicai"
+    assert probe["eager"] is False
+    assert probe["broker"] == "redis://127.0.0.1:6379/0"
+
+
+def test_production_refuses_to_start_without_a_secret_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "off"})
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off." in out.stderr

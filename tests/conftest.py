@@ -1,0 +1,165 @@
+"""Suite-wide test configuration.
+
+Two kinds of test need more than the default SQLite database:
+
+* ``integration``: PostgreSQL (``DATABASE_URL``), Redis (``CELERY_BROKER_URL``) and a real
+  Celery worker process started by the ``celery_worker`` fixture. Without those settings
+  they are deselected (and the run says so). In CI (``CI`` set) or with
+  ``JICAI_REQUIRE_INTEGRATION=1`` a missing service is a failure, never a skip.
+* ``reference_data``: reads the published data in ``../shared/data``; deselected when that
+  folder is absent (a fresh clone without it), required in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _integration_configured() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql")) and bool(
+        os.environ.get("CELERY_BROKER_URL")
+    )
+
+
+def _integration_required() -> bool:
+    return bool(os.environ.get("CI")) or os.environ.get("JICAI_REQUIRE_INTEGRATION") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "reference_data: reads the published data in ../shared/data")
+    if _integration_required() and not _integration_configured():
+        raise pytest.UsageError(
+            "Integration tests are required here (CI or JICAI_REQUIRE_INTEGRATION=1) but "
+            "DATABASE_URL does not point at PostgreSQL or CELERY_BROKER_URL is unset. "
+            "Run them through .ci/run, which sets both."
+        )
+    if _integration_required() and not SHARED_DATA.is_dir():
+        raise pytest.UsageError(f"Reference data are required in CI but {SHARED_DATA} is missing.")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    deselected: list[pytest.Item] = []
+    kept: list[pytest.Item] = []
+    reasons: set[str] = set()
+    for item in items:
+        if item.get_closest_marker("integration") and not _integration_configured():
+            deselected.append(item)
+            reasons.add("integration (set DATABASE_URL and CELERY_BROKER_URL, or run .ci/run)")
+        elif item.get_closest_marker("reference_data") and not SHARED_DATA.is_dir():
+            deselected.append(item)
+            reasons.add(f"reference_data ({SHARED_DATA} not found)")
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"deselected {len(deselected)} tests needing: {'; '.join(sorted(reasons))}"
+            )
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process_unless_integration(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run tasks eagerly; integration tests send them to the real worker."""
+    from config.celery import app
+
+    eager = request.node.get_closest_marker("integration") is None
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: object) -> None:
+    # PBKDF2 costs ~0.3 s a hash; tests create many users. Production keeps the default.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+def _database_url_for(name: str) -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None, django_db_blocker: object
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``celery worker`` process on the test database and a private queue.
+
+    The worker reads the same test database the tests write (tests using it must use
+    ``transactional_db`` so their rows are committed), and listens on a queue named for
+    this run so no other worker on the machine can take its tasks.
+    """
+    from django.db import connection
+
+    from config.celery import app
+
+    queue = f"jicai-test-{uuid.uuid4().hex[:12]}"
+    env = dict(os.environ)
+    env["DATABASE_URL"] = _database_url_for(connection.settings_dict["NAME"])
+    env["CELERY_TASK_DEFAULT_QUEUE"] = queue
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    log_path = ROOT / "test-artifacts" / "celery-worker.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    app.conf.task_default_queue = queue
+    try:
+        from config.tasks import worker_ping
+
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"celery worker exited early; see {log_path}")
+            try:
+                worker_ping.apply_async(args=["ready"], queue=queue).get(timeout=10)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
