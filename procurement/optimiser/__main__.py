@@ -1,0 +1,5 @@
+import sys
+
+from procurement.optimiser.cli import main
+
+sys.exit(main())

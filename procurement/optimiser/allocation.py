@@ -1,0 +1,455 @@
+"""Who supplies which province and hospital, after the rule layer has chosen the winners.
+
+Drug rounds: the province counts come from the rank-order draft, winners' stated
+preferences are honoured in draft order, the rest is a CP-SAT assignment that minimises
+price plus delivery cost within declared capacities. Consumables: hospitals keep the
+intended volume of winning products, and the volume of losing products moves to the
+winner the hospital chose or, when it chose none, to a cost-minimising default.
+
+The solver works per province (hospitals aggregated); hospitals get their share
+afterwards by a deterministic rule (``lay_out``), so the province-level optimum is also
+the hospital-level one: a unit price does not depend on the hospital.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from ortools.sat.python import cp_model
+
+from procurement.optimiser.model import (
+    Allocation,
+    Bid,
+    HospitalAllocation,
+    Item,
+    RegionCost,
+    RegionDemand,
+)
+from procurement.optimiser.rules import ItemDecision
+
+#: Shortfall against declared capacity is allowed but costs more than any price can:
+#: every province must have a supplier, and the shortfall is reported as a warning.
+_SHORTFALL_WEIGHT_DIGITS = 6
+
+
+@dataclass
+class SolveStats:
+    """What the allocation solvers did, merged into the run record."""
+
+    used_solver: bool = False
+    all_optimal: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Exact money for the solver: every figure times ``10 ** digits`` is an integer."""
+
+    digits: int
+    costs: Mapping[tuple[str, str], RegionCost]
+
+    @property
+    def scale(self) -> int:
+        return 10**self.digits
+
+    def to_int(self, value: Decimal) -> int:
+        scaled = value * self.scale
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {self.digits} decimals")
+        return int(scaled)
+
+    def region_cost(self, bid: str, region: str) -> RegionCost | None:
+        return self.costs.get((bid, region))
+
+
+def decimals_of(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -int(exponent)) if isinstance(exponent, int) else 0
+
+
+def draft_order(winners: int, regions: int) -> list[int]:
+    """Winner indexes (0 = lowest price) in picking order.
+
+    The lowest-priced winner picks one province first; then winners take one province
+    each per round in rank order until none is left: 4 winners of 31 get 9/8/7/7.
+    """
+    if winners == 0 or regions == 0:
+        return []
+    return [0] + [k % winners for k in range(regions - 1)]
+
+
+def draft_counts(winners: int, regions: int) -> list[int]:
+    counts = [0] * winners
+    for index in draft_order(winners, regions):
+        counts[index] += 1
+    return counts
+
+
+def agreed_quantity(quantity: int, share: Decimal) -> int:
+    """Agreed volume of one province: share x its demand, rounded half up to a unit."""
+    return int((share * quantity).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def largest_remainder(total: int, weights: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Split ``total`` in proportion to ``weights`` exactly; remainders go by size, then id."""
+    weight_sum = sum(w for _, w in weights)
+    if weight_sum == 0:
+        return {key: 0 for key, _ in weights}
+    floors = {key: total * w // weight_sum for key, w in weights}
+    rest = total - sum(floors.values())
+    order = sorted(weights, key=lambda kw: (-(total * kw[1] % weight_sum), kw[0]))
+    for key, _ in order[:rest]:
+        floors[key] += 1
+    return floors
+
+
+def lay_out(
+    hospitals: Sequence[tuple[str, int]], suppliers: Sequence[tuple[str, int]]
+) -> list[tuple[str, str, int]]:
+    """Deterministic disaggregation: hospitals (by id) and suppliers (in the given order)
+    are laid end to end on the same line of units; a hospital takes from each supplier
+    the units where their segments overlap. Sums are exact on both sides and each
+    hospital gets as few suppliers as the totals allow."""
+    result: list[tuple[str, str, int]] = []
+    supplier_index = 0
+    supplier_left = suppliers[0][1] if suppliers else 0
+    for hospital, quantity in sorted(hospitals):
+        need = quantity
+        while need > 0 and supplier_index < len(suppliers):
+            if supplier_left == 0:
+                supplier_index += 1
+                if supplier_index >= len(suppliers):
+                    break
+                supplier_left = suppliers[supplier_index][1]
+                continue
+            take = min(need, supplier_left)
+            result.append((hospital, suppliers[supplier_index][0], take))
+            need -= take
+            supplier_left -= take
+    return result
+
+
+def _solver(seconds: float = 30.0) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # small models; one worker makes the search repeatable
+    solver.parameters.random_seed = 0
+    solver.parameters.max_time_in_seconds = seconds
+    return solver
+
+
+def allocate_drug_item(
+    decision: ItemDecision,
+    pricing: Pricing,
+    stats: SolveStats,
+) -> tuple[list[Allocation], list[HospitalAllocation]]:
+    """Province draft, preferences, CP-SAT assignment, backups, hospital disaggregation."""
+    item, winners = decision.item, list(decision.winners)
+    share = decision.agreed_volume_share
+    if not winners or share is None:
+        return [], []
+    demand = {d.region: d for d in item.demand}
+    regions = sorted(demand)
+    quantity = {r: agreed_quantity(demand[r].quantity, share) for r in regions}
+    counts = draft_counts(len(winners), len(regions))
+    owner: dict[str, int] = {}
+    source: dict[str, str] = {}
+    remaining = list(counts)
+    cursor = [0] * len(winners)
+    for index in draft_order(len(winners), len(regions)):
+        preferences = winners[index].region_preferences
+        while cursor[index] < len(preferences) and preferences[cursor[index]] in owner:
+            cursor[index] += 1
+        if cursor[index] < len(preferences):
+            region = preferences[cursor[index]]
+            owner[region] = index
+            source[region] = "winner's preference"
+            remaining[index] -= 1
+    open_regions = [r for r in regions if r not in owner]
+    if open_regions:
+        assigned = _assign_regions(
+            item, winners, decision, open_regions, remaining, quantity, owner, pricing, stats
+        )
+        for region, index in assigned.items():
+            owner[region] = index
+            source[region] = "platform assignment (minimum cost)"
+    backups = _backups(item, winners, decision, owner, pricing)
+    allocations: list[Allocation] = []
+    hospitals: list[HospitalAllocation] = []
+    for region in regions:
+        bid = winners[owner[region]]
+        allocations.append(
+            _allocation(
+                item,
+                bid,
+                decision,
+                region,
+                quantity[region],
+                pricing,
+                backups.get(region),
+                source[region],
+            )
+        )
+        hospitals.extend(_hospital_rows(item, demand[region], [(bid.id, quantity[region])], share))
+    return allocations, hospitals
+
+
+def _price(decision: ItemDecision, bid: Bid) -> Decimal:
+    return decision.award_prices[bid.id]
+
+
+def _unit_cost(decision: ItemDecision, bid: Bid, region: str, pricing: Pricing) -> Decimal:
+    cost = pricing.region_cost(bid.id, region)
+    return _price(decision, bid) + (cost.per_unit if cost else Decimal(0))
+
+
+def _assign_regions(
+    item: Item,
+    winners: list[Bid],
+    decision: ItemDecision,
+    regions: list[str],
+    counts: list[int],
+    quantity: Mapping[str, int],
+    owner: Mapping[str, int],
+    pricing: Pricing,
+    stats: SolveStats,
+) -> dict[str, int]:
+    model = cp_model.CpModel()
+    x = {(w, r): model.new_bool_var(f"x_{w}_{r}") for w in range(len(winners)) for r in regions}
+    for r in regions:
+        model.add_exactly_one(x[w, r] for w in range(len(winners)))
+    shortfall_terms = []
+    for w, bid in enumerate(winners):
+        model.add(sum(x[w, r] for r in regions) == max(counts[w], 0))
+        if bid.capacity is not None:
+            used = sum(quantity[r] for r, o in owner.items() if o == w)
+            room = bid.capacity - used
+            total = sum(quantity[r] for r in regions)
+            short = model.new_int_var(0, max(total, 0) + max(-room, 0), f"short_{w}")
+            model.add(sum(quantity[r] * x[w, r] for r in regions) <= room + short)
+            shortfall_terms.append(short)
+    big = 0
+    costs: dict[tuple[int, str], int] = {}
+    for (w, r), _ in x.items():
+        extra = pricing.region_cost(winners[w].id, r)
+        fixed = extra.fixed if extra else Decimal(0)
+        costs[w, r] = pricing.to_int(
+            _unit_cost(decision, winners[w], r, pricing) * quantity[r] + fixed
+        )
+        big += costs[w, r]
+    weight = big + 1
+    model.minimize(weight * sum(shortfall_terms) + sum(costs[w, r] * x[w, r] for (w, r) in x))
+    solver = _solver()
+    status = solver.solve(model)
+    stats.used_solver = True
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError(
+            f"province assignment of item {item.id} failed: {solver.status_name(status)}"
+        )
+    if status != cp_model.OPTIMAL:
+        stats.all_optimal = False
+    for w, short in zip(
+        [w for w, b in enumerate(winners) if b.capacity is not None], shortfall_terms, strict=True
+    ):
+        missing = solver.value(short)
+        if missing > 0:
+            stats.warnings.append(
+                f"item {item.id}: bid {winners[w].id} is assigned {missing} units more than "
+                f"its declared capacity {winners[w].capacity}: capacity shortfall"
+            )
+    return {r: w for (w, r), var in x.items() if solver.value(var)}
+
+
+def _backups(
+    item: Item,
+    winners: list[Bid],
+    decision: ItemDecision,
+    owner: Mapping[str, int],
+    pricing: Pricing,
+) -> dict[str, str]:
+    """Backup supplier per province: a winner that named it, else the cheapest other winner."""
+    result: dict[str, str] = {}
+    if len(winners) < 2:
+        return result
+    for region, own in sorted(owner.items()):
+        named = [
+            w for w, bid in enumerate(winners) if w != own and region in bid.backup_preferences
+        ]
+        if named:
+            result[region] = winners[named[0]].id
+            continue
+        others = [w for w in range(len(winners)) if w != own]
+        best = min(others, key=lambda w: (_unit_cost(decision, winners[w], region, pricing), w))
+        result[region] = winners[best].id
+    return result
+
+
+def _allocation(
+    item: Item,
+    bid: Bid,
+    decision: ItemDecision,
+    region: str,
+    quantity: int,
+    pricing: Pricing,
+    backup: str | None,
+    source: str,
+) -> Allocation:
+    price = _price(decision, bid)
+    extra = pricing.region_cost(bid.id, region)
+    delivery = (extra.per_unit * quantity + extra.fixed) if extra and quantity else Decimal(0)
+    return Allocation(
+        item=item.id,
+        bid=bid.id,
+        supplier=bid.supplier,
+        region=region,
+        quantity=quantity,
+        unit_price=price,
+        delivery_cost=delivery,
+        cost=price * quantity + delivery,
+        backup_bid=backup,
+        source=source,
+    )
+
+
+def _hospital_rows(
+    item: Item,
+    demand: RegionDemand,
+    suppliers: Sequence[tuple[str, int]],
+    share: Decimal,
+) -> list[HospitalAllocation]:
+    if not demand.hospitals:
+        return []
+    total = sum(q for _, q in suppliers)
+    agreed = largest_remainder(total, [(h.id, h.quantity) for h in demand.hospitals])
+    return [
+        HospitalAllocation(item=item.id, bid=bid, region=demand.region, hospital=h, quantity=q)
+        for h, bid, q in lay_out(sorted(agreed.items()), suppliers)
+        if q > 0
+    ]
+
+
+def allocate_brand_choice(
+    decision: ItemDecision,
+    pricing: Pricing,
+    stats: SolveStats,
+) -> tuple[list[Allocation], list[HospitalAllocation]]:
+    """Consumables and renewal: keep winners' intended volume, move losers' volume.
+
+    A hospital's lost volume goes to the first winner in its ``reassign_to`` list; when it
+    named none, the volume of its province is given to winners by a minimum-cost CP-SAT
+    assignment within the winners' remaining capacities (split allowed).
+    """
+    item, winners = decision.item, list(decision.winners)
+    if not winners:
+        return [], []
+    winner_ids = {b.id for b in winners}
+    by_id = {b.id: b for b in winners}
+    rows: dict[tuple[str, str, str], int] = {}
+    hospital_rows: dict[tuple[str, str, str], int] = {}
+    open_volume: dict[str, list[tuple[str, int]]] = {}
+    for demand in item.demand:
+        hospitals = demand.hospitals or ()
+        if not hospitals:
+            open_volume.setdefault(demand.region, []).append(("", demand.quantity))
+            continue
+        for hospital in hospitals:
+            brands = hospital.brand_volumes
+            unnamed = hospital.quantity - sum(b.quantity for b in brands)
+            lost = unnamed
+            for brand in brands:
+                if brand.bid in winner_ids:
+                    _add(
+                        rows,
+                        (demand.region, brand.bid, "hospital's intended volume"),
+                        brand.quantity,
+                    )
+                    _add(hospital_rows, (demand.region, hospital.id, brand.bid), brand.quantity)
+                else:
+                    lost += brand.quantity
+            if lost == 0:
+                continue
+            choice = next((b for b in hospital.reassign_to if b in winner_ids), None)
+            if choice is not None:
+                _add(rows, (demand.region, choice, "hospital's choice for a losing product"), lost)
+                _add(hospital_rows, (demand.region, hospital.id, choice), lost)
+            else:
+                open_volume.setdefault(demand.region, []).append((hospital.id, lost))
+    if open_volume:
+        used: dict[str, int] = {}
+        for (_, bid, _), q in rows.items():
+            used[bid] = used.get(bid, 0) + q
+        split = _min_cost_split(item, winners, decision, open_volume, used, pricing, stats)
+        for region, parts in sorted(split.items()):
+            for bid, q in parts:
+                _add(rows, (region, bid, "minimum-cost default"), q)
+            named = [(h, q) for h, q in open_volume[region] if h]
+            for hospital_id, bid, q in lay_out(named, parts):
+                _add(hospital_rows, (region, hospital_id, bid), q)
+    allocations = [
+        _allocation(item, by_id[bid], decision, region, q, pricing, None, src)
+        for (region, bid, src), q in sorted(rows.items())
+        if q > 0
+    ]
+    hospitals_out = [
+        HospitalAllocation(item=item.id, bid=bid, region=region, hospital=h, quantity=q)
+        for (region, h, bid), q in sorted(hospital_rows.items())
+        if q > 0
+    ]
+    return allocations, hospitals_out
+
+
+def _add(table: dict[tuple[str, str, str], int], key: tuple[str, str, str], q: int) -> None:
+    table[key] = table.get(key, 0) + q
+
+
+def _min_cost_split(
+    item: Item,
+    winners: list[Bid],
+    decision: ItemDecision,
+    open_volume: Mapping[str, list[tuple[str, int]]],
+    used: Mapping[str, int],
+    pricing: Pricing,
+    stats: SolveStats,
+) -> dict[str, list[tuple[str, int]]]:
+    model = cp_model.CpModel()
+    regions = sorted(open_volume)
+    need = {r: sum(q for _, q in open_volume[r]) for r in regions}
+    y = {
+        (b.id, r): model.new_int_var(0, need[r], f"y_{b.id}_{r}") for b in winners for r in regions
+    }
+    for r in regions:
+        model.add(sum(y[b.id, r] for b in winners) == need[r])
+    shortfalls: list[tuple[Bid, cp_model.IntVar]] = []
+    for b in winners:
+        if b.capacity is not None:
+            room = b.capacity - used.get(b.id, 0)
+            total = sum(need.values())
+            short = model.new_int_var(0, total + max(-room, 0), f"short_{b.id}")
+            model.add(sum(y[b.id, r] for r in regions) <= room + short)
+            shortfalls.append((b, short))
+    unit = {
+        key: pricing.to_int(
+            _unit_cost(decision, next(b for b in winners if b.id == key[0]), key[1], pricing)
+        )
+        for key in y
+    }
+    weight = max(unit.values(), default=0) * sum(need.values()) + 1
+    model.minimize(weight * sum(s for _, s in shortfalls) + sum(unit[k] * v for k, v in y.items()))
+    solver = _solver()
+    status = solver.solve(model)
+    stats.used_solver = True
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError(f"reassignment of item {item.id} failed: {solver.status_name(status)}")
+    if status != cp_model.OPTIMAL:
+        stats.all_optimal = False
+    for b, short in shortfalls:
+        if solver.value(short) > 0:
+            stats.warnings.append(
+                f"item {item.id}: bid {b.id} is assigned {solver.value(short)} units more than "
+                f"its declared capacity {b.capacity}: capacity shortfall"
+            )
+    return {
+        r: [(b.id, solver.value(y[b.id, r])) for b in winners if solver.value(y[b.id, r]) > 0]
+        for r in regions
+    }

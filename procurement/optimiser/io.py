@@ -1,0 +1,558 @@
+"""The documented JSON format: problem dicts in, result dicts out.
+
+``problem_from_dict`` checks the document against ``schema/problem.schema.json``, then
+the cross-references a schema cannot express (a bid's item exists, demand regions are
+known, hospital volumes add up, the rule set's parameters fit its kind), and raises one
+``ProblemError`` listing every problem as (JSON path, what was expected). Tuples come out
+sorted by id, so the parsed problem and its SHA-256 input hash do not depend on the order
+of lists in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+from procurement.optimiser.jsonpaths import schema_errors
+from procurement.optimiser.model import (
+    PROBLEM_FORMAT,
+    RESULT_FORMAT,
+    Bid,
+    BrandVolume,
+    HospitalDemand,
+    Item,
+    Problem,
+    RegionCost,
+    RegionDemand,
+    Result,
+    RuleSet,
+    Specification,
+    Supplier,
+)
+from procurement.optimiser.presets import validate_rule_set
+
+
+class ProblemError(ValueError):
+    """A problem document that cannot be solved as written; ``errors`` says where and why."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        lines = "\n".join(f"{path}: {message}" for path, message in errors)
+        super().__init__(f"{len(errors)} error(s) in the problem:\n{lines}")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """``problem`` or ``result``: the JSON Schema shipped in this package."""
+    text = resources.files("procurement.optimiser").joinpath(f"schema/{name}.schema.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _duplicates(values: list[str]) -> list[str]:
+    return sorted(v for v, n in Counter(values).items() if n > 1)
+
+
+def problem_from_dict(document: Any) -> Problem:
+    """Parse and check a problem document; raise ``ProblemError`` with every error found."""
+    errors = schema_errors(load_schema("problem"), document)
+    if errors:
+        raise ProblemError(errors)
+    rule = document["rule_set"]
+    errors.extend(
+        (f"$.rule_set.parameters{path[1:]}" if path != "$kind" else "$.rule_set.kind", message)
+        for path, message in validate_rule_set(rule["kind"], rule["parameters"])
+    )
+    errors.extend(_reference_errors(document))
+    if errors:
+        raise ProblemError(sorted(set(errors)))
+    return _build(document)
+
+
+def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    regions = doc.get("regions")
+    known_regions = set(regions) if regions is not None else None
+    for dup in _duplicates(regions or []):
+        errors.append(("$.regions", f"region {dup!r} is listed twice"))
+    suppliers = doc.get("suppliers")
+    known_suppliers = {s["id"] for s in suppliers} if suppliers is not None else None
+    for dup in _duplicates([s["id"] for s in suppliers or []]):
+        errors.append(("$.suppliers", f"supplier id {dup!r} is used twice"))
+    items = {item["id"]: item for item in doc["items"]}
+    for dup in _duplicates([item["id"] for item in doc["items"]]):
+        errors.append(("$.items", f"item id {dup!r} is used twice"))
+    bids = {bid["id"]: bid for bid in doc["bids"]}
+    for dup in _duplicates([bid["id"] for bid in doc["bids"]]):
+        errors.append(("$.bids", f"bid id {dup!r} is used twice"))
+    kind = doc["rule_set"]["kind"]
+
+    for i, item in enumerate(doc["items"]):
+        at = f"$.items[{i}]"
+        specs = [s["id"] for s in item.get("specifications", [])]
+        for dup in _duplicates(specs):
+            errors.append((f"{at}.specifications", f"specification id {dup!r} is used twice"))
+        rep = item.get("representative_specification")
+        if rep is not None and rep not in specs:
+            errors.append(
+                (f"{at}.representative_specification", f"expected one of {specs}, got {rep!r}")
+            )
+        if len(specs) > 1 and rep is None:
+            errors.append(
+                (
+                    f"{at}.representative_specification",
+                    "required when an item has more than one specification",
+                )
+            )
+        if kind == "renewal" and "previous_highest_winning_price" not in item:
+            errors.append(
+                (f"{at}.previous_highest_winning_price", "required by the renewal rule kind")
+            )
+        for dup in _duplicates([d["region"] for d in item["demand"]]):
+            errors.append((f"{at}.demand", f"region {dup!r} appears twice"))
+        for j, demand in enumerate(item["demand"]):
+            dat = f"{at}.demand[{j}]"
+            if known_regions is not None and demand["region"] not in known_regions:
+                errors.append((f"{dat}.region", f"unknown region {demand['region']!r}"))
+            hospitals = demand.get("hospitals", [])
+            for dup in _duplicates([h["id"] for h in hospitals]):
+                errors.append((f"{dat}.hospitals", f"hospital id {dup!r} is used twice"))
+            if hospitals and sum(h["quantity"] for h in hospitals) != demand["quantity"]:
+                total = sum(h["quantity"] for h in hospitals)
+                errors.append(
+                    (
+                        f"{dat}.quantity",
+                        f"expected the sum of its hospitals' quantities ({total}), "
+                        f"got {demand['quantity']}",
+                    )
+                )
+            for k, hospital in enumerate(hospitals):
+                hat = f"{dat}.hospitals[{k}]"
+                brands = hospital.get("brand_volumes", [])
+                if brands and sum(b["quantity"] for b in brands) != hospital["quantity"]:
+                    total = sum(b["quantity"] for b in brands)
+                    errors.append(
+                        (
+                            f"{hat}.quantity",
+                            f"expected the sum of its brand volumes ({total}), "
+                            f"got {hospital['quantity']}",
+                        )
+                    )
+                for m, brand in enumerate(brands):
+                    other = bids.get(brand["bid"])
+                    if other is None or other["item"] != item["id"]:
+                        errors.append(
+                            (
+                                f"{hat}.brand_volumes[{m}].bid",
+                                f"expected a bid on item {item['id']!r}, got {brand['bid']!r}",
+                            )
+                        )
+                for m, target in enumerate(hospital.get("reassign_to", [])):
+                    other = bids.get(target)
+                    if other is None or other["item"] != item["id"]:
+                        errors.append(
+                            (
+                                f"{hat}.reassign_to[{m}]",
+                                f"expected a bid on item {item['id']!r}, got {target!r}",
+                            )
+                        )
+
+    for i, bid in enumerate(doc["bids"]):
+        at = f"$.bids[{i}]"
+        item = items.get(bid["item"])
+        if item is None:
+            errors.append((f"{at}.item", f"unknown item {bid['item']!r}"))
+            continue
+        if known_suppliers is not None and bid["supplier"] not in known_suppliers:
+            errors.append((f"{at}.supplier", f"unknown supplier {bid['supplier']!r}"))
+        specs = [s["id"] for s in item.get("specifications", [])]
+        spec = bid.get("specification")
+        if spec is not None and spec not in specs:
+            errors.append(
+                (
+                    f"{at}.specification",
+                    f"expected one of {specs} of item {item['id']!r}, got {spec!r}",
+                )
+            )
+        if spec is None and len(specs) > 1 and "unit_comparable_price" not in bid:
+            errors.append(
+                (
+                    f"{at}.specification",
+                    "required (or unit_comparable_price) when the item has several specifications",
+                )
+            )
+        item_regions = {d["region"] for d in item["demand"]}
+        for key in ("region_preferences", "backup_preferences"):
+            for j, region in enumerate(bid.get(key, [])):
+                if region not in item_regions:
+                    errors.append((f"{at}.{key}[{j}]", f"no demand for item in region {region!r}"))
+            for dup in _duplicates(bid.get(key, [])):
+                errors.append((f"{at}.{key}", f"region {dup!r} is listed twice"))
+
+    pairs = [(c["bid"], c["region"]) for c in doc.get("region_costs", [])]
+    for dup in _duplicates([f"{b} / {r}" for b, r in pairs]):
+        errors.append(("$.region_costs", f"bid / region {dup} is listed twice"))
+    for i, cost in enumerate(doc.get("region_costs", [])):
+        bid = bids.get(cost["bid"])
+        if bid is None:
+            errors.append((f"$.region_costs[{i}].bid", f"unknown bid {cost['bid']!r}"))
+            continue
+        item = items.get(bid["item"])
+        if item is not None and cost["region"] not in {d["region"] for d in item["demand"]}:
+            errors.append(
+                (
+                    f"$.region_costs[{i}].region",
+                    f"no demand for item {item['id']!r} in region {cost['region']!r}",
+                )
+            )
+    return errors
+
+
+def _build(doc: Mapping[str, Any]) -> Problem:
+    rule = doc["rule_set"]
+    items = []
+    for item in doc["items"]:
+        demand = []
+        for d in item["demand"]:
+            hospitals = tuple(
+                sorted(
+                    (
+                        HospitalDemand(
+                            id=h["id"],
+                            quantity=h["quantity"],
+                            brand_volumes=tuple(
+                                sorted(
+                                    (
+                                        BrandVolume(b["bid"], b["quantity"])
+                                        for b in h.get("brand_volumes", [])
+                                    ),
+                                    key=lambda b: b.bid,
+                                )
+                            ),
+                            reassign_to=tuple(h.get("reassign_to", [])),
+                        )
+                        for h in d.get("hospitals", [])
+                    ),
+                    key=lambda h: h.id,
+                )
+            )
+            demand.append(RegionDemand(d["region"], d["quantity"], hospitals))
+        specs = tuple(
+            sorted(
+                (
+                    Specification(
+                        id=s["id"],
+                        strength=_dec(s.get("strength")),
+                        fill_volume=_dec(s.get("fill_volume")),
+                        pack_count=s.get("pack_count", 1),
+                        dosage_form=s.get("dosage_form"),
+                        oral_solid=s.get("oral_solid", True),
+                        max_valid_bid_price=_dec(s.get("max_valid_bid_price")),
+                    )
+                    for s in item.get("specifications", [])
+                ),
+                key=lambda s: s.id,
+            )
+        )
+        items.append(
+            Item(
+                id=item["id"],
+                name=item["name"],
+                max_valid_bid_price=Decimal(item["max_valid_bid_price"]),
+                demand=tuple(sorted(demand, key=lambda d: d.region)),
+                specifications=specs,
+                representative_specification=item.get("representative_specification"),
+                reference_price=_dec(item.get("reference_price")),
+                previous_highest_winning_price=_dec(item.get("previous_highest_winning_price")),
+            )
+        )
+    bids = tuple(
+        sorted(
+            (
+                Bid(
+                    id=b["id"],
+                    supplier=b["supplier"],
+                    item=b["item"],
+                    unit_price=Decimal(b["unit_price"]),
+                    specification=b.get("specification"),
+                    unit_comparable_price=_dec(b.get("unit_comparable_price")),
+                    capacity=b.get("capacity"),
+                    eligible=b.get("eligible", True),
+                    ineligible_reason=b.get("ineligible_reason", ""),
+                    region_preferences=tuple(b.get("region_preferences", [])),
+                    backup_preferences=tuple(b.get("backup_preferences", [])),
+                    tie_break_rank=b.get("tie_break_rank"),
+                    intended_volume=b.get("intended_volume"),
+                    accepts_price_adjustment=b.get("accepts_price_adjustment", False),
+                    fixed_award_cost=Decimal(b.get("fixed_award_cost", "0")),
+                )
+                for b in doc["bids"]
+            ),
+            key=lambda b: b.id,
+        )
+    )
+    region_ids = doc.get("regions")
+    if region_ids is None:
+        region_ids = sorted({d.region for item in items for d in item.demand})
+    problem = Problem(
+        rule_set=RuleSet(
+            kind=rule["kind"],
+            parameters=_freeze(rule["parameters"]),
+            name=rule.get("name", ""),
+            version=rule.get("version", ""),
+        ),
+        items=tuple(sorted(items, key=lambda i: i.id)),
+        bids=bids,
+        regions=tuple(sorted(region_ids)),
+        suppliers=tuple(
+            sorted(
+                (
+                    Supplier(s["id"], s.get("name", ""), s.get("capacity"))
+                    for s in doc.get("suppliers", [])
+                ),
+                key=lambda s: s.id,
+            )
+        ),
+        region_costs=tuple(
+            sorted(
+                (
+                    RegionCost(
+                        bid=c["bid"],
+                        region=c["region"],
+                        per_unit=Decimal(c.get("per_unit", "0")),
+                        fixed=Decimal(c.get("fixed", "0")),
+                        capacity_use_per_unit=c.get("capacity_use_per_unit", 1),
+                    )
+                    for c in doc.get("region_costs", [])
+                ),
+                key=lambda c: (c.bid, c.region),
+            )
+        ),
+    )
+    digest = hashlib.sha256(canonical_json(problem_to_dict(problem)).encode("utf-8")).hexdigest()
+    return Problem(**{**problem.__dict__, "input_hash": digest})
+
+
+def canonical_json(document: Any) -> str:
+    """Sorted keys, no insignificant whitespace, UTF-8 text: the form that is hashed."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def problem_to_dict(problem: Problem) -> dict[str, Any]:
+    """The canonical document of a parsed problem (defaults written out, lists sorted)."""
+    return {
+        "format": PROBLEM_FORMAT,
+        "rule_set": {
+            "kind": problem.rule_set.kind,
+            "name": problem.rule_set.name,
+            "version": problem.rule_set.version,
+            "parameters": _thaw(problem.rule_set.parameters),
+        },
+        "regions": list(problem.regions),
+        "suppliers": [
+            _drop_none({"id": s.id, "name": s.name, "capacity": s.capacity})
+            for s in problem.suppliers
+        ],
+        "items": [
+            _drop_none(
+                {
+                    "id": item.id,
+                    "name": item.name,
+                    "max_valid_bid_price": str(item.max_valid_bid_price),
+                    "reference_price": _s(item.reference_price),
+                    "previous_highest_winning_price": _s(item.previous_highest_winning_price),
+                    "representative_specification": item.representative_specification,
+                    "specifications": [
+                        _drop_none(
+                            {
+                                "id": s.id,
+                                "strength": _s(s.strength),
+                                "fill_volume": _s(s.fill_volume),
+                                "pack_count": s.pack_count,
+                                "dosage_form": s.dosage_form,
+                                "oral_solid": s.oral_solid,
+                                "max_valid_bid_price": _s(s.max_valid_bid_price),
+                            }
+                        )
+                        for s in item.specifications
+                    ],
+                    "demand": [
+                        {
+                            "region": d.region,
+                            "quantity": d.quantity,
+                            "hospitals": [
+                                {
+                                    "id": h.id,
+                                    "quantity": h.quantity,
+                                    "brand_volumes": [
+                                        {"bid": b.bid, "quantity": b.quantity}
+                                        for b in h.brand_volumes
+                                    ],
+                                    "reassign_to": list(h.reassign_to),
+                                }
+                                for h in d.hospitals
+                            ],
+                        }
+                        for d in item.demand
+                    ],
+                }
+            )
+            for item in problem.items
+        ],
+        "bids": [
+            _drop_none(
+                {
+                    "id": b.id,
+                    "supplier": b.supplier,
+                    "item": b.item,
+                    "unit_price": str(b.unit_price),
+                    "specification": b.specification,
+                    "unit_comparable_price": _s(b.unit_comparable_price),
+                    "capacity": b.capacity,
+                    "eligible": b.eligible,
+                    "ineligible_reason": b.ineligible_reason,
+                    "region_preferences": list(b.region_preferences),
+                    "backup_preferences": list(b.backup_preferences),
+                    "tie_break_rank": b.tie_break_rank,
+                    "intended_volume": b.intended_volume,
+                    "accepts_price_adjustment": b.accepts_price_adjustment,
+                    "fixed_award_cost": str(b.fixed_award_cost),
+                }
+            )
+            for b in problem.bids
+        ],
+        "region_costs": [
+            {
+                "bid": c.bid,
+                "region": c.region,
+                "per_unit": str(c.per_unit),
+                "fixed": str(c.fixed),
+                "capacity_use_per_unit": c.capacity_use_per_unit,
+            }
+            for c in problem.region_costs
+        ],
+    }
+
+
+def result_to_dict(result: Result, *, include_timing: bool = True) -> dict[str, Any]:
+    """The result document. Everything but ``timing`` is a function of the input alone."""
+    document: dict[str, Any] = {
+        "format": RESULT_FORMAT,
+        "rule_set": {
+            "kind": result.rule_set.kind,
+            "name": result.rule_set.name,
+            "version": result.rule_set.version,
+        },
+        "run": {
+            "status": result.run.status,
+            "input_hash": result.run.input_hash,
+            "solver": result.run.solver,
+            "objective": _s(result.run.objective),
+            "bound": _s(result.run.bound),
+            "gap": _s(result.run.gap),
+            "explanation": list(result.run.explanation),
+            "warnings": list(result.run.warnings),
+        },
+        "totals": {
+            "cost": str(result.totals.cost),
+            "reference_cost": _s(result.totals.reference_cost),
+            "ceiling_cost": str(result.totals.ceiling_cost),
+            "savings_vs_reference": _s(result.totals.savings_vs_reference),
+            "savings_vs_ceiling": str(result.totals.savings_vs_ceiling),
+        },
+        "items": [
+            {
+                "id": i.item,
+                "winners": list(i.winners),
+                "bidders": i.bidders,
+                "valid_bids": i.valid_bids,
+                "winner_cap": i.winner_cap,
+                "agreed_volume_share": _s(i.agreed_volume_share),
+                "pooled_demand": i.pooled_demand,
+                "agreed_volume": i.agreed_volume,
+                "term_years": i.term_years,
+                "cost": str(i.cost),
+                "savings_vs_reference": _s(i.savings_vs_reference),
+                "savings_vs_ceiling": str(i.savings_vs_ceiling),
+                "notes": list(i.notes),
+            }
+            for i in result.items
+        ],
+        "bids": [
+            {
+                "id": b.bid,
+                "item": b.item,
+                "supplier": b.supplier,
+                "status": b.status,
+                "reason": b.reason,
+                "rank": b.rank,
+                "unit_comparable_price": _s(b.unit_comparable_price),
+                "award_price": _s(b.award_price),
+                "group": b.group,
+            }
+            for b in result.bids
+        ],
+        "allocations": [
+            {
+                "item": a.item,
+                "bid": a.bid,
+                "supplier": a.supplier,
+                "region": a.region,
+                "quantity": a.quantity,
+                "unit_price": str(a.unit_price),
+                "delivery_cost": str(a.delivery_cost),
+                "cost": str(a.cost),
+                "backup_bid": a.backup_bid,
+                "source": a.source,
+            }
+            for a in result.allocations
+        ],
+        "hospital_allocations": [
+            {
+                "item": h.item,
+                "bid": h.bid,
+                "region": h.region,
+                "hospital": h.hospital,
+                "quantity": h.quantity,
+            }
+            for h in result.hospital_allocations
+        ],
+    }
+    if include_timing:
+        document["timing"] = {"solve_seconds": round(result.solve_seconds, 3)}
+    return document

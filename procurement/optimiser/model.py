@@ -1,0 +1,223 @@
+"""Typed, frozen inputs and outputs of the award optimiser.
+
+Money is ``Decimal`` (yuan), quantities are ``int`` (smallest units: tablets, vials,
+stents, sets). Every tuple is kept in the canonical order that ``io`` produces
+(sorted by id), so two equal problems are equal dataclasses and give equal results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Literal
+
+BidStatus = Literal["won", "lost", "invalid"]
+RunStatus = Literal["optimal", "feasible", "infeasible", "rule_only"]
+
+PROBLEM_FORMAT = "jicai.optimiser.problem/1"
+RESULT_FORMAT = "jicai.optimiser.result/1"
+
+
+def _frozen_mapping() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A named, versioned rule set: a rule kind plus its parameters (plain JSON data)."""
+
+    kind: str
+    parameters: Mapping[str, Any] = field(default_factory=_frozen_mapping)
+    name: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class Specification:
+    id: str
+    strength: Decimal | None = None
+    fill_volume: Decimal | None = None
+    pack_count: int = 1
+    dosage_form: str | None = None
+    oral_solid: bool = True
+    max_valid_bid_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class BrandVolume:
+    """A hospital's intended volume of one product (one bid), for consumables."""
+
+    bid: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class HospitalDemand:
+    id: str
+    quantity: int
+    brand_volumes: tuple[BrandVolume, ...] = ()
+    reassign_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegionDemand:
+    region: str
+    quantity: int
+    hospitals: tuple[HospitalDemand, ...] = ()
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    name: str
+    max_valid_bid_price: Decimal
+    demand: tuple[RegionDemand, ...] = ()
+    specifications: tuple[Specification, ...] = ()
+    representative_specification: str | None = None
+    reference_price: Decimal | None = None
+    previous_highest_winning_price: Decimal | None = None
+
+    @property
+    def pooled_demand(self) -> int:
+        return sum(d.quantity for d in self.demand)
+
+
+@dataclass(frozen=True)
+class Bid:
+    id: str
+    supplier: str
+    item: str
+    unit_price: Decimal
+    specification: str | None = None
+    unit_comparable_price: Decimal | None = None
+    capacity: int | None = None
+    eligible: bool = True
+    ineligible_reason: str = ""
+    region_preferences: tuple[str, ...] = ()
+    backup_preferences: tuple[str, ...] = ()
+    tie_break_rank: int | None = None
+    intended_volume: int | None = None
+    accepts_price_adjustment: bool = False
+    fixed_award_cost: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Supplier:
+    id: str
+    name: str = ""
+    capacity: int | None = None
+
+
+@dataclass(frozen=True)
+class RegionCost:
+    """Extra cost of a bid supplying a region: per unit, and fixed if it supplies any.
+
+    ``capacity_use_per_unit`` is how much of the bid's (and supplier's) capacity one unit
+    delivered to the region consumes (1 unless a format user needs otherwise, e.g. the
+    generalized assignment problem where the resource use depends on the pair).
+    """
+
+    bid: str
+    region: str
+    per_unit: Decimal = Decimal(0)
+    fixed: Decimal = Decimal(0)
+    capacity_use_per_unit: int = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    rule_set: RuleSet
+    items: tuple[Item, ...]
+    bids: tuple[Bid, ...]
+    regions: tuple[str, ...] = ()
+    suppliers: tuple[Supplier, ...] = ()
+    region_costs: tuple[RegionCost, ...] = ()
+    input_hash: str = ""
+
+
+@dataclass(frozen=True)
+class BidOutcome:
+    bid: str
+    item: str
+    supplier: str
+    status: BidStatus
+    reason: str
+    unit_comparable_price: Decimal | None
+    rank: int | None = None
+    award_price: Decimal | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    item: str
+    winners: tuple[str, ...]
+    bidders: int
+    valid_bids: int
+    winner_cap: int | None
+    agreed_volume_share: Decimal | None
+    pooled_demand: int
+    agreed_volume: int
+    term_years: int | None
+    cost: Decimal
+    savings_vs_reference: Decimal | None
+    savings_vs_ceiling: Decimal
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Allocation:
+    item: str
+    bid: str
+    supplier: str
+    region: str
+    quantity: int
+    unit_price: Decimal
+    delivery_cost: Decimal
+    cost: Decimal
+    backup_bid: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class HospitalAllocation:
+    item: str
+    bid: str
+    region: str
+    hospital: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    cost: Decimal
+    reference_cost: Decimal | None
+    ceiling_cost: Decimal
+    savings_vs_reference: Decimal | None
+    savings_vs_ceiling: Decimal
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    status: RunStatus
+    input_hash: str
+    solver: str = "none"
+    objective: Decimal | None = None
+    bound: Decimal | None = None
+    gap: Decimal | None = None
+    explanation: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Result:
+    rule_set: RuleSet
+    run: RunRecord
+    bids: tuple[BidOutcome, ...]
+    items: tuple[ItemOutcome, ...]
+    allocations: tuple[Allocation, ...]
+    hospital_allocations: tuple[HospitalAllocation, ...]
+    totals: Totals
+    solve_seconds: float = 0.0

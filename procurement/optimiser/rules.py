@@ -1,0 +1,544 @@
+"""The rule layer: validity, ranking, winner caps, price conditions, volume share, term.
+
+Every decision is explained per bid in numbers ("rank 6 of 9 valid bids, cap 5 for 10
+bidders"; "2.31 x the lowest 0.0526, limit 1.8"). The figures (caps, thresholds,
+shares, terms, tie-break order) come from the rule set's parameters, never from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from catalog.comparable_price import (
+    ComparablePriceCoefficients,
+    unit_comparable_price,
+)
+from catalog.comparable_price import Specification as PriceSpecification
+from procurement.optimiser.model import Bid, BidOutcome, BidStatus, Item, Problem, Specification
+
+PRICE = Decimal("0.0001")
+DRUG_KINDS = ("national_drug", "national_drug_batch10", "national_drug_anchor")
+
+
+@dataclass(frozen=True)
+class ItemDecision:
+    """The rule layer's verdict on one item."""
+
+    item: Item
+    outcomes: tuple[BidOutcome, ...]
+    winners: tuple[Bid, ...]
+    award_prices: Mapping[str, Decimal]
+    bidders: int
+    valid_bids: int
+    winner_cap: int | None
+    agreed_volume_share: Decimal | None
+    term_years: int | None
+    notes: tuple[str, ...] = ()
+    groups: Mapping[str, str] = field(default_factory=dict)
+
+
+def money(value: Decimal) -> str:
+    """A price as it was given (``0.4200`` stays ``0.4200``), never in exponent form."""
+    return format(value, "f")
+
+
+def _ratio_text(ratio: Decimal, limit: Decimal) -> str:
+    shown = ratio.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if (ratio > limit) != (shown > limit):
+        shown = ratio.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return f"{shown} x"
+
+
+def _percent(share: Decimal) -> str:
+    return f"{(share * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+
+
+def _table(values: Sequence[Any], n: int) -> Any:
+    """Entry for count ``n`` (1-based); the last entry applies to every larger count."""
+    return values[min(n, len(values)) - 1]
+
+
+def _to_price_spec(spec: Specification) -> PriceSpecification:
+    return PriceSpecification(
+        strength=spec.strength,
+        fill_volume=spec.fill_volume,
+        pack_count=spec.pack_count,
+        dosage_form=spec.dosage_form,
+        oral_solid=spec.oral_solid,
+    )
+
+
+def comparable_price(bid: Bid, item: Item, coefficients: ComparablePriceCoefficients) -> Decimal:
+    """The bid's unit comparable price on the item's representative specification."""
+    if bid.unit_comparable_price is not None:
+        return bid.unit_comparable_price
+    specs = {s.id: s for s in item.specifications}
+    rep = item.representative_specification
+    if bid.specification is None or rep is None or bid.specification == rep:
+        return bid.unit_price
+    return unit_comparable_price(
+        bid.unit_price,
+        _to_price_spec(specs[bid.specification]),
+        _to_price_spec(specs[rep]),
+        coefficients,
+    )
+
+
+def _validity(
+    bid: Bid, item: Item, ucp: Decimal, ceiling_override: Decimal | None = None
+) -> str | None:
+    """The reason the bid is invalid, or None when it is valid."""
+    if not bid.eligible:
+        return "not eligible" + (f": {bid.ineligible_reason}" if bid.ineligible_reason else "")
+    spec = next((s for s in item.specifications if s.id == bid.specification), None)
+    if spec is not None and spec.max_valid_bid_price is not None:
+        if bid.unit_price > spec.max_valid_bid_price:
+            return (
+                f"{money(bid.unit_price)} is above the maximum valid bid price "
+                f"{money(spec.max_valid_bid_price)} of specification {spec.id}"
+            )
+        return None
+    if ucp > item.max_valid_bid_price:
+        return (
+            f"{money(ucp)} is above the maximum valid bid price {money(item.max_valid_bid_price)}"
+        )
+    return None
+
+
+def _sort_key(bid: Bid, ucp: Decimal, order: Sequence[str]) -> tuple[Any, ...]:
+    key: list[Any] = [ucp]
+    for criterion in order:
+        if criterion == "tie_break_rank":
+            rank = bid.tie_break_rank
+            key.append((rank is None, rank or 0))
+        elif criterion == "capacity_desc":
+            key.append(-(bid.capacity or 0))
+        elif criterion == "bid_id":
+            key.append(bid.id)
+    key.append(bid.id)
+    return tuple(key)
+
+
+@dataclass
+class _Ranking:
+    """Valid bids in rank order (one per supplier) plus the outcomes already decided."""
+
+    ranked: list[Bid]
+    ucp: dict[str, Decimal]
+    outcomes: dict[str, BidOutcome]
+    bidders: int
+    tie_notes: dict[str, str]
+
+
+def _rank(
+    item: Item,
+    bids: Sequence[Bid],
+    parameters: Mapping[str, Any],
+    coefficients: ComparablePriceCoefficients,
+    *,
+    ceiling: Decimal | None = None,
+) -> _Ranking:
+    order = list(parameters.get("tie_break", ["bid_id"]))
+    ucp = {b.id: comparable_price(b, item, coefficients) for b in bids}
+    outcomes: dict[str, BidOutcome] = {}
+    valid: list[Bid] = []
+    for bid in bids:
+        reason = _validity(bid, item, ucp[bid.id], ceiling)
+        if reason is None:
+            valid.append(bid)
+        else:
+            outcomes[bid.id] = _outcome(bid, "invalid", reason, ucp[bid.id])
+    valid.sort(key=lambda b: _sort_key(b, ucp[b.id], order))
+    ranked: list[Bid] = []
+    best_of_supplier: dict[str, Bid] = {}
+    for bid in valid:
+        if bid.supplier in best_of_supplier:
+            better = best_of_supplier[bid.supplier]
+            outcomes[bid.id] = _outcome(
+                bid,
+                "lost",
+                f"supplier {bid.supplier} is ranked by its lower bid {better.id} "
+                f"({money(ucp[better.id])})",
+                ucp[bid.id],
+            )
+        else:
+            best_of_supplier[bid.supplier] = bid
+            ranked.append(bid)
+    tie_notes: dict[str, str] = {}
+    full_order = order if "bid_id" in order else [*order, "bid_id"]
+    for bid in ranked:
+        tied = [o.id for o in ranked if o.id != bid.id and ucp[o.id] == ucp[bid.id]]
+        if tied:
+            tie_notes[bid.id] = (
+                f" (tied at {money(ucp[bid.id])} with {', '.join(tied)}; "
+                f"ties ordered by {', '.join(full_order)})"
+            )
+    count_mode = parameters.get("bidder_count", "eligible_bidders")
+    if count_mode == "valid_bidders":
+        bidders = len({b.supplier for b in valid})
+    else:
+        bidders = len({b.supplier for b in bids if b.eligible})
+    return _Ranking(ranked, ucp, outcomes, bidders, tie_notes)
+
+
+def _outcome(
+    bid: Bid,
+    status: BidStatus,
+    reason: str,
+    ucp: Decimal | None,
+    *,
+    rank: int | None = None,
+    award_price: Decimal | None = None,
+    group: str | None = None,
+) -> BidOutcome:
+    return BidOutcome(
+        bid=bid.id,
+        item=bid.item,
+        supplier=bid.supplier,
+        status=status,
+        reason=reason,
+        unit_comparable_price=ucp,
+        rank=rank,
+        award_price=award_price,
+        group=group,
+    )
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _price_conditions(
+    ucp: Decimal,
+    lowest: Decimal,
+    ceiling: Decimal,
+    conditions: Mapping[str, Any],
+) -> tuple[list[str], list[str]]:
+    """(conditions met, conditions failed), each as a sentence in numbers."""
+    met: list[str] = []
+    failed: list[str] = []
+    max_ratio = _optional_decimal(conditions.get("max_ratio_to_lowest"))
+    max_price = _optional_decimal(conditions.get("max_unit_price"))
+    min_cut = _optional_decimal(conditions.get("min_cut_from_ceiling"))
+    if max_ratio is not None:
+        ratio = ucp / lowest if lowest > 0 else Decimal(1)
+        text = f"{_ratio_text(ratio, max_ratio)} the lowest {money(lowest)}, limit {max_ratio}"
+        (met if ratio <= max_ratio else failed).append(text)
+    if max_price is not None:
+        if ucp <= max_price:
+            met.append(f"{money(ucp)} per unit is at most {money(max_price)}")
+        else:
+            failed.append(f"{money(ucp)} per unit is above {money(max_price)}")
+    if min_cut is not None:
+        cut = (ceiling - ucp) / ceiling if ceiling > 0 else Decimal(0)
+        text = (
+            f"cuts {_percent(cut)} from the maximum valid bid price {money(ceiling)}, "
+            f"needs {_percent(min_cut)}"
+        )
+        (met if cut >= min_cut else failed).append(text)
+    return met, failed
+
+
+def _volume_and_term(
+    parameters: Mapping[str, Any], winners: int
+) -> tuple[Decimal | None, int | None]:
+    if winners == 0:
+        return None, None
+    share = Decimal(_table(parameters["volume_share_by_winners"], winners))
+    term = int(_table(parameters["term_years_by_winners"], winners))
+    return share, term
+
+
+def decide_drug_item(
+    item: Item, bids: Sequence[Bid], kind: str, parameters: Mapping[str, Any]
+) -> ItemDecision:
+    """National drug rule (batches 2 to 9) and its batch 10 and batch 11 variants."""
+    coefficients = ComparablePriceCoefficients.from_parameters(
+        parameters.get("comparable_price", {})
+    )
+    ranking = _rank(item, bids, parameters, coefficients)
+    ranked, ucp, outcomes = ranking.ranked, ranking.ucp, ranking.outcomes
+    notes: list[str] = []
+    if not ranked:
+        notes.append("no valid bid: the item is not awarded")
+        share, term = None, None
+        return ItemDecision(
+            item,
+            _ordered(bids, outcomes),
+            (),
+            {},
+            ranking.bidders,
+            0,
+            None,
+            share,
+            term,
+            tuple(notes),
+        )
+    cap = int(_table(parameters["winner_cap_by_bidders"], max(ranking.bidders, 1)))
+    lowest = ucp[ranked[0].id]
+    conditions = parameters["price_conditions"]
+    anchor: Decimal | None = None
+    anchor_limit: Decimal | None = None
+    if kind == "national_drug_anchor":
+        shortlisted = [ucp[b.id] for b in ranked[:cap]]
+        average = sum(shortlisted, Decimal(0)) / len(shortlisted)
+        average_share = Decimal(parameters["anchor"]["average_share"])
+        anchor = max((average_share * average).quantize(PRICE, ROUND_HALF_UP), lowest)
+        anchor_limit = Decimal(parameters["anchor"]["max_ratio_to_anchor"])
+        notes.append(
+            f"anchor price {money(anchor)} = max({_percent(average_share)} of the shortlisted "
+            f"average {money(average.quantize(PRICE, ROUND_HALF_UP))}, the lowest {money(lowest)})"
+        )
+    winners: list[Bid] = []
+    award: dict[str, Decimal] = {}
+    pending_adjustment: list[tuple[int, Bid, str]] = []
+    for rank, bid in enumerate(ranked, start=1):
+        price = ucp[bid.id]
+        tie = ranking.tie_notes.get(bid.id, "")
+        position = (
+            f"rank {rank} of {len(ranked)} valid bids, cap {cap} for {ranking.bidders} bidders"
+        )
+        if rank > cap:
+            outcomes[bid.id] = _outcome(bid, "lost", position + tie, price, rank=rank)
+            continue
+        met, failed = _price_conditions(price, lowest, item.max_valid_bid_price, conditions)
+        if anchor is not None and anchor_limit is not None:
+            ratio = price / anchor
+            text = (
+                f"{_ratio_text(ratio, anchor_limit)} the anchor price {money(anchor)}, "
+                f"limit {anchor_limit}"
+            )
+            (met if ratio <= anchor_limit else failed).insert(0, text)
+        if met:
+            winners.append(bid)
+            award[bid.id] = price
+            outcomes[bid.id] = _outcome(
+                bid, "won", f"{position}; {met[0]}{tie}", price, rank=rank, award_price=price
+            )
+        elif kind == "national_drug_batch10" and bid.accepts_price_adjustment:
+            pending_adjustment.append((rank, bid, f"{position}; {'; '.join(failed)}{tie}"))
+        else:
+            suffix = (
+                "; did not accept the adjusted price" if kind == "national_drug_batch10" else ""
+            )
+            outcomes[bid.id] = _outcome(
+                bid, "lost", f"{position}; {'; '.join(failed)}{suffix}{tie}", price, rank=rank
+            )
+    if pending_adjustment:
+        if parameters.get("adjusted_price") == "ratio_to_lowest":
+            ratio_limit = Decimal(conditions["max_ratio_to_lowest"])
+            adjusted = (ratio_limit * lowest).quantize(PRICE, ROUND_HALF_UP)
+            basis = f"{ratio_limit} x the lowest"
+        else:
+            adjusted = max(award.values()) if award else lowest
+            basis = "the highest winning price"
+        for rank, bid, text in pending_adjustment:
+            winners.append(bid)
+            award[bid.id] = adjusted
+            outcomes[bid.id] = _outcome(
+                bid,
+                "won",
+                f"{text}; won at the adjusted price {money(adjusted)} ({basis}), "
+                "accepted in the bid",
+                ucp[bid.id],
+                rank=rank,
+                award_price=adjusted,
+            )
+        winners.sort(key=lambda b: ranked.index(b))
+    share, term = _volume_and_term(parameters, len(winners))
+    return ItemDecision(
+        item=item,
+        outcomes=_ordered(bids, outcomes),
+        winners=tuple(winners),
+        award_prices=award,
+        bidders=ranking.bidders,
+        valid_bids=len(ranked),
+        winner_cap=cap,
+        agreed_volume_share=share,
+        term_years=term,
+        notes=tuple(notes),
+    )
+
+
+def _ordered(bids: Sequence[Bid], outcomes: Mapping[str, BidOutcome]) -> tuple[BidOutcome, ...]:
+    return tuple(outcomes[b.id] for b in bids if b.id in outcomes)
+
+
+def intended_volumes(item: Item, bids: Sequence[Bid]) -> dict[str, int]:
+    """Each product's intended volume: hospitals' brand volumes, else the bid's own figure."""
+    declared: dict[str, int] = {b.id: 0 for b in bids}
+    any_brand = False
+    for demand in item.demand:
+        for hospital in demand.hospitals:
+            for brand in hospital.brand_volumes:
+                any_brand = True
+                declared[brand.bid] = declared.get(brand.bid, 0) + brand.quantity
+    if not any_brand:
+        return {b.id: b.intended_volume or 0 for b in bids}
+    return declared
+
+
+def decide_consumables_item(
+    item: Item, bids: Sequence[Bid], parameters: Mapping[str, Any]
+) -> ItemDecision:
+    """Consumables: split bidders into groups A and B by intended volume, price rule per group."""
+    coefficients = ComparablePriceCoefficients()
+    ranking = _rank(item, bids, parameters, coefficients)
+    volumes = intended_volumes(item, bids)
+    by_volume = sorted(ranking.ranked, key=lambda b: (-volumes.get(b.id, 0), b.id))
+    total = sum(volumes.get(b.id, 0) for b in by_volume)
+    threshold = Decimal(parameters["group_a_volume_share"]) * total
+    groups: dict[str, str] = {}
+    running = 0
+    for bid in by_volume:
+        groups[bid.id] = "A" if running < threshold or running == 0 else "B"
+        running += volumes.get(bid.id, 0)
+    max_ratio = Decimal(parameters["max_ratio_to_lowest"])
+    outcomes = ranking.outcomes
+    winners: list[Bid] = []
+    award: dict[str, Decimal] = {}
+    notes = [
+        f"group A: the largest suppliers holding the first "
+        f"{_percent(Decimal(parameters['group_a_volume_share']))} of {total} intended units"
+    ]
+    for group in ("A", "B"):
+        members = [b for b in ranking.ranked if groups[b.id] == group]
+        if not members:
+            continue
+        cap_table = parameters.get("winner_cap_by_bidders")
+        cap = int(_table(cap_table, len(members))) if cap_table else len(members)
+        lowest = ranking.ucp[members[0].id]
+        for rank, bid in enumerate(members, start=1):
+            price = ranking.ucp[bid.id]
+            position = f"group {group}: rank {rank} of {len(members)}, cap {cap}"
+            tie = ranking.tie_notes.get(bid.id, "")
+            ratio = price / lowest if lowest > 0 else Decimal(1)
+            text = (
+                f"{_ratio_text(ratio, max_ratio)} the group's lowest {money(lowest)}, "
+                f"limit {max_ratio}"
+            )
+            if rank <= cap and ratio <= max_ratio:
+                winners.append(bid)
+                award[bid.id] = price
+                outcomes[bid.id] = _outcome(
+                    bid,
+                    "won",
+                    f"{position}; {text}{tie}",
+                    price,
+                    rank=rank,
+                    award_price=price,
+                    group=group,
+                )
+            else:
+                why = position if rank > cap else f"{position}; {text}"
+                outcomes[bid.id] = _outcome(bid, "lost", why + tie, price, rank=rank, group=group)
+    winners.sort(key=lambda b: _sort_key(b, ranking.ucp[b.id], parameters["tie_break"]))
+    return ItemDecision(
+        item=item,
+        outcomes=_ordered(bids, outcomes),
+        winners=tuple(winners),
+        award_prices=award,
+        bidders=ranking.bidders,
+        valid_bids=len(ranking.ranked),
+        winner_cap=None,
+        agreed_volume_share=Decimal(1) if winners else None,
+        term_years=int(parameters["term_years"]) if winners else None,
+        notes=tuple(notes),
+        groups=groups,
+    )
+
+
+def decide_renewal_item(
+    item: Item, bids: Sequence[Bid], parameters: Mapping[str, Any]
+) -> ItemDecision:
+    """Renewal: any valid quote not above the previous highest winning price wins."""
+    ranking = _rank(item, bids, parameters, ComparablePriceCoefficients())
+    limit = item.previous_highest_winning_price
+    assert limit is not None  # checked by io._reference_errors for this kind
+    winners: list[Bid] = []
+    award: dict[str, Decimal] = {}
+    for rank, bid in enumerate(ranking.ranked, start=1):
+        price = ranking.ucp[bid.id]
+        if price <= limit:
+            winners.append(bid)
+            award[bid.id] = price
+            ranking.outcomes[bid.id] = _outcome(
+                bid,
+                "won",
+                f"{money(price)} is not above the previous highest winning price {money(limit)}",
+                price,
+                rank=rank,
+                award_price=price,
+            )
+        else:
+            ranking.outcomes[bid.id] = _outcome(
+                bid,
+                "lost",
+                f"{money(price)} is above the previous highest winning price {money(limit)}",
+                price,
+                rank=rank,
+            )
+    return ItemDecision(
+        item=item,
+        outcomes=_ordered(bids, ranking.outcomes),
+        winners=tuple(winners),
+        award_prices=award,
+        bidders=ranking.bidders,
+        valid_bids=len(ranking.ranked),
+        winner_cap=None,
+        agreed_volume_share=Decimal(1) if winners else None,
+        term_years=int(parameters["term_years"]) if winners else None,
+    )
+
+
+def valid_bids_for_optimisation(
+    item: Item, bids: Sequence[Bid], parameters: Mapping[str, Any]
+) -> ItemDecision:
+    """Optimised award: the rule layer only checks validity; the solver picks winners."""
+    ranking = _rank(
+        item, bids, {**parameters, "tie_break": ["bid_id"]}, ComparablePriceCoefficients()
+    )
+    for rank, bid in enumerate(ranking.ranked, start=1):
+        ranking.outcomes[bid.id] = _outcome(
+            bid, "lost", "valid; awaiting the optimiser", ranking.ucp[bid.id], rank=rank
+        )
+    return ItemDecision(
+        item=item,
+        outcomes=_ordered(bids, ranking.outcomes),
+        winners=tuple(ranking.ranked),
+        award_prices={b.id: ranking.ucp[b.id] for b in ranking.ranked},
+        bidders=ranking.bidders,
+        valid_bids=len(ranking.ranked),
+        winner_cap=None,
+        agreed_volume_share=None,
+        term_years=None,
+    )
+
+
+Decider = Callable[[Item, Sequence[Bid], Mapping[str, Any]], ItemDecision]
+
+
+def decide_items(problem: Problem) -> list[ItemDecision]:
+    """Apply the problem's rule kind to every item, in item id order."""
+    kind = problem.rule_set.kind
+    parameters = problem.rule_set.parameters
+    by_item: dict[str, list[Bid]] = {item.id: [] for item in problem.items}
+    for bid in problem.bids:
+        by_item[bid.item].append(bid)
+    decisions = []
+    for item in problem.items:
+        bids = by_item[item.id]
+        if kind in DRUG_KINDS:
+            decisions.append(decide_drug_item(item, bids, kind, parameters))
+        elif kind == "consumables_groups":
+            decisions.append(decide_consumables_item(item, bids, parameters))
+        elif kind == "renewal":
+            decisions.append(decide_renewal_item(item, bids, parameters))
+        elif kind == "optimised_award":
+            decisions.append(valid_bids_for_optimisation(item, bids, parameters))
+        else:  # io.problem_from_dict rejects unknown kinds before this point
+            raise ValueError(f"unknown rule kind {kind!r}")
+    return decisions

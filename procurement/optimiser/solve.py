@@ -1,0 +1,274 @@
+"""``solve(problem) -> Result``: the rule layer, then allocation or optimisation, then totals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from procurement.optimiser.allocation import (
+    Pricing,
+    SolveStats,
+    allocate_brand_choice,
+    allocate_drug_item,
+    decimals_of,
+    largest_remainder,
+    lay_out,
+)
+from procurement.optimiser.model import (
+    Allocation,
+    BidOutcome,
+    HospitalAllocation,
+    ItemOutcome,
+    Problem,
+    Result,
+    RunRecord,
+    Totals,
+)
+from procurement.optimiser.optimised import Solution, solve_award
+from procurement.optimiser.rules import DRUG_KINDS, ItemDecision, decide_items, money
+
+CENT = Decimal("0.01")
+
+
+def money_scale_digits(problem: Problem, decisions: Sequence[ItemDecision]) -> int:
+    """Decimals needed so every price and cost times ``10 ** digits`` is an integer."""
+    values = [c.per_unit for c in problem.region_costs] + [c.fixed for c in problem.region_costs]
+    values += [b.fixed_award_cost for b in problem.bids]
+    for decision in decisions:
+        values += list(decision.award_prices.values())
+    return max((decimals_of(v) for v in values), default=0)
+
+
+def solve(problem: Problem) -> Result:
+    """Evaluate a parsed problem (see ``io.problem_from_dict``)."""
+    started = time.perf_counter()
+    decisions = decide_items(problem)
+    pricing = Pricing(
+        digits=money_scale_digits(problem, decisions),
+        costs={(c.bid, c.region): c for c in problem.region_costs},
+    )
+    kind = problem.rule_set.kind
+    stats = SolveStats()
+    allocations: list[Allocation] = []
+    hospitals: list[HospitalAllocation] = []
+    solution: Solution | None = None
+    if kind == "optimised_award":
+        solution = solve_award(problem, decisions, pricing)
+        decisions, allocations, hospitals = _apply_solution(problem, decisions, solution, pricing)
+    else:
+        for decision in decisions:
+            if kind in DRUG_KINDS:
+                a, h = allocate_drug_item(decision, pricing, stats)
+            else:
+                a, h = allocate_brand_choice(decision, pricing, stats)
+            allocations.extend(a)
+            hospitals.extend(h)
+    items = [_item_outcome(d, [a for a in allocations if a.item == d.item.id]) for d in decisions]
+    run = _run_record(problem, stats, solution)
+    bids = sorted((o for d in decisions for o in d.outcomes), key=lambda o: o.bid)
+    return Result(
+        rule_set=problem.rule_set,
+        run=run,
+        bids=tuple(bids),
+        items=tuple(items),
+        allocations=tuple(sorted(allocations, key=lambda a: (a.item, a.region, a.bid, a.source))),
+        hospital_allocations=tuple(
+            sorted(hospitals, key=lambda h: (h.item, h.region, h.hospital, h.bid))
+        ),
+        totals=_totals(items, decisions),
+        solve_seconds=time.perf_counter() - started,
+    )
+
+
+def _run_record(problem: Problem, stats: SolveStats, solution: Solution | None) -> RunRecord:
+    if solution is None:
+        status = (
+            ("optimal" if stats.all_optimal else "feasible") if stats.used_solver else "rule_only"
+        )
+        return RunRecord(
+            status=status,  # type: ignore[arg-type]
+            input_hash=problem.input_hash,
+            solver="cp-sat (province assignment)" if stats.used_solver else "none",
+            warnings=tuple(stats.warnings),
+        )
+    gap: Decimal | None = None
+    if solution.objective is not None and solution.bound is not None:
+        if solution.objective == 0:
+            gap = Decimal(0)
+        else:
+            gap = ((solution.objective - solution.bound) / solution.objective).quantize(
+                Decimal("0.000001"), ROUND_HALF_UP
+            )
+            gap = max(gap, Decimal("0.000000"))
+    return RunRecord(
+        status=solution.status,  # type: ignore[arg-type]
+        input_hash=problem.input_hash,
+        solver=solution.solver,
+        objective=solution.objective,
+        bound=solution.bound,
+        gap=gap,
+        explanation=solution.explanation,
+    )
+
+
+def _apply_solution(
+    problem: Problem,
+    decisions: list[ItemDecision],
+    solution: Solution,
+    pricing: Pricing,
+) -> tuple[list[ItemDecision], list[Allocation], list[HospitalAllocation]]:
+    parameters = problem.rule_set.parameters
+    share = Decimal(parameters["volume_share"])
+    term = int(parameters["term_years"])
+    new_decisions: list[ItemDecision] = []
+    allocations: list[Allocation] = []
+    hospitals: list[HospitalAllocation] = []
+    for decision in decisions:
+        item = decision.item
+        supplied: dict[str, list[tuple[str, int]]] = {}
+        for bid in decision.winners:
+            for demand in item.demand:
+                q = solution.quantities.get((bid.id, demand.region), 0)
+                if q:
+                    supplied.setdefault(bid.id, []).append((demand.region, q))
+        winners = tuple(b for b in decision.winners if b.id in supplied)
+        outcomes: list[BidOutcome] = []
+        for outcome in decision.outcomes:
+            if outcome.status == "invalid":
+                outcomes.append(outcome)
+                continue
+            if outcome.bid in supplied:
+                regions = supplied[outcome.bid]
+                units = sum(q for _, q in regions)
+                reason = (
+                    f"awarded by the optimiser: {len(regions)} region(s), {units:,} units "
+                    f"at {money(decision.award_prices[outcome.bid])}"
+                )
+                status = "won"
+                price = decision.award_prices[outcome.bid]
+            elif solution.status == "infeasible":
+                reason, status, price = (
+                    "no award: the optimised scenario is infeasible",
+                    "lost",
+                    None,
+                )
+            else:
+                reason = "not chosen by the optimiser: a cheaper award meets every constraint"
+                status, price = "lost", None
+            outcomes.append(
+                BidOutcome(
+                    bid=outcome.bid,
+                    item=outcome.item,
+                    supplier=outcome.supplier,
+                    status=status,  # type: ignore[arg-type]
+                    reason=reason,
+                    unit_comparable_price=outcome.unit_comparable_price,
+                    award_price=price,
+                )
+            )
+        for bid in winners:
+            for region, q in supplied[bid.id]:
+                extra = pricing.region_cost(bid.id, region)
+                delivery = (extra.per_unit * q + extra.fixed) if extra else Decimal(0)
+                price = decision.award_prices[bid.id]
+                allocations.append(
+                    Allocation(
+                        item=item.id,
+                        bid=bid.id,
+                        supplier=bid.supplier,
+                        region=region,
+                        quantity=q,
+                        unit_price=price,
+                        delivery_cost=delivery,
+                        cost=price * q + delivery,
+                        source="optimised award",
+                    )
+                )
+        for demand in item.demand:
+            parts = [
+                (b.id, solution.quantities[b.id, demand.region])
+                for b in winners
+                if (b.id, demand.region) in solution.quantities
+            ]
+            if not demand.hospitals or not parts:
+                continue
+            total = sum(q for _, q in parts)
+            agreed = largest_remainder(total, [(h.id, h.quantity) for h in demand.hospitals])
+            hospitals.extend(
+                HospitalAllocation(item.id, bid, demand.region, h, q)
+                for h, bid, q in lay_out(sorted(agreed.items()), parts)
+                if q > 0
+            )
+        new_decisions.append(
+            ItemDecision(
+                item=item,
+                outcomes=tuple(outcomes),
+                winners=winners,
+                award_prices=decision.award_prices,
+                bidders=decision.bidders,
+                valid_bids=decision.valid_bids,
+                winner_cap=None,
+                agreed_volume_share=share if winners else None,
+                term_years=term if winners else None,
+                notes=decision.notes,
+            )
+        )
+    return new_decisions, allocations, hospitals
+
+
+def _item_outcome(decision: ItemDecision, allocations: list[Allocation]) -> ItemOutcome:
+    item = decision.item
+    cost = sum((a.cost for a in allocations), Decimal(0))
+    units = sum(a.quantity for a in allocations)
+    reference = (
+        None
+        if item.reference_price is None
+        else (item.reference_price * units - cost).quantize(CENT, ROUND_HALF_UP)
+    )
+    return ItemOutcome(
+        item=item.id,
+        winners=tuple(b.id for b in decision.winners),
+        bidders=decision.bidders,
+        valid_bids=decision.valid_bids,
+        winner_cap=decision.winner_cap,
+        agreed_volume_share=decision.agreed_volume_share,
+        pooled_demand=item.pooled_demand,
+        agreed_volume=units,
+        term_years=decision.term_years,
+        cost=cost.quantize(CENT, ROUND_HALF_UP),
+        savings_vs_reference=reference,
+        savings_vs_ceiling=(item.max_valid_bid_price * units - cost).quantize(CENT, ROUND_HALF_UP),
+        notes=decision.notes,
+    )
+
+
+def _totals(items: list[ItemOutcome], decisions: list[ItemDecision]) -> Totals:
+    cost = sum((i.cost for i in items), Decimal(0))
+    ceiling = sum(
+        (
+            d.item.max_valid_bid_price * i.agreed_volume
+            for d, i in zip(decisions, items, strict=True)
+        ),
+        Decimal(0),
+    ).quantize(CENT, ROUND_HALF_UP)
+    with_reference = [
+        (d, i) for d, i in zip(decisions, items, strict=True) if d.item.reference_price is not None
+    ]
+    reference: Decimal | None = None
+    if with_reference and len(with_reference) == len(items):
+        reference = sum(
+            (
+                d.item.reference_price * i.agreed_volume
+                for d, i in with_reference
+                if d.item.reference_price
+            ),
+            Decimal(0),
+        ).quantize(CENT, ROUND_HALF_UP)
+    return Totals(
+        cost=cost,
+        reference_cost=reference,
+        ceiling_cost=ceiling,
+        savings_vs_reference=None if reference is None else reference - cost,
+        savings_vs_ceiling=ceiling - cost,
+    )

@@ -1,0 +1,192 @@
+"""The JSON format: precise validation errors, canonical hashing, determinism, the CLI."""
+
+import copy
+import json
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from procurement.optimiser import (
+    ProblemError,
+    problem_from_dict,
+    problem_to_dict,
+    result_to_dict,
+    solve,
+    validate_rule_set,
+)
+from procurement.optimiser.cli import main
+from procurement.optimiser.io import load_schema
+from procurement.optimiser.presets import PRESETS
+from tests.optimiser.conftest import bids_at, problem, provinces
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "optimiser"
+
+
+def errors_of(document: dict) -> list[tuple[str, str]]:
+    with pytest.raises(ProblemError) as caught:
+        problem_from_dict(document)
+    return caught.value.errors
+
+
+def test_a_float_price_is_rejected_with_its_path_and_the_expected_form() -> None:
+    document = problem("national-drug-batch-4", bids_at("0.5"))
+    document["bids"][0]["unit_price"] = 0.5
+    assert errors_of(document) == [
+        (
+            "$.bids[0].unit_price",
+            "expected a non-negative decimal string (quoted, so it stays exact) with at most 6 "
+            'decimals, such as "0.0526", got 0.5',
+        )
+    ]
+
+
+def test_missing_and_unknown_fields_are_reported_at_their_object() -> None:
+    document = problem("national-drug-batch-4", bids_at("0.5"))
+    del document["items"][0]["max_valid_bid_price"]
+    document["bids"][0]["colour"] = "red"
+    assert errors_of(document) == [
+        ("$.bids[0]", "unknown field: 'colour' was unexpected"),
+        ("$.items[0]", "'max_valid_bid_price' is a required property"),
+    ]
+
+
+def test_cross_references_are_checked() -> None:
+    document = problem(
+        "national-drug-batch-4",
+        bids_at("0.5", "0.6"),
+        demand=[{"region": "P1", "quantity": 10, "hospitals": [{"id": "H1", "quantity": 9}]}],
+    )
+    document["bids"][1]["item"] = "nope"
+    document["bids"][0]["region_preferences"] = ["P9"]
+    assert errors_of(document) == [
+        ("$.bids[0].region_preferences[0]", "no demand for item in region 'P9'"),
+        ("$.bids[1].item", "unknown item 'nope'"),
+        (
+            "$.items[0].demand[0].quantity",
+            "expected the sum of its hospitals' quantities (9), got 10",
+        ),
+    ]
+
+
+def test_rule_set_parameter_errors_carry_the_full_path() -> None:
+    document = problem("national-drug-batch-4", bids_at("0.5"))
+    document["rule_set"]["parameters"]["price_conditions"]["max_ratio_to_lowest"] = 1.8
+    assert errors_of(document) == [
+        (
+            "$.rule_set.parameters.price_conditions.max_ratio_to_lowest",
+            'expected a decimal string such as "1.8", or null when the rule does not apply, '
+            "got 1.8",
+        )
+    ]
+
+
+def test_unknown_rule_kind_is_reported() -> None:
+    document = problem("national-drug-batch-4", bids_at("0.5"))
+    document["rule_set"]["kind"] = "lottery"
+    path, message = errors_of(document)[0]
+    assert path == "$.rule_set.kind"
+    assert message.startswith("unknown rule kind 'lottery'; expected one of national_drug")
+
+
+def test_every_preset_is_a_valid_rule_set() -> None:
+    for preset in PRESETS.values():
+        assert validate_rule_set(preset.kind, preset.parameters) == [], preset.name
+
+
+def test_optimised_award_rejects_a_maximum_below_the_minimum() -> None:
+    parameters = PRESETS["optimised-award"].copy_parameters()
+    parameters["max_winners_per_item"] = 1
+    assert validate_rule_set("optimised_award", parameters) == [
+        ("$.max_winners_per_item", "must be at least min_winners_per_item (2)")
+    ]
+
+
+def test_input_hash_does_not_depend_on_list_order() -> None:
+    document = problem("national-drug-batch-4", bids_at("0.5", "0.6", "0.7"), demand=provinces(5))
+    shuffled = copy.deepcopy(document)
+    random.Random(7).shuffle(shuffled["bids"])
+    shuffled["items"][0]["demand"].reverse()
+    first, second = problem_from_dict(document), problem_from_dict(shuffled)
+    assert first.input_hash == second.input_hash
+    assert len(first.input_hash) == 64
+    assert problem_to_dict(first) == problem_to_dict(second)
+
+
+def test_same_input_gives_byte_identical_output(tmp_path: Path) -> None:
+    source = EXAMPLES / "national_drug.json"
+    outputs = []
+    for run in range(2):
+        out = tmp_path / f"result{run}.json"
+        assert main([str(source), "--out", str(out), "--no-timing"]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_result_matches_the_result_schema_and_money_is_strings() -> None:
+    document = problem("national-drug-batch-4", bids_at("0.5", "0.6"), demand=provinces(3))
+    result = result_to_dict(solve(problem_from_dict(document)))
+    assert list(Draft202012Validator(load_schema("result")).iter_errors(result)) == []
+    # Draft for 2 winners of 3 provinces: B1, B1, B2; 600 agreed units each.
+    assert result["totals"]["cost"] == "960.00"  # 0.5 x 1200 + 0.6 x 600
+    assert "timing" in result
+    assert "timing" not in result_to_dict(solve(problem_from_dict(document)), include_timing=False)
+
+
+def test_totals_are_exact_for_national_volumes() -> None:
+    demand = [{"region": "P1", "quantity": 999_999_999}]
+    document = problem("national-drug-batch-4", bids_at("0.0527"), ceiling="0.1000", demand=demand)
+    result = solve(problem_from_dict(document))
+    # One winner: 50% of 999,999,999 = 500,000,000 (half up) at 0.0527.
+    assert result.allocations[0].quantity == 500_000_000
+    assert result.totals.cost == Decimal("26350000.00")
+    assert result.totals.savings_vs_ceiling == Decimal("23650000.00")
+
+
+def test_cli_reports_invalid_problem_with_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    document = problem("national-drug-batch-4", bids_at("0.5"))
+    document["bids"][0]["unit_price"] = "cheap"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "1 error(s) in the problem:" in err
+    assert "$.bids[0].unit_price: expected a non-negative decimal string" in err
+
+
+def test_cli_writes_the_result_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "result.json"
+    assert main([str(EXAMPLES / "national_drug.json"), "--out", str(out)]) == 0
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written["format"] == "jicai.optimiser.result/1"
+    assert "winning bids, total cost" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.json")))
+def test_every_documented_example_solves(example: str, tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    assert main([str(EXAMPLES / example), "--out", str(out), "--no-timing"]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert list(Draft202012Validator(load_schema("result")).iter_errors(result)) == []
+    assert result["run"]["status"] in {"optimal", "rule_only", "infeasible"}
+
+
+def test_manage_py_optimise_solves_an_example_without_the_database(tmp_path: Path) -> None:
+    from django.core.management import call_command
+
+    out = tmp_path / "result.json"
+    call_command("optimise", str(EXAMPLES / "national_drug.json"), "--out", str(out))
+    assert json.loads(out.read_text(encoding="utf-8"))["run"]["status"] == "optimal"
+
+
+def test_manage_py_optimise_fails_on_an_invalid_problem(tmp_path: Path) -> None:
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "bad.json"
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(CommandError, match="the problem file is not valid"):
+        call_command("optimise", str(path))
