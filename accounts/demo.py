@@ -7,7 +7,12 @@ with valid GB 32100-2015 check characters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TextIO
 
+from django.contrib.auth.hashers import make_password
+
+from accounts.models import Organization, Region, User
+from accounts.services import organization_upsert
 from accounts.uscc import check_character
 
 DEMO_PASSWORD = "jicai-demo-2026"  # noqa: S105 - documented demo password, local use only
@@ -100,3 +105,33 @@ def demo_organizations() -> list[DemoOrganization]:
             )
         )
     return organizations
+
+
+def load(*, stdout: TextIO) -> None:
+    """Create the demo organizations and one user each (idempotent)."""
+    regions = {r.code: r for r in Region.objects.all()}
+    # Hash once: 43 users x one PBKDF2 run each would take longer than everything else.
+    password_hash = make_password(DEMO_PASSWORD)
+    created_users = 0
+    for demo in demo_organizations():
+        organization, _ = organization_upsert(
+            kind=demo.kind,
+            name=demo.name,
+            name_en=demo.name_en,
+            social_credit_code=demo.social_credit_code,
+            region=regions[demo.region_code],
+            hospital_grade=demo.hospital_grade,
+        )
+        _, created = User.objects.get_or_create(
+            username=demo.username,
+            defaults={"organization": organization, "password": password_hash},
+        )
+        created_users += int(created)
+    stdout.write(
+        f"accounts: {Organization.objects.count()} organizations, {created_users} new users\n"
+    )
+
+
+def organization_for(username: str) -> Organization:
+    """The demo organization whose user has this name (used by other apps' demo data)."""
+    return Organization.objects.get(users__username=username)

@@ -39,17 +39,27 @@ def office_home(request: HttpRequest) -> HttpResponse:
     counts = {
         kind.label: Organization.objects.filter(kind=kind).count() for kind in Organization.Kind
     }
-    return render(request, "accounts/office_home.html", {"organization_counts": counts})
+    return render(
+        request,
+        "accounts/office_home.html",
+        {"organization_counts": counts, "panels": settings.JICAI_HOME_PANELS["office"]},
+    )
 
 
 @hospital_required
 def hospital_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/hospital_home.html")
+    return render(
+        request, "accounts/hospital_home.html", {"panels": settings.JICAI_HOME_PANELS["hospital"]}
+    )
 
 
 @manufacturer_required
 def manufacturer_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/manufacturer_home.html")
+    return render(
+        request,
+        "accounts/manufacturer_home.html",
+        {"panels": settings.JICAI_HOME_PANELS["manufacturer"]},
+    )
 
 
 @require_POST

@@ -1,9 +1,12 @@
 """REST API v1: each app contributes its routes here."""
 
-from django.urls import path
+from django.urls import include, path
 
 from accounts.api import MeView
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    path("", include("catalog.api_urls")),
+    path("", include("procurement.api_urls")),
+    path("", include("bidding.api_urls")),
 ]

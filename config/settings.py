@@ -174,7 +174,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
-JICAI_DEADLINE_CHECKS: list[str] = []
+JICAI_DEADLINE_CHECKS: list[str] = [
+    "procurement.services.round_deadline_check",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -197,6 +199,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Panels that higher apps contribute to pages of lower apps, by template name, so the
+# lower app never imports the higher one (docs/architecture.md).
+JICAI_HOME_PANELS: dict[str, list[str]] = {
+    "office": ["procurement/_office_panel.html"],
+    "hospital": ["procurement/_hospital_panel.html"],
+    "manufacturer": ["catalog/_manufacturer_panel.html", "bidding/_manufacturer_panel.html"],
+}
+JICAI_ROUND_PANELS: list[str] = ["bidding/_round_panel.html"]
 
 # Sealed bids: the master key that wraps each round's data key (see docs/architecture.md).
 JICAI_MASTER_KEY = env.str("JICAI_MASTER_KEY", default="")

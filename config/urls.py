@@ -1,7 +1,7 @@
 """Top-level URL configuration.
 
 Pages live under a language-neutral path; the language comes from the user's choice
-(stored on the user and in the session), switched with Django's ``set_language`` view.
+(stored on the user and in a cookie), switched by ``accounts:language``.
 """
 
 from django.contrib import admin
@@ -10,7 +10,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("accounts.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("catalog/", include("catalog.urls")),
+    path("rounds/", include("procurement.urls")),
+    path("bidding/", include("bidding.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,49 +1,31 @@
-"""Load the demo data set. Idempotent: running it twice changes nothing."""
+"""Load the demo data set. Idempotent: running it twice changes nothing.
+
+Each app may have a ``demo`` module with ``load(*, stdout)``; they run in
+INSTALLED_APPS order (accounts, catalog, procurement, ...), so a lower app never needs to
+know about a higher one.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils.module_loading import import_string
+from django.utils.module_loading import module_has_submodule
 
-from accounts.demo import DEMO_PASSWORD, demo_organizations
-from accounts.models import Region, User
-from accounts.services import organization_upsert
-
-# Later apps add their demo data here, in import order; each loader is idempotent.
-DEMO_LOADERS: tuple[str, ...] = ()
+from accounts.demo import DEMO_PASSWORD
 
 
 class Command(BaseCommand):
-    help = "Load the demo organizations, users and reference data (idempotent)."
+    help = "Load the demo organizations, users, products and round (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
-            regions = {r.code: r for r in Region.objects.all()}
-            created_users = 0
-            # Hash once: 43 users x one PBKDF2 run each would take longer than everything else.
-            password_hash = make_password(DEMO_PASSWORD)
-            for demo in demo_organizations():
-                organization, _ = organization_upsert(
-                    kind=demo.kind,
-                    name=demo.name,
-                    name_en=demo.name_en,
-                    social_credit_code=demo.social_credit_code,
-                    region=regions[demo.region_code],
-                    hospital_grade=demo.hospital_grade,
-                )
-                _, created = User.objects.get_or_create(
-                    username=demo.username,
-                    defaults={"organization": organization, "password": password_hash},
-                )
-                created_users += int(created)
-            for path in DEMO_LOADERS:
-                import_string(path)(stdout=self.stdout)
+            for config in apps.get_app_configs():
+                if config.module is not None and module_has_submodule(config.module, "demo"):
+                    import_module(f"{config.name}.demo").load(stdout=self.stdout)
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo data ready ({created_users} new users). Password: {DEMO_PASSWORD}"
-            )
+            self.style.SUCCESS(f"Demo data ready. Password for all demo users: {DEMO_PASSWORD}")
         )
