@@ -12,7 +12,7 @@ from typing import TextIO
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import Organization, Region, User
-from accounts.services import organization_upsert
+from accounts.services import organization_upsert, regions_ensure
 from accounts.uscc import check_character
 
 DEMO_PASSWORD = "jicai-demo-2026"  # noqa: S105 - documented demo password, local use only
@@ -109,6 +109,7 @@ def demo_organizations() -> list[DemoOrganization]:
 
 def load(*, stdout: TextIO) -> None:
     """Create the demo organizations and one user each (idempotent)."""
+    regions_ensure()
     regions = {r.code: r for r in Region.objects.all()}
     # Hash once: 43 users x one PBKDF2 run each would take longer than everything else.
     password_hash = make_password(DEMO_PASSWORD)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Organization, Region, User
+from accounts.regions import PROVINCES
 from accounts.uscc import validate_uscc
 
 
@@ -61,3 +62,13 @@ def user_set_language(*, user: User, language: str) -> None:
     if user.language != language:
         user.language = language
         user.save(update_fields=["language"])
+
+
+def regions_ensure() -> int:
+    """Make sure the 31 provincial units exist (idempotent); returns how many were created."""
+    existing = set(Region.objects.values_list("code", flat=True))
+    missing = [
+        Region(code=c, name_zh=zh, name_en=en) for c, zh, en in PROVINCES if c not in existing
+    ]
+    Region.objects.bulk_create(missing)
+    return len(missing)

@@ -87,6 +87,17 @@ def _tasks_run_in_process_unless_integration(request: pytest.FixtureRequest) -> 
 
 
 @pytest.fixture(autouse=True)
+def _regions_survive_flushes(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table, including the regions a data migration loaded."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        from accounts.services import regions_ensure
+
+        regions_ensure()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: object) -> None:
     # PBKDF2 costs ~0.3 s a hash; tests create many users. Production keeps the default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
