@@ -29,10 +29,6 @@ from procurement.optimiser.model import (
 )
 from procurement.optimiser.rules import ItemDecision
 
-#: Shortfall against declared capacity is allowed but costs more than any price can:
-#: every province must have a supplier, and the shortfall is reported as a warning.
-_SHORTFALL_WEIGHT_DIGITS = 6
-
 
 @dataclass
 class SolveStats:
@@ -139,6 +135,39 @@ def _solver(seconds: float = 30.0) -> cp_model.CpSolver:
     return solver
 
 
+def _solve_lexicographic(
+    model: cp_model.CpModel,
+    shortfalls: Sequence[cp_model.IntVar],
+    cost: cp_model.LinearExprT,
+    what: str,
+    stats: SolveStats,
+) -> cp_model.CpSolver:
+    """Least capacity shortfall first, then least cost at that shortfall.
+
+    Every province must have a supplier even when declared capacities cannot cover the
+    agreed volume; the shortfall is then reported, never hidden. Two solves instead of
+    one weighted objective keep the coefficients small (no overflow at national volumes).
+    """
+    stats.used_solver = True
+    if shortfalls:
+        model.minimize(sum(shortfalls))
+        solver = _solver()
+        status = solver.solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            raise RuntimeError(f"{what} failed: {solver.status_name(status)}")
+        if status != cp_model.OPTIMAL:
+            stats.all_optimal = False
+        model.add(sum(shortfalls) <= int(solver.objective_value))
+    model.minimize(cost)
+    solver = _solver()
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError(f"{what} failed: {solver.status_name(status)}")
+    if status != cp_model.OPTIMAL:
+        stats.all_optimal = False
+    return solver
+
+
 def allocate_drug_item(
     decision: ItemDecision,
     pricing: Pricing,
@@ -229,26 +258,20 @@ def _assign_regions(
             short = model.new_int_var(0, max(total, 0) + max(-room, 0), f"short_{w}")
             model.add(sum(quantity[r] * x[w, r] for r in regions) <= room + short)
             shortfall_terms.append(short)
-    big = 0
     costs: dict[tuple[int, str], int] = {}
-    for (w, r), _ in x.items():
+    for w, r in x:
         extra = pricing.region_cost(winners[w].id, r)
         fixed = extra.fixed if extra else Decimal(0)
         costs[w, r] = pricing.to_int(
             _unit_cost(decision, winners[w], r, pricing) * quantity[r] + fixed
         )
-        big += costs[w, r]
-    weight = big + 1
-    model.minimize(weight * sum(shortfall_terms) + sum(costs[w, r] * x[w, r] for (w, r) in x))
-    solver = _solver()
-    status = solver.solve(model)
-    stats.used_solver = True
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(
-            f"province assignment of item {item.id} failed: {solver.status_name(status)}"
-        )
-    if status != cp_model.OPTIMAL:
-        stats.all_optimal = False
+    solver = _solve_lexicographic(
+        model,
+        shortfall_terms,
+        cp_model.LinearExpr.weighted_sum(list(x.values()), [costs[k] for k in x]),
+        f"province assignment of item {item.id}",
+        stats,
+    )
     for w, short in zip(
         [w for w, b in enumerate(winners) if b.capacity is not None], shortfall_terms, strict=True
     ):
@@ -434,15 +457,13 @@ def _min_cost_split(
         )
         for key in y
     }
-    weight = max(unit.values(), default=0) * sum(need.values()) + 1
-    model.minimize(weight * sum(s for _, s in shortfalls) + sum(unit[k] * v for k, v in y.items()))
-    solver = _solver()
-    status = solver.solve(model)
-    stats.used_solver = True
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"reassignment of item {item.id} failed: {solver.status_name(status)}")
-    if status != cp_model.OPTIMAL:
-        stats.all_optimal = False
+    solver = _solve_lexicographic(
+        model,
+        [short for _, short in shortfalls],
+        cp_model.LinearExpr.weighted_sum(list(y.values()), [unit[k] for k in y]),
+        f"reassignment of item {item.id}",
+        stats,
+    )
     for b, short in shortfalls:
         if solver.value(short) > 0:
             stats.warnings.append(

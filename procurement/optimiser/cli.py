@@ -11,10 +11,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol
 
 from procurement.optimiser.io import ProblemError, problem_from_dict, result_to_dict
 from procurement.optimiser.solve import solve
+
+
+class Writer(Protocol):
+    """Where messages go: ``sys.stderr``, or a Django command's ``self.stderr``."""
+
+    def write(self, text: str, /) -> object: ...
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,17 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(problem_path: str, out: str | None, *, timing: bool, stderr: TextIO | None = None) -> int:
+def run(problem_path: str, out: str | None, *, timing: bool, stderr: Writer | None = None) -> int:
     err = stderr if stderr is not None else sys.stderr
     try:
         document = json.loads(Path(problem_path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        print(f"cannot read {problem_path}: {exc}", file=err)
+        err.write(f"cannot read {problem_path}: {exc}\n")
         return 2
     try:
         problem = problem_from_dict(document)
     except ProblemError as exc:
-        print(str(exc), file=err)
+        err.write(f"{exc}\n")
         return 2
     result = solve(problem)
     text = json.dumps(result_to_dict(result, include_timing=timing), ensure_ascii=False, indent=2)
@@ -51,7 +57,7 @@ def run(problem_path: str, out: str | None, *, timing: bool, stderr: TextIO | No
         summary = (
             f"{result.run.status}: {winners} winning bids, total cost {result.totals.cost} -> {out}"
         )
-        print(summary, file=err)
+        err.write(f"{summary}\n")
     else:
         sys.stdout.write(text + "\n")
     return 0

@@ -254,6 +254,10 @@ def solve_cp_sat(
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = 0
+    # Full LP relaxation in the search: on national award models (31,000 binaries, capacity
+    # shared across items) one worker at level 2 proved the optimum in ~10 s where the
+    # default two-worker portfolio stopped at a 0.0001% gap after 60 s (bench/).
+    solver.parameters.linearization_level = 2
     # Interleaved search makes a multi-worker run repeatable (same input, same result).
     solver.parameters.interleave_search = workers > 1
     solver.parameters.relative_gap_limit = relative_gap
@@ -353,7 +357,7 @@ def solve_award(problem: Problem, decisions: Sequence[ItemDecision], pricing: Pr
             lm,
             time_limit=time_limit,
             relative_gap=gap,
-            workers=int(p.get("num_workers", 2)),
+            workers=int(p.get("num_workers", 1)),
             scale=pricing.scale,
         )
         solver = "cp-sat"

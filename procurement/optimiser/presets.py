@@ -338,7 +338,7 @@ PRESETS: dict[str, Preset] = {
                 "time_limit_seconds": 60,
                 "relative_gap": "0",
                 "backend": "cp_sat",
-                "num_workers": 2,
+                "num_workers": 1,
             },
             source="scenario analysis: minimum cost with supply-security constraints",
         ),

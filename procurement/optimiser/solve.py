@@ -100,7 +100,8 @@ def _run_record(problem: Problem, stats: SolveStats, solution: Solution | None) 
             gap = ((solution.objective - solution.bound) / solution.objective).quantize(
                 Decimal("0.000001"), ROUND_HALF_UP
             )
-            gap = max(gap, Decimal("0.000000"))
+            if gap <= 0:  # a float dual bound (HiGHS) can round to just above the cost
+                gap = Decimal("0.000000")
     return RunRecord(
         status=solution.status,  # type: ignore[arg-type]
         input_hash=problem.input_hash,

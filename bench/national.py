@@ -1,0 +1,166 @@
+"""Seeded generator of national-scale optimiser problems (same seed, same problem).
+
+* ``drug_round``: a national drug batch: 60 items, 3 to 39 bids per item, 31 provinces,
+  46,000 reporting hospitals, each declaring about a third of the items (~920,000
+  demand lines), under the batch-4 national rule.
+* ``award_scenario``: an optimised-award scenario: 50 items x 20 bidders x 31 provinces
+  x 3,000 hospitals, single source per province, every supplier's capacity shared
+  across items, at least 2 winners per item, per-(bid, province) delivery costs.
+
+Problems are built as the optimiser's dataclasses directly (what the Django evaluation
+service does), with hospitals already grouped by province as the format requires.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from procurement.optimiser.model import (
+    Bid,
+    HospitalDemand,
+    Item,
+    Problem,
+    RegionCost,
+    RegionDemand,
+    RuleSet,
+    Supplier,
+)
+from procurement.optimiser.presets import PRESETS
+
+PROVINCES = tuple(f"P{k:02d}" for k in range(1, 32))
+_PRICE = Decimal("0.0001")
+
+
+def _price(rng: random.Random, low: float, high: float) -> Decimal:
+    return Decimal(str(round(rng.uniform(low, high), 4))).quantize(_PRICE)
+
+
+def _hospitals(rng: random.Random, count: int) -> dict[str, list[str]]:
+    """Hospitals spread over the provinces with uneven weights (populous provinces)."""
+    weights = [rng.uniform(0.3, 3.0) for _ in PROVINCES]
+    by_province: dict[str, list[str]] = {p: [] for p in PROVINCES}
+    for h in range(count):
+        province = rng.choices(PROVINCES, weights)[0]
+        by_province[province].append(f"H{h:05d}")
+    return by_province
+
+
+def _demand(
+    rng: random.Random, by_province: dict[str, list[str]], share: float, scale: int
+) -> tuple[RegionDemand, ...]:
+    regions = []
+    for province in PROVINCES:
+        hospitals = tuple(
+            HospitalDemand(id=h, quantity=rng.randint(1, scale))
+            for h in by_province[province]
+            if rng.random() < share
+        )
+        if hospitals:
+            regions.append(RegionDemand(province, sum(h.quantity for h in hospitals), hospitals))
+    return tuple(regions)
+
+
+def drug_round(seed: int = 2021, items: int = 60, hospitals: int = 46_000) -> Problem:
+    rng = random.Random(seed)
+    by_province = _hospitals(rng, hospitals)
+    preset = PRESETS["national-drug-batch-4"]
+    item_list: list[Item] = []
+    bids: list[Bid] = []
+    for i in range(items):
+        ceiling = _price(rng, 0.2, 120)
+        item_id = f"D{i:02d}"
+        item_list.append(
+            Item(
+                id=item_id,
+                name=f"drug {i}",
+                max_valid_bid_price=ceiling,
+                reference_price=(ceiling * Decimal("1.6")).quantize(_PRICE),
+                demand=_demand(rng, by_province, 1 / 3, 5_000),
+            )
+        )
+        for b in range(rng.randint(3, 39)):
+            ratio = rng.choice([rng.uniform(0.1, 0.6), rng.uniform(0.5, 1.15)])
+            wants = rng.sample(PROVINCES, rng.randint(0, 5))
+            bids.append(
+                Bid(
+                    id=f"{item_id}-B{b:02d}",
+                    supplier=f"M{rng.randint(0, 399):03d}",
+                    item=item_id,
+                    unit_price=(ceiling * Decimal(str(round(ratio, 4)))).quantize(_PRICE),
+                    capacity=rng.randint(5, 60) * 1_000_000,
+                    region_preferences=tuple(wants),
+                    tie_break_rank=b,
+                )
+            )
+    return Problem(
+        rule_set=RuleSet(preset.kind, preset.copy_parameters(), preset.name, preset.version),
+        items=tuple(item_list),
+        bids=tuple(sorted(bids, key=lambda b: b.id)),
+        regions=PROVINCES,
+    )
+
+
+def award_scenario(
+    seed: int = 2024,
+    items: int = 50,
+    suppliers: int = 20,
+    hospitals: int = 3_000,
+    time_limit: float = 60.0,
+    backend: str = "cp_sat",
+) -> Problem:
+    rng = random.Random(seed)
+    by_province = _hospitals(rng, hospitals)
+    preset = PRESETS["optimised-award"]
+    parameters = preset.copy_parameters()
+    parameters.update(
+        {
+            "min_winners_per_item": 2,
+            "time_limit_seconds": time_limit,
+            "backend": backend,
+            "relative_gap": "0",
+            "num_workers": 1,
+        }
+    )
+    item_list: list[Item] = []
+    bids: list[Bid] = []
+    costs: list[RegionCost] = []
+    total = 0
+    for i in range(items):
+        ceiling = _price(rng, 0.5, 60)
+        item_id = f"I{i:02d}"
+        demand = _demand(rng, by_province, 0.5, 2_000)
+        total += sum(d.quantity for d in demand)
+        item_list.append(
+            Item(id=item_id, name=f"item {i}", max_valid_bid_price=ceiling, demand=demand)
+        )
+        for s in range(suppliers):
+            bid_id = f"{item_id}-S{s:02d}"
+            bids.append(
+                Bid(
+                    id=bid_id,
+                    supplier=f"S{s:02d}",
+                    item=item_id,
+                    unit_price=(ceiling * Decimal(str(round(rng.uniform(0.3, 0.9), 4)))).quantize(
+                        _PRICE
+                    ),
+                )
+            )
+            for province in PROVINCES:
+                costs.append(
+                    RegionCost(bid_id, province, per_unit=_price(rng, 0.0, 0.05 * float(ceiling)))
+                )
+    # Capacity shared across items: each supplier can make about 1/8 of all units, so
+    # the cheapest suppliers run out and the assignment has to trade them off.
+    supplier_list = tuple(
+        Supplier(id=f"S{s:02d}", capacity=int(total * rng.uniform(0.06, 0.16)))
+        for s in range(suppliers)
+    )
+    return Problem(
+        rule_set=RuleSet(preset.kind, parameters, preset.name, preset.version),
+        items=tuple(item_list),
+        bids=tuple(sorted(bids, key=lambda b: b.id)),
+        regions=PROVINCES,
+        suppliers=supplier_list,
+        region_costs=tuple(sorted(costs, key=lambda c: (c.bid, c.region))),
+    )

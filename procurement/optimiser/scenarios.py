@@ -1,0 +1,205 @@
+"""Scenario comparison: several rule sets on the same bids, side by side.
+
+For each scenario: total cost, number of winners, savings, concentration (HHI over
+suppliers' awarded volume) and volume per supplier. For an optimised-award scenario,
+also the cost of each constraint: the optimum with the constraint minus the optimum
+without it (the scenario solved again with that one constraint relaxed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from procurement.optimiser.model import Problem, Result, RuleSet, Supplier
+from procurement.optimiser.presets import validate_rule_set
+from procurement.optimiser.solve import solve
+
+
+@dataclass(frozen=True)
+class ConstraintCost:
+    constraint: str
+    relaxed_to: str
+    cost_without: Decimal | None
+    cost_of_constraint: Decimal | None  # None when either run is infeasible
+
+
+@dataclass(frozen=True)
+class ScenarioRow:
+    name: str
+    kind: str
+    status: str
+    total_cost: Decimal | None
+    winners: int
+    savings_vs_reference: Decimal | None
+    savings_vs_ceiling: Decimal | None
+    hhi: Decimal
+    volume_by_supplier: tuple[tuple[str, int], ...]
+    constraint_costs: tuple[ConstraintCost, ...] = ()
+
+
+def hhi(volumes: Mapping[str, int]) -> Decimal:
+    """Herfindahl-Hirschman index of awarded volume: sum of squared % shares (0 to 10,000)."""
+    total = sum(volumes.values())
+    if total == 0:
+        return Decimal(0)
+    index = sum(((Decimal(100) * v / total) ** 2 for v in volumes.values()), Decimal(0))
+    return index.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def _volumes(result: Result) -> dict[str, int]:
+    volumes: dict[str, int] = {}
+    for allocation in result.allocations:
+        volumes[allocation.supplier] = volumes.get(allocation.supplier, 0) + allocation.quantity
+    return dict(sorted(volumes.items()))
+
+
+def _with_rule_set(problem: Problem, rule_set: RuleSet) -> Problem:
+    errors = validate_rule_set(rule_set.kind, rule_set.parameters)
+    if errors:
+        raise ValueError(f"rule set {rule_set.name!r}: {errors}")
+    return dataclasses.replace(problem, rule_set=rule_set)
+
+
+def _cost(result: Result) -> Decimal | None:
+    return None if result.run.status == "infeasible" else result.totals.cost
+
+
+def _relaxations(problem: Problem) -> list[tuple[str, str, Problem]]:
+    """(constraint, relaxed form, problem without it) for an optimised-award problem."""
+    parameters: dict[str, Any] = dict(problem.rule_set.parameters)
+    out: list[tuple[str, str, Problem]] = []
+
+    def relaxed(name: str, to: str, **changes: Any) -> None:
+        rule_set = dataclasses.replace(problem.rule_set, parameters={**parameters, **changes})
+        out.append((name, to, dataclasses.replace(problem, rule_set=rule_set)))
+
+    if parameters["min_winners_per_item"] > 1:
+        relaxed(
+            f"at least {parameters['min_winners_per_item']} winners per item",
+            "1",
+            min_winners_per_item=1,
+        )
+    if parameters["max_winners_per_item"] is not None:
+        relaxed(
+            f"at most {parameters['max_winners_per_item']} winners per item",
+            "no maximum",
+            max_winners_per_item=None,
+        )
+    if parameters["max_supplier_share"] is not None:
+        relaxed(
+            f"supplier share at most {parameters['max_supplier_share']}",
+            "no maximum",
+            max_supplier_share=None,
+        )
+    if parameters["single_source_per_region"]:
+        relaxed(
+            "one supplier per region",
+            "split allowed",
+            single_source_per_region=False,
+            min_split_share=None,
+        )
+    elif parameters["min_split_share"] is not None:
+        relaxed(
+            f"minimum split share {parameters['min_split_share']}",
+            "no minimum",
+            min_split_share=None,
+        )
+    if any(s.capacity is not None for s in problem.suppliers):
+        out.append(
+            (
+                "supplier capacity across items",
+                "unlimited",
+                dataclasses.replace(
+                    problem,
+                    suppliers=tuple(Supplier(s.id, s.name, None) for s in problem.suppliers),
+                ),
+            )
+        )
+    if any(b.capacity is not None for b in problem.bids):
+        out.append(
+            (
+                "bid capacity",
+                "unlimited",
+                dataclasses.replace(
+                    problem, bids=tuple(dataclasses.replace(b, capacity=None) for b in problem.bids)
+                ),
+            )
+        )
+    return out
+
+
+def compare_scenarios(
+    problem: Problem, scenarios: Sequence[RuleSet], *, constraint_costs: bool = True
+) -> list[ScenarioRow]:
+    """Solve ``problem`` under each rule set; one row per scenario, in the given order."""
+    rows = []
+    for rule_set in scenarios:
+        scenario = _with_rule_set(problem, rule_set)
+        result = solve(scenario)
+        costs: list[ConstraintCost] = []
+        if constraint_costs and rule_set.kind == "optimised_award":
+            base = _cost(result)
+            for name, to, relaxed in _relaxations(scenario):
+                without = _cost(solve(relaxed))
+                costs.append(
+                    ConstraintCost(
+                        constraint=name,
+                        relaxed_to=to,
+                        cost_without=without,
+                        cost_of_constraint=None
+                        if base is None or without is None
+                        else base - without,
+                    )
+                )
+        volumes = _volumes(result)
+        infeasible = result.run.status == "infeasible"
+        rows.append(
+            ScenarioRow(
+                name=rule_set.name or rule_set.kind,
+                kind=rule_set.kind,
+                status=result.run.status,
+                total_cost=_cost(result),
+                winners=sum(len(i.winners) for i in result.items),
+                savings_vs_reference=None if infeasible else result.totals.savings_vs_reference,
+                savings_vs_ceiling=None if infeasible else result.totals.savings_vs_ceiling,
+                hhi=hhi(volumes),
+                volume_by_supplier=tuple(volumes.items()),
+                constraint_costs=tuple(costs),
+            )
+        )
+    return rows
+
+
+def comparison_to_dict(rows: Sequence[ScenarioRow]) -> list[dict[str, Any]]:
+    """The comparison table as JSON-ready dicts (money as decimal strings)."""
+
+    def s(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return [
+        {
+            "name": r.name,
+            "kind": r.kind,
+            "status": r.status,
+            "total_cost": s(r.total_cost),
+            "winners": r.winners,
+            "savings_vs_reference": s(r.savings_vs_reference),
+            "savings_vs_ceiling": s(r.savings_vs_ceiling),
+            "hhi": str(r.hhi),
+            "volume_by_supplier": dict(r.volume_by_supplier),
+            "constraint_costs": [
+                {
+                    "constraint": c.constraint,
+                    "relaxed_to": c.relaxed_to,
+                    "cost_without": s(c.cost_without),
+                    "cost_of_constraint": s(c.cost_of_constraint),
+                }
+                for c in r.constraint_costs
+            ],
+        }
+        for r in rows
+    ]
