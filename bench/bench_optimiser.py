@@ -44,7 +44,8 @@ def run() -> list[Row]:
             note=(
                 f"{len(problem.items)} items, {len(problem.bids)} bids, {lines:,} demand lines "
                 f"-> {len(result.allocations)} province and "
-                f"{len(result.hospital_allocations):,} hospital allocations; {result.run.status}"
+                f"{len(result.hospital_allocations):,} hospital allocations; {result.run.status}, "
+                f"{len(result.run.warnings)} capacity-shortfall warning(s)"
             ),
         )
     )

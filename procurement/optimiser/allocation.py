@@ -220,7 +220,7 @@ def allocate_drug_item(
                 source[region],
             )
         )
-        hospitals.extend(_hospital_rows(item, demand[region], [(bid.id, quantity[region])], share))
+        hospitals.extend(_hospital_rows(item, demand[region], [(bid.id, quantity[region])]))
     return allocations, hospitals
 
 
@@ -339,7 +339,6 @@ def _hospital_rows(
     item: Item,
     demand: RegionDemand,
     suppliers: Sequence[tuple[str, int]],
-    share: Decimal,
 ) -> list[HospitalAllocation]:
     if not demand.hospitals:
         return []

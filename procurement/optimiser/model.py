@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 BidStatus = Literal["won", "lost", "invalid"]
-RunStatus = Literal["optimal", "feasible", "infeasible", "rule_only"]
+RunStatus = Literal["optimal", "feasible", "infeasible", "unknown", "rule_only"]
 
 PROBLEM_FORMAT = "jicai.optimiser.problem/1"
 RESULT_FORMAT = "jicai.optimiser.result/1"

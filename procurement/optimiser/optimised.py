@@ -14,6 +14,7 @@ to a minimal one by deletion, so the explanation names only constraints that con
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -98,10 +99,23 @@ class Solution:
     solver: str = "cp-sat"
 
 
+def agreed_total(problem: Problem) -> int:
+    """All agreed units of the problem (the base of ``max_supplier_share``)."""
+    share = Decimal(problem.rule_set.parameters["volume_share"])
+    return sum(agreed_quantity(d.quantity, share) for item in problem.items for d in item.demand)
+
+
 def build_award_model(
-    problem: Problem, decisions: Sequence[ItemDecision], pricing: Pricing
+    problem: Problem,
+    decisions: Sequence[ItemDecision],
+    pricing: Pricing,
+    total_volume: int | None = None,
 ) -> AwardModel:
-    """Translate the optimised-award parameters into a ``LinearModel``."""
+    """Translate the optimised-award parameters into a ``LinearModel`` over ``decisions``.
+
+    ``total_volume`` is the base of the supplier share limit: all agreed units of the
+    problem, also when the model covers only some of its items.
+    """
     p = problem.rule_set.parameters
     share = Decimal(p["volume_share"])
     single = bool(p["single_source_per_region"])
@@ -112,7 +126,8 @@ def build_award_model(
     region_costs = pricing.costs
     use: dict[tuple[str, str], int] = {k: c.capacity_use_per_unit for k, c in region_costs.items()}
     supplier_terms: dict[str, list[tuple[int, int]]] = {}
-    total_volume = 0
+    if total_volume is None:
+        total_volume = agreed_total(problem)
     for decision in decisions:
         item = decision.item
         bids = list(decision.winners)  # for this kind: every valid bid, in rank order
@@ -127,7 +142,6 @@ def build_award_model(
         coverage: list[tuple[int, int]] = []
         for demand in item.demand:
             q = agreed_quantity(demand.quantity, share)
-            total_volume += q
             if q == 0:
                 continue
             region_cover: list[tuple[int, int]] = []
@@ -307,8 +321,15 @@ def solve_highs(
     return status, values, bound
 
 
-def explain_infeasible(lm: LinearModel, *, time_limit: float = 10.0) -> tuple[str, ...]:
-    """A minimal set of constraint groups that cannot hold together."""
+def explain_infeasible(
+    lm: LinearModel, *, time_limit: float = 10.0, budget: float = 30.0
+) -> tuple[str, ...]:
+    """A minimal set of constraint groups that cannot hold together.
+
+    Minimal when the deletion filter finishes within ``budget`` seconds; otherwise the
+    (still conflicting, but perhaps not minimal) set reached so far.
+    """
+    stop = time.monotonic() + budget
     model, _, literals = _cp_model(lm, with_objective=False, enforce=True)
     groups = list(lm.groups)
 
@@ -331,7 +352,7 @@ def explain_infeasible(lm: LinearModel, *, time_limit: float = 10.0) -> tuple[st
     core = core or groups
     # Deletion filter: drop every group whose removal keeps the rest infeasible.
     index = 0
-    while index < len(core):
+    while index < len(core) and time.monotonic() < stop:
         trial = core[:index] + core[index + 1 :]
         still, smaller = infeasible(trial)
         if still:
@@ -341,11 +362,47 @@ def explain_infeasible(lm: LinearModel, *, time_limit: float = 10.0) -> tuple[st
     return tuple(core)
 
 
-def solve_award(problem: Problem, decisions: Sequence[ItemDecision], pricing: Pricing) -> Solution:
+def independent_groups(
+    problem: Problem, decisions: Sequence[ItemDecision]
+) -> list[list[ItemDecision]]:
+    """Items that share no constraint, as separate groups (each its own, smaller model).
+
+    Items are linked only through a supplier: by its capacity across items, or by the
+    share limit, which counts a supplier's units over all items.
+    """
+    parameters = problem.rule_set.parameters
+    share_limit = parameters.get("max_supplier_share") is not None
+    limited = {s.id for s in problem.suppliers if s.capacity is not None}
+    parent = list(range(len(decisions)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_item_of: dict[str, int] = {}
+    for index, decision in enumerate(decisions):
+        for bid in decision.winners:
+            if share_limit or bid.supplier in limited:
+                other = first_item_of.setdefault(bid.supplier, index)
+                parent[root(index)] = root(other)
+    groups: dict[int, list[ItemDecision]] = {}
+    for index, decision in enumerate(decisions):
+        groups.setdefault(root(index), []).append(decision)
+    return [groups[key] for key in sorted(groups)]
+
+
+def _solve_group(
+    problem: Problem,
+    decisions: Sequence[ItemDecision],
+    pricing: Pricing,
+    total_volume: int,
+    time_limit: float,
+) -> Solution:
     p: Mapping[str, Any] = problem.rule_set.parameters
-    award = build_award_model(problem, decisions, pricing)
+    award = build_award_model(problem, decisions, pricing, total_volume)
     lm = award.model
-    time_limit = float(p["time_limit_seconds"])
     gap = float(p["relative_gap"])
     if p["backend"] == "highs":
         status, values, bound = solve_highs(
@@ -364,14 +421,9 @@ def solve_award(problem: Problem, decisions: Sequence[ItemDecision], pricing: Pr
     if status == "infeasible":
         return Solution("infeasible", None, None, {}, explain_infeasible(lm), solver)
     if values is None:
-        return Solution(
-            "infeasible",
-            None,
-            None,
-            {},
-            (f"no solution found within {time_limit:g} s",),
-            solver,
-        )
+        items = ", ".join(d.item.id for d in decisions)
+        explanation = (f"no solution found within {time_limit:g} s for item(s) {items}",)
+        return Solution("unknown", None, None, {}, explanation, solver)
     quantities: dict[tuple[str, str], int] = {}
     for cell in award.cells:
         q = values[cell.amount] if cell.amount is not None else cell.quantity * values[cell.select]
@@ -379,3 +431,34 @@ def solve_award(problem: Problem, decisions: Sequence[ItemDecision], pricing: Pr
             quantities[cell.bid.id, cell.region] = q
     exact = Decimal(sum(k * v for k, v in zip(lm.objective, values, strict=True))) / pricing.scale
     return Solution(status, exact, bound, quantities, (), solver)
+
+
+def solve_award(problem: Problem, decisions: Sequence[ItemDecision], pricing: Pricing) -> Solution:
+    """Solve each independent group of items; merge into one solution.
+
+    The status is the weakest of the groups (infeasible, then unknown, then feasible);
+    objective and bound are sums over groups.
+    """
+    time_limit = float(problem.rule_set.parameters["time_limit_seconds"])
+    deadline = time.monotonic() + time_limit
+    total_volume = agreed_total(problem)
+    groups = independent_groups(problem, decisions)
+    solutions = []
+    for group in groups:
+        remaining = max(deadline - time.monotonic(), 1.0)
+        solutions.append(_solve_group(problem, group, pricing, total_volume, remaining))
+    solver = solutions[0].solver if solutions else "none"
+    if len(groups) > 1:
+        solver += f" ({len(groups)} independent models)"
+    for weakest in ("infeasible", "unknown"):
+        failed = [s for s in solutions if s.status == weakest]
+        if failed:
+            explanation = tuple(line for s in failed for line in s.explanation)
+            return Solution(weakest, None, None, {}, explanation, solver)
+    quantities: dict[tuple[str, str], int] = {}
+    for s in solutions:
+        quantities.update(s.quantities)
+    status = "optimal" if all(s.status == "optimal" for s in solutions) else "feasible"
+    objective = sum((s.objective for s in solutions if s.objective is not None), Decimal(0))
+    bound = sum((s.bound for s in solutions if s.bound is not None), Decimal(0))
+    return Solution(status, objective, bound, quantities, (), solver)

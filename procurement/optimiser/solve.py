@@ -148,12 +148,9 @@ def _apply_solution(
                 )
                 status = "won"
                 price = decision.award_prices[outcome.bid]
-            elif solution.status == "infeasible":
-                reason, status, price = (
-                    "no award: the optimised scenario is infeasible",
-                    "lost",
-                    None,
-                )
+            elif solution.status in ("infeasible", "unknown"):
+                reason = f"no award: the optimised scenario is {solution.status}"
+                status, price = "lost", None
             else:
                 reason = "not chosen by the optimiser: a cheaper award meets every constraint"
                 status, price = "lost", None

@@ -137,3 +137,31 @@ def test_capacity_shared_across_items_binds_the_supplier() -> None:
     used = sum(a.quantity for a in result.allocations if a.supplier == "S-B1")
     assert used <= 300
     assert result.run.status == "optimal"
+
+
+def two_item_problem(**parameters: object) -> dict:
+    document = award_problem(min_winners_per_item=1, **parameters)
+    document["items"].append(
+        {
+            "id": "Y",
+            "name": "second item",
+            "max_valid_bid_price": "20",
+            "demand": [{"region": "P1", "quantity": 100}],
+        }
+    )
+    document["bids"].append({"id": "C1", "item": "Y", "supplier": "S-B1", "unit_price": "1"})
+    document["bids"].append({"id": "C2", "item": "Y", "supplier": "S-C2", "unit_price": "2"})
+    return document
+
+
+def test_items_that_share_no_constraint_are_solved_as_separate_models() -> None:
+    result = solve(problem_from_dict(two_item_problem()))
+    assert result.run.solver == "cp-sat (2 independent models)"
+    assert result.run.status == "optimal"
+    assert result.run.objective == brute_force_minimum(1) + 100  # C1 supplies Y at 1.00
+    assert result.totals.cost == result.run.objective
+
+
+def test_a_share_limit_links_items_into_one_model() -> None:
+    result = solve(problem_from_dict(two_item_problem(max_supplier_share="0.9")))
+    assert result.run.solver == "cp-sat"
