@@ -1,1 +1,305 @@
-"""Models of this app arrive with its issue; see docs/architecture.md."""
+"""Sealed bids, their versions and receipts, round keys, the decryption audit, the opening.
+
+Before a round's opening no column here holds a price or a capacity in plain text: they
+live only inside ``BidVersion.ciphertext`` (AES-256-GCM under the round's data key, which
+is stored wrapped by the master key from the environment). ``OpenedBid`` holds the opened
+values, written by the opening itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization
+from catalog.models import Product, Specification
+from procurement.models import Round, RoundItem
+
+
+class RoundKey(models.Model):
+    """A round's data key, wrapped (AES key wrap) by the master key; never stored in clear."""
+
+    round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="sealing_key")
+    wrapped_key = models.BinaryField(_("wrapped data key"))
+    master_key_fingerprint = models.CharField(_("master key fingerprint"), max_length=16)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    rewrapped_at = models.DateTimeField(_("re-wrapped at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("round sealing key")
+        verbose_name_plural = _("round sealing keys")
+
+    def __str__(self) -> str:
+        return f"{self.round_id} ({self.master_key_fingerprint})"
+
+
+class Bid(models.Model):
+    """One manufacturer's bid line in a round: per specification (drugs) or per product
+    (consumables). Its versions are kept; the latest one counts."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Submitted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="bids", verbose_name=_("round")
+    )
+    round_item = models.ForeignKey(
+        RoundItem, on_delete=models.PROTECT, related_name="bids", verbose_name=_("round item")
+    )
+    specification = models.ForeignKey(
+        Specification,
+        on_delete=models.PROTECT,
+        related_name="bids",
+        verbose_name=_("specification"),
+    )
+    manufacturer = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="bids",
+        limit_choices_to={"kind": Organization.Kind.MANUFACTURER},
+        verbose_name=_("manufacturer"),
+    )
+    # Consumables are bid per product (brand); drug bids are per specification and leave
+    # this empty (their product is chosen per version).
+    lineage_product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("bid product"),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE
+    )
+    current_version = models.PositiveIntegerField(_("current version"), default=1)
+    created_at = models.DateTimeField(_("first submitted"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    locked_at = models.DateTimeField(_("locked at the opening"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["round", "round_item", "specification", "manufacturer"]
+        verbose_name = _("bid")
+        verbose_name_plural = _("bids")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round_item", "specification", "manufacturer"],
+                condition=Q(lineage_product__isnull=True),
+                name="bid_unique_per_specification",
+            ),
+            models.UniqueConstraint(
+                fields=["round_item", "manufacturer", "lineage_product"],
+                condition=Q(lineage_product__isnull=False),
+                name="bid_unique_per_product",
+            ),
+            models.CheckConstraint(
+                condition=Q(current_version__gte=1), name="bid_version_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["manufacturer", "round"])]
+
+    def __str__(self) -> str:
+        return f"bid {self.pk} v{self.current_version}"
+
+
+class BidVersion(models.Model):
+    """One submission, revision or withdrawal of a bid, sealed, with its receipt."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", _("Submitted")
+        REVISE = "revise", _("Revised")
+        WITHDRAW = "withdraw", _("Withdrawn")
+
+    bid = models.ForeignKey(Bid, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bid_versions",
+        verbose_name=_("product"),
+    )
+    # AES-256-GCM of the canonical sealed terms (price, capacity, receipt salt).
+    nonce = models.BinaryField(_("nonce"))
+    ciphertext = models.BinaryField(_("ciphertext"))
+    receipt_hash = models.CharField(_("receipt hash"), max_length=64, unique=True)
+    server_time = models.DateTimeField(_("server time"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, blank=True)
+    manufacturer = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("manufacturer")
+    )
+
+    class Meta:
+        ordering = ["bid", "number"]
+        verbose_name = _("bid version")
+        verbose_name_plural = _("bid versions")
+        constraints = [
+            models.UniqueConstraint(fields=["bid", "number"], name="bid_version_number_unique"),
+            models.UniqueConstraint(
+                fields=["manufacturer", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="bid_version_idempotency_key_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"bid {self.bid_id} v{self.number} ({self.action})"
+
+
+class DecryptionAuditQuerySet(models.QuerySet["DecryptionAudit"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("the decryption audit log is append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the decryption audit log is append-only")
+
+
+class DecryptionAudit(models.Model):
+    """Append-only record of every decryption of a sealed bid: who, when, which, why.
+
+    Rows are only ever inserted (``bidding.services``); updates and deletes are refused by
+    the queryset, the model and the admin, and on PostgreSQL by a trigger (migration 0002).
+    """
+
+    class Purpose(models.TextChoices):
+        OWNER_VIEW = "owner_view", _("Bidder viewed its own bid")
+        BID_SHEET = "bid_sheet", _("Bidder opened its bid sheet")
+        RECEIPT = "receipt", _("Bidder viewed or downloaded a receipt")
+        IDEMPOTENT_REPLAY = "idempotent_replay", _("Repeated API request compared")
+        OPENING = "opening", _("Public opening")
+
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organization"),
+    )
+    bid_version = models.ForeignKey(
+        BidVersion, on_delete=models.PROTECT, related_name="decryptions", verbose_name=_("bid")
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = DecryptionAuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("decryption audit entry")
+        verbose_name_plural = _("decryption audit log")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.purpose} v{self.bid_version_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # An invariant, not business logic: an existing entry is never rewritten.
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("the decryption audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the decryption audit log is append-only")
+
+
+class Opening(models.Model):
+    """The public opening of a round's bids (开标记录)."""
+
+    class Trigger(models.TextChoices):
+        OFFICE = "office", _("Opened by the procurement office")
+        SCHEDULE = "schedule", _("Opened on schedule")
+
+    round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="opening")
+    opened_at = models.DateTimeField(_("opened at"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
+    trigger = models.CharField(_("trigger"), max_length=10, choices=Trigger.choices)
+    bid_count = models.PositiveIntegerField(_("bids opened"), default=0)
+    valid_count = models.PositiveIntegerField(_("valid bids"), default=0)
+    tampered_count = models.PositiveIntegerField(_("tampered bids"), default=0)
+
+    class Meta:
+        verbose_name = _("opening")
+        verbose_name_plural = _("openings")
+
+    def __str__(self) -> str:
+        return f"opening of round {self.round_id}"
+
+
+class OpenedBid(models.Model):
+    """A bid as opened in public: the decrypted terms, the judgement, the receipt check."""
+
+    class Validity(models.TextChoices):
+        VALID = "valid", _("Valid")
+        INVALID = "invalid", _("Invalid")
+        TAMPERED = "tampered", _("Tampered: failed the integrity check")
+
+    class Reason(models.TextChoices):
+        ABOVE_CEILING = "above_ceiling", _("Above the maximum valid bid price")
+        INELIGIBLE_PRODUCT = "ineligible_product", _("Product not eligible")
+        NO_CAPACITY = "no_capacity", _("No supply capacity declared")
+        CIPHERTEXT_FAILED = "ciphertext_failed", _("Ciphertext failed authentication")
+        RECEIPT_MISMATCH = "receipt_mismatch", _("Content does not match the receipt")
+
+    opening = models.ForeignKey(Opening, on_delete=models.PROTECT, related_name="bids")
+    bid = models.OneToOneField(Bid, on_delete=models.PROTECT, related_name="opened")
+    version = models.OneToOneField(BidVersion, on_delete=models.PROTECT, related_name="opened")
+    round_item = models.ForeignKey(RoundItem, on_delete=models.PROTECT, related_name="+")
+    manufacturer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    specification = models.ForeignKey(Specification, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    annual_capacity = models.PositiveBigIntegerField(_("annual capacity"), null=True, blank=True)
+    unit_comparable_price = models.DecimalField(
+        _("unit comparable price"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    max_valid_bid_price = models.DecimalField(
+        _("maximum valid bid price"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    validity = models.CharField(_("validity"), max_length=10, choices=Validity.choices)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    receipt_hash = models.CharField(_("receipt hash"), max_length=64)
+
+    class Meta:
+        ordering = ["round_item", "unit_comparable_price", "manufacturer"]
+        verbose_name = _("opened bid")
+        verbose_name_plural = _("opened bids")
+
+    def __str__(self) -> str:
+        return f"opened bid {self.bid_id}"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(self.Reason(r).label) for r in self.reasons if r in self.Reason.values]

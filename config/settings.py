@@ -176,6 +176,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 JICAI_DEADLINE_CHECKS: list[str] = [
     "procurement.services.round_deadline_check",
+    "bidding.services.opening_due_check",
 ]
 
 REST_FRAMEWORK = {
@@ -209,8 +210,23 @@ JICAI_HOME_PANELS: dict[str, list[str]] = {
 }
 JICAI_ROUND_PANELS: list[str] = ["bidding/_round_panel.html"]
 
-# Sealed bids: the master key that wraps each round's data key (see docs/architecture.md).
-JICAI_MASTER_KEY = env.str("JICAI_MASTER_KEY", default="")
+# Sealed bids: the master key that wraps each round's data key (docs/sealed-bidding.md).
+# Base64 of 32 random bytes; generate one with
+#   python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"
+# DEMO KEY, LOCAL USE ONLY: it decodes to "jicai-DEMO-master-key-NOT-SECRET" and is public,
+# so bids sealed with it are not secret. It is used only when DJANGO_DEBUG is on and no key
+# is configured; production (DJANGO_DEBUG off) refuses to start without JICAI_MASTER_KEY.
+JICAI_DEMO_MASTER_KEY = "amljYWktREVNTy1tYXN0ZXIta2V5LU5PVC1TRUNSRVQ="  # noqa: S105
+JICAI_MASTER_KEY = env.str("JICAI_MASTER_KEY", default=JICAI_DEMO_MASTER_KEY if DEBUG else "")
+if not JICAI_MASTER_KEY:
+    raise ImproperlyConfigured(
+        "JICAI_MASTER_KEY must be set when DJANGO_DEBUG is off: base64 of 32 random bytes "
+        "(see docs/sealed-bidding.md)."
+    )
+if not DEBUG and JICAI_MASTER_KEY == JICAI_DEMO_MASTER_KEY:
+    raise ImproperlyConfigured(
+        "JICAI_MASTER_KEY is the public demo key; set a secret key when DJANGO_DEBUG is off."
+    )
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG

@@ -1,0 +1,80 @@
+"""The master key (from settings, read at call time) and the rounds' wrapped data keys."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from bidding import sealing
+from bidding.models import RoundKey
+from procurement.models import Round
+
+
+def master_key() -> bytes:
+    """The configured master key; settings are read here, never at import time."""
+    return sealing.parse_master_key(settings.JICAI_MASTER_KEY)
+
+
+def master_key_is_demo() -> bool:
+    return bool(getattr(settings, "JICAI_DEMO_MASTER_KEY", None) == settings.JICAI_MASTER_KEY)
+
+
+def round_key_ensure(*, round_: Round) -> bytes:
+    """The round's data key, created (and stored wrapped) on first use.
+
+    Callers hold the round row lock (``select_for_update``), so two first bids of a round
+    cannot both create a key; the one-to-one constraint is the backstop.
+    """
+    stored = RoundKey.objects.filter(round=round_).first()
+    key = master_key()
+    if stored is not None:
+        return _unwrap(stored, key)
+    data_key = sealing.generate_key()
+    RoundKey.objects.create(
+        round=round_,
+        wrapped_key=sealing.wrap_key(data_key=data_key, master_key=key),
+        master_key_fingerprint=sealing.key_fingerprint(key),
+    )
+    return data_key
+
+
+def round_key_get(*, round_: Round) -> bytes | None:
+    stored = RoundKey.objects.filter(round=round_).first()
+    if stored is None:
+        return None
+    return _unwrap(stored, master_key())
+
+
+def _unwrap(stored: RoundKey, key: bytes) -> bytes:
+    if stored.master_key_fingerprint != sealing.key_fingerprint(key):
+        raise sealing.MasterKeyError(
+            f"round {stored.round_id}: its data key was wrapped by master key "
+            f"{stored.master_key_fingerprint}, but the configured key is "
+            f"{sealing.key_fingerprint(key)}; re-wrap with bidding_rotate_master_key"
+        )
+    return sealing.unwrap_key(wrapped=bytes(stored.wrapped_key), master_key=key)
+
+
+def round_keys_rewrap(*, old_master_key: bytes, new_master_key: bytes) -> int:
+    """Re-wrap every round data key wrapped by ``old_master_key`` under ``new_master_key``.
+
+    The data keys (and so every ciphertext and receipt) stay the same: rotation touches
+    one small row per round. Each row is locked while it is rewritten.
+    """
+    from django.db import transaction
+
+    old_fp = sealing.key_fingerprint(old_master_key)
+    new_fp = sealing.key_fingerprint(new_master_key)
+    count = 0
+    for pk in RoundKey.objects.filter(master_key_fingerprint=old_fp).values_list("pk", flat=True):
+        with transaction.atomic():
+            row = RoundKey.objects.select_for_update().get(pk=pk)
+            if row.master_key_fingerprint != old_fp:
+                continue
+            data_key = sealing.unwrap_key(wrapped=bytes(row.wrapped_key), master_key=old_master_key)
+            row.wrapped_key = sealing.wrap_key(data_key=data_key, master_key=new_master_key)
+            row.master_key_fingerprint = new_fp
+            row.rewrapped_at = timezone.now()
+            row.save(update_fields=["wrapped_key", "master_key_fingerprint", "rewrapped_at"])
+            count += 1
+    return count

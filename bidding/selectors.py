@@ -1,0 +1,331 @@
+"""Reads of sealed bidding, with the access checks (tested hardest: tests/bidding).
+
+Who may see what:
+
+* a bid, its versions and receipts: only users of the bidding manufacturer;
+* the decrypted terms of a bid before the opening: only users of the bidding manufacturer,
+  and every such read is recorded in the decryption audit log;
+* who has submitted per item (no prices): the office that runs the round;
+* the opening record (every opened bid with its price): anyone, once the round is opened.
+
+A refusal for someone else's bid is a 404, so a rival cannot even learn that a bid id exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
+from bidding.services import BidTerms, bid_version_unseal
+from catalog.models import Product, ProductKind
+from procurement.models import Ceiling, Round, RoundItem
+
+S = Round.Status
+OPENED_STATUSES = frozenset(
+    {
+        S.BIDS_OPENED,
+        S.EVALUATED,
+        S.OBJECTION,
+        S.AWARDED,
+        S.CONTRACTED,
+        S.IN_EXECUTION,
+        S.CLOSED,
+    }
+)
+
+
+def _organization(user: User | object) -> Organization | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "organization", None)
+
+
+def _manufacturer(user: User | object) -> Organization | None:
+    organization = _organization(user)
+    if organization is None or organization.kind != Organization.Kind.MANUFACTURER:
+        return None
+    return organization
+
+
+def round_get_by_code(*, code: str) -> Round:
+    round_ = Round.objects.select_related("rule_set", "office").filter(code=code).first()
+    if round_ is None:
+        raise Http404("no such round")
+    return round_
+
+
+def round_is_opened(round_: Round) -> bool:
+    return round_.status in OPENED_STATUSES and Opening.objects.filter(round=round_).exists()
+
+
+def rounds_open_for_bidding() -> QuerySet[Round]:
+    return Round.objects.filter(status=S.BIDDING_OPEN, bid_deadline__gt=timezone.now()).order_by(
+        "bid_deadline"
+    )
+
+
+def rounds_with_opening() -> QuerySet[Round]:
+    return Round.objects.filter(opening__isnull=False).order_by("-opening__opened_at")
+
+
+# --- bids ---------------------------------------------------------------------------------
+
+
+def _bids() -> QuerySet[Bid]:
+    return Bid.objects.select_related(
+        "round", "round_item__item", "specification", "manufacturer", "lineage_product"
+    )
+
+
+def bid_list_for_user(*, user: User | object, round_: Round | None = None) -> QuerySet[Bid]:
+    """The bids a user may list: its own manufacturer's, and nobody else's."""
+    manufacturer = _manufacturer(user)
+    if manufacturer is None:
+        return Bid.objects.none()
+    bids = _bids().filter(manufacturer=manufacturer)
+    if round_ is not None:
+        bids = bids.filter(round=round_)
+    return bids.order_by("-round__created_at", "round_item__item__code", "specification__code")
+
+
+def bid_get_for_user(*, user: User | object, bid_id: int) -> Bid:
+    """One bid of the user's own manufacturer, or 404."""
+    manufacturer = _manufacturer(user)
+    if manufacturer is None:
+        raise Http404("no such bid")
+    bid = _bids().filter(pk=bid_id, manufacturer=manufacturer).first()
+    if bid is None:
+        raise Http404("no such bid")
+    return bid
+
+
+def bid_version_get_for_user(*, user: User | object, version_id: int) -> BidVersion:
+    """One version (receipt) of the user's own manufacturer's bids, or 404."""
+    manufacturer = _manufacturer(user)
+    if manufacturer is None:
+        raise Http404("no such receipt")
+    version = (
+        BidVersion.objects.select_related(
+            "bid__round",
+            "bid__round_item__item",
+            "bid__specification",
+            "bid__manufacturer",
+            "product",
+        )
+        .filter(pk=version_id, bid__manufacturer=manufacturer)
+        .first()
+    )
+    if version is None:
+        raise Http404("no such receipt")
+    return version
+
+
+def bid_current_version(bid: Bid) -> BidVersion:
+    return (
+        BidVersion.objects.select_related("product", "bid__round")
+        .filter(bid=bid, number=bid.current_version)
+        .get()
+    )
+
+
+def bid_terms_for_user(*, user: User, bid: Bid, purpose: str) -> BidTerms:
+    """The current terms of the user's own bid (get the bid with ``bid_get_for_user``).
+
+    After the opening they come from the opening record; before it the sealed version is
+    decrypted for its owner only, and the decryption is audited.
+    """
+    if bid.manufacturer_id != getattr(_manufacturer(user), "pk", None):
+        raise Http404("no such bid")
+    opened = OpenedBid.objects.select_related("product").filter(bid=bid).first()
+    if opened is not None:
+        return BidTerms(
+            product=opened.product,
+            unit_price=opened.unit_price,
+            annual_capacity=opened.annual_capacity,
+        )
+    version = bid_current_version(bid)
+    return bid_version_unseal(version=version, by=user, purpose=purpose)
+
+
+def bid_versions(bid: Bid) -> QuerySet[BidVersion]:
+    return BidVersion.objects.select_related("product", "submitted_by").filter(bid=bid)
+
+
+# --- the bid sheet ------------------------------------------------------------------------
+
+
+@dataclass
+class SheetRow:
+    """One line of a manufacturer's bid sheet (no terms until decrypted for the owner)."""
+
+    key: str
+    round_item: RoundItem
+    ceiling: Ceiling
+    products: list[Product]
+    bid: Bid | None = None
+    current: BidTerms | None = None
+    fixed_product: Product | None = None  # consumables: the row is for this product
+
+    @property
+    def specification(self) -> object:
+        return self.ceiling.specification
+
+
+@dataclass
+class SheetItem:
+    round_item: RoundItem
+    rows: list[SheetRow] = field(default_factory=list)
+
+
+def bid_sheet_for_user(*, user: User, round_: Round, decrypt: bool) -> list[SheetItem]:
+    """The bid sheet of the user's manufacturer for ``round_``: one row per specification
+    (drugs) or per own product (consumables), with the current terms when ``decrypt``.
+    """
+    manufacturer = _manufacturer(user)
+    if manufacturer is None:
+        raise Http404("no bid sheet")
+    ceilings = (
+        Ceiling.objects.filter(round_item__round=round_)
+        .select_related("round_item__item", "specification__item")
+        .order_by(
+            "round_item__item__code", "-specification__is_representative", "specification__code"
+        )
+    )
+    own_products = list(
+        Product.objects.filter(manufacturer=manufacturer, item__round_items__round=round_).order_by(
+            "name"
+        )
+    )
+    bids = {
+        (b.round_item_id, b.specification_id, b.lineage_product_id): b
+        for b in Bid.objects.filter(round=round_, manufacturer=manufacturer)
+    }
+    items: dict[int, SheetItem] = {}
+    for ceiling in ceilings:
+        round_item = ceiling.round_item
+        sheet_item = items.setdefault(round_item.pk, SheetItem(round_item=round_item))
+        spec_products = [p for p in own_products if p.specification_id == ceiling.specification_id]
+        eligible = [p for p in spec_products if p.is_eligible]
+        if round_.kind == Round.Kind.CONSUMABLES:
+            for product in spec_products:
+                bid = bids.get((round_item.pk, ceiling.specification_id, product.pk))
+                sheet_item.rows.append(
+                    SheetRow(
+                        key=f"{round_item.pk}-{ceiling.specification_id}-{product.pk}",
+                        round_item=round_item,
+                        ceiling=ceiling,
+                        products=[product] if product.is_eligible else [],
+                        bid=bid,
+                        fixed_product=product,
+                    )
+                )
+        else:
+            sheet_item.rows.append(
+                SheetRow(
+                    key=f"{round_item.pk}-{ceiling.specification_id}",
+                    round_item=round_item,
+                    ceiling=ceiling,
+                    products=eligible,
+                    bid=bids.get((round_item.pk, ceiling.specification_id, None)),
+                )
+            )
+    if decrypt:
+        for sheet_item in items.values():
+            for row in sheet_item.rows:
+                if row.bid is not None and row.bid.status == Bid.Status.ACTIVE:
+                    row.current = bid_terms_for_user(
+                        user=user, bid=row.bid, purpose=DecryptionAudit.Purpose.BID_SHEET
+                    )
+    return list(items.values())
+
+
+# --- the office's view, and the public opening record ------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemSubmissions:
+    round_item: RoundItem
+    manufacturers: list[Organization]
+    bid_count: int
+
+
+def submission_status_for_user(
+    *, user: User | object, round_: Round
+) -> list[ItemSubmissions] | None:
+    """Per item, which manufacturers have a live bid — no prices, no capacities, no
+    products. For the office running the round only (None for anyone else)."""
+    organization = _organization(user)
+    if organization is None or organization.pk != round_.office_id:
+        return None
+    live = Bid.objects.filter(round=round_, status=Bid.Status.ACTIVE).select_related("manufacturer")
+    by_item: dict[int, dict[int, Organization]] = {}
+    counts: dict[int, int] = {}
+    for bid in live:
+        by_item.setdefault(bid.round_item_id, {})[bid.manufacturer_id] = bid.manufacturer
+        counts[bid.round_item_id] = counts.get(bid.round_item_id, 0) + 1
+    return [
+        ItemSubmissions(
+            round_item=round_item,
+            manufacturers=sorted(
+                by_item.get(round_item.pk, {}).values(), key=lambda o: o.social_credit_code
+            ),
+            bid_count=counts.get(round_item.pk, 0),
+        )
+        for round_item in RoundItem.objects.filter(round=round_).select_related("item")
+    ]
+
+
+@dataclass(frozen=True)
+class OpeningItem:
+    round_item: RoundItem
+    bids: list[OpenedBid]
+
+
+@dataclass(frozen=True)
+class OpeningRecord:
+    round: Round
+    opening: Opening
+    items: list[OpeningItem]
+
+    def all_bids(self) -> Iterable[OpenedBid]:
+        for item in self.items:
+            yield from item.bids
+
+
+def opening_record(*, round_: Round) -> OpeningRecord | None:
+    """The public opening record; None until the round's bids are opened."""
+    if not round_is_opened(round_):
+        return None
+    opening = Opening.objects.select_related("opened_by").get(round=round_)
+    opened = (
+        OpenedBid.objects.filter(opening=opening)
+        .select_related("manufacturer", "product", "specification", "version")
+        .order_by(
+            "round_item__item__code",
+            "validity",
+            "unit_comparable_price",
+            "manufacturer__social_credit_code",
+        )
+    )
+    by_item: dict[int, list[OpenedBid]] = {}
+    for bid in opened:
+        by_item.setdefault(bid.round_item_id, []).append(bid)
+    items = [
+        OpeningItem(round_item=ri, bids=by_item.get(ri.pk, []))
+        for ri in RoundItem.objects.filter(round=round_)
+        .select_related("item")
+        .prefetch_related(
+            Prefetch("ceilings", queryset=Ceiling.objects.select_related("specification"))
+        )
+    ]
+    return OpeningRecord(round=round_, opening=opening, items=items)
+
+
+def is_drug_round(round_: Round) -> bool:
+    return round_.product_kind == ProductKind.DRUG

@@ -1,0 +1,299 @@
+"""Pages of sealed bidding. Thin: access through selectors, changes through services.
+
+Pages that show a bidder its own terms or receipts are never cached (``never_cache``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import manufacturer_required, office_required
+from accounts.models import User
+from bidding import selectors
+from bidding.forms import BidSheet
+from bidding.keys import master_key_is_demo
+from bidding.models import Bid, DecryptionAudit
+from bidding.services import bid_sheet_submit, bid_version_receipt, bid_withdraw, round_open_bids
+from procurement.models import Round
+
+SHEET_FIELDS = ("product", "unit_price", "annual_capacity")
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (the role decorators have already refused anonymous ones)."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
+# --- manufacturer -------------------------------------------------------------------------
+
+
+@manufacturer_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "bidding/home.html",
+        {
+            "open_rounds": selectors.rounds_open_for_bidding(),
+            "bids": selectors.bid_list_for_user(user=request.user),
+            "opened_rounds": selectors.rounds_with_opening()[:20],
+        },
+    )
+
+
+@manufacturer_required
+@never_cache
+def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
+    """The bid sheet: enter, check (htmx), review what will be sealed, confirm."""
+    round_ = selectors.round_get_by_code(code=code)
+    if round_.status != Round.Status.BIDDING_OPEN or round_.bid_deadline <= timezone.now():
+        return render(request, "bidding/sheet_closed.html", {"round": round_}, status=200)
+    items = selectors.bid_sheet_for_user(user=_user(request), round_=round_, decrypt=True)
+    context: dict[str, object] = {"round": round_, "demo_key": master_key_is_demo()}
+    if request.method != "POST":
+        context["sheet"] = BidSheet.build(items)
+        return render(request, "bidding/sheet.html", context)
+    sheet = BidSheet.build(items, request.POST)
+    valid = sheet.is_valid()
+    context["sheet"] = sheet
+    step = request.POST.get("step", "review")
+    if step == "check":  # inline validation while typing (htmx)
+        return render(request, "bidding/_sheet_feedback.html", context)
+    if step == "edit":  # back from the confirmation, with the values entered
+        return render(request, "bidding/sheet.html", context)
+    if not valid:
+        return render(request, "bidding/sheet.html", context, status=422)
+    if not sheet.changes:
+        context["no_changes"] = True
+        return render(request, "bidding/sheet.html", context, status=422)
+    if step != "confirm":
+        return render(request, "bidding/confirm.html", context)
+    try:
+        receipts = bid_sheet_submit(
+            round_=round_, lines=[change.line for change in sheet.changes], by=_user(request)
+        )
+    except ValidationError as exc:
+        context["service_errors"] = _errors(exc)
+        return render(request, "bidding/sheet.html", context, status=422)
+    messages.success(
+        request,
+        _("%(count)s bid(s) sealed. Keep your receipts: they prove what you submitted.")
+        % {"count": len(receipts)},
+    )
+    return redirect("bidding:round-bids", code=round_.code)
+
+
+@manufacturer_required
+@never_cache
+@require_GET
+def round_bids(request: HttpRequest, code: str) -> HttpResponse:
+    """The manufacturer's own bids in one round, with their latest receipts (no terms)."""
+    round_ = selectors.round_get_by_code(code=code)
+    bids = list(selectors.bid_list_for_user(user=request.user, round_=round_))
+    versions = {b.pk: selectors.bid_current_version(b) for b in bids}
+    return render(
+        request,
+        "bidding/round_bids.html",
+        {
+            "round": round_,
+            "rows": [(b, versions[b.pk]) for b in bids],
+            "can_bid": round_.status == Round.Status.BIDDING_OPEN
+            and round_.bid_deadline > timezone.now(),
+            "opened": selectors.round_is_opened(round_),
+        },
+    )
+
+
+@manufacturer_required
+@never_cache
+@require_GET
+def bid_detail(request: HttpRequest, bid_id: int) -> HttpResponse:
+    bid = selectors.bid_get_for_user(user=request.user, bid_id=bid_id)
+    terms = None
+    if bid.status == Bid.Status.ACTIVE:
+        terms = selectors.bid_terms_for_user(
+            user=_user(request), bid=bid, purpose=DecryptionAudit.Purpose.OWNER_VIEW
+        )
+    return render(
+        request,
+        "bidding/bid_detail.html",
+        {
+            "bid": bid,
+            "terms": terms,
+            "versions": selectors.bid_versions(bid),
+            "can_change": bid.round.status == Round.Status.BIDDING_OPEN
+            and bid.round.bid_deadline > timezone.now()
+            and bid.locked_at is None,
+        },
+    )
+
+
+@manufacturer_required
+@require_POST
+def bid_withdraw_view(request: HttpRequest, bid_id: int) -> HttpResponse:
+    bid = selectors.bid_get_for_user(user=request.user, bid_id=bid_id)
+    try:
+        receipt = bid_withdraw(bid=bid, by=_user(request))
+    except ValidationError as exc:
+        for message in _errors(exc):
+            messages.error(request, message)
+        return redirect("bidding:bid-detail", bid_id=bid.pk)
+    messages.success(request, _("Your bid is withdrawn. The withdrawal has its own receipt."))
+    return redirect("bidding:receipt", version_id=receipt.version.pk)
+
+
+@manufacturer_required
+@never_cache
+@require_GET
+def receipt(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = selectors.bid_version_get_for_user(user=request.user, version_id=version_id)
+    document = bid_version_receipt(
+        version=version, by=_user(request), purpose=DecryptionAudit.Purpose.RECEIPT
+    )
+    return render(
+        request,
+        "bidding/receipt.html",
+        {
+            "version": version,
+            "bid": version.bid,
+            "document": document,
+            "content": document["content"],
+            "document_json": json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True),
+        },
+    )
+
+
+@manufacturer_required
+@never_cache
+@require_GET
+def receipt_download(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = selectors.bid_version_get_for_user(user=request.user, version_id=version_id)
+    document = bid_version_receipt(
+        version=version, by=_user(request), purpose=DecryptionAudit.Purpose.RECEIPT
+    )
+    body = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    filename = f"receipt-{version.bid.round.code}-bid{version.bid_id}-v{version.number}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- office -------------------------------------------------------------------------------
+
+
+def _office_round(request: HttpRequest, code: str) -> Round:
+    round_ = selectors.round_get_by_code(code=code)
+    if getattr(request.user, "organization_id", None) != round_.office_id:
+        raise Http404("no such round")
+    return round_
+
+
+@office_required
+@require_GET
+def submission_status(request: HttpRequest, code: str) -> HttpResponse:
+    """Who has submitted per item (no prices, capacities or products), and the opening."""
+    round_ = _office_round(request, code)
+    return render(
+        request,
+        "bidding/status.html",
+        {
+            "round": round_,
+            "status": selectors.submission_status_for_user(user=request.user, round_=round_),
+            "opening_due": round_.status in {Round.Status.BIDDING_OPEN, Round.Status.BIDDING_CLOSED}
+            and round_.opening_at <= timezone.now(),
+            "opened": selectors.round_is_opened(round_),
+        },
+    )
+
+
+@office_required
+@require_POST
+def open_bids(request: HttpRequest, code: str) -> HttpResponse:
+    round_ = _office_round(request, code)
+    try:
+        opening = round_open_bids(round_=round_, by=_user(request))
+    except ValidationError as exc:
+        for message in _errors(exc):
+            messages.error(request, message)
+        return redirect("bidding:round-status", code=round_.code)
+    if opening.tampered_count:
+        messages.warning(
+            request,
+            _("%(count)s bid(s) failed the integrity check and are reported as tampered.")
+            % {"count": opening.tampered_count},
+        )
+    messages.success(request, _("The bids are opened; the opening record is public."))
+    return redirect("bidding:opening", code=round_.code)
+
+
+# --- public -------------------------------------------------------------------------------
+
+
+@require_GET
+def opening(request: HttpRequest, code: str) -> HttpResponse:
+    """The public opening record (no sign-in needed); before the opening, only the time."""
+    round_ = selectors.round_get_by_code(code=code)
+    record = selectors.opening_record(round_=round_)
+    return render(request, "bidding/opening.html", {"round": round_, "record": record})
+
+
+@require_GET
+def opening_csv(request: HttpRequest, code: str) -> HttpResponse:
+    round_ = selectors.round_get_by_code(code=code)
+    record = selectors.opening_record(round_=round_)
+    if record is None:
+        raise Http404("not opened yet")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="opening-{round_.code}.csv"'
+    response.write("\ufeff")  # BOM: spreadsheet programs then read the UTF-8 correctly
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "item",
+            "specification",
+            "manufacturer",
+            "social_credit_code",
+            "product",
+            "unit_price",
+            "unit_comparable_price",
+            "max_valid_bid_price",
+            "annual_capacity",
+            "validity",
+            "reasons",
+            "receipt_hash",
+        ]
+    )
+    for bid in record.all_bids():
+        writer.writerow(
+            [
+                bid.round_item.item.code,
+                bid.specification.code,
+                bid.manufacturer.name,
+                bid.manufacturer.social_credit_code,
+                bid.product.name if bid.product else "",
+                bid.unit_price if bid.unit_price is not None else "",
+                bid.unit_comparable_price if bid.unit_comparable_price is not None else "",
+                bid.max_valid_bid_price if bid.max_valid_bid_price is not None else "",
+                bid.annual_capacity if bid.annual_capacity is not None else "",
+                bid.validity,
+                " ".join(bid.reasons),
+                bid.receipt_hash,
+            ]
+        )
+    return response
