@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from bench.common import Row, stopwatch
 from bench.national import award_scenario, drug_round
+from procurement.optimiser.io import problem_from_dict, problem_to_dict
 from procurement.optimiser.rules import decide_items
 from procurement.optimiser.solve import solve
 
@@ -47,6 +48,19 @@ def run() -> list[Row]:
                 f"{len(result.hospital_allocations):,} hospital allocations; {result.run.status}, "
                 f"{len(result.run.warnings)} capacity-shortfall warning(s)"
             ),
+        )
+    )
+
+    document = problem_to_dict(problem)
+    with stopwatch() as parse:
+        problem_from_dict(document)
+    rows.append(
+        Row(
+            benchmark="optimiser (a) national drug rule",
+            figure="JSON document -> checked problem",
+            value=parse[0],
+            unit="s",
+            note=f"problem_from_dict: schema, cross-references, hash; {lines:,} hospital lines",
         )
     )
 

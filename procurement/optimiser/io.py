@@ -10,8 +10,10 @@ of lists in the file.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
@@ -38,14 +40,29 @@ from procurement.optimiser.model import (
 )
 from procurement.optimiser.presets import validate_rule_set
 
+#: The message of a ``ProblemError`` lists this many errors; ``errors`` holds them all.
+SHOWN_ERRORS = 50
+
 
 class ProblemError(ValueError):
-    """A problem document that cannot be solved as written; ``errors`` says where and why."""
+    """A problem document that cannot be solved as written; ``errors`` says where and why.
+
+    Errors come in document order (``$.bids[2]`` before ``$.bids[10]``).
+    """
 
     def __init__(self, errors: list[tuple[str, str]]) -> None:
-        self.errors = errors
-        lines = "\n".join(f"{path}: {message}" for path, message in errors)
-        super().__init__(f"{len(errors)} error(s) in the problem:\n{lines}")
+        self.errors = sorted(set(errors), key=lambda e: (path_sort_key(e[0]), e[1]))
+        lines = [f"{path}: {message}" for path, message in self.errors[:SHOWN_ERRORS]]
+        if len(self.errors) > SHOWN_ERRORS:
+            lines.append(f"... and {len(self.errors) - SHOWN_ERRORS} more")
+        text = "\n".join(lines)
+        super().__init__(f"{len(self.errors)} error(s) in the problem:\n{text}")
+
+
+def path_sort_key(path: str) -> tuple[tuple[int, int | str], ...]:
+    """``$.bids[10].id`` sorts after ``$.bids[2].id``: list indexes compare as numbers."""
+    parts = re.findall(r"\[(\d+)\]|\.?([^.\[]+)", path)
+    return tuple((0, int(index)) if index else (1, name) for index, name in parts)
 
 
 @cache
@@ -80,9 +97,78 @@ def _duplicates(values: list[str]) -> list[str]:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
+@cache
+def _schema_without_hospitals() -> dict[str, Any]:
+    """The problem schema with hospitals accepted as they come; ``_hospital_errors`` checks
+    them instead. A national round has ~10^6 hospital lines, and a generic JSON Schema
+    validator spends ~90 s on them; the loop below spends about a second."""
+    schema = copy.deepcopy(load_schema("problem"))
+    schema["$defs"]["region_demand"]["properties"]["hospitals"] = {"type": "array"}
+    return schema
+
+
+@cache
+def _hospital_schema() -> dict[str, Any]:
+    schema = load_schema("problem")
+    return {"$defs": schema["$defs"], "$ref": "#/$defs/hospital"}
+
+
+_HOSPITAL_KEYS = frozenset({"id", "quantity", "brand_volumes", "reassign_to"})
+_MAX_QUANTITY = 10**12
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 100
+
+
+def _is_quantity(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= _MAX_QUANTITY
+
+
+def _hospital_ok(hospital: Any) -> bool:
+    if not isinstance(hospital, dict) or not _HOSPITAL_KEYS.issuperset(hospital):
+        return False
+    if not _is_id(hospital.get("id")) or not _is_quantity(hospital.get("quantity")):
+        return False
+    brands = hospital.get("brand_volumes")
+    if brands is not None and not isinstance(brands, list):
+        return False
+    if brands and not all(
+        isinstance(b, dict)
+        and b.keys() == {"bid", "quantity"}
+        and _is_id(b["bid"])
+        and _is_quantity(b["quantity"])
+        for b in brands
+    ):
+        return False
+    targets = hospital.get("reassign_to")
+    if targets is None:
+        return True
+    return isinstance(targets, list) and all(_is_id(t) for t in targets)
+
+
+def _hospital_errors(document: Any) -> list[tuple[str, str]]:
+    """Schema errors of every hospital; the full validator runs only on the failing ones,
+    so messages are the same as for any other part of the document."""
+    errors: list[tuple[str, str]] = []
+    for i, item in enumerate(document.get("items", [])):
+        for j, demand in enumerate(item.get("demand", [])):
+            for k, hospital in enumerate(demand.get("hospitals", [])):
+                if _hospital_ok(hospital):
+                    continue
+                prefix = f"$.items[{i}].demand[{j}].hospitals[{k}]"
+                errors.extend(
+                    (prefix + path[1:], message)
+                    for path, message in schema_errors(_hospital_schema(), hospital)
+                )
+    return errors
+
+
 def problem_from_dict(document: Any) -> Problem:
     """Parse and check a problem document; raise ``ProblemError`` with every error found."""
-    errors = schema_errors(load_schema("problem"), document)
+    errors = schema_errors(_schema_without_hospitals(), document)
+    if not errors:
+        errors = _hospital_errors(document)
     if errors:
         raise ProblemError(errors)
     rule = document["rule_set"]
@@ -92,7 +178,7 @@ def problem_from_dict(document: Any) -> Problem:
     )
     errors.extend(_reference_errors(document))
     if errors:
-        raise ProblemError(sorted(set(errors)))
+        raise ProblemError(errors)
     return _build(document)
 
 
@@ -384,10 +470,18 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
             "parameters": _thaw(problem.rule_set.parameters),
         },
         "regions": list(problem.regions),
-        "suppliers": [
-            _drop_none({"id": s.id, "name": s.name, "capacity": s.capacity})
-            for s in problem.suppliers
-        ],
+        # Absent, not empty, when no supplier was listed: an empty list would make every
+        # bid's supplier unknown when the document is read back.
+        **(
+            {
+                "suppliers": [
+                    _drop_none({"id": s.id, "name": s.name, "capacity": s.capacity})
+                    for s in problem.suppliers
+                ]
+            }
+            if problem.suppliers
+            else {}
+        ),
         "items": [
             _drop_none(
                 {

@@ -265,6 +265,21 @@ PRESETS: dict[str, Preset] = {
             source="batch 4 document, table 1; the same table is used by batch 9",
         ),
         Preset(
+            name="national-drug-batch-7-antimicrobial",
+            version="2022-07",
+            kind="national_drug",
+            parameters={
+                "winner_cap_by_bidders": [1, 2, 2, 3, 4, 4, 5, 6, 7, 8, 9, 9, 10],
+                "bidder_count": "eligible_bidders",
+                "price_conditions": _NATIONAL_CONDITIONS,
+                "volume_share_by_winners": ["0.3", "0.4", "0.5"],
+                "term_years_by_winners": [1, 1, 2],
+                "tie_break": _TIE_BREAK_DEFAULT,
+                "comparable_price": _COMPARABLE_DEFAULT,
+            },
+            source="batch 7 listed antibiotics and antifungals: 30/40/50% of demand",
+        ),
+        Preset(
             name="national-drug-batch-10",
             version="2024-12",
             kind="national_drug_batch10",

@@ -190,3 +190,54 @@ def test_manage_py_optimise_fails_on_an_invalid_problem(tmp_path: Path) -> None:
     path.write_text("{}", encoding="utf-8")
     with pytest.raises(CommandError, match="the problem file is not valid"):
         call_command("optimise", str(path))
+
+
+def test_shipped_schemas_are_valid_json_schemas() -> None:
+    for name in ("problem", "result"):
+        Draft202012Validator.check_schema(load_schema(name))
+
+
+def test_errors_come_in_document_order_and_the_message_is_capped() -> None:
+    document = problem("national-drug-batch-4", bids_at(*["0.5"] * 60))
+    for bid in document["bids"]:
+        bid["item"] = "nope"
+    errors = errors_of(document)
+    assert [path for path, _ in errors[:3]] == [
+        "$.bids[0].item",
+        "$.bids[1].item",
+        "$.bids[2].item",
+    ]
+    assert errors[10][0] == "$.bids[10].item"
+    with pytest.raises(ProblemError) as caught:
+        problem_from_dict(document)
+    assert str(caught.value).endswith("$.bids[49].item: unknown item 'nope'\n... and 10 more")
+
+
+def test_the_canonical_document_reads_back_to_the_same_problem() -> None:
+    document = problem("national-drug-batch-4", bids_at("0.5", "0.6"), demand=provinces(2))
+    parsed = problem_from_dict(document)
+    assert problem_from_dict(problem_to_dict(parsed)) == parsed
+
+
+def test_hospital_errors_have_the_same_paths_and_messages_as_the_rest() -> None:
+    demand = [
+        {
+            "region": "P1",
+            "quantity": 5,
+            "hospitals": [
+                {"id": "H1", "quantity": 2},
+                {"id": "", "quantity": 3, "brand_volumes": [{"bid": "B1", "quantity": -1}]},
+            ],
+        }
+    ]
+    document = problem("national-drug-batch-4", bids_at("0.5"), demand=demand)
+    assert errors_of(document) == [
+        (
+            "$.items[0].demand[0].hospitals[1].brand_volumes[0].quantity",
+            "expected a whole number of units from 0 to 10^12, got -1",
+        ),
+        (
+            "$.items[0].demand[0].hospitals[1].id",
+            "expected a non-empty id string of at most 100 characters, got ''",
+        ),
+    ]

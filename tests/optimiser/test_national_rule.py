@@ -278,7 +278,7 @@ def test_batch2_published_drugs_typed_in_are_reproduced() -> None:
             ],
             {1, 2, 3, 4, 5, 6},
         ),
-        # 阿比特龙 0.25g: 4 bidders, cap 3; 强生 84.05 is within the cap? No: rank 4 of 4.
+        # 阿比特龙 0.25g: 4 bidders, cap 3; 强生 at 84.05 ranks 4th, beyond the cap.
         "T01": ("101.6700", ["23.3333", "31.9000", "35.8000", "84.0500"], {1, 2, 3}),
         # 他达拉非 20mg: 5 bidders, cap 4; 78 and 87.595 fail 1.8x and the 50% cut.
         "T23": ("90.7500", ["42.4000", "47.0340", "78.0000", "87.5950", "87.8700"], {1, 2}),
@@ -289,3 +289,8 @@ def test_batch2_published_drugs_typed_in_are_reproduced() -> None:
             bid["tie_break_rank"] = rank
         result = run(problem("national-drug-batch-2", bids, ceiling=ceiling))
         assert set(result.items[0].winners) == {f"B{k}" for k in winners}, tender
+
+
+def test_antimicrobial_preset_agrees_a_smaller_share() -> None:
+    result = run(problem("national-drug-batch-7-antimicrobial", bids_at("0.50", "0.51", "0.52")))
+    assert result.items[0].agreed_volume_share == Decimal("0.4")  # 2 winners of 3 bidders
