@@ -204,11 +204,15 @@ SPECTACULAR_SETTINGS = {
 # Panels that higher apps contribute to pages of lower apps, by template name, so the
 # lower app never imports the higher one (docs/architecture.md).
 JICAI_HOME_PANELS: dict[str, list[str]] = {
-    "office": ["procurement/_office_panel.html"],
-    "hospital": ["procurement/_hospital_panel.html"],
-    "manufacturer": ["catalog/_manufacturer_panel.html", "bidding/_manufacturer_panel.html"],
+    "office": ["procurement/_office_panel.html", "contracts/_office_panel.html"],
+    "hospital": ["procurement/_hospital_panel.html", "contracts/_party_panel.html"],
+    "manufacturer": [
+        "catalog/_manufacturer_panel.html",
+        "bidding/_manufacturer_panel.html",
+        "contracts/_party_panel.html",
+    ],
 }
-JICAI_ROUND_PANELS: list[str] = ["bidding/_round_panel.html"]
+JICAI_ROUND_PANELS: list[str] = ["bidding/_round_panel.html", "contracts/_round_panel.html"]
 
 # Sealed bids: the master key that wraps each round's data key (docs/sealed-bidding.md).
 # Base64 of 32 random bytes; generate one with

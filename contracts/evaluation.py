@@ -1,0 +1,287 @@
+"""The optimiser's problem built from the database: opened bids, ceilings, closed demand.
+
+Read-only. Ids in the problem are stable database keys (``B<opened bid id>``,
+``M<manufacturer id>``, ``H<hospital id>``, item and specification codes, province codes),
+so the same database state always gives the same problem and the same input hash.
+The problem is built as the optimiser's dataclasses directly, in its canonical order
+(every list sorted by id, as ``procurement.optimiser.io`` sorts a parsed document), and
+hashed the way the optimiser hashes a parsed document; ``tests/contracts`` checks that
+a round trip through the JSON format gives the same hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from bidding.models import OpenedBid
+from catalog.comparable_price import ComparablePriceCoefficients, unit_comparable_price
+from catalog.models import FormGroup, Specification
+from procurement.models import Ceiling, DemandDeclaration, Round, RoundItem, RuleSet
+from procurement.optimiser import model as opt
+from procurement.optimiser import problem_to_dict, validate_rule_set
+from procurement.optimiser.io import canonical_json
+
+DRUG_KINDS = {"national_drug", "national_drug_batch10", "national_drug_anchor"}
+
+
+def bid_key(opened_bid_id: int) -> str:
+    return f"B{opened_bid_id}"
+
+
+def supplier_key(manufacturer_id: int) -> str:
+    return f"M{manufacturer_id}"
+
+
+def hospital_key(hospital_id: int) -> str:
+    return f"H{hospital_id}"
+
+
+def key_id(key: str) -> int:
+    """The database id inside a ``B12`` / ``M3`` / ``H7`` key."""
+    return int(key[1:])
+
+
+@dataclass
+class BuiltProblem:
+    problem: opt.Problem
+    round_items: dict[str, int]  # item code -> round item id
+    not_evaluated: list[OpenedBid] = field(default_factory=list)  # opened without a price
+    bid_manufacturer: dict[int, int] = field(default_factory=dict)
+    bid_unit_price: dict[int, Decimal] = field(default_factory=dict)
+
+
+def input_hash(problem: opt.Problem) -> str:
+    """SHA-256 of the canonical JSON of the problem, as the optimiser's parser computes it."""
+    return hashlib.sha256(canonical_json(problem_to_dict(problem)).encode("utf-8")).hexdigest()
+
+
+def _opt_rule_set(rule_set: RuleSet) -> opt.RuleSet:
+    errors = validate_rule_set(rule_set.kind, rule_set.parameters)
+    if errors:
+        raise ValidationError(
+            [
+                _("Rule set parameter %(path)s: %(message)s") % {"path": p, "message": m}
+                for p, m in errors
+            ]
+        )
+    return opt.RuleSet(
+        kind=rule_set.kind,
+        parameters=rule_set.parameters,
+        name=rule_set.name,
+        version=str(rule_set.version),
+    )
+
+
+def _spec(spec: Specification, ceiling: Decimal | None) -> opt.Specification:
+    return opt.Specification(
+        id=spec.code,
+        strength=spec.strength_value,
+        fill_volume=spec.fill_volume_ml,
+        pack_count=spec.pack_count,
+        dosage_form=spec.dosage_form or None,
+        oral_solid=spec.item.form_group == FormGroup.ORAL_SOLID,
+        max_valid_bid_price=ceiling,
+    )
+
+
+def _item_ceiling(
+    round_item: RoundItem,
+    representative: Specification,
+    ceilings: Mapping[int, Decimal],
+    specs: Mapping[int, Specification],
+    coefficients: ComparablePriceCoefficients,
+) -> Decimal:
+    """The item's maximum valid bid price per unit of the representative specification.
+
+    The representative specification's own ceiling when it has one; otherwise the highest
+    ceiling of the other specifications converted by the unit comparable price.
+    """
+    if representative.pk in ceilings:
+        return ceilings[representative.pk]
+    converted = [
+        unit_comparable_price(
+            price, specs[spec_id].as_comparable(), representative.as_comparable(), coefficients
+        )
+        for spec_id, price in ceilings.items()
+    ]
+    if not converted:
+        raise ValidationError(
+            _("Item %(code)s has no maximum valid bid price.") % {"code": round_item.item.code}
+        )
+    return max(converted)
+
+
+def problem_build(
+    *,
+    round_: Round,
+    rule_set: RuleSet,
+    excluded: Collection[int] = (),
+    region_preferences: Mapping[int, tuple[str, ...]] | None = None,
+    backup_preferences: Mapping[int, tuple[str, ...]] | None = None,
+) -> BuiltProblem:
+    """The optimiser problem of ``round_`` under ``rule_set``.
+
+    ``excluded`` are opened-bid ids excluded by upheld objections: they stay in the
+    problem as ineligible bids (so every bid keeps a stated result). Opened bids without
+    a price (tampered, failed decryption) cannot be evaluated and are returned apart.
+    ``region_preferences`` / ``backup_preferences`` (opened-bid id -> province codes in
+    order) come from the province selection.
+    """
+    excluded_set = set(excluded)
+    region_preferences = region_preferences or {}
+    backup_preferences = backup_preferences or {}
+    coefficients = ComparablePriceCoefficients.from_parameters(
+        rule_set.parameters.get("comparable_price") or {}
+    )
+    round_items = list(
+        RoundItem.objects.filter(round=round_).select_related("item").order_by("item__code")
+    )
+    if not round_items:
+        raise ValidationError(_("Round %(code)s has no items.") % {"code": round_.code})
+    ceilings: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for c in Ceiling.objects.filter(round_item__round=round_):
+        ceilings[c.round_item_id][c.specification_id] = c.max_valid_bid_price
+    specs_by_item: dict[int, dict[int, Specification]] = defaultdict(dict)
+    for spec in Specification.objects.filter(item__round_items__round=round_).select_related(
+        "item"
+    ):
+        specs_by_item[spec.item_id][spec.pk] = spec
+
+    opened = list(
+        OpenedBid.objects.filter(round_item__round=round_)
+        .select_related("specification", "product")
+        .order_by("pk")
+    )
+    built = BuiltProblem(problem=None, round_items={})  # type: ignore[arg-type]
+    bids: list[opt.Bid] = []
+    product_bid: dict[tuple[int, int], str] = {}
+    for o in opened:
+        built.bid_manufacturer[o.pk] = o.manufacturer_id
+        if o.unit_price is None:
+            built.not_evaluated.append(o)
+            continue
+        built.bid_unit_price[o.pk] = o.unit_price
+        eligible = True
+        reason = ""
+        if o.pk in excluded_set:
+            eligible, reason = False, "excluded after an upheld objection"
+        elif o.validity == OpenedBid.Validity.TAMPERED:
+            eligible, reason = False, "failed the integrity check at the opening"
+        elif OpenedBid.Reason.INELIGIBLE_PRODUCT in (o.reasons or []):
+            eligible, reason = False, "product not eligible"
+        if o.product_id is not None:
+            product_bid[(o.round_item_id, o.product_id)] = bid_key(o.pk)
+        bids.append(
+            opt.Bid(
+                id=bid_key(o.pk),
+                supplier=supplier_key(o.manufacturer_id),
+                item="",  # filled below, once item codes are known
+                unit_price=o.unit_price,
+                specification=o.specification.code,
+                capacity=o.annual_capacity,
+                eligible=eligible,
+                ineligible_reason=reason,
+                region_preferences=tuple(region_preferences.get(o.pk, ())),
+                backup_preferences=tuple(backup_preferences.get(o.pk, ())),
+            )
+        )
+    code_of = {ri.pk: ri.item.code for ri in round_items}
+    bid_item = {bid_key(o.pk): code_of[o.round_item_id] for o in opened}
+    bids = [replace(b, item=bid_item[b.id]) for b in bids]
+
+    # Demand: per (item, province, hospital), summed over specifications (drugs) or kept
+    # per product as brand volumes (consumables, when every product declared was bid).
+    hospital_qty: dict[int, dict[str, dict[int, int]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(int))
+    )
+    brands: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    unbid_brand: set[tuple[int, int]] = set()
+    regions: set[str] = set(round_.regions.values_list("code", flat=True))
+    declarations = (
+        DemandDeclaration.objects.filter(round_item__round=round_)
+        .values_list(
+            "round_item_id", "hospital_id", "hospital__region__code", "product_id", "quantity"
+        )
+        .iterator(chunk_size=20_000)
+    )
+    for round_item_id, hospital_id, region, product_id, quantity in declarations:
+        hospital_qty[round_item_id][region][hospital_id] += quantity
+        regions.add(region)
+        if product_id is not None:
+            bid = product_bid.get((round_item_id, product_id))
+            if bid is None:
+                unbid_brand.add((round_item_id, hospital_id))
+            else:
+                brands[(round_item_id, hospital_id)][bid] += quantity
+
+    items: list[opt.Item] = []
+    for ri in round_items:
+        specs = specs_by_item.get(ri.item_id, {})
+        representative = next((s for s in specs.values() if s.is_representative), None)
+        if representative is None and len(specs) == 1:
+            representative = next(iter(specs.values()))
+        if representative is None:
+            raise ValidationError(
+                _("Item %(code)s has no representative specification.") % {"code": ri.item.code}
+            )
+        item_ceilings = ceilings.get(ri.pk, {})
+        demand = []
+        for region in sorted(hospital_qty.get(ri.pk, {})):
+            hospitals = []
+            for hospital_id, quantity in hospital_qty[ri.pk][region].items():
+                brand_volumes: tuple[opt.BrandVolume, ...] = ()
+                if (ri.pk, hospital_id) in brands and (ri.pk, hospital_id) not in unbid_brand:
+                    brand_volumes = tuple(
+                        opt.BrandVolume(bid, q)
+                        for bid, q in sorted(brands[(ri.pk, hospital_id)].items())
+                    )
+                hospitals.append(
+                    opt.HospitalDemand(hospital_key(hospital_id), quantity, brand_volumes)
+                )
+            hospitals.sort(key=lambda h: h.id)
+            demand.append(
+                opt.RegionDemand(region, sum(h.quantity for h in hospitals), tuple(hospitals))
+            )
+        items.append(
+            opt.Item(
+                id=ri.item.code,
+                name=ri.item.name,
+                max_valid_bid_price=_item_ceiling(
+                    ri, representative, item_ceilings, specs, coefficients
+                ),
+                demand=tuple(demand),
+                specifications=tuple(
+                    sorted(
+                        (_spec(s, item_ceilings.get(s.pk)) for s in specs.values()),
+                        key=lambda s: s.id,
+                    )
+                ),
+                representative_specification=representative.code,
+                reference_price=ri.reference_price,
+            )
+        )
+        built.round_items[ri.item.code] = ri.pk
+    problem = opt.Problem(
+        rule_set=_opt_rule_set(rule_set),
+        items=tuple(sorted(items, key=lambda i: i.id)),
+        bids=tuple(sorted(bids, key=lambda b: b.id)),
+        regions=tuple(sorted(regions)),
+        suppliers=tuple(
+            sorted(
+                {
+                    supplier_key(m): opt.Supplier(supplier_key(m))
+                    for m in built.bid_manufacturer.values()
+                }.values(),
+                key=lambda s: s.id,
+            )
+        ),
+    )
+    built.problem = replace(problem, input_hash=input_hash(problem))
+    return built

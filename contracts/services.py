@@ -1,0 +1,622 @@
+"""State changes of the award: evaluation runs, scenarios, objections, finalization.
+
+Concurrency: every service that changes a round's award locks the round row first
+(``select_for_update``) and then the run row, always in that order, so evaluation
+storing, objection answers and finalization serialize per round and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from accounts.models import Organization, Region, User
+from contracts.evaluation import BuiltProblem, key_id, problem_build
+from contracts.models import (
+    AuditEntry,
+    BidExclusion,
+    BidResult,
+    EvaluationRun,
+    HospitalAllocation,
+    ItemAward,
+    Objection,
+    ProvinceAllocation,
+)
+from procurement.models import Round, RuleSet
+from procurement.optimiser import result_to_dict, solve
+from procurement.optimiser.model import Problem, Result
+from procurement.optimiser.scenarios import ScenarioRow, compare_scenarios, comparison_to_dict, hhi
+from procurement.services import RULE_KINDS_BY_ROUND_KIND, round_advance
+
+logger = logging.getLogger(__name__)
+S = Round.Status
+R = EvaluationRun.Status
+
+# Rounds in these states can be (re-)evaluated; an official run moves the round to EVALUATED.
+EVALUABLE = {S.BIDS_OPENED, S.EVALUATED, S.OBJECTION}
+# Rows per INSERT: ~5,000 narrow rows keep one statement well under PostgreSQL's
+# 65,535-parameter limit (8 columns) and the worker's memory bounded.
+BATCH_SIZE = 5_000
+
+# Progress stages (message ids; translated where shown).
+STAGE_QUEUED = gettext_noop("Waiting for a worker")
+STAGE_LOADING = gettext_noop("Loading bids and demand")
+STAGE_SOLVING = gettext_noop("Applying the rules and allocating provinces")
+STAGE_STORING = gettext_noop("Storing awards and allocations")
+STAGE_DONE = gettext_noop("Done")
+STAGE_FAILED = gettext_noop("Failed")
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _lock_round(round_id: int) -> Round:
+    return Round.objects.select_for_update().get(pk=round_id)
+
+
+def _exclusions(round_: Round) -> list[int]:
+    return sorted(BidExclusion.objects.filter(round=round_).values_list("opened_bid_id", flat=True))
+
+
+def _bulk(model: type[M], rows: Iterable[M]) -> int:
+    """Insert rows in bounded batches (never the whole list in one statement)."""
+    count = 0
+    batch: list[M] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH_SIZE:
+            model.objects.bulk_create(batch)  # type: ignore[attr-defined]
+            count += len(batch)
+            batch = []
+    if batch:
+        model.objects.bulk_create(batch)  # type: ignore[attr-defined]
+        count += len(batch)
+    return count
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+def evaluation_request(
+    *, round_: Round, by: User | None, rule_set: RuleSet | None = None
+) -> EvaluationRun:
+    """Queue an evaluation of ``round_``: the official one, or a scenario under ``rule_set``.
+
+    Idempotent: while a run of the same round, rule set and exclusions is queued or
+    running, that run is returned instead of a second one (a database constraint holds
+    this even for two simultaneous requests). The task is sent after commit.
+    """
+    from contracts.tasks import evaluation_run_task  # tasks import services
+
+    is_scenario = rule_set is not None and rule_set.pk != round_.rule_set_id
+    rule_set = rule_set or round_.rule_set
+    with transaction.atomic():
+        locked = _lock_round(round_.pk)
+        if locked.status not in EVALUABLE:
+            raise ValidationError(
+                _("Round %(code)s is %(status)s: it cannot be evaluated now.")
+                % {"code": locked.code, "status": locked.get_status_display()}
+            )
+        if rule_set.kind not in RULE_KINDS_BY_ROUND_KIND[Round.Kind(locked.kind)]:
+            raise ValidationError(
+                _("Rule set %(rule_set)s (%(kind)s) does not apply to a %(round_kind)s round.")
+                % {
+                    "rule_set": str(rule_set),
+                    "kind": rule_set.kind,
+                    "round_kind": Round.Kind(locked.kind).label,
+                }
+            )
+        exclusions = _exclusions(locked)
+        key = ",".join(str(e) for e in exclusions)
+        pending = EvaluationRun.objects.filter(
+            round=locked, rule_set=rule_set, exclusions_key=key, status__in=[R.QUEUED, R.RUNNING]
+        ).first()
+        if pending is not None:
+            return pending
+        try:
+            with transaction.atomic():
+                run = EvaluationRun.objects.create(
+                    round=locked,
+                    rule_set=rule_set,
+                    rule_set_version=rule_set.version,
+                    is_scenario=is_scenario,
+                    exclusions=exclusions,
+                    exclusions_key=key,
+                    requested_by=by,
+                    stage=STAGE_QUEUED,
+                )
+        except IntegrityError:  # a simultaneous request created it first
+            return EvaluationRun.objects.get(
+                round=locked,
+                rule_set=rule_set,
+                exclusions_key=key,
+                status__in=[R.QUEUED, R.RUNNING],
+            )
+        transaction.on_commit(lambda: evaluation_run_task.delay(run.pk))
+    return run
+
+
+def evaluation_retry(*, run: EvaluationRun, by: User | None) -> EvaluationRun:
+    """Queue a failed run again (same round, rule set and exclusions)."""
+    from contracts.tasks import evaluation_run_task
+
+    with transaction.atomic():
+        _lock_round(run.round_id)
+        updated = EvaluationRun.objects.filter(pk=run.pk, status=R.FAILED).update(
+            status=R.QUEUED, progress=0, stage=STAGE_QUEUED, error=""
+        )
+        if updated != 1:
+            raise ValidationError(_("Only a failed run can be retried."))
+        transaction.on_commit(lambda: evaluation_run_task.delay(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def _progress(run_id: int, percent: int, stage: str) -> None:
+    # Its own short transaction, so the page polling the run sees it at once.
+    EvaluationRun.objects.filter(pk=run_id, status=R.RUNNING).update(progress=percent, stage=stage)
+
+
+def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
+    """Solve a queued run and store everything it decides, in one transaction at the end.
+
+    Guarded on status: a run that is already done or failed is left alone (a redelivered
+    task does nothing). A run found ``running`` is a retry after a worker died: nothing
+    of it was stored (rows are written only in the final transaction), so it starts again.
+    Problems in the data (no representative specification, an invalid rule set) fail the
+    run with a readable message; database errors propagate so the task can retry.
+    """
+    started = EvaluationRun.objects.filter(pk=run_id, status__in=[R.QUEUED, R.RUNNING]).update(
+        status=R.RUNNING,
+        started_at=timezone.now(),
+        attempts=models.F("attempts") + 1,
+        progress=5,
+        stage=STAGE_LOADING,
+    )
+    if started != 1:
+        return None
+    run = EvaluationRun.objects.select_related("round", "rule_set").get(pk=run_id)
+    try:
+        built = problem_build(
+            round_=run.round,
+            rule_set=run.rule_set,
+            excluded=run.exclusions,
+        )
+        _progress(run_id, 30, STAGE_SOLVING)
+        result = solve(built.problem)
+        comparison = _comparison_row(built.problem, result)
+    except ValidationError as exc:
+        return _fail(run_id, "; ".join(exc.messages))
+    except (ValueError, KeyError) as exc:
+        logger.exception("evaluation run %s failed", run_id)
+        return _fail(run_id, f"{type(exc).__name__}: {exc}")
+    _progress(run_id, 60, STAGE_STORING)
+    return _store(run_id=run_id, built=built, result=result, comparison=comparison)
+
+
+def _fail(run_id: int, message: str) -> EvaluationRun:
+    EvaluationRun.objects.filter(pk=run_id, status=R.RUNNING).update(
+        status=R.FAILED, stage=STAGE_FAILED, error=message[:4000], finished_at=timezone.now()
+    )
+    return EvaluationRun.objects.get(pk=run_id)
+
+
+def _comparison_row(problem: Problem, result: Result) -> dict[str, Any]:
+    """This run's row of the optimiser's scenario comparison table."""
+    if problem.rule_set.kind == "optimised_award":
+        # The constraint costs need the scenario solved again with each constraint relaxed.
+        row = compare_scenarios(problem, [problem.rule_set])[0]
+    else:
+        volumes: dict[str, int] = {}
+        for a in result.allocations:
+            volumes[a.supplier] = volumes.get(a.supplier, 0) + a.quantity
+        infeasible = result.run.status == "infeasible"
+        row = ScenarioRow(
+            name=problem.rule_set.name or problem.rule_set.kind,
+            kind=problem.rule_set.kind,
+            status=result.run.status,
+            total_cost=None if infeasible else result.totals.cost,
+            winners=sum(len(i.winners) for i in result.items),
+            savings_vs_reference=None if infeasible else result.totals.savings_vs_reference,
+            savings_vs_ceiling=None if infeasible else result.totals.savings_vs_ceiling,
+            hhi=hhi(volumes),
+            volume_by_supplier=tuple(sorted(volumes.items())),
+        )
+    return comparison_to_dict([row])[0]
+
+
+def _store(
+    *, run_id: int, built: BuiltProblem, result: Result, comparison: dict[str, Any]
+) -> EvaluationRun | None:
+    input_hash = built.problem.input_hash
+    with transaction.atomic():
+        round_id = EvaluationRun.objects.values_list("round_id", flat=True).get(pk=run_id)
+        round_ = _lock_round(round_id)
+        run = EvaluationRun.objects.select_for_update().get(pk=run_id)
+        if run.status != R.RUNNING:
+            return None  # another delivery of the task finished it meanwhile
+        if not run.is_scenario and round_.status not in EVALUABLE:
+            return _fail(
+                run_id,
+                _("Round %(code)s moved to %(status)s while the evaluation ran.")
+                % {"code": round_.code, "status": round_.get_status_display()},
+            )
+        now = timezone.now()
+        run.input_hash = input_hash
+        run.finished_at = now
+        run.status = R.DONE
+        run.progress = 100
+        run.stage = STAGE_DONE
+        same = (
+            EvaluationRun.objects.filter(
+                round=round_,
+                rule_set_id=run.rule_set_id,
+                input_hash=input_hash,
+                exclusions_key=run.exclusions_key,
+                status=R.DONE,
+                same_as__isnull=True,
+            )
+            .exclude(pk=run.pk)
+            .first()
+        )
+        if same is not None:
+            # Same input as a stored run: nothing new to store, the result is that run's.
+            run.same_as = same
+            run.save()
+            official = same
+        else:
+            _fill_figures(run, result, comparison)
+            run.save()
+            _store_rows(run, built, result)
+            official = run
+        if not run.is_scenario:
+            EvaluationRun.objects.filter(round=round_, is_official=True).exclude(
+                pk=official.pk
+            ).update(is_official=False)
+            EvaluationRun.objects.filter(pk=official.pk).update(is_official=True)
+            round_advance(
+                round_=round_,
+                to=S.EVALUATED,
+                by=run.requested_by,
+                note=f"evaluation run {official.pk}",
+            )
+    run.refresh_from_db()
+    return run
+
+
+def _fill_figures(run: EvaluationRun, result: Result, comparison: dict[str, Any]) -> None:
+    run.solver_status = result.run.status
+    run.solver = result.run.solver
+    run.objective = result.run.objective
+    run.gap = result.run.gap
+    infeasible = result.run.status == "infeasible"
+    run.total_cost = None if infeasible else result.totals.cost
+    run.reference_cost = result.totals.reference_cost
+    run.ceiling_cost = result.totals.ceiling_cost
+    run.savings_vs_reference = None if infeasible else result.totals.savings_vs_reference
+    run.savings_vs_ceiling = None if infeasible else result.totals.savings_vs_ceiling
+    run.warnings = list(result.run.warnings)
+    run.explanation = list(result.run.explanation)
+    run.solve_seconds = result.solve_seconds
+    run.result = result_to_dict(result, include_timing=False)
+    run.comparison = comparison
+
+
+def _store_rows(run: EvaluationRun, built: BuiltProblem, result: Result) -> None:
+    items = built.round_items
+    regions = dict(Region.objects.values_list("code", "pk"))
+    _bulk(
+        ItemAward,
+        (
+            ItemAward(
+                run=run,
+                round_item_id=items[i.item],
+                bidders=i.bidders,
+                valid_bids=i.valid_bids,
+                winner_cap=i.winner_cap,
+                winners=len(i.winners),
+                agreed_volume_share=i.agreed_volume_share,
+                pooled_demand=i.pooled_demand,
+                agreed_volume=i.agreed_volume,
+                term_years=i.term_years,
+                cost=i.cost,
+                savings_vs_reference=i.savings_vs_reference,
+                savings_vs_ceiling=i.savings_vs_ceiling,
+                notes=list(i.notes),
+            )
+            for i in result.items
+        ),
+    )
+    rows = [
+        BidResult(
+            run=run,
+            round_item_id=items[b.item],
+            opened_bid_id=key_id(b.bid),
+            manufacturer_id=key_id(b.supplier),
+            outcome=b.status,
+            reason=b.reason,
+            rank=b.rank,
+            unit_price=built.bid_unit_price.get(key_id(b.bid)),
+            unit_comparable_price=b.unit_comparable_price,
+            award_price=b.award_price,
+            group=b.group or "",
+        )
+        for b in result.bids
+    ]
+    for o in built.not_evaluated:
+        rows.append(
+            BidResult(
+                run=run,
+                round_item_id=o.round_item_id,
+                opened_bid_id=o.pk,
+                manufacturer_id=o.manufacturer_id,
+                outcome=BidResult.Outcome.INVALID,
+                reason="not evaluated: "
+                + (", ".join(str(r) for r in (o.reasons or [])) or o.validity),
+            )
+        )
+    _bulk(BidResult, rows)
+    _bulk(
+        ProvinceAllocation,
+        (
+            ProvinceAllocation(
+                run=run,
+                round_item_id=items[a.item],
+                opened_bid_id=key_id(a.bid),
+                manufacturer_id=key_id(a.supplier),
+                region_id=regions[a.region],
+                quantity=a.quantity,
+                unit_price=a.unit_price,
+                delivery_cost=a.delivery_cost,
+                cost=a.cost,
+                backup_bid_id=key_id(a.backup_bid) if a.backup_bid else None,
+                source=a.source,
+            )
+            for a in result.allocations
+        ),
+    )
+    price = {(a.item, a.bid, a.region): a.unit_price for a in result.allocations}
+    supplier = {b.id: key_id(b.supplier) for b in built.problem.bids}
+    _bulk(
+        HospitalAllocation,
+        (
+            HospitalAllocation(
+                run=run,
+                round_item_id=items[h.item],
+                opened_bid_id=key_id(h.bid),
+                manufacturer_id=supplier[h.bid],
+                region_id=regions[h.region],
+                hospital_id=key_id(h.hospital),
+                quantity=h.quantity,
+                unit_price=price[(h.item, h.bid, h.region)],
+            )
+            for h in result.hospital_allocations
+        ),
+    )
+
+
+def evaluation_comparison(*, round_: Round) -> list[tuple[EvaluationRun, dict[str, Any]]]:
+    """The comparison table: the official run and the latest done run of every scenario."""
+    rows: list[tuple[EvaluationRun, dict[str, Any]]] = []
+    seen: set[tuple[int, str]] = set()
+    runs = (
+        EvaluationRun.objects.filter(round=round_, status=R.DONE)
+        .select_related("rule_set", "same_as")
+        .order_by("-is_official", "-finished_at", "-pk")
+    )
+    for run in runs:
+        source = run.source_run
+        key = (run.rule_set_id, run.exclusions_key)
+        if key in seen or source.comparison is None:
+            continue
+        if not run.is_official and not run.is_scenario and not source.is_official:
+            continue  # a superseded official run
+        seen.add(key)
+        rows.append((run, source.comparison))
+    return rows
+
+
+# --- objections and finalization -------------------------------------------------------
+
+
+def _official_run(round_: Round) -> EvaluationRun:
+    run = EvaluationRun.objects.filter(round=round_, is_official=True).first()
+    if run is None:
+        raise ValidationError(
+            _("Round %(code)s has no official evaluation yet.") % {"code": round_.code}
+        )
+    return run
+
+
+def objection_period_open(*, round_: Round, by: User) -> Round:
+    """Publish the proposed winners of the official run for objections."""
+    with transaction.atomic():
+        locked = _lock_round(round_.pk)
+        run = _official_run(locked)
+        if EvaluationRun.objects.filter(
+            round=locked, is_scenario=False, status__in=[R.QUEUED, R.RUNNING]
+        ).exists():
+            raise ValidationError(_("Wait for the running evaluation to finish."))
+        if timezone.now() >= locked.objection_ends_at:
+            raise ValidationError(
+                _("The objection period ended at %(when)s; change the timetable first.")
+                % {"when": _when(locked.objection_ends_at)}
+            )
+        round_advance(round_=locked, to=S.OBJECTION, by=by, note=f"run {run.pk} published")
+        AuditEntry.objects.create(
+            round=locked, action="objection_period_opened", by=by, detail={"run": run.pk}
+        )
+    return locked
+
+
+def _when(moment: Any) -> str:
+    from django.utils.formats import date_format
+
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def objection_file(
+    *,
+    round_: Round,
+    round_item_id: int,
+    by: User,
+    text: str,
+    attachment: UploadedFile | None = None,
+) -> Objection:
+    """File an objection against an item's proposed result, during the objection period."""
+    organization: Organization | None = by.organization
+    if organization is None or organization.kind not in {
+        Organization.Kind.HOSPITAL,
+        Organization.Kind.MANUFACTURER,
+    }:
+        raise ValidationError(_("Only hospitals and manufacturers can file objections."))
+    if not text.strip():
+        raise ValidationError(_("Say what the objection is about."))
+    with transaction.atomic():
+        locked = _lock_round(round_.pk)
+        if locked.status != S.OBJECTION or timezone.now() >= locked.objection_ends_at:
+            raise ValidationError(
+                _("Objections to round %(code)s are not accepted now.") % {"code": locked.code}
+            )
+        run = _official_run(locked)
+        if not ItemAward.objects.filter(run=run.source_run, round_item_id=round_item_id).exists():
+            raise ValidationError(_("Choose an item of this round."))
+        objection = Objection(
+            round=locked,
+            run=run,
+            round_item_id=round_item_id,
+            organization=organization,
+            filed_by=by,
+            text=text.strip(),
+        )
+        if attachment is not None:
+            objection.attachment.save(attachment.name or "attachment", attachment, save=False)
+        objection.save()
+    return objection
+
+
+def objection_dismiss(*, objection: Objection, by: User, answer: str) -> Objection:
+    if not answer.strip():
+        raise ValidationError(_("Give the answer to the objection."))
+    with transaction.atomic():
+        _lock_round(objection.round_id)
+        updated = Objection.objects.filter(pk=objection.pk, status=Objection.Status.OPEN).update(
+            status=Objection.Status.DISMISSED,
+            answer=answer.strip(),
+            answered_by=by,
+            answered_at=timezone.now(),
+        )
+        if updated != 1:
+            raise ValidationError(_("This objection has already been answered."))
+        AuditEntry.objects.create(
+            round_id=objection.round_id,
+            action="objection_dismissed",
+            by=by,
+            detail={"objection": objection.pk},
+        )
+    objection.refresh_from_db()
+    return objection
+
+
+def objection_uphold(
+    *, objection: Objection, by: User, answer: str, excluded_bid_id: int
+) -> EvaluationRun:
+    """Uphold an objection: exclude the bid it names and re-run the official evaluation.
+
+    The round goes back from the objection period to "evaluated"; the office publishes the
+    new result for objections again.
+    """
+    if not answer.strip():
+        raise ValidationError(_("Give the answer to the objection."))
+    with transaction.atomic():
+        locked = _lock_round(objection.round_id)
+        from bidding.models import OpenedBid
+
+        bid = OpenedBid.objects.filter(pk=excluded_bid_id, round_item__round=locked).first()
+        if bid is None:
+            raise ValidationError(_("Choose a bid of this round to exclude."))
+        updated = Objection.objects.filter(pk=objection.pk, status=Objection.Status.OPEN).update(
+            status=Objection.Status.UPHELD,
+            answer=answer.strip(),
+            answered_by=by,
+            answered_at=timezone.now(),
+            excluded_bid=bid,
+        )
+        if updated != 1:
+            raise ValidationError(_("This objection has already been answered."))
+        BidExclusion.objects.get_or_create(
+            round=locked,
+            opened_bid=bid,
+            defaults={"objection_id": objection.pk, "reason": answer.strip(), "by": by},
+        )
+        AuditEntry.objects.create(
+            round=locked,
+            action="objection_upheld",
+            by=by,
+            detail={"objection": objection.pk, "excluded_bid": bid.pk},
+        )
+        if locked.status == S.OBJECTION:
+            round_advance(
+                round_=locked, to=S.EVALUATED, by=by, note=f"objection {objection.pk} upheld"
+            )
+        run = evaluation_request(round_=locked, by=by)
+    return run
+
+
+def award_finalize(*, round_: Round, by: User, now: Any = None) -> Round:
+    """Finalize the award: irreversible. Refused while an objection is open.
+
+    Audited (who, when, which run) and publishes the results page.
+    """
+    from contracts.notifications import notify_results_published
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_round(round_.pk)
+        if locked.status != S.OBJECTION:
+            raise ValidationError(
+                _(
+                    "Round %(code)s is %(status)s: only a round in its objection period "
+                    "can be finalized."
+                )
+                % {"code": locked.code, "status": locked.get_status_display()}
+            )
+        open_count = Objection.objects.filter(round=locked, status=Objection.Status.OPEN).count()
+        if open_count:
+            raise ValidationError(
+                _(
+                    "%(count)s objection(s) are still open: "
+                    "answer every objection before finalizing."
+                )
+                % {"count": open_count}
+            )
+        run = _official_run(locked)
+        round_advance(round_=locked, to=S.AWARDED, by=by, note=f"award finalized: run {run.pk}")
+        AuditEntry.objects.create(
+            round=locked,
+            action="award_finalized",
+            by=by,
+            detail={"run": run.source_run.pk, "input_hash": run.source_run.input_hash},
+        )
+        notify_results_published(round_=locked, run=run.source_run)
+    return locked
+
+
+def winners_of(run: EvaluationRun) -> Sequence[BidResult]:
+    return list(
+        BidResult.objects.filter(run=run.source_run, outcome=BidResult.Outcome.WON)
+        .select_related("manufacturer", "round_item__item")
+        .order_by("round_item__item__code", "rank")
+    )
+
+
+def money_total(values: Iterable[Decimal]) -> Decimal:
+    return sum(values, Decimal(0)).quantize(Decimal("0.01"))

@@ -1,0 +1,28 @@
+"""Award pages, under /awards/."""
+
+from django.urls import path
+
+from contracts import views
+
+app_name = "contracts"
+
+urlpatterns = [
+    path("rounds/<int:round_id>/", views.round_award, name="round"),
+    path("rounds/<int:round_id>/evaluate/", views.evaluate, name="evaluate"),
+    path("rounds/<int:round_id>/scenarios/", views.scenario, name="scenario"),
+    path(
+        "rounds/<int:round_id>/objection-period/",
+        views.objection_period,
+        name="objection-period",
+    ),
+    path("rounds/<int:round_id>/finalize/", views.finalize, name="finalize"),
+    path("rounds/<int:round_id>/results/", views.results, name="results"),
+    path("rounds/<int:round_id>/objections/new/", views.objection_new, name="objection-new"),
+    path("runs/<int:run_id>/", views.run_detail, name="run"),
+    path("runs/<int:run_id>/progress/", views.run_progress, name="run-progress"),
+    path("runs/<int:run_id>/retry/", views.run_retry, name="run-retry"),
+    path("objections/", views.objections, name="objections"),
+    path("objections/<int:objection_id>/answer/", views.objection_answer, name="objection-answer"),
+    path("mine/", views.my_awards, name="mine"),
+    path("notifications/", views.notifications, name="notifications"),
+]
