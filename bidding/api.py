@@ -151,7 +151,6 @@ class OpenedBidSerializer(serializers.ModelSerializer):
             "unit_price",
             "unit_comparable_price",
             "max_valid_bid_price",
-            "annual_capacity",
             "validity",
             "reasons",
             "receipt_hash",
@@ -180,7 +179,7 @@ def _idempotency_key(request: Request) -> str:
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key or len(key) > 100:
         raise serializers.ValidationError(
-            {"Idempotency-Key": "Send an Idempotency-Key header (1 to 100 characters)."}
+            {"Idempotency-Key": ["Send an Idempotency-Key header (1 to 100 characters)."]}
         )
     return key
 
@@ -221,7 +220,7 @@ def _own_product(request: Request, product_id: int) -> Product:
         manufacturer=request.user.organization,  # type: ignore[union-attr]
     ).first()
     if product is None:
-        raise serializers.ValidationError({"product": "No such product of your organization."})
+        raise serializers.ValidationError({"product": ["No such product of your organization."]})
     return product
 
 
@@ -259,7 +258,7 @@ class BidListCreateView(ListAPIView):
             item=round_item.item, code=v["specification"]
         ).first()
         if specification is None:
-            raise serializers.ValidationError({"specification": "No such specification."})
+            raise serializers.ValidationError({"specification": ["No such specification."]})
         product = _own_product(request, v["product"])
         try:
             receipt = bid_submit(

@@ -247,7 +247,12 @@ def open_bids(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 def opening(request: HttpRequest, code: str) -> HttpResponse:
-    """The public opening record (no sign-in needed); before the opening, only the time."""
+    """The public opening record (no sign-in needed); before the opening, only the time.
+
+    It lists what the issue makes public: bidder, product, specification, unit price, unit
+    comparable price, validity and receipt hash. Declared capacities stay with the office
+    (they feed the allocation) and the bidder.
+    """
     round_ = selectors.round_get_by_code(code=code)
     record = selectors.opening_record(round_=round_)
     return render(request, "bidding/opening.html", {"round": round_, "record": record})
@@ -273,7 +278,6 @@ def opening_csv(request: HttpRequest, code: str) -> HttpResponse:
             "unit_price",
             "unit_comparable_price",
             "max_valid_bid_price",
-            "annual_capacity",
             "validity",
             "reasons",
             "receipt_hash",
@@ -290,7 +294,6 @@ def opening_csv(request: HttpRequest, code: str) -> HttpResponse:
                 bid.unit_price if bid.unit_price is not None else "",
                 bid.unit_comparable_price if bid.unit_comparable_price is not None else "",
                 bid.max_valid_bid_price if bid.max_valid_bid_price is not None else "",
-                bid.annual_capacity if bid.annual_capacity is not None else "",
                 bid.validity,
                 " ".join(bid.reasons),
                 bid.receipt_hash,

@@ -177,7 +177,9 @@ def build_world(code: str = "T-2026-D1") -> World:
         spec40=spec40,
         bidder_20=drug_product(bidder.organization, spec20),
         bidder_40=drug_product(bidder.organization, spec40),
-        bidder_ineligible_20=drug_product(bidder.organization, spec20, eligible=False),
+        bidder_ineligible_20=drug_product(
+            bidder.organization, spec20, eligible=False, name="Not evaluated generic"
+        ),
         rival_20=drug_product(rival.organization, spec20),
     )
 

@@ -1,0 +1,215 @@
+"""The pure sealing module: no database, no Django."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bidding import sealing
+
+ROOT = Path(__file__).resolve().parents[2]
+D = Decimal
+IDENTITY = sealing.BidIdentity(
+    round_code="R1",
+    round_id=1,
+    bid_id=10,
+    version=2,
+    manufacturer_id=5,
+    manufacturer_code="91110100000000001X",
+    item_code="D-ATV-OS",
+    specification_code="20MG",
+    product_id=7,
+    product_code="国药准字H20193001",
+    action="revise",
+)
+TERMS = sealing.SealedTerms(unit_price=D("1.2345"), annual_capacity=1000000, salt="ab" * 16)
+
+
+def sealed_with(key: bytes) -> sealing.Sealed:
+    return sealing.seal(terms=TERMS, identity=IDENTITY, data_key=key)
+
+
+def test_seal_and_unseal_round_trip() -> None:
+    key = sealing.generate_key()
+    sealed = sealed_with(key)
+    assert sealing.unseal(sealed=sealed, identity=IDENTITY, data_key=key) == TERMS
+    assert b"1.2345" not in sealed.ciphertext
+    assert len(sealed.nonce) == 12
+
+
+def test_every_seal_uses_a_fresh_nonce() -> None:
+    key = sealing.generate_key()
+    first, second = sealed_with(key), sealed_with(key)
+    assert first.nonce != second.nonce
+    assert first.ciphertext != second.ciphertext
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("bid_id", 11),
+        ("version", 1),
+        ("round_id", 2),
+        ("manufacturer_id", 6),
+        ("product_id", 8),
+        ("specification_code", "40MG"),
+        ("action", "submit"),
+    ],
+)
+def test_a_ciphertext_cannot_be_moved_to_another_identity(field: str, value: object) -> None:
+    key = sealing.generate_key()
+    sealed = sealed_with(key)
+    with pytest.raises(sealing.UnsealError, match="failed authentication"):
+        sealing.unseal(sealed=sealed, identity=replace(IDENTITY, **{field: value}), data_key=key)
+
+
+def test_one_flipped_bit_fails_authentication() -> None:
+    key = sealing.generate_key()
+    sealed = sealed_with(key)
+    for position in (0, len(sealed.ciphertext) // 2, len(sealed.ciphertext) - 1):
+        altered = bytearray(sealed.ciphertext)
+        altered[position] ^= 0x80
+        with pytest.raises(sealing.UnsealError):
+            sealing.unseal(
+                sealed=sealing.Sealed(nonce=sealed.nonce, ciphertext=bytes(altered)),
+                identity=IDENTITY,
+                data_key=key,
+            )
+
+
+def test_another_key_cannot_unseal() -> None:
+    sealed = sealed_with(sealing.generate_key())
+    with pytest.raises(sealing.UnsealError):
+        sealing.unseal(sealed=sealed, identity=IDENTITY, data_key=sealing.generate_key())
+
+
+def test_key_wrap_round_trip_and_wrong_master_key() -> None:
+    master, data_key = sealing.generate_key(), sealing.generate_key()
+    wrapped = sealing.wrap_key(data_key=data_key, master_key=master)
+    assert wrapped != data_key and len(wrapped) == 40
+    assert sealing.unwrap_key(wrapped=wrapped, master_key=master) == data_key
+    with pytest.raises(sealing.UnsealError, match="does not unwrap"):
+        sealing.unwrap_key(wrapped=wrapped, master_key=sealing.generate_key())
+
+
+def test_master_key_parsing() -> None:
+    key = sealing.generate_key()
+    assert sealing.parse_master_key(sealing.encode_key(key)) == key
+    assert sealing.parse_master_key(base64.b64encode(key).decode()) == key
+    with pytest.raises(sealing.MasterKeyError, match="must decode to 32 bytes, not 16"):
+        sealing.parse_master_key(base64.b64encode(b"x" * 16).decode())
+    with pytest.raises(sealing.MasterKeyError, match="not valid base64"):
+        sealing.parse_master_key("not base64 at all!")
+    with pytest.raises(sealing.MasterKeyError, match="empty"):
+        sealing.parse_master_key("  ")
+
+
+def test_fingerprint_identifies_a_key_without_revealing_it() -> None:
+    key = sealing.generate_key()
+    fingerprint = sealing.key_fingerprint(key)
+    assert len(fingerprint) == 16
+    assert fingerprint == sealing.key_fingerprint(key)
+    assert fingerprint != sealing.key_fingerprint(sealing.generate_key())
+    assert fingerprint not in key.hex()
+
+
+def test_canonical_json_is_sorted_compact_utf8() -> None:
+    assert sealing.canonical_json({"b": "药", "a": 1, "c": None}) == (
+        '{"a":1,"b":"药","c":null}'.encode()
+    )
+
+
+def test_price_text_has_exactly_four_decimals_and_refuses_more() -> None:
+    assert sealing.price_text(D("3")) == "3.0000"
+    assert sealing.price_text(D("0.1000")) == "0.1000"
+    with pytest.raises(sealing.SealingError, match="more than 4 decimal places"):
+        sealing.price_text(D("1.23456"))
+    with pytest.raises(sealing.SealingError, match="out of range"):
+        sealing.price_text(D("0"))
+
+
+def receipt(terms: sealing.SealedTerms = TERMS) -> dict:
+    document = dict(
+        sealing.receipt_document(
+            identity=IDENTITY, terms=terms, server_time="2026-11-22T12:00:00.000001+00:00"
+        )
+    )
+    document["hash"] = sealing.receipt_hash(document)
+    return document
+
+
+def test_receipt_verifies_and_detects_any_change() -> None:
+    document = receipt()
+    assert document["content"]["unit_price"] == "1.2345"
+    assert sealing.receipt_verify(document)
+    assert sealing.receipt_verify(document, expected_hash=document["hash"])
+    assert not sealing.receipt_verify(document, expected_hash="0" * 64)
+    for key, value in [("unit_price", "1.2344"), ("annual_capacity", "1000001"), ("version", 3)]:
+        changed = {**document, "content": {**document["content"], key: value}}
+        assert not sealing.receipt_verify(changed)
+    assert not sealing.receipt_verify({**document, "salt": "cd" * 16})
+    assert not sealing.receipt_verify({**document, "server_time": "2026-11-22T12:00:01+00:00"})
+
+
+def test_the_salt_makes_equal_bids_hash_differently() -> None:
+    other = replace(TERMS, salt=sealing.new_salt())
+    assert receipt()["hash"] != receipt(other)["hash"]
+
+
+def test_receipt_hash_is_plain_sha256_over_canonical_json() -> None:
+    """Anyone can recompute it with the standard library alone (docs/sealed-bidding.md)."""
+    import hashlib
+
+    document = receipt()
+    body = {k: v for k, v in document.items() if k != "hash"}
+    expected = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    assert document["hash"] == expected
+
+
+def test_verify_receipt_command(tmp_path: Path) -> None:
+    document = receipt()
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    ok = subprocess.run(
+        [sys.executable, "-m", "bidding.verify_receipt", str(path), document["hash"]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "OK: the receipt is intact" in ok.stdout
+    document["content"]["unit_price"] = "1.0000"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-m", "bidding.verify_receipt", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1
+    assert "MISMATCH" in bad.stdout
+
+
+def test_sealing_module_imports_no_django() -> None:
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, bidding.sealing, bidding.verify_receipt; "
+            "print(any(m.startswith('django') for m in sys.modules))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "False"
