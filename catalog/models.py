@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -254,3 +256,30 @@ class Product(models.Model):
         if self.kind == ProductKind.DRUG:
             return self.is_originator or self.is_consistency_evaluated
         return True
+
+
+class StoredUpload(models.Model):
+    """An uploaded spreadsheet kept between its preview and its commit.
+
+    Keyed by an unguessable token and scoped to the user, the organization it acts for, the
+    kind of import (``purpose``) and what it applies to (``scope``, e.g. a round code), so
+    a token cannot be replayed by another user or against another round. The commit reads
+    the stored bytes and validates them again; it then deletes the upload.
+    """
+
+    token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    purpose = models.CharField(max_length=32)
+    scope = models.CharField(max_length=64, blank=True)
+    filename = models.CharField(max_length=255)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.filename}"

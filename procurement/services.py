@@ -8,20 +8,43 @@ the "already moved" refusal instead of a double transition.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
+import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Region, User
-from catalog.models import ProcurementItem, Specification
-from procurement.models import Ceiling, Round, RoundItem, RoundTransition, RuleSet
+from catalog.imports import PREVIEW_ROWS, Action, ImportOutcome, PreviewRow, RowsRefused
+from catalog.models import ProcurementItem, Product, Specification
+from catalog.spreadsheets import (
+    ROW,
+    Column,
+    ColumnKind,
+    RowError,
+    SpreadsheetRefused,
+    convert_frame,
+    duplicate_errors,
+    read_spreadsheet,
+    sort_errors,
+)
+from procurement.models import (
+    Ceiling,
+    DemandChange,
+    DemandDeclaration,
+    Round,
+    RoundItem,
+    RoundTransition,
+    RuleSet,
+)
 from procurement.optimiser.presets import PRESETS, validate_rule_set
 
 S = Round.Status
@@ -374,3 +397,779 @@ def round_deadline_check(*, now: datetime.datetime) -> int:
         except ValidationError:
             pass
     return changed
+
+
+# --- demand declaration -------------------------------------------------------------------
+#
+# One validation for the three ways in (web table, spreadsheet upload, API): each builds a
+# frame of text cells and calls ``demand_apply``. Quantities are converted by
+# ``catalog.spreadsheets.convert_frame`` (the same code that reads uploaded sheets), codes
+# are resolved with vectorised merges (no query per line), and the rows are written with
+# bulk operations (COPY on PostgreSQL) inside one transaction, or not at all.
+
+DEMAND_HOSPITAL = Column(
+    "hospital_code",
+    ("医疗机构代码", "统一社会信用代码", "hospital credit code", "hospital code"),
+    kind=ColumnKind.CODE,
+    required=False,
+    allow_blank=True,
+)
+DEMAND_ITEM = Column("item_code", ("品种编码", "item code"), kind=ColumnKind.CODE)
+DEMAND_SPECIFICATION = Column(
+    "specification_code", ("规格编码", "specification code"), kind=ColumnKind.CODE
+)
+DEMAND_REGISTRATION = Column("registration_number", ("注册证编号", "registration number"))
+DEMAND_MODEL = Column("model_number", ("型号", "model"), required=False, allow_blank=True)
+DEMAND_QUANTITY = Column(
+    "quantity",
+    ("年度需求量", "数量", "需求量", "annual quantity", "quantity"),
+    kind=ColumnKind.POSITIVE_INT,
+    allow_blank=True,
+)
+
+
+def demand_columns(round_kind: str) -> list[Column]:
+    """The columns of a demand sheet: per specification (drugs) or per product (consumables)."""
+    if round_kind == Round.Kind.DRUGS:
+        return [DEMAND_HOSPITAL, DEMAND_ITEM, DEMAND_SPECIFICATION, DEMAND_QUANTITY]
+    return [DEMAND_HOSPITAL, DEMAND_ITEM, DEMAND_REGISTRATION, DEMAND_MODEL, DEMAND_QUANTITY]
+
+
+@dataclass(frozen=True)
+class DemandLine:
+    """One line as a client sends it (web form or API): codes and a raw quantity."""
+
+    item_code: str
+    quantity: object
+    specification_code: str = ""
+    registration_number: str = ""
+    model_number: str = ""
+    hospital_code: str = ""
+
+
+def _require_demand_open(round_: Round, now: datetime.datetime) -> None:
+    if round_.status == S.DEMAND_OPEN and now < round_.demand_closes_at:
+        return
+    if round_.status == S.DEMAND_OPEN or now >= round_.demand_closes_at:
+        raise ValidationError(
+            _(
+                "Demand declaration for round %(code)s closed at %(when)s; changes are no "
+                "longer accepted."
+            )
+            % {"code": round_.code, "when": _when(round_.demand_closes_at)}
+        )
+    raise ValidationError(
+        _("Demand declaration for round %(code)s is not open: the round is “%(status)s”.")
+        % {"code": round_.code, "status": round_.get_status_display()}
+    )
+
+
+def _lock_round_for_demand(round_: Round, *, exclusive: bool) -> Round:
+    """Lock the round row so demand cannot be written while the window is being closed.
+
+    Hospitals take a shared lock (many declare at once; PostgreSQL ``FOR SHARE``); closing
+    the window is an ``UPDATE`` of the same row, so it waits for declarations in flight and
+    every declaration that commits saw the window open. An office bulk import takes the
+    row exclusively. Returns the round as it is now.
+    """
+    if connection.vendor == "postgresql" and not exclusive:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {Round._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
+                [round_.pk],
+            )
+        return Round.objects.get(pk=round_.pk)
+    return Round.objects.select_for_update().get(pk=round_.pk)
+
+
+def _empty_ids(n: int) -> pd.Series:
+    return pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
+
+
+def _demand_resolve(
+    *,
+    round_: Round,
+    frame: pd.DataFrame,
+    hospital: Organization | None,
+    labels: dict[str, str],
+) -> tuple[pd.DataFrame, list[RowError], int]:
+    """Resolve codes to ids and check every line. Returns (lines, errors, skipped)."""
+    errors: list[RowError] = []
+
+    def label(key: str) -> str:
+        return labels.get(key, key)
+
+    # A blank quantity means "nothing to declare on this line" (pre-filled templates list
+    # every line); it is skipped, not an error. Quantities that failed conversion have
+    # their own error already.
+    blank = frame["quantity_raw"].astype(str).str.strip() == ""
+    skipped = int(blank.sum())
+    frame = frame[~blank].reset_index(drop=True)
+    n = len(frame)
+    # Hospitals.
+    if hospital is not None:
+        codes = frame["hospital_code"].fillna("")
+        other = (codes != "") & (codes != hospital.social_credit_code)
+        for row, code in zip(frame.loc[other, ROW], codes[other], strict=True):
+            errors.append(
+                RowError(
+                    int(row),
+                    label("hospital_code"),
+                    _(
+                        "“%(code)s” is not your hospital's code (%(own)s); a hospital declares "
+                        "only for itself."
+                    )
+                    % {"code": code, "own": hospital.social_credit_code},
+                )
+            )
+        frame["hospital_id"] = hospital.pk
+    else:
+        codes = frame["hospital_code"].fillna("")
+        known = dict(
+            Organization.objects.filter(
+                kind=Organization.Kind.HOSPITAL, social_credit_code__in=list(codes.unique())
+            ).values_list("social_credit_code", "pk")
+        )
+        in_scope = set(
+            Organization.objects.filter(
+                pk__in=list(known.values()), region__in=round_.regions.all()
+            ).values_list("pk", flat=True)
+        )
+        ids = codes.map(known)
+        frame["hospital_id"] = ids.astype("Int64") if n else _empty_ids(0)
+        missing = codes == ""
+        unknown = ~missing & ids.isna()
+        outside = ~missing & ~unknown & ~ids.isin(list(in_scope))
+        for mask, template in (
+            (missing, _("a value is required.")),
+            (unknown, _("“%(code)s” is not a hospital on the platform.")),
+            (outside, _("hospital “%(code)s” is outside the round's region scope.")),
+        ):
+            for row, code in zip(frame.loc[mask, ROW], codes[mask], strict=True):
+                errors.append(RowError(int(row), label("hospital_code"), template % {"code": code}))
+    # Items of the round.
+    round_items = dict(RoundItem.objects.filter(round=round_).values_list("item__code", "pk"))
+    frame["round_item_id"] = frame["item_code"].map(round_items).astype("Int64")
+    unknown_item = frame["round_item_id"].isna() & (frame["item_code"] != "")
+    for row, code in zip(
+        frame.loc[unknown_item, ROW], frame.loc[unknown_item, "item_code"], strict=True
+    ):
+        errors.append(
+            RowError(
+                int(row),
+                label("item_code"),
+                _("item code “%(code)s” is not in round %(round)s.")
+                % {"code": code, "round": round_.code},
+            )
+        )
+    known_item = ~frame["round_item_id"].isna()
+    if round_.kind == Round.Kind.DRUGS:
+        specs = pd.DataFrame(
+            list(
+                Specification.objects.filter(item__round_items__round=round_).values_list(
+                    "item__code", "code", "pk"
+                )
+            ),
+            columns=["item_code", "specification_code", "specification_id"],
+        )
+        frame = frame.merge(specs, how="left", on=["item_code", "specification_code"])
+        frame["specification_id"] = frame["specification_id"].astype("Int64")
+        frame["product_id"] = _empty_ids(len(frame))
+        bad = known_item & frame["specification_id"].isna() & (frame["specification_code"] != "")
+        for row, spec, item in zip(
+            frame.loc[bad, ROW],
+            frame.loc[bad, "specification_code"],
+            frame.loc[bad, "item_code"],
+            strict=True,
+        ):
+            errors.append(
+                RowError(
+                    int(row),
+                    label("specification_code"),
+                    _("“%(spec)s” is not a specification of item %(item)s.")
+                    % {"spec": spec, "item": item},
+                )
+            )
+        key = ["hospital_id", "round_item_id", "specification_id"]
+    else:
+        products = pd.DataFrame(
+            list(
+                Product.objects.filter(item__round_items__round=round_).values_list(
+                    "item__code", "registration_number", "model_number", "pk"
+                )
+            ),
+            columns=["item_code", "registration_number", "model_number", "product_id"],
+        )
+        frame["model_number"] = frame["model_number"].fillna("")
+        frame = frame.merge(
+            products, how="left", on=["item_code", "registration_number", "model_number"]
+        )
+        frame["product_id"] = frame["product_id"].astype("Int64")
+        frame["specification_id"] = _empty_ids(len(frame))
+        bad = known_item & frame["product_id"].isna() & (frame["registration_number"] != "")
+        for row, reg, model, item in zip(
+            frame.loc[bad, ROW],
+            frame.loc[bad, "registration_number"],
+            frame.loc[bad, "model_number"],
+            frame.loc[bad, "item_code"],
+            strict=True,
+        ):
+            errors.append(
+                RowError(
+                    int(row),
+                    label("registration_number"),
+                    _(
+                        "no product of item %(item)s has registration number “%(number)s” and "
+                        "model “%(model)s”."
+                    )
+                    % {"item": item, "number": reg, "model": model},
+                )
+            )
+        key = ["hospital_id", "round_item_id", "product_id"]
+    # Duplicates: the same line twice in one submission (after codes were resolved).
+    complete = frame[key].notna().all(axis=1)
+    errors += duplicate_errors(
+        frame.loc[complete, [ROW, *key]],
+        key,
+        labels=[
+            label("hospital_code") if hospital is None else "",
+            label("item_code"),
+            label(
+                "specification_code" if round_.kind == Round.Kind.DRUGS else "registration_number"
+            ),
+        ],
+    )
+    return frame, errors, skipped
+
+
+def _existing_declarations(round_: Round, hospital: Organization | None) -> pd.DataFrame:
+    queryset = DemandDeclaration.objects.filter(round_item__round=round_)
+    if hospital is not None:
+        queryset = queryset.filter(hospital=hospital)
+    return pd.DataFrame(
+        list(
+            queryset.values_list(
+                "pk", "hospital_id", "round_item_id", "specification_id", "product_id", "quantity"
+            )
+        ),
+        columns=[
+            "declaration_id",
+            "hospital_id",
+            "round_item_id",
+            "specification_id",
+            "product_id",
+            "old_quantity",
+        ],
+    ).astype(
+        {
+            "declaration_id": "Int64",
+            "hospital_id": "Int64",
+            "round_item_id": "Int64",
+            "specification_id": "Int64",
+            "product_id": "Int64",
+            "old_quantity": "Int64",
+        }
+    )
+
+
+def _copy_insert(model: type[models.Model], columns: list[str], frame: pd.DataFrame) -> None:
+    """Insert ``frame``'s rows: COPY on PostgreSQL, bulk_create in batches elsewhere."""
+    if frame.empty:
+        return
+    table = model._meta.db_table
+    if connection.vendor == "postgresql":
+        by_attname = {f.attname: f.column for f in model._meta.concrete_fields}
+        fields = ", ".join(by_attname[c] for c in columns)
+        with connection.cursor() as cursor:
+            raw_cursor = cursor.cursor
+            with raw_cursor.copy(f"COPY {table} ({fields}) FROM STDIN") as copy:
+                # Bounded chunks keep memory flat on a million rows.
+                for start in range(0, len(frame), 200_000):
+                    chunk = frame.iloc[start : start + 200_000]
+                    copy.write(
+                        chunk[columns].to_csv(
+                            sep="\t",
+                            header=False,
+                            index=False,
+                            na_rep="\\N",
+                            date_format="%Y-%m-%d %H:%M:%S.%f%z",
+                        )
+                    )
+        return
+    objects = [
+        model(**record)
+        for record in frame[columns]
+        .astype(object)
+        .where(frame[columns].notna(), None)
+        .to_dict("records")
+    ]
+    model.objects.bulk_create(objects, batch_size=2000)  # type: ignore[attr-defined]
+
+
+def _demand_write(*, lines: pd.DataFrame, channel: str, by: User, now: datetime.datetime) -> None:
+    """Write resolved lines (actions create/change) and their history rows."""
+    creates = lines[lines["action"] == Action.CREATE]
+    changes = lines[lines["action"] == Action.CHANGE]
+    if not creates.empty:
+        declarations = creates[
+            ["round_item_id", "hospital_id", "specification_id", "product_id", "quantity"]
+        ].copy()
+        declarations["updated_at"] = now
+        _copy_insert(
+            DemandDeclaration,
+            [
+                "round_item_id",
+                "hospital_id",
+                "specification_id",
+                "product_id",
+                "quantity",
+                "updated_at",
+            ],
+            declarations,
+        )
+    if not changes.empty:
+        updated = [
+            DemandDeclaration(pk=int(pk), quantity=int(q), updated_at=now)
+            for pk, q in zip(changes["declaration_id"], changes["quantity"], strict=True)
+        ]
+        DemandDeclaration.objects.bulk_update(updated, ["quantity", "updated_at"], batch_size=2000)
+    history = pd.concat([creates, changes])
+    if not history.empty:
+        rows = history[
+            [
+                "round_item_id",
+                "hospital_id",
+                "specification_id",
+                "product_id",
+                "old_quantity",
+                "quantity",
+            ]
+        ].rename(columns={"quantity": "new_quantity"})
+        rows["channel"] = channel
+        rows["by_id"] = by.pk
+        rows["at"] = now
+        _copy_insert(
+            DemandChange,
+            [
+                "round_item_id",
+                "hospital_id",
+                "specification_id",
+                "product_id",
+                "old_quantity",
+                "new_quantity",
+                "channel",
+                "by_id",
+                "at",
+            ],
+            rows,
+        )
+
+
+def demand_apply(
+    *,
+    round_: Round,
+    raw: pd.DataFrame,
+    hospital: Organization | None,
+    channel: str,
+    by: User,
+    commit: bool,
+    labels: dict[str, str] | None = None,
+    now: datetime.datetime | None = None,
+    row_errors: Sequence[RowError] = (),
+) -> ImportOutcome:
+    """Validate demand lines (text cells, columns of ``demand_columns``) and write them.
+
+    ``hospital`` is the declaring hospital (web, upload, API): every line is its own, and a
+    hospital code naming another hospital is refused with the row number. ``hospital=None``
+    is the procurement office importing collated demand for hospitals in the round's region
+    scope (the provincial platforms' spreadsheets). Lines absent from the submission are
+    left as they are; use ``demand_remove`` to remove one.
+
+    With ``commit`` and no errors, the lines are written in one transaction together with
+    their history (``DemandChange``: who, when, old and new value, channel). Otherwise
+    nothing is written. Concurrency: see ``_lock_round_for_demand``; a hospital's own
+    submissions are serialised by locking its organization row.
+    """
+    now = now or timezone.now()
+    columns = demand_columns(round_.kind)
+    # Errors name the column as the client knows it: the header found in the file, or the
+    # field name of the form / API.
+    labels = labels or {c.key: c.key for c in columns}
+    if hospital is not None:
+        if hospital.kind != Organization.Kind.HOSPITAL:
+            raise ValidationError(_("Only a hospital declares demand."))
+        if not round_.regions.filter(pk=hospital.region_id).exists():
+            raise ValidationError(
+                _(
+                    "Your hospital's province (%(region)s) is outside the region scope of "
+                    "round %(code)s."
+                )
+                % {"region": hospital.region.name, "code": round_.code}
+            )
+    _require_demand_open(round_, now)
+    converted, errors = convert_frame(raw, columns, labels=labels)
+    errors = list(row_errors) + errors
+    converted["quantity_raw"] = raw["quantity"].fillna("").astype(str) if "quantity" in raw else ""
+    for column in columns:
+        if column.key not in converted:
+            converted[column.key] = ""
+    lines, resolve_errors, skipped = _demand_resolve(
+        round_=round_, frame=converted, hospital=hospital, labels=labels
+    )
+    errors += resolve_errors
+    outcome = ImportOutcome(total=len(raw), skipped=skipped, errors=sort_errors(errors))
+    if errors:
+        return outcome
+    with transaction.atomic():
+        if commit:
+            current = _lock_round_for_demand(round_, exclusive=hospital is None)
+            _require_demand_open(current, now)
+            if hospital is not None:
+                Organization.objects.select_for_update().filter(pk=hospital.pk).first()
+        existing = _existing_declarations(round_, hospital)
+        key = (
+            ["hospital_id", "round_item_id", "specification_id"]
+            if round_.kind == Round.Kind.DRUGS
+            else ["hospital_id", "round_item_id", "product_id"]
+        )
+        lines["quantity"] = lines["quantity"].astype("Int64")
+        merged = lines.merge(
+            existing.drop(columns=[c for c in ("specification_id", "product_id") if c not in key]),
+            how="left",
+            on=key,
+        )
+        merged["action"] = Action.UNCHANGED
+        merged.loc[merged["declaration_id"].isna(), "action"] = Action.CREATE
+        merged.loc[
+            merged["declaration_id"].notna() & (merged["old_quantity"] != merged["quantity"]),
+            "action",
+        ] = Action.CHANGE
+        counts = merged["action"].value_counts()
+        outcome.created = int(counts.get(Action.CREATE, 0))
+        outcome.changed = int(counts.get(Action.CHANGE, 0))
+        outcome.unchanged = int(counts.get(Action.UNCHANGED, 0))
+        outcome.rows = _demand_preview_rows(merged, round_)
+        if commit:
+            _demand_write(lines=merged, channel=channel, by=by, now=now)
+            outcome.committed = True
+    return outcome
+
+
+def _demand_preview_rows(merged: pd.DataFrame, round_: Round) -> list[PreviewRow]:
+    head = merged.head(PREVIEW_ROWS)
+    rows = []
+    for record in head.to_dict("records"):
+        what = record.get("specification_code") or " ".join(
+            p for p in (record.get("registration_number"), record.get("model_number")) if p
+        )
+        old = record.get("old_quantity")
+        quantity = f"{int(record['quantity']):,}"
+        if record["action"] == Action.CHANGE and old is not None and not pd.isna(old):
+            quantity = f"{int(old):,} → {quantity}"
+        prefix = f"{record['hospital_code']} · " if record.get("hospital_code") else ""
+        rows.append(
+            PreviewRow(
+                row=int(record[ROW]),
+                action=str(record["action"]),
+                description=f"{prefix}{record['item_code']} {what}: {quantity}",
+            )
+        )
+    return rows
+
+
+def demand_lines_frame(lines: Sequence[DemandLine]) -> pd.DataFrame:
+    """The text-cell frame ``demand_apply`` reads, from lines sent by a form or the API.
+
+    Line numbers start at 1 (the first line of the request)."""
+    return pd.DataFrame(
+        {
+            ROW: list(range(1, len(lines) + 1)),
+            "hospital_code": [str(line.hospital_code or "") for line in lines],
+            "item_code": [str(line.item_code or "") for line in lines],
+            "specification_code": [str(line.specification_code or "") for line in lines],
+            "registration_number": [str(line.registration_number or "") for line in lines],
+            "model_number": [str(line.model_number or "") for line in lines],
+            "quantity": ["" if line.quantity is None else str(line.quantity) for line in lines],
+        }
+    )
+
+
+def demand_declare(
+    *,
+    hospital: Organization,
+    round_: Round,
+    lines: Sequence[DemandLine],
+    channel: str,
+    by: User,
+    now: datetime.datetime | None = None,
+) -> ImportOutcome:
+    """A hospital declares (or changes) annual quantities on some lines of a round.
+
+    All lines or none: any invalid line raises ``RowsRefused`` listing every problem by
+    line number (first line = 1), and nothing is written. See ``demand_apply``.
+    """
+    outcome = demand_apply(
+        round_=round_,
+        raw=demand_lines_frame(lines),
+        hospital=hospital,
+        channel=channel,
+        by=by,
+        commit=True,
+        now=now,
+    )
+    if outcome.errors:
+        raise RowsRefused(outcome.errors, row_label=_("Line"))
+    return outcome
+
+
+def demand_import(
+    *,
+    round_: Round,
+    data: bytes,
+    filename: str,
+    max_bytes: int,
+    hospital: Organization | None,
+    by: User,
+    commit: bool,
+    now: datetime.datetime | None = None,
+) -> ImportOutcome:
+    """A demand spreadsheet: preview (``commit=False``) or write all rows or none."""
+    # Read every cell as text; demand_apply converts and checks them, exactly as it does
+    # for the web table and the API.
+    as_text = [
+        dataclasses.replace(c, kind=ColumnKind.TEXT, allow_blank=True) if c.key == "quantity" else c
+        for c in demand_columns(round_.kind)
+    ]
+    try:
+        sheet = read_spreadsheet(data, filename=filename, columns=as_text, max_bytes=max_bytes)
+    except SpreadsheetRefused as exc:
+        return ImportOutcome.refused(exc.message)
+    outcome = demand_apply(
+        round_=round_,
+        raw=sheet.frame,
+        hospital=hospital,
+        channel=DemandChange.Channel.UPLOAD,
+        by=by,
+        commit=commit,
+        labels=sheet.headers,
+        now=now,
+        row_errors=sheet.errors,
+    )
+    return outcome
+
+
+@transaction.atomic
+def demand_remove(
+    *,
+    hospital: Organization,
+    round_: Round,
+    declaration_id: int,
+    channel: str,
+    by: User,
+    now: datetime.datetime | None = None,
+) -> None:
+    """Remove one of the hospital's lines while the window is open; history keeps it.
+
+    Quantity 0 is refused everywhere (a declared line is a positive quantity); removing a
+    line is this explicit action, recorded as a change to "none".
+    """
+    now = now or timezone.now()
+    current = _lock_round_for_demand(round_, exclusive=False)
+    _require_demand_open(current, now)
+    declaration = (
+        DemandDeclaration.objects.select_for_update()
+        .filter(pk=declaration_id, hospital=hospital, round_item__round=round_)
+        .first()
+    )
+    if declaration is None:
+        raise ValidationError(_("This line is not among your hospital's declarations."))
+    DemandChange.objects.create(
+        round_item_id=declaration.round_item_id,
+        hospital=hospital,
+        specification_id=declaration.specification_id,
+        product_id=declaration.product_id,
+        old_quantity=declaration.quantity,
+        new_quantity=None,
+        channel=channel,
+        by=by,
+    )
+    declaration.delete()
+
+
+# --- ceilings from a spreadsheet ----------------------------------------------------------
+
+CEILING_COLUMNS = [
+    Column("item_code", ("品种编码", "item code"), kind=ColumnKind.CODE),
+    Column("specification_code", ("规格编码", "specification code"), kind=ColumnKind.CODE),
+    Column(
+        "max_valid_bid_price",
+        ("最高有效申报价", "maximum valid bid price", "ceiling"),
+        kind=ColumnKind.DECIMAL,
+    ),
+    Column(
+        "reference_price",
+        ("参考价", "reference price"),
+        kind=ColumnKind.DECIMAL,
+        required=False,
+        allow_blank=True,
+    ),
+]
+
+
+def ceiling_import(
+    *, round_: Round, data: bytes, filename: str, max_bytes: int, commit: bool
+) -> ImportOutcome:
+    """Maximum valid bid prices (and reference prices) per item and specification.
+
+    Concurrency: the commit locks the round row (``select_for_update``) and checks it is
+    still editable, so it cannot interleave with opening bidding (which needs every
+    ceiling and freezes them).
+    """
+    try:
+        sheet = read_spreadsheet(
+            data,
+            filename=filename,
+            columns=CEILING_COLUMNS,
+            max_bytes=max_bytes,
+            unique_by=("item_code", "specification_code"),
+        )
+    except SpreadsheetRefused as exc:
+        return ImportOutcome.refused(exc.message)
+    _require_editable(round_)
+    label = sheet.column_label
+    errors = list(sheet.errors)
+    round_items = {
+        ri.item.code: ri
+        for ri in round_.items.select_related("item").prefetch_related(
+            "item__specifications", "ceilings"
+        )
+    }
+    resolved: list[dict[str, object]] = []
+    for record in sheet.valid_frame().to_dict("records"):
+        row = int(record[ROW])
+        round_item = round_items.get(record["item_code"])
+        if round_item is None:
+            errors.append(
+                RowError(
+                    row,
+                    label("item_code"),
+                    _("item code “%(code)s” is not in round %(round)s.")
+                    % {"code": record["item_code"], "round": round_.code},
+                )
+            )
+            continue
+        specification = next(
+            (
+                s
+                for s in round_item.item.specifications.all()
+                if s.code == record["specification_code"]
+            ),
+            None,
+        )
+        if specification is None:
+            errors.append(
+                RowError(
+                    row,
+                    label("specification_code"),
+                    _("“%(spec)s” is not a specification of item %(item)s.")
+                    % {"spec": record["specification_code"], "item": round_item.item.code},
+                )
+            )
+            continue
+        current = next(
+            (c for c in round_item.ceilings.all() if c.specification_id == specification.pk), None
+        )
+        price = record["max_valid_bid_price"]
+        reference = record.get("reference_price")
+        if current is None:
+            action = Action.CREATE
+        elif current.max_valid_bid_price != price or (
+            reference is not None and round_item.reference_price != reference
+        ):
+            action = Action.CHANGE
+        else:
+            action = Action.UNCHANGED
+        resolved.append(
+            {
+                ROW: row,
+                "action": action,
+                "round_item": round_item,
+                "specification": specification,
+                "price": price,
+                "reference": reference,
+            }
+        )
+    actions = [r["action"] for r in resolved]
+    outcome = ImportOutcome(
+        total=len(sheet.frame),
+        created=actions.count(Action.CREATE),
+        changed=actions.count(Action.CHANGE),
+        unchanged=actions.count(Action.UNCHANGED),
+        errors=sort_errors(errors),
+        rows=[
+            PreviewRow(
+                row=int(r[ROW]),  # type: ignore[call-overload]
+                action=str(r["action"]),
+                description=(
+                    f"{r['round_item'].item.code} {r['specification'].label}: "  # type: ignore[attr-defined]
+                    f"{r['price']:,.4f}"
+                ),
+            )
+            for r in resolved[:PREVIEW_ROWS]
+        ],
+    )
+    if commit and outcome.ok:
+        with transaction.atomic():
+            locked = Round.objects.select_for_update().get(pk=round_.pk)
+            _require_editable(locked)
+            for r in resolved:
+                if r["action"] == Action.UNCHANGED:
+                    continue
+                round_item_set_prices(
+                    round_item=r["round_item"],  # type: ignore[arg-type]
+                    ceilings={r["specification"]: r["price"]},  # type: ignore[dict-item]
+                    reference_price=r["reference"],  # type: ignore[arg-type]
+                )
+        outcome.committed = True
+    return outcome
+
+
+@transaction.atomic
+def round_prices_set(
+    *,
+    round_: Round,
+    prices: dict[RoundItem, tuple[Decimal | None, dict[Specification, Decimal]]],
+) -> None:
+    """Set reference prices and ceilings of several round items at once (all or none).
+
+    Concurrency: locks the round row first, like ``ceiling_import``.
+    """
+    locked = Round.objects.select_for_update().get(pk=round_.pk)
+    _require_editable(locked)
+    for round_item, (reference, ceilings) in prices.items():
+        round_item_set_prices(round_item=round_item, ceilings=ceilings, reference_price=reference)
+
+
+def demand_template_rows(*, round_: Round, hospital: Organization) -> list[dict[str, object]]:
+    """The hospital's demand sheet pre-filled with every line and its current quantity."""
+    from procurement.selectors import demand_rows_for_hospital
+
+    rows: list[dict[str, object]] = []
+    for line in demand_rows_for_hospital(round_=round_, hospital=hospital):
+        item = line.round_item.item
+        record: dict[str, object] = {
+            "hospital_code": hospital.social_credit_code,
+            "item_code": item.code,
+            "item_name": item.display_name,
+            "unit": item.display_unit,
+            "quantity": line.quantity if line.quantity is not None else "",
+        }
+        if line.specification is not None:
+            record["specification_code"] = line.specification.code
+            record["specification_label"] = line.specification.label
+        elif line.product is not None:
+            record["registration_number"] = line.product.registration_number
+            record["model_number"] = line.product.model_number
+            record["product_name"] = line.product.display_name
+        rows.append(record)
+    return rows

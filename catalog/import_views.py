@@ -1,0 +1,116 @@
+"""The preview-then-commit page flow shared by every spreadsheet import.
+
+1. GET: the upload form (and a link to the template).
+2. POST with a file: the size is checked before anything is read, the file is stored
+   (``StoredUpload``), validated without writing, and the preview is shown with a token.
+3. POST with the token and ``commit``: the stored file is validated again and written in
+   one transaction, or the errors are shown again and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from accounts.models import User
+from catalog.imports import ImportOutcome, upload_discard, upload_get_for_user, upload_store
+from catalog.models import StoredUpload
+from catalog.spreadsheets import SpreadsheetRefused, check_size
+
+Runner = Callable[[bytes, str, bool], ImportOutcome]
+ERRORS_SHOWN = 500
+
+
+def import_page(
+    request: HttpRequest,
+    *,
+    purpose: str,
+    scope: str,
+    run: Runner,
+    context: dict[str, Any],
+    done_url: str,
+) -> HttpResponse:
+    """Serve the whole import flow for one kind of import (see the module docstring)."""
+    user: User = request.user  # type: ignore[assignment]
+    max_bytes = settings.JICAI_MAX_UPLOAD_BYTES
+    page = {
+        **context,
+        "max_size_mb": max_bytes // (1024 * 1024),
+        "outcome": None,
+        "token": None,
+        "upload_error": "",
+    }
+    if request.method != "POST":
+        return render(request, "catalog/import.html", page)
+    if "token" in request.POST:
+        try:
+            upload = upload_get_for_user(
+                user=user, token=request.POST["token"], purpose=purpose, scope=scope
+            )
+        except StoredUpload.DoesNotExist:
+            page["upload_error"] = _(
+                "This preview has expired or belongs to someone else; upload the file again."
+            )
+            return render(request, "catalog/import.html", page, status=400)
+        try:
+            outcome = run(bytes(upload.data), upload.filename, True)
+        except ValidationError as exc:
+            page["upload_error"] = " ".join(exc.messages)
+            return render(request, "catalog/import.html", page, status=400)
+        if not outcome.ok:
+            page.update(outcome=outcome, token=str(upload.token), filename=upload.filename)
+            page["errors_shown"] = outcome.errors[:ERRORS_SHOWN]
+            return render(request, "catalog/import.html", page, status=400)
+        upload_discard(upload=upload)
+        messages.success(
+            request,
+            _("Imported %(file)s: %(created)s new, %(changed)s changed, %(unchanged)s unchanged.")
+            % {
+                "file": upload.filename,
+                "created": outcome.created,
+                "changed": outcome.changed,
+                "unchanged": outcome.unchanged,
+            },
+        )
+        return HttpResponseRedirect(done_url)
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        page["upload_error"] = _("Choose a file to upload.")
+        return render(request, "catalog/import.html", page, status=400)
+    try:
+        check_size(uploaded.size or 0, max_bytes=max_bytes)
+    except SpreadsheetRefused as exc:
+        page["upload_error"] = exc.message
+        return render(request, "catalog/import.html", page, status=400)
+    data = uploaded.read()
+    filename = uploaded.name or "upload"
+    try:
+        outcome = run(data, filename, False)
+    except ValidationError as exc:
+        page["upload_error"] = " ".join(exc.messages)
+        return render(request, "catalog/import.html", page, status=400)
+    if outcome.file_error:
+        page["upload_error"] = outcome.file_error
+        return render(request, "catalog/import.html", page, status=400)
+    token = None
+    if outcome.ok:
+        token = str(
+            upload_store(
+                user=user, purpose=purpose, scope=scope, filename=filename, data=data
+            ).token
+        )
+    page.update(outcome=outcome, token=token, filename=filename)
+    page["errors_shown"] = outcome.errors[:ERRORS_SHOWN]
+    page["errors_more"] = max(0, len(outcome.errors) - ERRORS_SHOWN)
+    page["summary"] = ngettext("%(count)s row read.", "%(count)s rows read.", outcome.total) % {
+        "count": outcome.total
+    }
+    return render(request, "catalog/import.html", page, status=200 if outcome.ok else 400)

@@ -1,0 +1,142 @@
+"""Forms of the procurement pages. Validation of state lives in the services."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Region
+from catalog.models import ProcurementItem
+from procurement.models import Round, RuleSet
+from procurement.services import RULE_KINDS_BY_ROUND_KIND
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class RoundCreateForm(forms.Form):
+    code = forms.CharField(label=_("Round code"), max_length=32, help_text=_("e.g. GY-YD2026-1"))
+    name = forms.CharField(label=_("Name"), max_length=200)
+    name_en = forms.CharField(label=_("English name"), max_length=200, required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Round.Kind.choices)
+    rule_set = forms.ModelChoiceField(
+        label=_("Rule set"),
+        queryset=RuleSet.objects.order_by("name", "-version"),
+        help_text=_("Ready-made rule sets; a rule set is frozen when bidding opens."),
+    )
+    regions = forms.ModelMultipleChoiceField(
+        label=_("Region scope"),
+        queryset=Region.objects.order_by("code"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    items = forms.ModelMultipleChoiceField(
+        label=_("Procurement items"),
+        queryset=ProcurementItem.objects.order_by("kind", "code"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    demand_opens_at = forms.DateTimeField(
+        label=_("Demand declaration opens"), widget=DateTimeInput()
+    )
+    demand_closes_at = forms.DateTimeField(
+        label=_("Demand declaration closes"), widget=DateTimeInput()
+    )
+    bid_deadline = forms.DateTimeField(label=_("Bid deadline"), widget=DateTimeInput())
+    opening_at = forms.DateTimeField(label=_("Bid opening"), widget=DateTimeInput())
+    objection_ends_at = forms.DateTimeField(
+        label=_("Objection period ends"), widget=DateTimeInput()
+    )
+    contract_starts_on = forms.DateField(
+        label=_("Contract start"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        if Round.objects.filter(code=code).exists():
+            raise forms.ValidationError(_("A round with this code already exists."))
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        items = data.get("items")
+        rule_set = data.get("rule_set")
+        if kind and items:
+            wanted = "drug" if kind == Round.Kind.DRUGS else "consumable"
+            wrong = [i.code for i in items if i.kind != wanted]
+            if wrong:
+                self.add_error(
+                    "items",
+                    _("Not of this round's kind: %(codes)s.") % {"codes": ", ".join(wrong)},
+                )
+        if kind and rule_set and rule_set.kind not in RULE_KINDS_BY_ROUND_KIND[Round.Kind(kind)]:
+            self.add_error(
+                "rule_set",
+                _("This rule set does not apply to a %(kind)s round.")
+                % {"kind": Round.Kind(kind).label},
+            )
+        order = [
+            "demand_opens_at",
+            "demand_closes_at",
+            "bid_deadline",
+            "opening_at",
+            "objection_ends_at",
+        ]
+        for earlier, later in itertools.pairwise(order):
+            a, b = data.get(earlier), data.get(later)
+            if a and b and b < a:
+                self.add_error(
+                    later,
+                    _("Must not be before “%(earlier)s”.")
+                    % {"earlier": self.fields[earlier].label},
+                )
+        return data
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=300)
+
+
+class RuleSetChoiceForm(forms.Form):
+    rule_set = forms.ModelChoiceField(label=_("Rule set"), queryset=RuleSet.objects.none())
+
+    def __init__(self, *args: Any, round_: Round, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rule_set"].queryset = RuleSet.objects.filter(  # type: ignore[attr-defined]
+            kind__in=RULE_KINDS_BY_ROUND_KIND[Round.Kind(round_.kind)]
+        ).order_by("name", "-version")
+        self.fields["rule_set"].initial = round_.rule_set_id
+
+
+class RuleSetReviseForm(forms.Form):
+    parameters = forms.CharField(
+        label=_("Parameters (JSON)"),
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code"}),
+    )
+    description = forms.CharField(label=_("What changed"), max_length=300, required=False)
+
+    def clean_parameters(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.cleaned_data["parameters"])
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                _("Not valid JSON: %(error)s (line %(line)s, column %(column)s).")
+                % {"error": exc.msg, "line": exc.lineno, "column": exc.colno}
+            ) from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_("The parameters must be a JSON object."))
+        return value
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Spreadsheet (.xlsx or .csv)"),
+        help_text=_("CSV in UTF-8 or GB18030/GBK. The first row holds the column headers."),
+    )

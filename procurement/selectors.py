@@ -1,0 +1,263 @@
+"""Reads of rounds, rule sets and demand, with the access checks.
+
+Who sees what:
+* an office sees the rounds it runs (and all rule sets);
+* a hospital sees rounds past draft whose region scope includes its province, and only its
+  own declarations;
+* a manufacturer sees rounds past draft (it bids on them), never any declaration by
+  hospital, only totals are for the office.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db.models import Count, Q, QuerySet, Sum
+
+from accounts.models import Organization, Region, User
+from catalog.models import Product, Specification
+from procurement.models import (
+    DemandChange,
+    DemandDeclaration,
+    Round,
+    RoundItem,
+    RoundTransition,
+    RuleSet,
+)
+
+
+def round_list_for_user(*, user: User) -> QuerySet[Round]:
+    organization = user.organization
+    queryset = Round.objects.select_related("office", "rule_set").prefetch_related("regions")
+    if organization is None:
+        return queryset.none() if not user.is_superuser else queryset
+    if organization.kind == Organization.Kind.OFFICE:
+        return queryset.filter(office=organization)
+    visible = queryset.exclude(status=Round.Status.DRAFT)
+    if organization.kind == Organization.Kind.HOSPITAL:
+        return visible.filter(regions=organization.region_id)
+    return visible
+
+
+def round_get_for_user(*, user: User, code: str) -> Round:
+    """The round if the user may see it; ``Round.DoesNotExist`` otherwise (a 404)."""
+    return round_list_for_user(user=user).get(code=code)
+
+
+def round_can_declare(*, round_: Round, organization: Organization | None) -> bool:
+    return (
+        organization is not None
+        and organization.kind == Organization.Kind.HOSPITAL
+        and round_.status == Round.Status.DEMAND_OPEN
+    )
+
+
+def round_items_with_prices(*, round_: Round) -> list[RoundItem]:
+    return list(
+        round_.items.select_related("item").prefetch_related(
+            "item__specifications", "ceilings__specification"
+        )
+    )
+
+
+def round_transitions(*, round_: Round) -> QuerySet[RoundTransition]:
+    return round_.transitions.select_related("by").order_by("-at", "-id")
+
+
+def rule_set_list() -> QuerySet[RuleSet]:
+    return RuleSet.objects.annotate(round_count=Count("rounds")).order_by("name", "-version")
+
+
+def rule_sets_for_round_kind(*, kind: str) -> QuerySet[RuleSet]:
+    from procurement.services import RULE_KINDS_BY_ROUND_KIND
+
+    return RuleSet.objects.filter(kind__in=RULE_KINDS_BY_ROUND_KIND[Round.Kind(kind)]).order_by(
+        "name", "-version"
+    )
+
+
+# --- demand ------------------------------------------------------------------------------
+
+
+@dataclass
+class DemandRow:
+    """One line of a hospital's demand table: a round item's specification or product."""
+
+    index: int
+    round_item: RoundItem
+    specification: Specification | None
+    product: Product | None
+    declaration: DemandDeclaration | None
+
+    @property
+    def field_name(self) -> str:
+        target = f"s{self.specification.pk}" if self.specification else f"p{self.product.pk}"  # type: ignore[union-attr]
+        return f"q-{self.round_item.pk}-{target}"
+
+    @property
+    def quantity(self) -> int | None:
+        return self.declaration.quantity if self.declaration else None
+
+
+def demand_rows_for_hospital(*, round_: Round, hospital: Organization) -> list[DemandRow]:
+    """Every line the hospital can declare on, with its current value (if any)."""
+    declarations = {
+        (d.round_item_id, d.specification_id, d.product_id): d
+        for d in DemandDeclaration.objects.filter(round_item__round=round_, hospital=hospital)
+    }
+    rows: list[DemandRow] = []
+    for round_item in round_.items.select_related("item").prefetch_related(
+        "item__specifications", "item__products__manufacturer"
+    ):
+        if round_.kind == Round.Kind.DRUGS:
+            for specification in round_item.item.specifications.all():
+                rows.append(
+                    DemandRow(
+                        index=len(rows) + 1,
+                        round_item=round_item,
+                        specification=specification,
+                        product=None,
+                        declaration=declarations.get((round_item.pk, specification.pk, None)),
+                    )
+                )
+        else:
+            for product in round_item.item.products.all():
+                rows.append(
+                    DemandRow(
+                        index=len(rows) + 1,
+                        round_item=round_item,
+                        specification=None,
+                        product=product,
+                        declaration=declarations.get((round_item.pk, None, product.pk)),
+                    )
+                )
+    return rows
+
+
+def declaration_list_for_user(*, user: User, round_: Round) -> QuerySet[DemandDeclaration]:
+    """A hospital's own declarations; for the round's office, everyone's."""
+    organization = user.organization
+    queryset = DemandDeclaration.objects.filter(round_item__round=round_).select_related(
+        "round_item__item", "specification", "product", "hospital"
+    )
+    if organization is None:
+        return queryset.none()
+    if organization.kind == Organization.Kind.HOSPITAL:
+        return queryset.filter(hospital=organization)
+    if organization.kind == Organization.Kind.OFFICE and round_.office_id == organization.pk:
+        return queryset
+    return queryset.none()
+
+
+def demand_history_for_user(*, user: User, round_: Round) -> QuerySet[DemandChange]:
+    organization = user.organization
+    queryset = DemandChange.objects.filter(round_item__round=round_).select_related(
+        "round_item__item", "specification", "product", "by", "hospital"
+    )
+    if organization is None:
+        return queryset.none()
+    if organization.kind == Organization.Kind.HOSPITAL:
+        return queryset.filter(hospital=organization)
+    if organization.kind == Organization.Kind.OFFICE and round_.office_id == organization.pk:
+        return queryset
+    return queryset.none()
+
+
+def demand_totals(*, round_: Round) -> tuple[pd.DataFrame, list[Region]]:
+    """Total declared quantity by line (item x specification or product) and province.
+
+    Returns a frame with one row per line (columns item_code, item, line, unit, one column
+    per province code, total) and the provinces in column order.
+    """
+    regions = list(round_.regions.order_by("code"))
+    grouped = (
+        DemandDeclaration.objects.filter(round_item__round=round_)
+        .values(
+            "round_item__item__code",
+            "specification__label",
+            "product__name",
+            "product__model_number",
+            "hospital__region__code",
+        )
+        .annotate(quantity=Sum("quantity"), hospitals=Count("hospital", distinct=True))
+        .order_by("round_item__item__code", "specification__label", "product__name")
+    )
+    items = {ri.item.code: ri.item for ri in round_.items.select_related("item")}
+    records = list(grouped)
+    frame = pd.DataFrame(
+        records,
+        columns=[
+            "round_item__item__code",
+            "specification__label",
+            "product__name",
+            "product__model_number",
+            "hospital__region__code",
+            "quantity",
+            "hospitals",
+        ],
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=["item_code", "item", "line", "unit", "total"]), regions
+    frame["line"] = frame["specification__label"].fillna("")
+    product_line = (
+        frame["product__name"].fillna("") + " " + frame["product__model_number"].fillna("")
+    ).str.strip()
+    frame.loc[frame["line"] == "", "line"] = product_line
+    pivot = frame.pivot_table(
+        index=["round_item__item__code", "line"],
+        columns="hospital__region__code",
+        values="quantity",
+        aggfunc="sum",
+        fill_value=0,
+    )
+    for region in regions:
+        if region.code not in pivot.columns:
+            pivot[region.code] = 0
+    pivot = pivot[[r.code for r in regions]]
+    pivot["total"] = pivot.sum(axis=1)
+    pivot = pivot.reset_index().rename(columns={"round_item__item__code": "item_code"})
+    pivot.insert(1, "item", pivot["item_code"].map(lambda c: items[c].display_name))
+    pivot.insert(3, "unit", pivot["item_code"].map(lambda c: items[c].display_unit))
+    return pivot, regions
+
+
+def hospitals_in_scope(*, round_: Round) -> QuerySet[Organization]:
+    return Organization.objects.filter(
+        kind=Organization.Kind.HOSPITAL, region__in=round_.regions.all()
+    ).select_related("region")
+
+
+def hospitals_not_declared(*, round_: Round) -> QuerySet[Organization]:
+    """Hospitals in the round's region scope with no declaration in the round."""
+    declared = DemandDeclaration.objects.filter(round_item__round=round_).values("hospital_id")
+    return (
+        hospitals_in_scope(round_=round_).exclude(pk__in=declared).order_by("region__code", "name")
+    )
+
+
+def demand_summary(*, round_: Round) -> dict[str, int]:
+    in_scope = hospitals_in_scope(round_=round_).count()
+    declared = DemandDeclaration.objects.filter(round_item__round=round_).aggregate(
+        h=Count("hospital", distinct=True), lines=Count("id")
+    )
+    return {
+        "hospitals_in_scope": in_scope,
+        "hospitals_declared": declared["h"] or 0,
+        "hospitals_missing": in_scope - (declared["h"] or 0),
+        "lines": declared["lines"] or 0,
+    }
+
+
+def rounds_open_for_hospital(*, hospital: Organization) -> QuerySet[Round]:
+    return (
+        Round.objects.filter(status=Round.Status.DEMAND_OPEN, regions=hospital.region_id)
+        .annotate(
+            my_lines=Count(
+                "items__declarations",
+                filter=Q(items__declarations__hospital=hospital),
+                distinct=True,
+            )
+        )
+        .order_by("demand_closes_at")
+    )
