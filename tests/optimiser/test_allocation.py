@@ -120,15 +120,19 @@ def test_capacity_shortfall_is_reported_not_hidden() -> None:
 
 
 def test_backup_supplier_is_another_winner_and_honours_named_backups() -> None:
-    bids = bids_at("1.00", "1.01", "1.02", "1.03", "1.04")
-    bids[2]["backup_preferences"] = ["P05"]
-    result = solve(problem_from_dict(national(bids, n=8)))
-    for allocation in result.allocations:
-        assert allocation.backup_bid is not None
-        assert allocation.backup_bid != allocation.bid
-    by_region = {a.region: a for a in result.allocations}
-    if by_region["P05"].bid != "B3":
-        assert by_region["P05"].backup_bid == "B3"
+    bids = bids_at("1.00", "1.01", "1.02", "1.03")  # 4 bidders: cap 3
+    bids[0]["region_preferences"] = ["P01", "P02"]
+    bids[1]["region_preferences"] = ["P03"]
+    bids[2]["backup_preferences"] = ["P01"]
+    result = solve(problem_from_dict(national(bids, n=4)))
+    # Draft B1, B1, B2, B3: B3 gets the province left over.
+    owners = {a.region: (a.bid, a.backup_bid) for a in result.allocations}
+    assert owners == {
+        "P01": ("B1", "B3"),  # B3 named P01 as a backup
+        "P02": ("B1", "B2"),  # otherwise the cheapest other winner
+        "P03": ("B2", "B1"),
+        "P04": ("B3", "B1"),
+    }
 
 
 def test_single_winner_has_no_backup() -> None:

@@ -2,7 +2,9 @@
 
 from decimal import Decimal
 
-from procurement.optimiser import problem_from_dict, solve
+import pytest
+
+from procurement.optimiser import ProblemError, problem_from_dict, solve
 from tests.optimiser.conftest import problem
 
 
@@ -99,3 +101,30 @@ def test_renewal_quote_not_above_the_previous_highest_winning_price_wins() -> No
         "B3": ("lost", "798.0001 is above the previous highest winning price 798"),
     }
     assert result.items[0].term_years == 3
+
+
+def test_consumables_without_hospital_detail_group_by_declared_intended_volume() -> None:
+    bids = [
+        {"id": "B1", "unit_price": "100", "intended_volume": 700, "capacity": 400},
+        {"id": "B2", "unit_price": "150", "intended_volume": 200},
+        {"id": "B3", "unit_price": "120", "intended_volume": 100},
+    ]
+    demand = [{"region": "P01", "quantity": 600}, {"region": "P02", "quantity": 400}]
+    result = solve(
+        problem_from_dict(problem("consumables-joints", bids, ceiling="500", demand=demand))
+    )
+    assert {b.bid: b.group for b in result.bids} == {"B1": "A", "B2": "A", "B3": "B"}
+    # The province volumes go at minimum cost: B1 up to its capacity, then B3 (120).
+    units = {}
+    for allocation in result.allocations:
+        units[allocation.bid] = units.get(allocation.bid, 0) + allocation.quantity
+    assert units == {"B1": 400, "B3": 600}
+    assert result.totals.cost == Decimal("112000.00")
+
+
+def test_renewal_needs_the_previous_highest_winning_price() -> None:
+    with pytest.raises(ProblemError) as caught:
+        problem_from_dict(problem("stent-renewal", [{"id": "B1", "unit_price": "700"}]))
+    assert caught.value.errors == [
+        ("$.items[0].previous_highest_winning_price", "required by the renewal rule kind")
+    ]
