@@ -8,7 +8,8 @@ from django.db import migrations
 CREATE = """
 CREATE OR REPLACE FUNCTION bidding_audit_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'bidding_decryptionaudit is append-only (% refused)', TG_OP;
+    RAISE EXCEPTION USING MESSAGE =
+        'bidding_decryptionaudit is append-only (' || TG_OP || ' refused)';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER bidding_decryptionaudit_no_update_delete
