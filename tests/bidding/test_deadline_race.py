@@ -168,7 +168,10 @@ def test_postgresql_refuses_to_rewrite_the_decryption_audit_log() -> None:
         "UPDATE bidding_decryptionaudit SET note = 'rewritten'",
         "DELETE FROM bidding_decryptionaudit",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
     assert DecryptionAudit.objects.filter(note="").count() == 1
