@@ -422,7 +422,9 @@ def _solve_group(
         return Solution("infeasible", None, None, {}, explain_infeasible(lm), solver)
     if values is None:
         items = ", ".join(d.item.id for d in decisions)
-        explanation = (f"no solution found within {time_limit:g} s for item(s) {items}",)
+        # The configured limit, not the remaining time: the result must not depend on the clock.
+        limit = float(p["time_limit_seconds"])
+        explanation = (f"no solution found within {limit:g} s for item(s) {items}",)
         return Solution("unknown", None, None, {}, explanation, solver)
     quantities: dict[tuple[str, str], int] = {}
     for cell in award.cells:

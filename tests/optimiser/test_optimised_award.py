@@ -3,7 +3,9 @@
 import itertools
 from decimal import Decimal
 
-from procurement.optimiser import problem_from_dict, solve
+import pytest
+
+from procurement.optimiser import optimised, problem_from_dict, solve
 from tests.optimiser.conftest import problem
 
 PRICES = {"B1": Decimal("10"), "B2": Decimal("11"), "B3": Decimal("12.5")}
@@ -165,3 +167,14 @@ def test_items_that_share_no_constraint_are_solved_as_separate_models() -> None:
 def test_a_share_limit_links_items_into_one_model() -> None:
     result = solve(problem_from_dict(two_item_problem(max_supplier_share="0.9")))
     assert result.run.solver == "cp-sat"
+
+
+def test_no_solution_within_the_time_limit_is_reported_as_unknown_not_infeasible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Stands in for a model too hard for its time limit: CP-SAT stops without a solution.
+    monkeypatch.setattr(optimised, "solve_cp_sat", lambda *args, **kwargs: ("unknown", None, None))
+    result = solve(problem_from_dict(award_problem()))
+    assert result.run.status == "unknown"
+    assert result.run.explanation == ("no solution found within 10 s for item(s) X",)
+    assert {b.reason for b in result.bids} == {"no award: the optimised scenario is unknown"}
