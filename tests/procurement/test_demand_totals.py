@@ -1,0 +1,121 @@
+"""The office's view of demand: totals by item x province, missing hospitals, downloads."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from procurement.models import DemandChange, DemandDeclaration
+from procurement.services import DemandLine, demand_declare
+from tests.procurement.conftest import client_for
+from tests.procurement.factories import hospital_user
+
+pytestmark = pytest.mark.django_db
+
+
+def declare(user, round_, *lines):
+    demand_declare(
+        hospital=user.organization, round_=round_, lines=list(lines), channel="web", by=user
+    )
+
+
+@pytest.fixture
+def declared(open_round, hospital, other_hospital):
+    shanghai = hospital_user("31")
+    declare(hospital, open_round, DemandLine("D-ATV-OS", "1000", specification_code="10MG"))
+    declare(
+        other_hospital,
+        open_round,
+        DemandLine("D-ATV-OS", "500", specification_code="10MG"),
+        DemandLine("D-CLO-OS", "70", specification_code="75MG"),
+    )
+    declare(shanghai, open_round, DemandLine("D-ATV-OS", "250", specification_code="10MG"))
+    silent = hospital_user("31")
+    return silent
+
+
+def test_office_sees_totals_by_item_and_province_and_the_missing_hospitals(
+    open_round, office, declared
+):
+    page = client_for(office).get(reverse("procurement:demand-totals", args=[open_round.code]))
+    html = page.content.decode()
+    assert "3 of 4 hospitals in scope have declared (4 lines)." in html
+    assert (
+        '<td class="num">1,500</td><td class="num">250</td><td class="num"><strong>1,750</strong>'
+        in html
+    )
+    assert "1 hospital in scope has not declared" in html
+    assert declared.organization.social_credit_code in html
+
+
+def test_totals_download_has_units_in_headers(open_round, office, declared):
+    response = client_for(office).get(
+        reverse("procurement:demand-totals-xlsx", args=[open_round.code])
+    )
+    assert response["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)
+    )
+    assert rows[0] == (
+        "Item code",
+        "Item",
+        "Specification or product",
+        "Unit of count",
+        "Beijing (smallest units)",
+        "Shanghai (smallest units)",
+        "Total (smallest units)",
+    )
+    assert rows[1:] == [
+        ("D-ATV-OS", "Drug D-ATV-OS", "10mg", "tablet", 1500, 250, 1750),
+        ("D-CLO-OS", "Drug D-CLO-OS", "75mg", "tablet", 70, 0, 70),
+    ]
+
+
+def test_missing_hospitals_download(open_round, office, declared):
+    response = client_for(office).get(
+        reverse("procurement:demand-missing-xlsx", args=[open_round.code])
+    )
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)
+    )
+    assert rows[0] == ("Unified social credit code", "Hospital", "Province", "Grade")
+    assert rows[1:] == [
+        (declared.organization.social_credit_code, declared.organization.name_en, "Shanghai", 3)
+    ]
+
+
+def test_office_imports_collated_demand_for_hospitals_in_scope(open_round, office, hospital):
+    far = hospital_user("44")
+    client = client_for(office)
+    url = reverse("procurement:demand-office-import", args=[open_round.code])
+    own = hospital.organization.social_credit_code
+    content = (
+        "hospital code,item code,specification code,quantity\n"
+        f"{own},D-ATV-OS,10MG,10\n"
+        f"{far.organization.social_credit_code},D-ATV-OS,10MG,10\n"
+        ",D-ATV-OS,20MG,10\n"
+        "91110100MA0000000X,D-ATV-OS,20MG,10\n"
+    ).encode()
+    response = client.post(url, {"file": SimpleUploadedFile("all.csv", content)})
+    assert response.status_code == 400
+    html = response.content.decode()
+    far_code = far.organization.social_credit_code
+    assert f"hospital “{far_code}” is outside the round&#x27;s region scope." in html
+    assert "a value is required." in html
+    assert "“91110100MA0000000X” is not a hospital on the platform." in html
+    assert not DemandDeclaration.objects.exists()
+    content = b"\n".join(content.split(b"\n")[:2]) + b"\n"
+    response = client.post(url, {"file": SimpleUploadedFile("all.csv", content)})
+    token = re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
+    client.post(url, {"token": token, "commit": "1"})
+    declaration = DemandDeclaration.objects.get()
+    assert declaration.hospital == hospital.organization
+    change = DemandChange.objects.get()
+    assert (change.by, change.channel) == (office, "upload")
