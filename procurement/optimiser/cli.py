@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from procurement.optimiser.io import ProblemError, problem_from_dict, result_to_dict
 from procurement.optimiser.solve import solve
@@ -21,6 +21,13 @@ class Writer(Protocol):
     """Where messages go: ``sys.stderr``, or a Django command's ``self.stderr``."""
 
     def write(self, text: str, /) -> object: ...
+
+
+def load_problem_json(text: str) -> Any:
+    """Read a problem file. A JSON number with a fraction is kept as its exact decimal
+    text (``0.0526`` becomes ``"0.0526"``), never as a binary float, so prices may be
+    written as numbers in a file; whole numbers stay integers."""
+    return json.loads(text, parse_float=str)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(problem_path: str, out: str | None, *, timing: bool, stderr: Writer | None = None) -> int:
     err = stderr if stderr is not None else sys.stderr
     try:
-        document = json.loads(Path(problem_path).read_text(encoding="utf-8"))
+        document = load_problem_json(Path(problem_path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         err.write(f"cannot read {problem_path}: {exc}\n")
         return 2

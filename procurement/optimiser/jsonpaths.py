@@ -24,7 +24,10 @@ def _message(error: ValidationError) -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     expected = schema.get("x-expected")
     if expected and error.validator not in ("required", "additionalProperties"):
-        return f"expected {expected}, got {_show(error.instance)}"
+        message = f"expected {expected}, got {_show(error.instance)}"
+        if isinstance(error.instance, float):
+            message += " (a binary float is not exact: pass the decimal as a string)"
+        return message
     if error.validator == "additionalProperties":
         return f"unknown field: {error.message.split('(')[-1].rstrip(')')}"
     if error.validator == "enum":

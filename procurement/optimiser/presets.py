@@ -27,8 +27,10 @@ KINDS = (
 )
 
 _DECIMAL = {
-    "type": "string",
-    "pattern": r"^\d+(\.\d{1,6})?$",
+    "anyOf": [
+        {"type": "string", "pattern": r"^\d+(\.\d{1,6})?$"},
+        {"type": "integer", "minimum": 0},
+    ],
     "x-expected": 'a decimal string such as "1.8"',
 }
 _SHARE = {
@@ -37,7 +39,7 @@ _SHARE = {
     "x-expected": 'a share between "0" and "1" as a decimal string, such as "0.5"',
 }
 _NULLABLE_DECIMAL = {
-    "anyOf": [_DECIMAL, {"type": "null"}],
+    "anyOf": [*_DECIMAL["anyOf"], {"type": "null"}],
     "x-expected": 'a decimal string such as "1.8", or null when the rule does not apply',
 }
 _COUNT_TABLE = {
@@ -151,7 +153,13 @@ PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "volume_share": _SHARE,
             "term_years": {"type": "integer", "minimum": 1},
-            "time_limit_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+            "time_limit_seconds": {
+                "anyOf": [
+                    {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+                    {"type": "string", "pattern": r"^\d{1,4}(\.\d+)?$"},
+                ],
+                "x-expected": "seconds, more than 0 and at most 3600",
+            },
             "relative_gap": {"type": "string", "pattern": r"^0(\.\d{1,9})?$"},
             "backend": {"enum": ["cp_sat", "highs"]},
             "num_workers": {"type": "integer", "minimum": 1, "maximum": 64},

@@ -37,8 +37,9 @@ def test_a_float_price_is_rejected_with_its_path_and_the_expected_form() -> None
     assert errors_of(document) == [
         (
             "$.bids[0].unit_price",
-            "expected a non-negative decimal string (quoted, so it stays exact) with at most 6 "
-            'decimals, such as "0.0526", got 0.5',
+            'expected a non-negative decimal with at most 6 decimals: a string such as "0.0526" '
+            "(or, in a JSON file, a number, read exactly as written), got 0.5 (a binary float "
+            "is not exact: pass the decimal as a string)",
         )
     ]
 
@@ -78,7 +79,7 @@ def test_rule_set_parameter_errors_carry_the_full_path() -> None:
         (
             "$.rule_set.parameters.price_conditions.max_ratio_to_lowest",
             'expected a decimal string such as "1.8", or null when the rule does not apply, '
-            "got 1.8",
+            "got 1.8 (a binary float is not exact: pass the decimal as a string)",
         )
     ]
 
@@ -155,7 +156,7 @@ def test_cli_reports_invalid_problem_with_paths(
     assert main([str(path)]) == 2
     err = capsys.readouterr().err
     assert "1 error(s) in the problem:" in err
-    assert "$.bids[0].unit_price: expected a non-negative decimal string" in err
+    assert "$.bids[0].unit_price: expected a non-negative decimal with at most 6 decimals" in err
 
 
 def test_cli_writes_the_result_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -241,3 +242,19 @@ def test_hospital_errors_have_the_same_paths_and_messages_as_the_rest() -> None:
             "expected a non-empty id string of at most 100 characters, got ''",
         ),
     ]
+
+
+def test_numbers_in_a_problem_file_are_read_exactly(tmp_path: Path) -> None:
+    document = problem(
+        "national-drug-batch-4", bids_at("0.5"), demand=[{"region": "P1", "quantity": 3}]
+    )
+    text = json.dumps(document).replace('"unit_price": "0.5"', '"unit_price": 0.0526')
+    text = text.replace('"max_valid_bid_price": "1.0000"', '"max_valid_bid_price": 2')
+    text = text.replace('"max_ratio_to_lowest": "1.8"', '"max_ratio_to_lowest": 1.8')
+    path = tmp_path / "numbers.json"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "result.json"
+    assert main([str(path), "--out", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["bids"][0]["unit_comparable_price"] == "0.0526"
+    assert result["totals"]["cost"] == "0.11"  # 2 units (50% of 3, half up) x 0.0526
