@@ -177,6 +177,7 @@ CELERY_BEAT_SCHEDULE = {
 JICAI_DEADLINE_CHECKS: list[str] = [
     "procurement.services.round_deadline_check",
     "bidding.services.opening_due_check",
+    "contracts.services.selection_deadline_check",
 ]
 
 REST_FRAMEWORK = {

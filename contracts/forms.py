@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Region
 from bidding.models import OpenedBid
 from contracts.models import ItemAward
 from procurement.models import Round, RuleSet
@@ -90,3 +91,35 @@ class ObjectionAnswerForm(forms.Form):
         if data.get("decision") == self.UPHOLD and not data.get("excluded_bid"):
             self.add_error("excluded_bid", _("Choose the bid to exclude when upholding."))
         return data
+
+
+class SelectionOpenForm(forms.Form):
+    closes_at = forms.DateTimeField(
+        label=_("Selection closes"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("China Standard Time. Picks left open then are assigned by the platform."),
+    )
+
+
+class PickForm(forms.Form):
+    PLATFORM = "platform"
+
+    round_item = forms.IntegerField(widget=forms.HiddenInput)
+    region = forms.ChoiceField(label=_("Province"))
+
+    def __init__(self, *args: Any, free: list[Region], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r.code, r.name) for r in free] + [  # type: ignore[attr-defined]
+            (self.PLATFORM, _("Leave my remaining picks to the platform"))
+        ]
+
+
+class BackupForm(forms.Form):
+    round_item = forms.IntegerField(widget=forms.HiddenInput)
+    regions = forms.MultipleChoiceField(
+        label=_("Backup provinces"), widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    def __init__(self, *args: Any, choices: list[Region], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["regions"].choices = [(r.code, r.name) for r in choices]  # type: ignore[attr-defined]

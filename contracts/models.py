@@ -40,6 +40,8 @@ class EvaluationRun(models.Model):
     )
     rule_set_version = models.PositiveIntegerField(_("rule set version"))
     is_scenario = models.BooleanField(_("scenario"), default=False)
+    # A re-run of the final award with the winners' province choices (drug rounds).
+    is_selection = models.BooleanField(_("province selection"), default=False)
     is_official = models.BooleanField(_("official"), default=False)
     # Opened-bid ids excluded by upheld objections, sorted; the key is their comma-joined text.
     exclusions = models.JSONField(_("excluded bids"), default=list, blank=True)
@@ -334,6 +336,86 @@ class Objection(models.Model):
 
     def __str__(self) -> str:
         return f"objection {self.pk} ({self.status})"
+
+
+class ProvinceSelection(models.Model):
+    """The window in which a drug round's winners choose their provinces (选择供应地区)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="selection")
+    run = models.ForeignKey(
+        EvaluationRun,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The final run whose winners choose.",
+    )
+    closes_at = models.DateTimeField(_("selection closes"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    result_run = models.ForeignKey(
+        EvaluationRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("province selection")
+        verbose_name_plural = _("province selections")
+
+    def __str__(self) -> str:
+        return f"selection of round {self.round_id} ({self.status})"
+
+
+class ProvinceChoice(models.Model):
+    """A winner's pick in the draft (``pick`` = its place in the draft order; no region
+    means the pick was left to the platform), or a backup province (``pick`` = its order)."""
+
+    class Kind(models.TextChoices):
+        PRIMARY = "primary", _("Province")
+        BACKUP = "backup", _("Backup province")
+
+    selection = models.ForeignKey(
+        ProvinceSelection, on_delete=models.CASCADE, related_name="choices"
+    )
+    round_item = models.ForeignKey(RoundItem, on_delete=models.PROTECT, related_name="+")
+    opened_bid = models.ForeignKey(OpenedBid, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    pick = models.PositiveIntegerField()
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["selection", "round_item", "kind", "pick"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["selection", "round_item", "pick"],
+                condition=Q(kind="primary"),
+                name="province_choice_one_per_pick",
+            ),
+            models.UniqueConstraint(
+                fields=["selection", "round_item", "region"],
+                condition=Q(kind="primary", region__isnull=False),
+                name="province_choice_region_taken_once",
+            ),
+            models.UniqueConstraint(
+                fields=["selection", "opened_bid", "pick"],
+                condition=Q(kind="backup"),
+                name="province_backup_order_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pick}: {self.region_id}"
 
 
 class BidExclusion(models.Model):

@@ -22,6 +22,7 @@ from contracts.models import (
     Notification,
     Objection,
     ProvinceAllocation,
+    ProvinceSelection,
 )
 from procurement.models import Round
 
@@ -201,3 +202,40 @@ def notification_list_for_user(*, user: User) -> QuerySet[Notification]:
     if org is None:
         return Notification.objects.none()
     return Notification.objects.filter(organization=org)
+
+
+def selection_get_for_user(*, user: User, round_id: int) -> ProvinceSelection:
+    """The office of the round, or a winner of its final award; nobody else."""
+    org = _org(user)
+    selection = (
+        ProvinceSelection.objects.filter(round_id=round_id)
+        .select_related("round", "run", "result_run")
+        .first()
+    )
+    if selection is None or org is None:
+        raise Http404
+    if org.kind == Organization.Kind.OFFICE and selection.round.office_id == org.pk:
+        return selection
+    if (
+        org.kind == Organization.Kind.MANUFACTURER
+        and BidResult.objects.filter(
+            run=selection.run.source_run, manufacturer=org, outcome=BidResult.Outcome.WON
+        ).exists()
+    ):
+        return selection
+    raise Http404
+
+
+def selection_list_for_manufacturer(*, user: User) -> list[ProvinceSelection]:
+    org = _org(user)
+    if org is None or org.kind != Organization.Kind.MANUFACTURER:
+        return []
+    out = []
+    for selection in ProvinceSelection.objects.select_related("round", "run").order_by(
+        "-opened_at"
+    ):
+        if BidResult.objects.filter(
+            run=selection.run.source_run, manufacturer=org, outcome=BidResult.Outcome.WON
+        ).exists():
+            out.append(selection)
+    return out

@@ -17,11 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import office_required, role_required
-from accounts.models import Organization
+from accounts.models import Organization, Region
 from bidding.models import OpenedBid
 from contracts import selectors, services
-from contracts.forms import ObjectionAnswerForm, ObjectionForm, ScenarioForm
-from contracts.models import EvaluationRun, ItemAward, Objection
+from contracts.forms import (
+    BackupForm,
+    ObjectionAnswerForm,
+    ObjectionForm,
+    PickForm,
+    ScenarioForm,
+    SelectionOpenForm,
+)
+from contracts.models import EvaluationRun, ItemAward, Objection, ProvinceSelection
 
 party_required = role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 
@@ -53,6 +60,8 @@ def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
         "objections": round_.objections.select_related("round_item__item", "organization"),
         "open_objections": round_.objections.filter(status=Objection.Status.OPEN).count(),
         "can_evaluate": round_.status in services.EVALUABLE,
+        "selection": ProvinceSelection.objects.filter(round=round_).first(),
+        "selection_form": SelectionOpenForm(),
         **extra,
     }
 
@@ -243,6 +252,7 @@ def my_awards(request: HttpRequest) -> HttpResponse:
             "bid_results": selectors.bid_results_list_for_manufacturer(user=user),  # type: ignore[arg-type]
             "provinces": selectors.province_allocations_list_for_user(user=user),  # type: ignore[arg-type]
             "allocations": selectors.hospital_allocations_list_for_user(user=user)[:500],  # type: ignore[arg-type]
+            "selections": selectors.selection_list_for_manufacturer(user=user),  # type: ignore[arg-type]
         },
     )
 
@@ -273,3 +283,138 @@ def results(request: HttpRequest, round_id: int) -> HttpResponse:
             "objection_url": reverse("contracts:objection-new", args=[round_.pk]),
         },
     )
+
+
+# --- province selection --------------------------------------------------------------------
+
+
+@office_required
+@require_POST
+def selection_open(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    form = SelectionOpenForm(request.POST)
+    if form.is_valid():
+        try:
+            services.selection_open(
+                round_=round_,
+                by=request.user,  # type: ignore[arg-type]
+                closes_at=form.cleaned_data["closes_at"],
+            )
+            messages.success(request, _("Province selection is open."))
+            return redirect("contracts:selection", round_id=round_.pk)
+        except ValidationError as exc:
+            _error(request, exc)
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+    return redirect("contracts:round", round_id=round_.pk)
+
+
+@office_required
+@require_POST
+def selection_close(request: HttpRequest, round_id: int) -> HttpResponse:
+    selection = selectors.selection_get_for_user(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    try:
+        run = services.selection_close(selection=selection, by=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Province selection closed; the platform assigns the rest."))
+        return redirect("contracts:run", run_id=run.pk)
+    except ValidationError as exc:
+        _error(request, exc)
+    return redirect("contracts:selection", round_id=round_id)
+
+
+@role_required(Organization.Kind.OFFICE, Organization.Kind.MANUFACTURER)
+def selection(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The draft boards of a round; a winner picks here when it is its turn."""
+    selection_ = selectors.selection_get_for_user(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    org_id = request.user.organization_id  # type: ignore[union-attr]
+    is_open = selection_.status == selection_.Status.OPEN and timezone.now() < selection_.closes_at
+    if request.method == "POST":
+        if not is_open:
+            messages.error(request, _("Province selection is closed."))
+            return redirect("contracts:selection", round_id=round_id)
+        try:
+            _selection_post(request, selection_)
+        except ValidationError as exc:
+            _error(request, exc)
+        return redirect("contracts:selection", round_id=round_id)
+    awards = ItemAward.objects.filter(run=selection_.run.source_run).select_related(
+        "round_item__item"
+    )
+    regions = {r.pk: r for r in Region.objects.all()}
+    boards = []
+    for award in awards:
+        board = services.draft_board(selection=selection_, round_item_id=award.round_item_id)
+        mine = next((w for w in board.winners if w.manufacturer_id == org_id), None)
+        current = board.current
+        entry: dict[str, Any] = {
+            "award": award,
+            "board": board,
+            "picks": [
+                {
+                    "pick": p,
+                    "winner": next(w for w in board.winners if w.opened_bid_id == p.bid_id),
+                    "region": regions.get(p.region_id) if p.region_id else None,
+                }
+                for p in board.picks
+            ],
+            "free": board.free,
+            "mine": mine,
+        }
+        if mine is not None and is_open:
+            if current is not None and current.bid_id == mine.opened_bid_id:
+                entry["pick_form"] = PickForm(
+                    initial={"round_item": award.round_item_id}, free=board.free
+                )
+            if board.done_for(mine.opened_bid_id):
+                own = {p.region_id for p in board.picks if p.bid_id == mine.opened_bid_id}
+                entry["backup_form"] = BackupForm(
+                    initial={
+                        "round_item": award.round_item_id,
+                        "regions": [
+                            regions[r].code for r in board.backups.get(mine.opened_bid_id, [])
+                        ],
+                    },
+                    choices=[r for r in board.regions if r.pk not in own],
+                )
+        if mine is not None or request.user.organization.kind == Organization.Kind.OFFICE:  # type: ignore[union-attr]
+            boards.append(entry)
+    return render(
+        request,
+        "contracts/selection.html",
+        {"selection": selection_, "round": selection_.round, "boards": boards, "open": is_open},
+    )
+
+
+def _selection_post(request: HttpRequest, selection_: Any) -> None:
+    round_item_id = int(request.POST.get("round_item", "0") or 0)
+    board = services.draft_board(selection=selection_, round_item_id=round_item_id)
+    if "regions" in request.POST or request.POST.get("action") == "backups":
+        form = BackupForm(request.POST, choices=board.regions)
+        if not form.is_valid():
+            raise ValidationError(_("Choose provinces of this item."))
+        chosen = list(Region.objects.filter(code__in=form.cleaned_data["regions"]))
+        services.selection_backups_set(
+            selection=selection_,
+            round_item_id=round_item_id,
+            by=request.user,  # type: ignore[arg-type]
+            regions=chosen,
+        )
+        messages.success(request, _("Your backup provinces are saved."))
+        return
+    pick = PickForm(request.POST, free=board.free)
+    if not pick.is_valid():
+        raise ValidationError(_("That province is not free any more; choose again."))
+    code = pick.cleaned_data["region"]
+    region = None if code == PickForm.PLATFORM else Region.objects.get(code=code)
+    services.selection_pick(
+        selection=selection_,
+        round_item_id=round_item_id,
+        by=request.user,  # type: ignore[arg-type]
+        region=region,
+    )
+    if region is None:
+        messages.success(request, _("Your remaining picks are left to the platform."))
+    else:
+        messages.success(request, _("You chose %(province)s.") % {"province": region.name})

@@ -114,7 +114,15 @@ def opened_bid(
     )
 
 
-def opened_round(*, prices: tuple[str, ...] = PRICES, code: str = "T-2026-D1") -> OpenedRound:
+BEIJING_SHANGHAI = (("11", 6000), ("11", 4000), ("31", 10000))
+
+
+def opened_round(
+    *,
+    prices: tuple[str, ...] = PRICES,
+    code: str = "T-2026-D1",
+    demand: tuple[tuple[str, int], ...] = BEIJING_SHANGHAI,
+) -> OpenedRound:
     rule_set_load_presets()
     office = user_of(Organization.Kind.OFFICE)
     now = timezone.now()
@@ -133,8 +141,8 @@ def opened_round(*, prices: tuple[str, ...] = PRICES, code: str = "T-2026-D1") -
         objection_ends_at=now + datetime.timedelta(days=7),
         contract_starts_on=(now + datetime.timedelta(days=30)).date(),
     )
-    beijing, shanghai = Region.objects.get(code="11"), Region.objects.get(code="31")
-    round_.regions.set([beijing, shanghai])
+    regions = {code: Region.objects.get(code=code) for code, _ in demand}
+    round_.regions.set(regions.values())
     item = ProcurementItem.objects.create(
         code=f"ATOR-{code}",
         kind=ProductKind.DRUG,
@@ -158,8 +166,8 @@ def opened_round(*, prices: tuple[str, ...] = PRICES, code: str = "T-2026-D1") -
     ceiling = Decimal("0.5000")
     Ceiling.objects.create(round_item=round_item, specification=spec, max_valid_bid_price=ceiling)
     built = OpenedRound(round=round_, office=office, round_item=round_item)
-    for region, quantity in ((beijing, 6000), (beijing, 4000), (shanghai, 10000)):
-        hospital = user_of(Organization.Kind.HOSPITAL, region=region)
+    for region_code, quantity in demand:
+        hospital = user_of(Organization.Kind.HOSPITAL, region=regions[region_code])
         built.hospitals.append(hospital)
         DemandDeclaration.objects.create(
             round_item=round_item,

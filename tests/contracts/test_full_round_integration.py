@@ -139,6 +139,9 @@ def _round_with_demand_and_bids():
 
 
 def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]) -> None:
+    from config.celery import app
+
+    assert not app.conf.task_always_eager  # the evaluation goes through Redis to the worker
     office, hospitals, makers, round_, round_item = _round_with_demand_and_bids()
     assert round_.status == Round.Status.BIDS_OPENED
     office_client = _client(office)
@@ -209,3 +212,38 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     assert round_.status == Round.Status.AWARDED
     public = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("contracts:results", args=[round_.pk]))
     assert "Award results of round IT-2026-D1" in public.content.decode()
+
+    # Province selection: the cheapest remaining winner picks two provinces, the other
+    # winner never chooses; at the deadline the platform assigns its pick on the worker.
+    from contracts import services
+    from contracts.models import ProvinceAllocation
+
+    closes = timezone.now() + datetime.timedelta(hours=1)
+    office_client.post(
+        reverse("contracts:selection-open", args=[round_.pk]),
+        {"closes_at": timezone.localtime(closes).strftime("%Y-%m-%dT%H:%M")},
+    )
+    winners = list(
+        BidResult.objects.filter(run=second, outcome="won")
+        .order_by("rank")
+        .select_related("manufacturer")
+    )
+    assert len(winners) == 2
+    first_winner = next(m for m in makers if m.organization_id == winners[0].manufacturer_id)
+    selection_url = reverse("contracts:selection", args=[round_.pk])
+    for code in ("44", "31"):
+        _client(first_winner).post(selection_url, {"round_item": round_item.pk, "region": code})
+    selection = round_.selection
+    services.selection_deadline_check(now=closes + datetime.timedelta(minutes=1))
+    third = _wait_for_official(round_, not_pk=second.pk)
+    assert third.is_selection
+    owners = dict(
+        ProvinceAllocation.objects.filter(run=third).values_list("region__code", "manufacturer_id")
+    )
+    assert owners == {
+        "44": winners[0].manufacturer_id,
+        "31": winners[0].manufacturer_id,
+        "11": winners[1].manufacturer_id,
+    }
+    selection.refresh_from_db()
+    assert selection.status == "closed"
