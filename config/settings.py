@@ -221,7 +221,7 @@ JICAI_ROUND_PANELS: list[str] = ["bidding/_round_panel.html", "contracts/_round_
 # DEMO KEY, LOCAL USE ONLY: it decodes to "jicai-DEMO-master-key-NOT-SECRET" and is public,
 # so bids sealed with it are not secret. It is used only when DJANGO_DEBUG is on and no key
 # is configured; production (DJANGO_DEBUG off) refuses to start without JICAI_MASTER_KEY.
-JICAI_DEMO_MASTER_KEY = "amljYWktREVNTy1tYXN0ZXIta2V5LU5PVC1TRUNSRVQ="  # noqa: S105
+JICAI_DEMO_MASTER_KEY = "amljYWktREVNTy1tYXN0ZXIta2V5LU5PVC1TRUNSRVQ="
 JICAI_MASTER_KEY = env.str("JICAI_MASTER_KEY", default=JICAI_DEMO_MASTER_KEY if DEBUG else "")
 if not JICAI_MASTER_KEY:
     raise ImproperlyConfigured(
