@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bidding import sealing
@@ -22,20 +23,27 @@ def master_key_is_demo() -> bool:
 def round_key_ensure(*, round_: Round) -> bytes:
     """The round's data key, created (and stored wrapped) on first use.
 
-    Callers hold the round row lock (``select_for_update``), so two first bids of a round
-    cannot both create a key; the one-to-one constraint is the backstop.
+    Bid transactions hold the round row only in share mode, so two first bids of a round
+    may race here: the one-to-one constraint lets exactly one key in, and the other
+    transaction reads it.
     """
     stored = RoundKey.objects.filter(round=round_).first()
     key = master_key()
-    if stored is not None:
-        return _unwrap(stored, key)
-    data_key = sealing.generate_key()
-    RoundKey.objects.create(
-        round=round_,
-        wrapped_key=sealing.wrap_key(data_key=data_key, master_key=key),
-        master_key_fingerprint=sealing.key_fingerprint(key),
-    )
-    return data_key
+    if stored is None:
+        data_key = sealing.generate_key()
+        try:
+            with transaction.atomic():
+                RoundKey.objects.create(
+                    round=round_,
+                    wrapped_key=sealing.wrap_key(data_key=data_key, master_key=key),
+                    master_key_fingerprint=sealing.key_fingerprint(key),
+                )
+            return data_key
+        except IntegrityError:
+            # Another first bid of this round created it meanwhile (the one-to-one
+            # constraint made us wait for its commit): use that one.
+            stored = RoundKey.objects.get(round=round_)
+    return _unwrap(stored, key)
 
 
 def round_key_get(*, round_: Round) -> bytes | None:
@@ -61,8 +69,6 @@ def round_keys_rewrap(*, old_master_key: bytes, new_master_key: bytes) -> int:
     The data keys (and so every ciphertext and receipt) stay the same: rotation touches
     one small row per round. Each row is locked while it is rewritten.
     """
-    from django.db import transaction
-
     old_fp = sealing.key_fingerprint(old_master_key)
     new_fp = sealing.key_fingerprint(new_master_key)
     count = 0

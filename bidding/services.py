@@ -2,11 +2,13 @@
 
 Concurrency and the deadline
 ----------------------------
-Every bid change locks the round row (``SELECT ... FOR UPDATE``) first, then works on
-the bid. The lock order is always round, then bid, so two services cannot deadlock. The
-deadline sweep (``procurement.services.round_deadline_check``) and the opening move the
-round with an ``UPDATE`` of that same row, so they wait for every bid transaction that
-holds the lock, and a bid transaction that starts after them sees the new status.
+Every bid change first takes the round row in share mode (``SELECT ... FOR SHARE`` on
+PostgreSQL), then, for an existing bid, the bid row ``FOR UPDATE``: always in that order,
+so services cannot deadlock, and bidders do not queue behind one another. The deadline
+sweep (``procurement.services.round_deadline_check``) and the opening change that round
+row (an ``UPDATE``, and ``FOR UPDATE`` for the opening), which conflicts with the share
+lock: they wait for every bid transaction in flight, and a bid transaction arriving after
+them waits, then reads the new status and is refused.
 
 The deadline is judged by the server's clock inside the transaction, twice: once after
 the lock is taken, and again as the very last statement before the commit. A bid whose
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -42,6 +45,7 @@ from procurement.services import round_advance, round_close_bidding
 logger = logging.getLogger(__name__)
 
 S = Round.Status
+_T = TypeVar("_T")
 
 
 def _now() -> datetime.datetime:
@@ -126,9 +130,25 @@ def _require_bidding_open(round_: Round) -> None:
         raise ValidationError(_deadline_message(round_), code="deadline")
 
 
-def _lock_round(round_id: int) -> Round:
-    """Take the round row lock that orders every bid change against the deadline."""
-    return Round.objects.select_for_update().select_related("rule_set").get(pk=round_id)
+def _lock_round(round_id: int, *, exclusive: bool = False) -> Round:
+    """Lock the round row that orders every bid change against the deadline.
+
+    Bid transactions take it in share mode (``FOR SHARE`` on PostgreSQL), so bidders do
+    not wait for one another, while the deadline sweep's and the opening's ``UPDATE`` of
+    the row (and the opening's ``FOR UPDATE``, ``exclusive``) wait for every bid
+    transaction in flight, and bid transactions arriving later wait for them and then
+    read the new status. SQLite has no row locks; it serializes writers anyway.
+    """
+    rounds = Round.objects.select_related("rule_set")
+    if exclusive or connection.vendor != "postgresql":
+        return rounds.select_for_update(of=("self",)).get(pk=round_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {connection.ops.quote_name(Round._meta.db_table)} "  # noqa: S608
+            "WHERE id = %s FOR SHARE",
+            [round_id],
+        )
+    return rounds.get(pk=round_id)
 
 
 def _manufacturer_of(by: User) -> Organization:
@@ -415,6 +435,22 @@ def _existing_bid(
     return qs.first()
 
 
+def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) -> Ceiling:
+    """Everything about a line that does not depend on locked state (ceilings and the
+    item's specifications are frozen once bidding opens)."""
+    if line.round_item.round_id != round_.pk:
+        raise ValidationError(_("This item is not part of the round."), code="wrong_round")
+    ceiling = _ceiling_for(round_item=line.round_item, specification=line.specification)
+    _check_product(
+        product=line.product,
+        manufacturer=manufacturer,
+        round_item=line.round_item,
+        spec=line.specification,
+    )
+    bid_terms_validate(unit_price=line.unit_price, annual_capacity=line.annual_capacity)
+    return ceiling
+
+
 def _submit_line(
     *,
     round_: Round,
@@ -425,16 +461,7 @@ def _submit_line(
     allow_revise: bool,
 ) -> BidReceipt:
     round_item = line.round_item
-    if round_item.round_id != round_.pk:
-        raise ValidationError(_("This item is not part of the round."), code="wrong_round")
-    ceiling = _ceiling_for(round_item=round_item, specification=line.specification)
-    _check_product(
-        product=line.product,
-        manufacturer=manufacturer,
-        round_item=round_item,
-        spec=line.specification,
-    )
-    bid_terms_validate(unit_price=line.unit_price, annual_capacity=line.annual_capacity)
+    ceiling = _validate_line(round_=round_, line=line, manufacturer=manufacturer)
     bid = _existing_bid(
         round_item=round_item,
         specification=line.specification,
@@ -477,11 +504,24 @@ def _submit_line(
     return receipt
 
 
-def _refuse_duplicate_key(exc: IntegrityError) -> ValidationError:
-    return ValidationError(
-        _("This Idempotency-Key was already used; use a new key for a new submission."),
-        code="idempotency_conflict",
-    )
+def _with_retry(attempt: Callable[[], _T]) -> _T:
+    """Run one bid transaction; if it lost a race on a unique constraint (the same
+    Idempotency-Key, or the same new bid sent twice at once), run it once more: the second
+    run sees the winner's committed row and answers with its receipt or a clear refusal."""
+    try:
+        return attempt()
+    except IntegrityError:
+        pass
+    try:
+        return attempt()
+    except IntegrityError:
+        raise ValidationError(
+            _(
+                "Another submission for this bid was saved at the same moment; reload the "
+                "page and check your bids."
+            ),
+            code="concurrent",
+        ) from None
 
 
 # --- services -----------------------------------------------------------------------------
@@ -499,13 +539,15 @@ def bid_submit(
 ) -> BidReceipt:
     """Seal a new bid for one specification (or consumable product) of a round item.
 
-    Safe under concurrency: the round row is locked first (see the module docstring); a
-    repeated request with the same ``idempotency_key`` returns the first receipt.
+    Concurrency: the round row is held in share mode while the bid is written (see the
+    module docstring); a repeated request with the same ``idempotency_key`` returns the
+    first receipt, even when both arrive at once (``_with_retry``).
     """
     manufacturer = _manufacturer_of(by)
-    try:
+    line = BidLine(round_item, specification, product, unit_price, annual_capacity)
+
+    def attempt() -> BidReceipt:
         with transaction.atomic():
-            round_ = _lock_round(round_item.round_id)
             replay = _replay(
                 manufacturer=manufacturer,
                 idempotency_key=idempotency_key,
@@ -520,10 +562,12 @@ def bid_submit(
             )
             if replay is not None:
                 return replay
+            _validate_line(round_=round_item.round, line=line, manufacturer=manufacturer)
+            round_ = _lock_round(round_item.round_id)
             _require_bidding_open(round_)
             receipt = _submit_line(
                 round_=round_,
-                line=BidLine(round_item, specification, product, unit_price, annual_capacity),
+                line=line,
                 manufacturer=manufacturer,
                 by=by,
                 idempotency_key=idempotency_key,
@@ -531,32 +575,40 @@ def bid_submit(
             )
             _finish_before_deadline(round_)
             return receipt
-    except IntegrityError as exc:
-        raise _refuse_duplicate_key(exc) from None
+
+    return _with_retry(attempt)
 
 
 def bid_sheet_submit(*, round_: Round, lines: Sequence[BidLine], by: User) -> list[BidReceipt]:
     """Seal a whole bid sheet in one transaction: new lines are submitted, existing ones
-    revised. All lines are stored, or (past the deadline, or any line invalid) none."""
+    revised. All lines are stored, or (past the deadline, or any line invalid) none.
+    Bid rows are locked in the sheet's fixed order, so two users of one manufacturer
+    sending the same sheet at once cannot deadlock."""
     manufacturer = _manufacturer_of(by)
     if not lines:
         raise ValidationError(_("Enter at least one bid."), code="empty")
-    with transaction.atomic():
-        locked = _lock_round(round_.pk)
-        _require_bidding_open(locked)
-        receipts = [
-            _submit_line(
-                round_=locked,
-                line=line,
-                manufacturer=manufacturer,
-                by=by,
-                idempotency_key="",
-                allow_revise=True,
-            )
-            for line in lines
-        ]
-        _finish_before_deadline(locked)
-        return receipts
+    for line in lines:
+        _validate_line(round_=round_, line=line, manufacturer=manufacturer)
+
+    def attempt() -> list[BidReceipt]:
+        with transaction.atomic():
+            locked = _lock_round(round_.pk)
+            _require_bidding_open(locked)
+            receipts = [
+                _submit_line(
+                    round_=locked,
+                    line=line,
+                    manufacturer=manufacturer,
+                    by=by,
+                    idempotency_key="",
+                    allow_revise=True,
+                )
+                for line in lines
+            ]
+            _finish_before_deadline(locked)
+            return receipts
+
+    return _with_retry(attempt)
 
 
 def _lock_own_bid(*, bid: Bid, manufacturer: Organization) -> tuple[Round, Bid]:
@@ -580,16 +632,27 @@ def bid_revise(
     by: User,
     idempotency_key: str = "",
 ) -> BidReceipt:
-    """Seal a new version of ``bid``; the latest version is the one that counts."""
+    """Seal a new version of ``bid``; the latest version is the one that counts.
+
+    Concurrency: the round row in share mode, then the bid row ``FOR UPDATE`` (always in
+    that order), so two revisions of one bid are numbered one after the other.
+    """
     manufacturer = _manufacturer_of(by)
-    try:
+    if bid.manufacturer_id != manufacturer.pk:
+        raise ValidationError(_("This bid belongs to another organization."), code="not_owner")
+    if bid.lineage_product_id is not None and product.pk != bid.lineage_product_id:
+        raise ValidationError(
+            _("A consumable bid is for one product; withdraw it and bid the other."),
+            code="product_mismatch",
+        )
+
+    def attempt() -> BidReceipt:
         with transaction.atomic():
-            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             replay = _replay(
                 manufacturer=manufacturer,
                 idempotency_key=idempotency_key,
                 by=by,
-                bid=locked,
+                bid=bid,
                 round_item=None,
                 specification=None,
                 action=BidVersion.Action.REVISE,
@@ -599,20 +662,10 @@ def bid_revise(
             )
             if replay is not None:
                 return replay
+            line = BidLine(bid.round_item, bid.specification, product, unit_price, annual_capacity)
+            ceiling = _validate_line(round_=bid.round, line=line, manufacturer=manufacturer)
+            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             _require_bidding_open(round_)
-            if locked.lineage_product_id is not None and product.pk != locked.lineage_product_id:
-                raise ValidationError(
-                    _("A consumable bid is for one product; withdraw it and bid the other."),
-                    code="product_mismatch",
-                )
-            ceiling = _ceiling_for(round_item=locked.round_item, specification=locked.specification)
-            _check_product(
-                product=product,
-                manufacturer=manufacturer,
-                round_item=locked.round_item,
-                spec=locked.specification,
-            )
-            bid_terms_validate(unit_price=unit_price, annual_capacity=annual_capacity)
             action = (
                 BidVersion.Action.SUBMIT
                 if locked.status == Bid.Status.WITHDRAWN
@@ -634,21 +687,24 @@ def bid_revise(
             )
             _finish_before_deadline(round_)
             return receipt
-    except IntegrityError as exc:
-        raise _refuse_duplicate_key(exc) from None
+
+    return _with_retry(attempt)
 
 
 def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt:
-    """Withdraw ``bid`` before the deadline (a sealed, receipted version with no terms)."""
+    """Withdraw ``bid`` before the deadline (a sealed, receipted version with no terms).
+    Locks as ``bid_revise`` does."""
     manufacturer = _manufacturer_of(by)
-    try:
+    if bid.manufacturer_id != manufacturer.pk:
+        raise ValidationError(_("This bid belongs to another organization."), code="not_owner")
+
+    def attempt() -> BidReceipt:
         with transaction.atomic():
-            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             replay = _replay(
                 manufacturer=manufacturer,
                 idempotency_key=idempotency_key,
                 by=by,
-                bid=locked,
+                bid=bid,
                 round_item=None,
                 specification=None,
                 action=BidVersion.Action.WITHDRAW,
@@ -658,6 +714,7 @@ def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt
             )
             if replay is not None:
                 return replay
+            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             _require_bidding_open(round_)
             if locked.status == Bid.Status.WITHDRAWN:
                 raise ValidationError(_("This bid is already withdrawn."), code="already_withdrawn")
@@ -674,8 +731,8 @@ def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt
             )
             _finish_before_deadline(round_)
             return receipt
-    except IntegrityError as exc:
-        raise _refuse_duplicate_key(exc) from None
+
+    return _with_retry(attempt)
 
 
 # --- reading sealed terms (audited) -------------------------------------------------------
@@ -774,7 +831,7 @@ def round_open_bids(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = _lock_round(round_.pk)
+        locked = _lock_round(round_.pk, exclusive=True)
         if Opening.objects.filter(round=locked).exists():
             raise ValidationError(
                 _("The bids of round %(code)s have already been opened.") % {"code": locked.code},

@@ -175,3 +175,51 @@ def test_postgresql_refuses_to_rewrite_the_decryption_audit_log() -> None:
         ):
             cursor.execute(statement)
     assert DecryptionAudit.objects.filter(note="").count() == 1
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_first_bids_and_retries_never_duplicate() -> None:
+    """Ten manufacturers send their first bid of a fresh round at the same instant, each
+    twice with the same Idempotency-Key (a client retrying before the first answer): one
+    round key, one bid and one version per manufacturer, and both answers carry the same
+    receipt."""
+    from bidding.models import RoundKey
+
+    world = build_world(code="SAME-1")
+    makers = [user_of(Organization.Kind.MANUFACTURER) for _ in range(10)]
+    products = [drug_product(m.organization, world.spec20) for m in makers]
+    barrier = threading.Barrier(20)
+    hashes: dict[int, list[str]] = {i: [] for i in range(10)}
+    errors: list[BaseException] = []
+
+    def send(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            receipt = bid_submit(
+                round_item=world.round_item,
+                specification=world.spec20,
+                product=products[index],
+                unit_price=Decimal("1.2345"),
+                annual_capacity=100,
+                by=makers[index],
+                idempotency_key=f"first-{index}",
+            )
+            hashes[index].append(receipt.hash)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(i % 10,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert RoundKey.objects.filter(round=world.round).count() == 1
+    assert Bid.objects.filter(round=world.round).count() == 10
+    assert BidVersion.objects.filter(bid__round=world.round).count() == 10
+    for index in range(10):
+        assert len(hashes[index]) == 2
+        assert hashes[index][0] == hashes[index][1]

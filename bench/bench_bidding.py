@@ -1,0 +1,394 @@
+"""Sealed-bid submission through the real HTTP stack, beside a trivial authenticated page.
+
+A fresh PostgreSQL database (``jicai_bench_h3`` on 127.0.0.1:5432) is created and migrated;
+one drug round with 10 items is put in bidding with 40 manufacturers, each owning an
+eligible product per item. gunicorn serves the project on a free loopback port (production
+settings: debug off, a random secret and master key). Concurrent clients then:
+
+1. fetch ``/api/v1/me/`` (token auth, one small query: the trivial authenticated page);
+2. submit 400 sealed bids (``POST /api/v1/bids/`` with an Idempotency-Key), each a new
+   manufacturer x item pair: lock the round row, check the deadline, seal with AES-GCM,
+   store the version and its receipt;
+3. revise those 400 bids (a second sealed version each).
+
+Every phase is bounded by a request count and a time limit, so the run stops by itself.
+Figures: requests per second and p50/p95 latency per phase. Loopback only.
+
+Run alone: ``python -m bench.run bidding``.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from bench.common import Row
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "jicai_bench_h3"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+MANUFACTURERS = 40
+ITEMS = 10
+CLIENTS = 8
+WORKERS = 2
+PHASE_TIME_LIMIT = 60.0
+ROUND_CODE = "BENCH-BID-1"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL"}}
+    env.update(
+        {
+            "DATABASE_URL": DATABASE_URL,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_DEBUG": "off",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "JICAI_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            "DJANGO_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def _create_database() -> None:
+    import psycopg
+
+    with psycopg.connect(
+        "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+    ) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def _setup_data() -> dict[str, object]:
+    """Runs inside a subprocess with Django configured for the bench database."""
+    import datetime
+    from decimal import Decimal
+
+    import django
+
+    django.setup()
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from accounts.demo import demo_code
+    from accounts.models import Organization, Region, User
+    from accounts.services import regions_ensure
+    from catalog.models import FormGroup, ProductKind
+    from catalog.services import item_upsert, product_register, specification_upsert
+    from procurement.models import Round, RuleSet
+    from procurement.services import (
+        round_close_demand,
+        round_create,
+        round_item_set_prices,
+        round_open_bidding,
+        round_open_demand,
+        rule_set_load_presets,
+    )
+
+    regions_ensure()
+    region = Region.objects.get(code="11")
+    rule_set_load_presets()
+    office = Organization.objects.create(
+        kind="office",
+        name="基准办公室",
+        social_credit_code=demo_code("11", "11", 900001),
+        region=region,
+    )
+    specs = []
+    items = []
+    for i in range(ITEMS):
+        item, _ = item_upsert(
+            code=f"B-{i:02d}",
+            kind=ProductKind.DRUG,
+            name=f"基准药品{i}",
+            generic_name=f"基准{i}",
+            form_group=FormGroup.ORAL_SOLID,
+            unit_of_count="片",
+        )
+        spec, _ = specification_upsert(
+            item=item,
+            code="10MG",
+            label="10mg",
+            strength_value=Decimal(10),
+            pack_count=7,
+            is_representative=True,
+        )
+        items.append(item)
+        specs.append(spec)
+    now = timezone.now()
+    round_ = round_create(
+        office=office,
+        code=ROUND_CODE,
+        name="基准轮次",
+        kind=Round.Kind.DRUGS,
+        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+        regions=[region],
+        demand_opens_at=now - datetime.timedelta(days=1),
+        demand_closes_at=now + datetime.timedelta(hours=1),
+        bid_deadline=now + datetime.timedelta(hours=2),
+        opening_at=now + datetime.timedelta(hours=3),
+        objection_ends_at=now + datetime.timedelta(days=7),
+        contract_starts_on=(now + datetime.timedelta(days=30)).date(),
+        items=items,
+    )
+    for round_item, spec in zip(round_.items.order_by("item__code"), specs, strict=True):
+        round_item_set_prices(round_item=round_item, ceilings={spec: Decimal("5.0000")})
+    round_open_demand(round_=round_, by=None)
+    round_close_demand(round_=round_, by=None)
+    round_open_bidding(round_=round_, by=None)
+    makers = []
+    for m in range(MANUFACTURERS):
+        organization = Organization.objects.create(
+            kind="manufacturer",
+            name=f"基准制药{m}",
+            social_credit_code=demo_code("91", "11", 910000 + m),
+            region=region,
+        )
+        user = User.objects.create_user(username=f"bench{m}", organization=organization)
+        products = []
+        for i, spec in enumerate(specs):
+            product, _ = product_register(
+                manufacturer=organization,
+                specification=spec,
+                name=f"基准{m}-{i}",
+                approval_number=f"国药准字H2098{m:02d}{i:02d}",
+                is_consistency_evaluated=True,
+            )
+            products.append(product.pk)
+        makers.append({"token": Token.objects.create(user=user).key, "products": products})
+    return {"makers": makers, "items": [i.code for i in items]}
+
+
+class _Client:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        body: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, float, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        all_headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        start = time.perf_counter()
+        try:
+            connection.request(method, path, body=payload, headers=all_headers)
+            response = connection.getresponse()
+            data = response.read()
+            return response.status, time.perf_counter() - start, data
+        finally:
+            connection.close()
+
+
+def _phase(port: int, jobs: list[tuple[str, str, str, dict[str, object] | None]]) -> dict:
+    """Run ``jobs`` with CLIENTS concurrent clients; bounded by count and time."""
+    client = _Client(port)
+    latencies: list[float] = []
+    failures: list[tuple[int, bytes]] = []
+    lock = threading.Lock()
+    queue = list(reversed(jobs))
+    deadline = time.monotonic() + PHASE_TIME_LIMIT
+
+    def worker() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                if not queue:
+                    return
+                method, path, token, body = queue.pop()
+            headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
+            status, elapsed, data = client.request(method, path, token, body, headers)
+            with lock:
+                if status in (200, 201):
+                    latencies.append(elapsed)
+                else:
+                    failures.append((status, data[:200]))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "ok": len(latencies),
+        "failed": len(failures),
+        "first_failure": failures[0] if failures else None,
+        "per_second": len(latencies) / wall if wall else 0.0,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000 if latencies else float("nan"),
+    }
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], token: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            status, _, _ = _Client(port).request("GET", "/api/v1/me/", token)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def run() -> list[Row]:
+    env = _environment()
+    _create_database()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    setup = subprocess.run(
+        [sys.executable, "-m", "bench.bench_bidding", "--setup"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    data = json.loads(setup.stdout.strip().splitlines()[-1])
+    makers = data["makers"]
+    items = data["items"]
+    port = _free_port()
+    log = (ROOT / "test-artifacts").resolve()
+    log.mkdir(exist_ok=True)
+    with (log / "bench-bidding-gunicorn.log").open("wb") as log_file:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(WORKERS),
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for(port, server, makers[0]["token"])
+            pairs = [(m, i) for i in range(len(items)) for m in range(len(makers))]
+            trivial = _phase(
+                port, [("GET", "/api/v1/me/", makers[m]["token"], None) for m, _ in pairs]
+            )
+            submit = _phase(
+                port,
+                [
+                    (
+                        "POST",
+                        "/api/v1/bids/",
+                        makers[m]["token"],
+                        {
+                            "round": ROUND_CODE,
+                            "item": items[i],
+                            "specification": "10MG",
+                            "product": makers[m]["products"][i],
+                            "unit_price": f"{1 + m / 100:.4f}",
+                            "annual_capacity": 1000 + m,
+                        },
+                    )
+                    for m, i in pairs
+                ],
+            )
+            # Revisions: the bid ids come from the listing of each manufacturer.
+            revise_jobs = []
+            for m, maker in enumerate(makers):
+                _, _, body = _Client(port).request("GET", "/api/v1/bids/", maker["token"])
+                for bid in json.loads(body)["results"]:
+                    i = items.index(bid["item"])
+                    revise_jobs.append(
+                        (
+                            "POST",
+                            f"/api/v1/bids/{bid['id']}/revise/",
+                            maker["token"],
+                            {
+                                "product": maker["products"][i],
+                                "unit_price": f"{2 + m / 100:.4f}",
+                                "annual_capacity": 2000 + m,
+                            },
+                        )
+                    )
+            revise = _phase(port, revise_jobs)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    note = (
+        f"gunicorn {WORKERS} sync workers, {CLIENTS} concurrent clients, PostgreSQL, "
+        f"one round ({len(items)} items, {len(makers)} manufacturers)"
+    )
+    rows = []
+    for label, phase in (("submit (new bid)", submit), ("revise (new version)", revise)):
+        failed = f"; {phase['failed']} failed: {phase['first_failure']}" if phase["failed"] else ""
+        rows.append(
+            Row(
+                benchmark="sealed bids over HTTP",
+                figure=f"{label}: bids/s",
+                value=phase["per_second"],
+                unit="bids/s",
+                baseline="GET /api/v1/me/ (token auth)",
+                baseline_value=trivial["per_second"],
+                baseline_unit="req/s",
+                note=f"{phase['ok']} bids; {note}{failed}",
+            )
+        )
+        for q in ("p50", "p95"):
+            rows.append(
+                Row(
+                    benchmark="sealed bids over HTTP",
+                    figure=f"{label}: {q} latency",
+                    value=phase[f"{q}_ms"],
+                    unit="ms",
+                    baseline=f"GET /api/v1/me/ {q}",
+                    baseline_value=trivial[f"{q}_ms"],
+                    baseline_unit="ms",
+                )
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--setup"]:
+        print(json.dumps(_setup_data()))
+    else:
+        for row in run():
+            print(row)
