@@ -178,6 +178,7 @@ JICAI_DEADLINE_CHECKS: list[str] = [
     "procurement.services.round_deadline_check",
     "bidding.services.opening_due_check",
     "contracts.services.selection_deadline_check",
+    "contracts.services.execution_start_check",
 ]
 
 REST_FRAMEWORK = {

@@ -123,3 +123,28 @@ class BackupForm(forms.Form):
     def __init__(self, *args: Any, choices: list[Region], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["regions"].choices = [(r.code, r.name) for r in choices]  # type: ignore[attr-defined]
+
+
+class AmendmentForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+    effective_from = forms.DateField(
+        label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            self.fields[f"quantity_{line.round_item_id}"] = forms.IntegerField(
+                label=_("Agreed volume of %(item)s") % {"item": line.round_item.item.code},
+                min_value=0,
+                initial=line.quantity,
+            )
+
+    def quantities(self) -> dict[int, int]:
+        return {
+            line.round_item_id: self.cleaned_data[f"quantity_{line.round_item_id}"]
+            for line in self.lines
+        }

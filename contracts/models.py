@@ -499,3 +499,138 @@ class Notification(models.Model):
     @property
     def body_text(self) -> str:
         return gettext(self.body) % self.params
+
+
+class Contract(models.Model):
+    """A purchase contract between a hospital and a winner, with a line per item.
+
+    Confirmed by the hospital first, then the manufacturer. Once both have confirmed, its
+    lines change only through an amendment: every version's lines are kept
+    (``ContractLine.version``; version 0 is the original as confirmed).
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_HOSPITAL = "awaiting_hospital", _("Awaiting the hospital's confirmation")
+        AWAITING_MANUFACTURER = (
+            "awaiting_manufacturer",
+            _("Awaiting the manufacturer's confirmation"),
+        )
+        CONFIRMED = "confirmed", _("Confirmed by both parties")
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="contracts")
+    run = models.ForeignKey(EvaluationRun, on_delete=models.PROTECT, related_name="contracts")
+    number = models.CharField(_("contract number"), max_length=40, unique=True)
+    hospital = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="hospital_contracts"
+    )
+    manufacturer = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="manufacturer_contracts"
+    )
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.AWAITING_HOSPITAL
+    )
+    starts_on = models.DateField(_("start date"))
+    current_version = models.PositiveIntegerField(_("version"), default=0)
+    total = models.DecimalField(_("total (yuan)"), max_digits=20, decimal_places=2)
+    hospital_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    hospital_confirmed_at = models.DateTimeField(null=True, blank=True)
+    manufacturer_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    manufacturer_confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped on every change the PDF shows (confirmation, amendment); the PDF task renders
+    # when the stored PDF is of an older revision.
+    revision = models.PositiveIntegerField(default=1)
+    pdf_revision = models.PositiveIntegerField(default=0)
+    pdf_zh = models.FileField(upload_to="contracts/%Y/", blank=True, default="")
+    pdf_en = models.FileField(upload_to="contracts/%Y/", blank=True, default="")
+    pdf_zh_sha256 = models.CharField(max_length=64, blank=True, default="")
+    pdf_en_sha256 = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["round", "number"]
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "hospital", "manufacturer"], name="contract_one_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="awaiting_hospital")
+                | Q(hospital_confirmed_at__isnull=False, hospital_confirmed_by__isnull=False),
+                name="contract_hospital_confirms_first",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="confirmed")
+                | Q(
+                    manufacturer_confirmed_at__isnull=False,
+                    manufacturer_confirmed_by__isnull=False,
+                ),
+                name="contract_confirmed_by_both",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["hospital", "round"]),
+            models.Index(fields=["manufacturer", "round"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def pdf_ready(self) -> bool:
+        return self.pdf_revision == self.revision and bool(self.pdf_zh) and bool(self.pdf_en)
+
+
+class ContractLine(models.Model):
+    """One item of a contract in one version: agreed volume, unit price, term, start."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="lines")
+    version = models.PositiveIntegerField(default=0)
+    round_item = models.ForeignKey(RoundItem, on_delete=models.PROTECT, related_name="+")
+    opened_bid = models.ForeignKey(OpenedBid, on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveBigIntegerField(_("agreed volume"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=24, decimal_places=6)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=20, decimal_places=2)
+    term_years = models.PositiveSmallIntegerField(_("term (years)"))
+    starts_on = models.DateField(_("start date"))
+    ends_on = models.DateField(_("end date"))
+
+    class Meta:
+        ordering = ["contract", "version", "round_item__item__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "version", "round_item"], name="contract_line_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} v{self.version} {self.round_item_id}"
+
+
+class ContractAmendment(models.Model):
+    """A change to a confirmed contract; the lines before it stay as they were."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="amendments")
+    version = models.PositiveIntegerField(_("version"))
+    reason = models.TextField(_("reason"))
+    effective_from = models.DateField(_("effective from"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["contract", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "version"], name="contract_amendment_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} amendment {self.version}"

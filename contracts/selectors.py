@@ -16,6 +16,7 @@ from django.http import Http404
 from accounts.models import Organization, User
 from contracts.models import (
     BidResult,
+    Contract,
     EvaluationRun,
     HospitalAllocation,
     ItemAward,
@@ -239,3 +240,23 @@ def selection_list_for_manufacturer(*, user: User) -> list[ProvinceSelection]:
         ).exists():
             out.append(selection)
     return out
+
+
+def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
+    """The office: contracts of its rounds; a hospital or a manufacturer: its own."""
+    org = _org(user)
+    qs = Contract.objects.select_related("round", "hospital", "manufacturer")
+    if org is None:
+        return qs.none()
+    if org.kind == Organization.Kind.OFFICE:
+        return qs.filter(round__office=org)
+    if org.kind == Organization.Kind.HOSPITAL:
+        return qs.filter(hospital=org)
+    return qs.filter(manufacturer=org)
+
+
+def contract_get_for_user(*, user: User, contract_id: int) -> Contract:
+    contract = contract_list_for_user(user=user).filter(pk=contract_id).first()
+    if contract is None:
+        raise Http404
+    return contract

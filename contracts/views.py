@@ -5,11 +5,12 @@ Thin: check the role, fetch through a selector, validate a form, call one servic
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +22,7 @@ from accounts.models import Organization, Region
 from bidding.models import OpenedBid
 from contracts import selectors, services
 from contracts.forms import (
+    AmendmentForm,
     BackupForm,
     ObjectionAnswerForm,
     ObjectionForm,
@@ -28,7 +30,7 @@ from contracts.forms import (
     ScenarioForm,
     SelectionOpenForm,
 )
-from contracts.models import EvaluationRun, ItemAward, Objection, ProvinceSelection
+from contracts.models import Contract, EvaluationRun, ItemAward, Objection, ProvinceSelection
 
 party_required = role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 
@@ -62,6 +64,13 @@ def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
         "can_evaluate": round_.status in services.EVALUABLE,
         "selection": ProvinceSelection.objects.filter(round=round_).first(),
         "selection_form": SelectionOpenForm(),
+        "contract_counts": [
+            (Contract.Status(status).label, count)
+            for status, count in round_.contracts.values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+            .order_by("status")
+        ],
         **extra,
     }
 
@@ -418,3 +427,136 @@ def _selection_post(request: HttpRequest, selection_: Any) -> None:
         messages.success(request, _("Your remaining picks are left to the platform."))
     else:
         messages.success(request, _("You chose %(province)s.") % {"province": region.name})
+
+
+# --- contracts -----------------------------------------------------------------------------
+
+
+@office_required
+@require_POST
+def contracts_generate(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    try:
+        count = services.contracts_generate(round_=round_, by=request.user)  # type: ignore[arg-type]
+        messages.success(
+            request,
+            _("%(count)s contracts drawn up; the hospitals are asked to confirm.")
+            % {"count": count},
+        )
+    except ValidationError as exc:
+        _error(request, exc)
+    return redirect("contracts:round", round_id=round_.pk)
+
+
+@office_required
+@require_POST
+def execution_start(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    try:
+        services.execution_start(round_=round_, by=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Execution has started: hospitals record their purchases."))
+    except ValidationError as exc:
+        _error(request, exc)
+    return redirect("contracts:round", round_id=round_.pk)
+
+
+@role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+def contract_list(request: HttpRequest) -> HttpResponse:
+    contracts = selectors.contract_list_for_user(user=request.user)  # type: ignore[arg-type]
+    status = request.GET.get("status", "")
+    if status in Contract.Status.values:
+        contracts = contracts.filter(status=status)
+    return render(
+        request,
+        "contracts/contract_list.html",
+        {"contracts": contracts[:500], "status": status, "statuses": Contract.Status.choices},
+    )
+
+
+@role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
+    org: Organization = request.user.organization  # type: ignore[union-attr,assignment]
+    if not contract.pdf_ready:
+        services.contract_pdf_request(contract=contract)
+    can_confirm = (
+        org.pk == contract.hospital_id and contract.status == Contract.Status.AWAITING_HOSPITAL
+    ) or (
+        org.pk == contract.manufacturer_id
+        and contract.status == Contract.Status.AWAITING_MANUFACTURER
+    )
+    versions = [
+        (a, services.contract_lines(contract, a.version - 1))
+        for a in contract.amendments.order_by("version")
+    ]
+    return render(
+        request,
+        "contracts/contract_detail.html",
+        {
+            "contract": contract,
+            "lines": services.contract_lines(contract),
+            "can_confirm": can_confirm,
+            "versions": versions,
+            "amend_form": AmendmentForm(lines=services.contract_lines(contract))
+            if org.kind == Organization.Kind.OFFICE and contract.status == Contract.Status.CONFIRMED
+            else None,
+        },
+    )
+
+
+@role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+@require_POST
+def contract_confirm(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
+    try:
+        services.contract_confirm(contract=contract, by=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Contract %(number)s confirmed.") % {"number": contract.number})
+    except ValidationError as exc:
+        _error(request, exc)
+    return redirect("contracts:contract", contract_id=contract.pk)
+
+
+@office_required
+@require_POST
+def contract_amend(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
+    form = AmendmentForm(request.POST, lines=services.contract_lines(contract))
+    if form.is_valid():
+        try:
+            services.contract_amend(
+                contract=contract,
+                by=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+                effective_from=form.cleaned_data["effective_from"],
+                quantities=form.quantities(),
+            )
+            messages.success(request, _("The amendment is recorded; the original is kept."))
+        except ValidationError as exc:
+            _error(request, exc)
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+    return redirect("contracts:contract", contract_id=contract.pk)
+
+
+@role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+def contract_pdf(request: HttpRequest, contract_id: int, language: str) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
+    if language not in {"zh", "en"}:
+        raise Http404
+    if not contract.pdf_ready:
+        services.contract_pdf_request(contract=contract)
+        messages.info(request, _("The PDF is being prepared; try again in a moment."))
+        return redirect("contracts:contract", contract_id=contract.pk)
+    field = contract.pdf_zh if language == "zh" else contract.pdf_en
+    # FileResponse streams; the role decorator is typed for HttpResponse.
+    return cast(
+        HttpResponse,
+        FileResponse(
+            field.open("rb"),
+            as_attachment=True,
+            filename=f"{contract.number}-{language}.pdf",
+            content_type="application/pdf",
+        ),
+    )

@@ -247,3 +247,31 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     }
     selection.refresh_from_db()
     assert selection.status == "closed"
+
+    # Contracts: drawn up, confirmed by a hospital then its supplier; the PDF is rendered
+    # by the worker.
+    from contracts.models import Contract
+
+    office_client.post(reverse("contracts:contracts-generate", args=[round_.pk]))
+    assert Contract.objects.filter(round=round_).count() == 6
+    contract = Contract.objects.get(hospital=hospitals[0].organization)
+    supplier = next(m for m in makers if m.organization_id == contract.manufacturer_id)
+    _client(hospitals[0]).get(reverse("contracts:contract", args=[contract.pk]))
+    deadline = time.monotonic() + 90
+    while not Contract.objects.get(pk=contract.pk).pdf_ready:
+        assert time.monotonic() < deadline, "the worker did not render the contract PDF"
+        time.sleep(0.5)
+    pdf = _client(hospitals[0]).get(reverse("contracts:contract-pdf", args=[contract.pk, "en"]))
+    assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+    for c in Contract.objects.filter(round=round_).select_related("hospital"):
+        hospital_user = next(h for h in hospitals if h.organization_id == c.hospital_id)
+        maker_user = next(m for m in makers if m.organization_id == c.manufacturer_id)
+        _client(hospital_user).post(reverse("contracts:contract-confirm", args=[c.pk]))
+        _client(maker_user).post(reverse("contracts:contract-confirm", args=[c.pk]))
+    contract.refresh_from_db()
+    assert contract.status == "confirmed" and contract.manufacturer_confirmed_by == supplier
+    round_.refresh_from_db()
+    assert round_.status == Round.Status.CONTRACTED
+    office_client.post(reverse("contracts:execution-start", args=[round_.pk]))
+    round_.refresh_from_db()
+    assert round_.status == Round.Status.IN_EXECUTION
