@@ -425,7 +425,7 @@ def _existing_bid(
     manufacturer: Organization,
     product: Product,
 ) -> Bid | None:
-    qs = Bid.objects.select_for_update().filter(
+    qs = Bid.objects.select_for_update(of=("self",)).filter(
         round_item=round_item, specification=specification, manufacturer=manufacturer
     )
     if round_item.round.kind == Round.Kind.CONSUMABLES:
@@ -546,33 +546,43 @@ def bid_submit(
     manufacturer = _manufacturer_of(by)
     line = BidLine(round_item, specification, product, unit_price, annual_capacity)
 
+    def replay() -> BidReceipt | None:
+        return _replay(
+            manufacturer=manufacturer,
+            idempotency_key=idempotency_key,
+            by=by,
+            bid=None,
+            round_item=round_item,
+            specification=specification,
+            action=BidVersion.Action.SUBMIT,
+            product=product,
+            unit_price=unit_price,
+            annual_capacity=annual_capacity,
+        )
+
     def attempt() -> BidReceipt:
         with transaction.atomic():
-            replay = _replay(
-                manufacturer=manufacturer,
-                idempotency_key=idempotency_key,
-                by=by,
-                bid=None,
-                round_item=round_item,
-                specification=specification,
-                action=BidVersion.Action.SUBMIT,
-                product=product,
-                unit_price=unit_price,
-                annual_capacity=annual_capacity,
-            )
-            if replay is not None:
-                return replay
+            first = replay()
+            if first is not None:
+                return first
             _validate_line(round_=round_item.round, line=line, manufacturer=manufacturer)
             round_ = _lock_round(round_item.round_id)
             _require_bidding_open(round_)
-            receipt = _submit_line(
-                round_=round_,
-                line=line,
-                manufacturer=manufacturer,
-                by=by,
-                idempotency_key=idempotency_key,
-                allow_revise=False,
-            )
+            try:
+                receipt = _submit_line(
+                    round_=round_,
+                    line=line,
+                    manufacturer=manufacturer,
+                    by=by,
+                    idempotency_key=idempotency_key,
+                    allow_revise=False,
+                )
+            except ValidationError as exc:
+                # The same request, sent twice at once, may have committed between our
+                # first look and now: then its bid exists, and so does its version.
+                if exc.code == "already_submitted" and (first := replay()) is not None:
+                    return first
+                raise
             _finish_before_deadline(round_)
             return receipt
 
@@ -613,8 +623,11 @@ def bid_sheet_submit(*, round_: Round, lines: Sequence[BidLine], by: User) -> li
 
 def _lock_own_bid(*, bid: Bid, manufacturer: Organization) -> tuple[Round, Bid]:
     round_ = _lock_round(bid.round_id)
+    # ``of=("self",)``: lock the bid row only. Without it PostgreSQL would also lock the
+    # joined round row FOR UPDATE, which conflicts with the share lock other bidders hold
+    # on it, and two revisions would deadlock.
     locked = (
-        Bid.objects.select_for_update()
+        Bid.objects.select_for_update(of=("self",))
         .select_related("round", "round_item__item", "specification", "manufacturer")
         .get(pk=bid.pk)
     )
@@ -648,11 +661,15 @@ def bid_revise(
 
     def attempt() -> BidReceipt:
         with transaction.atomic():
+            line = BidLine(bid.round_item, bid.specification, product, unit_price, annual_capacity)
+            ceiling = _validate_line(round_=bid.round, line=line, manufacturer=manufacturer)
+            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
+            # After the bid row lock: a same-key request that got there first is committed.
             replay = _replay(
                 manufacturer=manufacturer,
                 idempotency_key=idempotency_key,
                 by=by,
-                bid=bid,
+                bid=locked,
                 round_item=None,
                 specification=None,
                 action=BidVersion.Action.REVISE,
@@ -662,9 +679,6 @@ def bid_revise(
             )
             if replay is not None:
                 return replay
-            line = BidLine(bid.round_item, bid.specification, product, unit_price, annual_capacity)
-            ceiling = _validate_line(round_=bid.round, line=line, manufacturer=manufacturer)
-            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             _require_bidding_open(round_)
             action = (
                 BidVersion.Action.SUBMIT
@@ -700,11 +714,13 @@ def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt
 
     def attempt() -> BidReceipt:
         with transaction.atomic():
+            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
+            # After the bid row lock: a same-key request that got there first is committed.
             replay = _replay(
                 manufacturer=manufacturer,
                 idempotency_key=idempotency_key,
                 by=by,
-                bid=bid,
+                bid=locked,
                 round_item=None,
                 specification=None,
                 action=BidVersion.Action.WITHDRAW,
@@ -714,7 +730,6 @@ def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt
             )
             if replay is not None:
                 return replay
-            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             _require_bidding_open(round_)
             if locked.status == Bid.Status.WITHDRAWN:
                 raise ValidationError(_("This bid is already withdrawn."), code="already_withdrawn")

@@ -223,3 +223,37 @@ def test_simultaneous_first_bids_and_retries_never_duplicate() -> None:
     for index in range(10):
         assert len(hashes[index]) == 2
         assert hashes[index][0] == hashes[index][1]
+
+    # Then everybody revises at once, twice: no deadlock, versions numbered in order.
+    from bidding.services import bid_revise
+
+    bids = {b.manufacturer_id: b for b in Bid.objects.filter(round=world.round)}
+    barrier = threading.Barrier(20)
+
+    def revise(index: int, price: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            bid_revise(
+                bid=bids[makers[index].organization_id],
+                product=products[index],
+                unit_price=Decimal(price),
+                annual_capacity=200,
+                by=makers[index],
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=revise, args=(i % 10, "1.1000" if i < 10 else "1.0000"))
+        for i in range(20)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    for bid in Bid.objects.filter(round=world.round):
+        assert bid.current_version == 3
+        assert list(bid.versions.values_list("number", flat=True)) == [1, 2, 3]

@@ -432,3 +432,21 @@ def test_master_key_rotation_rewraps_round_keys_and_bids_still_open(world: World
     settings.JICAI_MASTER_KEY = sealing.encode_key(old)
     with pytest.raises(sealing.MasterKeyError):
         bid_version_unseal(version=receipt.version, by=world.bidder, purpose="owner_view")
+
+
+def test_rotation_command_rewraps_and_refuses_a_bad_old_key(
+    world: World, settings, monkeypatch
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    receipt = submit(world)
+    old_text = settings.JICAI_MASTER_KEY
+    new = sealing.generate_key()
+    settings.JICAI_MASTER_KEY = sealing.encode_key(new)
+    monkeypatch.setenv("JICAI_OLD_MASTER_KEY", "too-short")
+    with pytest.raises(CommandError, match=r"not valid base64|must decode to 32 bytes"):
+        call_command("bidding_rotate_master_key")
+    monkeypatch.setenv("JICAI_OLD_MASTER_KEY", old_text)
+    call_command("bidding_rotate_master_key")
+    terms = bid_version_unseal(version=receipt.version, by=world.bidder, purpose="owner_view")
+    assert terms.annual_capacity == 7654321
