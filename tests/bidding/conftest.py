@@ -187,3 +187,54 @@ def build_world(code: str = "T-2026-D1") -> World:
 @pytest.fixture
 def world(db: None) -> World:
     return build_world()
+
+
+def make_consumable_round(*, office: Organization, code: str = "T-2026-C1") -> RoundItem:
+    """A stent round in bidding: one bidding unit, one specification, ceiling 2,850."""
+    from catalog.models import BiddingUnit
+
+    rule_set_load_presets()
+    item, _ = item_upsert(
+        code=f"{code}-STENT",
+        kind=ProductKind.CONSUMABLE,
+        name="冠脉药物洗脱支架",
+        name_en="Coronary drug-eluting stent",
+        bidding_unit=BiddingUnit.CORONARY_STENT,
+        unit_of_count="个",
+        unit_of_count_en="piece",
+    )
+    spec, _ = specification_upsert(item=item, code="UNIT", label="stent", is_representative=True)
+    now = timezone.now()
+    round_ = round_create(
+        office=office,
+        code=code,
+        name="测试耗材轮次",
+        kind=Round.Kind.CONSUMABLES,
+        rule_set=RuleSet.objects.get(name="consumables-joints", version=1),
+        regions=[],
+        demand_opens_at=now - datetime.timedelta(days=2),
+        demand_closes_at=now + datetime.timedelta(hours=1),
+        bid_deadline=now + datetime.timedelta(hours=2),
+        opening_at=now + datetime.timedelta(hours=3),
+        objection_ends_at=now + datetime.timedelta(days=7),
+        contract_starts_on=(now + datetime.timedelta(days=30)).date(),
+        items=[item],
+    )
+    round_item = round_.items.get()
+    round_item_set_prices(round_item=round_item, ceilings={spec: D("2850.0000")})
+    round_open_demand(round_=round_, by=None)
+    round_close_demand(round_=round_, by=None)
+    round_open_bidding(round_=round_, by=None)
+    return round_item
+
+
+def stent_product(manufacturer: Organization, spec: Specification, model: str) -> Product:
+    product, _ = product_register(
+        manufacturer=manufacturer,
+        specification=spec,
+        name=f"支架 {model}",
+        name_en=f"Stent {model}",
+        registration_number=f"国械注准2099{_approval()[-4:]}",
+        model_number=model,
+    )
+    return product
