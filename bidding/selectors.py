@@ -71,7 +71,11 @@ def rounds_open_for_bidding() -> QuerySet[Round]:
 
 
 def rounds_with_opening() -> QuerySet[Round]:
-    return Round.objects.filter(opening__isnull=False).order_by("-opening__opened_at")
+    return (
+        Round.objects.filter(opening__isnull=False, status__in=OPENED_STATUSES)
+        .select_related("opening")
+        .order_by("-opening__opened_at")
+    )
 
 
 # --- bids ---------------------------------------------------------------------------------

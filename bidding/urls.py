@@ -8,6 +8,7 @@ app_name = "bidding"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("openings/", views.openings, name="openings"),
     path("rounds/<str:code>/sheet/", views.bid_sheet, name="sheet"),
     path("rounds/<str:code>/my-bids/", views.round_bids, name="round-bids"),
     path("rounds/<str:code>/status/", views.submission_status, name="round-status"),

@@ -246,6 +246,12 @@ def open_bids(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
+def openings(request: HttpRequest) -> HttpResponse:
+    """Public list of rounds whose bids have been opened."""
+    return render(request, "bidding/openings.html", {"rounds": selectors.rounds_with_opening()})
+
+
+@require_GET
 def opening(request: HttpRequest, code: str) -> HttpResponse:
     """The public opening record (no sign-in needed); before the opening, only the time.
 

@@ -81,6 +81,8 @@ def _endpoints(world: World, bid_id: int, version_id: int) -> dict[str, str]:
         "receipt download": reverse("bidding:receipt-download", args=[version_id]),
         "submission status": reverse("bidding:round-status", args=[code]),
         "opening record": reverse("bidding:opening", args=[code]),
+        "opening records list": reverse("bidding:openings"),
+        "round page": reverse("procurement:round", args=[code]),
         "opening csv": reverse("bidding:opening-csv", args=[code]),
         "api bids": reverse("api-bids"),
         "api bid": reverse("api-bid", args=[bid_id]),

@@ -176,6 +176,8 @@ def test_office_sees_who_submitted_opens_bids_and_public_sees_the_record(world: 
     assert "1.9876" in public
     assert opened.receipt_hash in public
     assert "Valid" in public
+    listing = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("bidding:openings")).content.decode()
+    assert world.round.code in listing
     csv = Client().get(reverse("bidding:opening-csv", args=[world.round.code])).content.decode()
     assert opened.receipt_hash in csv and "1.9876" in csv
 
