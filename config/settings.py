@@ -179,6 +179,7 @@ JICAI_DEADLINE_CHECKS: list[str] = [
     "bidding.services.opening_due_check",
     "contracts.services.selection_deadline_check",
     "contracts.services.execution_start_check",
+    "contracts.services.behind_schedule_check",
 ]
 
 REST_FRAMEWORK = {
@@ -214,7 +215,11 @@ JICAI_HOME_PANELS: dict[str, list[str]] = {
         "contracts/_party_panel.html",
     ],
 }
-JICAI_ROUND_PANELS: list[str] = ["bidding/_round_panel.html", "contracts/_round_panel.html"]
+JICAI_ROUND_PANELS: list[str] = [
+    "bidding/_round_panel.html",
+    "contracts/_round_panel.html",
+    "reports/_round_panel.html",
+]
 
 # Sealed bids: the master key that wraps each round's data key (docs/sealed-bidding.md).
 # Base64 of 32 random bytes; generate one with

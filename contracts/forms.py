@@ -148,3 +148,66 @@ class AmendmentForm(forms.Form):
             line.round_item_id: self.cleaned_data[f"quantity_{line.round_item_id}"]
             for line in self.lines
         }
+
+
+class PurchaseForm(forms.Form):
+    """One month of one contract line (the web form)."""
+
+    line = forms.ChoiceField(label=_("Contract and item"))
+    month = forms.CharField(
+        label=_("Month"),
+        widget=forms.TextInput(attrs={"type": "month"}),
+        help_text=_("The month the goods were bought, e.g. 2027-03."),
+    )
+    quantity = forms.IntegerField(label=_("Quantity bought"), min_value=1)
+
+    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["line"].choices = [  # type: ignore[attr-defined]
+            (
+                f"{line.contract.number}|{line.round_item.item.code}",
+                f"{line.contract.number} · {line.round_item.item.code} "
+                f"{line.round_item.item.display_name} · {line.contract.manufacturer.display_name}",
+            )
+            for line in lines
+        ]
+
+
+class PurchaseUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Spreadsheet"),
+        help_text=_(
+            "A .xlsx or .csv file (UTF-8 or GB18030) with the columns 合同编号 (contract "
+            "number), 品种编码 (item code), 月份 (month) and 采购数量 (quantity)."
+        ),
+    )
+
+
+class SupplyFailureForm(forms.Form):
+    round_item = forms.TypedChoiceField(label=_("Item"), coerce=int)
+    region = forms.ModelChoiceField(queryset=Region.objects.all(), label=_("Province"))
+    description = forms.CharField(
+        label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+
+    def __init__(self, *args: Any, awards: list[ItemAward], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["round_item"].choices = [  # type: ignore[attr-defined]
+            (a.round_item_id, f"{a.round_item.item.code} {a.round_item.item.display_name}")
+            for a in awards
+        ]
+
+
+class SwitchForm(forms.Form):
+    backup_bid = forms.TypedChoiceField(label=_("Backup supplier"), coerce=int)
+    switch_from = forms.DateField(
+        label=_("From (first day of a month)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, winners: list[Any], default: int | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["backup_bid"].choices = [  # type: ignore[attr-defined]
+            (w.opened_bid_id, f"{w.manufacturer.display_name} · {w.award_price}") for w in winners
+        ]
+        if default is not None:
+            self.fields["backup_bid"].initial = default

@@ -634,3 +634,84 @@ class ContractAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract_id} amendment {self.version}"
+
+
+class Purchase(models.Model):
+    """What a hospital bought on a contract line in one month (smallest units).
+
+    One figure per contract, item and month; recording the month again replaces it.
+    Quantities beyond the agreed volume are allowed (and shown as such).
+    """
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web form")
+        UPLOAD = "upload", _("Spreadsheet upload")
+        API = "api", _("API")
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="purchases")
+    round_item = models.ForeignKey(RoundItem, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(_("month"), help_text="The first day of the month.")
+    quantity = models.PositiveBigIntegerField(_("quantity bought"))
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["contract", "round_item", "month"]
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "round_item", "month"], name="purchase_one_per_month"
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="purchase_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} {self.round_item_id} {self.month:%Y-%m}: {self.quantity}"
+
+
+class SupplyFailure(models.Model):
+    """A winner's failure to supply an item in a province, and the switch to a backup."""
+
+    class Status(models.TextChoices):
+        REPORTED = "reported", _("Reported")
+        SWITCHED = "switched", _("Switched to the backup supplier")
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="supply_failures")
+    round_item = models.ForeignKey(RoundItem, on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    manufacturer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    description = models.TextField(_("what happened"))
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.REPORTED
+    )
+    backup_bid = models.ForeignKey(
+        OpenedBid, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    switch_from = models.DateField(_("switched from"), null=True, blank=True)
+    switched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    switched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        verbose_name = _("supply failure")
+        verbose_name_plural = _("supply failures")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="reported")
+                | Q(backup_bid__isnull=False, switch_from__isnull=False),
+                name="supply_failure_switch_names_backup_and_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id} {self.round_item_id} {self.region_id}: {self.status}"

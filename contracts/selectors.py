@@ -10,13 +10,18 @@ A refusal is ``Http404`` for objects of another party (their existence is not re
 
 from __future__ import annotations
 
-from django.db.models import QuerySet, Sum
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import Organization, User
 from contracts.models import (
     BidResult,
     Contract,
+    ContractLine,
     EvaluationRun,
     HospitalAllocation,
     ItemAward,
@@ -24,7 +29,10 @@ from contracts.models import (
     Objection,
     ProvinceAllocation,
     ProvinceSelection,
+    Purchase,
+    SupplyFailure,
 )
+from contracts.progress import Progress, combine, line_progress
 from procurement.models import Round
 
 S = Round.Status
@@ -260,3 +268,101 @@ def contract_get_for_user(*, user: User, contract_id: int) -> Contract:
     if contract is None:
         raise Http404
     return contract
+
+
+@dataclass(frozen=True)
+class LineProgress:
+    contract: Contract
+    line: ContractLine
+    progress: Progress
+
+
+def progress_lines(*, contracts: QuerySet[Contract], today: datetime.date) -> list[LineProgress]:
+    """Every current contract line of ``contracts`` with its bought, agreed and pro-rata
+    figures (``contracts.progress``)."""
+    lines = (
+        ContractLine.objects.filter(contract__in=contracts, version=F("contract__current_version"))
+        .select_related(
+            "contract__hospital",
+            "contract__manufacturer",
+            "contract__round",
+            "round_item__item",
+            "region",
+        )
+        .order_by("contract__number", "round_item__item__code")
+    )
+    bought = {
+        (c, i): q
+        for c, i, q in Purchase.objects.filter(contract__in=contracts)
+        .values_list("contract_id", "round_item_id")
+        .annotate(q=Sum("quantity"))
+        .values_list("contract_id", "round_item_id", "q")
+    }
+    return [
+        LineProgress(
+            contract=line.contract,
+            line=line,
+            progress=line_progress(
+                agreed=line.quantity,
+                bought=bought.get((line.contract_id, line.round_item_id), 0),
+                starts_on=line.starts_on,
+                ends_on=line.ends_on,
+                today=today,
+            ),
+        )
+        for line in lines
+    ]
+
+
+def progress_by(rows: list[LineProgress], key: str) -> list[tuple[Any, Progress]]:
+    """Totals per hospital, item, province or winner (``key``), sorted by name/code."""
+    groups: dict[int, tuple[Any, list[Progress]]] = {}
+    for row in rows:
+        if key == "hospital":
+            obj: Any = row.contract.hospital
+        elif key == "manufacturer":
+            obj = row.contract.manufacturer
+        elif key == "item":
+            obj = row.line.round_item
+        else:
+            obj = row.line.region
+        groups.setdefault(obj.pk, (obj, []))[1].append(row.progress)
+    return [(obj, combine(parts)) for obj, parts in groups.values()]
+
+
+def behind_schedule_hospitals(*, rows: list[LineProgress]) -> list[tuple[Organization, Progress]]:
+    """Hospitals whose purchases, over all their lines, are behind the pro-rata schedule."""
+    return sorted(
+        (
+            (hospital, progress)
+            for hospital, progress in progress_by(rows, "hospital")
+            if progress.behind
+        ),
+        key=lambda pair: -pair[1].shortfall,
+    )
+
+
+def purchase_list_for_user(*, user: User) -> QuerySet[Purchase]:
+    org = _org(user)
+    qs = Purchase.objects.select_related("contract", "round_item__item")
+    if org is None:
+        return qs.none()
+    if org.kind == Organization.Kind.HOSPITAL:
+        return qs.filter(contract__hospital=org)
+    if org.kind == Organization.Kind.MANUFACTURER:
+        return qs.filter(contract__manufacturer=org)
+    return qs.filter(contract__round__office=org)
+
+
+def supply_failure_list_for_user(*, user: User) -> QuerySet[SupplyFailure]:
+    org = _org(user)
+    qs = SupplyFailure.objects.select_related(
+        "round", "round_item__item", "region", "manufacturer", "backup_bid__manufacturer"
+    )
+    if org is None:
+        return qs.none()
+    if org.kind == Organization.Kind.OFFICE:
+        return qs.filter(round__office=org)
+    if org.kind == Organization.Kind.HOSPITAL:
+        return qs.filter(region_id=org.region_id)
+    return qs.filter(Q(manufacturer=org) | Q(backup_bid__manufacturer=org))

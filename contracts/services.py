@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
+import pandas as pd
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, models, transaction
@@ -23,6 +24,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Organization, Region, User
+from catalog.imports import (
+    PREVIEW_ROWS,
+    Action,
+    ImportOutcome,
+    PreviewRow,
+    RowsRefused,
+    run_reader,
+)
+from catalog.spreadsheets import ROW, Column, ColumnKind, RowError, convert_frame, sort_errors
 from contracts.evaluation import BuiltProblem, key_id, problem_build
 from contracts.models import (
     AuditEntry,
@@ -39,8 +49,11 @@ from contracts.models import (
     ProvinceAllocation,
     ProvinceChoice,
     ProvinceSelection,
+    Purchase,
+    SupplyFailure,
 )
 from contracts.notifications import notify
+from contracts.progress import month_start, parse_month
 from procurement.models import Round, RuleSet
 from procurement.optimiser import result_to_dict, solve
 from procurement.optimiser.allocation import draft_order
@@ -1168,8 +1181,10 @@ def contract_amend(
     reason: str,
     effective_from: datetime.date,
     quantities: dict[int, int],
+    added: Sequence[ContractLine] = (),
 ) -> ContractAmendment:
-    """Amend a confirmed contract: new quantities per item (round item id -> agreed volume).
+    """Amend a confirmed contract: new quantities per item (round item id -> agreed
+    volume) and, for a supplier switch, new lines (``added``, unsaved, any version).
 
     The current lines are copied to a new version with the changes; every earlier version
     stays as it was. Locks the contract row.
@@ -1185,11 +1200,11 @@ def contract_amend(
         lines = contract_lines(locked)
         known = {line.round_item_id for line in lines}
         unknown = set(quantities) - known
-        if unknown:
+        if unknown or known & {line.round_item_id for line in added}:
             raise ValidationError(_("The amendment names an item the contract does not have."))
         version = locked.current_version + 1
         new_lines = []
-        for line in lines:
+        for line in [*lines, *added]:
             quantity = quantities.get(line.round_item_id, line.quantity)
             new_lines.append(
                 ContractLine(
@@ -1284,3 +1299,607 @@ def execution_start_check(*, now: datetime.datetime) -> int:
         except ValidationError:
             pass
     return started
+
+
+# --- execution: purchases -----------------------------------------------------------------
+
+PURCHASE_COLUMNS = [
+    Column("contract_number", ("合同编号", "contract number"), kind=ColumnKind.CODE),
+    Column("item_code", ("品种编码", "item code"), kind=ColumnKind.CODE),
+    Column("month", ("月份", "month")),
+    Column("quantity", ("采购数量", "quantity"), kind=ColumnKind.POSITIVE_INT),
+]
+PURCHASE_UPLOAD = "purchases"
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    """One purchase figure as a web form or an API client sends it."""
+
+    contract_number: str
+    item_code: str
+    month: str
+    quantity: object
+
+
+def purchase_lines_frame(lines: Sequence[PurchaseLine]) -> pd.DataFrame:
+    """The text-cell frame ``purchases_apply`` reads (line numbers start at 1)."""
+    return pd.DataFrame(
+        {
+            ROW: list(range(1, len(lines) + 1)),
+            "contract_number": [str(line.contract_number or "") for line in lines],
+            "item_code": [str(line.item_code or "") for line in lines],
+            "month": [str(line.month or "") for line in lines],
+            "quantity": ["" if line.quantity is None else str(line.quantity) for line in lines],
+        }
+    )
+
+
+def purchases_apply(
+    *,
+    hospital: Organization,
+    by: User,
+    raw: pd.DataFrame,
+    channel: str,
+    commit: bool,
+    today: datetime.date | None = None,
+) -> ImportOutcome:
+    """Check purchase rows of one hospital and, with ``commit`` and no error, write them all.
+
+    All or nothing: one invalid row and nothing is written. Recording a month again
+    replaces its figure. The hospital's own confirmed contracts of rounds in execution
+    only. Safe under concurrency: the writes run in one transaction and the unique
+    (contract, item, month) constraint refuses a second insert of the same month.
+    """
+    today = today or timezone.localdate()
+    frame, errors = convert_frame(raw, PURCHASE_COLUMNS)
+    labels = {c.key: c.display_header for c in PURCHASE_COLUMNS}
+    contracts = {
+        c.number.upper(): c
+        for c in Contract.objects.filter(hospital=hospital).select_related("round")
+    }
+    lines: dict[tuple[int, str], ContractLine] = {}
+    for cl in ContractLine.objects.filter(contract__hospital=hospital).select_related(
+        "round_item__item", "contract"
+    ):
+        if cl.version == cl.contract.current_version:
+            lines[(cl.contract_id, cl.round_item.item.code.upper())] = cl
+    existing = {
+        (p.contract_id, p.round_item_id, p.month): p
+        for p in Purchase.objects.filter(contract__hospital=hospital)
+    }
+    bought: dict[tuple[int, int], int] = {}
+    for (contract_id, item_id, _month), p in existing.items():
+        bought[(contract_id, item_id)] = bought.get((contract_id, item_id), 0) + p.quantity
+    bad_rows = {e.row for e in errors}
+    seen: dict[tuple[int, int, datetime.date], int] = {}
+    to_create: list[Purchase] = []
+    to_update: list[Purchase] = []
+    preview = []
+    outcome = ImportOutcome()
+    for record in frame.to_dict("records"):
+        row = int(record[ROW])
+        outcome.total += 1
+        if row in bad_rows:
+            continue
+
+        def refuse(column: str, message: str, row: int = row) -> None:
+            errors.append(RowError(row=row, column=labels.get(column, ""), message=message))
+
+        number = str(record["contract_number"])
+        contract = contracts.get(number)
+        if contract is None:
+            refuse(
+                "contract_number",
+                _("contract %(number)s is not one of your organization's contracts.")
+                % {"number": number},
+            )
+            continue
+        if contract.status != Contract.Status.CONFIRMED:
+            refuse(
+                "contract_number",
+                _("contract %(number)s is not confirmed by both parties yet.")
+                % {"number": contract.number},
+            )
+            continue
+        if contract.round.status != S.IN_EXECUTION:
+            refuse(
+                "contract_number",
+                _("round %(code)s is not in execution.") % {"code": contract.round.code},
+            )
+            continue
+        found = lines.get((contract.pk, str(record["item_code"])))
+        if found is None:
+            refuse(
+                "item_code",
+                _("item %(code)s is not on contract %(number)s.")
+                % {"code": record["item_code"], "number": contract.number},
+            )
+            continue
+        line = found
+        month = parse_month(str(record["month"]))
+        if month is None:
+            refuse(
+                "month",
+                _("“%(value)s” is not a month such as 2027-03.") % {"value": record["month"]},
+            )
+            continue
+        if month < month_start(line.starts_on) or month > line.ends_on:
+            refuse(
+                "month",
+                _("%(month)s is outside the contract term %(start)s to %(end)s.")
+                % {
+                    "month": f"{month:%Y-%m}",
+                    "start": f"{line.starts_on:%Y-%m-%d}",
+                    "end": f"{line.ends_on:%Y-%m-%d}",
+                },
+            )
+            continue
+        if month > month_start(today):
+            refuse("month", _("%(month)s has not begun yet.") % {"month": f"{month:%Y-%m}"})
+            continue
+        key = (contract.pk, line.round_item_id, month)
+        if key in seen:
+            refuse(
+                "",
+                _("duplicate of row %(first)s (same contract, item and month).")
+                % {"first": seen[key]},
+            )
+            continue
+        seen[key] = row
+        quantity = int(record["quantity"])
+        old = existing.get(key)
+        pair = (contract.pk, line.round_item_id)
+        bought[pair] = bought.get(pair, 0) - (old.quantity if old else 0) + quantity
+        if old is None:
+            action = Action.CREATE
+            to_create.append(
+                Purchase(
+                    contract=contract,
+                    round_item_id=line.round_item_id,
+                    month=month,
+                    quantity=quantity,
+                    channel=channel,
+                    recorded_by=by,
+                )
+            )
+            outcome.created += 1
+        elif old.quantity != quantity:
+            action = Action.CHANGE
+            old.quantity, old.channel, old.recorded_by = quantity, channel, by
+            to_update.append(old)
+            outcome.changed += 1
+        else:
+            action = Action.UNCHANGED
+            outcome.unchanged += 1
+        description = f"{contract.number} {line.round_item.item.code} {month:%Y-%m}: {quantity:,}"
+        beyond = bought[pair] - line.quantity
+        if beyond > 0:
+            description += " · " + _("%(units)s beyond the agreed volume") % {
+                "units": f"{beyond:,}"
+            }
+        preview.append(PreviewRow(row=row, action=action, description=description))
+    outcome.errors = sort_errors(errors)
+    outcome.rows = preview[:PREVIEW_ROWS]
+    if outcome.errors:
+        outcome.created = outcome.changed = outcome.unchanged = 0
+        return outcome
+    if commit:
+        with transaction.atomic():
+            Purchase.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+            now = timezone.now()
+            for p in to_update:
+                p.recorded_at = now
+            Purchase.objects.bulk_update(
+                to_update, ["quantity", "channel", "recorded_by", "recorded_at"], batch_size=1000
+            )
+        outcome.committed = True
+    return outcome
+
+
+def purchases_record(
+    *,
+    hospital: Organization,
+    by: User,
+    lines: Sequence[PurchaseLine],
+    channel: str,
+    today: datetime.date | None = None,
+) -> ImportOutcome:
+    """Record purchases from a web form or the API: all lines or none (``RowsRefused``)."""
+    outcome = purchases_apply(
+        hospital=hospital,
+        by=by,
+        raw=purchase_lines_frame(lines),
+        channel=channel,
+        commit=True,
+        today=today,
+    )
+    if outcome.errors:
+        raise RowsRefused(outcome.errors, row_label=_("Line"))
+    return outcome
+
+
+def purchases_import(
+    *,
+    hospital: Organization,
+    by: User,
+    data: bytes,
+    filename: str,
+    max_bytes: int,
+    commit: bool,
+    today: datetime.date | None = None,
+) -> ImportOutcome:
+    """A purchase spreadsheet (.xlsx or .csv, UTF-8 or GB18030): preview or commit."""
+    sheet = run_reader(
+        data=data,
+        filename=filename,
+        columns=PURCHASE_COLUMNS,
+        max_bytes=max_bytes,
+        unique_by=(),
+    )
+    if isinstance(sheet, str):
+        return ImportOutcome.refused(sheet)
+    raw = sheet.frame.copy()
+    raw["quantity"] = raw["quantity"].map(lambda v: "" if v is None or pd.isna(v) else str(v))
+    outcome = purchases_apply(
+        hospital=hospital,
+        by=by,
+        raw=raw,
+        channel=Purchase.Channel.UPLOAD,
+        commit=commit,
+        today=today,
+    )
+    outcome.errors = sort_errors([*sheet.errors, *outcome.errors])
+    if outcome.errors:
+        outcome.committed = False
+        outcome.created = outcome.changed = outcome.unchanged = 0
+    return outcome
+
+
+# --- execution: supply failure and the switch to a backup ---------------------------------
+
+
+def _current_supplier(run: EvaluationRun, round_item_id: int, region: Region) -> int | None:
+    """The manufacturer supplying a province now: the last switch's backup, else the award."""
+    switched = (
+        SupplyFailure.objects.filter(
+            round=run.round,
+            round_item_id=round_item_id,
+            region=region,
+            status=SupplyFailure.Status.SWITCHED,
+        )
+        .select_related("backup_bid")
+        .order_by("-switched_at", "-pk")
+        .first()
+    )
+    if switched is not None and switched.backup_bid is not None:
+        return switched.backup_bid.manufacturer_id
+    allocation = ProvinceAllocation.objects.filter(
+        run=run, round_item_id=round_item_id, region=region
+    ).first()
+    return allocation.manufacturer_id if allocation else None
+
+
+def supply_failure_report(
+    *, round_: Round, round_item_id: int, region: Region, by: User, description: str
+) -> SupplyFailure:
+    """Report that a province's supplier of an item is failing to supply.
+
+    The office, a hospital of that province, or the supplier itself may report it.
+    """
+    if not description.strip():
+        raise ValidationError(_("Say what happened."))
+    if round_.status not in {S.CONTRACTED, S.IN_EXECUTION}:
+        raise ValidationError(_("Supply failures are reported while contracts are in force."))
+    run = _official_run(round_).source_run
+    supplier = _current_supplier(run, round_item_id, region)
+    if supplier is None:
+        raise ValidationError(_("Nobody supplies this item in that province."))
+    org = by.organization
+    allowed = org is not None and (
+        (org.kind == Organization.Kind.OFFICE and round_.office_id == org.pk)
+        or (org.kind == Organization.Kind.HOSPITAL and org.region_id == region.pk)
+        or org.pk == supplier
+    )
+    if not allowed:
+        raise ValidationError(
+            _("Only the office, a hospital of the province or the supplier can report this.")
+        )
+    return SupplyFailure.objects.create(
+        round=round_,
+        round_item_id=round_item_id,
+        region=region,
+        manufacturer_id=supplier,
+        description=description.strip(),
+        reported_by=by,
+    )
+
+
+def supplier_switch(
+    *,
+    failure: SupplyFailure,
+    by: User,
+    switch_from: datetime.date,
+    backup_bid_id: int | None = None,
+) -> list[Contract]:
+    """Switch a failing province to a backup winner from the first day of a month.
+
+    Every confirmed contract of the failing supplier with a hospital of the province is
+    amended: its line for the item keeps what was bought before the switch. The rest of
+    each hospital's agreed volume goes to the backup at the backup's award price: by an
+    amendment of their confirmed contract, a change of a contract not yet confirmed, or a
+    new contract for both to confirm. Locks the round row, then each contract row.
+    """
+    if switch_from.day != 1:
+        raise ValidationError(_("A switch takes effect on the first day of a month."))
+    with transaction.atomic():
+        locked_round = _lock_round(failure.round_id)
+        if locked_round.status not in {S.CONTRACTED, S.IN_EXECUTION}:
+            raise ValidationError(_("Supply failures are reported while contracts are in force."))
+        run = _official_run(locked_round).source_run
+        allocation = (
+            ProvinceAllocation.objects.filter(
+                run=run, round_item_id=failure.round_item_id, region=failure.region
+            )
+            .select_related("backup_bid")
+            .first()
+        )
+        if backup_bid_id is None:
+            backup_bid_id = allocation.backup_bid_id if allocation else None
+        backup = BidResult.objects.filter(
+            run=run,
+            round_item_id=failure.round_item_id,
+            opened_bid_id=backup_bid_id,
+            outcome=BidResult.Outcome.WON,
+        ).first()
+        if backup is None or backup.manufacturer_id == failure.manufacturer_id:
+            raise ValidationError(_("Choose another winner of the item as the backup supplier."))
+        updated = SupplyFailure.objects.filter(
+            pk=failure.pk, status=SupplyFailure.Status.REPORTED
+        ).update(
+            status=SupplyFailure.Status.SWITCHED,
+            backup_bid_id=backup.opened_bid_id,
+            switch_from=switch_from,
+            switched_by=by,
+            switched_at=timezone.now(),
+        )
+        if updated != 1:
+            raise ValidationError(_("This supply failure has already been handled."))
+        price = backup.award_price or backup.unit_price or Decimal(0)
+        reason = _(
+            "Supply failure %(id)s: %(item)s in %(province)s is supplied by the backup "
+            "supplier from %(date)s."
+        ) % {
+            "id": failure.pk,
+            "item": failure.round_item.item.code,
+            "province": failure.region.name,
+            "date": f"{switch_from:%Y-%m-%d}",
+        }
+        affected = list(
+            Contract.objects.select_for_update()
+            .filter(
+                round=locked_round,
+                manufacturer_id=failure.manufacturer_id,
+                hospital__region=failure.region,
+            )
+            .order_by("pk")
+        )
+        changed: list[Contract] = []
+        for contract in affected:
+            line = next(
+                (
+                    cl
+                    for cl in contract_lines(contract)
+                    if cl.round_item_id == failure.round_item_id
+                ),
+                None,
+            )
+            if line is None:
+                continue
+            if contract.status != Contract.Status.CONFIRMED:
+                raise ValidationError(
+                    _("Contract %(number)s is not confirmed yet; it cannot be switched.")
+                    % {"number": contract.number}
+                )
+            bought_before = (
+                Purchase.objects.filter(
+                    contract=contract, round_item_id=line.round_item_id, month__lt=switch_from
+                ).aggregate(total=models.Sum("quantity"))["total"]
+                or 0
+            )
+            keep = min(line.quantity, bought_before)
+            remaining = line.quantity - keep
+            contract_amend(
+                contract=contract,
+                by=by,
+                reason=reason,
+                effective_from=switch_from,
+                quantities={line.round_item_id: keep},
+            )
+            changed.append(contract)
+            if remaining > 0:
+                changed.append(
+                    _backup_contract(
+                        round_=locked_round,
+                        run=run,
+                        hospital_id=contract.hospital_id,
+                        backup=backup,
+                        like=line,
+                        quantity=remaining,
+                        price=price,
+                        switch_from=switch_from,
+                        reason=reason,
+                        by=by,
+                    )
+                )
+        AuditEntry.objects.create(
+            round=locked_round,
+            action="supplier_switched",
+            by=by,
+            detail={
+                "failure": failure.pk,
+                "backup_bid": backup.opened_bid_id,
+                "from": f"{switch_from:%Y-%m-%d}",
+                "contracts": [c.pk for c in changed],
+            },
+        )
+        hospitals = {c.hospital_id for c in changed}
+        notify(
+            organizations=hospitals | {failure.manufacturer_id, backup.manufacturer_id},
+            kind=Notification.Kind.SUPPLIER_SWITCHED,
+            subject=gettext_noop("Supplier switched for %(item)s in %(province)s"),
+            body=gettext_noop(
+                "From %(date)s, %(item)s in %(province)s is supplied by %(backup)s. "
+                "The affected contracts are amended."
+            ),
+            params={
+                "item": failure.round_item.item.code,
+                "province": failure.region.name_zh,
+                "date": f"{switch_from:%Y-%m-%d}",
+                "backup": backup.manufacturer.name,
+            },
+            url=reverse("contracts:contracts"),
+            dedupe_key=f"switch:{failure.pk}",
+        )
+    return changed
+
+
+def _backup_contract(
+    *,
+    round_: Round,
+    run: EvaluationRun,
+    hospital_id: int,
+    backup: BidResult,
+    like: ContractLine,
+    quantity: int,
+    price: Decimal,
+    switch_from: datetime.date,
+    reason: str,
+    by: User,
+) -> Contract:
+    """Give ``quantity`` of an item to the backup in the hospital's contract with it."""
+    line = ContractLine(
+        round_item_id=like.round_item_id,
+        opened_bid_id=backup.opened_bid_id,
+        region_id=like.region_id,
+        quantity=quantity,
+        unit_price=price,
+        amount=_amount(quantity, price),
+        term_years=like.term_years,
+        starts_on=switch_from,
+        ends_on=like.ends_on,
+    )
+    contract = (
+        Contract.objects.select_for_update()
+        .filter(round=round_, hospital_id=hospital_id, manufacturer_id=backup.manufacturer_id)
+        .first()
+    )
+    if contract is not None and contract.status == Contract.Status.CONFIRMED:
+        current = {cl.round_item_id: cl for cl in contract_lines(contract)}
+        if like.round_item_id in current:
+            existing = current[like.round_item_id]
+            contract_amend(
+                contract=contract,
+                by=by,
+                reason=reason,
+                effective_from=switch_from,
+                quantities={like.round_item_id: existing.quantity + quantity},
+            )
+        else:
+            contract_amend(
+                contract=contract,
+                by=by,
+                reason=reason,
+                effective_from=switch_from,
+                quantities={},
+                added=[line],
+            )
+        return contract
+    if contract is None:
+        last = (
+            Contract.objects.filter(round=round_)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+        )
+        serial = int(last.rsplit("HT", 1)[1]) + 1 if last else 1
+        contract = Contract.objects.create(
+            round=round_,
+            run=run,
+            number=f"{round_.code}-HT{serial:06d}",
+            hospital_id=hospital_id,
+            manufacturer_id=backup.manufacturer_id,
+            starts_on=switch_from,
+            total=Decimal("0.00"),
+        )
+    # Not confirmed yet: the draft itself changes (there is no signed original to keep).
+    existing_line = ContractLine.objects.filter(
+        contract=contract, version=contract.current_version, round_item_id=like.round_item_id
+    ).first()
+    if existing_line is not None:
+        existing_line.quantity += quantity
+        existing_line.amount = _amount(existing_line.quantity, existing_line.unit_price)
+        existing_line.save(update_fields=["quantity", "amount"])
+    else:
+        line.contract = contract
+        line.version = contract.current_version
+        line.save()
+    contract.total = sum((cl.amount for cl in contract_lines(contract)), Decimal("0.00"))
+    contract.revision += 1
+    contract.save(update_fields=["total", "revision"])
+    notify(
+        organizations=[hospital_id],
+        kind=Notification.Kind.CONTRACT_TO_CONFIRM,
+        subject=gettext_noop("Contract %(number)s to confirm"),
+        body=gettext_noop("A backup supplier's contract %(number)s awaits your confirmation."),
+        params={"number": contract.number},
+        url=reverse("contracts:contract", args=[contract.pk]),
+        dedupe_key=f"contract-to-confirm-backup:{contract.pk}:{contract.revision}",
+    )
+    return contract
+
+
+def behind_schedule_check(*, now: datetime.datetime) -> int:
+    """Tell hospitals behind the pro-rata schedule, once a month per round (Celery beat).
+
+    Computed at most once a day per round (an audit entry marks the day), so the
+    every-minute sweep stays cheap; the notification itself is keyed by round and month.
+    """
+    from contracts.selectors import behind_schedule_hospitals, progress_lines
+
+    today = timezone.localdate(now)
+    notified = 0
+    for round_ in Round.objects.filter(status=S.IN_EXECUTION):
+        marker = f"{today:%Y-%m-%d}"
+        if AuditEntry.objects.filter(
+            round=round_, action="behind_schedule_checked", detail__day=marker
+        ).exists():
+            continue
+        with transaction.atomic():
+            AuditEntry.objects.create(
+                round=round_, action="behind_schedule_checked", detail={"day": marker}
+            )
+            rows = progress_lines(
+                contracts=Contract.objects.filter(round=round_, status=Contract.Status.CONFIRMED),
+                today=today,
+            )
+            for hospital, progress in behind_schedule_hospitals(rows=rows):
+                notified += notify(
+                    organizations=[hospital.pk],
+                    kind=Notification.Kind.BEHIND_SCHEDULE,
+                    subject=gettext_noop("Purchases of round %(code)s behind schedule"),
+                    body=gettext_noop(
+                        "You have bought %(bought)s units of the %(expected)s the schedule "
+                        "expects by now (agreed volume %(agreed)s). Record your purchases or "
+                        "catch up."
+                    ),
+                    params={
+                        "code": round_.code,
+                        "bought": f"{progress.bought:,}",
+                        "expected": f"{progress.expected:,}",
+                        "agreed": f"{progress.agreed:,}",
+                    },
+                    url=reverse("contracts:progress"),
+                    dedupe_key=f"behind:{round_.pk}:{today:%Y-%m}",
+                )
+    return notified

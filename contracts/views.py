@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import office_required, role_required
+from accounts.access import hospital_required, office_required, role_required
 from accounts.models import Organization, Region
 from bidding.models import OpenedBid
 from contracts import selectors, services
@@ -27,10 +28,25 @@ from contracts.forms import (
     ObjectionAnswerForm,
     ObjectionForm,
     PickForm,
+    PurchaseForm,
+    PurchaseUploadForm,
     ScenarioForm,
     SelectionOpenForm,
+    SupplyFailureForm,
+    SwitchForm,
 )
-from contracts.models import Contract, EvaluationRun, ItemAward, Objection, ProvinceSelection
+from contracts.models import (
+    BidResult,
+    Contract,
+    EvaluationRun,
+    ItemAward,
+    Objection,
+    ProvinceAllocation,
+    ProvinceSelection,
+    Purchase,
+)
+from contracts.progress import combine
+from procurement.models import Round
 
 party_required = role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 
@@ -559,4 +575,261 @@ def contract_pdf(request: HttpRequest, contract_id: int, language: str) -> HttpR
             filename=f"{contract.number}-{language}.pdf",
             content_type="application/pdf",
         ),
+    )
+
+
+# --- execution -----------------------------------------------------------------------------
+
+
+def _hospital_lines(request: HttpRequest) -> list[Any]:
+    rows = selectors.progress_lines(
+        contracts=selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
+            status=Contract.Status.CONFIRMED, round__status=Round.Status.IN_EXECUTION
+        ),
+        today=timezone.localdate(),
+    )
+    return [r.line for r in rows]
+
+
+@hospital_required
+def purchases(request: HttpRequest) -> HttpResponse:
+    """Record a month of purchases (form), or upload a spreadsheet of them."""
+    lines = _hospital_lines(request)
+    form = PurchaseForm(request.POST or None, lines=lines)
+    if request.method == "POST" and form.is_valid():
+        number, item_code = form.cleaned_data["line"].split("|", 1)
+        try:
+            services.purchases_record(
+                hospital=request.user.organization,  # type: ignore[union-attr,arg-type]
+                by=request.user,  # type: ignore[arg-type]
+                lines=[
+                    services.PurchaseLine(
+                        contract_number=number,
+                        item_code=item_code,
+                        month=form.cleaned_data["month"],
+                        quantity=form.cleaned_data["quantity"],
+                    )
+                ],
+                channel=Purchase.Channel.WEB,
+            )
+            messages.success(request, _("The purchase is recorded."))
+            return redirect("contracts:purchases")
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+    return render(
+        request,
+        "contracts/purchases.html",
+        {
+            "form": form,
+            "upload_form": PurchaseUploadForm(),
+            "purchases": selectors.purchase_list_for_user(user=request.user).order_by(  # type: ignore[arg-type]
+                "-month", "contract__number"
+            )[:200],
+            "has_lines": bool(lines),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@hospital_required
+def purchases_upload(request: HttpRequest) -> HttpResponse:
+    """Upload: a preview first (nothing written), then the commit of the same file."""
+    from catalog.imports import upload_discard, upload_get_for_user, upload_store
+
+    user = request.user
+    scope = str(user.organization_id)  # type: ignore[union-attr]
+    if request.method == "POST" and "token" in request.POST:
+        try:
+            upload = upload_get_for_user(
+                user=user,  # type: ignore[arg-type]
+                token=request.POST["token"],
+                purpose=services.PURCHASE_UPLOAD,
+                scope=scope,
+            )
+        except Exception:
+            messages.error(request, _("That upload is no longer available; upload the file again."))
+            return redirect("contracts:purchases")
+        outcome = services.purchases_import(
+            hospital=user.organization,  # type: ignore[union-attr,arg-type]
+            by=user,  # type: ignore[arg-type]
+            data=bytes(upload.data),
+            filename=upload.filename,
+            max_bytes=settings.JICAI_MAX_UPLOAD_BYTES,
+            commit=True,
+        )
+        if outcome.committed:
+            upload_discard(upload=upload)
+            messages.success(
+                request,
+                _("%(created)s purchases recorded, %(changed)s changed, %(unchanged)s unchanged.")
+                % {
+                    "created": outcome.created,
+                    "changed": outcome.changed,
+                    "unchanged": outcome.unchanged,
+                },
+            )
+            return redirect("contracts:purchases")
+        return render(
+            request,
+            "contracts/purchases_preview.html",
+            {"outcome": outcome, "token": upload.token},
+            status=400,
+        )
+    form = PurchaseUploadForm(request.POST or None, request.FILES or None)
+    if request.method != "POST" or not form.is_valid():
+        return redirect("contracts:purchases")
+    uploaded = form.cleaned_data["file"]
+    data = uploaded.read(settings.JICAI_MAX_UPLOAD_BYTES + 1)
+    outcome = services.purchases_import(
+        hospital=user.organization,  # type: ignore[union-attr,arg-type]
+        by=user,  # type: ignore[arg-type]
+        data=data,
+        filename=uploaded.name,
+        max_bytes=settings.JICAI_MAX_UPLOAD_BYTES,
+        commit=False,
+    )
+    token = None
+    if outcome.ok:
+        token = upload_store(
+            user=user,  # type: ignore[arg-type]
+            purpose=services.PURCHASE_UPLOAD,
+            scope=scope,
+            filename=uploaded.name,
+            data=data,
+        ).token
+    return render(
+        request,
+        "contracts/purchases_preview.html",
+        {"outcome": outcome, "token": token},
+        status=200 if outcome.ok else 400,
+    )
+
+
+@role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+def progress(request: HttpRequest) -> HttpResponse:
+    """Bought against agreed and pro-rata: per line, hospital, item, province, winner."""
+    user = request.user
+    contracts = selectors.contract_list_for_user(user=user).filter(  # type: ignore[arg-type]
+        status=Contract.Status.CONFIRMED
+    )
+    rounds = Round.objects.filter(pk__in=contracts.values("round_id")).order_by("-created_at")
+    round_id = request.GET.get("round", "")
+    chosen = next((r for r in rounds if str(r.pk) == round_id), rounds.first())
+    rows = (
+        selectors.progress_lines(
+            contracts=contracts.filter(round=chosen), today=timezone.localdate()
+        )
+        if chosen
+        else []
+    )
+    return render(
+        request,
+        "contracts/progress.html",
+        {
+            "rounds": rounds,
+            "round": chosen,
+            "rows": rows[:1000],
+            "total": combine(r.progress for r in rows),
+            "by_item": selectors.progress_by(rows, "item"),
+            "by_province": selectors.progress_by(rows, "region"),
+            "by_winner": selectors.progress_by(rows, "manufacturer"),
+            "by_hospital": selectors.progress_by(rows, "hospital")[:500],
+            "behind": selectors.behind_schedule_hospitals(rows=rows),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+def supply_failures(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "contracts/supply_failures.html",
+        {"failures": selectors.supply_failure_list_for_user(user=request.user)[:200]},  # type: ignore[arg-type]
+    )
+
+
+@role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+def supply_failure_new(request: HttpRequest, round_id: int) -> HttpResponse:
+    contracts = selectors.contract_list_for_user(user=request.user)  # type: ignore[arg-type]
+    round_ = Round.objects.filter(pk=round_id, pk__in=contracts.values("round_id")).first()
+    if round_ is None:
+        raise Http404
+    official = selectors.official_run(round_=round_)
+    awards = (
+        list(ItemAward.objects.filter(run=official.source_run).select_related("round_item__item"))
+        if official
+        else []
+    )
+    form = SupplyFailureForm(request.POST or None, awards=awards)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.supply_failure_report(
+                round_=round_,
+                round_item_id=form.cleaned_data["round_item"],
+                region=form.cleaned_data["region"],
+                by=request.user,  # type: ignore[arg-type]
+                description=form.cleaned_data["description"],
+            )
+            messages.success(request, _("The supply failure is reported to the office."))
+            return redirect("contracts:supply-failures")
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+    return render(
+        request,
+        "contracts/supply_failure_new.html",
+        {"round": round_, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@office_required
+def supplier_switch(request: HttpRequest, failure_id: int) -> HttpResponse:
+    failure = (
+        selectors.supply_failure_list_for_user(user=request.user)  # type: ignore[arg-type]
+        .filter(pk=failure_id)
+        .first()
+    )
+    if failure is None:
+        raise Http404
+    official = selectors.official_run(round_=failure.round)
+    run = official.source_run if official else None
+    winners = [
+        w
+        for w in BidResult.objects.filter(
+            run=run, round_item=failure.round_item, outcome=BidResult.Outcome.WON
+        ).select_related("manufacturer")
+        if w.manufacturer_id != failure.manufacturer_id
+    ]
+    allocation = ProvinceAllocation.objects.filter(
+        run=run, round_item=failure.round_item, region=failure.region
+    ).first()
+    form = SwitchForm(
+        request.POST or None,
+        winners=winners,
+        default=allocation.backup_bid_id if allocation else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.supplier_switch(
+                failure=failure,
+                by=request.user,  # type: ignore[arg-type]
+                switch_from=form.cleaned_data["switch_from"],
+                backup_bid_id=form.cleaned_data["backup_bid"],
+            )
+            messages.success(
+                request,
+                _("Switched; %(count)s contracts amended or drawn up.") % {"count": len(changed)},
+            )
+            return redirect("contracts:supply-failures")
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+    return render(
+        request,
+        "contracts/supplier_switch.html",
+        {"failure": failure, "form": form},
+        status=400 if request.method == "POST" else 200,
     )

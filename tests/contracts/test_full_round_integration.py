@@ -275,3 +275,57 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     office_client.post(reverse("contracts:execution-start", args=[round_.pk]))
     round_.refresh_from_db()
     assert round_.status == Round.Status.IN_EXECUTION
+
+    # Execution: a month of purchases (one hospital far behind), the behind-schedule flag
+    # and notification, then a supply failure switched to the backup supplier.
+    from contracts.models import ContractLine, Notification, SupplyFailure
+
+    Round.objects.filter(pk=round_.pk).update(
+        contract_starts_on=timezone.localdate() - datetime.timedelta(days=90)
+    )
+    ContractLine.objects.filter(contract__round=round_).update(
+        starts_on=timezone.localdate() - datetime.timedelta(days=90)
+    )
+    month = f"{timezone.localdate() - datetime.timedelta(days=60):%Y-%m}"
+    for c in Contract.objects.filter(round=round_):
+        hospital_user = next(h for h in hospitals if h.organization_id == c.hospital_id)
+        line = ContractLine.objects.get(contract=c)
+        quantity = 10 if c.pk == contract.pk else line.quantity // 3
+        response = _client(hospital_user).post(
+            reverse("contracts:purchases"),
+            {"line": f"{c.number}|{round_item.item.code}", "month": month, "quantity": quantity},
+        )
+        assert response.status_code == 302
+    page = office_client.get(reverse("contracts:progress")).content.decode()
+    behind = page.split("Hospitals behind schedule")[1].split("</section>")[0]
+    assert hospitals[0].organization.name_en in behind
+    assert services.behind_schedule_check(now=timezone.now()) == 1
+    assert Notification.objects.filter(
+        organization=hospitals[0].organization, kind="behind_schedule"
+    ).exists()
+
+    region = contract.hospital.region
+    _client(hospitals[0]).post(
+        reverse("contracts:supply-failure-new", args=[round_.pk]),
+        {"round_item": round_item.pk, "region": region.pk, "description": "Nothing delivered."},
+    )
+    failure = SupplyFailure.objects.get()
+    first_of_next = (timezone.localdate().replace(day=1) + datetime.timedelta(days=32)).replace(
+        day=1
+    )
+    backup = next(w for w in winners if w.manufacturer_id != failure.manufacturer_id)
+    office_client.post(
+        reverse("contracts:supplier-switch", args=[failure.pk]),
+        {"backup_bid": backup.opened_bid_id, "switch_from": f"{first_of_next:%Y-%m-%d}"},
+    )
+    failure.refresh_from_db()
+    assert failure.status == "switched"
+    contract.refresh_from_db()
+    assert contract.current_version == 1
+    assert ContractLine.objects.get(contract=contract, version=1).quantity == 10
+    moved = Contract.objects.get(
+        round=round_, hospital=contract.hospital, manufacturer_id=backup.manufacturer_id
+    )
+    assert ContractLine.objects.get(contract=moved).quantity == (
+        ContractLine.objects.get(contract=contract, version=0).quantity - 10
+    )
