@@ -39,6 +39,7 @@ class BidRowForm(forms.Form):
     def __init__(self, data: Any = None, *, row: SheetRow) -> None:
         super().__init__(data=data, prefix=row.key)
         self.row = row
+        self.warnings: list[str] = []
         product_field = self.fields["product"]
         assert isinstance(product_field, forms.ModelChoiceField)
         product_field.queryset = Product.objects.filter(pk__in=[p.pk for p in row.products])
@@ -124,6 +125,9 @@ class BidSheet:
                 and current.annual_capacity == capacity
             ):
                 continue  # unchanged: nothing to seal
+            form.warnings = bid_warnings(
+                ceiling=row.ceiling, unit_price=price, annual_capacity=capacity
+            )
             self.changes.append(
                 SheetLine(
                     form=form,
@@ -134,9 +138,7 @@ class BidSheet:
                         unit_price=price,
                         annual_capacity=capacity,
                     ),
-                    warnings=bid_warnings(
-                        ceiling=row.ceiling, unit_price=price, annual_capacity=capacity
-                    ),
+                    warnings=form.warnings,
                     is_revision=current is not None,
                 )
             )

@@ -80,6 +80,13 @@ def test_inline_validation_reports_errors_per_line(world: World) -> None:
     assert "Ensure that there are no more than 4 decimal places." in body
     assert "Enter the annual supply capacity." in body
     assert "<html" not in body  # a partial for htmx
+    key = f"{world.round_item.pk}-{world.spec20.pk}"
+    assert f'<div id="check-{key}" hx-swap-oob="true"' in body
+    assert "Needs correction" in body
+    warned = client.post(
+        url, sheet_data(world, price="2.5000", step="check"), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "judged invalid at the opening" in warned.split(f'id="check-{key}"')[1]
     response = client.post(url, sheet_data(world, price="1.23456", step="review"))
     assert response.status_code == 422
     assert not Bid.objects.exists()
