@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -310,11 +310,12 @@ def opening_record(*, round_: Round) -> OpeningRecord | None:
     opened = (
         OpenedBid.objects.filter(opening=opening)
         .select_related("manufacturer", "product", "specification", "version")
+        # Lowest unit comparable price first; tampered bids (no price) last.
         .order_by(
             "round_item__item__code",
-            "validity",
-            "unit_comparable_price",
+            F("unit_comparable_price").asc(nulls_last=True),
             "manufacturer__social_credit_code",
+            "pk",
         )
     )
     by_item: dict[int, list[OpenedBid]] = {}
