@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("catalog.api_urls")),
     path("", include("procurement.api_urls")),
     path("", include("bidding.api_urls")),
+    path("", include("contracts.api_urls")),
 ]

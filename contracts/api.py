@@ -1,0 +1,322 @@
+"""REST API of awards and contracts (token auth), described in the OpenAPI schema.
+
+Every list is filtered by the same selectors as the pages: a hospital reads only its own
+allocations, contracts, purchases and progress; a manufacturer only its own; the office
+only the rounds it runs. Money is a decimal string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Organization, User
+from catalog.imports import RowsRefused
+from contracts import selectors, services
+from contracts.models import Contract, EvaluationRun, HospitalAllocation, Purchase
+
+
+class _RoleIs(BasePermission):
+    kinds: tuple[str, ...] = ()
+    message = "This endpoint is not available to your organization."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        organization = getattr(request.user, "organization", None)
+        return bool(
+            request.user
+            and request.user.is_authenticated
+            and organization is not None
+            and organization.kind in self.kinds
+        )
+
+
+class IsParty(_RoleIs):
+    kinds = (Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+
+
+class IsAnyRole(_RoleIs):
+    kinds = (
+        Organization.Kind.OFFICE,
+        Organization.Kind.HOSPITAL,
+        Organization.Kind.MANUFACTURER,
+    )
+
+
+class IsHospital(_RoleIs):
+    kinds = (Organization.Kind.HOSPITAL,)
+    message = "This endpoint is available to hospitals only."
+
+
+class IsOffice(_RoleIs):
+    kinds = (Organization.Kind.OFFICE,)
+    message = "This endpoint is available to the procurement office only."
+
+
+# --- serializers --------------------------------------------------------------------------
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    round = serializers.CharField(source="run.round.code")
+    item = serializers.CharField(source="round_item.item.code")
+    region = serializers.CharField(source="region.code")
+    hospital = serializers.CharField(source="hospital.social_credit_code")
+    manufacturer = serializers.CharField(source="manufacturer.social_credit_code")
+
+    class Meta:
+        model = HospitalAllocation
+        fields = ["round", "item", "region", "hospital", "manufacturer", "quantity", "unit_price"]
+
+
+class ContractLineSerializer(serializers.Serializer):
+    item = serializers.CharField(source="round_item.item.code")
+    region = serializers.CharField(source="region.code")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=24, decimal_places=6)
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    term_years = serializers.IntegerField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    round = serializers.CharField(source="round.code")
+    hospital = serializers.CharField(source="hospital.social_credit_code")
+    manufacturer = serializers.CharField(source="manufacturer.social_credit_code")
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contract
+        fields = [
+            "id",
+            "number",
+            "round",
+            "hospital",
+            "manufacturer",
+            "status",
+            "starts_on",
+            "current_version",
+            "total",
+            "hospital_confirmed_at",
+            "manufacturer_confirmed_at",
+            "lines",
+        ]
+
+    @extend_schema(responses=ContractLineSerializer(many=True))
+    def get_lines(self, contract: Contract) -> list[dict[str, Any]]:
+        return ContractLineSerializer(services.contract_lines(contract), many=True).data  # type: ignore[return-value]
+
+
+class PurchaseSerializer(serializers.ModelSerializer):
+    contract_number = serializers.CharField(source="contract.number")
+    item_code = serializers.CharField(source="round_item.item.code")
+    month = serializers.DateField(format="%Y-%m")
+
+    class Meta:
+        model = Purchase
+        fields = ["contract_number", "item_code", "month", "quantity", "channel", "recorded_at"]
+
+
+class PurchaseLineSerializer(serializers.Serializer):
+    contract_number = serializers.CharField(max_length=40)
+    item_code = serializers.CharField(max_length=32)
+    month = serializers.CharField(max_length=10, help_text="e.g. 2027-03")
+    quantity = serializers.JSONField(help_text="a whole number of smallest units, above 0")
+
+
+class PurchaseBatchSerializer(serializers.Serializer):
+    lines = PurchaseLineSerializer(many=True, allow_empty=False)
+
+    def validate_lines(self, value: list[Any]) -> list[Any]:
+        if len(value) > MAX_LINES:
+            raise serializers.ValidationError(
+                f"At most {MAX_LINES} lines per request; upload a spreadsheet for more."
+            )
+        return value
+
+
+class PurchaseOutcomeSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    changed = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
+ErrorsSerializer = inline_serializer(
+    name="Errors", fields={"errors": serializers.ListField(child=serializers.CharField())}
+)
+MAX_LINES = 10_000
+
+
+class ProgressSerializer(serializers.Serializer):
+    contract_number = serializers.CharField()
+    item = serializers.CharField()
+    agreed = serializers.IntegerField()
+    bought = serializers.IntegerField()
+    expected_by_today = serializers.IntegerField()
+    beyond_agreed = serializers.IntegerField()
+    behind_schedule = serializers.BooleanField()
+
+
+class RunSerializer(serializers.ModelSerializer):
+    round = serializers.CharField(source="round.code")
+    rule_set = serializers.CharField(source="rule_set.name")
+
+    class Meta:
+        model = EvaluationRun
+        fields = [
+            "id",
+            "round",
+            "rule_set",
+            "rule_set_version",
+            "is_scenario",
+            "is_official",
+            "status",
+            "progress",
+            "stage",
+            "input_hash",
+            "solver_status",
+            "total_cost",
+            "same_as",
+            "error",
+            "requested_at",
+            "finished_at",
+        ]
+
+
+# --- views --------------------------------------------------------------------------------
+
+
+class AllocationListView(ListAPIView):
+    """Your hospital allocations of published awards (a hospital's own, a winner's own)."""
+
+    permission_classes = [IsParty]
+    serializer_class = AllocationSerializer
+
+    def get_queryset(self) -> QuerySet[HospitalAllocation]:
+        return selectors.hospital_allocations_list_for_user(user=self.request.user)  # type: ignore[arg-type]
+
+
+class ContractListView(ListAPIView):
+    """Your contracts (the office: those of its rounds)."""
+
+    permission_classes = [IsAnyRole]
+    serializer_class = ContractSerializer
+
+    def get_queryset(self) -> QuerySet[Contract]:
+        return selectors.contract_list_for_user(user=self.request.user).order_by("number")  # type: ignore[arg-type]
+
+
+class ContractDetailView(RetrieveAPIView):
+    permission_classes = [IsAnyRole]
+    serializer_class = ContractSerializer
+    lookup_url_kwarg = "contract_id"
+
+    def get_queryset(self) -> QuerySet[Contract]:
+        return selectors.contract_list_for_user(user=self.request.user)  # type: ignore[arg-type]
+
+
+class PurchaseView(APIView):
+    """Your purchases; a hospital records months of purchases, all lines or none."""
+
+    permission_classes = [IsAnyRole]
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request.method == "POST":
+            return [IsHospital()]
+        return [IsAnyRole()]
+
+    @extend_schema(responses=PurchaseSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        purchases = selectors.purchase_list_for_user(user=user).order_by(
+            "contract__number", "round_item__item__code", "month"
+        )[:5000]
+        return Response(PurchaseSerializer(purchases, many=True).data)
+
+    @extend_schema(
+        request=PurchaseBatchSerializer,
+        responses={201: PurchaseOutcomeSerializer, 400: ErrorsSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        batch = PurchaseBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        user: User = request.user  # type: ignore[assignment]
+        try:
+            outcome = services.purchases_record(
+                hospital=user.organization,  # type: ignore[arg-type]
+                by=user,
+                lines=[services.PurchaseLine(**line) for line in batch.validated_data["lines"]],
+                channel=Purchase.Channel.API,
+            )
+        except RowsRefused as exc:
+            return Response({"errors": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {
+                "created": outcome.created,
+                "changed": outcome.changed,
+                "unchanged": outcome.unchanged,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ProgressView(APIView):
+    """Bought against agreed and the pro-rata schedule, per contract line."""
+
+    permission_classes = [IsAnyRole]
+
+    @extend_schema(responses=ProgressSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        rows = selectors.progress_lines(
+            contracts=selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
+                status=Contract.Status.CONFIRMED
+            ),
+            today=timezone.localdate(),
+        )
+        return Response(
+            [
+                {
+                    "contract_number": r.contract.number,
+                    "item": r.line.round_item.item.code,
+                    "agreed": r.progress.agreed,
+                    "bought": r.progress.bought,
+                    "expected_by_today": r.progress.expected,
+                    "beyond_agreed": r.progress.beyond_agreed,
+                    "behind_schedule": r.progress.behind,
+                }
+                for r in rows[:5000]
+            ]
+        )
+
+
+class EvaluationView(APIView):
+    """The office starts the official evaluation of a round (202, poll the run)."""
+
+    permission_classes = [IsOffice]
+
+    @extend_schema(request=None, responses={202: RunSerializer, 400: ErrorsSerializer})
+    def post(self, request: Request, round_id: int) -> Response:
+        round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+        try:
+            run = services.evaluation_request(round_=round_, by=request.user)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            return Response({"errors": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunDetailView(APIView):
+    permission_classes = [IsOffice]
+
+    @extend_schema(responses=RunSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        run = selectors.run_get_for_office(user=request.user, run_id=run_id)  # type: ignore[arg-type]
+        return Response(RunSerializer(run).data)
