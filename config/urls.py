@@ -14,6 +14,7 @@ urlpatterns = [
     path("rounds/", include("procurement.urls")),
     path("bidding/", include("bidding.urls")),
     path("awards/", include("contracts.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,0 +1,135 @@
+"""State changes of reports: generating and storing documents, enqueueing their tasks."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization, User
+from contracts.models import EvaluationRun
+from contracts.pdf import render_template_pdf, sha256
+from contracts.selectors import FINAL, official_run
+from procurement.models import Round
+from reports import selectors
+from reports.models import ReportDocument
+
+LANGUAGES = (ReportDocument.Language.ZH_HANS, ReportDocument.Language.EN)
+
+
+def _page_count(pdf: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _final_run(round_: Round) -> EvaluationRun:
+    if round_.status not in FINAL:
+        raise ValidationError(
+            _("Round %(code)s is not awarded yet: its results cannot be published.")
+            % {"code": round_.code}
+        )
+    run = official_run(round_=round_)
+    if run is None:
+        raise ValidationError(
+            _("Round %(code)s has no official evaluation.") % {"code": round_.code}
+        )
+    return run.source_run
+
+
+def document_store(
+    *,
+    round_: Round,
+    kind: str,
+    language: str,
+    organization: Organization | None,
+    run: EvaluationRun,
+    pdf: bytes,
+) -> ReportDocument:
+    """Store ``pdf`` as the round's document of this kind, language and organization.
+
+    Idempotent: the same bytes leave the stored row untouched (same hash, same time);
+    new bytes replace content and hash. Safe when two workers race: the unique constraints
+    let one insert win and the other updates that row.
+    """
+    digest = sha256(pdf)
+    key = {"round": round_, "kind": kind, "language": language, "organization": organization}
+    values = {
+        "content": pdf,
+        "sha256": digest,
+        "size": len(pdf),
+        "pages": _page_count(pdf),
+        "run_id_reported": run.pk,
+        "generated_at": timezone.now(),
+    }
+    for _attempt in range(2):
+        with transaction.atomic():
+            existing = ReportDocument.objects.select_for_update().filter(**key).first()
+            if existing is not None:
+                if existing.sha256 == digest and existing.run_id_reported == run.pk:
+                    return existing
+                for name, value in values.items():
+                    setattr(existing, name, value)
+                existing.save()
+                return existing
+            try:
+                with transaction.atomic():
+                    return ReportDocument.objects.create(**key, **values)
+            except IntegrityError:
+                continue  # another worker inserted it first: update that row
+    raise RuntimeError("report document could not be stored")  # pragma: no cover
+
+
+def award_result_render(*, round_: Round, run: EvaluationRun, language: str) -> bytes:
+    """The award-result announcement of ``round_`` as PDF bytes, in ``language``."""
+    from reports import charts
+
+    with translation.override(language):
+        data = selectors.award_result_data(round_=round_, run=run)
+        data["chart_svg"] = charts.price_before_after_svg(
+            [
+                (f"{s.code} {s.name}", s.figures.get("price_before"), s.figures.get("price_after"))
+                for s in data["sections"]
+            ]
+        )
+    return render_template_pdf("reports/pdf/award_result.html", data, language=language)
+
+
+def award_result_generate(*, round_id: int, language: str) -> ReportDocument | None:
+    """Render and store the award-result PDF of a finalized round in one language.
+
+    Returns None (and does nothing) when the round is gone or not finalized, so a
+    redelivered or stale task is harmless.
+    """
+    round_ = Round.objects.filter(pk=round_id).select_related("office").first()
+    if round_ is None or round_.status not in FINAL:
+        return None
+    run = _final_run(round_)
+    pdf = award_result_render(round_=round_, run=run, language=language)
+    return document_store(
+        round_=round_,
+        kind=ReportDocument.Kind.AWARD_RESULT,
+        language=language,
+        organization=None,
+        run=run,
+        pdf=pdf,
+    )
+
+
+def award_result_publish(*, round_: Round, by: User) -> None:
+    """Queue the award-result PDF of a finalized round in Chinese and English."""
+    from reports.tasks import award_result_task
+
+    _final_run(round_)
+    if by.organization_id != round_.office_id:
+        raise ValidationError(_("Only the round's procurement office publishes its results."))
+    round_id = round_.pk
+
+    def enqueue() -> None:
+        for language in LANGUAGES:
+            award_result_task.delay(round_id, str(language))
+
+    transaction.on_commit(enqueue)

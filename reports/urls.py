@@ -1,0 +1,19 @@
+"""Report pages and downloads, under /reports/ (public pages need no sign-in)."""
+
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.public_index, name="public-index"),
+    path("rounds/<int:round_id>/", views.public_round, name="public-round"),
+    path(
+        "rounds/<int:round_id>/award-result-<str:language>.pdf",
+        views.award_pdf,
+        name="award-pdf",
+    ),
+    path("office/rounds/<int:round_id>/", views.office_analysis, name="office-analysis"),
+    path("office/rounds/<int:round_id>/publish/", views.publish, name="publish"),
+]

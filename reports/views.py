@@ -1,0 +1,121 @@
+"""Report pages and downloads (thin: access through selectors, one service call).
+
+Public (anonymous) pages exist only for rounds whose award is final; the office sees its
+own rounds' analysis from the evaluation on; hospitals and manufacturers see their own
+reports only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import office_required
+from accounts.models import User
+from contracts.models import EvaluationRun
+from procurement.models import Round
+from reports import charts, selectors, services
+from reports.models import ReportDocument
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _charts(analysis: selectors.Analysis) -> dict[str, str]:
+    items = analysis.items.to_dict(orient="records")
+    return {
+        "price_chart": charts.price_before_after_svg(
+            [
+                (f"{r['item_code']} {r['item_name']}", r["price_before"], r["price_after"])
+                for r in items
+            ]
+        ),
+        "province_chart": charts.savings_by_province_svg(
+            [(r["region"], r["savings"]) for r in analysis.provinces.to_dict(orient="records")]
+        ),
+        "winner_chart": charts.winner_count_svg(
+            [
+                (int(r["winners"]), int(r["items"]))
+                for r in analysis.winner_counts.to_dict("records")
+            ]
+        ),
+    }
+
+
+def _context(
+    round_: Round, run: EvaluationRun, analysis: selectors.Analysis, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "round": round_,
+        "run": run,
+        "totals": analysis.totals,
+        "items": analysis.items.to_dict(orient="records"),
+        "provinces": analysis.provinces.to_dict(orient="records"),
+        "manufacturers": analysis.manufacturers.to_dict(orient="records"),
+        "hospitals": (
+            analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
+        ),
+        "documents": selectors.documents_public(round_=round_),
+        **_charts(analysis),
+        **extra,
+    }
+
+
+def public_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "reports/public_index.html", {"rounds": selectors.round_list_public()})
+
+
+def public_round(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_, run = selectors.round_get_public(round_id=round_id)
+    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=False)
+    return render(request, "reports/public_round.html", _context(round_, run, analysis))
+
+
+def award_pdf(request: HttpRequest, round_id: int, language: str) -> HttpResponse:
+    """The published award-result PDF; its SHA-256 is in a header and on the page."""
+    round_, _run = selectors.round_get_public(round_id=round_id)
+    if language not in ReportDocument.Language.values:
+        raise Http404
+    document = selectors.document_get(
+        round_=round_, kind=ReportDocument.Kind.AWARD_RESULT, language=language
+    )
+    if document is None:
+        raise Http404
+    response = HttpResponse(bytes(document.content), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    response["X-Content-SHA256"] = document.sha256
+    return response
+
+
+@office_required
+def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
+    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=True)
+    return render(
+        request,
+        "reports/office_analysis.html",
+        _context(round_, run, analysis, final=round_.status in selectors.FINAL),
+    )
+
+
+@office_required
+@require_POST
+def publish(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
+    try:
+        services.award_result_publish(round_=round_, by=_user(request))
+        messages.success(
+            request,
+            _("The award-result PDF is being generated in Chinese and English."),
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect("reports:office-analysis", round_id=round_.pk)
