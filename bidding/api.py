@@ -12,6 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -227,6 +229,7 @@ def _own_product(request: Request, product_id: int) -> Product:
 # --- views --------------------------------------------------------------------------------
 
 
+@method_decorator(sensitive_post_parameters(), name="dispatch")
 class BidListCreateView(ListAPIView):
     """Your organization's bids (no terms: they are sealed) and new submissions."""
 
@@ -284,6 +287,7 @@ class BidDetailView(APIView):
         return Response(BidSerializer(bid).data)
 
 
+@method_decorator(sensitive_post_parameters(), name="dispatch")
 class BidReviseView(APIView):
     permission_classes = [IsManufacturer]
 

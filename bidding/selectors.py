@@ -23,21 +23,10 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
 from bidding.services import BidTerms, bid_version_unseal
-from catalog.models import Product, ProductKind
+from catalog.models import Product
 from procurement.models import Ceiling, Round, RoundItem
 
 S = Round.Status
-OPENED_STATUSES = frozenset(
-    {
-        S.BIDS_OPENED,
-        S.EVALUATED,
-        S.OBJECTION,
-        S.AWARDED,
-        S.CONTRACTED,
-        S.IN_EXECUTION,
-        S.CLOSED,
-    }
-)
 
 
 def _organization(user: User | object) -> Organization | None:
@@ -61,7 +50,8 @@ def round_get_by_code(*, code: str) -> Round:
 
 
 def round_is_opened(round_: Round) -> bool:
-    return round_.status in OPENED_STATUSES and Opening.objects.filter(round=round_).exists()
+    """Opened once and for all: the record stays public whatever happens to the round."""
+    return Opening.objects.filter(round=round_).exists()
 
 
 def rounds_open_for_bidding() -> QuerySet[Round]:
@@ -72,7 +62,7 @@ def rounds_open_for_bidding() -> QuerySet[Round]:
 
 def rounds_with_opening() -> QuerySet[Round]:
     return (
-        Round.objects.filter(opening__isnull=False, status__in=OPENED_STATUSES)
+        Round.objects.filter(opening__isnull=False)
         .select_related("opening")
         .order_by("-opening__opened_at")
     )
@@ -330,7 +320,3 @@ def opening_record(*, round_: Round) -> OpeningRecord | None:
         )
     ]
     return OpeningRecord(round=round_, opening=opening, items=items)
-
-
-def is_drug_round(round_: Round) -> bool:
-    return round_.product_kind == ProductKind.DRUG

@@ -32,6 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Organization, User
 from bidding import sealing
@@ -203,6 +204,7 @@ def _check_product(
         )
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def bid_terms_validate(*, unit_price: Decimal, annual_capacity: int) -> None:
     """Check a price and a capacity; the messages never repeat the values."""
     errors: dict[str, str] = {}
@@ -224,6 +226,7 @@ def bid_terms_validate(*, unit_price: Decimal, annual_capacity: int) -> None:
         raise ValidationError(errors)
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def bid_warnings(*, ceiling: Ceiling, unit_price: Decimal, annual_capacity: int) -> list[str]:
     """Warnings shown to the bidder before sealing; the bid is still accepted."""
     warnings = []
@@ -274,6 +277,7 @@ def _version_identity(version: BidVersion) -> sealing.BidIdentity:
     )
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def _receipt_document(
     *, identity: sealing.BidIdentity, terms: sealing.SealedTerms, server_time: datetime.datetime
 ) -> dict[str, object]:
@@ -286,6 +290,7 @@ def _receipt_document(
     return document
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def _write_version(
     *,
     round_: Round,
@@ -332,6 +337,7 @@ def _write_version(
     return BidReceipt(version=version, document=document)
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def _decrypt(
     *, version: BidVersion, data_key: bytes, by: User | None, purpose: str, note: str = ""
 ) -> sealing.SealedTerms:
@@ -350,6 +356,7 @@ def _decrypt(
     )
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def _replay(
     *,
     manufacturer: Organization,
@@ -435,6 +442,7 @@ def _existing_bid(
     return qs.first()
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) -> Ceiling:
     """Everything about a line that does not depend on locked state (ceilings and the
     item's specifications are frozen once bidding opens)."""
@@ -451,6 +459,7 @@ def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) 
     return ceiling
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def _submit_line(
     *,
     round_: Round,
@@ -527,6 +536,7 @@ def _with_retry(attempt: Callable[[], _T]) -> _T:
 # --- services -----------------------------------------------------------------------------
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def bid_submit(
     *,
     round_item: RoundItem,
@@ -589,6 +599,7 @@ def bid_submit(
     return _with_retry(attempt)
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def bid_sheet_submit(*, round_: Round, lines: Sequence[BidLine], by: User) -> list[BidReceipt]:
     """Seal a whole bid sheet in one transaction: new lines are submitted, existing ones
     revised. All lines are stored, or (past the deadline, or any line invalid) none.
@@ -636,6 +647,7 @@ def _lock_own_bid(*, bid: Bid, manufacturer: Organization) -> tuple[Round, Bid]:
     return round_, locked
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def bid_revise(
     *,
     bid: Bid,
@@ -753,6 +765,7 @@ def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt
 # --- reading sealed terms (audited) -------------------------------------------------------
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def bid_version_unseal(*, version: BidVersion, by: User | None, purpose: str) -> BidTerms:
     """Decrypt one version for an allowed reader. Access checks are the selectors' job;
     this records the decryption in the append-only audit log before decrypting, so an
@@ -766,6 +779,7 @@ def bid_version_unseal(*, version: BidVersion, by: User | None, purpose: str) ->
     )
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def bid_version_receipt(*, version: BidVersion, by: User | None, purpose: str) -> dict[str, object]:
     """Rebuild the full receipt document of a stored version (decrypts, audited)."""
     data_key = round_key_get(round_=version.bid.round)
@@ -787,6 +801,7 @@ class _Judgement:
     terms: sealing.SealedTerms | None
 
 
+@sensitive_variables()  # no price in a traceback's local variables
 def _judge(
     *, version: BidVersion, data_key: bytes | None, by: User | None, ceiling: Ceiling | None
 ) -> _Judgement:

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import manufacturer_required, office_required
@@ -59,6 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @manufacturer_required
 @never_cache
+@sensitive_post_parameters()  # prices and capacities never reach an error report
 def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
     """The bid sheet: enter, check (htmx), review what will be sealed, confirm."""
     round_ = selectors.round_get_by_code(code=code)

@@ -68,6 +68,13 @@ def test_review_shows_exactly_what_will_be_sealed_and_stores_nothing(world: Worl
     assert "1 bid(s) sealed" in page
 
 
+def test_bid_sheet_posts_are_hidden_from_error_reports(world: World) -> None:
+    response = client_for(world.bidder).post(
+        reverse("bidding:sheet", args=[world.round.code]), sheet_data(world, step="review")
+    )
+    assert response.wsgi_request.sensitive_post_parameters == "__ALL__"
+
+
 def test_inline_validation_reports_errors_per_line(world: World) -> None:
     client = client_for(world.bidder)
     url = reverse("bidding:sheet", args=[world.round.code])
