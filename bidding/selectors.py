@@ -147,6 +147,13 @@ def bid_terms_for_user(*, user: User, bid: Bid, purpose: str) -> BidTerms:
     return bid_version_unseal(version=version, by=user, purpose=purpose)
 
 
+def bid_decryptions(bid: Bid) -> QuerySet[DecryptionAudit]:
+    """Who decrypted this bid, when and why (shown to the bidder: transparency)."""
+    return DecryptionAudit.objects.select_related("by", "organization", "bid_version").filter(
+        bid_version__bid=bid
+    )[:100]
+
+
 def bid_versions(bid: Bid) -> QuerySet[BidVersion]:
     return BidVersion.objects.select_related("product", "submitted_by").filter(bid=bid)
 

@@ -147,6 +147,7 @@ def test_bid_page_withdraw_and_receipt_download(world: World) -> None:
     page = client.get(reverse("bidding:bid-detail", args=[bid.pk])).content.decode()
     assert "1.9876" in page and "120,000" in page
     assert DecryptionAudit.objects.filter(purpose="owner_view").count() == 1
+    assert "Bidder viewed its own bid" in page  # the bidder sees who decrypted it
     version = bid.versions.get()
     download = client.get(reverse("bidding:receipt-download", args=[version.pk]))
     assert download["Content-Disposition"].startswith("attachment;")
