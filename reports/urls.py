@@ -14,6 +14,8 @@ urlpatterns = [
         views.award_pdf,
         name="award-pdf",
     ),
+    path("rounds/<int:round_id>/price-cuts.xlsx", views.public_xlsx, name="public-xlsx"),
+    path("office/rounds/<int:round_id>/price-cuts.xlsx", views.office_xlsx, name="office-xlsx"),
     path("office/rounds/<int:round_id>/", views.office_analysis, name="office-analysis"),
     path("office/rounds/<int:round_id>/publish/", views.publish, name="publish"),
 ]

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,7 +21,7 @@ from accounts.access import office_required
 from accounts.models import User
 from contracts.models import EvaluationRun
 from procurement.models import Round
-from reports import charts, selectors, services
+from reports import charts, exports, selectors, services
 from reports.models import ReportDocument
 
 
@@ -72,10 +73,48 @@ def public_index(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/public_index.html", {"rounds": selectors.round_list_public()})
 
 
+def _public_downloads(round_: Round) -> list[tuple[str, str]]:
+    return [
+        (_("Spreadsheet of every table (.xlsx)"), reverse("reports:public-xlsx", args=[round_.pk])),
+    ]
+
+
 def public_round(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, run = selectors.round_get_public(round_id=round_id)
     analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=False)
-    return render(request, "reports/public_round.html", _context(round_, run, analysis))
+    return render(
+        request,
+        "reports/public_round.html",
+        _context(round_, run, analysis, downloads=_public_downloads(round_)),
+    )
+
+
+def _xlsx(round_: Round, analysis: selectors.Analysis, suffix: str) -> HttpResponse:
+    facts = {
+        _("Round code"): round_.code,
+        _("Name"): round_.display_name,
+        _("Issued by"): round_.office.display_name,
+        _("Status"): round_.get_status_display(),
+    }
+    data = exports.analysis_workbook(analysis=analysis, facts=facts)
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{round_.code}-{suffix}.xlsx"'
+    return response
+
+
+def public_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_, run = selectors.round_get_public(round_id=round_id)
+    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=False)
+    return _xlsx(round_, analysis, "price-cuts")
+
+
+@office_required
+def office_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
+    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=True)
+    return _xlsx(round_, analysis, "price-cuts-office")
 
 
 def award_pdf(request: HttpRequest, round_id: int, language: str) -> HttpResponse:
@@ -101,7 +140,19 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
     return render(
         request,
         "reports/office_analysis.html",
-        _context(round_, run, analysis, final=round_.status in selectors.FINAL),
+        _context(
+            round_,
+            run,
+            analysis,
+            final=round_.status in selectors.FINAL,
+            downloads=[
+                (
+                    _("Spreadsheet of every table, hospitals included (.xlsx)"),
+                    reverse("reports:office-xlsx", args=[round_.pk]),
+                ),
+                *(_public_downloads(round_) if round_.status in selectors.FINAL else []),
+            ],
+        ),
     )
 
 
