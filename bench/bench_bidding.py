@@ -9,7 +9,10 @@ settings: debug off, a random secret and master key). Concurrent clients then:
 2. submit 400 sealed bids (``POST /api/v1/bids/`` with an Idempotency-Key), each a new
    manufacturer x item pair: lock the round row, check the deadline, seal with AES-GCM,
    store the version and its receipt;
-3. revise those 400 bids (a second sealed version each).
+3. revise those 400 bids (a second sealed version each);
+
+then the round is opened (in a process of its own): every bid decrypted, its receipt
+recomputed and checked, its unit comparable price computed, the record stored.
 
 Every phase is bounded by a request count and a time limit, so the run stops by itself.
 Figures: requests per second and p50/p95 latency per phase. Loopback only.
@@ -176,6 +179,49 @@ def _setup_data() -> dict[str, object]:
             products.append(product.pk)
         makers.append({"token": Token.objects.create(user=user).key, "products": products})
     return {"makers": makers, "items": [i.code for i in items]}
+
+
+def _open_round() -> dict[str, object]:
+    """Runs inside a subprocess: move the timetable past the opening and open the bids."""
+    import datetime
+
+    import django
+
+    django.setup()
+    from django.db.models import F
+    from django.utils import timezone
+
+    from bidding.models import BidVersion
+    from bidding.services import round_open_bids
+    from procurement.models import Round
+
+    now = timezone.now()
+    deadline = now - datetime.timedelta(minutes=2)
+    Round.objects.filter(code=ROUND_CODE).update(
+        demand_opens_at=deadline - datetime.timedelta(days=3),
+        demand_closes_at=deadline - datetime.timedelta(days=1),
+        bid_deadline=deadline,
+        opening_at=now - datetime.timedelta(minutes=1),
+    )
+    round_ = Round.objects.get(code=ROUND_CODE)
+    started = time.perf_counter()
+    read = list(
+        BidVersion.objects.filter(bid__round=round_, number=F("bid__current_version"))
+        .select_related("product", "bid__round_item__item", "bid__specification")
+        .values_list("ciphertext", flat=True)
+    )
+    read_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    opening = round_open_bids(round_=round_, by=None)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "read_seconds": read_seconds,
+        "bids": opening.bid_count,
+        "valid": opening.valid_count,
+        "tampered": opening.tampered_count,
+        "read": len(read),
+    }
 
 
 class _Client:
@@ -352,6 +398,18 @@ def run() -> list[Row]:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+    opened = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "bench.bench_bidding", "--open"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     note = (
         f"gunicorn {WORKERS} sync workers, {CLIENTS} concurrent clients, PostgreSQL, "
         f"one round ({len(items)} items, {len(makers)} manufacturers)"
@@ -383,12 +441,26 @@ def run() -> list[Row]:
                     baseline_unit="ms",
                 )
             )
+    rows.append(
+        Row(
+            benchmark="sealed bids: the opening",
+            figure=f"open {opened['bids']} bids (decrypt, verify receipts, judge, record)",
+            value=float(opened["seconds"]),
+            unit="s",
+            baseline="read the same sealed versions",
+            baseline_value=float(opened["read_seconds"]),
+            baseline_unit="s",
+            note=f"{opened['valid']} valid, {opened['tampered']} tampered; one transaction",
+        )
+    )
     return rows
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--setup"]:
         print(json.dumps(_setup_data()))
+    elif sys.argv[1:] == ["--open"]:
+        print(json.dumps(_open_round()))
     else:
         for row in run():
             print(row)

@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -802,16 +803,17 @@ class _Judgement:
 
 
 @sensitive_variables()  # no price in a traceback's local variables
-def _judge(
-    *, version: BidVersion, data_key: bytes | None, by: User | None, ceiling: Ceiling | None
-) -> _Judgement:
+def _judge(*, version: BidVersion, data_key: bytes | None, ceiling: Ceiling | None) -> _Judgement:
     """Decrypt, check the receipt, judge validity. Tampering is reported, never hidden."""
     R = OpenedBid.Reason
     if data_key is None:
         return _Judgement(OpenedBid.Validity.TAMPERED, [R.CIPHERTEXT_FAILED], None)
     try:
-        terms = _decrypt(
-            version=version, data_key=data_key, by=by, purpose=DecryptionAudit.Purpose.OPENING
+        # The opening's audit entries are written in bulk by the caller, before this.
+        terms = sealing.unseal(
+            sealed=sealing.Sealed(nonce=bytes(version.nonce), ciphertext=bytes(version.ciphertext)),
+            identity=_version_identity(version),
+            data_key=data_key,
         )
     except sealing.SealingError:
         logger.warning(
@@ -898,23 +900,42 @@ def round_open_bids(
                 item__round_items__round=locked, is_representative=True
             ).select_related("item")
         }
-        bids = (
+        bids = list(
             Bid.objects.filter(round=locked, status=Bid.Status.ACTIVE)
             .select_related("round", "round_item__item", "specification__item", "manufacturer")
             .order_by("round_item_id", "specification_id", "manufacturer_id", "pk")
         )
+        # The counting versions, in one query (bounded by the round's bids).
+        versions = {
+            v.bid_id: v
+            for v in BidVersion.objects.filter(
+                bid__round=locked,
+                bid__status=Bid.Status.ACTIVE,
+                number=F("bid__current_version"),
+            ).select_related("product")
+        }
+        # Every decryption is on record before it happens, in bulk.
+        DecryptionAudit.objects.bulk_create(
+            [
+                DecryptionAudit(
+                    by=by,
+                    organization=getattr(by, "organization", None),
+                    bid_version=versions[bid.pk],
+                    purpose=DecryptionAudit.Purpose.OPENING,
+                )
+                for bid in bids
+                if bid.pk in versions
+            ],
+            batch_size=500,
+        )
         opened: list[OpenedBid] = []
         for bid in bids:
-            version = (
-                BidVersion.objects.select_related("product")
-                .filter(bid=bid, number=bid.current_version)
-                .first()
-            )
+            version = versions.get(bid.pk)
             if version is None:
                 continue
             version.bid = bid
             ceiling = ceilings.get((bid.round_item_id, bid.specification_id))
-            judgement = _judge(version=version, data_key=data_key, by=by, ceiling=ceiling)
+            judgement = _judge(version=version, data_key=data_key, ceiling=ceiling)
             comparable = None
             terms = judgement.terms
             if terms is not None and terms.unit_price is not None:
