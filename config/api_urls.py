@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("procurement.api_urls")),
     path("", include("bidding.api_urls")),
     path("", include("contracts.api_urls")),
+    path("", include("reports.api_urls")),
 ]

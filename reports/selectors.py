@@ -405,3 +405,24 @@ def analysis_get(*, round_: Round, run: EvaluationRun, with_hospitals: bool) -> 
         hospitals=hospitals,
         winner_counts=analysis.winner_count_distribution(winners),
     )
+
+
+def round_get_for_open_data(
+    *, user: User | None, round_id: int | None = None, code: str | None = None
+) -> tuple[Round, EvaluationRun | None]:
+    """A round whose OCDS release the user may read: anyone once the award is final; the
+    round's own office from the opening on (bids only exist in the release after it)."""
+    qs = Round.objects.select_related("office__region")
+    round_ = (
+        qs.filter(pk=round_id).first() if round_id is not None else qs.filter(code=code).first()
+    )
+    if round_ is None:
+        raise Http404
+    run = official_run(round_=round_)
+    if round_.status in FINAL and run is not None:
+        return round_, run.source_run
+    org = _org(user) if user is not None else None
+    opened = Opening.objects.filter(round=round_).exists()
+    if org is not None and org.pk == round_.office_id and opened:
+        return round_, run.source_run if run is not None else None
+    raise Http404

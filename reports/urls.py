@@ -15,6 +15,7 @@ urlpatterns = [
         name="award-pdf",
     ),
     path("rounds/<int:round_id>/price-cuts.xlsx", views.public_xlsx, name="public-xlsx"),
+    path("rounds/<int:round_id>/ocds.json", views.ocds_json, name="ocds"),
     path("office/rounds/<int:round_id>/price-cuts.xlsx", views.office_xlsx, name="office-xlsx"),
     path("office/rounds/<int:round_id>/", views.office_analysis, name="office-analysis"),
     path("office/rounds/<int:round_id>/publish/", views.publish, name="publish"),

@@ -22,6 +22,7 @@ from accounts.models import User
 from contracts.models import EvaluationRun
 from procurement.models import Round
 from reports import charts, exports, selectors, services
+from reports.api import ocds_response
 from reports.models import ReportDocument
 
 
@@ -76,6 +77,7 @@ def public_index(request: HttpRequest) -> HttpResponse:
 def _public_downloads(round_: Round) -> list[tuple[str, str]]:
     return [
         (_("Spreadsheet of every table (.xlsx)"), reverse("reports:public-xlsx", args=[round_.pk])),
+        (_("Open data: OCDS release package (JSON)"), reverse("reports:ocds", args=[round_.pk])),
     ]
 
 
@@ -150,10 +152,26 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
                     _("Spreadsheet of every table, hospitals included (.xlsx)"),
                     reverse("reports:office-xlsx", args=[round_.pk]),
                 ),
-                *(_public_downloads(round_) if round_.status in selectors.FINAL else []),
+                *(
+                    _public_downloads(round_)
+                    if round_.status in selectors.FINAL
+                    else [
+                        (
+                            _("Open data: OCDS release package (JSON)"),
+                            reverse("reports:ocds", args=[round_.pk]),
+                        )
+                    ]
+                ),
             ],
         ),
     )
+
+
+def ocds_json(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The OCDS release package (public once final; the office's own rounds before)."""
+    user = _user(request) if request.user.is_authenticated else None
+    round_, run = selectors.round_get_for_open_data(user=user, round_id=round_id)
+    return ocds_response(request, round_, run)
 
 
 @office_required
