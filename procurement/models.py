@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -219,20 +220,49 @@ class DemandDeclaration(models.Model):
 
     Drugs: per specification. Consumables: per product (brand), as intended volume.
     The latest value is kept here; every change is kept in ``DemandChange``.
+
+    A national round holds about a million of these, written by one import. Their foreign
+    keys are therefore not database constraints (``db_constraint=False``): PostgreSQL checks
+    a constraint row by row at commit, about 7 microseconds a key on the reference machine,
+    which made a million-line import four times slower than all the rest of it together.
+    Integrity is kept by the only writer, ``procurement.services.demand_apply``, which
+    resolves every id from the database inside its transaction while holding the round's
+    lock, and by ``on_delete`` (PROTECT / CASCADE, enforced by Django) for deletions.
+    For the same reason the table has one index besides its key: the unique line index.
     """
 
-    round_item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="declarations")
+    round_item = models.ForeignKey(
+        RoundItem,
+        on_delete=models.CASCADE,
+        related_name="declarations",
+        db_constraint=False,
+        db_index=False,  # covered by the unique line index (round_item first)
+    )
     hospital = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,
         related_name="declarations",
         limit_choices_to={"kind": Organization.Kind.HOSPITAL},
+        db_constraint=False,
+        db_index=False,
     )
     specification = models.ForeignKey(
-        Specification, on_delete=models.PROTECT, null=True, blank=True, related_name="declarations"
+        Specification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="declarations",
+        db_constraint=False,
+        db_index=False,
     )
     product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="declarations"
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="declarations",
+        db_constraint=False,
+        db_index=False,
     )
     quantity = models.PositiveBigIntegerField(_("annual quantity"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -247,28 +277,32 @@ class DemandDeclaration(models.Model):
                 | (Q(specification__isnull=True) & Q(product__isnull=False)),
                 name="declaration_is_per_specification_or_per_product",
             ),
+            # One line per round item, hospital and specification (drugs) or product
+            # (consumables). One index serves the constraint and every lookup (a round's
+            # lines by round item; a hospital's lines in a round by round item + hospital).
             models.UniqueConstraint(
-                fields=["round_item", "hospital", "specification"],
-                condition=Q(specification__isnull=False),
-                name="declaration_unique_per_specification",
-            ),
-            models.UniqueConstraint(
-                fields=["round_item", "hospital", "product"],
-                condition=Q(product__isnull=False),
-                name="declaration_unique_per_product",
+                "round_item",
+                "hospital",
+                Coalesce("specification", Value(0)),
+                Coalesce("product", Value(0)),
+                name="declaration_unique_line",
             ),
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="declaration_quantity_positive"
             ),
         ]
-        indexes = [models.Index(fields=["hospital", "round_item"])]
 
     def __str__(self) -> str:
         return f"{self.hospital_id} {self.round_item_id}: {self.quantity}"
 
 
 class DemandChange(models.Model):
-    """History of demand: who changed what, when, through which channel."""
+    """History of demand: who changed what, when, through which channel.
+
+    Append-only; written only by the demand services. Like ``DemandDeclaration`` its
+    foreign keys are not database constraints and carry one composite index, so writing a
+    million history rows costs about as much as copying them.
+    """
 
     class Channel(models.TextChoices):
         WEB = "web", _("Web table")
@@ -276,25 +310,54 @@ class DemandChange(models.Model):
         API = "api", _("API")
 
     round_item = models.ForeignKey(
-        RoundItem, on_delete=models.CASCADE, related_name="demand_changes"
+        RoundItem,
+        on_delete=models.CASCADE,
+        related_name="demand_changes",
+        db_constraint=False,
+        db_index=False,  # covered by the (round_item, hospital) index
     )
-    hospital = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    hospital = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     specification = models.ForeignKey(
-        Specification, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Specification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     old_quantity = models.PositiveBigIntegerField(null=True, blank=True)
     new_quantity = models.PositiveBigIntegerField(null=True, blank=True)
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("demand change")
         verbose_name_plural = _("demand changes")
+        indexes = [models.Index(fields=["round_item", "hospital"])]
 
     def __str__(self) -> str:
         return (
