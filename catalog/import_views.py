@@ -18,7 +18,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from accounts.models import User
 from catalog.imports import ImportOutcome, upload_discard, upload_get_for_user, upload_store
@@ -110,7 +109,4 @@ def import_page(
     page.update(outcome=outcome, token=token, filename=filename)
     page["errors_shown"] = outcome.errors[:ERRORS_SHOWN]
     page["errors_more"] = max(0, len(outcome.errors) - ERRORS_SHOWN)
-    page["summary"] = ngettext("%(count)s row read.", "%(count)s rows read.", outcome.total) % {
-        "count": outcome.total
-    }
     return render(request, "catalog/import.html", page, status=200 if outcome.ok else 400)

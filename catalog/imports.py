@@ -96,9 +96,9 @@ class ImportOutcome:
 class RowsRefused(ValidationError):
     """Some rows are invalid; nothing was written. ``row_errors`` lists them all."""
 
-    def __init__(self, row_errors: list[RowError], *, row_label: str | None = None) -> None:
+    def __init__(self, row_errors: list[RowError], *, lines: bool = False) -> None:
         self.row_errors = sort_errors(row_errors)
-        super().__init__([e.describe(row_label=row_label) for e in self.row_errors])
+        super().__init__([e.describe(lines=lines) for e in self.row_errors])
 
 
 def preview_rows(frame: pd.DataFrame, describe: Any, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:

@@ -86,22 +86,19 @@ class RowError:
     column: str
     message: str
 
-    def describe(self, *, row_label: str | None = None) -> str:
+    def describe(self, *, lines: bool = False) -> str:
+        """"Row 3, quantity: …" (a sheet's row) or, with ``lines``, "Line 3, …" (the n-th line
+        of a form or API request)."""
         if self.row is None:
             return f"{self.column}: {self.message}" if self.column else self.message
-        label = row_label or _("Row")
+        values = {"row": self.row, "column": self.column, "message": self.message}
+        if lines:
+            if not self.column:
+                return _("Line %(row)s: %(message)s") % values
+            return _("Line %(row)s, %(column)s: %(message)s") % values
         if not self.column:
-            return _("%(label)s %(row)s: %(message)s") % {
-                "label": label,
-                "row": self.row,
-                "message": self.message,
-            }
-        return _("%(label)s %(row)s, %(column)s: %(message)s") % {
-            "label": label,
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-        }
+            return _("Row %(row)s: %(message)s") % values
+        return _("Row %(row)s, %(column)s: %(message)s") % values
 
     def __str__(self) -> str:
         return self.describe()

@@ -1006,7 +1006,7 @@ def demand_declare(
         now=now,
     )
     if outcome.errors:
-        raise RowsRefused(outcome.errors, row_label=_("Line"))
+        raise RowsRefused(outcome.errors, lines=True)
     return outcome
 
 
