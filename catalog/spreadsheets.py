@@ -87,8 +87,11 @@ class RowError:
     message: str
 
     def describe(self, *, lines: bool = False) -> str:
-        """"Row 3, quantity: …" (a sheet's row) or, with ``lines``, "Line 3, …" (the n-th line
-        of a form or API request)."""
+        """The error as users read it.
+
+        "Row 3, quantity: …" names a sheet's row; with ``lines``, "Line 3, …" names the n-th
+        line of a form or API request.
+        """
         if self.row is None:
             return f"{self.column}: {self.message}" if self.column else self.message
         values = {"row": self.row, "column": self.column, "message": self.message}
