@@ -251,3 +251,19 @@ def test_two_items_and_specifications_in_one_submission() -> None:
     )
     assert outcome.created == 3
     assert sorted(DemandDeclaration.objects.values_list("quantity", flat=True)) == [10, 20, 30]
+
+
+def test_declared_hospitals_and_specifications_stay_protected_without_database_constraints() -> (
+    None
+):
+    from django.db.models import ProtectedError
+
+    round_ = make_round(open_demand=True)
+    hospital = hospital_user()
+    declare(hospital, round_, DemandLine("D-ATV-OS", "10", specification_code="10MG"))
+    declaration = DemandDeclaration.objects.get()
+    with pytest.raises(ProtectedError):
+        declaration.hospital.delete()
+    with pytest.raises(ProtectedError):
+        declaration.specification.delete()
+    assert DemandDeclaration.objects.filter(pk=declaration.pk).exists()
