@@ -208,11 +208,16 @@ SPECTACULAR_SETTINGS = {
 # lower app never imports the higher one (docs/architecture.md).
 JICAI_HOME_PANELS: dict[str, list[str]] = {
     "office": ["procurement/_office_panel.html", "contracts/_office_panel.html"],
-    "hospital": ["procurement/_hospital_panel.html", "contracts/_party_panel.html"],
+    "hospital": [
+        "procurement/_hospital_panel.html",
+        "contracts/_party_panel.html",
+        "reports/_party_panel.html",
+    ],
     "manufacturer": [
         "catalog/_manufacturer_panel.html",
         "bidding/_manufacturer_panel.html",
         "contracts/_party_panel.html",
+        "reports/_party_panel.html",
     ],
 }
 JICAI_ROUND_PANELS: list[str] = [

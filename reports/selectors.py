@@ -426,3 +426,153 @@ def round_get_for_open_data(
     if org is not None and org.pk == round_.office_id and opened:
         return round_, run.source_run if run is not None else None
     raise Http404
+
+
+# --- per-hospital and per-manufacturer reports --------------------------------------------
+
+
+def hospital_ids_of(*, run: EvaluationRun) -> list[int]:
+    return sorted(
+        set(HospitalAllocation.objects.filter(run=run).values_list("hospital_id", flat=True))
+    )
+
+
+def manufacturer_ids_of(*, run: EvaluationRun) -> list[int]:
+    return sorted(set(BidResult.objects.filter(run=run).values_list("manufacturer_id", flat=True)))
+
+
+def _contracts_of(round_: Round, **party: Organization) -> list[dict[str, Any]]:
+    """Contracts of the round for one party, with current lines and purchases so far.
+
+    Empty until the contracts app has drawn contracts up for the round.
+    """
+    from contracts.models import Contract, ContractLine, Purchase
+
+    contracts = list(
+        Contract.objects.filter(round=round_, **party)
+        .select_related("hospital", "manufacturer")
+        .order_by("number")
+    )
+    if not contracts:
+        return []
+    bought: dict[tuple[int, int], int] = defaultdict(int)
+    for contract_id, round_item_id, quantity in Purchase.objects.filter(
+        contract__in=contracts
+    ).values_list("contract_id", "round_item_id", "quantity"):
+        bought[(contract_id, round_item_id)] += quantity
+    out = []
+    for c in contracts:
+        lines: list[dict[str, Any]] = []
+        for line in (
+            ContractLine.objects.filter(contract=c, version=c.current_version)
+            .select_related("round_item__item", "region")
+            .order_by("round_item__item__code")
+        ):
+            purchased = bought[(c.pk, line.round_item_id)]
+            lines.append(
+                {
+                    "item_code": line.round_item.item.code,
+                    "item_name": line.round_item.item.display_name,
+                    "unit": line.round_item.item.display_unit,
+                    "region": line.region.name,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "amount": line.amount,
+                    "purchased": purchased,
+                    "progress_pct": analysis.percent(Decimal(purchased), Decimal(line.quantity)),
+                    "ends_on": line.ends_on,
+                }
+            )
+        out.append(
+            {
+                "number": c.number,
+                "hospital": c.hospital.display_name,
+                "manufacturer": c.manufacturer.display_name,
+                "status": c.get_status_display(),
+                "total": c.total,
+                "starts_on": c.starts_on,
+                "quantity": sum(int(line["quantity"]) for line in lines),
+                "purchased": sum(int(line["purchased"]) for line in lines),
+                "lines": lines,
+            }
+        )
+    return out
+
+
+def hospital_report_data(
+    *, round_: Round, run: EvaluationRun, hospital: Organization
+) -> dict[str, Any]:
+    """A hospital's allocations (with price cuts), contracts and purchase progress."""
+    frame = hospital_allocation_frame(round_=round_, run=run, hospital=hospital)
+    rows = analysis.cut_table(frame, ["item_code", "item_name", "unit", "manufacturer"])
+    return {
+        "round": round_,
+        "organization": hospital,
+        "allocations": rows.to_dict(orient="records"),
+        "totals": analysis.cut_totals(frame),
+        "contracts": _contracts_of(round_, hospital=hospital),
+    }
+
+
+def manufacturer_report_data(
+    *, round_: Round, run: EvaluationRun, manufacturer: Organization
+) -> dict[str, Any]:
+    """A manufacturer's results per bid, its provinces and its contract volumes."""
+    results = list(
+        BidResult.objects.filter(run=run, manufacturer=manufacturer)
+        .select_related("round_item__item", "opened_bid__product", "opened_bid__specification")
+        .order_by("round_item__item__code", "opened_bid_id")
+    )
+    provinces = list(
+        ProvinceAllocation.objects.filter(run=run, manufacturer=manufacturer)
+        .select_related("round_item__item", "region")
+        .order_by("round_item__item__code", "region__code")
+    )
+    terms = dict(ItemAward.objects.filter(run=run).values_list("round_item_id", "term_years"))
+    return {
+        "round": round_,
+        "organization": manufacturer,
+        "results": [
+            {
+                "item_code": r.round_item.item.code,
+                "item_name": r.round_item.item.display_name,
+                "product": r.opened_bid.product.display_name if r.opened_bid.product else "",
+                "specification": r.opened_bid.specification.label,
+                "outcome": r.get_outcome_display(),
+                "rank": r.rank,
+                "unit_price": r.unit_price,
+                "award_price": r.award_price,
+                "term_years": terms.get(r.round_item_id) if r.outcome == "won" else None,
+                "reason": r.reason,
+            }
+            for r in results
+        ],
+        "provinces": [
+            {
+                "item_code": p.round_item.item.code,
+                "region": p.region.name,
+                "quantity": p.quantity,
+                "unit_price": p.unit_price,
+                "amount": analysis.money(p.unit_price * p.quantity),
+            }
+            for p in provinces
+        ],
+        "province_total": analysis.money(
+            sum((p.unit_price * p.quantity for p in provinces), Decimal(0))
+        ),
+        "province_quantity": sum(p.quantity for p in provinces),
+        "contracts": _contracts_of(round_, manufacturer=manufacturer),
+    }
+
+
+def party_documents_for_user(*, user: User) -> list[ReportDocument]:
+    """The hospital's or manufacturer's own report documents (metadata only)."""
+    org = _org(user)
+    if org is None or org.kind not in {Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER}:
+        return []
+    return list(
+        ReportDocument.objects.filter(organization=org, round__status__in=FINAL)
+        .defer("content")
+        .select_related("round")
+        .order_by("-round__opening_at", "round__code", "-language")
+    )

@@ -133,3 +133,85 @@ def award_result_publish(*, round_: Round, by: User) -> None:
             award_result_task.delay(round_id, str(language))
 
     transaction.on_commit(enqueue)
+
+
+# --- per-hospital and per-manufacturer reports, in batches ---------------------------------
+
+# Organizations per batch task: bounds one task's run time (a hospital PDF renders in a
+# fraction of a second) and its memory (one PDF at a time), while keeping the per-task
+# overhead small next to the rendering.
+PARTY_BATCH_SIZE = 25
+
+PARTY_TEMPLATES: dict[str, str] = {
+    ReportDocument.Kind.HOSPITAL: "reports/pdf/hospital.html",
+    ReportDocument.Kind.MANUFACTURER: "reports/pdf/manufacturer.html",
+}
+
+
+def party_report_render(
+    *, round_: Round, run: EvaluationRun, kind: str, organization: Organization, language: str
+) -> bytes:
+    with translation.override(language):
+        if kind == ReportDocument.Kind.HOSPITAL:
+            data = selectors.hospital_report_data(round_=round_, run=run, hospital=organization)
+        else:
+            data = selectors.manufacturer_report_data(
+                round_=round_, run=run, manufacturer=organization
+            )
+    return render_template_pdf(PARTY_TEMPLATES[kind], data, language=language)
+
+
+def party_reports_generate(
+    *, round_id: int, kind: str, organization_ids: list[int], language: str
+) -> int:
+    """Render and store one batch of hospital or manufacturer reports; returns how many
+    documents were stored or confirmed. Organizations that take no part are skipped."""
+    round_ = Round.objects.filter(pk=round_id).select_related("office").first()
+    if round_ is None or round_.status not in FINAL:
+        return 0
+    run = _final_run(round_)
+    allowed = set(
+        selectors.hospital_ids_of(run=run)
+        if kind == ReportDocument.Kind.HOSPITAL
+        else selectors.manufacturer_ids_of(run=run)
+    )
+    done = 0
+    for organization in Organization.objects.filter(pk__in=organization_ids).order_by("pk"):
+        if organization.pk not in allowed:
+            continue
+        pdf = party_report_render(
+            round_=round_, run=run, kind=kind, organization=organization, language=language
+        )
+        document_store(
+            round_=round_,
+            kind=kind,
+            language=language,
+            organization=organization,
+            run=run,
+            pdf=pdf,
+        )
+        done += 1
+    return done
+
+
+def party_report_batches(*, round_: Round, kind: str) -> list[list[int]]:
+    """The organization ids of a finalized round's reports of ``kind``, in bounded chunks."""
+    run = _final_run(round_)
+    ids = (
+        selectors.hospital_ids_of(run=run)
+        if kind == ReportDocument.Kind.HOSPITAL
+        else selectors.manufacturer_ids_of(run=run)
+    )
+    return [ids[i : i + PARTY_BATCH_SIZE] for i in range(0, len(ids), PARTY_BATCH_SIZE)]
+
+
+def party_reports_publish(*, round_: Round, by: User) -> None:
+    """Queue every hospital's and manufacturer's report of a finalized round (both
+    languages), fanned out over workers in batches (one Celery group)."""
+    from reports.tasks import party_reports_fan_out_task
+
+    _final_run(round_)
+    if by.organization_id != round_.office_id:
+        raise ValidationError(_("Only the round's procurement office publishes its results."))
+    round_id = round_.pk
+    transaction.on_commit(lambda: party_reports_fan_out_task.delay(round_id))

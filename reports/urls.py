@@ -19,4 +19,14 @@ urlpatterns = [
     path("office/rounds/<int:round_id>/price-cuts.xlsx", views.office_xlsx, name="office-xlsx"),
     path("office/rounds/<int:round_id>/", views.office_analysis, name="office-analysis"),
     path("office/rounds/<int:round_id>/publish/", views.publish, name="publish"),
+    path(
+        "office/rounds/<int:round_id>/publish-party-reports/",
+        views.publish_party_reports,
+        name="publish-party-reports",
+    ),
+    path(
+        "mine/rounds/<int:round_id>/report-<str:language>.pdf",
+        views.party_report_pdf,
+        name="party-pdf",
+    ),
 ]

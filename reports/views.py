@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import office_required
-from accounts.models import User
+from accounts.access import office_required, role_required
+from accounts.models import Organization, User
 from contracts.models import EvaluationRun
 from procurement.models import Round
 from reports import charts, exports, selectors, services
@@ -147,6 +147,9 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
             run,
             analysis,
             final=round_.status in selectors.FINAL,
+            party_documents=ReportDocument.objects.filter(
+                round=round_, organization__isnull=False
+            ).count(),
             downloads=[
                 (
                     _("Spreadsheet of every table, hospitals included (.xlsx)"),
@@ -188,3 +191,37 @@ def publish(request: HttpRequest, round_id: int) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
     return redirect("reports:office-analysis", round_id=round_.pk)
+
+
+@office_required
+@require_POST
+def publish_party_reports(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
+    try:
+        services.party_reports_publish(round_=round_, by=_user(request))
+        messages.success(
+            request, _("Every hospital's and manufacturer's report is being generated.")
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect("reports:office-analysis", round_id=round_.pk)
+
+
+@role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+def party_report_pdf(request: HttpRequest, round_id: int, language: str) -> HttpResponse:
+    """A hospital's or manufacturer's own report of a round; nobody else's."""
+    round_, _run, organization = selectors.round_get_for_party(
+        user=_user(request), round_id=round_id
+    )
+    if language not in ReportDocument.Language.values:
+        raise Http404
+    document = selectors.document_get(
+        round_=round_, kind=organization.kind, language=language, organization=organization
+    )
+    if document is None:
+        raise Http404
+    response = HttpResponse(bytes(document.content), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    response["X-Content-SHA256"] = document.sha256
+    return response

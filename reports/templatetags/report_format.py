@@ -47,3 +47,15 @@ def quantity(value: object) -> str:
 def pct(value: object) -> str:
     d = _decimal(value)
     return "—" if d is None else f"{format(d, '.2f')}%"
+
+
+@register.filter
+def css_string(value: object) -> str:
+    """Text for a CSS string (the PDF's running title): quotes, backslashes and line
+    breaks removed, not HTML-escaped (CSS shows entities literally)."""
+    from django.utils.safestring import mark_safe
+
+    text = str(value)
+    for ch in ('"', "\\", "\n", "\r"):
+        text = text.replace(ch, " ")
+    return mark_safe(text)  # noqa: S308 - inside a CSS string, not HTML

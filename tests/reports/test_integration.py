@@ -67,3 +67,26 @@ def test_the_worker_publishes_both_languages_once(celery_worker: subprocess.Pope
     download = Client().get(reverse("reports:award-pdf", args=[built.round.pk, "zh-hans"]))
     assert download.status_code == 200
     assert sha256(download.content) == first["zh-hans"][1]
+
+
+def test_party_reports_fan_out_over_the_worker(celery_worker: subprocess.Popen[bytes]) -> None:
+    built = small_awarded_round(code="R-INT-2")
+    office = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert office.login(username=built.office.username, password=TEST_PASSWORD)
+    response = office.post(reverse("reports:publish-party-reports", args=[built.round.pk]))
+    assert response.status_code == 302
+    # 2 hospitals with allocations and 6 bidders, in Chinese and English
+    documents = _wait_for_documents(built.round.pk, (2 + 6) * 2)
+    assert {d.kind for d in documents} == {"hospital", "manufacturer"}
+    assert len({(d.kind, d.organization_id, d.language) for d in documents}) == 16
+    hospital = built.hospitals["11"]
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert client.login(username=hospital.username, password=TEST_PASSWORD)
+    download = client.get(reverse("reports:party-pdf", args=[built.round.pk, "zh-hans"]))
+    assert download.status_code == 200
+    stored = next(
+        d
+        for d in documents
+        if d.organization_id == hospital.organization_id and d.language == "zh-hans"
+    )
+    assert sha256(download.content) == stored.sha256
