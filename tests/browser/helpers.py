@@ -1,0 +1,229 @@
+"""Shared steps of the browser journeys: signing in, the language switch, accessible
+locators that accept the English or the Chinese name, the offline guard, and services that
+build the state a journey needs (other hospitals' demand, rivals' bids, the clock).
+
+A journey does its own user's steps in the browser; everything another party does happens
+through the services, exactly as it would through their own pages or the API."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlparse
+
+from django.utils import timezone
+from playwright.sync_api import Dialog, Locator, Page, Request, expect
+
+from accounts.demo import DEMO_PASSWORD
+from accounts.models import Region, User
+from bidding.services import bid_submit
+from catalog.models import ProcurementItem, Product
+from procurement.models import Round, RuleSet
+from procurement.services import (
+    DemandLine,
+    demand_declare,
+    round_close_demand,
+    round_create,
+    round_item_set_prices,
+    round_open_bidding,
+    round_open_demand,
+    rule_set_load_presets,
+)
+
+D = Decimal
+DEMO_REGIONS = ["11", "31", "37", "42", "44", "51"]
+# Clopidogrel 75 mg and amlodipine 5 mg: one specification each, published ceilings.
+CEILINGS = {"D-CLO-OS": ("75MG", D("3.1800")), "D-AML-OS": ("5MG", D("0.6500"))}
+REFERENCE = {"D-CLO-OS": D("15.4700"), "D-AML-OS": D("4.6000")}
+
+
+def names(*texts: str) -> re.Pattern[str]:
+    """An exact accessible name in any of the languages given (English, Chinese)."""
+    return re.compile("^\\s*(" + "|".join(re.escape(t) for t in texts) + ")\\s*$")
+
+
+def button(page: Page | Locator, *texts: str) -> Locator:
+    return page.get_by_role("button", name=names(*texts))
+
+
+def link(page: Page | Locator, *texts: str) -> Locator:
+    return page.get_by_role("link", name=names(*texts))
+
+
+def heading(page: Page | Locator, text: str) -> Locator:
+    return page.get_by_role("heading", name=re.compile(re.escape(text)))
+
+
+@dataclass
+class Browser:
+    """A signed-in page plus what the guards saw: dialogs accepted and foreign requests."""
+
+    page: Page
+    base: str
+    dialogs: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.url(path))
+
+    def assert_offline(self) -> None:
+        """Every request the pages made went to the live server (hospital networks are
+        closed: no CDN, no web font, no analytics)."""
+        assert self.foreign == [], f"requests to other hosts: {self.foreign}"
+
+
+def open_browser(page: Page, live_server_url: str) -> Browser:
+    state = Browser(page=page, base=live_server_url)
+    host = urlparse(live_server_url).netloc
+
+    def on_request(request: Request) -> None:
+        parsed = urlparse(request.url)
+        if parsed.scheme in {"http", "https", "ws", "wss"} and parsed.netloc != host:
+            state.foreign.append(request.url)
+
+    def on_dialog(dialog: Dialog) -> None:
+        state.dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("request", on_request)
+    page.on("dialog", on_dialog)
+    return state
+
+
+def set_language(page: Page, code: str) -> None:
+    """Use the header's language switch (``en`` or ``zh-hans``)."""
+    page.locator("#language-select").select_option(code)
+    page.locator("form.language-form button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", code)
+
+
+def sign_in(state: Browser, username: str, *, language: str = "en") -> None:
+    page = state.page
+    state.go("/login/")
+    if page.locator("html").get_attribute("lang") != language:
+        set_language(page, language)
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("header .who")).to_contain_text(username)
+    if page.locator("html").get_attribute("lang") != language:
+        set_language(page, language)
+
+
+def user(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+# --- state built through the services ----------------------------------------------------
+
+
+def journey_round(code: str, *, items: tuple[str, ...] = ("D-CLO-OS", "D-AML-OS")) -> Round:
+    """A drug round over the demo provinces, ceilings set, in draft."""
+    rule_set_load_presets()
+    now = timezone.now().replace(second=0, microsecond=0)
+    round_ = round_create(
+        office=user("office").organization,
+        code=code,
+        name="旅程测试药品集采",
+        name_en="Journey drug round",
+        kind=Round.Kind.DRUGS,
+        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+        regions=Region.objects.filter(code__in=DEMO_REGIONS),
+        demand_opens_at=now - datetime.timedelta(hours=1),
+        demand_closes_at=now + datetime.timedelta(days=7),
+        bid_deadline=now + datetime.timedelta(days=14),
+        opening_at=now + datetime.timedelta(days=14, hours=1),
+        objection_ends_at=now + datetime.timedelta(days=21),
+        contract_starts_on=(now + datetime.timedelta(days=30)).date(),
+        items=list(ProcurementItem.objects.filter(code__in=items)),
+    )
+    for round_item in round_.items.select_related("item"):
+        spec_code, ceiling = CEILINGS[round_item.item.code]
+        spec = round_item.item.specifications.get(code=spec_code)
+        round_item_set_prices(
+            round_item=round_item,
+            ceilings={spec: ceiling},
+            reference_price=REFERENCE[round_item.item.code],
+        )
+    return round_
+
+
+def declare_demand(round_: Round, quantities: dict[str, dict[str, int]]) -> None:
+    """``{"hospital07": {"D-CLO-OS": 120000}}``: other hospitals' declarations."""
+    round_.refresh_from_db()
+    for username, lines in quantities.items():
+        hospital = user(username)
+        demand_declare(
+            hospital=hospital.organization,
+            round_=round_,
+            lines=[
+                DemandLine(item_code=code, specification_code=CEILINGS[code][0], quantity=qty)
+                for code, qty in lines.items()
+            ],
+            channel="web",
+            by=hospital,
+        )
+
+
+OTHER_DEMAND = {
+    f"hospital{n:02d}": {"D-CLO-OS": 40_000 + 1_000 * n, "D-AML-OS": 60_000 + 500 * n}
+    for n in (2, 6, 7, 11, 16, 21, 26)
+}
+
+# Rivals' sealed bids: (username, approval number, unit price, annual capacity).
+RIVAL_BIDS = [
+    ("maker05", "国药准字H20193005", "0.6000", 5_000_000),
+    ("maker06", "国药准字H20193006", "0.7000", 5_000_000),
+    ("maker07", "国药准字H20193007", "2.5000", 5_000_000),
+    ("maker05", "国药准字H20193012", "0.1000", 8_000_000),
+    ("maker07", "国药准字H20193013", "0.1200", 8_000_000),
+]
+
+
+def submit_bid(round_: Round, username: str, approval_number: str, price: str, capacity: int):
+    product = Product.objects.select_related("specification__item").get(
+        approval_number=approval_number
+    )
+    return bid_submit(
+        round_item=round_.items.get(item=product.specification.item),
+        specification=product.specification,
+        product=product,
+        unit_price=D(price),
+        annual_capacity=capacity,
+        by=user(username),
+    )
+
+
+def submit_rival_bids(round_: Round) -> None:
+    round_.refresh_from_db()
+    for username, approval, price, capacity in RIVAL_BIDS:
+        submit_bid(round_, username, approval, price, capacity)
+
+
+def open_demand_then_bidding(round_: Round) -> Round:
+    office = user("office")
+    round_open_demand(round_=round_, by=office)
+    declare_demand(round_, OTHER_DEMAND)
+    round_close_demand(round_=round_, by=office)
+    round_open_bidding(round_=round_, by=office)
+    round_.refresh_from_db()
+    return round_
+
+
+def move_past_opening(round_: Round) -> Round:
+    """The bid deadline and the opening time have just passed (no real waiting)."""
+    now = timezone.now()
+    Round.objects.filter(pk=round_.pk).update(
+        demand_opens_at=now - datetime.timedelta(days=3),
+        demand_closes_at=now - datetime.timedelta(days=1),
+        bid_deadline=now - datetime.timedelta(minutes=2),
+        opening_at=now - datetime.timedelta(minutes=1),
+        objection_ends_at=now + datetime.timedelta(days=7),
+    )
+    round_.refresh_from_db()
+    return round_
