@@ -61,6 +61,34 @@ def round_items_with_prices(*, round_: Round) -> list[RoundItem]:
     )
 
 
+@dataclass
+class PriceRow:
+    round_item: RoundItem
+    specification: Specification
+    ceiling: object  # Decimal | None
+    first: bool
+    span: int
+
+
+def round_price_rows(*, round_: Round) -> list[PriceRow]:
+    """One row per round item and specification, with its ceiling (None when not set)."""
+    rows: list[PriceRow] = []
+    for round_item in round_items_with_prices(round_=round_):
+        ceilings = {c.specification_id: c.max_valid_bid_price for c in round_item.ceilings.all()}
+        specifications = list(round_item.item.specifications.all())
+        for i, specification in enumerate(specifications):
+            rows.append(
+                PriceRow(
+                    round_item=round_item,
+                    specification=specification,
+                    ceiling=ceilings.get(specification.pk),
+                    first=i == 0,
+                    span=len(specifications),
+                )
+            )
+    return rows
+
+
 def round_transitions(*, round_: Round) -> QuerySet[RoundTransition]:
     return round_.transitions.select_related("by").order_by("-at", "-id")
 

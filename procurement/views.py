@@ -133,7 +133,7 @@ def round_detail(request: HttpRequest, code: str) -> HttpResponse:
     labels = _action_labels()
     context: dict[str, Any] = {
         "round": round_,
-        "round_items": selectors.round_items_with_prices(round_=round_),
+        "price_rows": selectors.round_price_rows(round_=round_),
         "regions": list(round_.regions.order_by("code")),
         "is_office": is_office,
         "round_panels": settings.JICAI_ROUND_PANELS,

@@ -361,3 +361,19 @@ def test_ceilings_import_preview_then_commit(office):
         "规格编码 (specification code)",
         "最高有效申报价 (ceiling)",
     )
+
+
+def test_round_page_shows_which_ceilings_are_missing_and_formats_prices(office):
+    from decimal import Decimal
+
+    from procurement.services import round_item_set_prices
+
+    round_ = make_round(office=office, ceilings=False)
+    round_item = round_.items.get()
+    round_item_set_prices(
+        round_item=round_item,
+        ceilings={round_item.item.specifications.get(code="10MG"): Decimal("1234.5")},
+    )
+    html = client_for(office).get(reverse("procurement:round", args=[round_.code])).content.decode()
+    assert '<td class="num">1,234.5000</td>' in html
+    assert html.count("not set") == 1
