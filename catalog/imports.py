@@ -15,6 +15,7 @@ scoped to the user, its organization, the import's purpose and scope.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -42,6 +44,7 @@ from catalog.spreadsheets import (
 )
 
 PREVIEW_ROWS = 200  # rows listed on a preview page; the counts always cover the whole file
+UPLOAD_KEPT_FOR = datetime.timedelta(hours=24)  # a preview older than this must be redone
 
 
 class Action:
@@ -116,8 +119,13 @@ def preview_rows(frame: pd.DataFrame, describe: Any, limit: int = PREVIEW_ROWS) 
 def upload_store(
     *, user: User, purpose: str, scope: str, filename: str, data: bytes
 ) -> StoredUpload:
-    """Keep an uploaded file for its commit. One pending upload per user, purpose, scope."""
+    """Keep an uploaded file for its commit. One pending upload per user, purpose, scope.
+
+    Previews that were never committed are deleted here once they expire, so abandoned
+    uploads do not pile up (the created_at index keeps this cheap).
+    """
     with transaction.atomic():
+        StoredUpload.objects.filter(created_at__lt=timezone.now() - UPLOAD_KEPT_FOR).delete()
         StoredUpload.objects.filter(user=user, purpose=purpose, scope=scope).delete()
         return StoredUpload.objects.create(
             user=user,
@@ -136,6 +144,7 @@ def upload_get_for_user(*, user: User, token: str, purpose: str, scope: str) -> 
     except ValueError as exc:
         raise StoredUpload.DoesNotExist from exc
     return StoredUpload.objects.get(
+        created_at__gte=timezone.now() - UPLOAD_KEPT_FOR,
         token=key,
         user=user,
         organization=user.organization,

@@ -225,3 +225,19 @@ def test_template_lists_every_line_with_current_values(open_round, hospital):
     assert response.status_code == 200, response.content.decode()[:3000]
     done = commit(client, open_round, token_of(response))
     assert "Imported filled.xlsx: 1 new, 0 changed, 1 unchanged." in done.content.decode()
+
+
+def test_an_expired_preview_must_be_uploaded_again(open_round, hospital):
+    import datetime
+
+    from django.utils import timezone
+
+    client = client_for(hospital)
+    token = token_of(upload(client, open_round, (HEADER + "D-ATV-OS,10MG,5\n").encode()))
+    StoredUpload.objects.update(created_at=timezone.now() - datetime.timedelta(hours=25))
+    done = commit(client, open_round, token)
+    assert done.status_code == 400
+    assert "This preview has expired" in done.content.decode()
+    upload(client, open_round, (HEADER + "D-ATV-OS,10MG,6\n").encode())
+    assert StoredUpload.objects.count() == 1  # the stale one was cleaned up
+    assert not DemandDeclaration.objects.exists()
