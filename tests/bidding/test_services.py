@@ -450,3 +450,11 @@ def test_rotation_command_rewraps_and_refuses_a_bad_old_key(
     call_command("bidding_rotate_master_key")
     terms = bid_version_unseal(version=receipt.version, by=world.bidder, purpose="owner_view")
     assert terms.annual_capacity == 7654321
+
+
+def test_a_round_without_bids_opens_to_an_empty_record(world: World) -> None:
+    past_opening(world.round)
+    opening = round_open_bids(round_=world.round, by=world.office)
+    assert (opening.bid_count, opening.valid_count) == (0, 0)
+    world.refresh()
+    assert world.round.status == Round.Status.BIDS_OPENED
