@@ -206,3 +206,31 @@ def test_token_page_creates_and_rotates_the_token(hospital):
         api_for(None).get(reverse("api-rounds"), HTTP_AUTHORIZATION=f"Token {first}").status_code
         == 401
     )
+
+
+@pytest.mark.parametrize(
+    ("who", "rounds", "detail", "demand_get", "demand_delete"),
+    [
+        ("hospital", 200, 200, 200, 404),
+        ("other_hospital", 200, 200, 200, 404),
+        ("office", 200, 200, 403, 403),
+        ("maker", 200, 200, 403, 403),
+        ("anonymous", 401, 401, 401, 401),
+    ],
+)
+def test_api_endpoints_by_role(request, open_round, who, rounds, detail, demand_get, demand_delete):
+    user = None if who == "anonymous" else request.getfixturevalue(who)
+    client = api_for(user)
+    assert client.get(reverse("api-rounds")).status_code == rounds
+    assert client.get(reverse("api-round", args=[open_round.code])).status_code == detail
+    assert client.get(demand_url(open_round)).status_code == demand_get
+    missing = reverse("api-demand-line", args=[open_round.code, 999999])
+    assert client.delete(missing).status_code == demand_delete
+
+
+def test_another_office_does_not_see_the_round_through_the_api(open_round):
+    from tests.factories import user_of
+
+    other = user_of("office")
+    assert api_for(other).get(reverse("api-round", args=[open_round.code])).status_code == 404
+    assert api_for(other).get(reverse("api-rounds")).json()["count"] == 0
