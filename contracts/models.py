@@ -20,6 +20,15 @@ from bidding.models import OpenedBid
 from procurement.models import Round, RoundItem, RuleSet
 
 
+class EvaluationRunManager(models.Manager["EvaluationRun"]):
+    """Leaves the result document out of every query unless asked for: at national scale
+    it holds a million hospital lines (tens of megabytes), and no page needs it. Read it
+    with ``EvaluationRun.result_document()``."""
+
+    def get_queryset(self) -> models.QuerySet[EvaluationRun]:
+        return super().get_queryset().defer("result")
+
+
 class EvaluationRun(models.Model):
     """One evaluation of a round under one rule-set version (official or a scenario)."""
 
@@ -104,8 +113,12 @@ class EvaluationRun(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
+    objects = EvaluationRunManager()
+
     class Meta:
         ordering = ["-requested_at", "-id"]
+        # Related access (run.same_as, allocation.run) defers the result document too.
+        base_manager_name = "objects"
         verbose_name = _("evaluation run")
         verbose_name_plural = _("evaluation runs")
         constraints = [
@@ -139,6 +152,14 @@ class EvaluationRun(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    def result_document(self) -> dict[str, object] | None:
+        """The stored result document, read explicitly (it is deferred everywhere else;
+        note that ``refresh_from_db`` does not reload a deferred field)."""
+        document: dict[str, object] | None = (
+            EvaluationRun.objects.filter(pk=self.pk).values_list("result", flat=True).get()
+        )
+        return document
 
     @property
     def source_run(self) -> EvaluationRun:
@@ -342,8 +363,8 @@ class ProvinceSelection(models.Model):
     """The window in which a drug round's winners choose their provinces (选择供应地区)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+        OPEN = "open", _("Selection open")
+        CLOSED = "closed", _("Selection closed")
 
     round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="selection")
     run = models.ForeignKey(
@@ -378,7 +399,7 @@ class ProvinceChoice(models.Model):
     means the pick was left to the platform), or a backup province (``pick`` = its order)."""
 
     class Kind(models.TextChoices):
-        PRIMARY = "primary", _("Province")
+        PRIMARY = "primary", _("Own province")
         BACKUP = "backup", _("Backup province")
 
     selection = models.ForeignKey(

@@ -64,6 +64,7 @@ def run_get_for_office(*, user: User, run_id: int) -> EvaluationRun:
     run = (
         EvaluationRun.objects.filter(pk=run_id)
         .select_related("round", "rule_set", "same_as", "requested_by")
+        .defer("result", "same_as__result")
         .first()
     )
     if run is None or org is None or run.round.office_id != org.pk:
@@ -72,13 +73,19 @@ def run_get_for_office(*, user: User, run_id: int) -> EvaluationRun:
 
 
 def run_list_for_round(*, round_: Round) -> QuerySet[EvaluationRun]:
-    return EvaluationRun.objects.filter(round=round_).select_related("rule_set", "same_as")
+    # The result document can hold a million hospital lines: never loaded for a listing.
+    return (
+        EvaluationRun.objects.filter(round=round_)
+        .select_related("rule_set", "same_as")
+        .defer("result", "same_as__result")
+    )
 
 
 def official_run(*, round_: Round) -> EvaluationRun | None:
     return (
         EvaluationRun.objects.filter(round=round_, is_official=True)
         .select_related("same_as", "rule_set")
+        .defer("result", "same_as__result")
         .first()
     )
 

@@ -286,9 +286,7 @@ def _store(
             after = {(key_id(b.bid), b.award_price) for b in result.bids if b.status == "won"}
             if before != after:
                 return _fail(run_id, _("The province selection would change the winners."))
-        now = timezone.now()
         run.input_hash = input_hash
-        run.finished_at = now
         run.status = R.DONE
         run.progress = 100
         run.stage = STAGE_DONE
@@ -307,13 +305,13 @@ def _store(
         if same is not None:
             # Same input as a stored run: nothing new to store, the result is that run's.
             run.same_as = same
-            run.save()
             official = same
         else:
             _fill_figures(run, result, comparison)
-            run.save()
             _store_rows(run, built, result)
             official = run
+        run.finished_at = timezone.now()  # all rows stored (the commit follows)
+        run.save()
         if not run.is_scenario:
             EvaluationRun.objects.filter(round=round_, is_official=True).exclude(
                 pk=official.pk
@@ -448,6 +446,7 @@ def evaluation_comparison(*, round_: Round) -> list[tuple[EvaluationRun, dict[st
     runs = (
         EvaluationRun.objects.filter(round=round_, status=R.DONE)
         .select_related("rule_set", "same_as")
+        .defer("result", "same_as__result")
         .order_by("-is_official", "-finished_at", "-pk")
     )
     for run in runs:
@@ -1515,7 +1514,7 @@ def purchases_record(
         today=today,
     )
     if outcome.errors:
-        raise RowsRefused(outcome.errors, row_label=_("Line"))
+        raise RowsRefused(outcome.errors, lines=True)
     return outcome
 
 

@@ -42,7 +42,7 @@ def test_evaluation_stores_awards_bid_results_and_allocations(
     assert len(run.input_hash) == 64
     assert run.solver_status in {"optimal", "rule_only"}
     assert run.total_cost == Decimal("1400.00")
-    assert run.result["totals"]["cost"] == "1400.00"
+    assert run.result_document()["totals"]["cost"] == "1400.00"
     built.round.refresh_from_db()
     assert built.round.status == Round.Status.EVALUATED
 
