@@ -227,3 +227,75 @@ def move_past_opening(round_: Round) -> Round:
     )
     round_.refresh_from_db()
     return round_
+
+
+def open_bids_and_award(round_: Round) -> Round:
+    """Bids opened at the opening time, evaluated, published, no objection, finalized."""
+    from bidding.services import round_open_bids
+    from contracts.services import award_finalize, evaluation_request, objection_period_open
+
+    office = user("office")
+    move_past_opening(round_)
+    round_open_bids(round_=round_, by=office)
+    round_.refresh_from_db()
+    evaluation_request(round_=round_, by=office)  # eager: runs when the request commits
+    round_.refresh_from_db()
+    objection_period_open(round_=round_, by=office)
+    round_.refresh_from_db()
+    award_finalize(round_=round_, by=office)
+    round_.refresh_from_db()
+    return round_
+
+
+def open_province_selection(round_: Round):
+    from contracts.services import selection_open
+
+    return selection_open(
+        round_=round_, by=user("office"), closes_at=timezone.now() + datetime.timedelta(hours=2)
+    )
+
+
+def close_selection_and_draw_up_contracts(round_: Round) -> Round:
+    from contracts.models import ProvinceSelection
+    from contracts.services import contracts_generate, selection_close
+
+    office = user("office")
+    selection = ProvinceSelection.objects.get(round=round_)
+    selection_close(selection=selection, by=office)
+    round_.refresh_from_db()
+    contracts_generate(round_=round_, by=office)
+    round_.refresh_from_db()
+    return round_
+
+
+def confirm_contracts(round_: Round, *, skip_hospital: str = "", skip_maker: str = "") -> None:
+    """Every pending confirmation, except the ones a journey does in its own browser."""
+    from contracts.models import Contract
+    from contracts.services import contract_confirm
+
+    for contract in Contract.objects.filter(round=round_).order_by("pk"):
+        hospital = User.objects.filter(organization=contract.hospital_id).first()
+        maker = User.objects.filter(organization=contract.manufacturer_id).first()
+        assert hospital is not None and maker is not None
+        if contract.status == Contract.Status.AWAITING_HOSPITAL:
+            if hospital.username == skip_hospital:
+                continue
+            contract = contract_confirm(contract=contract, by=hospital)
+        if contract.status == Contract.Status.AWAITING_MANUFACTURER:
+            if maker.username == skip_maker:
+                continue
+            contract_confirm(contract=contract, by=maker)
+
+
+def start_execution_three_months_ago(round_: Round) -> Round:
+    """Execution starts; the contracts' term is moved to have begun 90 days ago so that a
+    past month can be recorded and progress is measured against a pro-rata schedule."""
+    from contracts.models import ContractLine
+    from contracts.services import execution_start
+
+    execution_start(round_=round_, by=user("office"))
+    start = timezone.localdate() - datetime.timedelta(days=90)
+    Round.objects.filter(pk=round_.pk).update(contract_starts_on=start)
+    ContractLine.objects.filter(contract__round=round_).update(starts_on=start)
+    round_.refresh_from_db()
+    return round_
