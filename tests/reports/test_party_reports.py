@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from contracts import services as contract_services
 from contracts.models import Contract, ProvinceSelection, Purchase
+from contracts.pdf import render_pdf
 from reports import ocds, services
 from reports.models import ReportDocument
 from tests.factories import TEST_PASSWORD, user_of
@@ -67,6 +68,14 @@ def test_the_office_fans_out_every_report_in_batches(
         return real(**kwargs)
 
     monkeypatch.setattr(services, "party_reports_generate", spy)
+    # The contents are tested below; here a one-line PDF per document keeps the test fast.
+    monkeypatch.setattr(
+        services,
+        "party_report_render",
+        lambda *, round_, run, kind, organization, language: render_pdf(
+            f"<p>{kind} {organization.pk} {language}</p>"
+        ),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(built.office).post(
             reverse("reports:publish-party-reports", args=[built.round.pk])
