@@ -235,9 +235,11 @@ def open_bids_and_award(round_: Round) -> Round:
     from contracts.services import award_finalize, evaluation_request, objection_period_open
 
     office = user("office")
-    move_past_opening(round_)
-    round_open_bids(round_=round_, by=office)
     round_.refresh_from_db()
+    if round_.status == Round.Status.BIDDING_OPEN:
+        move_past_opening(round_)
+        round_open_bids(round_=round_, by=office)
+        round_.refresh_from_db()
     evaluation_request(round_=round_, by=office)  # eager: runs when the request commits
     round_.refresh_from_db()
     objection_period_open(round_=round_, by=office)
