@@ -114,3 +114,12 @@ def test_hospital_never_sees_another_hospitals_values(open_round, hospital, othe
         reverse("procurement:demand-history", args=[open_round.code])
     )
     assert "987" not in history.content.decode()
+
+
+def test_saving_the_table_with_nothing_filled_in_changes_nothing(open_round, hospital):
+    response = client_for(hospital).post(
+        reverse("procurement:demand", args=[open_round.code]), {}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Saved: 0 new, 0 changed, 0 unchanged." in response.content.decode()
+    assert not DemandChange.objects.exists()
