@@ -274,17 +274,27 @@ class ProvinceAllocation(models.Model):
 class HospitalAllocation(models.Model):
     """A hospital's agreed volume of an item from one winner (up to ~10^6 rows per run).
 
-    Kept narrow on purpose: ids, a quantity and the unit price.
+    Kept narrow on purpose: ids, a quantity and the unit price; and lightly indexed (the
+    run, and hospital or manufacturer with the run, which is how it is read), because every
+    index costs on each of the million inserts of a national evaluation.
     """
 
     run = models.ForeignKey(
         EvaluationRun, on_delete=models.CASCADE, related_name="hospital_allocations"
     )
-    round_item = models.ForeignKey(RoundItem, on_delete=models.PROTECT, related_name="+")
-    opened_bid = models.ForeignKey(OpenedBid, on_delete=models.PROTECT, related_name="+")
-    manufacturer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
-    hospital = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    round_item = models.ForeignKey(
+        RoundItem, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    opened_bid = models.ForeignKey(
+        OpenedBid, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    manufacturer = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    hospital = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     quantity = models.PositiveBigIntegerField(_("agreed volume"))
     unit_price = models.DecimalField(_("unit price"), max_digits=24, decimal_places=6)
 

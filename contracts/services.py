@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -421,21 +421,53 @@ def _store_rows(run: EvaluationRun, built: BuiltProblem, result: Result) -> None
     )
     price = {(a.item, a.bid, a.region): a.unit_price for a in result.allocations}
     supplier = {b.id: key_id(b.supplier) for b in built.problem.bids}
-    _bulk(
-        HospitalAllocation,
+    hospital_rows = (
         (
-            HospitalAllocation(
-                run=run,
-                round_item_id=items[h.item],
-                opened_bid_id=key_id(h.bid),
-                manufacturer_id=supplier[h.bid],
-                region_id=regions[h.region],
-                hospital_id=key_id(h.hospital),
-                quantity=h.quantity,
-                unit_price=price[(h.item, h.bid, h.region)],
-            )
-            for h in result.hospital_allocations
-        ),
+            run.pk,
+            items[h.item],
+            key_id(h.bid),
+            supplier[h.bid],
+            regions[h.region],
+            key_id(h.hospital),
+            h.quantity,
+            price[(h.item, h.bid, h.region)],
+        )
+        for h in result.hospital_allocations
+    )
+    _store_hospital_rows(hospital_rows)
+
+
+HOSPITAL_COLUMNS = (
+    "run_id",
+    "round_item_id",
+    "opened_bid_id",
+    "manufacturer_id",
+    "region_id",
+    "hospital_id",
+    "quantity",
+    "unit_price",
+)
+
+
+def _store_hospital_rows(rows: Iterable[tuple[Any, ...]]) -> int:
+    """Write hospital allocation rows inside the current transaction.
+
+    PostgreSQL: one ``COPY ... FROM STDIN`` streamed row by row (a national round writes
+    ~1,000,000 rows; COPY is several times faster than INSERTs and holds no batch in
+    memory). Other databases: ``bulk_create`` in batches.
+    """
+    if connection.vendor == "postgresql":
+        table = HospitalAllocation._meta.db_table
+        sql = f"COPY {table} ({', '.join(HOSPITAL_COLUMNS)}) FROM STDIN"
+        count = 0
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    return _bulk(
+        HospitalAllocation,
+        (HospitalAllocation(**dict(zip(HOSPITAL_COLUMNS, row, strict=True))) for row in rows),
     )
 
 
@@ -487,6 +519,8 @@ def objection_period_open(*, round_: Round, by: User) -> Round:
                 _("The objection period ended at %(when)s; change the timetable first.")
                 % {"when": _when(locked.objection_ends_at)}
             )
+        if run.source_run.solver_status == "infeasible":
+            raise ValidationError(_("The official run is infeasible: it has no award to publish."))
         round_advance(round_=locked, to=S.OBJECTION, by=by, note=f"run {run.pk} published")
         AuditEntry.objects.create(
             round=locked, action="objection_period_opened", by=by, detail={"run": run.pk}
@@ -1000,6 +1034,22 @@ def _contract_source_run(round_: Round) -> EvaluationRun:
         if selection.result_run is None or selection.result_run.status != R.DONE:
             raise ValidationError(_("Wait for the province allocation to finish."))
     return _official_run(round_).source_run
+
+
+def contracts_generate_request(*, round_: Round, by: User | None) -> None:
+    """Check that the round's contracts can be drawn up, and queue the work (after commit).
+
+    A national round has hundreds of thousands of contracts: they are written by a task.
+    """
+    from contracts.tasks import contracts_generate_task
+
+    with transaction.atomic():
+        locked = _lock_round(round_.pk)
+        if Contract.objects.filter(round=locked).exists():
+            raise ValidationError(_("The contracts of this round are already drawn up."))
+        _contract_source_run(locked)
+        user_id = by.pk if by is not None else None
+        transaction.on_commit(lambda: contracts_generate_task.delay(locked.pk, user_id))
 
 
 def contracts_generate(*, round_: Round, by: User | None) -> int:

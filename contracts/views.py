@@ -453,11 +453,10 @@ def _selection_post(request: HttpRequest, selection_: Any) -> None:
 def contracts_generate(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
     try:
-        count = services.contracts_generate(round_=round_, by=request.user)  # type: ignore[arg-type]
+        services.contracts_generate_request(round_=round_, by=request.user)  # type: ignore[arg-type]
         messages.success(
             request,
-            _("%(count)s contracts drawn up; the hospitals are asked to confirm.")
-            % {"count": count},
+            _("The contracts are being drawn up; the hospitals are then asked to confirm."),
         )
     except ValidationError as exc:
         _error(request, exc)

@@ -224,3 +224,32 @@ def test_an_amendment_keeps_the_original(django_capture_on_commit_callbacks) -> 
         .status_code
         == 403
     )
+
+
+def test_office_draws_up_contracts_from_the_award_page(
+    django_capture_on_commit_callbacks,
+) -> None:
+    built = opened_round()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.evaluation_request(round_=built.round, by=built.office)
+    services.objection_period_open(round_=built.round, by=built.office)
+    services.award_finalize(round_=built.round, by=built.office)
+    url = reverse("contracts:contracts-generate", args=[built.round.pk])
+    client = _client(built.office)
+    page = client.post(url, follow=True).content.decode()
+    assert "Close the province selection before drawing up contracts." in page
+    built.round.refresh_from_db()
+    selection = services.selection_open(
+        round_=built.round, by=built.office, closes_at=timezone.now() + datetime.timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.selection_close(selection=selection, by=built.office)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(url, follow=True).content.decode()
+    assert "The contracts are being drawn up" in page
+    assert Contract.objects.count() == 3
+    page = client.post(url, follow=True).content.decode()
+    assert "The contracts of this round are already drawn up." in page
+    assert Contract.objects.count() == 3
+    for user in (built.hospitals[0], built.makers[0]):
+        assert _client(user).post(url).status_code == 403

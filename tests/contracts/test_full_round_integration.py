@@ -253,6 +253,10 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     from contracts.models import Contract
 
     office_client.post(reverse("contracts:contracts-generate", args=[round_.pk]))
+    deadline = time.monotonic() + 60
+    while not Contract.objects.filter(round=round_).exists():
+        assert time.monotonic() < deadline, "the worker did not draw up the contracts"
+        time.sleep(0.3)
     assert Contract.objects.filter(round=round_).count() == 6
     contract = Contract.objects.get(hospital=hospitals[0].organization)
     supplier = next(m for m in makers if m.organization_id == contract.manufacturer_id)
