@@ -95,6 +95,13 @@ def award_result_render(*, round_: Round, run: EvaluationRun, language: str) -> 
                 for s in data["sections"]
             ]
         )
+        figures = selectors.analysis_get(round_=round_, run=run, with_hospitals=False)
+        data["province_chart_svg"] = charts.savings_by_province_svg(
+            [(r["region"], r["savings"]) for r in figures.provinces.to_dict(orient="records")]
+        )
+        data["winner_chart_svg"] = charts.winner_count_svg(
+            [(int(r["winners"]), int(r["items"])) for r in figures.winner_counts.to_dict("records")]
+        )
     return render_template_pdf("reports/pdf/award_result.html", data, language=language)
 
 

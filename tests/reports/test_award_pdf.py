@@ -91,6 +91,13 @@ def test_summary_figures_equal_the_hand_computed_ones_in_english(small) -> None:
     assert "94.45%" in text  # volume-weighted cut vs reference (plain mean would be 90.06%)
     assert "74.88%" in text  # volume-weighted cut vs the maximum valid bid price
     assert "90.06%" not in text
+    # the charts are SVG with real text (svg.fonttype none), so their labels read back
+    for title in (
+        "Price before and after, per item",
+        "Estimated savings by province",
+        "Winner count distribution",
+    ):
+        assert title in text, title
     # per item: savings and cuts
     assert "1,842,500.00" in text and "6,850.00" in text
     assert "85.63%" in text and "94.49%" in text
