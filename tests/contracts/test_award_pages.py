@@ -241,3 +241,56 @@ def test_each_party_sees_only_its_own_objections_and_allocations(
     assert "4,200" not in loser and "Lost" in loser
     assert client_for(built.office).get(reverse("contracts:mine")).status_code == 403
     assert client_for().get(reverse("contracts:mine")).status_code == 302
+
+
+def test_an_objection_carries_an_attachment(
+    django_capture_on_commit_callbacks, tmp_path, settings
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    built, _ = _in_objection_period(django_capture_on_commit_callbacks)
+    url = reverse("contracts:objection-new", args=[built.round.pk])
+    refused = client_for(built.makers[3]).post(
+        url,
+        {
+            "round_item": built.round_item.pk,
+            "text": "See the attached inspection report.",
+            "attachment": SimpleUploadedFile("report.exe", b"MZ", content_type="application/x"),
+        },
+    )
+    assert refused.status_code == 400
+    assert "Attach a PDF, PNG or JPEG file." in refused.content.decode()
+    assert Objection.objects.count() == 0
+    client_for(built.makers[3]).post(
+        url,
+        {
+            "round_item": built.round_item.pk,
+            "text": "See the attached inspection report.",
+            "attachment": SimpleUploadedFile(
+                "report.pdf", b"%PDF-1.4 test", content_type="application/pdf"
+            ),
+        },
+    )
+    objection = Objection.objects.get()
+    assert objection.attachment.read() == b"%PDF-1.4 test"
+    page = (
+        client_for(built.office)
+        .get(reverse("contracts:objection-answer", args=[objection.pk]))
+        .content.decode()
+    )
+    assert objection.attachment.url in page
+
+
+def test_notifications_are_listed_for_the_organization_only(
+    django_capture_on_commit_callbacks,
+) -> None:
+    built, _ = _in_objection_period(django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.award_finalize(round_=built.round, by=built.office)
+    url = reverse("contracts:notifications")
+    page = client_for(built.hospitals[0]).get(url).content.decode()
+    assert "Award results of round T-2026-D1 published" in page
+    assert "Award results" not in client_for(built.office).get(url).content.decode()
+    outsider = user_of(Organization.Kind.HOSPITAL)
+    assert "Award results" not in client_for(outsider).get(url).content.decode()
