@@ -31,12 +31,19 @@ from procurement.services import (
     round_open_demand,
     rule_set_load_presets,
 )
+from tests.browser.conftest import Journey
 
 D = Decimal
 DEMO_REGIONS = ["11", "31", "37", "42", "44", "51"]
 # Clopidogrel 75 mg and amlodipine 5 mg: one specification each, published ceilings.
 CEILINGS = {"D-CLO-OS": ("75MG", D("3.1800")), "D-AML-OS": ("5MG", D("0.6500"))}
 REFERENCE = {"D-CLO-OS": D("15.4700"), "D-AML-OS": D("4.6000")}
+
+
+# Requests that do heavy work in-process in these tests (tasks run eagerly): the opening,
+# the evaluation, PDF rendering. On a shared 2-core machine they can take far longer than a
+# page load; give them room rather than flake.
+SLOW_MS = 120_000
 
 
 def names(*texts: str) -> re.Pattern[str]:
@@ -56,6 +63,15 @@ def heading(page: Page | Locator, text: str) -> Locator:
     return page.get_by_role("heading", name=re.compile(re.escape(text)))
 
 
+UNLABELLED_FIELDS_JS = """
+() => Array.from(document.querySelectorAll("input, select, textarea"))
+  .filter((el) => !["hidden", "submit", "button"].includes(el.type) && el.offsetParent !== null)
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+    && !el.getAttribute("aria-labelledby") && !el.title)
+  .map((el) => el.outerHTML.slice(0, 160))
+"""
+
+
 @dataclass
 class Browser:
     """A signed-in page plus what the guards saw: dialogs accepted and foreign requests."""
@@ -64,12 +80,20 @@ class Browser:
     base: str
     dialogs: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
+    unlabelled: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return self.base + path
 
     def go(self, path: str) -> None:
         self.page.goto(self.url(path))
+
+    def step(self, journey: Journey, label: str) -> None:
+        """A journey step's screenshot, plus the checks every page must pass: each form
+        field a user can fill in has an accessible name (a label, aria-label or title)."""
+        journey.step(label)
+        for field_html in self.page.evaluate(UNLABELLED_FIELDS_JS):
+            self.unlabelled.append(f"{self.page.url}: {field_html}")
 
     def assert_offline(self) -> None:
         """Every request the pages made went to the live server (hospital networks are

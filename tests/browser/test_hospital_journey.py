@@ -71,18 +71,18 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
     # 1. Sign in; the open round is on the hospital's home page.
     sign_in(ui, HOSPITAL)
     expect(page.locator("h1")).to_contain_text("Hospital")
-    journey.step("hospital home")
+    ui.step(journey, "hospital home")
 
     # 2. Declare in the web table.
     ui.go(f"/rounds/{CODE}/")
     link(page, "Declare demand").click()
     expect(page.locator("h1")).to_contain_text("Annual demand")
     page.locator("tbody tr", has_text="D-CLO-OS").locator("input[type=text]").fill("48,000")
-    journey.step("web table filled in")
+    ui.step(journey, "web table filled in")
     button(page, "Save all").click()
     expect(page.locator("tbody tr", has_text="D-CLO-OS")).to_contain_text("48,000")
     assert _declared("D-CLO-OS") == 48_000
-    journey.step("web table saved")
+    ui.step(journey, "web table saved")
 
     # 3. Upload a spreadsheet with a bad row: the error names the row; nothing is written.
     link(page, "Upload a spreadsheet instead").click()
@@ -96,18 +96,18 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
     expect(bad).to_contain_text("“-300” is negative; it must be greater than zero.")
     expect(errors).to_contain_text("Nothing was written")
     assert _declared("D-CLO-OS") == 48_000
-    journey.step("spreadsheet refused with the row of the error")
+    ui.step(journey, "spreadsheet refused with the row of the error")
 
     # 4. Fix the row, preview, commit.
     page.locator("#id_file").set_input_files(str(_demand_csv(tmp_path, "80000")))
     button(page, "Preview").click()
     expect(heading(page, "Preview")).to_be_visible()
-    journey.step("fixed spreadsheet preview")
+    ui.step(journey, "fixed spreadsheet preview")
     button(page, "Import all rows").click()
     expect(page.locator("tbody tr", has_text="D-CLO-OS")).to_contain_text("52,000")
     expect(page.locator("tbody tr", has_text="D-AML-OS")).to_contain_text("80,000")
     assert (_declared("D-CLO-OS"), _declared("D-AML-OS")) == (52_000, 80_000)
-    journey.step("spreadsheet committed")
+    ui.step(journey, "spreadsheet committed")
 
     # The rest of the round happens elsewhere: other hospitals declare, the office closes
     # demand, manufacturers bid, the bids are opened and the award is final; provinces are
@@ -131,7 +131,7 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
     assert codes == {"D-CLO-OS", "D-AML-OS"}
     for allocation in mine:
         expect(allocations).to_contain_text(f"{allocation.quantity:,}")
-    journey.step("allocations")
+    ui.step(journey, "allocations")
 
     # 6. Confirm each contract (irreversible: the confirmation says so).
     contracts = Contract.objects.filter(round=round_, hospital__users__username=HOSPITAL)
@@ -141,11 +141,11 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
         link(page, contract.number).click()
         expect(page.locator("h1")).to_contain_text(contract.number)
         if contract == contracts.first():
-            journey.step("contract awaiting confirmation")
+            ui.step(journey, "contract awaiting confirmation")
         button(page, "Confirm the contract").click()
         expect(page.locator("h1")).to_contain_text("Awaiting the manufacturer")
     assert any("cannot be withdrawn" in message for message in ui.dialogs), ui.dialogs
-    journey.step("contract confirmed")
+    ui.step(journey, "contract confirmed")
     confirm_contracts(round_)
     start_execution_three_months_ago(round_)
 
@@ -159,29 +159,30 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
     page.locator("#id_line").select_option(f"{first.number}|{line.round_item.item.code}")
     page.locator("#id_month").fill(f"{month:%Y-%m}")
     page.locator("#id_quantity").fill("4000")
-    journey.step("record a month of purchases")
+    ui.step(journey, "record a month of purchases")
     button(page, "Record").click()
     recorded = page.locator("section", has=heading(page, "Recorded purchases"))
     expect(recorded).to_contain_text(f"{month:%Y-%m}")
     expect(recorded).to_contain_text("4,000")
     assert Purchase.objects.get(contract=first).quantity == 4000
-    journey.step("purchases recorded")
+    ui.step(journey, "purchases recorded")
 
     # 8. Progress against the agreed volume.
     link(page, "See your progress against the agreed volume").click()
     expect(page.locator("h1")).to_contain_text("Execution progress")
     expect(page.locator("main")).to_contain_text("4,000")
-    journey.step("progress")
+    ui.step(journey, "progress")
 
     # 9. The key pages in Chinese.
     set_language(page, "zh-hans")
     expect(page.locator("main")).to_contain_text("4,000")
-    journey.step("progress in Chinese")
+    ui.step(journey, "progress in Chinese")
     ui.go(f"/rounds/{CODE}/demand/")
     # humanize's intcomma follows Django's zh_Hans format (no thousands separator): reported.
     expect(page.locator("tbody tr", has_text="D-CLO-OS")).to_contain_text(re.compile("52,?000"))
-    journey.step("demand table in Chinese")
+    ui.step(journey, "demand table in Chinese")
     ui.go(f"/awards/contracts/{first.pk}/")
     expect(page.locator("main")).to_contain_text(first.hospital.name)
-    journey.step("contract in Chinese")
+    ui.step(journey, "contract in Chinese")
     ui.assert_offline()
+    assert ui.unlabelled == [], ui.unlabelled

@@ -23,6 +23,7 @@ from procurement.services import round_close_demand, round_open_bidding, round_o
 from tests.browser.conftest import Journey
 from tests.browser.helpers import (
     OTHER_DEMAND,
+    SLOW_MS,
     button,
     close_selection_and_draw_up_contracts,
     confirm_contracts,
@@ -73,7 +74,7 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     # 1. Sign in.
     sign_in(ui, MAKER)
     expect(page.locator("h1")).to_contain_text("Manufacturer")
-    journey.step("manufacturer home")
+    ui.step(journey, "manufacturer home")
 
     # 2. Register a product.
     ui.go("/catalog/products/register/")
@@ -83,12 +84,12 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     page.locator("#id_name_en").fill("Clopidogrel (Qi'an)")
     page.locator("#id_approval_number").fill(APPROVAL)
     page.locator("#id_is_consistency_evaluated").check()
-    journey.step("register a product")
+    ui.step(journey, "register a product")
     button(page, "Register").click()
     expect(page.locator("main")).to_contain_text(APPROVAL)
     product = Product.objects.get(approval_number=APPROVAL)
     assert product.manufacturer == maker.organization and product.is_consistency_evaluated
-    journey.step("product registered")
+    ui.step(journey, "product registered")
 
     # 3. The bid sheet: two lines, reviewed, then sealed.
     ui.go(f"/rounds/{CODE}/")
@@ -104,19 +105,19 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
             product_select.select_option(index=1)
         section.locator("input[name$=unit_price]").fill(price)
         section.locator("input[name$=annual_capacity]").fill(capacity)
-    journey.step("bid sheet filled in")
+    ui.step(journey, "bid sheet filled in")
     button(page, "Review what will be sealed").click()
     expect(page.locator("h1")).to_contain_text("Confirm your bids")
     review = page.locator("table.data-table")
     expect(review).to_contain_text("0.5500")
     expect(review).to_contain_text("6,000,000")
     expect(review).to_contain_text("0.4000")
-    journey.step("review what will be sealed")
-    button(page, "Seal and submit").click()
+    ui.step(journey, "review what will be sealed")
+    button(page, "Seal and submit").click(timeout=SLOW_MS)
     expect(page.locator("h1")).to_contain_text("My bids and receipts")
     receipts = page.locator("table.data-table tbody tr")
     expect(receipts).to_have_count(2)
-    journey.step("bids sealed with receipts")
+    ui.step(journey, "bids sealed with receipts")
 
     # 4. Download the clopidogrel receipt; its hash is the one on the page.
     row = receipts.filter(has_text="D-CLO-OS")
@@ -134,7 +135,7 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     expect(page.locator(".receipt-list")).to_contain_text(shown)
     mine = OpenedBid.objects.get(round_item__item__code="D-CLO-OS", manufacturer=maker.organization)
     assert mine.receipt_hash == shown and mine.unit_price == D("0.5500")
-    journey.step("receipt on the opening record")
+    ui.step(journey, "receipt on the opening record")
 
     # 6. Evaluated, published, final: the result and the reason for the lost item.
     open_bids_and_award(round_)
@@ -149,7 +150,7 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     assert lost.outcome == "lost"
     expect(results.locator("tr", has_text="D-AML-OS")).to_contain_text(lost.reason)
     expect(results.locator("tr", has_text="D-CLO-OS")).to_contain_text("Won")
-    journey.step("results and reasons")
+    ui.step(journey, "results and reasons")
 
     # 7. Province selection: the lowest winner picks first.
     open_province_selection(round_)
@@ -158,11 +159,11 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     expect(page.locator("h1")).to_contain_text("Province selection")
     board = page.locator("section.card", has=page.get_by_role("heading", name="D-CLO-OS"))
     board.locator("#id_region").select_option("11")
-    journey.step("choose a province")
+    ui.step(journey, "choose a province")
     button(board, "Choose").click()
     board = page.locator("section.card", has=page.get_by_role("heading", name="D-CLO-OS"))
     expect(board.locator("tbody tr").first).to_contain_text("Beijing")
-    journey.step("province chosen")
+    ui.step(journey, "province chosen")
     close_selection_and_draw_up_contracts(round_)
     assert (
         ProvinceAllocation.objects.get(
@@ -187,20 +188,21 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     expect(page.locator("main")).to_contain_text(
         contract.hospital.name_en or contract.hospital.name
     )
-    journey.step("contract awaiting the manufacturer")
+    ui.step(journey, "contract awaiting the manufacturer")
     button(page, "Confirm the contract").click()
     expect(page.locator("h1")).to_contain_text("Confirmed by both parties")
     assert any("cannot be withdrawn" in message for message in ui.dialogs), ui.dialogs
-    journey.step("contract confirmed")
+    ui.step(journey, "contract confirmed")
 
     # 9. The key pages in Chinese.
     set_language(page, "zh-hans")
     expect(page.locator("main")).to_contain_text(contract.hospital.name)
-    journey.step("contract in Chinese")
+    ui.step(journey, "contract in Chinese")
     ui.go("/awards/mine/")
     expect(page.locator("main")).to_contain_text("D-AML-OS")
-    journey.step("results in Chinese")
+    ui.step(journey, "results in Chinese")
     ui.go(f"/bidding/rounds/{CODE}/opening/")
     expect(page.locator(".receipt-list")).to_contain_text(shown)
-    journey.step("opening record in Chinese")
+    ui.step(journey, "opening record in Chinese")
     ui.assert_offline()
+    assert ui.unlabelled == [], ui.unlabelled

@@ -27,6 +27,7 @@ from tests.browser.conftest import Journey
 from tests.browser.helpers import (
     DEMO_REGIONS,
     OTHER_DEMAND,
+    SLOW_MS,
     button,
     declare_demand,
     heading,
@@ -69,7 +70,7 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     # 1. Sign in.
     sign_in(ui, "office")
     expect(page.locator("h1")).to_contain_text("Procurement office")
-    journey.step("office home")
+    ui.step(journey, "office home")
 
     # 2. Create a round from catalog items.
     ui.go("/rounds/new/")
@@ -92,34 +93,34 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     page.locator("#id_contract_starts_on").fill(
         (timezone.localdate() + datetime.timedelta(days=30)).isoformat()
     )
-    journey.step("create a round")
+    ui.step(journey, "create a round")
     button(page, "Create the round").click()
     expect(page.locator("h1")).to_contain_text(CODE)
     round_ = Round.objects.get(code=CODE)
     assert sorted(round_.items.values_list("item__code", flat=True)) == ["D-AML-OS", "D-CLO-OS"]
     expect(page.locator("main")).to_contain_text("not set")
-    journey.step("round created without ceilings")
+    ui.step(journey, "round created without ceilings")
 
     # 3. Import the ceilings from a spreadsheet: preview, then commit.
     link(page, "Import ceilings from a spreadsheet").first.click()
     page.locator("#id_file").set_input_files(str(_ceilings_xlsx(tmp_path)))
     button(page, "Preview").click()
     expect(heading(page, "Preview")).to_be_visible()
-    journey.step("ceiling import preview")
+    ui.step(journey, "ceiling import preview")
     button(page, "Import all rows").click()
     expect(page.locator("h1")).to_contain_text(CODE)
     prices = page.locator("table.data-table").first
     expect(prices).to_contain_text("3.1800")
     expect(prices).to_contain_text("0.6500")
     expect(page.locator("main")).not_to_contain_text("not set")
-    journey.step("ceilings imported")
+    ui.step(journey, "ceilings imported")
 
     # 4. Open demand; hospitals declare (through their own pages, here the services).
     button(page, "Open demand declaration").click()
     expect(page.locator(".badge").first).to_have_text("Demand declaration open")
     declare_demand(round_, OTHER_DEMAND)
     page.reload()
-    journey.step("demand open")
+    ui.step(journey, "demand open")
 
     # 5. Close demand and open bidding.
     button(page, "Close demand declaration").click()
@@ -130,30 +131,30 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     page.reload()
     expect(page.locator("#bidding-round-panel")).to_contain_text("Huarui")
     expect(page.locator("#bidding-round-panel")).not_to_contain_text("0.6000")  # sealed
-    journey.step("bidding open sealed bids")
+    ui.step(journey, "bidding open sealed bids")
 
     # 6. The deadline and the opening time pass; the office opens the bids in public.
     move_past_opening(round_)
     page.reload()
-    button(page, "Open bids").click()
+    button(page, "Open bids").click(timeout=SLOW_MS)
     expect(page).to_have_url(ui.url(f"/bidding/rounds/{CODE}/opening/"))
     assert any("cannot be undone" in message for message in ui.dialogs), ui.dialogs
     expect(page.locator("main")).to_contain_text("0.6000")
-    journey.step("opening record")
+    ui.step(journey, "opening record")
 
     # 7. Run the evaluation, then a scenario under batch 7's antimicrobial volume shares
     # (40% of the pooled demand for two winners instead of 60%), and compare them.
     ui.go(f"/awards/rounds/{round_.pk}/")
-    button(page, "Run the evaluation").click()
+    button(page, "Run the evaluation").click(timeout=SLOW_MS)
     expect(page.locator("h1")).to_contain_text("Evaluation run")
     official = EvaluationRun.objects.get(round=round_, is_official=True)
     assert official.status == EvaluationRun.Status.DONE
     expect(page.locator("main")).to_contain_text("Official")
-    journey.step("official evaluation")
+    ui.step(journey, "official evaluation")
     ui.go(f"/awards/rounds/{round_.pk}/")
     batch7 = RuleSet.objects.get(name="national-drug-batch-7-antimicrobial", version=1)
     page.locator("#id_rule_set").select_option(str(batch7.pk))
-    button(page, "Run the scenario").click()
+    button(page, "Run the scenario").click(timeout=SLOW_MS)
     expect(page.locator("h1")).to_contain_text("Evaluation run")
     expect(page.locator("main")).to_contain_text("Scenario")
     ui.go(f"/awards/rounds/{round_.pk}/")
@@ -167,7 +168,7 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     assert (official.total_cost, scenario.total_cost) == (D("167808.00"), D("111872.00"))
     expect(comparison).to_contain_text("167,808.00")
     expect(comparison).to_contain_text("111,872.00")
-    journey.step("two scenarios compared")
+    ui.step(journey, "two scenarios compared")
 
     # 8. Publish the proposed winners; a manufacturer objects; the office answers.
     button(page, "Publish the proposed winners for objections").click()
@@ -184,24 +185,24 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     expect(page.locator("main")).to_contain_text("信和制药认为")
     page.get_by_role("radio", name="Dismiss the objection").check()
     page.locator("#id_answer").fill("The declared capacity covers the agreed volume.")
-    journey.step("answer an objection")
-    button(page, "Send the answer").click()
+    ui.step(journey, "answer an objection")
+    button(page, "Send the answer").click(timeout=SLOW_MS)
     expect(page.locator("main")).to_contain_text("Dismissed")
-    journey.step("objection dismissed")
+    ui.step(journey, "objection dismissed")
 
     # 9. Finalize (irreversible: the confirmation says so).
-    button(page, "Finalize the award").click()
+    button(page, "Finalize the award").click(timeout=SLOW_MS)
     expect(page.locator(".badge").first).to_contain_text("Awarded")
     assert any("cannot be undone" in m for m in ui.dialogs if "Finalize" in m), ui.dialogs
-    journey.step("award finalized")
+    ui.step(journey, "award finalized")
 
     # 10. Publish the award-result PDF and download it; its SHA-256 is the one shown.
     ui.go(f"/rounds/{CODE}/")
     link(page, "Open the analysis and publication page").click()
-    button(page, "Publish the award-result PDF").click()
+    button(page, "Publish the award-result PDF").click(timeout=SLOW_MS)
     documents = page.locator("section", has=heading(page, "Documents"))
     expect(documents.locator("code.sha256")).to_have_count(2)
-    journey.step("award result published")
+    ui.step(journey, "award result published")
     row = documents.locator("tbody tr", has_text="English")
     shown = row.locator("code.sha256").inner_text().strip()
     href = row.get_by_role("link").get_attribute("href")
@@ -216,11 +217,12 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     set_language(page, "zh-hans")
     expect(documents.locator("code.sha256")).to_have_count(2)
     expect(page.locator("main")).to_contain_text(shown)
-    journey.step("analysis in Chinese")
+    ui.step(journey, "analysis in Chinese")
     ui.go(f"/awards/rounds/{round_.pk}/")
     expect(page.locator("h1")).to_contain_text("旅程测试药品集采")
-    journey.step("award page in Chinese")
+    ui.step(journey, "award page in Chinese")
     ui.go(f"/bidding/rounds/{CODE}/opening/")
     expect(page.locator("main")).to_contain_text("0.6000")
-    journey.step("opening record in Chinese")
+    ui.step(journey, "opening record in Chinese")
     ui.assert_offline()
+    assert ui.unlabelled == [], ui.unlabelled

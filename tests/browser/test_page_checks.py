@@ -1,0 +1,25 @@
+"""The checks every journey runs on its pages can fail: an unlabelled field and a request
+to another host are caught."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from tests.browser.helpers import UNLABELLED_FIELDS_JS, open_browser
+
+
+def test_the_label_check_finds_fields_without_an_accessible_name(page: Page) -> None:
+    page.set_content(
+        "<form><label for=a>A</label><input id=a><input name=b><select name=c></select>"
+        "<input type=hidden name=d><input aria-label=E name=e><textarea title=F></textarea>"
+        "<label>G <input name=g></label><button>Go</button></form>"
+    )
+    found = page.evaluate(UNLABELLED_FIELDS_JS)
+    assert found == ['<input name="b">', '<select name="c"></select>']
+
+
+def test_the_offline_guard_records_a_request_to_another_host(page: Page) -> None:
+    ui = open_browser(page, "http://127.0.0.1:9")
+    page.set_content('<img src="http://cdn.example.invalid/logo.png" alt="">')
+    page.wait_for_load_state("load")
+    assert ui.foreign == ["http://cdn.example.invalid/logo.png"]
