@@ -68,19 +68,36 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
     round_open_demand(round_=round_, by=user("office"))
     ui = open_browser(page, live_server.url)  # type: ignore[attr-defined]
 
-    # 1. Sign in; the open round is on the hospital's home page.
+    # 1. Sign in; the round open for demand is on the hospital's home page.
     sign_in(ui, HOSPITAL)
     expect(page.locator("h1")).to_contain_text("Hospital")
     ui.step(journey, "hospital home")
 
-    # 2. Declare in the web table.
-    ui.go(f"/rounds/{CODE}/")
-    link(page, "Declare demand").click()
+    # 2. Declare in the web table, from the home page's list of open rounds, by keyboard:
+    # a wrong entry first (the error is in the summary, which takes the focus, and next to
+    # the field), then the right one, each submitted with Enter.
+    row = page.locator("tr", has_text=CODE)
+    expect(row).to_contain_text("not declared yet")
+    link(row, "Declare demand").click()
     expect(page.locator("h1")).to_contain_text("Annual demand")
-    page.locator("tbody tr", has_text="D-CLO-OS").locator("input[type=text]").fill("48,000")
+    quantity = page.locator("tbody tr", has_text="D-CLO-OS").locator("input[type=text]")
+    quantity.focus()
+    page.keyboard.type("48 thousand")
+    page.keyboard.press("Enter")
+    summary = page.locator(".error-summary")
+    expect(summary).to_contain_text("1 line needs correcting; nothing was saved.")
+    expect(summary).to_be_focused()
+    expect(quantity).to_have_attribute("aria-invalid", "true")
+    field_error = page.locator("tbody tr", has_text="D-CLO-OS").locator(".field-error")
+    expect(field_error).to_have_text("“48 thousand” is not a number.")
+    ui.step(journey, "web table error next to the field and in the summary")
+    quantity.fill("")
+    quantity.focus()
+    page.keyboard.type("48,000")
     ui.step(journey, "web table filled in")
-    button(page, "Save all").click()
+    page.keyboard.press("Enter")
     expect(page.locator("tbody tr", has_text="D-CLO-OS")).to_contain_text("48,000")
+    expect(page.locator(".error-summary")).to_have_count(0)
     assert _declared("D-CLO-OS") == 48_000
     ui.step(journey, "web table saved")
 
