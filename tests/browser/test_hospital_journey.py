@@ -7,6 +7,7 @@ key pages in Chinese."""
 from __future__ import annotations
 
 import datetime
+import io
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from contracts.models import Contract, HospitalAllocation, Purchase
 from procurement.models import DemandDeclaration
@@ -21,6 +23,7 @@ from procurement.services import round_close_demand, round_open_bidding, round_o
 from tests.browser.conftest import Journey
 from tests.browser.helpers import (
     OTHER_DEMAND,
+    SLOW_MS,
     button,
     close_selection_and_draw_up_contracts,
     confirm_contracts,
@@ -163,6 +166,16 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
         expect(page.locator("h1")).to_contain_text("Awaiting the manufacturer")
     assert any("cannot be withdrawn" in message for message in ui.dialogs), ui.dialogs
     ui.step(journey, "contract confirmed")
+
+    # The contract's PDF (rendered by a task once the page asked for it).
+    page.reload(timeout=SLOW_MS)
+    with page.expect_download(timeout=SLOW_MS) as download_info:
+        link(page, "PDF (English)").click()
+    pdf = Path(download_info.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert contract.number in text
+    ui.step(journey, "contract PDF ready")
     confirm_contracts(round_)
     start_execution_three_months_ago(round_)
 
