@@ -13,8 +13,8 @@ Figures:
 The database is ``postgres://postgres@127.0.0.1:5432/jicai_bench_h5`` (override with
 ``JICAI_BENCH_REPORTS_DB``), dropped, created and migrated on every run; the broker is
 ``redis://127.0.0.1:6379/5`` (``JICAI_BENCH_REPORTS_BROKER``) with a private queue.
-N is ``JICAI_BENCH_REPORTS_CONTRACTS`` (default 60 so the run stays near 4 minutes on a shared
-2-core machine; 1,000 takes ~15x longer; the rate is what is reported).
+N is ``JICAI_BENCH_REPORTS_CONTRACTS`` (default 40 so the run stays near 4 minutes on a shared
+2-core machine; 1,000 takes ~25x longer; the rate is what is reported).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ DATABASE_URL = os.environ.get(
     "JICAI_BENCH_REPORTS_DB", "postgres://postgres@127.0.0.1:5432/jicai_bench_h5"
 )
 BROKER_URL = os.environ.get("JICAI_BENCH_REPORTS_BROKER", "redis://127.0.0.1:6379/5")
-CONTRACTS = int(os.environ.get("JICAI_BENCH_REPORTS_CONTRACTS", "60"))
+CONTRACTS = int(os.environ.get("JICAI_BENCH_REPORTS_CONTRACTS", "40"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
