@@ -312,7 +312,10 @@ def _store(
             official = run
         run.finished_at = timezone.now()  # all rows stored (the commit follows)
         run.save()
-        if not run.is_scenario:
+        # A run made before another bid was excluded (two objections upheld in a row) is
+        # kept but never becomes official: only a run on the current exclusions does.
+        current = ",".join(str(e) for e in _exclusions(round_))
+        if not run.is_scenario and run.exclusions_key == current:
             EvaluationRun.objects.filter(round=round_, is_official=True).exclude(
                 pk=official.pk
             ).update(is_official=False)

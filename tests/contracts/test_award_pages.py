@@ -294,3 +294,31 @@ def test_notifications_are_listed_for_the_organization_only(
     assert "Award results" not in client_for(built.office).get(url).content.decode()
     outsider = user_of(Organization.Kind.HOSPITAL)
     assert "Award results" not in client_for(outsider).get(url).content.decode()
+
+
+def test_a_run_overtaken_by_a_later_exclusion_never_becomes_official(
+    django_capture_on_commit_callbacks,
+) -> None:
+    built, _ = _in_objection_period(django_capture_on_commit_callbacks)
+    one = services.objection_file(
+        round_=built.round, round_item_id=built.round_item.pk, by=built.makers[3], text="a"
+    )
+    two = services.objection_file(
+        round_=built.round, round_item_id=built.round_item.pk, by=built.makers[4], text="b"
+    )
+    with django_capture_on_commit_callbacks(execute=False) as queued_a:
+        run_a = services.objection_uphold(
+            objection=one, by=built.office, answer="yes", excluded_bid_id=built.bids[0].pk
+        )
+    with django_capture_on_commit_callbacks(execute=False) as queued_b:
+        run_b = services.objection_uphold(
+            objection=two, by=built.office, answer="yes", excluded_bid_id=built.bids[1].pk
+        )
+    assert run_a.pk != run_b.pk
+    for callback in queued_b + queued_a:  # the later run finishes first
+        callback()
+    run_a.refresh_from_db()
+    run_b.refresh_from_db()
+    assert run_a.status == run_b.status == EvaluationRun.Status.DONE
+    assert run_b.is_official and not run_a.is_official
+    assert sorted(run_b.exclusions) == sorted([built.bids[0].pk, built.bids[1].pk])

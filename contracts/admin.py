@@ -1,0 +1,84 @@
+"""Admin views of the award, read-only: every change goes through the services (and their
+audit), so the admin shows the records and never edits them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from contracts.models import (
+    AuditEntry,
+    Contract,
+    EvaluationRun,
+    Notification,
+    Objection,
+    Purchase,
+    SupplyFailure,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "round",
+        "rule_set",
+        "status",
+        "is_official",
+        "is_scenario",
+        "is_selection",
+        "solver_status",
+        "total_cost",
+        "finished_at",
+    ]
+    list_filter = ["status", "is_official", "is_scenario"]
+    # The result document (up to a million hospital lines) is never loaded here.
+    exclude = ["result"]
+
+
+@admin.register(Objection)
+class ObjectionAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "round", "round_item", "organization", "status", "filed_at"]
+    list_filter = ["status"]
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = ["number", "round", "hospital", "manufacturer", "status", "total"]
+    list_filter = ["status"]
+    search_fields = ["number"]
+    exclude = ["pdf_zh", "pdf_en"]
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdmin):
+    list_display = ["contract", "round_item", "month", "quantity", "channel", "recorded_at"]
+
+
+@admin.register(SupplyFailure)
+class SupplyFailureAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "round", "round_item", "region", "manufacturer", "status"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "kind", "subject", "created_at", "read_at"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["round", "action", "by", "at"]
+    list_filter = ["action"]
