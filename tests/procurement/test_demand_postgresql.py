@@ -170,3 +170,37 @@ def test_collated_import_writes_and_updates_through_copy() -> None:
         (None, 300, "upload", office.pk),
         (200, 250, "upload", office.pk),
     ]
+
+
+def test_copied_rows_carry_the_time_channel_and_user_of_the_import() -> None:
+    office = user_of("office")
+    round_ = make_round(office=office, open_demand=True)
+    code = hospital_user("11").organization.social_credit_code
+    before = timezone.now()
+    demand_import(
+        round_=round_,
+        data=(
+            f"hospital code,item code,specification code,quantity\n{code},D-ATV-OS,10MG,7\n"
+        ).encode(),
+        filename="t.csv",
+        max_bytes=10**6,
+        hospital=None,
+        by=office,
+        commit=True,
+    )
+    after = timezone.now()
+    declaration = DemandDeclaration.objects.get()
+    change = DemandChange.objects.get()
+    assert before <= declaration.updated_at <= after
+    assert before <= change.at <= after
+    assert (change.channel, change.by, change.specification.code, change.product) == (
+        "upload",
+        office,
+        "10MG",
+        None,
+    )
+    assert (declaration.specification.code, declaration.product, declaration.quantity) == (
+        "10MG",
+        None,
+        7,
+    )
