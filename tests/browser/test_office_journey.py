@@ -74,6 +74,11 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
 
     # 2. Create a round from catalog items.
     ui.go("/rounds/new/")
+    # Keyboard: the first Tab reaches the skip link, Enter moves the focus to the content.
+    page.keyboard.press("Tab")
+    expect(link(page, "Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
     now = timezone.now()
     page.locator("#id_code").fill(CODE)
     page.locator("#id_name").fill("旅程测试药品集采")
