@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -220,11 +220,18 @@ def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
         comparison = _comparison_row(built.problem, result)
     except ValidationError as exc:
         return _fail(run_id, "; ".join(exc.messages))
-    except (ValueError, KeyError) as exc:
+    except DatabaseError:
+        raise  # the task retries; nothing of this run was stored
+    except Exception as exc:  # any other failure is shown on the run's page, with its cause
         logger.exception("evaluation run %s failed", run_id)
         return _fail(run_id, f"{type(exc).__name__}: {exc}")
     _progress(run_id, 60, STAGE_STORING)
     return _store(run_id=run_id, built=built, result=result, comparison=comparison)
+
+
+def evaluation_fail(*, run_id: int, message: str) -> EvaluationRun:
+    """Mark a running run failed (the task gave up), so the page offers to run it again."""
+    return _fail(run_id, message)
 
 
 def _fail(run_id: int, message: str) -> EvaluationRun:
@@ -1955,3 +1962,10 @@ def behind_schedule_check(*, now: datetime.datetime) -> int:
                     dedupe_key=f"behind:{round_.pk}:{today:%Y-%m}",
                 )
     return notified
+
+
+def notifications_mark_read(*, organization: Organization) -> int:
+    """Mark the organization's unread notifications read (a conditional UPDATE)."""
+    return Notification.objects.filter(organization=organization, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

@@ -284,11 +284,11 @@ def my_awards(request: HttpRequest) -> HttpResponse:
 
 @role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 def notifications(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "contracts/notifications.html",
-        {"notifications": selectors.notification_list_for_user(user=request.user)[:100]},  # type: ignore[arg-type]
-    )
+    """The organization's notifications; the unread ones are marked "new", then read."""
+    listed = list(selectors.notification_list_for_user(user=request.user)[:100])  # type: ignore[arg-type]
+    response = render(request, "contracts/notifications.html", {"notifications": listed})
+    services.notifications_mark_read(organization=request.user.organization)  # type: ignore[union-attr,arg-type]
+    return response
 
 
 # --- public --------------------------------------------------------------------------------
@@ -635,6 +635,7 @@ def purchases(request: HttpRequest) -> HttpResponse:
 def purchases_upload(request: HttpRequest) -> HttpResponse:
     """Upload: a preview first (nothing written), then the commit of the same file."""
     from catalog.imports import upload_discard, upload_get_for_user, upload_store
+    from catalog.models import StoredUpload
 
     user = request.user
     scope = str(user.organization_id)  # type: ignore[union-attr]
@@ -646,7 +647,7 @@ def purchases_upload(request: HttpRequest) -> HttpResponse:
                 purpose=services.PURCHASE_UPLOAD,
                 scope=scope,
             )
-        except Exception:
+        except StoredUpload.DoesNotExist:  # unknown, used, or another user's token
             messages.error(request, _("That upload is no longer available; upload the file again."))
             return redirect("contracts:purchases")
         outcome = services.purchases_import(

@@ -291,6 +291,8 @@ def test_notifications_are_listed_for_the_organization_only(
     url = reverse("contracts:notifications")
     page = client_for(built.hospitals[0]).get(url).content.decode()
     assert "Award results of round T-2026-D1 published" in page
+    assert "New" in page
+    assert "New" not in client_for(built.hospitals[0]).get(url).content.decode()  # now read
     assert "Award results" not in client_for(built.office).get(url).content.decode()
     outsider = user_of(Organization.Kind.HOSPITAL)
     assert "Award results" not in client_for(outsider).get(url).content.decode()

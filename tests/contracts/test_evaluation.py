@@ -185,3 +185,24 @@ def test_a_round_not_opened_cannot_be_evaluated() -> None:
     with pytest.raises(ValidationError) as exc:
         services.evaluation_request(round_=built.round, by=built.office)
     assert exc.value.messages == ["Round T-2026-D1 is Bidding closed: it cannot be evaluated now."]
+
+
+def test_an_unexpected_failure_is_shown_and_the_run_can_be_retried(
+    django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    built = opened_round()
+
+    def broken_solver(problem):
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(services, "solve", broken_solver)
+    run = _evaluate(built, django_capture_on_commit_callbacks)
+    assert run.status == EvaluationRun.Status.FAILED
+    assert run.error == "RuntimeError: solver crashed"
+    assert ItemAward.objects.count() == 0
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.evaluation_retry(run=run, by=built.office)
+    run.refresh_from_db()
+    assert run.status == EvaluationRun.Status.DONE and run.is_official
+    assert run.attempts == 2
