@@ -17,9 +17,10 @@ from django.utils import timezone
 from playwright.sync_api import Dialog, Locator, Page, Request, expect
 
 from accounts.demo import DEMO_PASSWORD
-from accounts.models import Region, User
-from bidding.services import bid_submit
+from accounts.models import Organization, Region, User
+from bidding.services import BidReceipt, bid_submit
 from catalog.models import ProcurementItem, Product
+from contracts.models import ProvinceSelection
 from procurement.models import Round, RuleSet
 from procurement.services import (
     DemandLine,
@@ -143,6 +144,12 @@ def user(username: str) -> User:
     return User.objects.get(username=username)
 
 
+def organization(username: str) -> Organization:
+    org = user(username).organization
+    assert org is not None, username
+    return org
+
+
 # --- state built through the services ----------------------------------------------------
 
 
@@ -151,7 +158,7 @@ def journey_round(code: str, *, items: tuple[str, ...] = ("D-CLO-OS", "D-AML-OS"
     rule_set_load_presets()
     now = timezone.now().replace(second=0, microsecond=0)
     round_ = round_create(
-        office=user("office").organization,
+        office=organization("office"),
         code=code,
         name="旅程测试药品集采",
         name_en="Journey drug round",
@@ -183,7 +190,7 @@ def declare_demand(round_: Round, quantities: dict[str, dict[str, int]]) -> None
     for username, lines in quantities.items():
         hospital = user(username)
         demand_declare(
-            hospital=hospital.organization,
+            hospital=organization(username),
             round_=round_,
             lines=[
                 DemandLine(item_code=code, specification_code=CEILINGS[code][0], quantity=qty)
@@ -209,7 +216,9 @@ RIVAL_BIDS = [
 ]
 
 
-def submit_bid(round_: Round, username: str, approval_number: str, price: str, capacity: int):
+def submit_bid(
+    round_: Round, username: str, approval_number: str, price: str, capacity: int
+) -> BidReceipt:
     product = Product.objects.select_related("specification__item").get(
         approval_number=approval_number
     )
@@ -273,7 +282,7 @@ def open_bids_and_award(round_: Round) -> Round:
     return round_
 
 
-def open_province_selection(round_: Round):
+def open_province_selection(round_: Round) -> ProvinceSelection:
     from contracts.services import selection_open
 
     return selection_open(

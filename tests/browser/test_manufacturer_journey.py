@@ -35,6 +35,7 @@ from tests.browser.helpers import (
     open_bids_and_award,
     open_browser,
     open_province_selection,
+    organization,
     set_language,
     sign_in,
     submit_rival_bids,
@@ -61,7 +62,7 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     # Its amlodipine product was registered long ago; clopidogrel is registered below.
     amlodipine = Specification.objects.get(item__code="D-AML-OS", code="5MG")
     product_register(
-        manufacturer=maker.organization,
+        manufacturer=organization(MAKER),
         specification=amlodipine,
         name="苯磺酸氨氯地平片（齐安）",
         name_en="Amlodipine (Qi'an)",
