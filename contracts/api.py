@@ -285,8 +285,8 @@ class ProgressView(APIView):
         return Response(
             [
                 {
-                    "contract_number": r.contract.number,
-                    "item": r.line.round_item.item.code,
+                    "contract_number": r.contract_number,
+                    "item": r.item.code,
                     "agreed": r.progress.agreed,
                     "bought": r.progress.bought,
                     "expected_by_today": r.progress.expected,

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import get_language
 
-from accounts.models import Organization, User
+from accounts.models import Organization, Region, User
 from contracts.models import (
     BidResult,
     Contract,
@@ -33,7 +33,7 @@ from contracts.models import (
     SupplyFailure,
 )
 from contracts.progress import Progress, combine, line_progress
-from procurement.models import Round
+from procurement.models import Round, RoundItem
 
 S = Round.Status
 PUBLISHED = {S.OBJECTION, S.AWARDED, S.CONTRACTED, S.IN_EXECUTION, S.CLOSED}
@@ -278,25 +278,55 @@ def contract_get_for_user(*, user: User, contract_id: int) -> Contract:
 
 
 @dataclass(frozen=True)
+class Named:
+    """A hospital, manufacturer, item or province as the progress tables show it."""
+
+    pk: int
+    code: str
+    name: str
+    name_en: str = ""
+    region: str = ""  # a hospital's province (display name)
+
+    @property
+    def display_name(self) -> str:
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
+
+@dataclass(frozen=True)
 class LineProgress:
-    contract: Contract
-    line: ContractLine
+    contract_id: int
+    contract_number: str
+    hospital: Named
+    manufacturer: Named
+    item: Named
+    region: Named
     progress: Progress
 
 
 def progress_lines(*, contracts: QuerySet[Contract], today: datetime.date) -> list[LineProgress]:
     """Every current contract line of ``contracts`` with its bought, agreed and pro-rata
-    figures (``contracts.progress``)."""
-    lines = (
+    figures (``contracts.progress``).
+
+    Read as plain values, not model instances, with the names fetched once per hospital,
+    manufacturer, item and province: a national round has about a million lines.
+    """
+    lines = list(
         ContractLine.objects.filter(contract__in=contracts, version=F("contract__current_version"))
-        .select_related(
-            "contract__hospital",
-            "contract__manufacturer",
-            "contract__round",
-            "round_item__item",
-            "region",
-        )
         .order_by("contract__number", "round_item__item__code")
+        .values_list(
+            "contract_id",
+            "contract__number",
+            "contract__hospital_id",
+            "contract__manufacturer_id",
+            "round_item_id",
+            "region_id",
+            "quantity",
+            "starts_on",
+            "ends_on",
+        )
+        .iterator(chunk_size=20_000)
     )
     bought = {
         (c, i): q
@@ -305,39 +335,68 @@ def progress_lines(*, contracts: QuerySet[Contract], today: datetime.date) -> li
         .annotate(q=Sum("quantity"))
         .values_list("contract_id", "round_item_id", "q")
     }
+    regions = {r.pk: Named(r.pk, r.code, r.name_zh, r.name_en) for r in Region.objects.all()}
+    org_ids = {line[2] for line in lines} | {line[3] for line in lines}
+    orgs = {
+        pk: Named(
+            pk,
+            code,
+            name,
+            name_en,
+            regions[region_id].display_name if region_id in regions else "",
+        )
+        for pk, code, name, name_en, region_id in Organization.objects.filter(
+            pk__in=org_ids
+        ).values_list("pk", "social_credit_code", "name", "name_en", "region_id")
+    }
+    items = {
+        pk: Named(pk, code, name, name_en)
+        for pk, code, name, name_en in RoundItem.objects.filter(
+            pk__in={line[4] for line in lines}
+        ).values_list("pk", "item__code", "item__name", "item__name_en")
+    }
     return [
         LineProgress(
-            contract=line.contract,
-            line=line,
+            contract_id=contract_id,
+            contract_number=number,
+            hospital=orgs[hospital_id],
+            manufacturer=orgs[manufacturer_id],
+            item=items[item_id],
+            region=regions[region_id],
             progress=line_progress(
-                agreed=line.quantity,
-                bought=bought.get((line.contract_id, line.round_item_id), 0),
-                starts_on=line.starts_on,
-                ends_on=line.ends_on,
+                agreed=quantity,
+                bought=bought.get((contract_id, item_id), 0),
+                starts_on=starts_on,
+                ends_on=ends_on,
                 today=today,
             ),
         )
-        for line in lines
+        for (
+            contract_id,
+            number,
+            hospital_id,
+            manufacturer_id,
+            item_id,
+            region_id,
+            quantity,
+            starts_on,
+            ends_on,
+        ) in lines
     ]
 
 
-def progress_by(rows: list[LineProgress], key: str) -> list[tuple[Any, Progress]]:
-    """Totals per hospital, item, province or winner (``key``), sorted by name/code."""
-    groups: dict[int, tuple[Any, list[Progress]]] = {}
+def progress_by(rows: list[LineProgress], key: str) -> list[tuple[Named, Progress]]:
+    """Totals per ``hospital``, ``manufacturer``, ``item`` or ``region``, by code."""
+    groups: dict[int, tuple[Named, list[Progress]]] = {}
     for row in rows:
-        if key == "hospital":
-            obj: Any = row.contract.hospital
-        elif key == "manufacturer":
-            obj = row.contract.manufacturer
-        elif key == "item":
-            obj = row.line.round_item
-        else:
-            obj = row.line.region
+        obj: Named = getattr(row, key)
         groups.setdefault(obj.pk, (obj, []))[1].append(row.progress)
-    return [(obj, combine(parts)) for obj, parts in groups.values()]
+    return sorted(
+        ((obj, combine(parts)) for obj, parts in groups.values()), key=lambda g: g[0].code
+    )
 
 
-def behind_schedule_hospitals(*, rows: list[LineProgress]) -> list[tuple[Organization, Progress]]:
+def behind_schedule_hospitals(*, rows: list[LineProgress]) -> list[tuple[Named, Progress]]:
     """Hospitals whose purchases, over all their lines, are behind the pro-rata schedule."""
     return sorted(
         (

@@ -10,7 +10,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, F
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -38,6 +38,7 @@ from contracts.forms import (
 from contracts.models import (
     BidResult,
     Contract,
+    ContractLine,
     EvaluationRun,
     ItemAward,
     Objection,
@@ -581,13 +582,15 @@ def contract_pdf(request: HttpRequest, contract_id: int, language: str) -> HttpR
 
 
 def _hospital_lines(request: HttpRequest) -> list[Any]:
-    rows = selectors.progress_lines(
-        contracts=selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
-            status=Contract.Status.CONFIRMED, round__status=Round.Status.IN_EXECUTION
-        ),
-        today=timezone.localdate(),
+    """The current lines of the hospital's confirmed contracts in execution (the form)."""
+    contracts = selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
+        status=Contract.Status.CONFIRMED, round__status=Round.Status.IN_EXECUTION
     )
-    return [r.line for r in rows]
+    return list(
+        ContractLine.objects.filter(contract__in=contracts, version=F("contract__current_version"))
+        .select_related("contract__manufacturer", "round_item__item")
+        .order_by("contract__number", "round_item__item__code")
+    )
 
 
 @hospital_required
