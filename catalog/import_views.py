@@ -15,12 +15,19 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from catalog.imports import ImportOutcome, upload_discard, upload_get_for_user, upload_store
+from catalog.imports import (
+    ImportOutcome,
+    upload_discard,
+    upload_get_for_user,
+    upload_queue,
+    upload_store,
+)
 from catalog.models import StoredUpload
 from catalog.spreadsheets import SpreadsheetRefused, check_size
 
@@ -36,8 +43,14 @@ def import_page(
     run: Runner,
     context: dict[str, Any],
     done_url: str,
+    commit_in_background: Callable[[StoredUpload], str] | None = None,
 ) -> HttpResponse:
-    """Serve the whole import flow for one kind of import (see the module docstring)."""
+    """Serve the whole import flow for one kind of import (see the module docstring).
+
+    With ``commit_in_background`` the commit is not run in the request: the upload is
+    queued (once), the callable enqueues its task after the transaction commits and returns
+    the URL of the page that follows the import, where the user is sent.
+    """
     user: User = request.user  # type: ignore[assignment]
     max_bytes = settings.JICAI_MAX_UPLOAD_BYTES
     page = {
@@ -59,6 +72,13 @@ def import_page(
                 "This preview has expired or belongs to someone else; upload the file again."
             )
             return render(request, "catalog/import.html", page, status=400)
+        if commit_in_background is not None:
+            with transaction.atomic():
+                queued = upload_queue(upload=upload)
+                status_url = commit_in_background(upload)
+            if not queued:
+                messages.info(request, _("This file is already being imported."))
+            return HttpResponseRedirect(status_url)
         try:
             outcome = run(bytes(upload.data), upload.filename, True)
         except ValidationError as exc:

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -562,3 +564,65 @@ def template_frame(columns: list[Column], rows: list[dict[str, Any]] | None = No
     }
     frame = pd.DataFrame(rows or [], columns=[c.key for c in columns])
     return frame.rename(columns=headers)
+
+
+# --- background commits (national-scale files) ------------------------------------------
+
+ERRORS_KEPT = 500  # row errors kept with a background import's result
+
+
+def upload_queue(*, upload: StoredUpload) -> bool:
+    """Mark a previewed upload for a background commit. False if it was already queued.
+
+    Concurrency: a conditional ``UPDATE ... WHERE status = 'previewed'`` whose row count is
+    checked, so a double click queues the import once.
+    """
+    updated = StoredUpload.objects.filter(
+        pk=upload.pk, status=StoredUpload.Status.PREVIEWED
+    ).update(status=StoredUpload.Status.QUEUED)
+    return updated == 1
+
+
+def outcome_as_json(outcome: ImportOutcome) -> dict[str, Any]:
+    return {
+        "total": outcome.total,
+        "created": outcome.created,
+        "changed": outcome.changed,
+        "unchanged": outcome.unchanged,
+        "skipped": outcome.skipped,
+        "committed": outcome.committed,
+        "file_error": outcome.file_error,
+        "error_count": len(outcome.errors),
+        "errors": [
+            {"row": e.row, "column": e.column, "message": e.message}
+            for e in outcome.errors[:ERRORS_KEPT]
+        ],
+    }
+
+
+def upload_run(*, token: str, run: Callable[[StoredUpload], ImportOutcome]) -> None:
+    """Commit a queued upload (called by a task); idempotent.
+
+    The upload is claimed with a conditional update (queued -> running), so a redelivered
+    task finds it running or finished and does nothing. The import itself is one
+    transaction (all rows or none); its outcome is kept on the upload and the file's bytes
+    are dropped.
+    """
+    claimed = StoredUpload.objects.filter(pk=token, status=StoredUpload.Status.QUEUED).update(
+        status=StoredUpload.Status.RUNNING
+    )
+    if claimed != 1:
+        return
+    upload = StoredUpload.objects.select_related("user").get(pk=token)
+    language = upload.user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        try:
+            outcome = run(upload)
+        except ValidationError as exc:
+            result: dict[str, Any] = {"file_error": " ".join(exc.messages), "committed": False}
+        else:
+            result = outcome_as_json(outcome)
+    status = StoredUpload.Status.DONE if result.get("committed") else StoredUpload.Status.FAILED
+    StoredUpload.objects.filter(pk=token).update(
+        status=status, result=result, finished_at=timezone.now(), data=b""
+    )

@@ -267,6 +267,13 @@ class StoredUpload(models.Model):
     the stored bytes and validates them again; it then deletes the upload.
     """
 
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Not imported")
+
     token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     organization = models.ForeignKey(
@@ -276,6 +283,10 @@ class StoredUpload(models.Model):
     scope = models.CharField(max_length=64, blank=True)
     filename = models.CharField(max_length=255)
     data = models.BinaryField()
+    # Large imports are committed by a background task; these fields report its outcome.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREVIEWED)
+    result = models.JSONField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

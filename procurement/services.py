@@ -26,8 +26,15 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Region, User
-from catalog.imports import PREVIEW_ROWS, Action, ImportOutcome, PreviewRow, RowsRefused
-from catalog.models import ProcurementItem, Product, Specification
+from catalog.imports import (
+    PREVIEW_ROWS,
+    Action,
+    ImportOutcome,
+    PreviewRow,
+    RowsRefused,
+    upload_run,
+)
+from catalog.models import ProcurementItem, Product, Specification, StoredUpload
 from catalog.spreadsheets import (
     ROW,
     Column,
@@ -1337,3 +1344,22 @@ def demand_template_rows(*, round_: Round, hospital: Organization) -> list[dict[
             record["product_name"] = line.product.display_name
         rows.append(record)
     return rows
+
+
+def demand_collated_import_run(*, token: str) -> None:
+    """Commit a queued collated demand upload (see ``catalog.imports.upload_run``)."""
+    from django.conf import settings
+
+    def run(upload: StoredUpload) -> ImportOutcome:
+        round_ = Round.objects.get(code=upload.scope)
+        return demand_import(
+            round_=round_,
+            data=bytes(upload.data),
+            filename=upload.filename,
+            max_bytes=int(settings.JICAI_MAX_UPLOAD_BYTES),
+            hospital=None,
+            by=upload.user,
+            commit=True,
+        )
+
+    upload_run(token=token, run=run)

@@ -28,4 +28,9 @@ urlpatterns = [
     path("<str:code>/demand/totals.xlsx", views.demand_totals_xlsx, name="demand-totals-xlsx"),
     path("<str:code>/demand/missing.xlsx", views.demand_missing_xlsx, name="demand-missing-xlsx"),
     path("<str:code>/demand/import/", views.demand_office_import, name="demand-office-import"),
+    path(
+        "<str:code>/demand/import/<uuid:token>/",
+        views.demand_office_import_status,
+        name="demand-office-import-status",
+    ),
 ]

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,12 +23,14 @@ from rest_framework.authtoken.models import Token
 from accounts.access import hospital_required, office_required, role_required
 from accounts.models import Organization, User
 from catalog.import_views import import_page
-from catalog.imports import RowsRefused
+from catalog.imports import RowsRefused, upload_get_for_user
+from catalog.models import StoredUpload
 from catalog.spreadsheets import write_xlsx
 from catalog.views import xlsx_response
 from procurement import selectors, services
 from procurement.forms import CancelForm, RoundCreateForm, RuleSetChoiceForm, RuleSetReviseForm
 from procurement.models import DemandChange, Round, RuleSet
+from procurement.tasks import demand_collated_import_task
 
 
 def _user(request: HttpRequest) -> User:
@@ -682,7 +685,32 @@ def demand_office_import(request: HttpRequest, code: str) -> HttpResponse:
             "columns_help": services.demand_columns(round_.kind),
         },
         done_url=reverse("procurement:demand-totals", args=[round_.code]),
+        commit_in_background=lambda upload: _enqueue_collated_import(round_, upload),
     )
+
+
+def _enqueue_collated_import(round_: Round, upload: StoredUpload) -> str:
+    token = str(upload.token)
+    transaction.on_commit(lambda: demand_collated_import_task.delay(token))
+    return reverse("procurement:demand-office-import-status", args=[round_.code, token])
+
+
+@office_required
+def demand_office_import_status(request: HttpRequest, code: str, token: str) -> HttpResponse:
+    """Where a background import is followed; the page refreshes itself until it ends."""
+    round_ = _round(request, code)
+    try:
+        upload = upload_get_for_user(
+            user=_user(request), token=token, purpose="demand-collated", scope=round_.code
+        )
+    except StoredUpload.DoesNotExist as exc:
+        raise Http404 from exc
+    template = (
+        "procurement/_import_status.html"
+        if request.htmx  # type: ignore[attr-defined]
+        else "procurement/import_status.html"
+    )
+    return render(request, template, {"round": round_, "upload": upload})
 
 
 # --- API token ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from procurement.models import DemandChange, DemandDeclaration
 from procurement.services import DemandLine, demand_declare
+from tests.factories import user_of
 from tests.procurement.conftest import client_for
 from tests.procurement.factories import hospital_user
 
@@ -91,7 +92,9 @@ def test_missing_hospitals_download(open_round, office, declared):
     ]
 
 
-def test_office_imports_collated_demand_for_hospitals_in_scope(open_round, office, hospital):
+def test_office_imports_collated_demand_for_hospitals_in_scope(
+    open_round, office, hospital, django_capture_on_commit_callbacks
+):
     far = hospital_user("44")
     client = client_for(office)
     url = reverse("procurement:demand-office-import", args=[open_round.code])
@@ -114,8 +117,59 @@ def test_office_imports_collated_demand_for_hospitals_in_scope(open_round, offic
     content = b"\n".join(content.split(b"\n")[:2]) + b"\n"
     response = client.post(url, {"file": SimpleUploadedFile("all.csv", content)})
     token = re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
-    client.post(url, {"token": token, "commit": "1"})
+    assert not DemandDeclaration.objects.exists()
+    # The commit runs in the background (a national file has a million lines).
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(url, {"token": token, "commit": "1"})
+    assert len(callbacks) == 1
+    status_url = reverse("procurement:demand-office-import-status", args=[open_round.code, token])
+    assert response.status_code == 302 and response["Location"] == status_url
     declaration = DemandDeclaration.objects.get()
     assert declaration.hospital == hospital.organization
     change = DemandChange.objects.get()
     assert (change.by, change.channel) == (office, "upload")
+    page = client.get(status_url).content.decode()
+    assert "Imported" in page and '<dd class="num">1</dd>' in page
+    # A second click queues nothing and imports nothing twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"token": token, "commit": "1"}, follow=True)
+    assert "This file is already being imported." in response.content.decode()
+    assert DemandChange.objects.count() == 1
+    # Another office user cannot follow this import.
+    other = client_for(user_of("office"))
+    assert other.get(status_url).status_code == 404
+
+
+def test_background_import_reports_rows_that_became_invalid(open_round, office, hospital):
+    """The task validates again: a window closed between preview and commit writes nothing."""
+    from catalog.imports import upload_store
+    from procurement.services import round_close_demand
+    from procurement.tasks import demand_collated_import_task
+
+    code = hospital.organization.social_credit_code
+    upload = upload_store(
+        user=office,
+        purpose="demand-collated",
+        scope=open_round.code,
+        filename="late.csv",
+        data=(
+            f"hospital code,item code,specification code,quantity\n{code},D-ATV-OS,10MG,5\n"
+        ).encode(),
+    )
+    from catalog.imports import upload_queue
+
+    # The task reports in the language the user chose.
+    office.language = "en"
+    office.save(update_fields=["language"])
+
+    assert upload_queue(upload=upload)
+    round_close_demand(round_=open_round, by=office)
+    demand_collated_import_task.delay(str(upload.token))
+    demand_collated_import_task.delay(str(upload.token))  # redelivered: does nothing
+    upload.refresh_from_db()
+    assert upload.status == "failed"
+    assert upload.result["file_error"].startswith(
+        "Demand declaration for round R-2026-1 is not open"
+    )
+    assert bytes(upload.data) == b""
+    assert not DemandDeclaration.objects.exists()
