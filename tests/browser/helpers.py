@@ -73,6 +73,22 @@ UNLABELLED_FIELDS_JS = """
 """
 
 
+# Table cells holding a number (quantities, money, prices, percentages) that are not
+# right-aligned, so that digits line up in columns. A cell that is a link (a run's id) is
+# an identifier, not a figure.
+MISALIGNED_NUMBERS_JS = """
+() => Array.from(document.querySelectorAll("td, th[scope=row]"))
+  .filter((cell) => !cell.querySelector("a"))
+  .filter((cell) => /^[-+]?[0-9][0-9,]*(\\.[0-9]+)?%?$/.test(cell.innerText.trim()))
+  .filter((cell) => !["right", "end"].includes(getComputedStyle(cell).textAlign))
+  .map((cell) => {
+    const table = cell.closest("table");
+    const heading = table && table.tHead ? table.tHead.rows[0].cells[cell.cellIndex] : null;
+    return (heading ? heading.innerText.trim() : "?") + " = " + cell.innerText.trim();
+  })
+"""
+
+
 @dataclass
 class Browser:
     """A signed-in page plus what the guards saw: dialogs accepted and foreign requests."""
@@ -82,6 +98,7 @@ class Browser:
     dialogs: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     unlabelled: list[str] = field(default_factory=list)
+    misaligned: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -91,10 +108,17 @@ class Browser:
 
     def step(self, journey: Journey, label: str) -> None:
         """A journey step's screenshot, plus the checks every page must pass: each form
-        field a user can fill in has an accessible name (a label, aria-label or title)."""
+        field a user can fill in has an accessible name (a label, aria-label or title), and
+        each figure in a table is right-aligned."""
         journey.step(label)
         for field_html in self.page.evaluate(UNLABELLED_FIELDS_JS):
             self.unlabelled.append(f"{self.page.url}: {field_html}")
+        for cell in self.page.evaluate(MISALIGNED_NUMBERS_JS):
+            self.misaligned.append(f"{urlparse(self.page.url).path}: {cell}")
+
+    def assert_pages_checked(self) -> None:
+        assert self.unlabelled == [], f"fields without a label: {self.unlabelled}"
+        assert self.misaligned == [], f"figures not right-aligned: {self.misaligned}"
 
     def assert_offline(self) -> None:
         """Every request the pages made went to the live server (hospital networks are

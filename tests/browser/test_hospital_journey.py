@@ -215,4 +215,4 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
     expect(page.locator("main")).to_contain_text(first.hospital.name)
     ui.step(journey, "contract in Chinese")
     ui.assert_offline()
-    assert ui.unlabelled == [], ui.unlabelled
+    ui.assert_pages_checked()

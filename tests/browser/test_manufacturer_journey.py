@@ -206,4 +206,4 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     expect(page.locator(".receipt-list")).to_contain_text(shown)
     ui.step(journey, "opening record in Chinese")
     ui.assert_offline()
-    assert ui.unlabelled == [], ui.unlabelled
+    ui.assert_pages_checked()

@@ -230,4 +230,4 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     expect(page.locator("main")).to_contain_text("0.6000")
     ui.step(journey, "opening record in Chinese")
     ui.assert_offline()
-    assert ui.unlabelled == [], ui.unlabelled
+    ui.assert_pages_checked()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from tests.browser.helpers import UNLABELLED_FIELDS_JS, open_browser
+from tests.browser.helpers import MISALIGNED_NUMBERS_JS, UNLABELLED_FIELDS_JS, open_browser
 
 
 def test_the_label_check_finds_fields_without_an_accessible_name(page: Page) -> None:
@@ -23,3 +23,13 @@ def test_the_offline_guard_records_a_request_to_another_host(page: Page) -> None
     page.set_content('<img src="http://cdn.example.invalid/logo.png" alt="">')
     page.wait_for_load_state("load")
     assert ui.foreign == ["http://cdn.example.invalid/logo.png"]
+
+
+def test_the_alignment_check_finds_figures_that_are_not_right_aligned(page: Page) -> None:
+    page.set_content(
+        "<table><thead><tr><th>Item</th><th>Run</th><th>Amount (yuan)</th><th>Share</th>"
+        "<th>Quantity</th></tr></thead><tbody><tr><td>D-CLO-OS</td><td><a href=#>7</a></td>"
+        "<td style='text-align:right'>1,234.50</td><td>12.5%</td><td>48,000</td></tr>"
+        "</tbody></table>"
+    )
+    assert page.evaluate(MISALIGNED_NUMBERS_JS) == ["Share = 12.5%", "Quantity = 48,000"]
