@@ -335,3 +335,25 @@ def test_execution_pages_by_role(django_capture_on_commit_callbacks) -> None:
     new_failure = reverse("contracts:supply-failure-new", args=[built.round.pk])
     assert _client(built.makers[1]).get(new_failure).status_code == 404  # no contract there
     assert _client(hospital).get(new_failure).status_code == 200
+
+
+def test_the_pages_render_in_chinese_too(django_capture_on_commit_callbacks) -> None:
+    built = in_execution(django_capture_on_commit_callbacks)
+    contract = Contract.objects.get(hospital=built.hospitals[0].organization)
+    for user, names in (
+        (built.office, ["contracts:progress", "contracts:contracts", "contracts:supply-failures"]),
+        (built.hospitals[0], ["contracts:purchases", "contracts:mine", "contracts:notifications"]),
+    ):
+        client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert client.login(username=user.username, password=TEST_PASSWORD)
+        for name in names:
+            response = client.get(reverse(name))
+            assert response.status_code == 200, name
+        page = client.get(reverse("contracts:contract", args=[contract.pk]))
+        assert page.status_code == 200
+    results = Client().get(reverse("contracts:results", args=[built.round.pk]))  # default zh
+    assert "北京市" in results.content.decode()
+    award = Client().get(
+        reverse("contracts:round", args=[built.round.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert award.status_code == 302  # anonymous: to sign in
