@@ -204,3 +204,35 @@ def test_copied_rows_carry_the_time_channel_and_user_of_the_import() -> None:
         None,
         7,
     )
+
+
+def test_collated_import_runs_on_the_real_worker(celery_worker: object) -> None:
+    import time
+
+    from catalog.imports import upload_queue, upload_store
+    from catalog.models import StoredUpload
+    from procurement.tasks import demand_collated_import_task
+
+    office = user_of("office")
+    round_ = make_round(office=office, open_demand=True)
+    code = hospital_user("11").organization.social_credit_code
+    upload = upload_store(
+        user=office,
+        purpose="demand-collated",
+        scope=round_.code,
+        filename="w.csv",
+        data=(
+            f"hospital code,item code,specification code,quantity\n{code},D-ATV-OS,10MG,9\n"
+        ).encode(),
+    )
+    assert upload_queue(upload=upload)
+    demand_collated_import_task.delay(str(upload.token))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        upload.refresh_from_db()
+        if upload.status in {StoredUpload.Status.DONE, StoredUpload.Status.FAILED}:
+            break
+        time.sleep(0.3)
+    assert upload.status == StoredUpload.Status.DONE, upload.result
+    assert upload.result["created"] == 1
+    assert DemandDeclaration.objects.get().quantity == 9
