@@ -11,7 +11,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from contracts.models import EvaluationRun
-from contracts.pdf import render_template_pdf, sha256
+from contracts.pdf import (
+    FONT_FAMILY,
+    MissingGlyphsError,
+    html_text,
+    missing_glyphs,
+    render_template_pdf,
+    sha256,
+)
 from contracts.selectors import FINAL, official_run
 from procurement.models import Round
 from reports import selectors
@@ -102,7 +109,17 @@ def award_result_render(*, round_: Round, run: EvaluationRun, language: str) -> 
         data["winner_chart_svg"] = charts.winner_count_svg(
             [(int(r["winners"]), int(r["items"])) for r in figures.winner_counts.to_dict("records")]
         )
+    _check_glyphs(data["chart_svg"], data["province_chart_svg"], data["winner_chart_svg"])
     return render_template_pdf("reports/pdf/award_result.html", data, language=language)
+
+
+def _check_glyphs(*svgs: str) -> None:
+    """Charts go into the PDF as images, out of reach of the document's glyph check:
+    check their text here (a missing glyph is a failed build, as for the HTML)."""
+    missing = sorted({ch for svg in svgs for ch in missing_glyphs(html_text(svg))})
+    if missing:
+        shown = ", ".join(f"{ch!r} U+{ord(ch):04X}" for ch in missing[:20])
+        raise MissingGlyphsError(f"no glyph in {FONT_FAMILY} for: {shown}")
 
 
 def award_result_generate(*, round_id: int, language: str) -> ReportDocument | None:

@@ -36,3 +36,14 @@ def test_nothing_to_draw_gives_no_chart() -> None:
     assert charts.price_before_after_svg([]) == ""
     assert charts.savings_by_province_svg([("北京市", None)]) == ""
     assert charts.winner_count_svg([]) == ""
+
+
+def test_a_chart_label_without_a_glyph_fails_the_pdf(monkeypatch) -> None:
+    import pytest
+
+    from contracts.pdf import MissingGlyphsError
+    from reports import services
+
+    svg = charts.price_before_after_svg([("试管 \N{TEST TUBE}", Decimal("2"), Decimal("1"))])
+    with pytest.raises(MissingGlyphsError, match=r"U\+1F9EA"):
+        services._check_glyphs(svg, "", "")

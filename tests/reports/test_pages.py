@@ -136,7 +136,7 @@ def test_only_the_office_publishes_and_only_a_final_award(
         "Round R-OFF-3 is not awarded yet: its results cannot be published."
         in response.content.decode()
     )
-    assert not ReportDocument.objects.exists()
+    assert not ReportDocument.objects.filter(round=built.round).exists()
 
 
 def test_the_round_page_links_the_reports_panel() -> None:
