@@ -82,6 +82,11 @@ STAGE_FAILED = gettext_noop("Failed")
 M = TypeVar("M", bound=models.Model)
 
 
+# Solver outcomes with no award: proven infeasible, or the time limit passed before any
+# solution was found ("unknown" is not proof of infeasibility, but it has nothing to award).
+NO_AWARD_STATUSES = frozenset({"infeasible", "unknown"})
+
+
 def _lock_round(round_id: int) -> Round:
     return Round.objects.select_for_update().get(pk=round_id)
 
@@ -250,7 +255,7 @@ def _comparison_row(problem: Problem, result: Result) -> dict[str, Any]:
         volumes: dict[str, int] = {}
         for a in result.allocations:
             volumes[a.supplier] = volumes.get(a.supplier, 0) + a.quantity
-        infeasible = result.run.status == "infeasible"
+        infeasible = result.run.status in NO_AWARD_STATUSES
         row = ScenarioRow(
             name=problem.rule_set.name or problem.rule_set.kind,
             kind=problem.rule_set.kind,
@@ -343,7 +348,7 @@ def _fill_figures(run: EvaluationRun, result: Result, comparison: dict[str, Any]
     run.solver = result.run.solver
     run.objective = result.run.objective
     run.gap = result.run.gap
-    infeasible = result.run.status == "infeasible"
+    infeasible = result.run.status in NO_AWARD_STATUSES
     run.total_cost = None if infeasible else result.totals.cost
     run.reference_cost = result.totals.reference_cost
     run.ceiling_cost = result.totals.ceiling_cost
@@ -529,8 +534,14 @@ def objection_period_open(*, round_: Round, by: User) -> Round:
                 _("The objection period ended at %(when)s; change the timetable first.")
                 % {"when": _when(locked.objection_ends_at)}
             )
-        if run.source_run.solver_status == "infeasible":
-            raise ValidationError(_("The official run is infeasible: it has no award to publish."))
+        if run.source_run.solver_status in NO_AWARD_STATUSES:
+            raise ValidationError(
+                _(
+                    "The official run found no award (solver status: %(status)s); "
+                    "there is nothing to publish."
+                )
+                % {"status": run.source_run.solver_status}
+            )
         round_advance(round_=locked, to=S.OBJECTION, by=by, note=f"run {run.pk} published")
         AuditEntry.objects.create(
             round=locked, action="objection_period_opened", by=by, detail={"run": run.pk}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from contracts import services
 from contracts.evaluation import problem_build
@@ -206,3 +208,22 @@ def test_an_unexpected_failure_is_shown_and_the_run_can_be_retried(
     run.refresh_from_db()
     assert run.status == EvaluationRun.Status.DONE and run.is_official
     assert run.attempts == 2
+
+
+@pytest.mark.parametrize("status", ["infeasible", "unknown"])
+def test_an_official_run_without_an_award_cannot_be_published(
+    django_capture_on_commit_callbacks, status: str
+) -> None:
+    # "unknown": the time limit passed before any solution was found; not proof of
+    # infeasibility, but there is nothing to award either.
+    built = opened_round()
+    run = _evaluate(built, django_capture_on_commit_callbacks)
+    EvaluationRun.objects.filter(pk=run.pk).update(solver_status=status)
+    built.round.refresh_from_db()
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
+        services.objection_period_open(round_=built.round, by=built.office)
+    assert excinfo.value.messages == [
+        f"The official run found no award (solver status: {status}); there is nothing to publish."
+    ]
+    built.round.refresh_from_db()
+    assert built.round.status == Round.Status.EVALUATED
