@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from contracts.pdf import FONT_FAMILY
 
@@ -88,6 +89,7 @@ def savings_by_province_svg(rows: Sequence[tuple[str, Decimal | None]]) -> str:
         fig, ax = plt.subplots(figsize=(6.8, 3.2))
         ax.bar(range(len(data)), [float(v) for _, v in data], color=AFTER)
         ax.set_xticks(range(len(data)), [name for name, _ in data], rotation=60, ha="right")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
         ax.set_ylabel(_("Estimated savings (yuan)"))
         ax.set_title(_("Estimated savings by province"))
         return _svg(fig)
@@ -103,6 +105,7 @@ def winner_count_svg(rows: Sequence[tuple[int, int]]) -> str:
         fig, ax = plt.subplots(figsize=(4.5, 2.8))
         ax.bar([w for w, _ in rows], [n for _, n in rows], color=AFTER)
         ax.set_xticks([w for w, _ in rows])
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(_("Winners per item"))
         ax.set_ylabel(_("Items"))
         ax.set_title(_("Winner count distribution"))
