@@ -157,3 +157,9 @@ def test_public_access_only_once_the_award_is_final(awarded) -> None:
 def test_the_public_page_links_the_open_data(awarded) -> None:
     page = client_for().get(reverse("reports:public-round", args=[awarded.round.pk]))
     assert reverse("reports:ocds", args=[awarded.round.pk]) in page.content.decode()
+
+
+def test_the_open_data_endpoint_is_in_the_openapi_schema() -> None:
+    schema = client_for().get(reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert "/api/v1/rounds/{code}/ocds/" in schema.content.decode()
