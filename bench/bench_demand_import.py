@@ -19,7 +19,7 @@ pairs left out at random), then, in one run on one PostgreSQL database:
 
 Database: ``DATABASE_URL`` if set, else ``postgres://postgres@127.0.0.1:5432/jicai_bench``
 (created if missing), migrated here. Django runs in a child process so its settings point at
-that database. The bench's rows are deleted at the end. Run alone:
+that database. Everything the bench creates is deleted at the end. Run alone:
 ``python -m bench.run demand_import``.
 """
 
@@ -173,6 +173,34 @@ def _copy_baseline(connection: Any, transaction: Any, data: bytes, lines: int) -
     return elapsed
 
 
+def _cleanup() -> None:
+    """Delete everything a bench run creates (also what a crashed earlier run left)."""
+    from django.db import connection, transaction
+
+    from accounts.models import Organization, User
+    from catalog.models import ProcurementItem
+    from procurement.models import DemandChange, DemandDeclaration, Round, RoundItem
+
+    rounds = Round.objects.filter(code__startswith=f"{ROUND_CODE}-")
+    round_items = list(RoundItem.objects.filter(round__in=rounds).values_list("pk", flat=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Plain DELETEs for the big tables: the ORM's would load millions of objects first.
+        for model in (DemandChange, DemandDeclaration):
+            cursor.execute(
+                f"DELETE FROM {model._meta.db_table} WHERE round_item_id = ANY(%s)",
+                [round_items],
+            )
+        for round_ in rounds:
+            round_.delete()
+        ProcurementItem.objects.filter(code__startswith="BENCH-ITEM-").delete()
+        User.objects.filter(username="bench-demand-office").delete()
+        cursor.execute(
+            f"DELETE FROM {Organization._meta.db_table} WHERE name LIKE %s",
+            ["基准医院%"],
+        )
+        Organization.objects.filter(name="基准采购办").delete()
+
+
 def _child(out: Path) -> None:
     import datetime
     from decimal import Decimal
@@ -191,7 +219,7 @@ def _child(out: Path) -> None:
     from accounts.services import regions_ensure
     from catalog.models import FormGroup, ProductKind
     from catalog.services import item_upsert, specification_upsert
-    from procurement.models import DemandChange, DemandDeclaration, Round, RuleSet
+    from procurement.models import DemandDeclaration, Round, RuleSet
     from procurement.services import (
         demand_import,
         round_create,
@@ -199,6 +227,7 @@ def _child(out: Path) -> None:
         rule_set_load_presets,
     )
 
+    _cleanup()
     regions_ensure()
     rule_set_load_presets()
     regions = list(Region.objects.order_by("code"))
@@ -226,7 +255,7 @@ def _child(out: Path) -> None:
     item_objects = []
     for i in range(ITEMS):
         item, _ = item_upsert(
-            code=f"BD-{i:02d}",
+            code=f"BENCH-ITEM-{i:02d}",
             kind=ProductKind.DRUG,
             name=f"基准药品{i}",
             generic_name=f"基准{i}",
@@ -319,15 +348,8 @@ def _child(out: Path) -> None:
         # 3. COPY again after the import; the faster of the two runs is the baseline.
         copy_s = min(copy_before_s, _copy_baseline(connection, transaction, data, lines))
 
-    # Leave the database as it was (hospitals and items are reused by the next run).
-    # (Plain DELETEs: the ORM's delete would load two million objects first.)
-    round_items = [str(pk) for pk in round_.items.values_list("pk", flat=True)]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for model in (DemandChange, DemandDeclaration):
-            cursor.execute(
-                f"DELETE FROM {model._meta.db_table} WHERE round_item_id = ANY(%s)",
-                [[int(pk) for pk in round_items]],
-            )
+    # Leave the database as it was: DATABASE_URL may name a database people use.
+    _cleanup()
     out.write_text(
         json.dumps(
             {
