@@ -207,7 +207,11 @@ SPECTACULAR_SETTINGS = {
 # Panels that higher apps contribute to pages of lower apps, by template name, so the
 # lower app never imports the higher one (docs/architecture.md).
 JICAI_HOME_PANELS: dict[str, list[str]] = {
-    "office": ["procurement/_office_panel.html", "contracts/_office_panel.html"],
+    "office": [
+        "procurement/_office_panel.html",
+        "contracts/_office_panel.html",
+        "reports/_office_panel.html",
+    ],
     "hospital": [
         "procurement/_hospital_panel.html",
         "contracts/_party_panel.html",

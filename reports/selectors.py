@@ -576,3 +576,26 @@ def party_documents_for_user(*, user: User) -> list[ReportDocument]:
         .select_related("round")
         .order_by("-round__opening_at", "round__code", "-language")
     )
+
+
+def rounds_for_office_panel(*, user: User) -> list[dict[str, Any]]:
+    """The office's rounds from the evaluation on, with their published award-result PDFs."""
+    org = _org(user)
+    if org is None or org.kind != Organization.Kind.OFFICE:
+        return []
+    rounds = list(
+        Round.objects.filter(office=org, status__in=EVALUATED_OR_LATER).order_by("-opening_at")[:20]
+    )
+    published = defaultdict(list)
+    for document in (
+        ReportDocument.objects.filter(
+            round__in=rounds, kind=ReportDocument.Kind.AWARD_RESULT, organization=None
+        )
+        .defer("content")
+        .order_by("-language")
+    ):
+        published[document.round_id].append(document)
+    return [
+        {"round": r, "final": r.status in FINAL, "documents": published.get(r.pk, [])}
+        for r in rounds
+    ]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts.models import Organization
 from contracts.pdf import sha256
 from procurement.models import Round
+from reports import services
 from reports.models import ReportDocument
 from tests.factories import TEST_PASSWORD, user_of
 from tests.reports.factories import small_awarded_round
@@ -144,3 +145,13 @@ def test_the_round_page_links_the_reports_panel() -> None:
     response = client_for(built.office).get(reverse("procurement:round", args=[built.round.code]))
     assert response.status_code == 200
     assert reverse("reports:office-analysis", args=[built.round.pk]) in response.content.decode()
+
+
+def test_the_office_home_lists_its_rounds_and_their_published_pdfs() -> None:
+    built = small_awarded_round(code="R-OFF-5")
+    services.award_result_generate(round_id=built.round.pk, language="en")
+    page = client_for(built.office).get(reverse("accounts:home"), follow=True).content.decode()
+    assert reverse("reports:office-analysis", args=[built.round.pk]) in page
+    assert reverse("reports:award-pdf", args=[built.round.pk, "en"]) in page
+    other = client_for(user_of(Organization.Kind.OFFICE)).get(reverse("accounts:home"), follow=True)
+    assert "R-OFF-5" not in other.content.decode()
