@@ -1,6 +1,6 @@
 """Sealed-bid submission through the real HTTP stack, beside a trivial authenticated page.
 
-A fresh PostgreSQL database (``jicai_bench_h3`` on 127.0.0.1:5432) is created and migrated;
+A fresh PostgreSQL database (``jicai_bench_bidding`` on 127.0.0.1:5432) is created and migrated;
 one drug round with 10 items is put in bidding with 40 manufacturers, each owning an
 eligible product per item. gunicorn serves the project on a free loopback port (production
 settings: debug off, a random secret and master key). Concurrent clients then:
@@ -41,7 +41,7 @@ from pathlib import Path
 from bench.common import Row
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "jicai_bench_h3"
+DATABASE = "jicai_bench_bidding"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 MANUFACTURERS = 40
 ITEMS = 10

@@ -11,7 +11,7 @@ Figures: time from task start to all allocations stored (beside the optimiser's 
 solve time in the same run), and hospital-allocation rows stored per second (beside a raw
 PostgreSQL ``COPY`` of the same rows into a table of the same shape, same run).
 
-The database is ``postgres://postgres@127.0.0.1:5432/jicai_bench_h4`` (override with
+The database is ``postgres://postgres@127.0.0.1:5432/jicai_bench_evaluation`` (override with
 ``JICAI_BENCH_EVALUATION_DB``); it is dropped, created and migrated on every run. The work
 runs in a child process so its Django settings point at that database whatever else the
 benchmark run has configured.
@@ -30,7 +30,7 @@ from typing import Any
 from bench.common import Row
 
 DATABASE_URL = os.environ.get(
-    "JICAI_BENCH_EVALUATION_DB", "postgres://postgres@127.0.0.1:5432/jicai_bench_h4"
+    "JICAI_BENCH_EVALUATION_DB", "postgres://postgres@127.0.0.1:5432/jicai_bench_evaluation"
 )
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ Figures:
    N contracts (hospital x winner) with one and then two real Celery worker processes,
    beside the single-process render rate of the same contracts in the same run.
 
-The database is ``postgres://postgres@127.0.0.1:5432/jicai_bench_h5`` (override with
+The database is ``postgres://postgres@127.0.0.1:5432/jicai_bench_reports`` (override with
 ``JICAI_BENCH_REPORTS_DB``), dropped, created and migrated on every run; the broker is
 ``redis://127.0.0.1:6379/5`` (``JICAI_BENCH_REPORTS_BROKER``) with a private queue.
 N is ``JICAI_BENCH_REPORTS_CONTRACTS`` (default 40 so the run stays near 4 minutes on a shared
@@ -32,7 +32,7 @@ from typing import Any
 from bench.common import Row
 
 DATABASE_URL = os.environ.get(
-    "JICAI_BENCH_REPORTS_DB", "postgres://postgres@127.0.0.1:5432/jicai_bench_h5"
+    "JICAI_BENCH_REPORTS_DB", "postgres://postgres@127.0.0.1:5432/jicai_bench_reports"
 )
 BROKER_URL = os.environ.get("JICAI_BENCH_REPORTS_BROKER", "redis://127.0.0.1:6379/5")
 CONTRACTS = int(os.environ.get("JICAI_BENCH_REPORTS_CONTRACTS", "40"))

@@ -22,7 +22,49 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class RoundCreateForm(forms.Form):
+TIMETABLE_FIELDS = (
+    "demand_opens_at",
+    "demand_closes_at",
+    "bid_deadline",
+    "opening_at",
+    "objection_ends_at",
+    "contract_starts_on",
+)
+
+
+class TimetableForm(forms.Form):
+    """A round's timetable; times are entered and shown in China Standard Time."""
+
+    demand_opens_at = forms.DateTimeField(
+        label=_("Demand declaration opens"), widget=DateTimeInput()
+    )
+    demand_closes_at = forms.DateTimeField(
+        label=_("Demand declaration closes"), widget=DateTimeInput()
+    )
+    bid_deadline = forms.DateTimeField(label=_("Bid deadline"), widget=DateTimeInput())
+    opening_at = forms.DateTimeField(label=_("Bid opening"), widget=DateTimeInput())
+    objection_ends_at = forms.DateTimeField(
+        label=_("Objection period ends"), widget=DateTimeInput()
+    )
+    contract_starts_on = forms.DateField(
+        label=_("Contract start"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        order = TIMETABLE_FIELDS[:-1]
+        for earlier, later in itertools.pairwise(order):
+            a, b = data.get(earlier), data.get(later)
+            if a and b and b < a:
+                self.add_error(
+                    later,
+                    _("Must not be before “%(earlier)s”.")
+                    % {"earlier": self.fields[earlier].label},
+                )
+        return data
+
+
+class RoundCreateForm(TimetableForm):
     code = forms.CharField(label=_("Round code"), max_length=32, help_text=_("e.g. GY-YD2026-1"))
     name = forms.CharField(label=_("Name"), max_length=200)
     name_en = forms.CharField(label=_("English name"), max_length=200, required=False)
@@ -42,20 +84,8 @@ class RoundCreateForm(forms.Form):
         queryset=ProcurementItem.objects.order_by("kind", "code"),
         widget=forms.CheckboxSelectMultiple,
     )
-    demand_opens_at = forms.DateTimeField(
-        label=_("Demand declaration opens"), widget=DateTimeInput()
-    )
-    demand_closes_at = forms.DateTimeField(
-        label=_("Demand declaration closes"), widget=DateTimeInput()
-    )
-    bid_deadline = forms.DateTimeField(label=_("Bid deadline"), widget=DateTimeInput())
-    opening_at = forms.DateTimeField(label=_("Bid opening"), widget=DateTimeInput())
-    objection_ends_at = forms.DateTimeField(
-        label=_("Objection period ends"), widget=DateTimeInput()
-    )
-    contract_starts_on = forms.DateField(
-        label=_("Contract start"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+
+    field_order = ["code", "name", "name_en", "kind", "rule_set", "regions", "items"]
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
@@ -64,7 +94,7 @@ class RoundCreateForm(forms.Form):
         return code
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
+        data = super().clean()
         kind = data.get("kind")
         items = data.get("items")
         rule_set = data.get("rule_set")
@@ -82,21 +112,6 @@ class RoundCreateForm(forms.Form):
                 _("This rule set does not apply to a %(kind)s round.")
                 % {"kind": Round.Kind(kind).label},
             )
-        order = [
-            "demand_opens_at",
-            "demand_closes_at",
-            "bid_deadline",
-            "opening_at",
-            "objection_ends_at",
-        ]
-        for earlier, later in itertools.pairwise(order):
-            a, b = data.get(earlier), data.get(later)
-            if a and b and b < a:
-                self.add_error(
-                    later,
-                    _("Must not be before “%(earlier)s”.")
-                    % {"earlier": self.fields[earlier].label},
-                )
         return data
 
 

@@ -368,6 +368,100 @@ def round_advance(*, round_: Round, to: str, by: User | None, note: str = "") ->
     return _transition(round_=round_, to=to, by=by, note=note)
 
 
+# Which timetable fields may still change in each state. Before bidding everything may; once
+# bidding is open the deadline can only be extended (bidders keep the time they were
+# promised); past the opening only the objection period and the contract start remain.
+TIMETABLE_EDITABLE: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset(
+        {"demand_opens_at", "demand_closes_at", "bid_deadline", "opening_at"}
+        | {"objection_ends_at", "contract_starts_on"}
+    ),
+    S.DEMAND_OPEN: frozenset(
+        {
+            "demand_closes_at",
+            "bid_deadline",
+            "opening_at",
+            "objection_ends_at",
+            "contract_starts_on",
+        }
+    ),
+    S.DEMAND_CLOSED: frozenset(
+        {"bid_deadline", "opening_at", "objection_ends_at", "contract_starts_on"}
+    ),
+    S.BIDDING_OPEN: frozenset(
+        {"bid_deadline", "opening_at", "objection_ends_at", "contract_starts_on"}
+    ),
+    S.BIDDING_CLOSED: frozenset({"opening_at", "objection_ends_at", "contract_starts_on"}),
+    S.BIDS_OPENED: frozenset({"objection_ends_at", "contract_starts_on"}),
+    S.EVALUATED: frozenset({"objection_ends_at", "contract_starts_on"}),
+    S.OBJECTION: frozenset({"objection_ends_at", "contract_starts_on"}),
+}
+
+
+@transaction.atomic
+def round_update_timetable(
+    *,
+    round_: Round,
+    by: User | None,
+    timetable: dict[str, datetime.datetime | datetime.date],
+    now: datetime.datetime | None = None,
+) -> Round:
+    """Move a round's timetable, within what its state still allows.
+
+    The round row is locked (``select_for_update``) so a change cannot interleave with a
+    transition or with a bid transaction reading the deadline. Every change is recorded in
+    the round's history with the old and new values.
+    """
+    now = now or timezone.now()
+    locked = Round.objects.select_for_update().get(pk=round_.pk)
+    editable = TIMETABLE_EDITABLE.get(locked.status, frozenset())
+    changed = {f: v for f, v in timetable.items() if getattr(locked, f) != v}
+    if not changed:
+        return locked
+    labels = {f: str(getattr(Round._meta.get_field(f), "verbose_name", f)) for f in changed}
+    frozen = sorted(set(changed) - editable)
+    if frozen:
+        raise ValidationError(
+            _("Round %(code)s is %(status)s: %(fields)s can no longer change.")
+            % {
+                "code": locked.code,
+                "status": locked.get_status_display(),
+                "fields": ", ".join(labels[f] for f in frozen),
+            }
+        )
+    new_deadline = changed.get("bid_deadline")
+    if (
+        locked.status == S.BIDDING_OPEN
+        and isinstance(new_deadline, datetime.datetime)
+        and new_deadline < locked.bid_deadline
+    ):
+        raise ValidationError(
+            _("While bidding is open the bid deadline can only be extended, not brought forward.")
+        )
+    for field in ("demand_closes_at", "bid_deadline", "opening_at"):
+        moment = changed.get(field)
+        if isinstance(moment, datetime.datetime) and moment <= now:
+            raise ValidationError(
+                _("The new %(field)s (%(when)s) is already past.")
+                % {"field": labels[field], "when": _when(moment)}
+            )
+    for field, value in changed.items():
+        setattr(locked, field, value)
+    locked.full_clean(exclude=["office", "rule_set", "code", "name", "name_en", "kind", "status"])
+    locked.save(update_fields=sorted(changed))
+    note = "; ".join(
+        f"{f}: {_shown(getattr(round_, f))} -> {_shown(v)}" for f, v in sorted(changed.items())
+    )
+    RoundTransition.objects.create(
+        round=locked, from_status=locked.status, to_status=locked.status, by=by, note=note[:300]
+    )
+    return locked
+
+
+def _shown(value: datetime.datetime | datetime.date) -> str:
+    return _when(value) if isinstance(value, datetime.datetime) else value.isoformat()
+
+
 @transaction.atomic
 def round_cancel(*, round_: Round, by: User | None, reason: str) -> Round:
     if not reason.strip():

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<str:code>/", views.round_detail, name="round"),
     path("<str:code>/transition/", views.round_transition, name="round-transition"),
     path("<str:code>/cancel/", views.round_cancel, name="round-cancel"),
+    path("<str:code>/timetable/", views.round_timetable, name="round-timetable"),
     path("<str:code>/rule-set/", views.round_rule_set, name="round-rule-set"),
     path("<str:code>/prices/", views.round_prices, name="round-prices"),
     path("<str:code>/prices/import/", views.ceiling_import_view, name="ceiling-import"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
@@ -28,7 +30,14 @@ from catalog.models import StoredUpload
 from catalog.spreadsheets import write_xlsx
 from catalog.views import xlsx_response
 from procurement import selectors, services
-from procurement.forms import CancelForm, RoundCreateForm, RuleSetChoiceForm, RuleSetReviseForm
+from procurement.forms import (
+    TIMETABLE_FIELDS,
+    CancelForm,
+    RoundCreateForm,
+    RuleSetChoiceForm,
+    RuleSetReviseForm,
+    TimetableForm,
+)
 from procurement.models import DemandChange, Round, RuleSet
 from procurement.tasks import demand_collated_import_task
 
@@ -127,9 +136,30 @@ def _success_message(action: str) -> str:
     }[action]
 
 
+def _timetable_form(round_: Round, data: Any = None) -> TimetableForm | None:
+    """The timetable form, with the fields the round's state no longer allows disabled."""
+    editable = services.TIMETABLE_EDITABLE.get(round_.status)
+    if not editable:
+        return None
+    initial = {
+        field: timezone.localtime(value) if isinstance(value, datetime.datetime) else value
+        for field in TIMETABLE_FIELDS
+        for value in [getattr(round_, field)]
+    }
+    form = TimetableForm(data, initial=initial, prefix="timetable")
+    for field in TIMETABLE_FIELDS:
+        form.fields[field].disabled = field not in editable
+    return form
+
+
 @login_required
 def round_detail(request: HttpRequest, code: str) -> HttpResponse:
-    round_ = _round(request, code)
+    return _round_page(request, _round(request, code))
+
+
+def _round_page(
+    request: HttpRequest, round_: Round, *, timetable_form: TimetableForm | None = None
+) -> HttpResponse:
     user = _user(request)
     organization = user.organization
     is_office = organization is not None and organization.pk == round_.office_id
@@ -153,8 +183,38 @@ def round_detail(request: HttpRequest, code: str) -> HttpResponse:
             in {Round.Status.DRAFT, Round.Status.DEMAND_OPEN, Round.Status.DEMAND_CLOSED},
             rule_set_form=RuleSetChoiceForm(round_=round_),
             demand=selectors.demand_summary(round_=round_),
+            timetable_form=timetable_form or _timetable_form(round_),
         )
-    return render(request, "procurement/round_detail.html", context)
+    status = 400 if timetable_form is not None and timetable_form.errors else 200
+    return render(request, "procurement/round_detail.html", context, status=status)
+
+
+@office_required
+@require_POST
+def round_timetable(request: HttpRequest, code: str) -> HttpResponse:
+    round_ = _round(request, code)
+    if round_.office_id != _user(request).organization_id:
+        raise Http404
+    form = _timetable_form(round_, request.POST)
+    if form is None:
+        messages.error(
+            request,
+            _("Round %(code)s is %(status)s: its timetable can no longer change.")
+            % {"code": round_.code, "status": round_.get_status_display()},
+        )
+        return redirect("procurement:round", code=code)
+    if form.is_valid():
+        try:
+            services.round_update_timetable(
+                round_=round_, by=_user(request), timetable=form.cleaned_data
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("The timetable is updated."))
+            return redirect("procurement:round", code=code)
+    return _round_page(request, round_, timetable_form=form)
 
 
 @office_required
