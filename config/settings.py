@@ -248,6 +248,10 @@ if not DEBUG and JICAI_MASTER_KEY == JICAI_DEMO_MASTER_KEY:
         "JICAI_MASTER_KEY is the public demo key; set a secret key when DJANGO_DEBUG is off."
     )
 
+# Open data: the OCDS identifier prefix registered with the Open Contracting Partnership.
+# "ocds-jicai0" is a placeholder until a real prefix is registered (docs/reports.md).
+JICAI_OCID_PREFIX = env.str("JICAI_OCID_PREFIX", default="ocds-jicai0")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
