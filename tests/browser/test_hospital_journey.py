@@ -206,6 +206,7 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
     # 9. The key pages in Chinese.
     set_language(page, "zh-hans")
     expect(page.locator("main")).to_contain_text("4,000")
+    expect(page.locator("h1")).not_to_have_text("Execution progress")
     ui.step(journey, "progress in Chinese")
     ui.go(f"/rounds/{CODE}/demand/")
     # humanize's intcomma follows Django's zh_Hans format (no thousands separator): reported.

@@ -201,6 +201,7 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     ui.step(journey, "contract in Chinese")
     ui.go("/awards/mine/")
     expect(page.locator("main")).to_contain_text("D-AML-OS")
+    expect(page.locator("h1")).not_to_have_text("My awards and allocations")
     ui.step(journey, "results in Chinese")
     ui.go(f"/bidding/rounds/{CODE}/opening/")
     expect(page.locator(".receipt-list")).to_contain_text(shown)

@@ -222,6 +222,7 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     set_language(page, "zh-hans")
     expect(documents.locator("code.sha256")).to_have_count(2)
     expect(page.locator("main")).to_contain_text(shown)
+    expect(page.locator("h1")).not_to_contain_text("Price-cut analysis")
     ui.step(journey, "analysis in Chinese")
     ui.go(f"/awards/rounds/{round_.pk}/")
     expect(page.locator("h1")).to_contain_text("旅程测试药品集采")
