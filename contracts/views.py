@@ -5,6 +5,7 @@ Thin: check the role, fetch through a selector, validate a form, call one servic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
@@ -58,6 +59,19 @@ def _error(request: HttpRequest, exc: ValidationError) -> None:
 
 
 # --- office: evaluation and scenarios -----------------------------------------------------
+
+
+def _office_round_action(
+    request: HttpRequest, round_id: int, action: Callable[..., object], success: str
+) -> HttpResponse:
+    """One office button on the award page: call the service, report, back to the page."""
+    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    try:
+        action(round_=round_, by=request.user)
+        messages.success(request, success)
+    except ValidationError as exc:
+        _error(request, exc)
+    return redirect("contracts:round", round_id=round_.pk)
 
 
 @office_required
@@ -164,25 +178,23 @@ def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
 @office_required
 @require_POST
 def objection_period(request: HttpRequest, round_id: int) -> HttpResponse:
-    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
-    try:
-        services.objection_period_open(round_=round_, by=request.user)  # type: ignore[arg-type]
-        messages.success(request, _("The proposed winners are published for objections."))
-    except ValidationError as exc:
-        _error(request, exc)
-    return redirect("contracts:round", round_id=round_.pk)
+    return _office_round_action(
+        request,
+        round_id,
+        services.objection_period_open,
+        _("The proposed winners are published for objections."),
+    )
 
 
 @office_required
 @require_POST
 def finalize(request: HttpRequest, round_id: int) -> HttpResponse:
-    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
-    try:
-        services.award_finalize(round_=round_, by=request.user)  # type: ignore[arg-type]
-        messages.success(request, _("The award is final and the results are published."))
-    except ValidationError as exc:
-        _error(request, exc)
-    return redirect("contracts:round", round_id=round_.pk)
+    return _office_round_action(
+        request,
+        round_id,
+        services.award_finalize,
+        _("The award is final and the results are published."),
+    )
 
 
 @office_required
@@ -452,28 +464,23 @@ def _selection_post(request: HttpRequest, selection_: Any) -> None:
 @office_required
 @require_POST
 def contracts_generate(request: HttpRequest, round_id: int) -> HttpResponse:
-    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
-    try:
-        services.contracts_generate_request(round_=round_, by=request.user)  # type: ignore[arg-type]
-        messages.success(
-            request,
-            _("The contracts are being drawn up; the hospitals are then asked to confirm."),
-        )
-    except ValidationError as exc:
-        _error(request, exc)
-    return redirect("contracts:round", round_id=round_.pk)
+    return _office_round_action(
+        request,
+        round_id,
+        services.contracts_generate_request,
+        _("The contracts are being drawn up; the hospitals are then asked to confirm."),
+    )
 
 
 @office_required
 @require_POST
 def execution_start(request: HttpRequest, round_id: int) -> HttpResponse:
-    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
-    try:
-        services.execution_start(round_=round_, by=request.user)  # type: ignore[arg-type]
-        messages.success(request, _("Execution has started: hospitals record their purchases."))
-    except ValidationError as exc:
-        _error(request, exc)
-    return redirect("contracts:round", round_id=round_.pk)
+    return _office_round_action(
+        request,
+        round_id,
+        services.execution_start,
+        _("Execution has started: hospitals record their purchases."),
+    )
 
 
 @role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)

@@ -137,6 +137,7 @@ def test_finalizing_is_refused_while_an_objection_is_open(
     objection.refresh_from_db()
     assert objection.status == Objection.Status.DISMISSED
     built.hospitals[0].email = "pharmacy@example.org"
+    built.hospitals[0].language = "en"  # e-mails go out in the reader's language
     built.hospitals[0].save()
     with django_capture_on_commit_callbacks(execute=True):
         office.post(reverse("contracts:finalize", args=[built.round.pk]))
