@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Organization
 from contracts import services
@@ -206,7 +207,7 @@ def test_objections_only_in_the_objection_period(django_capture_on_commit_callba
     from django.core.exceptions import ValidationError
 
     built, _ = _evaluated(django_capture_on_commit_callbacks)
-    with pytest.raises(ValidationError) as exc:
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
         services.objection_file(
             round_=built.round, round_item_id=built.round_item.pk, by=built.makers[0], text="x"
         )

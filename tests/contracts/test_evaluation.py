@@ -116,14 +116,14 @@ def test_a_run_killed_while_storing_leaves_nothing_and_can_run_again(
     built = opened_round()
     with django_capture_on_commit_callbacks(execute=False):
         run = services.evaluation_request(round_=built.round, by=built.office)
-    real_bulk = services._bulk
+    real_store = services._store_hospital_rows
 
-    def dies_at_hospitals(model, rows):
-        if model is HospitalAllocation:
-            raise SystemExit("worker killed")
-        return real_bulk(model, rows)
+    def dies_at_hospitals(rows):
+        # The worker dies while the last rows (hospital allocations) are being written,
+        # by COPY on PostgreSQL or bulk_create elsewhere: everything before is rolled back.
+        raise SystemExit("worker killed")
 
-    monkeypatch.setattr(services, "_bulk", dies_at_hospitals)
+    monkeypatch.setattr(services, "_store_hospital_rows", dies_at_hospitals)
     with pytest.raises(SystemExit):
         services.evaluation_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -131,7 +131,7 @@ def test_a_run_killed_while_storing_leaves_nothing_and_can_run_again(
     assert ItemAward.objects.count() == BidResult.objects.count() == 0
     assert ProvinceAllocation.objects.count() == 0
 
-    monkeypatch.setattr(services, "_bulk", real_bulk)
+    monkeypatch.setattr(services, "_store_hospital_rows", real_store)
     services.evaluation_execute(run_id=run.pk)  # the redelivered task
     run.refresh_from_db()
     assert run.status == EvaluationRun.Status.DONE
@@ -184,7 +184,7 @@ def test_a_round_not_opened_cannot_be_evaluated() -> None:
     built = opened_round()
     Round.objects.filter(pk=built.round.pk).update(status=Round.Status.BIDDING_CLOSED)
     built.round.refresh_from_db()
-    with pytest.raises(ValidationError) as exc:
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
         services.evaluation_request(round_=built.round, by=built.office)
     assert exc.value.messages == ["Round T-2026-D1 is Bidding closed: it cannot be evaluated now."]
 

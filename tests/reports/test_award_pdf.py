@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.db import transaction
 
 from contracts.models import ProvinceAllocation
 from contracts.pdf import sha256
@@ -31,10 +32,9 @@ def _text(path: Path, *, layout: bool = True) -> str:
 @pytest.fixture(scope="module")
 def small(django_db_setup, django_db_blocker, tmp_path_factory) -> tuple[AwardedRound, dict]:
     """The small round's PDFs, rendered once for the module (rows removed afterwards)."""
-    with django_db_blocker.unblock():
-        from django.db import transaction
-
-        transaction.set_autocommit(False)
+    # One outer transaction for the module, rolled back at the end; each test's own
+    # transaction nests inside it as a savepoint (works the same on SQLite and PostgreSQL).
+    with django_db_blocker.unblock(), transaction.atomic():
         try:
             built = small_awarded_round(code="R-PDF-1")
             docs = {
@@ -59,8 +59,7 @@ def small(django_db_setup, django_db_blocker, tmp_path_factory) -> tuple[Awarded
             }
             yield built, facts
         finally:
-            transaction.rollback()
-            transaction.set_autocommit(True)
+            transaction.set_rollback(True)
 
 
 def test_chinese_names_and_prices_read_back(small) -> None:
@@ -186,20 +185,16 @@ def test_a_round_not_yet_awarded_is_not_published() -> None:
 
 @pytest.fixture(scope="module")
 def large_pdf(django_db_setup, django_db_blocker, tmp_path_factory) -> tuple[Path, int]:
-    with django_db_blocker.unblock():
-        from django.db import transaction
-
-        transaction.set_autocommit(False)
-        try:
-            built = large_awarded_round(60, code="R-PDF-60")
-            doc = services.award_result_generate(round_id=built.round.pk, language="en")
-            assert doc is not None
-            path = tmp_path_factory.mktemp("large") / "large.pdf"
-            path.write_bytes(bytes(doc.content))
-            yield path, doc.pages
-        finally:
-            transaction.rollback()
-            transaction.set_autocommit(True)
+    # Only the rendered file is needed: build, render, and roll the rows back at once.
+    with django_db_blocker.unblock(), transaction.atomic():
+        built = large_awarded_round(60, code="R-PDF-60")
+        doc = services.award_result_generate(round_id=built.round.pk, language="en")
+        assert doc is not None
+        path = tmp_path_factory.mktemp("large") / "large.pdf"
+        path.write_bytes(bytes(doc.content))
+        pages = doc.pages
+        transaction.set_rollback(True)
+    return path, pages
 
 
 def _pages(path: Path) -> list[str]:
