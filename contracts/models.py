@@ -216,7 +216,12 @@ class BidResult(models.Model):
     opened_bid = models.ForeignKey(OpenedBid, on_delete=models.PROTECT, related_name="+")
     manufacturer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     outcome = models.CharField(_("result"), max_length=8, choices=Outcome.choices)
+    # The English text is kept for rows written before reason_parts existed and as the
+    # fallback for a code the renderer does not know (contracts/reasons.py).
     reason = models.TextField(_("reason"), blank=True, default="")
+    # [{"code": "...", "params": {...}}, ...] as the optimiser emits them; rendered in
+    # the reader's language by contracts.reasons.
+    reason_parts = models.JSONField(_("reason parts"), blank=True, default=list)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
     unit_price = models.DecimalField(
         _("unit price"), null=True, blank=True, max_digits=24, decimal_places=6
