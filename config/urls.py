@@ -5,10 +5,14 @@ Pages live under a language-neutral path; the language comes from the user's cho
 """
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page says; answer from the static files.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("", include("accounts.urls")),
     path("catalog/", include("catalog.urls")),
     path("rounds/", include("procurement.urls")),

@@ -55,7 +55,10 @@
     wrapper.className = "table-filter";
     const label = document.createElement("label");
     label.htmlFor = id;
-    label.textContent = document.body.dataset.filterLabel || "Filter rows";
+    // On a list split into server-side pages the filter only sees this page: say so.
+    const scope = table.closest("section, .card, main");
+    const paged = scope && scope.querySelector(".pagination-links");
+    label.textContent = (paged ? document.body.dataset.filterPageLabel : document.body.dataset.filterLabel) || "Filter rows";
     const input = document.createElement("input");
     input.type = "search";
     input.id = id;
@@ -84,7 +87,21 @@
     });
   }
 
+  // Mark the navigation link of the section the page belongs to (longest matching path).
+  function markCurrentNav() {
+    const links = Array.from(document.querySelectorAll(".main-nav a[href]"));
+    const path = window.location.pathname;
+    let best = null;
+    links.forEach((link) => {
+      const href = new URL(link.href, window.location.href).pathname;
+      const matches = href === "/" ? path === "/" : path === href || path.startsWith(href);
+      if (matches && (!best || href.length > new URL(best.href).pathname.length)) best = link;
+    });
+    if (best) best.setAttribute("aria-current", "page");
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    markCurrentNav();
     // Move focus to an error summary so keyboard and screen-reader users meet it first.
     const summary = document.querySelector(".error-summary");
     if (summary) summary.focus();

@@ -71,3 +71,37 @@ def test_long_tables_filter_rows_and_say_how_many_match(page: Page) -> None:
     expect(page.locator(".table-filter-count")).to_have_text("4 / 8")
     page.get_by_label("Filter rows").fill("")
     assert len(_column(page, 1)) == 8
+
+
+def test_a_paged_list_says_the_filter_only_sees_this_page(page: Page) -> None:
+    body = "".join(f"<tr><td>{a}</td><td class='num'>{b}</td></tr>" for a, b, _ in ROWS)
+    page.set_content(
+        "<html lang='en'><body data-filter-label='Filter rows'"
+        " data-filter-page-label='Filter rows on this page'><section class='card'>"
+        "<table class='data-table'><thead><tr><th>Manufacturer</th><th>Volume</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+        "<nav class='pagination'><span class='pagination-links'><a href='?page=2'>Next</a>"
+        "</span></nav></section></body></html>"
+    )
+    page.add_script_tag(path=str(SCRIPT))
+    page.evaluate("document.dispatchEvent(new Event('DOMContentLoaded'))")
+    expect(page.get_by_label("Filter rows on this page")).to_be_visible()
+
+
+def test_the_navigation_marks_the_section_of_the_current_page(page: Page) -> None:
+    html = (
+        "<html lang='en'><body><nav class='main-nav'><a href='/'>Home</a>"
+        "<a href='/rounds/'>Rounds</a><a href='/reports/'>Published results</a></nav>"
+        "</body></html>"
+    )
+    # Served by Playwright itself: nothing leaves the machine.
+    page.route(
+        "http://jicai.test/**", lambda route: route.fulfill(body=html, content_type="text/html")
+    )
+    page.goto("http://jicai.test/reports/round/7/")
+    page.add_script_tag(path=str(SCRIPT))
+    page.evaluate("document.dispatchEvent(new Event('DOMContentLoaded'))")
+    expect(page.get_by_role("link", name="Published results")).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(page.get_by_role("link", name="Home")).not_to_have_attribute("aria-current", "page")

@@ -62,3 +62,11 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     )
     assert out.returncode != 0
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off." in out.stderr
+
+
+def test_favicon_is_served_from_the_static_files(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/static/favicon.svg")
+    page = client.get("/login/")
+    assert 'rel="icon" href="/static/favicon.svg"' in page.content.decode()
