@@ -243,7 +243,7 @@ def test_the_office_lists_hospitals_behind_schedule_and_they_are_told_once(
     assert Notification.objects.filter(kind="behind_schedule").count() == 1
     assert mail.outbox[-1].to == ["pharmacy@example.org"]
     # No language chosen by the reader: the platform's default, Simplified Chinese.
-    assert mail.outbox[-1].subject == "轮次 T-2026-D1 的采购进度落后"
+    assert mail.outbox[-1].subject == "批次 T-2026-D1 的采购进度落后"
 
 
 def test_a_supply_failure_switches_the_province_to_the_backup(
