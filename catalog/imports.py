@@ -32,7 +32,15 @@ from django.utils.translation import gettext_lazy
 from accounts.models import USCC_MESSAGES, Organization, Region, User
 from accounts.services import organization_upsert
 from accounts.uscc import USCCError, validate_uscc
-from catalog.models import ProcurementItem, Product, ProductKind, Specification, StoredUpload
+from catalog.models import (
+    UPLOAD_UNFINISHED,
+    UPLOAD_WORKING,
+    ProcurementItem,
+    Product,
+    ProductKind,
+    Specification,
+    StoredUpload,
+)
 from catalog.services import product_register
 from catalog.spreadsheets import (
     ROW,
@@ -119,16 +127,27 @@ def preview_rows(frame: pd.DataFrame, describe: Any, limit: int = PREVIEW_ROWS) 
 
 
 def upload_store(
-    *, user: User, purpose: str, scope: str, filename: str, data: bytes
+    *,
+    user: User,
+    purpose: str,
+    scope: str,
+    filename: str,
+    data: bytes,
+    status: str = StoredUpload.Status.PREVIEWED,
 ) -> StoredUpload:
     """Keep an uploaded file for its commit. One pending upload per user, purpose, scope.
 
     Previews that were never committed are deleted here once they expire, so abandoned
-    uploads do not pile up (the created_at index keeps this cheap).
+    uploads do not pile up (the created_at index keeps this cheap). An upload a task is
+    checking or importing is never deleted under it (see ``upload_unfinished_for_user``:
+    the background flow refuses a second file while one is unfinished).
+    ``status=PREVIEW_QUEUED`` keeps a file whose preview a task will make.
     """
     with transaction.atomic():
         StoredUpload.objects.filter(created_at__lt=timezone.now() - UPLOAD_KEPT_FOR).delete()
-        StoredUpload.objects.filter(user=user, purpose=purpose, scope=scope).delete()
+        StoredUpload.objects.filter(user=user, purpose=purpose, scope=scope).exclude(
+            status__in=UPLOAD_WORKING
+        ).delete()
         return StoredUpload.objects.create(
             user=user,
             organization=user.organization,
@@ -136,7 +155,28 @@ def upload_store(
             scope=scope,
             filename=filename[:255],
             data=data,
+            status=status,
         )
+
+
+def upload_unfinished_for_user(*, user: User, purpose: str, scope: str) -> StoredUpload | None:
+    """The user's upload that is being checked, awaits confirmation or is being imported.
+
+    The round page links to it, so a user who left the import page finds it again.
+    """
+    return (
+        StoredUpload.objects.filter(
+            created_at__gte=timezone.now() - UPLOAD_KEPT_FOR,
+            user=user,
+            organization=user.organization,
+            purpose=purpose,
+            scope=scope,
+            status__in=UPLOAD_UNFINISHED,
+        )
+        .defer("data")
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def upload_get_for_user(*, user: User, token: str, purpose: str, scope: str) -> StoredUpload:
@@ -155,17 +195,38 @@ def upload_get_for_user(*, user: User, token: str, purpose: str, scope: str) -> 
     )
 
 
-def upload_discard(*, upload: StoredUpload) -> None:
-    StoredUpload.objects.filter(pk=upload.pk).delete()
+def upload_discard(*, upload: StoredUpload) -> bool:
+    """Delete an upload no task is working on; False if one is (it is left alone)."""
+    deleted, _kinds = (
+        StoredUpload.objects.filter(pk=upload.pk).exclude(status__in=UPLOAD_WORKING).delete()
+    )
+    return deleted > 0
+
+
+# Imports checked and written inside a web request read at most this many data rows (the
+# size limit alone would let a 20 MB file of short rows hold half a million of them). The
+# office's collated demand file, which may be national, is checked by a task instead.
+MAX_ROWS_IN_REQUEST = 50_000
 
 
 def run_reader(
-    *, data: bytes, filename: str, columns: list[Column], max_bytes: int, unique_by: tuple[str, ...]
+    *,
+    data: bytes,
+    filename: str,
+    columns: list[Column],
+    max_bytes: int,
+    unique_by: tuple[str, ...],
+    max_rows: int | None = None,
 ) -> Sheet | str:
     """The parsed sheet, or the message saying why the file as a whole was refused."""
     try:
         return read_spreadsheet(
-            data, filename=filename, columns=columns, max_bytes=max_bytes, unique_by=unique_by
+            data,
+            filename=filename,
+            columns=columns,
+            max_bytes=max_bytes,
+            unique_by=unique_by,
+            max_rows=max_rows,
         )
     except SpreadsheetRefused as exc:
         return exc.message
@@ -224,6 +285,7 @@ def organization_import(
         columns=ORGANIZATION_COLUMNS,
         max_bytes=max_bytes,
         unique_by=("social_credit_code",),
+        max_rows=MAX_ROWS_IN_REQUEST,
     )
     if isinstance(sheet, str):
         return ImportOutcome.refused(sheet)
@@ -387,6 +449,7 @@ def product_import(*, data: bytes, filename: str, max_bytes: int, commit: bool) 
         columns=PRODUCT_COLUMNS,
         max_bytes=max_bytes,
         unique_by=(),
+        max_rows=MAX_ROWS_IN_REQUEST,
     )
     if isinstance(sheet, str):
         return ImportOutcome.refused(sheet)
@@ -566,7 +629,7 @@ def template_frame(columns: list[Column], rows: list[dict[str, Any]] | None = No
     return frame.rename(columns=headers)
 
 
-# --- background commits (national-scale files) ------------------------------------------
+# --- background previews and commits (national-scale files) -----------------------------
 
 ERRORS_KEPT = 500  # row errors kept with a background import's result
 
@@ -597,7 +660,64 @@ def outcome_as_json(outcome: ImportOutcome) -> dict[str, Any]:
             {"row": e.row, "column": e.column, "message": e.message}
             for e in outcome.errors[:ERRORS_KEPT]
         ],
+        "rows": [
+            {"row": r.row, "action": r.action, "description": r.description} for r in outcome.rows
+        ],
     }
+
+
+def _upload_claim(token: str, *, claimable: str, working: str) -> StoredUpload | None:
+    """Move an upload from ``claimable`` to ``working``; None if another task has it.
+
+    A conditional update whose row count is checked, so a redelivered task finds the
+    upload already claimed (or finished) and does nothing.
+    """
+    claimed = StoredUpload.objects.filter(pk=token, status=claimable).update(
+        status=working, started_at=timezone.now()
+    )
+    if claimed != 1:
+        return None
+    return StoredUpload.objects.select_related("user").get(pk=token)
+
+
+def _run_in_users_language(
+    upload: StoredUpload, run: Callable[[StoredUpload], ImportOutcome]
+) -> dict[str, Any]:
+    """The outcome as JSON, its messages in the language the user chose."""
+    language = upload.user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        try:
+            outcome = run(upload)
+        except ValidationError as exc:
+            return {"file_error": " ".join(exc.messages), "committed": False, "error_count": 0}
+        return outcome_as_json(outcome)
+
+
+def upload_preview_run(*, token: str, run: Callable[[StoredUpload], ImportOutcome]) -> None:
+    """Check a stored upload without writing (called by a task); idempotent.
+
+    ``run`` validates the file (``commit=False``). A file without errors becomes
+    ``previewed`` and waits for the user to confirm; a file with any error becomes
+    ``failed`` with every problem kept on the upload (the first ``ERRORS_KEPT``) and its
+    bytes are dropped. Claimed preview-queued -> previewing, like ``upload_run``.
+    """
+    upload = _upload_claim(
+        token,
+        claimable=StoredUpload.Status.PREVIEW_QUEUED,
+        working=StoredUpload.Status.PREVIEWING,
+    )
+    if upload is None:
+        return
+    result = {**_run_in_users_language(upload, run), "phase": "check"}
+    ok = not result.get("file_error") and not result.get("error_count")
+    if ok:
+        StoredUpload.objects.filter(pk=token, status=StoredUpload.Status.PREVIEWING).update(
+            status=StoredUpload.Status.PREVIEWED, result=result
+        )
+    else:
+        StoredUpload.objects.filter(pk=token, status=StoredUpload.Status.PREVIEWING).update(
+            status=StoredUpload.Status.FAILED, result=result, finished_at=timezone.now(), data=b""
+        )
 
 
 def upload_run(*, token: str, run: Callable[[StoredUpload], ImportOutcome]) -> None:
@@ -608,20 +728,12 @@ def upload_run(*, token: str, run: Callable[[StoredUpload], ImportOutcome]) -> N
     transaction (all rows or none); its outcome is kept on the upload and the file's bytes
     are dropped.
     """
-    claimed = StoredUpload.objects.filter(pk=token, status=StoredUpload.Status.QUEUED).update(
-        status=StoredUpload.Status.RUNNING
+    upload = _upload_claim(
+        token, claimable=StoredUpload.Status.QUEUED, working=StoredUpload.Status.RUNNING
     )
-    if claimed != 1:
+    if upload is None:
         return
-    upload = StoredUpload.objects.select_related("user").get(pk=token)
-    language = upload.user.language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        try:
-            outcome = run(upload)
-        except ValidationError as exc:
-            result: dict[str, Any] = {"file_error": " ".join(exc.messages), "committed": False}
-        else:
-            result = outcome_as_json(outcome)
+    result = {**_run_in_users_language(upload, run), "phase": "import"}
     status = StoredUpload.Status.DONE if result.get("committed") else StoredUpload.Status.FAILED
     StoredUpload.objects.filter(pk=token).update(
         status=status, result=result, finished_at=timezone.now(), data=b""

@@ -268,7 +268,12 @@ class StoredUpload(models.Model):
     """
 
     class Status(models.TextChoices):
-        PREVIEWED = "previewed", _("Previewed")
+        # Large files (the office's collated demand) are checked and committed by tasks:
+        # preview-queued -> previewing -> previewed (or failed) -> queued -> running ->
+        # done (or failed). Small files are checked in the request and start "previewed".
+        PREVIEW_QUEUED = "preview-queued", _("Waiting to be checked")
+        PREVIEWING = "previewing", _("Checking")
+        PREVIEWED = "previewed", _("Checked: waiting for your confirmation")
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Importing")
         DONE = "done", _("Imported")
@@ -286,6 +291,7 @@ class StoredUpload(models.Model):
     # Large imports are committed by a background task; these fields report its outcome.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREVIEWED)
     result = models.JSONField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # of the current task
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -294,3 +300,24 @@ class StoredUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.filename}"
+
+    @property
+    def is_working(self) -> bool:
+        """A task is checking or importing the file (or is about to): the page polls."""
+        return self.status in UPLOAD_WORKING
+
+    @property
+    def is_unfinished(self) -> bool:
+        """Working, or checked and waiting for the user to confirm the import."""
+        return self.status in UPLOAD_UNFINISHED
+
+
+UPLOAD_WORKING = frozenset(
+    {
+        StoredUpload.Status.PREVIEW_QUEUED,
+        StoredUpload.Status.PREVIEWING,
+        StoredUpload.Status.QUEUED,
+        StoredUpload.Status.RUNNING,
+    }
+)
+UPLOAD_UNFINISHED = UPLOAD_WORKING | {StoredUpload.Status.PREVIEWED}

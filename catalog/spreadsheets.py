@@ -469,8 +469,13 @@ def read_spreadsheet(
     columns: Sequence[Column],
     max_bytes: int,
     unique_by: Sequence[str] = (),
+    max_rows: int | None = None,
 ) -> Sheet:
-    """Read, check and convert a spreadsheet. See the module docstring for the contract."""
+    """Read, check and convert a spreadsheet. See the module docstring for the contract.
+
+    ``max_rows`` bounds the imports that are checked inside a web request (a file with
+    more data rows is refused as a whole before any row is checked).
+    """
     if isinstance(source, bytes):
         data = source
         check_size(len(data), max_bytes=max_bytes)
@@ -483,6 +488,11 @@ def read_spreadsheet(
     mapping = match_columns(raw, columns)
     if raw.empty:
         raise SpreadsheetRefused(_("The file has a header row but no data rows."))
+    if max_rows is not None and len(raw) > max_rows:
+        raise SpreadsheetRefused(
+            _("The file has %(rows)s data rows; at most %(limit)s are accepted here.")
+            % {"rows": f"{len(raw):,}", "limit": f"{max_rows:,}"}
+        )
     # Row numbers as the user sees them: the header is row 1. Blank rows were dropped, so
     # use the original position (index) rather than a fresh count.
     selected = pd.DataFrame({key: raw[header] for key, header in mapping.items()})

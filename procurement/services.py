@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -27,11 +27,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Region, User
 from catalog.imports import (
+    MAX_ROWS_IN_REQUEST,
     PREVIEW_ROWS,
     Action,
     ImportOutcome,
     PreviewRow,
     RowsRefused,
+    upload_preview_run,
     upload_run,
 )
 from catalog.models import ProcurementItem, Product, Specification, StoredUpload
@@ -1196,8 +1198,13 @@ def demand_import(
     by: User,
     commit: bool,
     now: datetime.datetime | None = None,
+    max_rows: int | None = None,
 ) -> ImportOutcome:
-    """A demand spreadsheet: preview (``commit=False``) or write all rows or none."""
+    """A demand spreadsheet: preview (``commit=False``) or write all rows or none.
+
+    ``max_rows`` bounds a file checked inside a web request (a hospital's own demand); the
+    office's collated file is checked and written by tasks, with no bound but the size.
+    """
     # Read every cell as text; demand_apply converts and checks them, exactly as it does
     # for the web table and the API.
     as_text = [
@@ -1205,7 +1212,9 @@ def demand_import(
         for c in demand_columns(round_.kind)
     ]
     try:
-        sheet = read_spreadsheet(data, filename=filename, columns=as_text, max_bytes=max_bytes)
+        sheet = read_spreadsheet(
+            data, filename=filename, columns=as_text, max_bytes=max_bytes, max_rows=max_rows
+        )
     except SpreadsheetRefused as exc:
         return ImportOutcome.refused(exc.message)
     outcome = demand_apply(
@@ -1297,6 +1306,7 @@ def ceiling_import(
             columns=CEILING_COLUMNS,
             max_bytes=max_bytes,
             unique_by=("item_code", "specification_code"),
+            max_rows=MAX_ROWS_IN_REQUEST,
         )
     except SpreadsheetRefused as exc:
         return ImportOutcome.refused(exc.message)
@@ -1440,8 +1450,7 @@ def demand_template_rows(*, round_: Round, hospital: Organization) -> list[dict[
     return rows
 
 
-def demand_collated_import_run(*, token: str) -> None:
-    """Commit a queued collated demand upload (see ``catalog.imports.upload_run``)."""
+def _collated_runner(*, commit: bool) -> Callable[[StoredUpload], ImportOutcome]:
     from django.conf import settings
 
     def run(upload: StoredUpload) -> ImportOutcome:
@@ -1453,7 +1462,21 @@ def demand_collated_import_run(*, token: str) -> None:
             max_bytes=int(settings.JICAI_MAX_UPLOAD_BYTES),
             hospital=None,
             by=upload.user,
-            commit=True,
+            commit=commit,
         )
 
-    upload_run(token=token, run=run)
+    return run
+
+
+def demand_collated_preview_run(*, token: str) -> None:
+    """Check a collated demand upload without writing (see ``catalog.imports.upload_preview_run``).
+
+    A national file has a million lines and takes seconds to check, so the check runs in a
+    task too; the office confirms the counts on the status page before the commit.
+    """
+    upload_preview_run(token=token, run=_collated_runner(commit=False))
+
+
+def demand_collated_import_run(*, token: str) -> None:
+    """Commit a queued collated demand upload (see ``catalog.imports.upload_run``)."""
+    upload_run(token=token, run=_collated_runner(commit=True))

@@ -7,6 +7,16 @@ from celery import shared_task
 from procurement import services
 
 
+@shared_task(name="procurement.demand_collated_preview", acks_late=True, ignore_result=True)
+def demand_collated_preview_task(token: str) -> None:
+    """Check an office's collated demand file without writing anything (the preview).
+
+    Guarded in the service: the upload is claimed preview-queued -> previewing, so a
+    redelivered task does nothing.
+    """
+    services.demand_collated_preview_run(token=token)
+
+
 @shared_task(name="procurement.demand_collated_import", acks_late=True, ignore_result=True)
 def demand_collated_import_task(token: str) -> None:
     """Commit an office's collated demand file (a national one has a million lines).

@@ -25,7 +25,13 @@ from rest_framework.authtoken.models import Token
 from accounts.access import hospital_required, office_required, role_required
 from accounts.models import Organization, User
 from catalog.import_views import import_page
-from catalog.imports import RowsRefused, upload_get_for_user
+from catalog.imports import (
+    MAX_ROWS_IN_REQUEST,
+    PreviewRow,
+    RowsRefused,
+    upload_get_for_user,
+    upload_unfinished_for_user,
+)
 from catalog.models import StoredUpload
 from catalog.spreadsheets import write_xlsx
 from catalog.views import xlsx_response
@@ -39,7 +45,9 @@ from procurement.forms import (
     TimetableForm,
 )
 from procurement.models import DemandChange, Round, RuleSet
-from procurement.tasks import demand_collated_import_task
+from procurement.tasks import demand_collated_import_task, demand_collated_preview_task
+
+COLLATED = "demand-collated"  # the StoredUpload purpose of the office's collated demand
 
 
 def _user(request: HttpRequest) -> User:
@@ -184,6 +192,9 @@ def _round_page(
             rule_set_form=RuleSetChoiceForm(round_=round_),
             demand=selectors.demand_summary(round_=round_),
             timetable_form=timetable_form or _timetable_form(round_),
+            collated_upload=upload_unfinished_for_user(
+                user=user, purpose=COLLATED, scope=round_.code
+            ),
         )
     status = 400 if timetable_form is not None and timetable_form.errors else 200
     return render(request, "procurement/round_detail.html", context, status=status)
@@ -594,6 +605,7 @@ def demand_upload(request: HttpRequest, code: str) -> HttpResponse:
             hospital=hospital,
             by=_user(request),
             commit=commit,
+            max_rows=MAX_ROWS_IN_REQUEST,
         ),
         context={
             "title": _("Upload demand for %(code)s") % {"code": round_.code},
@@ -717,11 +729,15 @@ def demand_missing_xlsx(request: HttpRequest, code: str) -> HttpResponse:
 
 @office_required
 def demand_office_import(request: HttpRequest, code: str) -> HttpResponse:
-    """Collated demand for many hospitals (e.g. a provincial platform's export)."""
+    """Collated demand for many hospitals (e.g. a provincial platform's export).
+
+    A national file has a million lines: both its check (the preview) and its commit run
+    in tasks, followed on ``demand_office_import_status``.
+    """
     round_ = _round(request, code)
     return import_page(
         request,
-        purpose="demand-collated",
+        purpose=COLLATED,
         scope=round_.code,
         run=lambda data, name, commit: services.demand_import(
             round_=round_,
@@ -737,7 +753,8 @@ def demand_office_import(request: HttpRequest, code: str) -> HttpResponse:
             "intro": _(
                 "Demand collected for many hospitals, one row per hospital and line; the "
                 "hospital code column is required and every hospital must be in the round's "
-                "region scope."
+                "region scope. The file is checked and imported in the background: you can "
+                "leave the page and come back from the round page."
             ),
             "back_url": reverse("procurement:demand-totals", args=[round_.code]),
             "back_label": _("Demand totals"),
@@ -745,23 +762,29 @@ def demand_office_import(request: HttpRequest, code: str) -> HttpResponse:
             "columns_help": services.demand_columns(round_.kind),
         },
         done_url=reverse("procurement:demand-totals", args=[round_.code]),
-        commit_in_background=lambda upload: _enqueue_collated_import(round_, upload),
+        preview_in_background=lambda upload: _enqueue(round_, upload, demand_collated_preview_task),
+        commit_in_background=lambda upload: _enqueue(round_, upload, demand_collated_import_task),
+        status_url_for=lambda upload: _status_url(round_, upload),
     )
 
 
-def _enqueue_collated_import(round_: Round, upload: StoredUpload) -> str:
+def _status_url(round_: Round, upload: StoredUpload) -> str:
+    return reverse("procurement:demand-office-import-status", args=[round_.code, upload.token])
+
+
+def _enqueue(round_: Round, upload: StoredUpload, task: Any) -> str:
     token = str(upload.token)
-    transaction.on_commit(lambda: demand_collated_import_task.delay(token))
-    return reverse("procurement:demand-office-import-status", args=[round_.code, token])
+    transaction.on_commit(lambda: task.delay(token))
+    return _status_url(round_, upload)
 
 
 @office_required
 def demand_office_import_status(request: HttpRequest, code: str, token: str) -> HttpResponse:
-    """Where a background import is followed; the page refreshes itself until it ends."""
+    """Where a background import is followed; the page refreshes itself while a task works."""
     round_ = _round(request, code)
     try:
         upload = upload_get_for_user(
-            user=_user(request), token=token, purpose="demand-collated", scope=round_.code
+            user=_user(request), token=token, purpose=COLLATED, scope=round_.code
         )
     except StoredUpload.DoesNotExist as exc:
         raise Http404 from exc
@@ -770,7 +793,49 @@ def demand_office_import_status(request: HttpRequest, code: str, token: str) -> 
         if request.htmx  # type: ignore[attr-defined]
         else "procurement/import_status.html"
     )
-    return render(request, template, {"round": round_, "upload": upload})
+    return render(request, template, _import_status_context(round_, upload))
+
+
+def _import_status_context(round_: Round, upload: StoredUpload) -> dict[str, Any]:
+    status = StoredUpload.Status
+    result = upload.result or {}
+    order = [
+        (status.PREVIEW_QUEUED, _("File received")),
+        (status.PREVIEWING, _("Checking every row")),
+        (status.PREVIEWED, _("Your confirmation")),
+        (status.RUNNING, _("Importing (all rows or none)")),
+        (status.DONE, _("Imported")),
+    ]
+    position = {
+        status.PREVIEW_QUEUED: 1,
+        status.PREVIEWING: 1,
+        status.PREVIEWED: 2,
+        status.QUEUED: 3,
+        status.RUNNING: 3,
+        status.DONE: 5,
+    }
+    # A failed check stops at step 2, a failed import at step 4.
+    failed_at = 3 if result.get("phase") == "import" else 1
+    current = position.get(upload.status, failed_at)
+    steps = [
+        {"label": label, "done": index < current, "current": index == current}
+        for index, (_state, label) in enumerate(order)
+    ]
+    return {
+        "round": round_,
+        "upload": upload,
+        "steps": steps,
+        "status_url": _status_url(round_, upload),
+        "import_url": reverse("procurement:demand-office-import", args=[round_.code]),
+        "done_url": reverse("procurement:demand-totals", args=[round_.code]),
+        "preview_rows": [
+            PreviewRow(
+                row=int(r["row"]), action=str(r["action"]), description=str(r["description"])
+            )
+            for r in result.get("rows", [])
+        ],
+        "errors_more": max(0, int(result.get("error_count") or 0) - len(result.get("errors", []))),
+    }
 
 
 # --- API token ----------------------------------------------------------------------------

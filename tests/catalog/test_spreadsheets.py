@@ -166,3 +166,11 @@ def test_a_hundred_thousand_lines_are_read_quickly():
     elapsed = time.perf_counter() - start
     assert len(result.frame) == 100_000 and result.errors == []
     assert elapsed < 2.0  # ~0.15 s here; a per-cell Python loop takes several seconds
+
+
+def test_a_file_with_more_rows_than_allowed_is_refused_before_its_rows_are_checked():
+    data = ("品种编码,数量\n" + "D-ATV-OS,5\n" * 4).encode()
+    with pytest.raises(SpreadsheetRefused) as refused:
+        read(data, max_rows=3)
+    assert refused.value.message == "The file has 4 data rows; at most 3 are accepted here."
+    assert len(read(data, max_rows=4).frame) == 4

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import io
-import re
 
 import openpyxl
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from procurement.models import DemandChange, DemandDeclaration
+from procurement.models import DemandDeclaration
 from procurement.services import DemandLine, demand_declare
-from tests.factories import user_of
 from tests.procurement.conftest import client_for
 from tests.procurement.factories import hospital_user
 
@@ -90,54 +87,6 @@ def test_missing_hospitals_download(open_round, office, declared):
     assert rows[1:] == [
         (declared.organization.social_credit_code, declared.organization.name_en, "Shanghai", 3)
     ]
-
-
-def test_office_imports_collated_demand_for_hospitals_in_scope(
-    open_round, office, hospital, django_capture_on_commit_callbacks
-):
-    far = hospital_user("44")
-    client = client_for(office)
-    url = reverse("procurement:demand-office-import", args=[open_round.code])
-    own = hospital.organization.social_credit_code
-    content = (
-        "hospital code,item code,specification code,quantity\n"
-        f"{own},D-ATV-OS,10MG,10\n"
-        f"{far.organization.social_credit_code},D-ATV-OS,10MG,10\n"
-        ",D-ATV-OS,20MG,10\n"
-        "91110100MA0000000X,D-ATV-OS,20MG,10\n"
-    ).encode()
-    response = client.post(url, {"file": SimpleUploadedFile("all.csv", content)})
-    assert response.status_code == 400
-    html = response.content.decode()
-    far_code = far.organization.social_credit_code
-    assert f"hospital “{far_code}” is outside the round&#x27;s region scope." in html
-    assert "a value is required." in html
-    assert "“91110100MA0000000X” is not a hospital on the platform." in html
-    assert not DemandDeclaration.objects.exists()
-    content = b"\n".join(content.split(b"\n")[:2]) + b"\n"
-    response = client.post(url, {"file": SimpleUploadedFile("all.csv", content)})
-    token = re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
-    assert not DemandDeclaration.objects.exists()
-    # The commit runs in the background (a national file has a million lines).
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.post(url, {"token": token, "commit": "1"})
-    assert len(callbacks) == 1
-    status_url = reverse("procurement:demand-office-import-status", args=[open_round.code, token])
-    assert response.status_code == 302 and response["Location"] == status_url
-    declaration = DemandDeclaration.objects.get()
-    assert declaration.hospital == hospital.organization
-    change = DemandChange.objects.get()
-    assert (change.by, change.channel) == (office, "upload")
-    page = client.get(status_url).content.decode()
-    assert "Imported" in page and '<dd class="num">1</dd>' in page
-    # A second click queues nothing and imports nothing twice.
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"token": token, "commit": "1"}, follow=True)
-    assert "This file is already being imported." in response.content.decode()
-    assert DemandChange.objects.count() == 1
-    # Another office user cannot follow this import.
-    other = client_for(user_of("office"))
-    assert other.get(status_url).status_code == 404
 
 
 def test_background_import_reports_rows_that_became_invalid(open_round, office, hospital):

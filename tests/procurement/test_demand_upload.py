@@ -241,3 +241,33 @@ def test_an_expired_preview_must_be_uploaded_again(open_round, hospital):
     upload(client, open_round, (HEADER + "D-ATV-OS,10MG,6\n").encode())
     assert StoredUpload.objects.count() == 1  # the stale one was cleaned up
     assert not DemandDeclaration.objects.exists()
+
+
+def test_the_error_summary_takes_the_focus_and_lists_each_row_with_its_reason(open_round, hospital):
+    bad = (HEADER + "D-ATV-OS,10MG,1200\nD-ATV-OS,20MG,-3\nD-CLO-OS,75MG,lots\n").encode()
+    html = upload(client_for(hospital), open_round, bad).content.decode()
+    summary = re.search(
+        r'<div class="error-summary" id="error-summary" role="alert" tabindex="-1">(.*?)</div>',
+        html,
+        re.S,
+    )
+    assert summary is not None, html[:3000]
+    rows = re.findall(
+        r'<tr class="row-error"><td class="num">(\d+)</td><td>[^<]*</td><td>([^<]*)</td></tr>',
+        summary.group(1),
+    )
+    assert rows == [
+        ("3", "“-3” is negative; it must be greater than zero."),
+        ("4", "“lots” is not a number."),
+    ]
+
+
+def test_a_hospital_file_checked_in_the_request_is_bounded_in_rows(
+    open_round, hospital, monkeypatch
+):
+    monkeypatch.setattr("procurement.views.MAX_ROWS_IN_REQUEST", 2)
+    content = (HEADER + "D-ATV-OS,10MG,1\nD-ATV-OS,20MG,2\nD-CLO-OS,75MG,3\n").encode()
+    response = upload(client_for(hospital), open_round, content)
+    assert response.status_code == 400
+    assert "The file has 3 data rows; at most 2 are accepted here." in response.content.decode()
+    assert not DemandDeclaration.objects.exists()
