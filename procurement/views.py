@@ -799,27 +799,27 @@ def demand_office_import_status(request: HttpRequest, code: str, token: str) -> 
 def _import_status_context(round_: Round, upload: StoredUpload) -> dict[str, Any]:
     status = StoredUpload.Status
     result = upload.result or {}
-    order = [
-        (status.PREVIEW_QUEUED, _("File received")),
-        (status.PREVIEWING, _("Checking every row")),
-        (status.PREVIEWED, _("Your confirmation")),
-        (status.RUNNING, _("Importing (all rows or none)")),
-        (status.DONE, _("Imported")),
+    labels = [
+        _("File received"),
+        _("Checking every row"),
+        _("Your confirmation"),
+        _("Importing (all rows or none)"),
+        _("Imported"),
     ]
-    position = {
+    position: dict[str, int] = {
         status.PREVIEW_QUEUED: 1,
         status.PREVIEWING: 1,
         status.PREVIEWED: 2,
         status.QUEUED: 3,
         status.RUNNING: 3,
-        status.DONE: 5,
+        status.DONE: len(labels),  # every step done
     }
     # A failed check stops at step 2, a failed import at step 4.
     failed_at = 3 if result.get("phase") == "import" else 1
     current = position.get(upload.status, failed_at)
     steps = [
         {"label": label, "done": index < current, "current": index == current}
-        for index, (_state, label) in enumerate(order)
+        for index, label in enumerate(labels)
     ]
     return {
         "round": round_,

@@ -207,11 +207,12 @@ def test_copied_rows_carry_the_time_channel_and_user_of_the_import() -> None:
 
 
 def test_collated_import_runs_on_the_real_worker(celery_worker: object) -> None:
+    """Both tasks on the real worker: the check (nothing written), then the commit."""
     import time
 
     from catalog.imports import upload_queue, upload_store
     from catalog.models import StoredUpload
-    from procurement.tasks import demand_collated_import_task
+    from procurement.tasks import demand_collated_import_task, demand_collated_preview_task
 
     office = user_of("office")
     round_ = make_round(office=office, open_demand=True)
@@ -224,15 +225,25 @@ def test_collated_import_runs_on_the_real_worker(celery_worker: object) -> None:
         data=(
             f"hospital code,item code,specification code,quantity\n{code},D-ATV-OS,10MG,9\n"
         ).encode(),
+        status=StoredUpload.Status.PREVIEW_QUEUED,
     )
+
+    def wait_for(*statuses: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            upload.refresh_from_db()
+            if upload.status in statuses:
+                return
+            time.sleep(0.3)
+
+    demand_collated_preview_task.delay(str(upload.token))
+    wait_for(StoredUpload.Status.PREVIEWED, StoredUpload.Status.FAILED)
+    assert upload.status == StoredUpload.Status.PREVIEWED, upload.result
+    assert upload.result["created"] == 1
+    assert not DemandDeclaration.objects.exists()
     assert upload_queue(upload=upload)
     demand_collated_import_task.delay(str(upload.token))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        upload.refresh_from_db()
-        if upload.status in {StoredUpload.Status.DONE, StoredUpload.Status.FAILED}:
-            break
-        time.sleep(0.3)
+    wait_for(StoredUpload.Status.DONE, StoredUpload.Status.FAILED)
     assert upload.status == StoredUpload.Status.DONE, upload.result
     assert upload.result["created"] == 1
     assert DemandDeclaration.objects.get().quantity == 9
