@@ -529,8 +529,10 @@ def demand_table(request: HttpRequest, code: str) -> HttpResponse:
             )
         except RowsRefused as exc:
             for error in exc.row_errors:
-                index = line_rows[error.row - 1] if error.row else 0
-                row_errors.setdefault(index, []).append(error.message)
+                if not error.row:
+                    general_errors.append(error.message)
+                    continue
+                row_errors.setdefault(line_rows[error.row - 1], []).append(error.message)
             status = 400
         except ValidationError as exc:
             general_errors = list(exc.messages)
@@ -551,8 +553,20 @@ def demand_table(request: HttpRequest, code: str) -> HttpResponse:
             "row": row,
             "value": submitted.get(row.index, row.quantity if row.quantity is not None else ""),
             "errors": row_errors.get(row.index, []),
+            "unit": row.round_item.item.display_unit,
+            "line": _demand_line_label(row),
         }
         for row in rows
+    ]
+    # The summary lists each error once, linked to the field it concerns.
+    error_links = [
+        {
+            "field_id": f"id_{entry['row'].field_name}",
+            "label": f"{entry['row'].round_item.item.code} {entry['line']}",
+            "message": message,
+        }
+        for entry in table
+        for message in entry["errors"]
     ]
     return render(
         request,
@@ -561,12 +575,21 @@ def demand_table(request: HttpRequest, code: str) -> HttpResponse:
             "round": round_,
             "table": table,
             "general_errors": general_errors,
-            "error_count": sum(len(v) for v in row_errors.values()),
+            "error_count": sum(1 for entry in table if entry["errors"]),
+            "error_links": error_links,
             "can_declare": selectors.round_can_declare(round_=round_, organization=hospital),
             "declared": sum(1 for r in rows if r.declaration is not None),
         },
         status=status,
     )
+
+
+def _demand_line_label(row: selectors.DemandRow) -> str:
+    if row.specification is not None:
+        return row.specification.label
+    assert row.product is not None
+    model = f" {row.product.model_number}" if row.product.model_number else ""
+    return f"{row.product.display_name}{model}"
 
 
 @hospital_required

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -123,3 +125,42 @@ def test_saving_the_table_with_nothing_filled_in_changes_nothing(open_round, hos
     assert response.status_code == 200
     assert "Saved: 0 new, 0 changed, 0 unchanged." in response.content.decode()
     assert not DemandChange.objects.exists()
+
+
+def test_the_error_summary_links_each_error_to_its_field(open_round, hospital):
+    client = client_for(hospital)
+    url = reverse("procurement:demand", args=[open_round.code])
+    fields = _fields(open_round, hospital)
+    response = client.post(
+        url,
+        {
+            fields[("D-ATV-OS", "10MG")]: "1,200",
+            fields[("D-ATV-OS", "20MG")]: "-4",
+            fields[("D-CLO-OS", "75MG")]: "lots",
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    summary = re.search(
+        r'<div class="error-summary" id="error-summary" role="alert" tabindex="-1">(.*?)</div>',
+        html,
+        re.S,
+    )
+    assert summary is not None, html[:3000]
+    assert "2 lines need correcting; nothing was saved." in summary.group(1)
+    links = re.findall(r'<li><a href="#([^"]+)">([^<]*)</a></li>', summary.group(1))
+    assert links == [
+        (
+            f"id_{fields[('D-ATV-OS', '20MG')]}",
+            "D-ATV-OS 20mg: “-4” is negative; it must be greater than zero.",
+        ),
+        (f"id_{fields[('D-CLO-OS', '75MG')]}", "D-CLO-OS 75mg: “lots” is not a number."),
+    ]
+    for field_id, _text in links:
+        # The link points at a field that exists, which carries the same error beside it.
+        assert f'id="{field_id}"' in html
+        assert re.search(
+            rf'id="{field_id}"[^>]*aria-invalid="true" aria-describedby="{field_id}-error"', html
+        )
+        assert f'<p class="field-error" id="{field_id}-error">' in html
+    assert not DemandDeclaration.objects.exists()

@@ -309,6 +309,14 @@ def test_prices_form_sets_ceilings_and_shows_field_errors(office):
     html = response.content.decode()
     assert "At most 4 decimal places." in html
     assert "“abc” is not a number." in html
+    # The summary links each error to its field, which shows the same error beside it.
+    ten, twenty = (f"id_ceil-{round_item.pk}-{specs[c].pk}" for c in ("10MG", "20MG"))
+    assert f'<a href="#{ten}">D-ATV-OS 10mg: At most 4 decimal places.</a>' in html
+    assert f'<a href="#{twenty}">D-ATV-OS 20mg: “abc” is not a number.</a>' in html
+    for field_id in (ten, twenty):
+        assert f'id="{field_id}"' in html
+        assert f'aria-describedby="{field_id}-error"' in html
+        assert f'<p class="field-error" id="{field_id}-error">' in html
     assert not Ceiling.objects.exists()
     response = client.post(
         url,
