@@ -561,12 +561,12 @@ def demand_table(request: HttpRequest, code: str) -> HttpResponse:
     # The summary lists each error once, linked to the field it concerns.
     error_links = [
         {
-            "field_id": f"id_{entry['row'].field_name}",
-            "label": f"{entry['row'].round_item.item.code} {entry['line']}",
+            "field_id": f"id_{row.field_name}",
+            "label": f"{row.round_item.item.code} {_demand_line_label(row)}",
             "message": message,
         }
-        for entry in table
-        for message in entry["errors"]
+        for row in rows
+        for message in row_errors.get(row.index, [])
     ]
     return render(
         request,
