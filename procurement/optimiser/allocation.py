@@ -27,6 +27,13 @@ from procurement.optimiser.model import (
     RegionCost,
     RegionDemand,
 )
+from procurement.optimiser.reasons import (
+    SOURCE_HOSPITAL_CHOICE,
+    SOURCE_INTENDED_VOLUME,
+    SOURCE_MINIMUM_COST_DEFAULT,
+    SOURCE_PLATFORM_ASSIGNMENT,
+    SOURCE_PREFERENCE,
+)
 from procurement.optimiser.rules import ItemDecision
 
 
@@ -193,7 +200,7 @@ def allocate_drug_item(
         if cursor[index] < len(preferences):
             region = preferences[cursor[index]]
             owner[region] = index
-            source[region] = "winner's preference"
+            source[region] = SOURCE_PREFERENCE
             remaining[index] -= 1
     open_regions = [r for r in regions if r not in owner]
     if open_regions:
@@ -202,7 +209,7 @@ def allocate_drug_item(
         )
         for region, index in assigned.items():
             owner[region] = index
-            source[region] = "platform assignment (minimum cost)"
+            source[region] = SOURCE_PLATFORM_ASSIGNMENT
     backups = _backups(item, winners, decision, owner, pricing)
     allocations: list[Allocation] = []
     hospitals: list[HospitalAllocation] = []
@@ -383,7 +390,7 @@ def allocate_brand_choice(
                 if brand.bid in winner_ids:
                     _add(
                         rows,
-                        (demand.region, brand.bid, "hospital's intended volume"),
+                        (demand.region, brand.bid, SOURCE_INTENDED_VOLUME),
                         brand.quantity,
                     )
                     _add(hospital_rows, (demand.region, hospital.id, brand.bid), brand.quantity)
@@ -393,7 +400,7 @@ def allocate_brand_choice(
                 continue
             choice = next((b for b in hospital.reassign_to if b in winner_ids), None)
             if choice is not None:
-                _add(rows, (demand.region, choice, "hospital's choice for a losing product"), lost)
+                _add(rows, (demand.region, choice, SOURCE_HOSPITAL_CHOICE), lost)
                 _add(hospital_rows, (demand.region, hospital.id, choice), lost)
             else:
                 open_volume.setdefault(demand.region, []).append((hospital.id, lost))
@@ -404,7 +411,7 @@ def allocate_brand_choice(
         split = _min_cost_split(item, winners, decision, open_volume, used, pricing, stats)
         for region, parts in sorted(split.items()):
             for bid, q in parts:
-                _add(rows, (region, bid, "minimum-cost default"), q)
+                _add(rows, (region, bid, SOURCE_MINIMUM_COST_DEFAULT), q)
             named = [(h, q) for h, q in open_volume[region] if h]
             for hospital_id, bid, q in lay_out(named, parts):
                 _add(hospital_rows, (region, hospital_id, bid), q)

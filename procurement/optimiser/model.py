@@ -13,6 +13,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
+from procurement.optimiser.reasons import ReasonPart, format_reason
+
 BidStatus = Literal["won", "lost", "invalid"]
 RunStatus = Literal["optimal", "feasible", "infeasible", "unknown", "rule_only"]
 
@@ -143,11 +145,16 @@ class BidOutcome:
     item: str
     supplier: str
     status: BidStatus
-    reason: str
+    reason_parts: tuple[ReasonPart, ...]
     unit_comparable_price: Decimal | None
     rank: int | None = None
     award_price: Decimal | None = None
     group: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """The reason in English, derived from :attr:`reason_parts`."""
+        return format_reason(self.reason_parts)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The rule layer: validity, ranking, winner caps, price conditions, volume share, term.
 
-Every decision is explained per bid in numbers ("rank 6 of 9 valid bids, cap 5 for 10
-bidders"; "2.31 x the lowest 0.0526, limit 1.8"). The figures (caps, thresholds,
+Every decision is explained per bid in numbers, as reason parts (``reasons.py``: codes
+with parameters) whose English reads "rank 6 of 9 valid bids, cap 5 for 10 bidders;
+2.31 x the lowest 0.0526, limit 1.8". The figures (caps, thresholds,
 shares, terms, tie-break order) come from the rule set's parameters, never from here.
 """
 
@@ -18,6 +19,7 @@ from catalog.comparable_price import (
 )
 from catalog.comparable_price import Specification as PriceSpecification
 from procurement.optimiser.model import Bid, BidOutcome, BidStatus, Item, Problem, Specification
+from procurement.optimiser.reasons import ReasonPart, part
 
 PRICE = Decimal("0.0001")
 DRUG_KINDS = ("national_drug", "national_drug_batch10", "national_drug_anchor")
@@ -45,15 +47,20 @@ def money(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _ratio_text(ratio: Decimal, limit: Decimal) -> str:
+def _ratio_shown(ratio: Decimal, limit: Decimal) -> Decimal:
+    """Two decimals, or four when two would hide which side of the limit it is on."""
     shown = ratio.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if (ratio > limit) != (shown > limit):
         shown = ratio.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    return f"{shown} x"
+    return shown
+
+
+def _percent_number(share: Decimal) -> Decimal:
+    return (share * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def _percent(share: Decimal) -> str:
-    return f"{(share * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+    return f"{_percent_number(share)}%"
 
 
 def _table(values: Sequence[Any], n: int) -> Any:
@@ -89,22 +96,24 @@ def comparable_price(bid: Bid, item: Item, coefficients: ComparablePriceCoeffici
 
 def _validity(
     bid: Bid, item: Item, ucp: Decimal, ceiling_override: Decimal | None = None
-) -> str | None:
+) -> ReasonPart | None:
     """The reason the bid is invalid, or None when it is valid."""
     if not bid.eligible:
-        return "not eligible" + (f": {bid.ineligible_reason}" if bid.ineligible_reason else "")
+        if bid.ineligible_reason:
+            return part("not_eligible_detail", detail=bid.ineligible_reason)
+        return part("not_eligible")
     spec = next((s for s in item.specifications if s.id == bid.specification), None)
     if spec is not None and spec.max_valid_bid_price is not None:
         if bid.unit_price > spec.max_valid_bid_price:
-            return (
-                f"{money(bid.unit_price)} is above the maximum valid bid price "
-                f"{money(spec.max_valid_bid_price)} of specification {spec.id}"
+            return part(
+                "above_specification_ceiling",
+                price=bid.unit_price,
+                ceiling=spec.max_valid_bid_price,
+                specification=spec.id,
             )
         return None
     if ucp > item.max_valid_bid_price:
-        return (
-            f"{money(ucp)} is above the maximum valid bid price {money(item.max_valid_bid_price)}"
-        )
+        return part("above_ceiling", price=ucp, ceiling=item.max_valid_bid_price)
     return None
 
 
@@ -130,7 +139,7 @@ class _Ranking:
     ucp: dict[str, Decimal]
     outcomes: dict[str, BidOutcome]
     bidders: int
-    tie_notes: dict[str, str]
+    tie_notes: dict[str, tuple[ReasonPart, ...]]
 
 
 def _rank(
@@ -150,7 +159,7 @@ def _rank(
         if reason is None:
             valid.append(bid)
         else:
-            outcomes[bid.id] = _outcome(bid, "invalid", reason, ucp[bid.id])
+            outcomes[bid.id] = _outcome(bid, "invalid", (reason,), ucp[bid.id])
     valid.sort(key=lambda b: _sort_key(b, ucp[b.id], order))
     ranked: list[Bid] = []
     best_of_supplier: dict[str, Bid] = {}
@@ -160,22 +169,25 @@ def _rank(
             outcomes[bid.id] = _outcome(
                 bid,
                 "lost",
-                f"supplier {bid.supplier} is ranked by its lower bid {better.id} "
-                f"({money(ucp[better.id])})",
+                (
+                    part(
+                        "ranked_by_lower_bid",
+                        supplier=bid.supplier,
+                        bid=better.id,
+                        price=ucp[better.id],
+                    ),
+                ),
                 ucp[bid.id],
             )
         else:
             best_of_supplier[bid.supplier] = bid
             ranked.append(bid)
-    tie_notes: dict[str, str] = {}
+    tie_notes: dict[str, tuple[ReasonPart, ...]] = {}
     full_order = order if "bid_id" in order else [*order, "bid_id"]
     for bid in ranked:
         tied = [o.id for o in ranked if o.id != bid.id and ucp[o.id] == ucp[bid.id]]
         if tied:
-            tie_notes[bid.id] = (
-                f" (tied at {money(ucp[bid.id])} with {', '.join(tied)}; "
-                f"ties ordered by {', '.join(full_order)})"
-            )
+            tie_notes[bid.id] = (part("tied", price=ucp[bid.id], bids=tied, order=full_order),)
     count_mode = parameters.get("bidder_count", "eligible_bidders")
     if count_mode == "valid_bidders":
         bidders = len({b.supplier for b in valid})
@@ -187,7 +199,7 @@ def _rank(
 def _outcome(
     bid: Bid,
     status: BidStatus,
-    reason: str,
+    reason: Sequence[ReasonPart],
     ucp: Decimal | None,
     *,
     rank: int | None = None,
@@ -199,7 +211,7 @@ def _outcome(
         item=bid.item,
         supplier=bid.supplier,
         status=status,
-        reason=reason,
+        reason_parts=tuple(reason),
         unit_comparable_price=ucp,
         rank=rank,
         award_price=award_price,
@@ -216,29 +228,40 @@ def _price_conditions(
     lowest: Decimal,
     ceiling: Decimal,
     conditions: Mapping[str, Any],
-) -> tuple[list[str], list[str]]:
-    """(conditions met, conditions failed), each as a sentence in numbers."""
-    met: list[str] = []
-    failed: list[str] = []
+) -> tuple[list[ReasonPart], list[ReasonPart]]:
+    """(conditions met, conditions failed), each as a reason part in numbers."""
+    met: list[ReasonPart] = []
+    failed: list[ReasonPart] = []
     max_ratio = _optional_decimal(conditions.get("max_ratio_to_lowest"))
     max_price = _optional_decimal(conditions.get("max_unit_price"))
     min_cut = _optional_decimal(conditions.get("min_cut_from_ceiling"))
     if max_ratio is not None:
         ratio = ucp / lowest if lowest > 0 else Decimal(1)
-        text = f"{_ratio_text(ratio, max_ratio)} the lowest {money(lowest)}, limit {max_ratio}"
-        (met if ratio <= max_ratio else failed).append(text)
+        within = ratio <= max_ratio
+        (met if within else failed).append(
+            part(
+                "ratio_to_lowest_within" if within else "ratio_to_lowest_above",
+                ratio=_ratio_shown(ratio, max_ratio),
+                lowest=lowest,
+                limit=max_ratio,
+            )
+        )
     if max_price is not None:
         if ucp <= max_price:
-            met.append(f"{money(ucp)} per unit is at most {money(max_price)}")
+            met.append(part("unit_price_within", price=ucp, max_price=max_price))
         else:
-            failed.append(f"{money(ucp)} per unit is above {money(max_price)}")
+            failed.append(part("unit_price_above", price=ucp, max_price=max_price))
     if min_cut is not None:
         cut = (ceiling - ucp) / ceiling if ceiling > 0 else Decimal(0)
-        text = (
-            f"cuts {_percent(cut)} from the maximum valid bid price {money(ceiling)}, "
-            f"needs {_percent(min_cut)}"
+        enough = cut >= min_cut
+        (met if enough else failed).append(
+            part(
+                "cut_from_ceiling_met" if enough else "cut_from_ceiling_short",
+                cut=_percent_number(cut),
+                ceiling=ceiling,
+                needed=_percent_number(min_cut),
+            )
         )
-        (met if cut >= min_cut else failed).append(text)
     return met, failed
 
 
@@ -294,55 +317,55 @@ def decide_drug_item(
         )
     winners: list[Bid] = []
     award: dict[str, Decimal] = {}
-    pending_adjustment: list[tuple[int, Bid, str]] = []
+    pending_adjustment: list[tuple[int, Bid, tuple[ReasonPart, ...]]] = []
     for rank, bid in enumerate(ranked, start=1):
         price = ucp[bid.id]
-        tie = ranking.tie_notes.get(bid.id, "")
-        position = (
-            f"rank {rank} of {len(ranked)} valid bids, cap {cap} for {ranking.bidders} bidders"
-        )
+        tie = ranking.tie_notes.get(bid.id, ())
+        position = part("rank", rank=rank, valid_bids=len(ranked), cap=cap, bidders=ranking.bidders)
         if rank > cap:
-            outcomes[bid.id] = _outcome(bid, "lost", position + tie, price, rank=rank)
+            outcomes[bid.id] = _outcome(bid, "lost", (position, *tie), price, rank=rank)
             continue
         met, failed = _price_conditions(price, lowest, item.max_valid_bid_price, conditions)
         if anchor is not None and anchor_limit is not None:
             ratio = price / anchor
-            text = (
-                f"{_ratio_text(ratio, anchor_limit)} the anchor price {money(anchor)}, "
-                f"limit {anchor_limit}"
+            within = ratio <= anchor_limit
+            (met if within else failed).insert(
+                0,
+                part(
+                    "ratio_to_anchor_within" if within else "ratio_to_anchor_above",
+                    ratio=_ratio_shown(ratio, anchor_limit),
+                    anchor=anchor,
+                    limit=anchor_limit,
+                ),
             )
-            (met if ratio <= anchor_limit else failed).insert(0, text)
         if met:
             winners.append(bid)
             award[bid.id] = price
             outcomes[bid.id] = _outcome(
-                bid, "won", f"{position}; {met[0]}{tie}", price, rank=rank, award_price=price
+                bid, "won", (position, met[0], *tie), price, rank=rank, award_price=price
             )
         elif kind == "national_drug_batch10" and bid.accepts_price_adjustment:
-            pending_adjustment.append((rank, bid, f"{position}; {'; '.join(failed)}{tie}"))
+            pending_adjustment.append((rank, bid, (position, *failed, *tie)))
         else:
-            suffix = (
-                "; did not accept the adjusted price" if kind == "national_drug_batch10" else ""
-            )
+            declined = (part("adjusted_price_declined"),) if kind == "national_drug_batch10" else ()
             outcomes[bid.id] = _outcome(
-                bid, "lost", f"{position}; {'; '.join(failed)}{suffix}{tie}", price, rank=rank
+                bid, "lost", (position, *failed, *declined, *tie), price, rank=rank
             )
     if pending_adjustment:
         if parameters.get("adjusted_price") == "ratio_to_lowest":
             ratio_limit = Decimal(conditions["max_ratio_to_lowest"])
             adjusted = (ratio_limit * lowest).quantize(PRICE, ROUND_HALF_UP)
-            basis = f"{ratio_limit} x the lowest"
+            basis = part("won_at_adjusted_price_ratio", price=adjusted, limit=ratio_limit)
         else:
             adjusted = max(award.values()) if award else lowest
-            basis = "the highest winning price"
-        for rank, bid, text in pending_adjustment:
+            basis = part("won_at_adjusted_price_highest", price=adjusted)
+        for rank, bid, parts in pending_adjustment:
             winners.append(bid)
             award[bid.id] = adjusted
             outcomes[bid.id] = _outcome(
                 bid,
                 "won",
-                f"{text}; won at the adjusted price {money(adjusted)} ({basis}), "
-                "accepted in the bid",
+                (*parts, basis),
                 ucp[bid.id],
                 rank=rank,
                 award_price=adjusted,
@@ -413,12 +436,14 @@ def decide_consumables_item(
         lowest = ranking.ucp[members[0].id]
         for rank, bid in enumerate(members, start=1):
             price = ranking.ucp[bid.id]
-            position = f"group {group}: rank {rank} of {len(members)}, cap {cap}"
-            tie = ranking.tie_notes.get(bid.id, "")
+            position = part("group_rank", group=group, rank=rank, members=len(members), cap=cap)
+            tie = ranking.tie_notes.get(bid.id, ())
             ratio = price / lowest if lowest > 0 else Decimal(1)
-            text = (
-                f"{_ratio_text(ratio, max_ratio)} the group's lowest {money(lowest)}, "
-                f"limit {max_ratio}"
+            text = part(
+                "group_ratio_within" if ratio <= max_ratio else "group_ratio_above",
+                ratio=_ratio_shown(ratio, max_ratio),
+                lowest=lowest,
+                limit=max_ratio,
             )
             if rank <= cap and ratio <= max_ratio:
                 winners.append(bid)
@@ -426,15 +451,17 @@ def decide_consumables_item(
                 outcomes[bid.id] = _outcome(
                     bid,
                     "won",
-                    f"{position}; {text}{tie}",
+                    (position, text, *tie),
                     price,
                     rank=rank,
                     award_price=price,
                     group=group,
                 )
             else:
-                why = position if rank > cap else f"{position}; {text}"
-                outcomes[bid.id] = _outcome(bid, "lost", why + tie, price, rank=rank, group=group)
+                why = (position,) if rank > cap else (position, text)
+                outcomes[bid.id] = _outcome(
+                    bid, "lost", (*why, *tie), price, rank=rank, group=group
+                )
     winners.sort(key=lambda b: _sort_key(b, ranking.ucp[b.id], parameters["tie_break"]))
     return ItemDecision(
         item=item,
@@ -468,7 +495,7 @@ def decide_renewal_item(
             ranking.outcomes[bid.id] = _outcome(
                 bid,
                 "won",
-                f"{money(price)} is not above the previous highest winning price {money(limit)}",
+                (part("not_above_previous_highest", price=price, previous=limit),),
                 price,
                 rank=rank,
                 award_price=price,
@@ -477,7 +504,7 @@ def decide_renewal_item(
             ranking.outcomes[bid.id] = _outcome(
                 bid,
                 "lost",
-                f"{money(price)} is above the previous highest winning price {money(limit)}",
+                (part("above_previous_highest", price=price, previous=limit),),
                 price,
                 rank=rank,
             )
@@ -503,7 +530,7 @@ def valid_bids_for_optimisation(
     )
     for rank, bid in enumerate(ranking.ranked, start=1):
         ranking.outcomes[bid.id] = _outcome(
-            bid, "lost", "valid; awaiting the optimiser", ranking.ucp[bid.id], rank=rank
+            bid, "lost", (part("awaiting_optimiser"),), ranking.ucp[bid.id], rank=rank
         )
     return ItemDecision(
         item=item,

@@ -26,7 +26,8 @@ from procurement.optimiser.model import (
     Totals,
 )
 from procurement.optimiser.optimised import Solution, solve_award
-from procurement.optimiser.rules import DRUG_KINDS, ItemDecision, decide_items, money
+from procurement.optimiser.reasons import SOURCE_OPTIMISED_AWARD, part
+from procurement.optimiser.rules import DRUG_KINDS, ItemDecision, decide_items
 
 CENT = Decimal("0.01")
 
@@ -142,17 +143,19 @@ def _apply_solution(
             if outcome.bid in supplied:
                 regions = supplied[outcome.bid]
                 units = sum(q for _, q in regions)
-                reason = (
-                    f"awarded by the optimiser: {len(regions)} region(s), {units:,} units "
-                    f"at {money(decision.award_prices[outcome.bid])}"
+                reason = part(
+                    "optimiser_awarded",
+                    regions=len(regions),
+                    units=units,
+                    price=decision.award_prices[outcome.bid],
                 )
                 status = "won"
                 price = decision.award_prices[outcome.bid]
             elif solution.status in ("infeasible", "unknown"):
-                reason = f"no award: the optimised scenario is {solution.status}"
+                reason = part("optimiser_no_award", status=solution.status)
                 status, price = "lost", None
             else:
-                reason = "not chosen by the optimiser: a cheaper award meets every constraint"
+                reason = part("optimiser_not_chosen")
                 status, price = "lost", None
             outcomes.append(
                 BidOutcome(
@@ -160,7 +163,7 @@ def _apply_solution(
                     item=outcome.item,
                     supplier=outcome.supplier,
                     status=status,  # type: ignore[arg-type]
-                    reason=reason,
+                    reason_parts=(reason,),
                     unit_comparable_price=outcome.unit_comparable_price,
                     award_price=price,
                 )
@@ -180,7 +183,7 @@ def _apply_solution(
                         unit_price=price,
                         delivery_cost=delivery,
                         cost=price * q + delivery,
-                        source="optimised award",
+                        source=SOURCE_OPTIMISED_AWARD,
                     )
                 )
         for demand in item.demand:
