@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Reports and publication")
+
+    def ready(self) -> None:
+        from contracts.signals import round_finalized
+        from reports.services import award_result_on_finalize
+
+        # The award-result PDF is generated as soon as a round's award is final.
+        round_finalized.connect(award_result_on_finalize, dispatch_uid="reports.award_result")

@@ -79,3 +79,68 @@ class ReportDocument(models.Model):
     def filename(self) -> str:
         suffix = "" if self.organization_id is None else f"-{self.organization_id}"
         return f"{self.round.code}-{self.kind}{suffix}-{self.language}.pdf"
+
+
+class GenerationJob(models.Model):
+    """One request to generate a round's documents, so its pages can show what is pending.
+
+    ``total`` documents are expected; each finished task part adds what it stored to
+    ``done`` and what it could not render to ``failed`` exactly once (its key is kept in
+    ``parts_finished``, so a redelivered task does not count twice). The job is over when
+    ``done + failed == total`` (``finished_at`` set). A pending job whose ``updated_at``
+    has not moved for longer than a task may run is stalled (its worker died): the office
+    may start it again.
+    """
+
+    class Kind(models.TextChoices):
+        AWARD_RESULT = "award_result", _("Award-result announcement")
+        PARTY_REPORTS = "party_reports", _("Hospital and manufacturer reports")
+
+    round = models.ForeignKey(
+        Round, on_delete=models.CASCADE, related_name="generation_jobs", verbose_name=_("round")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    total = models.PositiveIntegerField(_("documents expected"))
+    done = models.PositiveIntegerField(_("documents stored"), default=0)
+    failed = models.PositiveIntegerField(_("documents failed"), default=0)
+    parts_finished = models.JSONField(_("finished parts"), default=list, blank=True)
+    # [{"organization": name or "", "language": "en", "error": "..."}], at most MAX_FAILURES.
+    failures = models.JSONField(_("failures"), default=list, blank=True)
+    requested_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    updated_at = models.DateTimeField(_("updated at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    MAX_FAILURES = 200  # failures listed (all are counted): bounds the row's size
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("generation job")
+        verbose_name_plural = _("generation jobs")
+        indexes = [models.Index(fields=["round", "kind", "-requested_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(done__lte=models.F("total") - models.F("failed")),
+                name="generation_job_counts_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of round {self.round_id}: {self.done}+{self.failed}/{self.total}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.finished_at is None
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100
+        return (self.done + self.failed) * 100 // self.total

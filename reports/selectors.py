@@ -27,10 +27,11 @@ from contracts.models import (
     ItemAward,
     ProvinceAllocation,
 )
+from contracts.reasons import bid_result_reason
 from contracts.selectors import FINAL, official_run
 from procurement.models import Ceiling, Round, RoundItem
 from reports import analysis
-from reports.models import ReportDocument
+from reports.models import GenerationJob, ReportDocument
 
 # Statuses in which the office may look at the analysis (proposed winners exist).
 EVALUATED_OR_LATER = {
@@ -543,7 +544,7 @@ def manufacturer_report_data(
                 "unit_price": r.unit_price,
                 "award_price": r.award_price,
                 "term_years": terms.get(r.round_item_id) if r.outcome == "won" else None,
-                "reason": r.reason,
+                "reason": bid_result_reason(r),
             }
             for r in results
         ],
@@ -595,7 +596,17 @@ def rounds_for_office_panel(*, user: User) -> list[dict[str, Any]]:
         .order_by("-language")
     ):
         published[document.round_id].append(document)
+    generating = set(
+        GenerationJob.objects.filter(
+            round__in=rounds, kind=GenerationJob.Kind.AWARD_RESULT, finished_at__isnull=True
+        ).values_list("round_id", flat=True)
+    )
     return [
-        {"round": r, "final": r.status in FINAL, "documents": published.get(r.pk, [])}
+        {
+            "round": r,
+            "final": r.status in FINAL,
+            "documents": published.get(r.pk, []),
+            "generating": r.pk in generating,
+        }
         for r in rounds
     ]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import io
+import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -22,9 +26,14 @@ from contracts.pdf import (
 from contracts.selectors import FINAL, official_run
 from procurement.models import Round
 from reports import selectors
-from reports.models import ReportDocument
+from reports.models import GenerationJob, ReportDocument
+
+logger = logging.getLogger(__name__)
 
 LANGUAGES = (ReportDocument.Language.ZH_HANS, ReportDocument.Language.EN)
+# A pending job with no finished part for longer than the task time limit plus this
+# margin is taken as stalled (its worker died): the office may start it again.
+STALL_MARGIN = datetime.timedelta(minutes=5)
 
 
 def _page_count(pdf: bytes) -> int:
@@ -122,18 +131,28 @@ def _check_glyphs(*svgs: str) -> None:
         raise MissingGlyphsError(f"no glyph in {FONT_FAMILY} for: {shown}")
 
 
-def award_result_generate(*, round_id: int, language: str) -> ReportDocument | None:
+def award_result_generate(
+    *, round_id: int, language: str, job_id: int | None = None
+) -> ReportDocument | None:
     """Render and store the award-result PDF of a finalized round in one language.
 
     Returns None (and does nothing) when the round is gone or not finalized, so a
-    redelivered or stale task is harmless.
+    redelivered or stale task is harmless. With ``job_id``, the language is counted once
+    on that job (done, or failed when the round is no longer final).
     """
     round_ = Round.objects.filter(pk=round_id).select_related("office").first()
     if round_ is None or round_.status not in FINAL:
+        if job_id is not None:
+            job_part_finish(
+                job_id=job_id,
+                part=f"award:{language}",
+                done=0,
+                failures=[_failure(language, _("The round is not awarded."))],
+            )
         return None
     run = _final_run(round_)
     pdf = award_result_render(round_=round_, run=run, language=language)
-    return document_store(
+    document = document_store(
         round_=round_,
         kind=ReportDocument.Kind.AWARD_RESULT,
         language=language,
@@ -141,22 +160,144 @@ def award_result_generate(*, round_id: int, language: str) -> ReportDocument | N
         run=run,
         pdf=pdf,
     )
+    if job_id is not None:
+        job_part_finish(job_id=job_id, part=f"award:{language}", done=1, failures=[])
+    return document
 
 
-def award_result_publish(*, round_: Round, by: User) -> None:
-    """Queue the award-result PDF of a finalized round in Chinese and English."""
+# --- generation jobs: what is pending, done and failed, for the pages that poll them ------
+
+
+def _failure(language: str, error: str, organization: str = "") -> dict[str, str]:
+    return {"organization": organization, "language": str(language), "error": error[:300]}
+
+
+def job_part_finish(
+    *, job_id: int, part: str, done: int, failures: list[dict[str, str]], failed: int = 0
+) -> GenerationJob | None:
+    """Count one finished part (task) of a job: ``done`` documents stored, ``failures``
+    (or ``failed`` when only a count is known beyond the listed ones) not rendered.
+
+    Idempotent per part: a redelivered task's second report is ignored. The job row is
+    locked so parts finishing at once on several workers add up.
+    """
+    failed = max(failed, len(failures))
+    with transaction.atomic():
+        job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or part in job.parts_finished:
+            return job
+        now = timezone.now()
+        room = max(GenerationJob.MAX_FAILURES - len(job.failures), 0)
+        job.parts_finished = [*job.parts_finished, part]
+        job.failures = [*job.failures, *failures[:room]]
+        job.failed = min(job.failed + failed, job.total)
+        job.done = min(job.done + done, job.total - job.failed)
+        job.updated_at = now
+        if job.done + job.failed >= job.total:
+            job.finished_at = now
+        job.save()
+    return job
+
+
+def job_part_failed(
+    *, job_id: int, part: str, language: str, organization_ids: list[int], error: str
+) -> GenerationJob | None:
+    """A part whose task failed for good (retries spent, or an error no retry mends):
+    every document it was to produce counts as failed, so the page stops waiting."""
+    names = dict(Organization.objects.filter(pk__in=organization_ids).values_list("pk", "name"))
+    failures = [_failure(language, error, names.get(pk, str(pk))) for pk in organization_ids]
+    return job_part_finish(
+        job_id=job_id,
+        part=part,
+        done=0,
+        failures=failures or [_failure(language, error)],
+    )
+
+
+def job_latest(*, round_: Round, kind: str) -> GenerationJob | None:
+    return (
+        GenerationJob.objects.filter(round=round_, kind=kind)
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
+
+
+def job_is_stalled(job: GenerationJob, *, now: datetime.datetime | None = None) -> bool:
+    """Pending, but no part has finished for longer than a task may run plus a margin:
+    its worker has most likely gone (the office may start the job again)."""
+    if not job.is_pending:
+        return False
+    limit = datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + STALL_MARGIN
+    return (now or timezone.now()) - job.updated_at > limit
+
+
+def _job_start(
+    *, round_: Round, kind: str, total: int, by: User | None
+) -> tuple[GenerationJob, bool]:
+    """The round's running job of ``kind`` if there is one (False), or a new one (True).
+
+    The round row is locked so two clicks at once start one job.
+    """
+    Round.objects.select_for_update().filter(pk=round_.pk).first()
+    latest = job_latest(round_=round_, kind=kind)
+    if latest is not None and latest.is_pending and not job_is_stalled(latest):
+        return latest, False
+    now = timezone.now()
+    job = GenerationJob.objects.create(
+        round=round_,
+        kind=kind,
+        total=total,
+        requested_by=by,
+        requested_at=now,
+        updated_at=now,
+        finished_at=now if total == 0 else None,
+    )
+    return job, True
+
+
+def _check_office(round_: Round, by: User | None) -> None:
+    if by is not None and by.organization_id != round_.office_id:
+        raise ValidationError(_("Only the round's procurement office publishes its results."))
+
+
+def award_result_publish(*, round_: Round, by: User | None) -> GenerationJob:
+    """Queue the award-result PDF of a finalized round in Chinese and English.
+
+    Returns the job the page polls; while one is running a second request returns it
+    instead of queueing the same work again. ``by`` is None when the platform publishes
+    on its own (when the award is finalized).
+    """
     from reports.tasks import award_result_task
 
     _final_run(round_)
-    if by.organization_id != round_.office_id:
-        raise ValidationError(_("Only the round's procurement office publishes its results."))
-    round_id = round_.pk
+    _check_office(round_, by)
+    with transaction.atomic():
+        job, new = _job_start(
+            round_=round_, kind=GenerationJob.Kind.AWARD_RESULT, total=len(LANGUAGES), by=by
+        )
+        if new:
+            round_id, job_id = round_.pk, job.pk
 
-    def enqueue() -> None:
-        for language in LANGUAGES:
-            award_result_task.delay(round_id, str(language))
+            def enqueue() -> None:
+                for language in LANGUAGES:
+                    award_result_task.delay(
+                        round_id=round_id,
+                        language=str(language),
+                        job_id=job_id,
+                        part=f"award:{language}",
+                    )
 
-    transaction.on_commit(enqueue)
+            # robust: without a broker the tasks run right here, after the commit; a
+            # failed rendering is then recorded on the job instead of failing the request.
+            transaction.on_commit(enqueue, robust=True)
+    return job
+
+
+def award_result_on_finalize(*, round_: Round, **_kwargs: object) -> None:
+    """Receiver of ``contracts.signals.round_finalized``: the award-result PDF is
+    generated as soon as the award is final (inside the finalizing transaction, so the
+    tasks are queued only if it commits)."""
+    award_result_publish(round_=round_, by=None)
 
 
 # --- per-hospital and per-manufacturer reports, in batches ---------------------------------
@@ -186,12 +327,31 @@ def party_report_render(
 
 
 def party_reports_generate(
-    *, round_id: int, kind: str, organization_ids: list[int], language: str
+    *,
+    round_id: int,
+    kind: str,
+    organization_ids: list[int],
+    language: str,
+    job_id: int | None = None,
+    part: str = "",
 ) -> int:
     """Render and store one batch of hospital or manufacturer reports; returns how many
-    documents were stored or confirmed. Organizations that take no part are skipped."""
+    documents were stored or confirmed. Organizations that take no part are skipped.
+
+    One organization whose report cannot be rendered (a missing glyph, bad data) does
+    not stop the other reports of the batch: it is logged and listed as failed on the job.
+    Database errors and the soft time limit end the batch so the task can retry it.
+    """
     round_ = Round.objects.filter(pk=round_id).select_related("office").first()
     if round_ is None or round_.status not in FINAL:
+        if job_id is not None:
+            job_part_finish(
+                job_id=job_id,
+                part=part,
+                done=0,
+                failures=[_failure(language, _("The round is not awarded."))],
+                failed=len(organization_ids),
+            )
         return 0
     run = _final_run(round_)
     allowed = set(
@@ -200,21 +360,38 @@ def party_reports_generate(
         else selectors.manufacturer_ids_of(run=run)
     )
     done = 0
+    failures: list[dict[str, str]] = []
     for organization in Organization.objects.filter(pk__in=organization_ids).order_by("pk"):
         if organization.pk not in allowed:
             continue
-        pdf = party_report_render(
-            round_=round_, run=run, kind=kind, organization=organization, language=language
-        )
-        document_store(
-            round_=round_,
-            kind=kind,
-            language=language,
-            organization=organization,
-            run=run,
-            pdf=pdf,
-        )
+        try:
+            pdf = party_report_render(
+                round_=round_, run=run, kind=kind, organization=organization, language=language
+            )
+            document_store(
+                round_=round_,
+                kind=kind,
+                language=language,
+                organization=organization,
+                run=run,
+                pdf=pdf,
+            )
+        except (DatabaseError, SoftTimeLimitExceeded):
+            raise
+        except Exception as exc:  # one bad report must not sink the other 24
+            logger.exception(
+                "report %s %s of organization %s failed", kind, language, organization.pk
+            )
+            failures.append(_failure(language, f"{type(exc).__name__}: {exc}", organization.name))
+            continue
         done += 1
+    if job_id is not None:
+        job_part_finish(
+            job_id=job_id,
+            part=part,
+            done=len(organization_ids) - len(failures),
+            failures=failures,
+        )
     return done
 
 
@@ -229,13 +406,43 @@ def party_report_batches(*, round_: Round, kind: str) -> list[list[int]]:
     return [ids[i : i + PARTY_BATCH_SIZE] for i in range(0, len(ids), PARTY_BATCH_SIZE)]
 
 
-def party_reports_publish(*, round_: Round, by: User) -> None:
+def party_reports_publish(*, round_: Round, by: User) -> GenerationJob:
     """Queue every hospital's and manufacturer's report of a finalized round (both
-    languages), fanned out over workers in batches (one Celery group)."""
-    from reports.tasks import party_reports_fan_out_task
+    languages), fanned out over workers in batches (one Celery group).
+
+    The batches are planned here, so the job knows how many documents to expect and the
+    page can say "n of N" from the first poll; while a job runs, it is returned instead.
+    """
+    from celery import group
+
+    from reports.tasks import party_reports_batch_task
 
     _final_run(round_)
-    if by.organization_id != round_.office_id:
-        raise ValidationError(_("Only the round's procurement office publishes its results."))
-    round_id = round_.pk
-    transaction.on_commit(lambda: party_reports_fan_out_task.delay(round_id))
+    _check_office(round_, by)
+    plan = [
+        (str(kind), index, chunk, str(language))
+        for kind in (ReportDocument.Kind.HOSPITAL, ReportDocument.Kind.MANUFACTURER)
+        for index, chunk in enumerate(party_report_batches(round_=round_, kind=kind))
+        for language in LANGUAGES
+    ]
+    with transaction.atomic():
+        job, new = _job_start(
+            round_=round_,
+            kind=GenerationJob.Kind.PARTY_REPORTS,
+            total=sum(len(chunk) for _kind, _index, chunk, _language in plan),
+            by=by,
+        )
+        if new and plan:
+            signatures = [
+                party_reports_batch_task.si(
+                    round_id=round_.pk,
+                    kind=kind,
+                    organization_ids=chunk,
+                    language=language,
+                    job_id=job.pk,
+                    part=f"{kind}:{index}:{language}",
+                )
+                for kind, index, chunk, language in plan
+            ]
+            transaction.on_commit(lambda: group(signatures).apply_async(), robust=True)
+    return job

@@ -20,6 +20,16 @@ urlpatterns = [
     path("office/rounds/<int:round_id>/", views.office_analysis, name="office-analysis"),
     path("office/rounds/<int:round_id>/publish/", views.publish, name="publish"),
     path(
+        "office/rounds/<int:round_id>/publication/",
+        views.award_job_progress,
+        name="award-job-progress",
+    ),
+    path(
+        "office/rounds/<int:round_id>/party-reports/",
+        views.party_job_progress,
+        name="party-job-progress",
+    ),
+    path(
         "office/rounds/<int:round_id>/publish-party-reports/",
         views.publish_party_reports,
         name="publish-party-reports",

@@ -19,11 +19,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import office_required, role_required
 from accounts.models import Organization, User
+from accounts.pagination import paginate
 from contracts.models import EvaluationRun
 from procurement.models import Round
 from reports import charts, exports, selectors, services
 from reports.api import ocds_response
-from reports.models import ReportDocument
+from reports.models import GenerationJob, ReportDocument
 
 
 def _user(request: HttpRequest) -> User:
@@ -71,7 +72,11 @@ def _context(
 
 
 def public_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "reports/public_index.html", {"rounds": selectors.round_list_public()})
+    return render(
+        request,
+        "reports/public_index.html",
+        {"page_obj": paginate(request, selectors.round_list_public())},
+    )
 
 
 def _public_downloads(round_: Round) -> list[tuple[str, str]]:
@@ -135,38 +140,76 @@ def award_pdf(request: HttpRequest, round_id: int, language: str) -> HttpRespons
     return response
 
 
+def _job_context(round_: Round) -> dict[str, Any]:
+    award_job = services.job_latest(round_=round_, kind=GenerationJob.Kind.AWARD_RESULT)
+    party_job = services.job_latest(round_=round_, kind=GenerationJob.Kind.PARTY_REPORTS)
+    return {
+        "award_job": award_job,
+        "award_job_stalled": award_job is not None and services.job_is_stalled(award_job),
+        "party_job": party_job,
+        "party_job_stalled": party_job is not None and services.job_is_stalled(party_job),
+        "party_documents": ReportDocument.objects.filter(
+            round=round_, organization__isnull=False
+        ).count(),
+    }
+
+
 @office_required
 def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
     analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=True)
+    context = _context(
+        round_,
+        run,
+        analysis,
+        final=round_.status in selectors.FINAL,
+        downloads=[
+            (
+                _("Spreadsheet of every table, hospitals included (.xlsx)"),
+                reverse("reports:office-xlsx", args=[round_.pk]),
+            ),
+            *(
+                _public_downloads(round_)
+                if round_.status in selectors.FINAL
+                else [
+                    (
+                        _("Open data: OCDS release package (JSON)"),
+                        reverse("reports:ocds", args=[round_.pk]),
+                    )
+                ]
+            ),
+        ],
+        **_job_context(round_),
+    )
+    # A national round has thousands of hospitals: one page of them at a time.
+    context["hospital_page"] = paginate(request, context.pop("hospitals") or [])
+    return render(request, "reports/office_analysis.html", context)
+
+
+@office_required
+def award_job_progress(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The htmx-polled documents card: pending, then the links with their SHA-256."""
+    round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
     return render(
         request,
-        "reports/office_analysis.html",
-        _context(
-            round_,
-            run,
-            analysis,
-            final=round_.status in selectors.FINAL,
-            party_documents=ReportDocument.objects.filter(
-                round=round_, organization__isnull=False
-            ).count(),
-            downloads=[
-                (
-                    _("Spreadsheet of every table, hospitals included (.xlsx)"),
-                    reverse("reports:office-xlsx", args=[round_.pk]),
-                ),
-                *(
-                    _public_downloads(round_)
-                    if round_.status in selectors.FINAL
-                    else [
-                        (
-                            _("Open data: OCDS release package (JSON)"),
-                            reverse("reports:ocds", args=[round_.pk]),
-                        )
-                    ]
-                ),
-            ],
-        ),
+        "reports/_documents.html",
+        {
+            "round": round_,
+            "documents": selectors.documents_public(round_=round_),
+            "office_view": True,
+            **_job_context(round_),
+        },
+    )
+
+
+@office_required
+def party_job_progress(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The htmx-polled progress of the hospital and manufacturer report batches."""
+    round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
+    return render(
+        request,
+        "reports/_party_job.html",
+        {"round": round_, "final": round_.status in selectors.FINAL, **_job_context(round_)},
     )
 
 
@@ -182,11 +225,15 @@ def ocds_json(request: HttpRequest, round_id: int) -> HttpResponse:
 def publish(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
     try:
-        services.award_result_publish(round_=round_, by=_user(request))
-        messages.success(
-            request,
-            _("The award-result PDF is being generated in Chinese and English."),
-        )
+        job = services.award_result_publish(round_=round_, by=_user(request))
+        if job.is_pending:
+            messages.success(
+                request,
+                _(
+                    "The award-result PDF is being generated in Chinese and English. "
+                    "This page shows when it is ready; you can leave it and come back."
+                ),
+            )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -198,10 +245,15 @@ def publish(request: HttpRequest, round_id: int) -> HttpResponse:
 def publish_party_reports(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
     try:
-        services.party_reports_publish(round_=round_, by=_user(request))
-        messages.success(
-            request, _("Every hospital's and manufacturer's report is being generated.")
-        )
+        job = services.party_reports_publish(round_=round_, by=_user(request))
+        if job.is_pending:
+            messages.success(
+                request,
+                _(
+                    "Every hospital's and manufacturer's report is being generated. "
+                    "This page shows the progress; you can leave it and come back."
+                ),
+            )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
