@@ -54,6 +54,7 @@ from contracts.models import (
 )
 from contracts.notifications import notify
 from contracts.progress import month_start, parse_month
+from contracts.signals import round_finalized
 from procurement.models import Round, RuleSet
 from procurement.optimiser import result_to_dict, solve
 from procurement.optimiser.allocation import draft_order
@@ -699,6 +700,7 @@ def award_finalize(*, round_: Round, by: User, now: Any = None) -> Round:
             detail={"run": run.source_run.pk, "input_hash": run.source_run.input_hash},
         )
         notify_results_published(round_=locked, run=run.source_run)
+        round_finalized.send(sender=Round, round_=locked, by=by)
     return locked
 
 
