@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.access import manufacturer_required, office_required
+from accounts.pagination import paginate
 from catalog.forms import ProductRegisterForm
 from catalog.import_views import import_page
 from catalog.imports import (
@@ -34,8 +35,13 @@ def xlsx_response(data: bytes, filename: str) -> HttpResponse:
 
 @manufacturer_required
 def product_list(request: HttpRequest) -> HttpResponse:
-    products = product_list_for_user(user=request.user)  # type: ignore[arg-type]
-    return render(request, "catalog/product_list.html", {"products": products})
+    query = request.GET.get("q", "")
+    products = product_list_for_user(user=request.user, query=query)  # type: ignore[arg-type]
+    return render(
+        request,
+        "catalog/product_list.html",
+        {"page_obj": paginate(request, products), "q": query.strip()},
+    )
 
 
 @manufacturer_required
@@ -71,7 +77,12 @@ def product_register_view(request: HttpRequest) -> HttpResponse:
 
 @office_required
 def item_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/item_list.html", {"items": item_list()})
+    query = request.GET.get("q", "")
+    return render(
+        request,
+        "catalog/item_list.html",
+        {"page_obj": paginate(request, item_list(query=query)), "q": query.strip()},
+    )
 
 
 @office_required
