@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -29,6 +30,20 @@ from procurement.optimiser import problem_to_dict, validate_rule_set
 from procurement.optimiser.io import canonical_json
 
 DRUG_KINDS = {"national_drug", "national_drug_batch10", "national_drug_anchor"}
+
+# Why the platform itself made a bid ineligible, before the optimiser sees it: reason code
+# -> the English text handed to the optimiser as the bid's ``ineligible_reason``. The text
+# is part of the problem (and of its input hash), so its wording never changes; the code
+# is what ``BidResult.reason_parts`` stores and ``contracts.reasons`` translates.
+INELIGIBLE_REASONS: Mapping[str, str] = {
+    "excluded_by_objection": "excluded after an upheld objection",
+    "failed_integrity_check": "failed the integrity check at the opening",
+    "product_not_eligible": "product not eligible",
+}
+# An opened bid without a price never reaches the optimiser (params: ``reasons``, the
+# opening's reason codes, and ``validity``).
+NOT_EVALUATED = "not_evaluated"
+PLATFORM_REASON_CODES: frozenset[str] = frozenset({*INELIGIBLE_REASONS, NOT_EVALUATED})
 
 
 def bid_key(opened_bid_id: int) -> str:
@@ -55,6 +70,7 @@ class BuiltProblem:
     not_evaluated: list[OpenedBid] = field(default_factory=list)  # opened without a price
     bid_manufacturer: dict[int, int] = field(default_factory=dict)
     bid_unit_price: dict[int, Decimal] = field(default_factory=dict)
+    ineligible: dict[int, str] = field(default_factory=dict)  # opened bid id -> reason code
 
 
 def input_hash(problem: opt.Problem) -> str:
@@ -168,14 +184,15 @@ def problem_build(
             built.not_evaluated.append(o)
             continue
         built.bid_unit_price[o.pk] = o.unit_price
-        eligible = True
-        reason = ""
+        code = None
         if o.pk in excluded_set:
-            eligible, reason = False, "excluded after an upheld objection"
+            code = "excluded_by_objection"
         elif o.validity == OpenedBid.Validity.TAMPERED:
-            eligible, reason = False, "failed the integrity check at the opening"
+            code = "failed_integrity_check"
         elif OpenedBid.Reason.INELIGIBLE_PRODUCT in (o.reasons or []):
-            eligible, reason = False, "product not eligible"
+            code = "product_not_eligible"
+        if code is not None:
+            built.ineligible[o.pk] = code
         if o.product_id is not None:
             product_bid[(o.round_item_id, o.product_id)] = bid_key(o.pk)
         bids.append(
@@ -186,8 +203,8 @@ def problem_build(
                 unit_price=o.unit_price,
                 specification=o.specification.code,
                 capacity=o.annual_capacity,
-                eligible=eligible,
-                ineligible_reason=reason,
+                eligible=code is None,
+                ineligible_reason=INELIGIBLE_REASONS[code] if code is not None else "",
                 region_preferences=tuple(region_preferences.get(o.pk, ())),
                 backup_preferences=tuple(backup_preferences.get(o.pk, ())),
             )
@@ -285,3 +302,26 @@ def problem_build(
     )
     built.problem = replace(problem, input_hash=input_hash(problem))
     return built
+
+
+def bid_reason_parts(built: BuiltProblem, outcome: opt.BidOutcome) -> list[dict[str, Any]]:
+    """The outcome's reason parts as stored on ``BidResult.reason_parts``.
+
+    The optimiser says "not eligible: <the text it was given>"; for an ineligibility the
+    platform decided, the part becomes the platform's own code, so it can be translated.
+    """
+    code = built.ineligible.get(key_id(outcome.bid))
+    return [
+        {"code": code, "params": {}}
+        if code is not None and part.code == "not_eligible_detail"
+        else part.to_dict()
+        for part in outcome.reason_parts
+    ]
+
+
+def not_evaluated_reason(opened: OpenedBid) -> tuple[str, list[dict[str, Any]]]:
+    """(English reason, reason parts) of an opened bid without a price."""
+    reasons = [str(r) for r in (opened.reasons or [])]
+    english = "not evaluated: " + (", ".join(reasons) or opened.validity)
+    parts = [{"code": NOT_EVALUATED, "params": {"reasons": reasons, "validity": opened.validity}}]
+    return english, parts

@@ -77,7 +77,7 @@ def test_office_evaluates_and_sees_the_result_with_exact_totals(
     page = client.get(response["Location"]).content.decode()
     assert "1,400.00" in page  # total cost, to the cent, with a thousands separator
     assert "0.1000" in page and "0.1500" in page
-    assert "3.00 x the lowest 0.1000, limit 1.8" in page
+    assert "3.00 times the lowest price 0.1000, above the limit of 1.8 times" in page
     assert "Official" in page
 
 
@@ -181,6 +181,7 @@ def test_an_upheld_objection_excludes_the_bid_and_reruns(
     excluded = BidResult.objects.get(run=second, opened_bid=cheapest)
     assert excluded.outcome == "invalid"
     assert "excluded after an upheld objection" in excluded.reason
+    assert excluded.reason_parts == [{"code": "excluded_by_objection", "params": {}}]
     built.round.refresh_from_db()
     assert built.round.status == Round.Status.EVALUATED
     # 0.1500, 0.1900 remain within 1.8x of 0.15 (0.19 = 1.27x); 0.3000 = 2.00x but cuts 40%.

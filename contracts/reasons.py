@@ -1,0 +1,244 @@
+"""Bid-result reasons, solver statuses and allocation sources in the reader's language.
+
+The optimiser explains every bid as reason parts, a stable code plus parameters
+(``procurement/optimiser/reasons.py``), and ``contracts.evaluation`` adds the platform's
+own codes (an exclusion after an objection, a bid opened without a price). They are
+stored on ``BidResult.reason_parts``; this module is the one place that turns them into
+a sentence in the active language, with prices to 4 decimals and quantities grouped in
+thousands as everywhere else on the award pages. A row written before the parts existed,
+or a code this module does not know, shows the stored English ``reason`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext
+
+from bidding.models import OpenedBid
+from contracts.evaluation import NOT_EVALUATED
+from contracts.templatetags.award_format import price, qty
+from procurement.optimiser import reasons as optimiser
+
+if TYPE_CHECKING:
+    from contracts.models import BidResult
+
+
+class SolverStatus(models.TextChoices):
+    """``EvaluationRun.solver_status``: the optimiser result's ``run.status``."""
+
+    OPTIMAL = "optimal", _("Optimal")
+    FEASIBLE = "feasible", _("Feasible (stopped at the time limit)")
+    INFEASIBLE = "infeasible", _("Infeasible: the constraints conflict")
+    UNKNOWN = "unknown", _("Unknown: no solution within the time limit")
+    RULE_ONLY = "rule_only", _("Decided by the rules alone")
+
+
+# code -> message with named placeholders. Every code the optimiser can emit
+# (optimiser.REASON_CODES) and every platform code (contracts.evaluation) has one;
+# tests/contracts/test_reasons.py checks it.
+MESSAGES: Mapping[str, Promise] = {
+    # validity
+    "not_eligible": _("not eligible"),
+    "not_eligible_detail": _("not eligible: %(detail)s"),
+    "above_specification_ceiling": _(
+        "unit price %(price)s is above the maximum valid bid price %(ceiling)s of "
+        "specification %(specification)s"
+    ),
+    "above_ceiling": _(
+        "unit comparable price %(price)s is above the maximum valid bid price %(ceiling)s"
+    ),
+    # ranking
+    "ranked_by_lower_bid": _("the manufacturer is ranked by its lower bid (%(price)s)"),
+    "rank": _(
+        "rank %(rank)s of %(valid_bids)s valid bids; at most %(cap)s winners for "
+        "%(bidders)s bidders"
+    ),
+    # price conditions
+    "ratio_to_lowest_within": _(
+        "%(ratio)s times the lowest price %(lowest)s, within the limit of %(limit)s times"
+    ),
+    "ratio_to_lowest_above": _(
+        "%(ratio)s times the lowest price %(lowest)s, above the limit of %(limit)s times"
+    ),
+    "unit_price_within": _("unit comparable price %(price)s is at most %(max_price)s"),
+    "unit_price_above": _("unit comparable price %(price)s is above %(max_price)s"),
+    "cut_from_ceiling_met": _(
+        "%(cut)s%% below the maximum valid bid price %(ceiling)s, at least %(needed)s%% needed"
+    ),
+    "cut_from_ceiling_short": _(
+        "only %(cut)s%% below the maximum valid bid price %(ceiling)s, %(needed)s%% needed"
+    ),
+    "ratio_to_anchor_within": _(
+        "%(ratio)s times the anchor price %(anchor)s, within the limit of %(limit)s times"
+    ),
+    "ratio_to_anchor_above": _(
+        "%(ratio)s times the anchor price %(anchor)s, above the limit of %(limit)s times"
+    ),
+    "adjusted_price_declined": _("the bid did not accept the adjusted price"),
+    "won_at_adjusted_price_highest": _(
+        "won at the adjusted price %(price)s (the highest winning price), as accepted in the bid"
+    ),
+    "won_at_adjusted_price_ratio": _(
+        "won at the adjusted price %(price)s (%(limit)s times the lowest price), as "
+        "accepted in the bid"
+    ),
+    # consumables groups
+    "group_rank": _("group %(group)s: rank %(rank)s of %(members)s; at most %(cap)s winners"),
+    "group_ratio_within": _(
+        "%(ratio)s times the group's lowest price %(lowest)s, within the limit of %(limit)s times"
+    ),
+    "group_ratio_above": _(
+        "%(ratio)s times the group's lowest price %(lowest)s, above the limit of %(limit)s times"
+    ),
+    # renewal
+    "not_above_previous_highest": _(
+        "%(price)s is not above the previous highest winning price %(previous)s"
+    ),
+    "above_previous_highest": _(
+        "%(price)s is above the previous highest winning price %(previous)s"
+    ),
+    # optimised award
+    "awaiting_optimiser": _("valid; awaiting the optimiser"),
+    "optimiser_awarded": _(
+        "awarded by the optimiser: %(units)s units in %(regions)s province(s) at %(price)s"
+    ),
+    "optimiser_no_award": _("no award: the optimised scenario's result is “%(status)s”"),
+    "optimiser_not_chosen": _(
+        "not chosen by the optimiser: a cheaper award meets every constraint"
+    ),
+    # the platform's own reasons (contracts.evaluation)
+    "excluded_by_objection": _("excluded after an upheld objection"),
+    "failed_integrity_check": _("failed the integrity check at the bid opening"),
+    "product_not_eligible": _("the product is not eligible"),
+    NOT_EVALUATED: _("not evaluated: %(reasons)s"),
+}
+
+# "tied" names the other bids by their keys in the optimiser's output; a reader of the
+# web pages is told how many there are (a plural message), not the keys.
+TIED = "tied"
+
+TIE_BREAK_LABELS: Mapping[str, Promise] = {
+    "tie_break_rank": _("the published tie-break order"),
+    "capacity_desc": _("larger supply capacity first"),
+    "bid_id": _("bid number"),
+}
+
+ALLOCATION_SOURCE_LABELS: Mapping[str, Promise] = {
+    optimiser.SOURCE_PREFERENCE: _("winner's preference"),
+    optimiser.SOURCE_PLATFORM_ASSIGNMENT: _("platform assignment (minimum cost)"),
+    optimiser.SOURCE_INTENDED_VOLUME: _("hospital's intended volume"),
+    optimiser.SOURCE_HOSPITAL_CHOICE: _("hospital's choice for a losing product"),
+    optimiser.SOURCE_MINIMUM_COST_DEFAULT: _("minimum-cost default"),
+    optimiser.SOURCE_OPTIMISED_AWARD: _("optimised award"),
+}
+
+# Parameters holding a price per smallest unit (shown to 4 decimals, grouped).
+PRICE_PARAMS = frozenset({"price", "ceiling", "lowest", "anchor", "max_price", "previous"})
+
+
+def _list(values: Iterable[str]) -> str:
+    return pgettext("list separator", ", ").join(values)
+
+
+def solver_status_label(status: str) -> str:
+    """The label of a solver status; an unknown value is shown as it is."""
+    if status in SolverStatus.values:
+        return str(SolverStatus(status).label)
+    return status
+
+
+def allocation_source_label(source: str) -> str:
+    label = ALLOCATION_SOURCE_LABELS.get(source)
+    return source if label is None else str(label)
+
+
+def _opening_reasons(params: Mapping[str, Any]) -> str:
+    labels = [
+        str(OpenedBid.Reason(r).label) if r in OpenedBid.Reason.values else str(r)
+        for r in params.get("reasons") or []
+    ]
+    if labels:
+        return _list(labels)
+    validity = str(params.get("validity", ""))
+    if validity in OpenedBid.Validity.values:
+        return str(OpenedBid.Validity(validity).label)
+    return validity
+
+
+_FORMATTERS: Mapping[str, Callable[[Any], str]] = {
+    **dict.fromkeys(PRICE_PARAMS, price),
+    "units": qty,
+    "status": solver_status_label,
+    "order": lambda order: _list(str(TIE_BREAK_LABELS.get(c, c)) for c in order),
+}
+
+
+def _values(code: str, params: Mapping[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, value in params.items():
+        formatter = _FORMATTERS.get(name)
+        if formatter is not None:
+            values[name] = formatter(value)
+        elif isinstance(value, list | tuple):
+            values[name] = _list(str(v) for v in value)
+        elif isinstance(value, int):
+            values[name] = qty(value)
+        else:
+            values[name] = str(value)
+    if code == NOT_EVALUATED:
+        values["reasons"] = _opening_reasons(params)
+    return values
+
+
+def _clause(code: str, params: Mapping[str, Any]) -> str | None:
+    """One part in the active language, or None when the code or a parameter is unknown."""
+    try:
+        values = _values(code, params)
+        if code == TIED:
+            others = len(params["bids"])
+            return ngettext(
+                "tied at %(price)s with %(count)s other bid; ties ordered by %(order)s",
+                "tied at %(price)s with %(count)s other bids; ties ordered by %(order)s",
+                others,
+            ) % {**values, "count": others}
+        message = MESSAGES.get(code)
+        if message is None:
+            return None
+        return str(message) % values
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+
+
+def render_reason(parts: Iterable[Mapping[str, Any]] | None, fallback: str = "") -> str:
+    """The reason parts as one sentence in the active language; ``fallback`` (the stored
+    English text) when there are no parts or any part cannot be rendered."""
+    text = ""
+    for part in parts or ():
+        if not isinstance(part, Mapping):
+            return fallback
+        code = str(part.get("code", ""))
+        clause = _clause(code, part.get("params") or {})
+        if clause is None:
+            return fallback
+        if code in optimiser.PARENTHETICAL:
+            text += pgettext("reason aside", " (%(aside)s)") % {"aside": clause}
+        elif text:
+            text += pgettext("reason clauses", "; ") + clause
+        else:
+            text = clause
+    return text or fallback
+
+
+def bid_result_reason(result: BidResult) -> str:
+    """A stored bid result's reason in the active language."""
+    return render_reason(result.reason_parts, result.reason)
+
+
+def reason_codes() -> frozenset[str]:
+    """Every code this module renders."""
+    return frozenset({*MESSAGES, TIED})

@@ -1,0 +1,33 @@
+"""Reasons, solver statuses and allocation sources of the award pages in the reader's
+language (``contracts.reasons``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from contracts import reasons
+
+register = template.Library()
+
+
+@register.filter
+def bid_reason(result: Any) -> str:
+    """``{{ bid_result|bid_reason }}``: a BidResult's reason (or a mapping with
+    ``reason_parts`` and ``reason``, as the exports build them)."""
+    if result is None:
+        return ""
+    if isinstance(result, dict):
+        return reasons.render_reason(result.get("reason_parts"), result.get("reason", ""))
+    return reasons.bid_result_reason(result)
+
+
+@register.filter
+def solver_status(status: Any) -> str:
+    return "" if status is None else reasons.solver_status_label(str(status))
+
+
+@register.filter
+def allocation_source(source: Any) -> str:
+    return "" if source is None else reasons.allocation_source_label(str(source))
