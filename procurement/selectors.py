@@ -40,6 +40,18 @@ def round_list_for_user(*, user: User) -> QuerySet[Round]:
     return visible
 
 
+def round_search(rounds: QuerySet[Round], *, query: str = "", status: str = "") -> QuerySet[Round]:
+    """Narrow a list of rounds by code or name (``query``) and state; newest first."""
+    query = query.strip()
+    if query:
+        rounds = rounds.filter(
+            Q(code__icontains=query) | Q(name__icontains=query) | Q(name_en__icontains=query)
+        )
+    if status in Round.Status.values:
+        rounds = rounds.filter(status=status)
+    return rounds.order_by("-created_at", "-pk")
+
+
 def round_get_for_user(*, user: User, code: str) -> Round:
     """The round if the user may see it; ``Round.DoesNotExist`` otherwise (a 404)."""
     return round_list_for_user(user=user).get(code=code)
@@ -178,11 +190,26 @@ def declaration_list_for_user(*, user: User, round_: Round) -> QuerySet[DemandDe
     return queryset.none()
 
 
-def demand_history_for_user(*, user: User, round_: Round) -> QuerySet[DemandChange]:
+def demand_history_for_user(
+    *, user: User, round_: Round, query: str = ""
+) -> QuerySet[DemandChange]:
+    """The changes a user may see, newest first; ``query`` matches hospital or item."""
     organization = user.organization
-    queryset = DemandChange.objects.filter(round_item__round=round_).select_related(
-        "round_item__item", "specification", "product", "by", "hospital"
+    queryset = (
+        DemandChange.objects.filter(round_item__round=round_)
+        .select_related("round_item__item", "specification", "product", "by", "hospital")
+        .order_by("-at", "-id")
     )
+    query = query.strip()
+    if query:
+        queryset = queryset.filter(
+            Q(round_item__item__code__icontains=query)
+            | Q(round_item__item__name__icontains=query)
+            | Q(round_item__item__name_en__icontains=query)
+            | Q(hospital__name__icontains=query)
+            | Q(hospital__name_en__icontains=query)
+            | Q(hospital__social_credit_code__icontains=query)
+        )
     if organization is None:
         return queryset.none()
     if organization.kind == Organization.Kind.HOSPITAL:
@@ -260,7 +287,9 @@ def hospitals_not_declared(*, round_: Round) -> QuerySet[Organization]:
     """Hospitals in the round's region scope with no declaration in the round."""
     declared = DemandDeclaration.objects.filter(round_item__round=round_).values("hospital_id")
     return (
-        hospitals_in_scope(round_=round_).exclude(pk__in=declared).order_by("region__code", "name")
+        hospitals_in_scope(round_=round_)
+        .exclude(pk__in=declared)
+        .order_by("region__code", "name", "pk")
     )
 
 

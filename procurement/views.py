@@ -24,6 +24,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.access import hospital_required, office_required, role_required
 from accounts.models import Organization, User
+from accounts.pagination import paginate
 from catalog.import_views import import_page
 from catalog.imports import (
     MAX_ROWS_IN_REQUEST,
@@ -70,8 +71,23 @@ def _max_bytes() -> int:
 
 @login_required
 def round_list(request: HttpRequest) -> HttpResponse:
-    rounds = selectors.round_list_for_user(user=_user(request))
-    return render(request, "procurement/round_list.html", {"rounds": rounds})
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    rounds = selectors.round_search(
+        selectors.round_list_for_user(user=_user(request)), query=query, status=status
+    )
+    page = paginate(request, rounds)
+    return render(
+        request,
+        "procurement/round_list.html",
+        {
+            "rounds": page,
+            "page_obj": page,
+            "q": query,
+            "status": status,
+            "statuses": Round.Status.choices,
+        },
+    )
 
 
 @office_required
@@ -425,9 +441,8 @@ def ceiling_template(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def rule_set_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "procurement/rule_set_list.html", {"rule_sets": selectors.rule_set_list()}
-    )
+    page = paginate(request, selectors.rule_set_list())
+    return render(request, "procurement/rule_set_list.html", {"rule_sets": page, "page_obj": page})
 
 
 @login_required
@@ -686,8 +701,14 @@ def _demand_sheet(round_: Round, rows: list[dict[str, object]]) -> pd.DataFrame:
 @role_required(Organization.Kind.HOSPITAL, Organization.Kind.OFFICE)
 def demand_history(request: HttpRequest, code: str) -> HttpResponse:
     round_ = _round(request, code)
-    changes = selectors.demand_history_for_user(user=_user(request), round_=round_)[:500]
-    return render(request, "procurement/demand_history.html", {"round": round_, "changes": changes})
+    query = request.GET.get("q", "").strip()
+    changes = selectors.demand_history_for_user(user=_user(request), round_=round_, query=query)
+    page = paginate(request, changes)
+    return render(
+        request,
+        "procurement/demand_history.html",
+        {"round": round_, "changes": page, "page_obj": page, "q": query},
+    )
 
 
 # --- demand: office -----------------------------------------------------------------------
@@ -697,7 +718,10 @@ def demand_history(request: HttpRequest, code: str) -> HttpResponse:
 def demand_totals(request: HttpRequest, code: str) -> HttpResponse:
     round_ = _round(request, code)
     totals, regions = selectors.demand_totals(round_=round_)
-    missing = selectors.hospitals_not_declared(round_=round_)
+    # The totals have one row per line of the round (items x specifications or products,
+    # a few hundred at most) and are shown whole; the hospitals that have not declared
+    # may be tens of thousands and are paged.
+    missing_page = paginate(request, selectors.hospitals_not_declared(round_=round_))
     return render(
         request,
         "procurement/demand_totals.html",
@@ -705,7 +729,8 @@ def demand_totals(request: HttpRequest, code: str) -> HttpResponse:
             "round": round_,
             "regions": regions,
             "totals": totals.to_dict("records"),
-            "missing": missing,
+            "missing": missing_page,
+            "page_obj": missing_page,
             "summary": selectors.demand_summary(round_=round_),
         },
     )
