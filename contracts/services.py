@@ -33,7 +33,13 @@ from catalog.imports import (
     run_reader,
 )
 from catalog.spreadsheets import ROW, Column, ColumnKind, RowError, convert_frame, sort_errors
-from contracts.evaluation import BuiltProblem, key_id, problem_build
+from contracts.evaluation import (
+    BuiltProblem,
+    bid_reason_parts,
+    key_id,
+    not_evaluated_reason,
+    problem_build,
+)
 from contracts.models import (
     AuditEntry,
     BidExclusion,
@@ -395,6 +401,7 @@ def _store_rows(run: EvaluationRun, built: BuiltProblem, result: Result) -> None
             manufacturer_id=key_id(b.supplier),
             outcome=b.status,
             reason=b.reason,
+            reason_parts=bid_reason_parts(built, b),
             rank=b.rank,
             unit_price=built.bid_unit_price.get(key_id(b.bid)),
             unit_comparable_price=b.unit_comparable_price,
@@ -404,6 +411,7 @@ def _store_rows(run: EvaluationRun, built: BuiltProblem, result: Result) -> None
         for b in result.bids
     ]
     for o in built.not_evaluated:
+        reason, reason_parts = not_evaluated_reason(o)
         rows.append(
             BidResult(
                 run=run,
@@ -411,8 +419,8 @@ def _store_rows(run: EvaluationRun, built: BuiltProblem, result: Result) -> None
                 opened_bid_id=o.pk,
                 manufacturer_id=o.manufacturer_id,
                 outcome=BidResult.Outcome.INVALID,
-                reason="not evaluated: "
-                + (", ".join(str(r) for r in (o.reasons or [])) or o.validity),
+                reason=reason,
+                reason_parts=reason_parts,
             )
         )
     _bulk(BidResult, rows)
