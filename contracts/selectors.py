@@ -11,11 +11,28 @@ A refusal is ``Http404`` for objects of another party (their existence is not re
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Region, User
 from contracts.models import (
@@ -32,7 +49,14 @@ from contracts.models import (
     Purchase,
     SupplyFailure,
 )
-from contracts.progress import Progress, combine, line_progress
+from contracts.progress import (
+    BEHIND_RATIO,
+    GRACE_DAYS,
+    Progress,
+    combine,
+    elapsed_days,
+    line_progress,
+)
 from procurement.models import Round, RoundItem
 
 S = Round.Status
@@ -132,6 +156,45 @@ def results_tables(*, run: EvaluationRun) -> list[dict[str, object]]:
     return out
 
 
+def provisional_rounds(*, round_ids: Iterable[int]) -> dict[int, str]:
+    """The rounds among ``round_ids`` whose published allocations may still change, each
+    with the reason users are shown (marked 暂定 / provisional beside the figures).
+
+    * In the objection period the winners are only proposed (拟中选).
+    * A drug round's final award allocates provinces only once province selection has
+      closed and its allocation run is done: until then the provinces, and so each
+      hospital's supplier and volumes, are the evaluation's and may change.
+    """
+    ids = set(round_ids)
+    if not ids:
+        return {}
+    rounds = list(Round.objects.filter(pk__in=ids).values_list("pk", "status", "kind"))
+    selections = {
+        round_id: (status, result_status)
+        for round_id, status, result_status in ProvinceSelection.objects.filter(
+            round_id__in=ids
+        ).values_list("round_id", "status", "result_run__status")
+    }
+    out: dict[int, str] = {}
+    for pk, status, kind in rounds:
+        if status == S.OBJECTION:
+            out[pk] = _(
+                "Proposed: the winners are published for objections; these figures may "
+                "change until the award is final."
+            )
+        elif status == S.AWARDED and kind == Round.Kind.DRUGS:
+            selection_status, result_status = selections.get(pk, (None, None))
+            if (
+                selection_status != ProvinceSelection.Status.CLOSED
+                or result_status != EvaluationRun.Status.DONE
+            ):
+                out[pk] = _(
+                    "Provisional until province selection has finished: the provinces, "
+                    "and so the suppliers and volumes, may still change."
+                )
+    return out
+
+
 def bid_results_list_for_manufacturer(*, user: User) -> QuerySet[BidResult]:
     """A manufacturer's own results in rounds whose results are published."""
     org = _org(user)
@@ -183,6 +246,23 @@ def hospital_allocations_list_for_user(*, user: User) -> QuerySet[HospitalAlloca
     return qs.select_related(
         "run__round", "round_item__item", "manufacturer", "hospital", "region"
     ).order_by("run__round_id", "round_item__item__code", "hospital_id", "opened_bid_id")
+
+
+def hospital_allocations_matching(
+    allocations: QuerySet[HospitalAllocation], text: str
+) -> QuerySet[HospitalAllocation]:
+    """Allocations whose hospital, supplier (Chinese or English name), item code or round
+    code holds ``text``."""
+    if not text:
+        return allocations
+    return allocations.filter(
+        Q(hospital__name__icontains=text)
+        | Q(hospital__name_en__icontains=text)
+        | Q(manufacturer__name__icontains=text)
+        | Q(manufacturer__name_en__icontains=text)
+        | Q(round_item__item__code__icontains=text)
+        | Q(run__round__code__icontains=text)
+    )
 
 
 def hospital_allocation_totals(*, run: EvaluationRun) -> dict[int, int]:
@@ -270,6 +350,20 @@ def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
     return qs.filter(manufacturer=org)
 
 
+def contracts_matching(contracts: QuerySet[Contract], text: str) -> QuerySet[Contract]:
+    """Contracts whose number, hospital or manufacturer (Chinese or English name) holds
+    ``text``; all of them when it is empty."""
+    if not text:
+        return contracts
+    return contracts.filter(
+        Q(number__icontains=text)
+        | Q(hospital__name__icontains=text)
+        | Q(hospital__name_en__icontains=text)
+        | Q(manufacturer__name__icontains=text)
+        | Q(manufacturer__name_en__icontains=text)
+    )
+
+
 def contract_get_for_user(*, user: User, contract_id: int) -> Contract:
     contract = contract_list_for_user(user=user).filter(pk=contract_id).first()
     if contract is None:
@@ -286,12 +380,20 @@ class Named:
     name: str
     name_en: str = ""
     region: str = ""  # a hospital's province (display name)
+    unit: str = ""  # an item's unit of count (片, 支, 套)
+    unit_en: str = ""
 
     @property
     def display_name(self) -> str:
         if self.name_en and (get_language() or "").startswith("en"):
             return self.name_en
         return self.name
+
+    @property
+    def display_unit(self) -> str:
+        if self.unit_en and (get_language() or "").startswith("en"):
+            return self.unit_en
+        return self.unit
 
 
 @dataclass(frozen=True)
@@ -408,9 +510,221 @@ def behind_schedule_hospitals(*, rows: list[LineProgress]) -> list[tuple[Named, 
     )
 
 
+# --- progress as aggregate queries --------------------------------------------------------
+#
+# The progress pages total a round's current contract lines per item, province, winner and
+# hospital. A national round has about a million lines, so each table is one GROUP BY
+# query over them, and the lines themselves are read a page at a time. The schedule
+# arithmetic of ``contracts.progress`` is done in SQL, per line, exactly as there:
+#
+#   expected = round_half_up(agreed x elapsed / term) = (2 x agreed x elapsed + term) // (2 x term)
+#
+# with ``elapsed`` and ``term`` (days) taken from a CASE over the few distinct
+# (start, end) pairs of the lines (one per term length, plus amended or switched lines).
+
+PROGRESS_GROUPS: dict[str, tuple[str, ...]] = {
+    # key -> (id, code, name, English name[, region name, region English name])
+    "item": (
+        "round_item_id",
+        "round_item__item__code",
+        "round_item__item__name",
+        "round_item__item__name_en",
+        "round_item__item__unit_of_count",
+        "round_item__item__unit_of_count_en",
+    ),
+    "region": ("region_id", "region__code", "region__name_zh", "region__name_en"),
+    "manufacturer": (
+        "contract__manufacturer_id",
+        "contract__manufacturer__social_credit_code",
+        "contract__manufacturer__name",
+        "contract__manufacturer__name_en",
+    ),
+    "hospital": (
+        "contract__hospital_id",
+        "contract__hospital__social_credit_code",
+        "contract__hospital__name",
+        "contract__hospital__name_en",
+        "contract__hospital__region__name_zh",
+        "contract__hospital__region__name_en",
+    ),
+}
+
+
+def current_lines(*, contracts: QuerySet[Contract]) -> QuerySet[ContractLine]:
+    """The lines of the current version of each of ``contracts``."""
+    return ContractLine.objects.filter(
+        contract__in=contracts, version=F("contract__current_version")
+    )
+
+
+def _schedule(lines: QuerySet[ContractLine], today: datetime.date) -> dict[str, Any]:
+    """Per-line SQL expressions: days elapsed, bought, and expected by ``today``."""
+    pairs = sorted(set(lines.order_by().values_list("starts_on", "ends_on").distinct()))
+    whens = [(Q(starts_on=start, ends_on=end), start, end) for start, end in pairs]
+    elapsed = Case(
+        *(When(q, then=Value(elapsed_days(s, e, today))) for q, s, e in whens),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+    term = Case(
+        *(When(q, then=Value((e - s).days + 1)) for q, s, e in whens),
+        default=Value(1),
+        output_field=BigIntegerField(),
+    )
+    bought = Coalesce(
+        Subquery(
+            Purchase.objects.filter(
+                contract_id=OuterRef("contract_id"), round_item_id=OuterRef("round_item_id")
+            )
+            .order_by()
+            .values("contract_id", "round_item_id")
+            .annotate(total=Sum("quantity"))
+            .values("total")[:1],
+            output_field=BigIntegerField(),
+        ),
+        Value(0),
+        output_field=BigIntegerField(),
+    )
+    # Integer division of non-negative integers floors on PostgreSQL and SQLite alike.
+    expected = ExpressionWrapper(
+        (F("quantity") * Value(2) * elapsed + term) / (Value(2) * term),
+        output_field=BigIntegerField(),
+    )
+    return {"elapsed": elapsed, "bought": bought, "expected": expected}
+
+
+def _progress_of(row: dict[str, Any]) -> Progress:
+    return Progress(
+        agreed=int(row["agreed"] or 0),
+        bought=int(row["bought"] or 0),
+        expected=int(row["expected"] or 0),
+        elapsed=int(row["elapsed"] or 0),
+    )
+
+
+def _named(row: dict[str, Any], key: str) -> Named:
+    fields = PROGRESS_GROUPS[key]
+    pk, code, name, name_en = (row[f] for f in fields[:4])
+    if key == "hospital":  # with its province's name
+        region = Named(0, "", row[fields[4]] or "", row[fields[5]] or "").display_name
+        return Named(pk, code, name, name_en or "", region=region)
+    if key == "item":  # with its unit of count
+        return Named(pk, code, name, name_en or "", unit=row[fields[4]], unit_en=row[fields[5]])
+    return Named(pk, code, name, name_en or "")
+
+
+def progress_total(*, lines: QuerySet[ContractLine], today: datetime.date) -> Progress:
+    """Bought, agreed and pro-rata over all ``lines`` (one aggregate query)."""
+    schedule = _schedule(lines, today)
+    row = lines.order_by().aggregate(
+        agreed=Sum("quantity"),
+        bought=Sum(schedule["bought"]),
+        expected=Sum(schedule["expected"]),
+        elapsed=Min(schedule["elapsed"]),
+    )
+    return _progress_of(row)
+
+
+def progress_grouped(
+    *, lines: QuerySet[ContractLine], today: datetime.date, key: str, behind_only: bool = False
+) -> QuerySet[Any]:
+    """Totals per ``item``, ``region``, ``manufacturer`` or ``hospital``, by code: one
+    GROUP BY query, rows as dicts (turn them into ``(Named, Progress)`` with
+    ``progress_rows``). ``behind_only``: the groups behind schedule, largest shortfall
+    first (the rule of ``Progress.behind``, in SQL)."""
+    fields = PROGRESS_GROUPS[key]
+    schedule = _schedule(lines, today)
+    grouped = (
+        lines.order_by()
+        .values(*fields)
+        .annotate(
+            agreed=Sum("quantity"),
+            bought=Sum(schedule["bought"]),
+            expected=Sum(schedule["expected"]),
+            elapsed=Min(schedule["elapsed"]),
+        )
+    )
+    if not behind_only:
+        return grouped.order_by(fields[1], fields[0])
+    ratio = BEHIND_RATIO.as_integer_ratio()
+    return (
+        grouped.filter(elapsed__gte=GRACE_DAYS, expected__gt=0)
+        # bought < 0.8 x expected, in integers: bought x 5 < expected x 4
+        .alias(
+            short_by=ExpressionWrapper(
+                F("expected") * Value(ratio[0]) - F("bought") * Value(ratio[1]),
+                output_field=BigIntegerField(),
+            ),
+            shortfall=ExpressionWrapper(
+                F("expected") - F("bought"), output_field=BigIntegerField()
+            ),
+        )
+        .filter(short_by__gt=0)
+        .order_by("-shortfall", fields[1], fields[0])
+    )
+
+
+def progress_rows(rows: Iterable[dict[str, Any]], key: str) -> list[tuple[Named, Progress]]:
+    return [(_named(row, key), _progress_of(row)) for row in rows]
+
+
+LINE_FIELDS = (
+    "contract_id",
+    "contract__number",
+    *PROGRESS_GROUPS["hospital"],
+    *PROGRESS_GROUPS["manufacturer"],
+    *PROGRESS_GROUPS["item"],
+    *PROGRESS_GROUPS["region"],
+)
+
+
+def progress_line_rows(*, lines: QuerySet[ContractLine], today: datetime.date) -> QuerySet[Any]:
+    """Each line with its bought and expected figures, by contract number and item, as
+    dicts (a page of them becomes ``LineProgress`` with ``line_progress_rows``)."""
+    schedule = _schedule(lines, today)
+    return (
+        lines.annotate(
+            agreed=F("quantity"),
+            bought=schedule["bought"],
+            expected=schedule["expected"],
+            elapsed=schedule["elapsed"],
+        )
+        .values(*LINE_FIELDS, "agreed", "bought", "expected", "elapsed")
+        .order_by("contract__number", "round_item__item__code", "pk")
+    )
+
+
+def line_progress_rows(rows: Iterable[dict[str, Any]]) -> list[LineProgress]:
+    return [
+        LineProgress(
+            contract_id=row["contract_id"],
+            contract_number=row["contract__number"],
+            hospital=_named(row, "hospital"),
+            manufacturer=_named(row, "manufacturer"),
+            item=_named(row, "item"),
+            region=_named(row, "region"),
+            progress=_progress_of(row),
+        )
+        for row in rows
+    ]
+
+
+def progress_lines_matching(lines: QuerySet[ContractLine], text: str) -> QuerySet[ContractLine]:
+    """Lines whose contract number, hospital (Chinese or English name) or item code
+    holds ``text``."""
+    if not text:
+        return lines
+    return lines.filter(
+        Q(contract__number__icontains=text)
+        | Q(contract__hospital__name__icontains=text)
+        | Q(contract__hospital__name_en__icontains=text)
+        | Q(round_item__item__code__icontains=text)
+    )
+
+
 def purchase_list_for_user(*, user: User) -> QuerySet[Purchase]:
     org = _org(user)
-    qs = Purchase.objects.select_related("contract", "round_item__item")
+    qs = Purchase.objects.select_related("contract", "round_item__item", "recorded_by")
     if org is None:
         return qs.none()
     if org.kind == Organization.Kind.HOSPITAL:
@@ -418,6 +732,18 @@ def purchase_list_for_user(*, user: User) -> QuerySet[Purchase]:
     if org.kind == Organization.Kind.MANUFACTURER:
         return qs.filter(contract__manufacturer=org)
     return qs.filter(contract__round__office=org)
+
+
+def purchases_matching(purchases: QuerySet[Purchase], text: str) -> QuerySet[Purchase]:
+    """Purchases whose contract number, item code or item name holds ``text``."""
+    if not text:
+        return purchases
+    return purchases.filter(
+        Q(contract__number__icontains=text)
+        | Q(round_item__item__code__icontains=text)
+        | Q(round_item__item__name__icontains=text)
+        | Q(round_item__item__name_en__icontains=text)
+    )
 
 
 def supply_failure_list_for_user(*, user: User) -> QuerySet[SupplyFailure]:

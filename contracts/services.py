@@ -1052,25 +1052,87 @@ def term_end(starts_on: datetime.date, years: int) -> datetime.date:
     return _add_years(starts_on, years) - datetime.timedelta(days=1)
 
 
-def _contract_source_run(round_: Round) -> EvaluationRun:
+def contracts_generate_blocker(*, round_: Round, now: datetime.datetime | None = None) -> str:
+    """Why the round's contracts cannot be drawn up yet ("" when they can): what has to
+    happen first, and when. The award page shows it instead of the button; the service
+    refuses with it.
+
+    Drug rounds wait for province selection: the contracts follow the provinces the winners
+    chose, so they are drawn up from the allocation that selection produces, not before.
+    """
+    now = now or timezone.now()
     if round_.status != S.AWARDED:
-        raise ValidationError(
-            _("Contracts are drawn up once the award is final; round %(code)s is %(status)s.")
-            % {"code": round_.code, "status": round_.get_status_display()}
+        return _(
+            "Contracts are drawn up once the award is final; round %(code)s is %(status)s."
+        ) % {"code": round_.code, "status": round_.get_status_display()}
+    if round_.kind != Round.Kind.DRUGS:
+        return ""
+    selection = ProvinceSelection.objects.filter(round=round_).select_related("result_run").first()
+    if selection is None:
+        return _(
+            "Open the province selection first: contracts are drawn up after the winners "
+            "have chosen their provinces and the platform has allocated the rest."
         )
-    if round_.kind == Round.Kind.DRUGS:
-        selection = ProvinceSelection.objects.filter(round=round_).first()
-        if selection is None or selection.status != ProvinceSelection.Status.CLOSED:
-            raise ValidationError(_("Close the province selection before drawing up contracts."))
-        if selection.result_run is None or selection.result_run.status != R.DONE:
-            raise ValidationError(_("Wait for the province allocation to finish."))
+    if selection.status == ProvinceSelection.Status.OPEN:
+        if now < selection.closes_at:
+            return _(
+                "Province selection is open until %(when)s (China Standard Time). Contracts "
+                "can be drawn up once it has closed and the provinces are allocated."
+            ) % {"when": _when(selection.closes_at)}
+        return _(
+            "The province selection window ended at %(when)s (China Standard Time); it is "
+            "being closed (within a minute) and the provinces are then allocated. Contracts "
+            "can be drawn up after that."
+        ) % {"when": _when(selection.closes_at)}
+    result = selection.result_run
+    if result is None or result.status in (R.QUEUED, R.RUNNING):
+        return _(
+            "The province allocation after selection is running; contracts can be drawn up "
+            "when it has finished."
+        )
+    if result.status != R.DONE:
+        return _(
+            "The province allocation after selection failed; run it again from its run "
+            "page, then draw up the contracts."
+        )
+    return ""
+
+
+def _contract_source_run(round_: Round) -> EvaluationRun:
+    blocker = contracts_generate_blocker(round_=round_)
+    if blocker:
+        raise ValidationError(blocker)
     return _official_run(round_).source_run
+
+
+CONTRACTS_REQUESTED = "contracts_requested"
+# A request whose task has not drawn up the contracts within this time may be repeated
+# (the task is idempotent: the round row is locked and a round with contracts gets none).
+CONTRACTS_REQUEST_PATIENCE = datetime.timedelta(minutes=30)
+
+
+def contracts_generate_pending(
+    *, round_: Round, now: datetime.datetime | None = None
+) -> AuditEntry | None:
+    """The office's request to draw up the round's contracts while its task has not
+    finished yet (no contract exists), if it is recent enough to wait for."""
+    now = now or timezone.now()
+    request = (
+        AuditEntry.objects.filter(round=round_, action=CONTRACTS_REQUESTED)
+        .select_related("by")
+        .order_by("-at", "-id")
+        .first()
+    )
+    if request is None or Contract.objects.filter(round=round_).exists():
+        return None
+    return request if now - request.at < CONTRACTS_REQUEST_PATIENCE else None
 
 
 def contracts_generate_request(*, round_: Round, by: User | None) -> None:
     """Check that the round's contracts can be drawn up, and queue the work (after commit).
 
     A national round has hundreds of thousands of contracts: they are written by a task.
+    The request is recorded, so the award page shows it as pending until the task is done.
     """
     from contracts.tasks import contracts_generate_task
 
@@ -1079,6 +1141,11 @@ def contracts_generate_request(*, round_: Round, by: User | None) -> None:
         if Contract.objects.filter(round=locked).exists():
             raise ValidationError(_("The contracts of this round are already drawn up."))
         _contract_source_run(locked)
+        if contracts_generate_pending(round_=locked) is not None:
+            raise ValidationError(
+                _("The contracts of this round are already being drawn up; wait a moment.")
+            )
+        AuditEntry.objects.create(round=locked, action=CONTRACTS_REQUESTED, by=by)
         user_id = by.pk if by is not None else None
         transaction.on_commit(lambda: contracts_generate_task.delay(locked.pk, user_id))
 
@@ -1985,8 +2052,10 @@ def behind_schedule_check(*, now: datetime.datetime) -> int:
     return notified
 
 
-def notifications_mark_read(*, organization: Organization) -> int:
-    """Mark the organization's unread notifications read (a conditional UPDATE)."""
-    return Notification.objects.filter(organization=organization, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+def notifications_mark_read(*, organization: Organization, ids: Sequence[int] | None = None) -> int:
+    """Mark the organization's unread notifications read (a conditional UPDATE): all of
+    them, or only those of ``ids`` (the page the reader was shown)."""
+    unread = Notification.objects.filter(organization=organization, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())

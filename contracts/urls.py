@@ -29,10 +29,20 @@ urlpatterns = [
         views.contracts_generate,
         name="contracts-generate",
     ),
+    path(
+        "rounds/<int:round_id>/contracts/status/",
+        views.contracts_status,
+        name="contracts-status",
+    ),
     path("rounds/<int:round_id>/execution/start/", views.execution_start, name="execution-start"),
     path("contracts/", views.contract_list, name="contracts"),
     path("contracts/<int:contract_id>/", views.contract_detail, name="contract"),
     path("contracts/<int:contract_id>/confirm/", views.contract_confirm, name="contract-confirm"),
+    path(
+        "contracts/<int:contract_id>/pdf/status/",
+        views.contract_pdf_status,
+        name="contract-pdf-status",
+    ),
     path("contracts/<int:contract_id>/amend/", views.contract_amend, name="contract-amend"),
     path(
         "contracts/<int:contract_id>/pdf/<str:language>/",

@@ -11,7 +11,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F
+from django.db.models import Count, F, Max
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import hospital_required, office_required, role_required
 from accounts.models import Organization, Region
+from accounts.pagination import paginate
 from bidding.models import OpenedBid
 from contracts import selectors, services
 from contracts.forms import (
@@ -44,13 +45,19 @@ from contracts.models import (
     ItemAward,
     Objection,
     ProvinceAllocation,
+    ProvinceChoice,
     ProvinceSelection,
     Purchase,
+    SupplyFailure,
 )
-from contracts.progress import combine
 from procurement.models import Round
 
 party_required = role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+
+
+def _query(request: HttpRequest) -> str:
+    """The list's search text (``?q=``), trimmed and bounded."""
+    return request.GET.get("q", "").strip()[:100]
 
 
 def _error(request: HttpRequest, exc: ValidationError) -> None:
@@ -82,6 +89,13 @@ def round_award(request: HttpRequest, round_id: int) -> HttpResponse:
 
 def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
     runs = list(selectors.run_list_for_round(round_=round_)[:30])
+    contract_counts = [
+        (Contract.Status(status).label, count)
+        for status, count in round_.contracts.values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+        .order_by("status")
+    ]
     official = selectors.official_run(round_=round_)
     return {
         "round": round_,
@@ -95,13 +109,15 @@ def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
         "can_evaluate": round_.status in services.EVALUABLE,
         "selection": ProvinceSelection.objects.filter(round=round_).first(),
         "selection_form": SelectionOpenForm(),
-        "contract_counts": [
-            (Contract.Status(status).label, count)
-            for status, count in round_.contracts.values_list("status")
-            .annotate(n=Count("pk"))
-            .values_list("status", "n")
-            .order_by("status")
-        ],
+        "contract_counts": contract_counts,
+        # What has to happen before the contracts can be drawn up ("" once they can).
+        "contracts_blocker": ""
+        if contract_counts or round_.status != Round.Status.AWARDED
+        else services.contracts_generate_blocker(round_=round_),
+        "contracts_pending": None
+        if contract_counts
+        else services.contracts_generate_pending(round_=round_),
+        "provisional": selectors.provisional_rounds(round_ids=[round_.pk]).get(round_.pk, ""),
         **extra,
     }
 
@@ -273,23 +289,51 @@ def objection_new(request: HttpRequest, round_id: int) -> HttpResponse:
 
 @role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 def objections(request: HttpRequest) -> HttpResponse:
+    """Objections (the office: of its rounds; a party: its own), newest first, by status."""
+    listed = selectors.objection_list_for_user(user=request.user)  # type: ignore[arg-type]
+    status = request.GET.get("status", "")
+    if status in Objection.Status.values:
+        listed = listed.filter(status=status)
     return render(
         request,
         "contracts/objections.html",
-        {"objections": selectors.objection_list_for_user(user=request.user)[:200]},  # type: ignore[arg-type]
+        {
+            "page_obj": paginate(request, listed.order_by("-filed_at", "-pk")),
+            "status": status,
+            "statuses": Objection.Status.choices,
+        },
     )
 
 
 @party_required
 def my_awards(request: HttpRequest) -> HttpResponse:
+    """Results, provinces and hospital allocations; the hospital allocations a page at a
+    time (a national winner supplies tens of thousands of hospitals), searchable, and each
+    figure that may still change marked provisional."""
     user = request.user
+    query = _query(request)
+    provinces = list(selectors.province_allocations_list_for_user(user=user))  # type: ignore[arg-type]
+    page = paginate(
+        request,
+        selectors.hospital_allocations_matching(
+            selectors.hospital_allocations_list_for_user(user=user),  # type: ignore[arg-type]
+            query,
+        ),
+    )
+    rounds = {p.run.round for p in provinces} | {a.run.round for a in page}
+    provisional = selectors.provisional_rounds(round_ids={r.pk for r in rounds})
     return render(
         request,
         "contracts/my_awards.html",
         {
             "bid_results": selectors.bid_results_list_for_manufacturer(user=user),  # type: ignore[arg-type]
-            "provinces": selectors.province_allocations_list_for_user(user=user),  # type: ignore[arg-type]
-            "allocations": selectors.hospital_allocations_list_for_user(user=user)[:500],  # type: ignore[arg-type]
+            "provinces": provinces,
+            "page_obj": page,
+            "q": query,
+            "provisional": provisional,
+            "provisional_notes": sorted(
+                (r.code, provisional[r.pk]) for r in rounds if r.pk in provisional
+            ),
             "selections": selectors.selection_list_for_manufacturer(user=user),  # type: ignore[arg-type]
         },
     )
@@ -297,10 +341,17 @@ def my_awards(request: HttpRequest) -> HttpResponse:
 
 @role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 def notifications(request: HttpRequest) -> HttpResponse:
-    """The organization's notifications; the unread ones are marked "new", then read."""
-    listed = list(selectors.notification_list_for_user(user=request.user)[:100])  # type: ignore[arg-type]
-    response = render(request, "contracts/notifications.html", {"notifications": listed})
-    services.notifications_mark_read(organization=request.user.organization)  # type: ignore[union-attr,arg-type]
+    """The organization's notifications, newest first; the unread ones on the page shown
+    are marked "new", then read (those on later pages stay unread until shown)."""
+    page = paginate(
+        request,
+        selectors.notification_list_for_user(user=request.user).order_by("-created_at", "-pk"),  # type: ignore[arg-type]
+    )
+    response = render(request, "contracts/notifications.html", {"page_obj": page})
+    services.notifications_mark_read(
+        organization=request.user.organization,  # type: ignore[union-attr,arg-type]
+        ids=[n.pk for n in page],
+    )
     return response
 
 
@@ -319,6 +370,7 @@ def results(request: HttpRequest, round_id: int) -> HttpResponse:
             "final": round_.status in selectors.FINAL,
             "items": selectors.results_tables(run=run),
             "objection_url": reverse("contracts:objection-new", args=[round_.pk]),
+            "provisional": selectors.provisional_rounds(round_ids=[round_.pk]).get(round_.pk, ""),
         },
     )
 
@@ -362,11 +414,161 @@ def selection_close(request: HttpRequest, round_id: int) -> HttpResponse:
     return redirect("contracts:selection", round_id=round_id)
 
 
+SELECTION_WAITING = {"open", "closing", "allocating"}
+
+
+def _selection_state(selection_: ProvinceSelection, is_open: bool) -> str:
+    """``open``; ``closing`` (time is up, the minute check has not closed it yet);
+    ``allocating`` (closed, the platform's allocation runs); then ``done`` or ``failed``."""
+    if is_open:
+        return "open"
+    if selection_.status == ProvinceSelection.Status.OPEN:
+        return "closing"
+    run = selection_.result_run
+    if run is None or run.is_pending:
+        return "allocating"
+    return str(run.status)
+
+
+def _selection_version(selection_: ProvinceSelection, state: str) -> str:
+    """What the page shows, in one short string: the state and, per item, the latest
+    pick (picks are only ever added, never changed). The page polls with it; a change
+    means news."""
+    latest = (
+        ProvinceChoice.objects.filter(selection=selection_, kind=ProvinceChoice.Kind.PRIMARY)
+        .values_list("round_item_id")
+        .annotate(n=Max("pk"))
+        .values_list("round_item_id", "n")
+        .order_by("round_item_id")
+    )
+    return state + "|" + ",".join(f"{item}:{n}" for item, n in latest)
+
+
+def _parse_version(version: str) -> tuple[str, dict[int, int]] | None:
+    state, _sep, counts = version.partition("|")
+    try:
+        made = {
+            int(item): int(n)
+            for item, n in (part.split(":", 1) for part in counts.split(",") if part)
+        }
+    except ValueError:
+        return None
+    return state, made
+
+
+def _selection_boards(
+    request: HttpRequest,
+    selection_: ProvinceSelection,
+    is_open: bool,
+    only: set[int] | None = None,
+) -> list[dict[str, Any]]:
+    """The draft board of each item the user may see (the office: all; a winner: its
+    own items), with a pick form when it is the winner's turn. ``only``: those items."""
+    org_id = request.user.organization_id  # type: ignore[union-attr]
+    is_office = request.user.organization.kind == Organization.Kind.OFFICE  # type: ignore[union-attr]
+    awards = (
+        ItemAward.objects.filter(run=selection_.run.source_run)
+        .select_related("round_item__item")
+        .order_by("round_item__item__code")
+    )
+    if only is not None:
+        awards = awards.filter(round_item_id__in=only)
+    regions = {r.pk: r for r in Region.objects.all()}
+    boards = []
+    for award in awards:
+        item_id = award.round_item_id
+        board = services.draft_board(selection=selection_, round_item_id=item_id)
+        mine = next((w for w in board.winners if w.manufacturer_id == org_id), None)
+        if mine is None and not is_office:
+            continue
+        current = board.current
+        winners = {w.opened_bid_id: w for w in board.winners}
+        entry: dict[str, Any] = {
+            "award": award,
+            "board": board,
+            "picks": [
+                {
+                    "pick": p,
+                    "winner": winners[p.bid_id],
+                    "region": regions.get(p.region_id) if p.region_id else None,
+                }
+                for p in board.picks
+            ],
+            "free": board.free,
+            "mine": mine,
+            "choosing": winners[current.bid_id] if current is not None else None,
+        }
+        if mine is not None and is_open:
+            if current is not None and current.bid_id == mine.opened_bid_id:
+                entry["pick_form"] = PickForm(
+                    initial={"round_item": item_id},
+                    free=board.free,
+                    auto_id=f"id_item{item_id}_%s",
+                )
+            if board.done_for(mine.opened_bid_id):
+                own = {p.region_id for p in board.picks if p.bid_id == mine.opened_bid_id}
+                entry["backup_form"] = BackupForm(
+                    initial={
+                        "round_item": item_id,
+                        "regions": [
+                            regions[r].code for r in board.backups.get(mine.opened_bid_id, [])
+                        ],
+                    },
+                    choices=[r for r in board.regions if r.pk not in own],
+                    auto_id=f"id_item{item_id}_%s",
+                )
+        boards.append(entry)
+    return boards
+
+
+def _selection_news(
+    selection_: ProvinceSelection, boards: list[dict[str, Any]], seen: dict[int, int]
+) -> list[str]:
+    """The picks made since the page last looked (choices newer than the latest it saw),
+    said in sentences to be read out politely, and whose turn it now is."""
+    news = []
+    for entry in boards:
+        item_id = entry["award"].round_item_id
+        code = entry["award"].round_item.item.code
+        names = {w.opened_bid_id: w.manufacturer.display_name for w in entry["board"].winners}
+        left: set[int] = set()
+        for choice in (
+            ProvinceChoice.objects.filter(
+                selection=selection_,
+                kind=ProvinceChoice.Kind.PRIMARY,
+                round_item_id=item_id,
+                pk__gt=seen.get(item_id, 0),
+            )
+            .select_related("region")
+            .order_by("pick")
+        ):
+            maker = names.get(choice.opened_bid_id, "")
+            if choice.region is not None:
+                news.append(
+                    _("%(item)s: %(maker)s chose %(province)s.")
+                    % {"item": code, "maker": maker, "province": choice.region.name}
+                )
+            elif choice.opened_bid_id not in left:
+                left.add(choice.opened_bid_id)
+                news.append(
+                    _("%(item)s: %(maker)s left its remaining picks to the platform.")
+                    % {"item": code, "maker": maker}
+                )
+        if "pick_form" in entry:
+            news.append(_("%(item)s: it is your turn to choose a province.") % {"item": code})
+    return news
+
+
 @role_required(Organization.Kind.OFFICE, Organization.Kind.MANUFACTURER)
 def selection(request: HttpRequest, round_id: int) -> HttpResponse:
-    """The draft boards of a round; a winner picks here when it is its turn."""
+    """The draft boards of a round; a winner picks here when it is its turn.
+
+    While the selection is open (or closing, or being allocated) the page polls with
+    htmx (``?v=``, the version it shows): nothing new gives 204; new picks swap in the
+    boards that changed and are announced in a polite live region (a form being filled
+    elsewhere on the page is left alone); a change of state reloads the page.
+    """
     selection_ = selectors.selection_get_for_user(user=request.user, round_id=round_id)  # type: ignore[arg-type]
-    org_id = request.user.organization_id  # type: ignore[union-attr]
     is_open = selection_.status == selection_.Status.OPEN and timezone.now() < selection_.closes_at
     if request.method == "POST":
         if not is_open:
@@ -377,52 +579,35 @@ def selection(request: HttpRequest, round_id: int) -> HttpResponse:
         except ValidationError as exc:
             _error(request, exc)
         return redirect("contracts:selection", round_id=round_id)
-    awards = ItemAward.objects.filter(run=selection_.run.source_run).select_related(
-        "round_item__item"
-    )
-    regions = {r.pk: r for r in Region.objects.all()}
-    boards = []
-    for award in awards:
-        board = services.draft_board(selection=selection_, round_item_id=award.round_item_id)
-        mine = next((w for w in board.winners if w.manufacturer_id == org_id), None)
-        current = board.current
-        entry: dict[str, Any] = {
-            "award": award,
-            "board": board,
-            "picks": [
-                {
-                    "pick": p,
-                    "winner": next(w for w in board.winners if w.opened_bid_id == p.bid_id),
-                    "region": regions.get(p.region_id) if p.region_id else None,
-                }
-                for p in board.picks
-            ],
-            "free": board.free,
-            "mine": mine,
+    state = _selection_state(selection_, is_open)
+    version = _selection_version(selection_, state)
+    context: dict[str, Any] = {
+        "selection": selection_,
+        "round": selection_.round,
+        "open": is_open,
+        "state": state,
+        "waiting": state in SELECTION_WAITING,
+        "version": version,
+    }
+    if getattr(request, "htmx", False) and "v" in request.GET:
+        seen = _parse_version(request.GET["v"])
+        if request.GET["v"] == version:
+            return HttpResponse(status=204)
+        if seen is None or seen[0] != state:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        now_made = _parse_version(version)[1]  # type: ignore[index]
+        changed = {
+            item
+            for item in now_made.keys() | seen[1].keys()
+            if now_made.get(item, 0) != seen[1].get(item, 0)
         }
-        if mine is not None and is_open:
-            if current is not None and current.bid_id == mine.opened_bid_id:
-                entry["pick_form"] = PickForm(
-                    initial={"round_item": award.round_item_id}, free=board.free
-                )
-            if board.done_for(mine.opened_bid_id):
-                own = {p.region_id for p in board.picks if p.bid_id == mine.opened_bid_id}
-                entry["backup_form"] = BackupForm(
-                    initial={
-                        "round_item": award.round_item_id,
-                        "regions": [
-                            regions[r].code for r in board.backups.get(mine.opened_bid_id, [])
-                        ],
-                    },
-                    choices=[r for r in board.regions if r.pk not in own],
-                )
-        if mine is not None or request.user.organization.kind == Organization.Kind.OFFICE:  # type: ignore[union-attr]
-            boards.append(entry)
-    return render(
-        request,
-        "contracts/selection.html",
-        {"selection": selection_, "round": selection_.round, "boards": boards, "open": is_open},
-    )
+        boards = _selection_boards(request, selection_, is_open, only=changed)
+        context.update(boards=boards, news=_selection_news(selection_, boards, seen[1]))
+        return render(request, "contracts/_selection_poll.html", context)
+    context["boards"] = _selection_boards(request, selection_, is_open)
+    return render(request, "contracts/selection.html", context)
 
 
 def _selection_post(request: HttpRequest, selection_: Any) -> None:
@@ -473,6 +658,25 @@ def contracts_generate(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @office_required
+def contracts_status(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The htmx-polled state of a request to draw up the contracts; when the task has
+    drawn them up (or the request is no longer waited for), the page reloads itself."""
+    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    pending = services.contracts_generate_pending(round_=round_)
+    if pending is None:
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return redirect("contracts:round", round_id=round_.pk)
+    return render(
+        request,
+        "contracts/_contracts_pending.html",
+        {"round": round_, "contracts_pending": pending},
+    )
+
+
+@office_required
 @require_POST
 def execution_start(request: HttpRequest, round_id: int) -> HttpResponse:
     return _office_round_action(
@@ -485,14 +689,28 @@ def execution_start(request: HttpRequest, round_id: int) -> HttpResponse:
 
 @role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 def contract_list(request: HttpRequest) -> HttpResponse:
+    """The party's contracts, a page at a time, filtered by status, round and text."""
     contracts = selectors.contract_list_for_user(user=request.user)  # type: ignore[arg-type]
+    rounds = Round.objects.filter(pk__in=contracts.values("round_id")).order_by("-created_at")
     status = request.GET.get("status", "")
     if status in Contract.Status.values:
         contracts = contracts.filter(status=status)
+    round_id = request.GET.get("round", "")
+    if round_id.isdigit():
+        contracts = contracts.filter(round_id=int(round_id))
+    query = _query(request)
+    contracts = selectors.contracts_matching(contracts, query)
     return render(
         request,
         "contracts/contract_list.html",
-        {"contracts": contracts[:500], "status": status, "statuses": Contract.Status.choices},
+        {
+            "page_obj": paginate(request, contracts.order_by("-round__created_at", "number")),
+            "status": status,
+            "statuses": Contract.Status.choices,
+            "rounds": rounds,
+            "round_id": round_id,
+            "q": query,
+        },
     )
 
 
@@ -525,6 +743,16 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
             else None,
         },
     )
+
+
+@role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+def contract_pdf_status(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """The htmx-polled PDF links of a contract: "being prepared" until the task has
+    rendered the current revision, then the download links (and the polling stops)."""
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
+    if not getattr(request, "htmx", False):
+        return redirect("contracts:contract", contract_id=contract.pk)
+    return render(request, "contracts/_contract_pdf.html", {"contract": contract})
 
 
 @role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
@@ -626,15 +854,19 @@ def purchases(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)
+    query = _query(request)
+    recorded = selectors.purchases_matching(
+        selectors.purchase_list_for_user(user=request.user),  # type: ignore[arg-type]
+        query,
+    ).order_by("-month", "contract__number", "round_item__item__code", "pk")
     return render(
         request,
         "contracts/purchases.html",
         {
             "form": form,
             "upload_form": PurchaseUploadForm(),
-            "purchases": selectors.purchase_list_for_user(user=request.user).order_by(  # type: ignore[arg-type]
-                "-month", "contract__number"
-            )[:200],
+            "page_obj": paginate(request, recorded),
+            "q": query,
             "has_lines": bool(lines),
         },
         status=400 if request.method == "POST" else 200,
@@ -716,47 +948,97 @@ def purchases_upload(request: HttpRequest) -> HttpResponse:
     )
 
 
+PROGRESS_DETAILS = ("hospitals", "lines", "behind")
+BEHIND_PREVIEW = 10
+
+
 @role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 def progress(request: HttpRequest) -> HttpResponse:
-    """Bought against agreed and pro-rata: per line, hospital, item, province, winner."""
+    """Bought against agreed and pro-rata: totals per item, province and winner; then, a
+    page at a time and searchable, per hospital, per contract line, or (the office) the
+    hospitals behind schedule. Every table is one aggregate query over the round's
+    current lines (``selectors.progress_grouped``)."""
     user = request.user
+    is_office = user.organization.kind == Organization.Kind.OFFICE  # type: ignore[union-attr]
     contracts = selectors.contract_list_for_user(user=user).filter(  # type: ignore[arg-type]
         status=Contract.Status.CONFIRMED
     )
     rounds = Round.objects.filter(pk__in=contracts.values("round_id")).order_by("-created_at")
     round_id = request.GET.get("round", "")
     chosen = next((r for r in rounds if str(r.pk) == round_id), rounds.first())
-    rows = (
-        selectors.progress_lines(
-            contracts=contracts.filter(round=chosen), today=timezone.localdate()
+    # A hospital's own lines are few: it sees them, not a table of one hospital.
+    org_kind = user.organization.kind  # type: ignore[union-attr]
+    details = (
+        PROGRESS_DETAILS
+        if is_office
+        else ("lines",)
+        if org_kind == "hospital"
+        else PROGRESS_DETAILS[:2]
+    )
+    detail = request.GET.get("detail", "")
+    if detail not in details:
+        detail = details[0]
+    query = _query(request)
+    context: dict[str, Any] = {
+        "rounds": rounds,
+        "round": chosen,
+        "today": timezone.localdate(),
+        "detail": detail,
+        "details": details,
+        "q": query,
+    }
+    if chosen is None:
+        return render(request, "contracts/progress.html", context)
+    today = context["today"]
+    lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
+    found = selectors.progress_lines_matching(lines, query)
+    if detail == "lines":
+        page = paginate(request, selectors.progress_line_rows(lines=found, today=today))
+        page.object_list = selectors.line_progress_rows(page.object_list)
+    else:
+        key = "hospital"
+        page = paginate(
+            request,
+            selectors.progress_grouped(
+                lines=found, today=today, key=key, behind_only=detail == "behind"
+            ),
         )
-        if chosen
-        else []
+        page.object_list = selectors.progress_rows(page.object_list, key)
+    behind = selectors.progress_grouped(lines=lines, today=today, key="hospital", behind_only=True)
+    context.update(
+        total=selectors.progress_total(lines=lines, today=today),
+        by_item=selectors.progress_rows(
+            selectors.progress_grouped(lines=lines, today=today, key="item"), "item"
+        ),
+        by_province=selectors.progress_rows(
+            selectors.progress_grouped(lines=lines, today=today, key="region"), "region"
+        ),
+        by_winner=selectors.progress_rows(
+            selectors.progress_grouped(lines=lines, today=today, key="manufacturer"),
+            "manufacturer",
+        ),
+        page_obj=page,
+        behind=selectors.progress_rows(behind[:BEHIND_PREVIEW], "hospital") if is_office else [],
+        behind_count=behind.count() if is_office else 0,
     )
-    return render(
-        request,
-        "contracts/progress.html",
-        {
-            "rounds": rounds,
-            "round": chosen,
-            "rows": rows[:1000],
-            "total": combine(r.progress for r in rows),
-            "by_item": selectors.progress_by(rows, "item"),
-            "by_province": selectors.progress_by(rows, "region"),
-            "by_winner": selectors.progress_by(rows, "manufacturer"),
-            "by_hospital": selectors.progress_by(rows, "hospital")[:500],
-            "behind": selectors.behind_schedule_hospitals(rows=rows),
-            "today": timezone.localdate(),
-        },
-    )
+    return render(request, "contracts/progress.html", context)
 
 
 @role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
 def supply_failures(request: HttpRequest) -> HttpResponse:
+    """Reported supply failures, newest first, by status."""
+    failures = selectors.supply_failure_list_for_user(user=request.user)  # type: ignore[arg-type]
+    status = request.GET.get("status", "")
+    if status in SupplyFailure.Status.values:
+        failures = failures.filter(status=status)
     return render(
         request,
         "contracts/supply_failures.html",
-        {"failures": selectors.supply_failure_list_for_user(user=request.user)[:200]},  # type: ignore[arg-type]
+        {
+            "page_obj": paginate(request, failures.order_by("-reported_at", "-pk")),
+            "status": status,
+            "statuses": SupplyFailure.Status.choices,
+        },
     )
 
 

@@ -90,7 +90,10 @@ def test_contracts_wait_for_the_province_selection(django_capture_on_commit_call
     built.round.refresh_from_db()
     with translation.override("en"), pytest.raises(ValidationError) as exc:
         services.contracts_generate(round_=built.round, by=built.office)
-    assert exc.value.messages == ["Close the province selection before drawing up contracts."]
+    assert exc.value.messages == [
+        "Open the province selection first: contracts are drawn up after the winners have "
+        "chosen their provinces and the platform has allocated the rest."
+    ]
 
 
 def test_hospital_confirms_first_then_the_manufacturer(django_capture_on_commit_callbacks) -> None:
@@ -243,7 +246,7 @@ def test_office_draws_up_contracts_from_the_award_page(
     url = reverse("contracts:contracts-generate", args=[built.round.pk])
     client = _client(built.office)
     page = client.post(url, follow=True).content.decode()
-    assert "Close the province selection before drawing up contracts." in page
+    assert "Open the province selection first" in page
     built.round.refresh_from_db()
     selection = services.selection_open(
         round_=built.round, by=built.office, closes_at=timezone.now() + datetime.timedelta(hours=1)
