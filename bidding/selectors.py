@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -85,7 +85,9 @@ def bid_list_for_user(*, user: User | object, round_: Round | None = None) -> Qu
     bids = _bids().filter(manufacturer=manufacturer)
     if round_ is not None:
         bids = bids.filter(round=round_)
-    return bids.order_by("-round__created_at", "round_item__item__code", "specification__code")
+    return bids.order_by(
+        "-round__created_at", "round_item__item__code", "specification__code", "pk"
+    )
 
 
 def bid_get_for_user(*, user: User | object, bid_id: int) -> Bid:
@@ -297,6 +299,59 @@ class OpeningRecord:
     def all_bids(self) -> Iterable[OpenedBid]:
         for item in self.items:
             yield from item.bids
+
+
+def opened_bids(*, round_: Round, query: str = "") -> QuerySet[OpenedBid]:
+    """A round's opened bids in the order of the opening record (public once opened).
+
+    Per item, lowest unit comparable price first, tampered bids (no price) last; a stable
+    order, so the record can be read page by page. ``query`` keeps the bids whose
+    manufacturer (name or credit code), item (code or name) or product name contains it,
+    or whose receipt hash starts with it.
+    """
+    bids = (
+        OpenedBid.objects.filter(opening__round=round_)
+        .select_related("manufacturer", "product", "specification", "round_item__item")
+        .order_by(
+            "round_item__item__code",
+            F("unit_comparable_price").asc(nulls_last=True),
+            "manufacturer__social_credit_code",
+            "pk",
+        )
+    )
+    query = query.strip()
+    if query:
+        bids = bids.filter(
+            Q(manufacturer__name__icontains=query)
+            | Q(manufacturer__name_en__icontains=query)
+            | Q(manufacturer__social_credit_code__icontains=query)
+            | Q(round_item__item__code__icontains=query)
+            | Q(round_item__item__name__icontains=query)
+            | Q(round_item__item__name_en__icontains=query)
+            | Q(product__name__icontains=query)
+            | Q(product__name_en__icontains=query)
+            | Q(receipt_hash__startswith=query.lower())
+        )
+    return bids
+
+
+def opening_round_items(*, round_: Round) -> list[tuple[RoundItem, int]]:
+    """The round's items with their ceilings, each with its number of opened bids."""
+    counts = dict(
+        OpenedBid.objects.filter(opening__round=round_)
+        .values_list("round_item")
+        .annotate(n=Count("pk"))
+        .values_list("round_item", "n")
+    )
+    round_items = (
+        RoundItem.objects.filter(round=round_)
+        .select_related("item")
+        .prefetch_related(
+            Prefetch("ceilings", queryset=Ceiling.objects.select_related("specification"))
+        )
+        .order_by("item__code")
+    )
+    return [(round_item, counts.get(round_item.pk, 0)) for round_item in round_items]
 
 
 def opening_record(*, round_: Round) -> OpeningRecord | None:

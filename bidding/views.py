@@ -20,10 +20,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import manufacturer_required, office_required
 from accounts.models import User
+from accounts.pagination import paginate
 from bidding import selectors
 from bidding.forms import BidSheet
 from bidding.keys import master_key_is_demo
-from bidding.models import Bid, DecryptionAudit
+from bidding.models import Bid, DecryptionAudit, OpenedBid, Opening
 from bidding.services import bid_sheet_submit, bid_version_receipt, bid_withdraw, round_open_bids
 from procurement.models import Round
 
@@ -52,7 +53,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "bidding/home.html",
         {
             "open_rounds": selectors.rounds_open_for_bidding(),
-            "bids": selectors.bid_list_for_user(user=request.user),
+            "bids": (page := paginate(request, selectors.bid_list_for_user(user=request.user))),
+            "page_obj": page,
             "opened_rounds": selectors.rounds_with_opening()[:20],
         },
     )
@@ -107,14 +109,14 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
 def round_bids(request: HttpRequest, code: str) -> HttpResponse:
     """The manufacturer's own bids in one round, with their latest receipts (no terms)."""
     round_ = selectors.round_get_by_code(code=code)
-    bids = list(selectors.bid_list_for_user(user=request.user, round_=round_))
-    versions = {b.pk: selectors.bid_current_version(b) for b in bids}
+    page = paginate(request, selectors.bid_list_for_user(user=request.user, round_=round_))
     return render(
         request,
         "bidding/round_bids.html",
         {
             "round": round_,
-            "rows": [(b, versions[b.pk]) for b in bids],
+            "rows": [(b, selectors.bid_current_version(b)) for b in page],
+            "page_obj": page,
             "can_bid": round_.status == Round.Status.BIDDING_OPEN
             and round_.bid_deadline > timezone.now(),
             "opened": selectors.round_is_opened(round_),
@@ -251,7 +253,8 @@ def open_bids(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def openings(request: HttpRequest) -> HttpResponse:
     """Public list of rounds whose bids have been opened."""
-    return render(request, "bidding/openings.html", {"rounds": selectors.rounds_with_opening()})
+    page = paginate(request, selectors.rounds_with_opening().order_by("-opening__opened_at", "-pk"))
+    return render(request, "bidding/openings.html", {"rounds": page, "page_obj": page})
 
 
 @require_GET
@@ -263,8 +266,25 @@ def opening(request: HttpRequest, code: str) -> HttpResponse:
     (they feed the allocation) and the bidder.
     """
     round_ = selectors.round_get_by_code(code=code)
-    record = selectors.opening_record(round_=round_)
-    return render(request, "bidding/opening.html", {"round": round_, "record": record})
+    context: dict[str, object] = {"round": round_, "record": None}
+    if selectors.round_is_opened(round_):
+        # A national round has thousands of bids: the record is read page by page, and
+        # searched on the server (a manufacturer, an item, the start of a receipt hash).
+        query = request.GET.get("q", "").strip()
+        page = paginate(request, selectors.opened_bids(round_=round_, query=query))
+        groups: dict[int, list[OpenedBid]] = {}
+        for bid in page:
+            groups.setdefault(bid.round_item_id, []).append(bid)
+        items = selectors.opening_round_items(round_=round_)
+        context.update(
+            record=Opening.objects.get(round=round_),
+            items=items,
+            sections=[(ri, groups[ri.pk]) for ri, _count in items if ri.pk in groups],
+            page_obj=page,
+            q=query,
+            receipts=sorted(bid.receipt_hash for bid in page),
+        )
+    return render(request, "bidding/opening.html", context)
 
 
 @require_GET
