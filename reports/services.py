@@ -140,12 +140,17 @@ def award_result_generate(
     redelivered or stale task is harmless. With ``job_id``, the language is counted once
     on that job (done, or failed when the round is no longer final).
     """
+    part = f"award:{language}"
+    if job_id is not None and _part_finished(job_id, part):
+        return ReportDocument.objects.filter(
+            round_id=round_id, kind=ReportDocument.Kind.AWARD_RESULT, language=language
+        ).first()
     round_ = Round.objects.filter(pk=round_id).select_related("office").first()
     if round_ is None or round_.status not in FINAL:
         if job_id is not None:
             job_part_finish(
                 job_id=job_id,
-                part=f"award:{language}",
+                part=part,
                 done=0,
                 failures=[_failure(language, _("The round is not awarded."))],
             )
@@ -161,7 +166,7 @@ def award_result_generate(
         pdf=pdf,
     )
     if job_id is not None:
-        job_part_finish(job_id=job_id, part=f"award:{language}", done=1, failures=[])
+        job_part_finish(job_id=job_id, part=part, done=1, failures=[])
     return document
 
 
@@ -197,6 +202,11 @@ def job_part_finish(
             job.finished_at = now
         job.save()
     return job
+
+
+def _part_finished(job_id: int, part: str) -> bool:
+    parts = GenerationJob.objects.filter(pk=job_id).values_list("parts_finished", flat=True)
+    return any(part in finished for finished in parts)
 
 
 def job_part_failed(
@@ -342,6 +352,8 @@ def party_reports_generate(
     not stop the other reports of the batch: it is logged and listed as failed on the job.
     Database errors and the soft time limit end the batch so the task can retry it.
     """
+    if job_id is not None and _part_finished(job_id, part):
+        return 0  # a redelivered batch the job has counted: its documents are stored
     round_ = Round.objects.filter(pk=round_id).select_related("office").first()
     if round_ is None or round_.status not in FINAL:
         if job_id is not None:

@@ -1,0 +1,145 @@
+"""The ready-made awarded demo round, part 1: demand, sealed bids and the public opening.
+
+``DEMO-2026-A1`` goes the whole way through the real services so that a new user sees
+results at once; this module takes it from creation to "bids opened", ``contracts.demo``
+awards it and draws up contracts, ``reports.demo`` publishes the award-result PDF (the
+loader runs them in app order, in one transaction).
+
+Every hospital declares its demand, the demo manufacturers seal their bids (encrypted
+under the configured master key: the development demo key unless JICAI_MASTER_KEY is
+set) and the bids are opened. The services check the clock (bids only before the
+deadline, the opening only after it), so the round is created with a timetable from now
+and, demo only, its bid deadline and opening time are then moved into the just-passed
+minutes by a plain UPDATE, as ``tests/browser/helpers.move_past_opening`` does; the
+services themselves are not bypassed. ``contracts.demo`` moves the timetable back to
+look like a round run months ago once the award is done.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import TextIO
+
+from django.utils import timezone
+
+from accounts.demo import organization_for
+from accounts.models import Organization, User
+from bidding.services import bid_submit, round_open_bids
+from catalog.models import Product
+from procurement.demo import DRUG_PRICES, _create_round
+from procurement.models import Round, RuleSet
+from procurement.services import (
+    DemandLine,
+    demand_declare,
+    round_close_demand,
+    round_open_bidding,
+    round_open_demand,
+)
+
+D = Decimal
+AWARDED_ROUND = "DEMO-2026-A1"
+AWARDED_ITEMS = ("D-ATV-OS", "D-CLO-OS", "D-AMB-INJ", "D-AML-OS")
+
+# Yearly demand of a grade-3 hospital per item (representative specification); grade 2
+# declares 60% of it, grade 1 30%, and each hospital a little more than the one before.
+BASE_DEMAND = {
+    "D-ATV-OS": ("20MG", 180_000),
+    "D-CLO-OS": ("75MG", 120_000),
+    "D-AMB-INJ": ("2ML15MG", 40_000),
+    "D-AML-OS": ("5MG", 150_000),
+}
+GRADE_SHARE = {3: D("1.0"), 2: D("0.6"), 1: D("0.3")}
+
+# Sealed bids: (manufacturer user, approval number of its product, unit price in yuan per
+# unit of the product's specification). Prices are below the published ceilings
+# (procurement/demo.py) the way the national rounds' winning prices were: cuts of 80 to
+# 95%, originators bidding high and losing.
+BIDS = [
+    ("maker01", "国药准字H20193001", "0.1800"),  # atorvastatin 20 mg
+    ("maker02", "国药准字H20193002", "0.1200"),  # atorvastatin 10 mg
+    ("maker03", "国药准字H20193003", "0.3000"),  # atorvastatin 40 mg
+    ("maker08", "国药准字J20170001", "1.6000"),  # Lipitor, originator
+    ("maker05", "国药准字H20193005", "0.6000"),  # clopidogrel
+    ("maker06", "国药准字H20193006", "0.7200"),
+    ("maker07", "国药准字H20193007", "0.8500"),
+    ("maker08", "国药准字J20170002", "2.9000"),  # Plavix, originator
+    ("maker01", "国药准字H20193008", "0.9500"),  # ambroxol 2 ml:15 mg
+    ("maker03", "国药准字H20193009", "1.9000"),  # ambroxol 4 ml:30 mg
+    ("maker05", "国药准字H20193012", "0.0600"),  # amlodipine
+    ("maker07", "国药准字H20193013", "0.0750"),
+]
+ANNUAL_CAPACITY = 50_000_000
+
+
+def demand_of(hospital: Organization, serial: int) -> list[DemandLine]:
+    share = GRADE_SHARE.get(hospital.hospital_grade or 1, D("0.3")) * (1 + D(serial) / 100)
+    return [
+        DemandLine(item_code=code, specification_code=spec, quantity=int(base * share))
+        for code, (spec, base) in BASE_DEMAND.items()
+    ]
+
+
+def _user(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+def _declare_and_bid(round_: Round) -> None:
+    office = _user("office")
+    round_open_demand(round_=round_, by=office)
+    hospitals = Organization.objects.filter(kind=Organization.Kind.HOSPITAL).order_by("pk")
+    for serial, hospital in enumerate(hospitals, 1):
+        demand_declare(
+            hospital=hospital,
+            round_=round_,
+            lines=demand_of(hospital, serial),
+            channel="web",
+            by=hospital.users.order_by("pk").first(),  # type: ignore[arg-type]
+        )
+    round_close_demand(round_=round_, by=office)
+    round_open_bidding(round_=round_, by=office)
+    round_.refresh_from_db()
+    for username, approval_number, price in BIDS:
+        product = Product.objects.select_related("specification__item").get(
+            approval_number=approval_number, manufacturer=organization_for(username)
+        )
+        bid_submit(
+            round_item=round_.items.get(item=product.specification.item),
+            specification=product.specification,
+            product=product,
+            unit_price=D(price),
+            annual_capacity=ANNUAL_CAPACITY,
+            by=_user(username),
+        )
+
+
+def _move_past_the_opening(round_: Round) -> None:
+    """Demo only: the bid deadline and the opening time have just passed."""
+    now = timezone.now()
+    Round.objects.filter(pk=round_.pk).update(
+        demand_opens_at=now - datetime.timedelta(days=3),
+        demand_closes_at=now - datetime.timedelta(days=1),
+        bid_deadline=now - datetime.timedelta(minutes=2),
+        opening_at=now - datetime.timedelta(minutes=1),
+    )
+
+
+def load(*, stdout: TextIO) -> None:
+    if Round.objects.filter(code=AWARDED_ROUND).exists():
+        stdout.write(f"bidding: {AWARDED_ROUND} already loaded\n")
+        return
+    round_ = _create_round(
+        code=AWARDED_ROUND,
+        name="2026年演示药品集中带量采购（已中选）",
+        name_en="2026 demo drug volume-based procurement (awarded)",
+        kind=Round.Kind.DRUGS,
+        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+        prices={code: DRUG_PRICES[code] for code in AWARDED_ITEMS},
+    )
+    _declare_and_bid(round_)
+    _move_past_the_opening(round_)
+    round_.refresh_from_db()
+    opening = round_open_bids(round_=round_, by=_user("office"))
+    stdout.write(
+        f"bidding: {AWARDED_ROUND} demand declared, {opening.bid_count} bids sealed and opened\n"
+    )

@@ -1,0 +1,165 @@
+"""The ready-made awarded demo round, part 2: award, provinces, contracts, a month bought.
+
+Takes ``DEMO-2026-A1`` (left by ``bidding.demo`` with its bids opened) through the real
+services: the official evaluation, the objection period (no objection), finalization,
+province selection (each winner takes its turns in the draft, choosing the free province
+it prefers), the allocation after selection, contracts drawn up and confirmed by every
+hospital and then every supplier, execution, and one month of purchases.
+
+Differences from a live round, all demo only and all here:
+
+* the evaluation runs are executed in this process right after they are queued
+  (``evaluation_execute``, the task's own service): seed_demo runs in one transaction, so
+  the queued tasks only start after it commits and then find the runs done (no-ops);
+* once the award is done the timetable is moved back by a plain UPDATE so the round
+  reads as run months ago, with the contract term starting on the first day of last
+  month: the purchase service accepts months of the term that have begun, and "last
+  month" is the one a hospital records.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import TextIO
+
+from django.utils import timezone
+
+from accounts.models import Organization, Region, User
+from bidding.demo import AWARDED_ROUND
+from contracts import services
+from contracts.models import Contract, ContractLine, EvaluationRun, ProvinceSelection
+from contracts.progress import expected_by, month_start
+from procurement.models import Round
+
+S = Round.Status
+
+# What a hospital has bought so far, recorded as last month's purchase: most hospitals
+# are on schedule (the pro-rata volume of the days of the term begun); every fifth buys
+# only 40% of it, so the progress pages show some behind schedule.
+ON_SCHEDULE, BEHIND = Decimal("1.02"), Decimal("0.4")
+
+
+def _office() -> User:
+    return User.objects.get(username="office")
+
+
+def _user_of(organization_id: int) -> User:
+    user = User.objects.filter(organization_id=organization_id).order_by("pk").first()
+    assert user is not None, f"demo organization {organization_id} has no user"
+    return user
+
+
+def _execute(run: EvaluationRun) -> None:
+    """Demo only: run the queued evaluation here instead of after the commit."""
+    services.evaluation_execute(run_id=run.pk)
+    run.refresh_from_db()
+    if run.status != EvaluationRun.Status.DONE:
+        raise RuntimeError(f"demo evaluation run {run.pk} ended {run.status}: {run.error}")
+
+
+def _award(round_: Round) -> None:
+    office = _office()
+    _execute(services.evaluation_request(round_=round_, by=office))
+    services.objection_period_open(round_=round_, by=office)
+    services.award_finalize(round_=round_, by=office)
+
+
+def _select_provinces(round_: Round) -> None:
+    """Every winner makes its picks: its own province if free, else the first free one."""
+    office = _office()
+    selection = services.selection_open(
+        round_=round_, by=office, closes_at=timezone.now() + datetime.timedelta(hours=1)
+    )
+    home = dict(Organization.objects.values_list("pk", "region_id"))
+    for round_item in round_.items.order_by("pk"):
+        while True:
+            board = services.draft_board(selection=selection, round_item_id=round_item.pk)
+            current = board.current
+            if current is None:
+                break
+            free = board.free
+            region: Region = next(
+                (r for r in free if r.pk == home.get(current.manufacturer_id)), free[0]
+            )
+            services.selection_pick(
+                selection=selection,
+                round_item_id=round_item.pk,
+                by=_user_of(current.manufacturer_id),
+                region=region,
+            )
+    _execute(services.selection_close(selection=selection, by=office))
+
+
+def _contract(round_: Round) -> None:
+    services.contracts_generate(round_=round_, by=_office())
+    for contract in Contract.objects.filter(round=round_).order_by("pk"):
+        contract = services.contract_confirm(contract=contract, by=_user_of(contract.hospital_id))
+        services.contract_confirm(contract=contract, by=_user_of(contract.manufacturer_id))
+
+
+def _move_timetable_back(round_: Round) -> datetime.date:
+    """Demo only: the round reads as run months ago; the term began on the first day of
+    last month (contract lines and their end dates follow)."""
+    now = timezone.now()
+    starts = month_start(month_start(timezone.localdate()) - datetime.timedelta(days=1))
+    Round.objects.filter(pk=round_.pk).update(
+        demand_opens_at=now - datetime.timedelta(days=100),
+        demand_closes_at=now - datetime.timedelta(days=80),
+        bid_deadline=now - datetime.timedelta(days=70),
+        opening_at=now - datetime.timedelta(days=70) + datetime.timedelta(hours=1),
+        objection_ends_at=now - datetime.timedelta(days=60),
+        contract_starts_on=starts,
+    )
+    Contract.objects.filter(round=round_).update(starts_on=starts)
+    for line in ContractLine.objects.filter(contract__round=round_):
+        line.starts_on = starts
+        line.ends_on = services.term_end(starts, line.term_years)
+        line.save(update_fields=["starts_on", "ends_on"])
+    return starts
+
+
+def _buy_one_month(round_: Round, month: datetime.date) -> int:
+    today = timezone.localdate()
+    lines_by_hospital: dict[int, list[services.PurchaseLine]] = {}
+    contracts = Contract.objects.filter(round=round_).select_related("hospital")
+    for contract in contracts.order_by("hospital_id", "pk"):
+        share = BEHIND if contract.hospital_id % 5 == 0 else ON_SCHEDULE
+        for line in services.contract_lines(contract):
+            due = expected_by(line.quantity, line.starts_on, line.ends_on, today)
+            lines_by_hospital.setdefault(contract.hospital_id, []).append(
+                services.PurchaseLine(
+                    contract_number=contract.number,
+                    item_code=line.round_item.item.code,
+                    month=f"{month:%Y-%m}",
+                    quantity=int(due * share),
+                )
+            )
+    hospitals = Organization.objects.in_bulk(list(lines_by_hospital))
+    for hospital_id, lines in lines_by_hospital.items():
+        services.purchases_record(
+            hospital=hospitals[hospital_id], by=_user_of(hospital_id), lines=lines, channel="web"
+        )
+    return sum(len(lines) for lines in lines_by_hospital.values())
+
+
+def load(*, stdout: TextIO) -> None:
+    round_ = Round.objects.filter(code=AWARDED_ROUND).first()
+    if round_ is None or round_.status != S.BIDS_OPENED:
+        return  # not loaded by bidding.demo in this run, or already taken further
+    _award(round_)
+    round_.refresh_from_db()
+    _select_provinces(round_)
+    round_.refresh_from_db()
+    _contract(round_)
+    round_.refresh_from_db()
+    starts = _move_timetable_back(round_)
+    round_.refresh_from_db()
+    services.execution_start(round_=round_, by=_office())
+    purchases = _buy_one_month(round_, starts)
+    stdout.write(
+        f"contracts: {AWARDED_ROUND} awarded, provinces selected, "
+        f"{Contract.objects.filter(round=round_).count()} contracts confirmed, "
+        f"{purchases} purchase lines for {starts:%Y-%m}\n"
+    )
+    assert ProvinceSelection.objects.filter(round=round_, status="closed").exists()
