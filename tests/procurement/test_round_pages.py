@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import re
 
 import openpyxl
 import pytest
@@ -385,3 +386,23 @@ def test_round_page_shows_which_ceilings_are_missing_and_formats_prices(office):
     html = client_for(office).get(reverse("procurement:round", args=[round_.code])).content.decode()
     assert '<td class="num">1,234.5000</td>' in html
     assert html.count("not set") == 1
+
+
+def test_round_create_groups_the_item_and_province_checkboxes_in_fieldsets(office):
+    data = _create_data(items=[], regions=[])
+    html = client_for(office).post(reverse("procurement:round-create"), data).content.decode()
+    for field_id, legend in (("id_items", "Procurement items"), ("id_regions", "Region scope")):
+        fieldset = re.search(
+            rf'<fieldset class="choice-group has-error" id="{field_id}" tabindex="-1"'
+            rf' aria-describedby=" {field_id}-error">\s*<legend>{legend}',
+            html,
+        )
+        assert fieldset, (field_id, html[:4000])
+        # The summary's link leads to the group, and the error is inside it too.
+        assert f'<a href="#{field_id}">{legend}: This field is required.</a>' in html
+        assert f'<p class="field-error" id="{field_id}-error">This field is required.</p>' in html
+    # Every checkbox has its own label.
+    boxes = re.findall(r'<input type="checkbox" name="items" value="\d+" id="(id_items_\d+)"', html)
+    assert len(boxes) == 3
+    for box in boxes:
+        assert f'<label for="{box}">' in html
