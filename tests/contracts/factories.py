@@ -18,6 +18,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
@@ -188,4 +189,27 @@ def opened_round(
                 ceiling=ceiling,
             )
         )
+    return built
+
+
+def in_objection_period(capture: Any, **round_fields: Any) -> OpenedRound:
+    """``opened_round(**round_fields)`` evaluated (the task run at once) and published
+    for objections. ``capture``: pytest-django's ``django_capture_on_commit_callbacks``."""
+    from contracts import services
+
+    built = opened_round(**round_fields)
+    with capture(execute=True):
+        services.evaluation_request(round_=built.round, by=built.office)
+    services.objection_period_open(round_=built.round, by=built.office)
+    built.round.refresh_from_db()
+    return built
+
+
+def awarded_round(capture: Any, **round_fields: Any) -> OpenedRound:
+    """``in_objection_period`` then finalized: the award is final."""
+    from contracts import services
+
+    built = in_objection_period(capture, **round_fields)
+    services.award_finalize(round_=built.round, by=built.office)
+    built.round.refresh_from_db()
     return built
