@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from contracts.pdf import sha256
 from reports import services
-from reports.models import ReportDocument
+from reports.models import GenerationJob, ReportDocument
 from reports.tasks import award_result_task
 from tests.factories import TEST_PASSWORD
 from tests.reports.factories import small_awarded_round
@@ -38,6 +38,15 @@ def test_the_worker_publishes_both_languages_once(celery_worker: subprocess.Pope
     assert response.status_code == 302
     documents = _wait_for_documents(built.round.pk, 2)
     assert [d.language for d in documents] == ["en", "zh-hans"]
+    # The job the page polls has counted both languages, once, from the worker's tasks.
+    deadline = time.monotonic() + 30
+    while GenerationJob.objects.filter(round=built.round, finished_at__isnull=True).exists():
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.3)
+    job = GenerationJob.objects.get(round=built.round)
+    assert (job.done, job.failed) == (2, 0)
+    partial = office.get(reverse("reports:award-job-progress", args=[built.round.pk]))
+    assert "hx-get" not in partial.content.decode()
     first = {d.language: (d.pk, d.sha256, d.generated_at) for d in documents}
 
     # The same bytes as rendering here: the PDF does not depend on the process.
@@ -77,6 +86,13 @@ def test_party_reports_fan_out_over_the_worker(celery_worker: subprocess.Popen[b
     assert response.status_code == 302
     # 2 hospitals with allocations and 6 bidders, in Chinese and English
     documents = _wait_for_documents(built.round.pk, (2 + 6) * 2)
+    deadline = time.monotonic() + 30
+    while GenerationJob.objects.filter(round=built.round, finished_at__isnull=True).exists():
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.3)
+    job = GenerationJob.objects.get(round=built.round, kind="party_reports")
+    assert (job.total, job.done, job.failed) == (16, 16, 0)
+    assert len(job.parts_finished) == 4  # one batch of hospitals, one of makers, x 2 languages
     assert {d.kind for d in documents} == {"hospital", "manufacturer"}
     assert len({(d.kind, d.organization_id, d.language) for d in documents}) == 16
     hospital = built.hospitals["11"]
