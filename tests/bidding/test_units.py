@@ -32,3 +32,21 @@ def test_the_sheet_review_and_receipt_say_the_unit_of_count(world: World) -> Non
     receipt = client.get(reverse("bidding:receipt", args=[version.pk])).content.decode()
     assert "<dd>120,000 tablet</dd>" in receipt
     assert "<dd>1.9876 yuan per tablet</dd>" in receipt
+
+
+def test_the_sheet_error_summary_links_each_error_to_its_field(world: World) -> None:
+    client = client_for(world.bidder)
+    url = reverse("bidding:sheet", args=[world.round.code])
+    response = client.post(url, sheet_data(world, price="1.23456", capacity="", step="review"))
+    assert response.status_code == 422
+    html = response.content.decode()
+    summary = html.split('<div class="error-summary" id="error-summary"', 1)[1].split("</div>")[0]
+    links = re.findall(r'<li><a href="#([^"]+)">([^<]*)</a></li>', summary)
+    key = f"{world.round_item.pk}-{world.spec20.pk}"
+    assert [field_id for field_id, _text in links] == [
+        f"id_{key}-unit_price",
+        f"id_{key}-annual_capacity",
+    ]
+    for field_id, text in links:
+        assert f'id="{field_id}"' in html
+        assert text.startswith(f"{world.item.code} {world.spec20.label} · ")
