@@ -212,7 +212,7 @@ def test_a_60_item_round_repeats_the_table_headers_on_every_page(large_pdf) -> N
     assert len(pages) - annex >= 3, "the opening record of 360 bids spans several pages"
     for number, page in enumerate(pages[first:annex], start=first + 1):
         assert "Unit comparable price (yuan)" in page, f"page {number} has no winners header"
-        assert "Agreed volume (units)" in page, number
+        assert "Agreed volume (tablet)" in page, number  # the item's unit of count
     for number, page in enumerate(pages[annex:], start=annex + 1):
         assert "Receipt hash (SHA-256)" in page, f"page {number} has no opening-record header"
         assert f"Page {number} / {len(pages)}" in page
