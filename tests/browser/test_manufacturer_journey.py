@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from bidding.models import OpenedBid
@@ -19,6 +20,7 @@ from bidding.services import round_open_bids
 from catalog.models import Product, Specification
 from catalog.services import product_register
 from contracts.models import BidResult, Contract, ProvinceAllocation
+from contracts.reasons import bid_result_reason
 from procurement.services import round_close_demand, round_open_bidding, round_open_demand
 from tests.browser.conftest import Journey
 from tests.browser.helpers import (
@@ -149,7 +151,10 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
         round_item__item__code="D-AML-OS",
     )
     assert lost.outcome == "lost"
-    expect(results.locator("tr", has_text="D-AML-OS")).to_contain_text(lost.reason)
+    with translation.override("en"):  # the page is in English; the reason is rendered from codes
+        reason = bid_result_reason(lost)
+    assert reason and reason != lost.reason
+    expect(results.locator("tr", has_text="D-AML-OS")).to_contain_text(reason)
     expect(results.locator("tr", has_text="D-CLO-OS")).to_contain_text("Won")
     ui.step(journey, "results and reasons")
 
