@@ -63,8 +63,11 @@ def test_publishing_shows_a_pending_state_until_both_languages_are_ready(
     job = GenerationJob.objects.get(round=built.round)
     assert (job.kind, job.total, job.done, job.is_pending) == ("award_result", 2, 0, True)
 
-    # Leaving and coming back: the page still shows the same pending job.
+    # Leaving and coming back: the page still shows the same pending job, and the
+    # office's home says it is under way.
     assert f'hx-get="{poll}"' in office.get(analysis).content.decode()
+    home = office.get(reverse("accounts:home"), follow=True).content.decode()
+    assert "R-JOB-1" in home and "Being generated" in home
     for callback in callbacks:
         callback()  # the worker's turn (tasks run in-process here)
     partial = office.get(poll, HTTP_HX_REQUEST="true").content.decode()
@@ -281,3 +284,21 @@ def test_report_tables_have_column_headers_for_screen_readers(
             cells = re.findall(r"<th\b[^>]*>", head)
             assert cells and all('scope="col"' in cell for cell in cells), cells
     assert "Rows 1–1 of 1" in pages[2].content.decode()
+
+
+def test_a_redelivered_language_is_not_rendered_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    built = small_awarded_round(code="R-JOB-11")
+    now = timezone.now()
+    job = GenerationJob.objects.create(
+        round=built.round, kind="award_result", total=2, requested_at=now, updated_at=now
+    )
+    first = services.award_result_generate(round_id=built.round.pk, language="en", job_id=job.pk)
+
+    def render(**_kwargs):
+        raise AssertionError("rendered twice")
+
+    monkeypatch.setattr(services, "award_result_render", render)
+    again = services.award_result_generate(round_id=built.round.pk, language="en", job_id=job.pk)
+    assert first is not None and again is not None and again.pk == first.pk
+    job.refresh_from_db()
+    assert (job.done, job.parts_finished) == (1, ["award:en"])
