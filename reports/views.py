@@ -220,20 +220,31 @@ def ocds_json(request: HttpRequest, round_id: int) -> HttpResponse:
     return ocds_response(request, round_, run)
 
 
+def _job_message(request: HttpRequest, job: GenerationJob, *, pending: str, finished: str) -> None:
+    """Without a broker the job has already run when the service returns: say so. A job
+    with failures says nothing here: the page lists them where the documents are."""
+    job.refresh_from_db()
+    if job.is_pending:
+        messages.success(request, pending)
+    elif not job.failed:
+        messages.success(request, finished)
+
+
 @office_required
 @require_POST
 def publish(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
     try:
         job = services.award_result_publish(round_=round_, by=_user(request))
-        if job.is_pending:
-            messages.success(
-                request,
-                _(
-                    "The award-result PDF is being generated in Chinese and English. "
-                    "This page shows when it is ready; you can leave it and come back."
-                ),
-            )
+        _job_message(
+            request,
+            job,
+            pending=_(
+                "The award-result PDF is being generated in Chinese and English. "
+                "This page shows when it is ready; you can leave it and come back."
+            ),
+            finished=_("The award-result PDF is published in Chinese and English."),
+        )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -246,14 +257,15 @@ def publish_party_reports(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
     try:
         job = services.party_reports_publish(round_=round_, by=_user(request))
-        if job.is_pending:
-            messages.success(
-                request,
-                _(
-                    "Every hospital's and manufacturer's report is being generated. "
-                    "This page shows the progress; you can leave it and come back."
-                ),
-            )
+        _job_message(
+            request,
+            job,
+            pending=_(
+                "Every hospital's and manufacturer's report is being generated. "
+                "This page shows the progress; you can leave it and come back."
+            ),
+            finished=_("Every hospital's and manufacturer's report is generated."),
+        )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)

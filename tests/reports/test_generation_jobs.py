@@ -302,3 +302,17 @@ def test_a_redelivered_language_is_not_rendered_again(monkeypatch: pytest.Monkey
     assert first is not None and again is not None and again.pk == first.pk
     job.refresh_from_db()
     assert (job.done, job.parts_finished) == (1, ["award:en"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_the_page_says_the_pdf_is_published_at_once() -> None:
+    """Real commits: the eager tasks run when the service's transaction commits, before
+    the view answers, so the office reads the outcome rather than "being generated"."""
+    built = small_awarded_round(code="R-JOB-12")
+    page = client_for(built.office).post(
+        reverse("reports:publish", args=[built.round.pk]), follow=True
+    )
+    html = page.content.decode()
+    assert "The award-result PDF is published in Chinese and English." in html
+    assert "being generated" not in html
+    assert html.count('class="sha256"') == 2
