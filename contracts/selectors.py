@@ -520,7 +520,8 @@ def behind_schedule_hospitals(*, rows: list[LineProgress]) -> list[tuple[Named, 
 #   expected = round_half_up(agreed x elapsed / term) = (2 x agreed x elapsed + term) // (2 x term)
 #
 # with ``elapsed`` and ``term`` (days) taken from a CASE over the few distinct
-# (start, end) pairs of the lines (one per term length, plus amended or switched lines).
+# (start, end) pairs of the lines (one per term length, plus amended or switched lines),
+# read once per page by ``progress_schedule``.
 
 PROGRESS_GROUPS: dict[str, tuple[str, ...]] = {
     # key -> (id, code, name, English name[, region name, region English name])
@@ -557,8 +558,13 @@ def current_lines(*, contracts: QuerySet[Contract]) -> QuerySet[ContractLine]:
     )
 
 
-def _schedule(lines: QuerySet[ContractLine], today: datetime.date) -> dict[str, Any]:
-    """Per-line SQL expressions: days elapsed, bought, and expected by ``today``."""
+Schedule = dict[str, Any]
+
+
+def progress_schedule(*, lines: QuerySet[ContractLine], today: datetime.date) -> Schedule:
+    """Per-line SQL expressions, for ``lines`` and any subset of them: days elapsed,
+    bought, and expected by ``today``. One small query (the distinct start/end dates);
+    compute it once per page and pass it to the aggregates."""
     pairs = sorted(set(lines.order_by().values_list("starts_on", "ends_on").distinct()))
     whens = [(Q(starts_on=start, ends_on=end), start, end) for start, end in pairs]
     elapsed = Case(
@@ -613,9 +619,8 @@ def _named(row: dict[str, Any], key: str) -> Named:
     return Named(pk, code, name, name_en or "")
 
 
-def progress_total(*, lines: QuerySet[ContractLine], today: datetime.date) -> Progress:
+def progress_total(*, lines: QuerySet[ContractLine], schedule: Schedule) -> Progress:
     """Bought, agreed and pro-rata over all ``lines`` (one aggregate query)."""
-    schedule = _schedule(lines, today)
     row = lines.order_by().aggregate(
         agreed=Sum("quantity"),
         bought=Sum(schedule["bought"]),
@@ -626,14 +631,13 @@ def progress_total(*, lines: QuerySet[ContractLine], today: datetime.date) -> Pr
 
 
 def progress_grouped(
-    *, lines: QuerySet[ContractLine], today: datetime.date, key: str, behind_only: bool = False
+    *, lines: QuerySet[ContractLine], schedule: Schedule, key: str, behind_only: bool = False
 ) -> QuerySet[Any]:
     """Totals per ``item``, ``region``, ``manufacturer`` or ``hospital``, by code: one
     GROUP BY query, rows as dicts (turn them into ``(Named, Progress)`` with
     ``progress_rows``). ``behind_only``: the groups behind schedule, largest shortfall
     first (the rule of ``Progress.behind``, in SQL)."""
     fields = PROGRESS_GROUPS[key]
-    schedule = _schedule(lines, today)
     grouped = (
         lines.order_by()
         .values(*fields)
@@ -678,10 +682,9 @@ LINE_FIELDS = (
 )
 
 
-def progress_line_rows(*, lines: QuerySet[ContractLine], today: datetime.date) -> QuerySet[Any]:
+def progress_line_rows(*, lines: QuerySet[ContractLine], schedule: Schedule) -> QuerySet[Any]:
     """Each line with its bought and expected figures, by contract number and item, as
     dicts (a page of them becomes ``LineProgress`` with ``line_progress_rows``)."""
-    schedule = _schedule(lines, today)
     return (
         lines.annotate(
             agreed=F("quantity"),

@@ -11,7 +11,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Max
+from django.db.models import Case, Count, F, Max, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -87,6 +87,9 @@ def round_award(request: HttpRequest, round_id: int) -> HttpResponse:
     return render(request, "contracts/round_award.html", _round_context(round_))
 
 
+ROUND_PAGE_OBJECTIONS = 20
+
+
 def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
     runs = list(selectors.run_list_for_round(round_=round_)[:30])
     contract_counts = [
@@ -104,7 +107,11 @@ def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
         "pending": [r for r in runs if r.is_pending],
         "comparison": services.evaluation_comparison(round_=round_),
         "scenario_form": extra.pop("scenario_form", None) or ScenarioForm(round_=round_),
-        "objections": round_.objections.select_related("round_item__item", "organization"),
+        # The open ones first; the full list is the objections page of the round.
+        "objections": round_.objections.select_related("round_item__item", "organization")
+        .annotate(answered=Case(When(status=Objection.Status.OPEN, then=0), default=1))
+        .order_by("answered", "-filed_at", "-pk")[:ROUND_PAGE_OBJECTIONS],
+        "objection_count": round_.objections.count(),
         "open_objections": round_.objections.filter(status=Objection.Status.OPEN).count(),
         "can_evaluate": round_.status in services.EVALUABLE,
         "selection": ProvinceSelection.objects.filter(round=round_).first(),
@@ -294,6 +301,9 @@ def objections(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in Objection.Status.values:
         listed = listed.filter(status=status)
+    round_id = request.GET.get("round", "")
+    if round_id.isdigit():
+        listed = listed.filter(round_id=int(round_id))
     return render(
         request,
         "contracts/objections.html",
@@ -989,34 +999,33 @@ def progress(request: HttpRequest) -> HttpResponse:
     }
     if chosen is None:
         return render(request, "contracts/progress.html", context)
-    today = context["today"]
     lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
+    schedule = selectors.progress_schedule(lines=lines, today=context["today"])
     found = selectors.progress_lines_matching(lines, query)
     if detail == "lines":
-        page = paginate(request, selectors.progress_line_rows(lines=found, today=today))
+        page = paginate(request, selectors.progress_line_rows(lines=found, schedule=schedule))
         page.object_list = selectors.line_progress_rows(page.object_list)
     else:
-        key = "hospital"
         page = paginate(
             request,
             selectors.progress_grouped(
-                lines=found, today=today, key=key, behind_only=detail == "behind"
+                lines=found, schedule=schedule, key="hospital", behind_only=detail == "behind"
             ),
         )
-        page.object_list = selectors.progress_rows(page.object_list, key)
-    behind = selectors.progress_grouped(lines=lines, today=today, key="hospital", behind_only=True)
+        page.object_list = selectors.progress_rows(page.object_list, "hospital")
+
+    def totals(key: str) -> list[tuple[selectors.Named, Any]]:
+        grouped = selectors.progress_grouped(lines=lines, schedule=schedule, key=key)
+        return selectors.progress_rows(grouped, key)
+
+    behind = selectors.progress_grouped(
+        lines=lines, schedule=schedule, key="hospital", behind_only=True
+    )
     context.update(
-        total=selectors.progress_total(lines=lines, today=today),
-        by_item=selectors.progress_rows(
-            selectors.progress_grouped(lines=lines, today=today, key="item"), "item"
-        ),
-        by_province=selectors.progress_rows(
-            selectors.progress_grouped(lines=lines, today=today, key="region"), "region"
-        ),
-        by_winner=selectors.progress_rows(
-            selectors.progress_grouped(lines=lines, today=today, key="manufacturer"),
-            "manufacturer",
-        ),
+        total=selectors.progress_total(lines=lines, schedule=schedule),
+        by_item=totals("item"),
+        by_province=totals("region"),
+        by_winner=totals("manufacturer"),
         page_obj=page,
         behind=selectors.progress_rows(behind[:BEHIND_PREVIEW], "hospital") if is_office else [],
         behind_count=behind.count() if is_office else 0,

@@ -167,8 +167,9 @@ def test_hospital_declares_demand_then_confirms_its_contract_and_records_purchas
     assert any("cannot be withdrawn" in message for message in ui.dialogs), ui.dialogs
     ui.step(journey, "contract confirmed")
 
-    # The contract's PDF (rendered by a task once the page asked for it).
-    page.reload(timeout=SLOW_MS)
+    # The contract's PDF: rendered by a task once the page asked for it; the page shows
+    # the download links by itself when it is ready (no reload).
+    expect(link(page, "PDF (English)")).to_be_visible(timeout=SLOW_MS)
     with page.expect_download(timeout=SLOW_MS) as download_info:
         link(page, "PDF (English)").click()
     pdf = Path(download_info.value.path()).read_bytes()

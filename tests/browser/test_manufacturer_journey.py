@@ -19,7 +19,9 @@ from bidding.models import OpenedBid
 from bidding.services import round_open_bids
 from catalog.models import Product, Specification
 from catalog.services import product_register
-from contracts.models import BidResult, Contract, ProvinceAllocation
+from accounts.models import User
+from contracts.models import BidResult, Contract, ProvinceAllocation, ProvinceSelection
+from contracts.services import draft_board, selection_pick
 from contracts.reasons import bid_result_reason
 from procurement.services import round_close_demand, round_open_bidding, round_open_demand
 from tests.browser.conftest import Journey
@@ -164,12 +166,30 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     link(page, f"{CODE} 旅程测试药品集采").or_(link(page, f"{CODE} Journey drug round")).click()
     expect(page.locator("h1")).to_contain_text("Province selection")
     board = page.locator("section.card", has=page.get_by_role("heading", name="D-CLO-OS"))
-    board.locator("#id_region").select_option("11")
+    board.locator("select[name=region]").select_option("11")
     ui.step(journey, "choose a province")
     button(board, "Choose").click()
     board = page.locator("section.card", has=page.get_by_role("heading", name="D-CLO-OS"))
     expect(board.locator("tbody tr").first).to_contain_text("Beijing")
     ui.step(journey, "province chosen")
+    # The next pick is made elsewhere (a rival, or a colleague): the open page shows it by
+    # itself, without a reload, and says so in its polite live region.
+    selection = ProvinceSelection.objects.get(round=round_)
+    item_id = round_.items.get(item__code="D-CLO-OS").pk
+    draft = draft_board(selection=selection, round_item_id=item_id)
+    assert draft.current is not None
+    elsewhere = draft.free[0]
+    selection_pick(
+        selection=selection,
+        round_item_id=item_id,
+        by=User.objects.filter(organization_id=draft.current.manufacturer_id).first(),
+        region=elsewhere,
+    )
+    expect(page.locator("#selection-news")).to_contain_text(
+        f"chose {elsewhere.name_en}.", timeout=SLOW_MS
+    )
+    expect(board.locator("tbody tr").nth(1)).to_contain_text(elsewhere.name_en)
+    ui.step(journey, "another pick appears by itself")
     close_selection_and_draw_up_contracts(round_)
     assert (
         ProvinceAllocation.objects.get(

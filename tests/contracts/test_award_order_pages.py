@@ -451,6 +451,13 @@ def test_objections_page_by_status(django_capture_on_commit_callbacks) -> None:
     page = _client(built.office).get(url, {"status": "open", "page": "2"}).content.decode()
     assert "Rows 51–55 of 55" in page and 'href="?status=open&amp;page=1"' in page
     assert "Rows 1–50 of 70" in _client(maker).get(url).content.decode()
+    # The award page lists the open ones first, twenty, and links to the round's list.
+    page = _client(built.office).get(reverse("contracts:round", args=[built.round.pk]))
+    html = page.content.decode()
+    assert html.count(">Answer</a>") == 20
+    assert f'href="{url}?round={built.round.pk}">All 70 objections of this round' in html
+    page = _client(built.office).get(url, {"round": built.round.pk, "status": "dismissed"})
+    assert "Rows 1–15 of 15" in page.content.decode()
     assert "No objections." in _client(built.makers[0]).get(url).content.decode()
 
 

@@ -67,16 +67,17 @@ def test_aggregates_equal_the_per_line_figures_on_every_day(
     for offset in range(-5, 800, 17):
         today = STARTED + datetime.timedelta(days=offset)
         rows = selectors.progress_lines(contracts=contracts, today=today)
-        assert selectors.progress_total(lines=lines, today=today) == combine(
+        schedule = selectors.progress_schedule(lines=lines, today=today)
+        assert selectors.progress_total(lines=lines, schedule=schedule) == combine(
             r.progress for r in rows
         )
         for key in ("item", "region", "manufacturer", "hospital"):
-            grouped = selectors.progress_grouped(lines=lines, today=today, key=key)
+            grouped = selectors.progress_grouped(lines=lines, schedule=schedule, key=key)
             assert _figures(selectors.progress_rows(grouped, key)) == _figures(
                 selectors.progress_by(rows, key)
             ), (today, key)
         behind = selectors.progress_grouped(
-            lines=lines, today=today, key="hospital", behind_only=True
+            lines=lines, schedule=schedule, key="hospital", behind_only=True
         )
         expected_behind = selectors.behind_schedule_hospitals(rows=rows)
         assert _figures(selectors.progress_rows(behind, "hospital")) == _figures(expected_behind), (
@@ -84,7 +85,7 @@ def test_aggregates_equal_the_per_line_figures_on_every_day(
         )
         behind_seen = behind_seen or bool(expected_behind)
         per_line = selectors.line_progress_rows(
-            selectors.progress_line_rows(lines=lines, today=today)
+            selectors.progress_line_rows(lines=lines, schedule=schedule)
         )
         assert [(r.contract_number, r.item.code, r.progress) for r in per_line] == [
             (r.contract_number, r.item.code, r.progress) for r in rows
