@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Organization, User
 from contracts.models import EvaluationRun
@@ -34,6 +35,8 @@ LANGUAGES = (ReportDocument.Language.ZH_HANS, ReportDocument.Language.EN)
 # A pending job with no finished part for longer than the task time limit plus this
 # margin is taken as stalled (its worker died): the office may start it again.
 STALL_MARGIN = datetime.timedelta(minutes=5)
+# Stored untranslated on the job and translated where shown (the task has no reader).
+NOT_AWARDED = gettext_noop("The round is not awarded.")
 
 
 def _page_count(pdf: bytes) -> int:
@@ -131,6 +134,25 @@ def _check_glyphs(*svgs: str) -> None:
         raise MissingGlyphsError(f"no glyph in {FONT_FAMILY} for: {shown}")
 
 
+def _awarded_round(
+    *, round_id: int, job_id: int | None, part: str, language: str, documents: int = 1
+) -> Round | None:
+    """The round when its award is final. Otherwise None (a stale or redelivered task
+    does nothing) and the job's part counts its ``documents`` as failed."""
+    round_ = Round.objects.filter(pk=round_id).select_related("office").first()
+    if round_ is not None and round_.status in FINAL:
+        return round_
+    if job_id is not None:
+        job_part_finish(
+            job_id=job_id,
+            part=part,
+            done=0,
+            failures=[_failure(language, NOT_AWARDED)],
+            failed=documents,
+        )
+    return None
+
+
 def award_result_generate(
     *, round_id: int, language: str, job_id: int | None = None
 ) -> ReportDocument | None:
@@ -145,15 +167,8 @@ def award_result_generate(
         return ReportDocument.objects.filter(
             round_id=round_id, kind=ReportDocument.Kind.AWARD_RESULT, language=language
         ).first()
-    round_ = Round.objects.filter(pk=round_id).select_related("office").first()
-    if round_ is None or round_.status not in FINAL:
-        if job_id is not None:
-            job_part_finish(
-                job_id=job_id,
-                part=part,
-                done=0,
-                failures=[_failure(language, _("The round is not awarded."))],
-            )
+    round_ = _awarded_round(round_id=round_id, job_id=job_id, part=part, language=language)
+    if round_ is None:
         return None
     run = _final_run(round_)
     pdf = award_result_render(round_=round_, run=run, language=language)
@@ -354,16 +369,14 @@ def party_reports_generate(
     """
     if job_id is not None and _part_finished(job_id, part):
         return 0  # a redelivered batch the job has counted: its documents are stored
-    round_ = Round.objects.filter(pk=round_id).select_related("office").first()
-    if round_ is None or round_.status not in FINAL:
-        if job_id is not None:
-            job_part_finish(
-                job_id=job_id,
-                part=part,
-                done=0,
-                failures=[_failure(language, _("The round is not awarded."))],
-                failed=len(organization_ids),
-            )
+    round_ = _awarded_round(
+        round_id=round_id,
+        job_id=job_id,
+        part=part,
+        language=language,
+        documents=len(organization_ids),
+    )
+    if round_ is None:
         return 0
     run = _final_run(round_)
     allowed = set(

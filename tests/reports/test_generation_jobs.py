@@ -316,3 +316,34 @@ def test_without_a_broker_the_page_says_the_pdf_is_published_at_once() -> None:
     assert "The award-result PDF is published in Chinese and English." in html
     assert "being generated" not in html
     assert html.count('class="sha256"') == 2
+
+
+def test_a_task_for_a_round_no_longer_awarded_counts_as_failed() -> None:
+    built = small_awarded_round(code="R-JOB-13")
+    now = timezone.now()
+    job = GenerationJob.objects.create(
+        round=built.round, kind="party_reports", total=3, requested_at=now, updated_at=now
+    )
+    Round.objects.filter(pk=built.round.pk).update(status=Round.Status.OBJECTION)
+    hospitals = [built.hospitals[c].organization.pk for c in ("11", "31", "44")]
+    stored = services.party_reports_generate(  # in the default language, zh-hans
+        round_id=built.round.pk,
+        kind="hospital",
+        organization_ids=hospitals,
+        language="en",
+        job_id=job.pk,
+        part="hospital:0:en",
+    )
+    job.refresh_from_db()
+    assert stored == 0
+    assert (job.done, job.failed, job.is_pending) == (0, 3, False)
+    assert job.failures == [
+        {"organization": "", "language": "en", "error": "The round is not awarded."}
+    ]
+    assert not ReportDocument.objects.filter(round=built.round).exists()
+    # Stored untranslated, shown in the reader's language.
+    poll = reverse("reports:party-job-progress", args=[built.round.pk])
+    assert "The round is not awarded." in client_for(built.office).get(poll).content.decode()
+    zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert zh.login(username=built.office.username, password=TEST_PASSWORD)
+    assert "该批次尚未确定中选结果。" in zh.get(poll).content.decode()
