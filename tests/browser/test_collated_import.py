@@ -16,11 +16,10 @@ from playwright.sync_api import Page, expect
 from catalog.models import StoredUpload
 from procurement import services, views
 from procurement.models import DemandDeclaration
-from tests.browser.conftest import browser, page  # noqa: F401  (fixtures)
 from tests.factories import TEST_PASSWORD, user_of
 from tests.procurement.factories import drug_item, hospital_user, make_round
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class HeldTask:
@@ -35,7 +34,7 @@ class HeldTask:
 
 def test_the_office_follows_a_collated_import_leaves_it_and_comes_back(
     live_server: object,
-    page: Page,  # noqa: F811  (the browser journeys' fixture, imported above)
+    page: Page,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
