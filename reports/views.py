@@ -190,16 +190,22 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
 def award_job_progress(request: HttpRequest, round_id: int) -> HttpResponse:
     """The htmx-polled documents card: pending, then the links with their SHA-256."""
     round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
-    return render(
+    context = _job_context(round_)
+    response = render(
         request,
         "reports/_documents.html",
         {
             "round": round_,
             "documents": selectors.documents_public(round_=round_),
             "office_view": True,
-            **_job_context(round_),
+            **context,
         },
     )
+    job = context["award_job"]
+    if getattr(request, "htmx", False) and (job is None or not job.is_pending):
+        # Done: reload once so the rest of the page (the button's label) follows.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @office_required

@@ -68,9 +68,13 @@ def test_publishing_shows_a_pending_state_until_both_languages_are_ready(
     assert f'hx-get="{poll}"' in office.get(analysis).content.decode()
     home = office.get(reverse("accounts:home"), follow=True).content.decode()
     assert "R-JOB-1" in home and "Being generated" in home
+    pending = office.get(poll, HTTP_HX_REQUEST="true")
+    assert "hx-get" in pending.content.decode() and "HX-Refresh" not in pending
     for callback in callbacks:
         callback()  # the worker's turn (tasks run in-process here)
-    partial = office.get(poll, HTTP_HX_REQUEST="true").content.decode()
+    response = office.get(poll, HTTP_HX_REQUEST="true")
+    assert response["HX-Refresh"] == "true"  # the page reloads once, with the new button
+    partial = response.content.decode()
     assert "hx-get" not in partial  # done: polling stops
     documents = ReportDocument.objects.filter(round=built.round)
     assert documents.count() == 2
