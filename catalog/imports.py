@@ -25,6 +25,7 @@ import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +34,7 @@ from accounts.models import USCC_MESSAGES, Organization, Region, User
 from accounts.services import organization_upsert
 from accounts.uscc import USCCError, validate_uscc
 from catalog.models import (
+    UPLOAD_CLAIMED,
     UPLOAD_UNFINISHED,
     UPLOAD_WORKING,
     ProcurementItem,
@@ -40,6 +42,7 @@ from catalog.models import (
     ProductKind,
     Specification,
     StoredUpload,
+    upload_stalled_before,
 )
 from catalog.services import product_register
 from catalog.spreadsheets import (
@@ -146,7 +149,7 @@ def upload_store(
     with transaction.atomic():
         StoredUpload.objects.filter(created_at__lt=timezone.now() - UPLOAD_KEPT_FOR).delete()
         StoredUpload.objects.filter(user=user, purpose=purpose, scope=scope).exclude(
-            status__in=UPLOAD_WORKING
+            _alive()
         ).delete()
         return StoredUpload.objects.create(
             user=user,
@@ -157,6 +160,13 @@ def upload_store(
             data=data,
             status=status,
         )
+
+
+def _alive() -> Q:
+    """Uploads a task works on or will work on (a stalled task's upload is not alive)."""
+    return Q(status__in=UPLOAD_WORKING) & ~Q(
+        status__in=UPLOAD_CLAIMED, started_at__lt=upload_stalled_before()
+    )
 
 
 def upload_unfinished_for_user(*, user: User, purpose: str, scope: str) -> StoredUpload | None:
@@ -173,6 +183,7 @@ def upload_unfinished_for_user(*, user: User, purpose: str, scope: str) -> Store
             scope=scope,
             status__in=UPLOAD_UNFINISHED,
         )
+        .exclude(status__in=UPLOAD_CLAIMED, started_at__lt=upload_stalled_before())
         .defer("data")
         .order_by("-created_at")
         .first()
@@ -196,9 +207,16 @@ def upload_get_for_user(*, user: User, token: str, purpose: str, scope: str) -> 
 
 
 def upload_discard(*, upload: StoredUpload) -> bool:
-    """Delete an upload no task is working on; False if one is (it is left alone)."""
+    """Delete an upload no task is working on; False if one is (it is left alone).
+
+    A file still waiting in the queue may be discarded: the task then finds nothing to
+    claim. The condition is part of the one ``DELETE`` statement, so a task that claims
+    the file at the same moment either wins (the file stays) or finds it gone.
+    """
     deleted, _kinds = (
-        StoredUpload.objects.filter(pk=upload.pk).exclude(status__in=UPLOAD_WORKING).delete()
+        StoredUpload.objects.filter(pk=upload.pk)
+        .exclude(Q(status__in=UPLOAD_CLAIMED) & _alive())
+        .delete()
     )
     return deleted > 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -304,7 +306,20 @@ class StoredUpload(models.Model):
     @property
     def is_working(self) -> bool:
         """A task is checking or importing the file (or is about to): the page polls."""
-        return self.status in UPLOAD_WORKING
+        return self.status in UPLOAD_WORKING and not self.is_stalled
+
+    @property
+    def is_stalled(self) -> bool:
+        """A task claimed the file longer ago than any task may run: its worker died.
+
+        Celery kills a task at ``CELERY_TASK_TIME_LIMIT``; a worker that was killed (or
+        lost its machine) never reports back, so the upload would otherwise say
+        "Checking" or "Importing" for ever and block the next file. Nothing was written
+        (the import is one transaction).
+        """
+        if self.status not in UPLOAD_CLAIMED or self.started_at is None:
+            return False
+        return self.started_at < upload_stalled_before()
 
     @property
     def is_unfinished(self) -> bool:
@@ -321,3 +336,10 @@ UPLOAD_WORKING = frozenset(
     }
 )
 UPLOAD_UNFINISHED = UPLOAD_WORKING | {StoredUpload.Status.PREVIEWED}
+UPLOAD_CLAIMED = frozenset({StoredUpload.Status.PREVIEWING, StoredUpload.Status.RUNNING})
+
+
+def upload_stalled_before() -> datetime.datetime:
+    """A task claimed before this moment has outlived Celery's hard time limit."""
+    limit = int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 1800))
+    return timezone.now() - datetime.timedelta(seconds=limit + 60)

@@ -249,3 +249,66 @@ def test_the_check_reports_in_chinese_for_a_user_who_reads_chinese(
     )
     message = StoredUpload.objects.get().result["errors"][0]["message"]
     assert message == "“2.5”不是整数。", message
+
+
+def test_a_task_that_died_does_not_block_the_next_file(
+    open_round, office_en, hospital, django_capture_on_commit_callbacks, settings
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from catalog.imports import upload_store
+
+    stalled = upload_store(
+        user=office_en,
+        purpose="demand-collated",
+        scope=open_round.code,
+        filename="lost.csv",
+        data=b"x",
+        status=StoredUpload.Status.RUNNING,
+    )
+    client = client_for(office_en)
+    status_url = _status_url(open_round, stalled)
+    # Claimed a moment ago: still importing, the page polls and a new file waits.
+    StoredUpload.objects.filter(pk=stalled.pk).update(started_at=timezone.now())
+    assert 'hx-trigger="every 2s"' in client.get(status_url).content.decode()
+    own = hospital.organization.social_credit_code
+    content = (HEADER + f"{own},D-ATV-OS,10MG,3\n").encode()
+    response, _callbacks = _upload(client, open_round, content, django_capture_on_commit_callbacks)
+    assert response.status_code == 409
+    # Claimed longer ago than Celery lets a task run: its worker died.
+    settings.CELERY_TASK_TIME_LIMIT = 600
+    StoredUpload.objects.filter(pk=stalled.pk).update(
+        started_at=timezone.now() - datetime.timedelta(seconds=700)
+    )
+    page = client.get(status_url).content.decode()
+    assert "The background task stopped without finishing" in page
+    assert "hx-trigger" not in page
+    round_page = client.get(reverse("procurement:round", args=[open_round.code])).content.decode()
+    assert status_url not in round_page
+    response, _callbacks = _upload(client, open_round, content, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    assert not StoredUpload.objects.filter(pk=stalled.pk).exists()
+    assert StoredUpload.objects.get().status == StoredUpload.Status.PREVIEWED
+
+
+def test_a_file_waiting_in_the_queue_can_be_discarded(open_round, office_en):
+    from catalog.imports import upload_store
+
+    upload = upload_store(
+        user=office_en,
+        purpose="demand-collated",
+        scope=open_round.code,
+        filename="q.csv",
+        data=b"x",
+        status=StoredUpload.Status.PREVIEW_QUEUED,
+    )
+    url = reverse("procurement:demand-office-import", args=[open_round.code])
+    client_for(office_en).post(url, {"token": str(upload.token), "discard": "1"})
+    assert not StoredUpload.objects.exists()
+    # The task then finds nothing to claim.
+    from procurement.tasks import demand_collated_preview_task
+
+    demand_collated_preview_task.delay(str(upload.token))
+    assert not StoredUpload.objects.exists()
