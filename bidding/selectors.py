@@ -150,10 +150,14 @@ def bid_terms_for_user(*, user: User, bid: Bid, purpose: str) -> BidTerms:
 
 
 def bid_decryptions(bid: Bid) -> QuerySet[DecryptionAudit]:
-    """Who decrypted this bid, when and why (shown to the bidder: transparency)."""
-    return DecryptionAudit.objects.select_related("by", "organization", "bid_version").filter(
-        bid_version__bid=bid
-    )[:100]
+    """Who decrypted this bid, when and why (shown to the bidder: transparency), newest first.
+
+    Every look at the bid sheet adds a row per bid, so the page shows it page by page."""
+    return (
+        DecryptionAudit.objects.select_related("by", "organization", "bid_version")
+        .filter(bid_version__bid=bid)
+        .order_by("-at", "-id")
+    )
 
 
 def bid_versions(bid: Bid) -> QuerySet[BidVersion]:

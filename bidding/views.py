@@ -141,7 +141,7 @@ def bid_detail(request: HttpRequest, bid_id: int) -> HttpResponse:
             "bid": bid,
             "terms": terms,
             "versions": selectors.bid_versions(bid),
-            "decryptions": selectors.bid_decryptions(bid),
+            "decryptions": paginate(request, selectors.bid_decryptions(bid)),
             "can_change": bid.round.status == Round.Status.BIDDING_OPEN
             and bid.round.bid_deadline > timezone.now()
             and bid.locked_at is None,

@@ -85,3 +85,26 @@ def test_my_bids_and_the_list_of_openings_are_paged(world: World) -> None:
     assert "Rows 1–1 of 1" in mine
     home = maker.get(reverse("bidding:home")).content.decode()
     assert "Rows 1–1 of 1" in home
+
+
+def test_the_decryptions_of_a_bid_are_paged_and_the_title_is_plain_text(world: World) -> None:
+    from bidding.models import Bid
+
+    bid_submit(
+        round_item=world.round_item,
+        specification=world.spec20,
+        product=world.bidder_20,
+        unit_price=Decimal("1.9876"),
+        annual_capacity=1000,
+        by=world.bidder,
+    )
+    maker = Client(HTTP_ACCEPT_LANGUAGE="en")
+    maker.force_login(world.bidder)
+    for _ in range(55):  # every look at the sheet decrypts (and records) the bid
+        maker.get(reverse("bidding:sheet", args=[world.round.code]))
+    bid = Bid.objects.get()
+    html = maker.get(reverse("bidding:bid-detail", args=[bid.pk])).content.decode()
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title is not None and "<" not in title.group(1)
+    # 55 sheet views and this page's own view.
+    assert "Rows 1–50 of 56" in html
