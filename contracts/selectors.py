@@ -20,6 +20,7 @@ from django.db.models import (
     Case,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     Min,
     OuterRef,
     Q,
@@ -50,8 +51,6 @@ from contracts.models import (
     SupplyFailure,
 )
 from contracts.progress import (
-    BEHIND_RATIO,
-    GRACE_DAYS,
     Progress,
     combine,
     elapsed_days,
@@ -513,8 +512,9 @@ def behind_schedule_hospitals(*, rows: list[LineProgress]) -> list[tuple[Named, 
 # --- progress as aggregate queries --------------------------------------------------------
 #
 # The progress pages total a round's current contract lines per item, province, winner and
-# hospital. A national round has about a million lines, so each table is one GROUP BY
-# query over them, and the lines themselves are read a page at a time. The schedule
+# hospital. A national round has about a million lines, so each table is a GROUP BY query
+# over them (agreed and pro-rata), plus one over their purchases (bought) for the groups
+# shown, and the lines themselves are read a page at a time. The schedule
 # arithmetic of ``contracts.progress`` is done in SQL, per line, exactly as there:
 #
 #   expected = round_half_up(agreed x elapsed / term) = (2 x agreed x elapsed + term) // (2 x term)
@@ -562,8 +562,8 @@ Schedule = dict[str, Any]
 
 
 def progress_schedule(*, lines: QuerySet[ContractLine], today: datetime.date) -> Schedule:
-    """Per-line SQL expressions, for ``lines`` and any subset of them: days elapsed,
-    bought, and expected by ``today``. One small query (the distinct start/end dates);
+    """Per-line SQL expressions, for ``lines`` and any subset of them: days elapsed and
+    expected by ``today``. One small query (the distinct start/end dates);
     compute it once per page and pass it to the aggregates."""
     pairs = sorted(set(lines.order_by().values_list("starts_on", "ends_on").distinct()))
     whens = [(Q(starts_on=start, ends_on=end), start, end) for start, end in pairs]
@@ -577,32 +577,18 @@ def progress_schedule(*, lines: QuerySet[ContractLine], today: datetime.date) ->
         default=Value(1),
         output_field=BigIntegerField(),
     )
-    bought = Coalesce(
-        Subquery(
-            Purchase.objects.filter(
-                contract_id=OuterRef("contract_id"), round_item_id=OuterRef("round_item_id")
-            )
-            .order_by()
-            .values("contract_id", "round_item_id")
-            .annotate(total=Sum("quantity"))
-            .values("total")[:1],
-            output_field=BigIntegerField(),
-        ),
-        Value(0),
-        output_field=BigIntegerField(),
-    )
     # Integer division of non-negative integers floors on PostgreSQL and SQLite alike.
     expected = ExpressionWrapper(
         (F("quantity") * Value(2) * elapsed + term) / (Value(2) * term),
         output_field=BigIntegerField(),
     )
-    return {"elapsed": elapsed, "bought": bought, "expected": expected}
+    return {"elapsed": elapsed, "expected": expected}
 
 
-def _progress_of(row: dict[str, Any]) -> Progress:
+def _progress_of(row: dict[str, Any], bought: int | None) -> Progress:
     return Progress(
         agreed=int(row["agreed"] or 0),
-        bought=int(row["bought"] or 0),
+        bought=int(bought or 0),
         expected=int(row["expected"] or 0),
         elapsed=int(row["elapsed"] or 0),
     )
@@ -619,57 +605,128 @@ def _named(row: dict[str, Any], key: str) -> Named:
     return Named(pk, code, name, name_en or "")
 
 
-def progress_total(*, lines: QuerySet[ContractLine], schedule: Schedule) -> Progress:
-    """Bought, agreed and pro-rata over all ``lines`` (one aggregate query)."""
-    row = lines.order_by().aggregate(
-        agreed=Sum("quantity"),
-        bought=Sum(schedule["bought"]),
-        expected=Sum(schedule["expected"]),
-        elapsed=Min(schedule["elapsed"]),
+def _with_purchases(lines: QuerySet[ContractLine]) -> QuerySet[ContractLine]:
+    """``lines`` joined to their purchases (``bought``: the purchases of the same contract
+    and item, one row per month), for summing what was bought. Kept apart from the sums of
+    agreed volume, which the join would repeat once per month."""
+    return lines.order_by().annotate(
+        bought=FilteredRelation(
+            "contract__purchases",
+            condition=Q(contract__purchases__round_item=F("round_item")),
+        )
     )
-    return _progress_of(row)
 
 
 def progress_grouped(
-    *, lines: QuerySet[ContractLine], schedule: Schedule, key: str, behind_only: bool = False
+    *, lines: QuerySet[ContractLine], schedule: Schedule, key: str
 ) -> QuerySet[Any]:
-    """Totals per ``item``, ``region``, ``manufacturer`` or ``hospital``, by code: one
-    GROUP BY query, rows as dicts (turn them into ``(Named, Progress)`` with
-    ``progress_rows``). ``behind_only``: the groups behind schedule, largest shortfall
-    first (the rule of ``Progress.behind``, in SQL)."""
+    """Agreed and pro-rata per ``item``, ``region``, ``manufacturer`` or ``hospital``, by
+    code: one GROUP BY query, rows as dicts, to be paged; ``progress_rows`` adds what was
+    bought (one more query, for the groups of the page only)."""
     fields = PROGRESS_GROUPS[key]
-    grouped = (
+    return _scheduled(lines, schedule, fields).order_by(fields[1], fields[0])
+
+
+def _scheduled(
+    lines: QuerySet[ContractLine], schedule: Schedule, fields: Iterable[str]
+) -> QuerySet[Any]:
+    """Agreed volume, pro-rata by today and days elapsed, grouped by ``fields``."""
+    return (
         lines.order_by()
         .values(*fields)
         .annotate(
             agreed=Sum("quantity"),
-            bought=Sum(schedule["bought"]),
             expected=Sum(schedule["expected"]),
             elapsed=Min(schedule["elapsed"]),
         )
     )
-    if not behind_only:
-        return grouped.order_by(fields[1], fields[0])
-    ratio = BEHIND_RATIO.as_integer_ratio()
-    return (
-        grouped.filter(elapsed__gte=GRACE_DAYS, expected__gt=0)
-        # bought < 0.8 x expected, in integers: bought x 5 < expected x 4
-        .alias(
-            short_by=ExpressionWrapper(
-                F("expected") * Value(ratio[0]) - F("bought") * Value(ratio[1]),
-                output_field=BigIntegerField(),
-            ),
-            shortfall=ExpressionWrapper(
-                F("expected") - F("bought"), output_field=BigIntegerField()
-            ),
-        )
-        .filter(short_by__gt=0)
-        .order_by("-shortfall", fields[1], fields[0])
+
+
+def _bought_by(
+    lines: QuerySet[ContractLine], key: str, ids: Iterable[int] | None
+) -> dict[int, int]:
+    field = PROGRESS_GROUPS[key][0]
+    if ids is not None:
+        lines = lines.filter(**{f"{field}__in": list(ids)})
+    return dict(
+        _with_purchases(lines)
+        .values(field)
+        .annotate(total=Sum("bought__quantity"))
+        .values_list(field, "total")
     )
 
 
-def progress_rows(rows: Iterable[dict[str, Any]], key: str) -> list[tuple[Named, Progress]]:
-    return [(_named(row, key), _progress_of(row)) for row in rows]
+def progress_rows(
+    rows: Iterable[dict[str, Any]], key: str, *, lines: QuerySet[ContractLine]
+) -> list[tuple[Named, Progress]]:
+    """``(Named, Progress)`` of grouped rows (a page of ``progress_grouped``), with what
+    was bought through ``lines`` (the same lines the rows were grouped from)."""
+    rows = list(rows)
+    field = PROGRESS_GROUPS[key][0]
+    bought = _bought_by(lines, key, {row[field] for row in rows})
+    return [(_named(row, key), _progress_of(row, bought.get(row[field]))) for row in rows]
+
+
+@dataclass(frozen=True)
+class ProgressSummary:
+    total: Progress
+    by_item: list[tuple[Named, Progress]]
+    by_region: list[tuple[Named, Progress]]
+    by_manufacturer: list[tuple[Named, Progress]]
+
+
+SUMMARY_KEYS = ("item", "region", "manufacturer")
+
+
+def progress_summary(*, lines: QuerySet[ContractLine], schedule: Schedule) -> ProgressSummary:
+    """The round's totals, per item, per province and per winner, from one GROUP BY over
+    (item, province, winner) and one over what they bought: at most items x provinces x
+    winners rows (about 9,000 in a national round), combined here."""
+    fields = tuple(f for key in SUMMARY_KEYS for f in PROGRESS_GROUPS[key])
+    ids = tuple(PROGRESS_GROUPS[key][0] for key in SUMMARY_KEYS)
+    rows = list(_scheduled(lines, schedule, fields))
+    bought = {
+        tuple(row[:-1]): row[-1]
+        for row in _with_purchases(lines)
+        .values(*ids)
+        .annotate(total=Sum("bought__quantity"))
+        .values_list(*ids, "total")
+    }
+    cells = [(row, _progress_of(row, bought.get(tuple(row[i] for i in ids)))) for row in rows]
+
+    def by(key: str) -> list[tuple[Named, Progress]]:
+        field = PROGRESS_GROUPS[key][0]
+        groups: dict[int, tuple[Named, list[Progress]]] = {}
+        for row, progress in cells:
+            groups.setdefault(row[field], (_named(row, key), []))[1].append(progress)
+        return sorted(
+            ((named, combine(parts)) for named, parts in groups.values()),
+            key=lambda pair: (pair[0].code, pair[0].pk),
+        )
+
+    return ProgressSummary(
+        total=combine(progress for _, progress in cells),
+        by_item=by("item"),
+        by_region=by("region"),
+        by_manufacturer=by("manufacturer"),
+    )
+
+
+def progress_behind(
+    *, lines: QuerySet[ContractLine], schedule: Schedule
+) -> list[tuple[Named, Progress]]:
+    """The hospitals behind schedule over all their ``lines``, largest shortfall first
+    (``Progress.behind``). Two aggregate queries over every hospital, compared here."""
+    grouped = progress_grouped(lines=lines, schedule=schedule, key="hospital")
+    bought = _bought_by(lines, "hospital", None)
+    field = PROGRESS_GROUPS["hospital"][0]
+    hospitals = [
+        (_named(row, "hospital"), _progress_of(row, bought.get(row[field]))) for row in grouped
+    ]
+    return sorted(
+        (pair for pair in hospitals if pair[1].behind),
+        key=lambda pair: (-pair[1].shortfall, pair[0].code, pair[0].pk),
+    )
 
 
 LINE_FIELDS = (
@@ -684,15 +741,26 @@ LINE_FIELDS = (
 
 def progress_line_rows(*, lines: QuerySet[ContractLine], schedule: Schedule) -> QuerySet[Any]:
     """Each line with its bought and expected figures, by contract number and item, as
-    dicts (a page of them becomes ``LineProgress`` with ``line_progress_rows``)."""
+    dicts (a page of them becomes ``LineProgress`` with ``line_progress_rows``). What was
+    bought is a subquery per line: PostgreSQL runs it for the rows of the page only."""
+    bought = Subquery(
+        Purchase.objects.filter(
+            contract_id=OuterRef("contract_id"), round_item_id=OuterRef("round_item_id")
+        )
+        .order_by()
+        .values("contract_id", "round_item_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")[:1],
+        output_field=BigIntegerField(),
+    )
     return (
         lines.annotate(
             agreed=F("quantity"),
-            bought=schedule["bought"],
+            line_bought=Coalesce(bought, Value(0), output_field=BigIntegerField()),
             expected=schedule["expected"],
             elapsed=schedule["elapsed"],
         )
-        .values(*LINE_FIELDS, "agreed", "bought", "expected", "elapsed")
+        .values(*LINE_FIELDS, "agreed", "line_bought", "expected", "elapsed")
         .order_by("contract__number", "round_item__item__code", "pk")
     )
 
@@ -706,7 +774,7 @@ def line_progress_rows(rows: Iterable[dict[str, Any]]) -> list[LineProgress]:
             manufacturer=_named(row, "manufacturer"),
             item=_named(row, "item"),
             region=_named(row, "region"),
-            progress=_progress_of(row),
+            progress=_progress_of(row, row["line_bought"]),
         )
         for row in rows
     ]

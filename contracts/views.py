@@ -1002,33 +1002,30 @@ def progress(request: HttpRequest) -> HttpResponse:
     lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
     schedule = selectors.progress_schedule(lines=lines, today=context["today"])
     found = selectors.progress_lines_matching(lines, query)
+    behind = selectors.progress_behind(lines=lines, schedule=schedule) if is_office else []
     if detail == "lines":
         page = paginate(request, selectors.progress_line_rows(lines=found, schedule=schedule))
         page.object_list = selectors.line_progress_rows(page.object_list)
-    else:
+    elif detail == "behind":
         page = paginate(
             request,
-            selectors.progress_grouped(
-                lines=found, schedule=schedule, key="hospital", behind_only=detail == "behind"
-            ),
+            behind if not query else selectors.progress_behind(lines=found, schedule=schedule),
         )
-        page.object_list = selectors.progress_rows(page.object_list, "hospital")
+    else:
+        page = paginate(
+            request, selectors.progress_grouped(lines=found, schedule=schedule, key="hospital")
+        )
+        page.object_list = selectors.progress_rows(page.object_list, "hospital", lines=found)
 
-    def totals(key: str) -> list[tuple[selectors.Named, Any]]:
-        grouped = selectors.progress_grouped(lines=lines, schedule=schedule, key=key)
-        return selectors.progress_rows(grouped, key)
-
-    behind = selectors.progress_grouped(
-        lines=lines, schedule=schedule, key="hospital", behind_only=True
-    )
+    summary = selectors.progress_summary(lines=lines, schedule=schedule)
     context.update(
-        total=selectors.progress_total(lines=lines, schedule=schedule),
-        by_item=totals("item"),
-        by_province=totals("region"),
-        by_winner=totals("manufacturer"),
+        total=summary.total,
+        by_item=summary.by_item,
+        by_province=summary.by_region,
+        by_winner=summary.by_manufacturer,
         page_obj=page,
-        behind=selectors.progress_rows(behind[:BEHIND_PREVIEW], "hospital") if is_office else [],
-        behind_count=behind.count() if is_office else 0,
+        behind=behind[:BEHIND_PREVIEW],
+        behind_count=len(behind),
     )
     return render(request, "contracts/progress.html", context)
 

@@ -68,21 +68,27 @@ def test_aggregates_equal_the_per_line_figures_on_every_day(
         today = STARTED + datetime.timedelta(days=offset)
         rows = selectors.progress_lines(contracts=contracts, today=today)
         schedule = selectors.progress_schedule(lines=lines, today=today)
-        assert selectors.progress_total(lines=lines, schedule=schedule) == combine(
-            r.progress for r in rows
-        )
         for key in ("item", "region", "manufacturer", "hospital"):
             grouped = selectors.progress_grouped(lines=lines, schedule=schedule, key=key)
-            assert _figures(selectors.progress_rows(grouped, key)) == _figures(
-                selectors.progress_by(rows, key)
-            ), (today, key)
-        behind = selectors.progress_grouped(
-            lines=lines, schedule=schedule, key="hospital", behind_only=True
-        )
+            expected = _figures(selectors.progress_by(rows, key))
+            assert _figures(selectors.progress_rows(grouped, key, lines=lines)) == expected, (
+                today,
+                key,
+            )
+            # A page of the groups: what was bought is read for those groups only.
+            page = selectors.progress_rows(grouped[1:2], key, lines=lines)
+            assert _figures(page) == expected[1:2], (today, key)
+        summary = selectors.progress_summary(lines=lines, schedule=schedule)
+        assert summary.total == combine(r.progress for r in rows)
+        for key, got in (
+            ("item", summary.by_item),
+            ("region", summary.by_region),
+            ("manufacturer", summary.by_manufacturer),
+        ):
+            assert _figures(got) == _figures(selectors.progress_by(rows, key)), (today, key)
         expected_behind = selectors.behind_schedule_hospitals(rows=rows)
-        assert _figures(selectors.progress_rows(behind, "hospital")) == _figures(expected_behind), (
-            today
-        )
+        behind = selectors.progress_behind(lines=lines, schedule=schedule)
+        assert _figures(behind) == _figures(expected_behind), today
         behind_seen = behind_seen or bool(expected_behind)
         per_line = selectors.line_progress_rows(
             selectors.progress_line_rows(lines=lines, schedule=schedule)
