@@ -2012,7 +2012,7 @@ def behind_schedule_check(*, now: datetime.datetime) -> int:
     Computed at most once a day per round (an audit entry marks the day), so the
     every-minute sweep stays cheap; the notification itself is keyed by round and month.
     """
-    from contracts.selectors import behind_schedule_hospitals, progress_lines
+    from contracts.selectors import current_lines, progress_behind, progress_schedule
 
     today = timezone.localdate(now)
     notified = 0
@@ -2026,11 +2026,12 @@ def behind_schedule_check(*, now: datetime.datetime) -> int:
             AuditEntry.objects.create(
                 round=round_, action="behind_schedule_checked", detail={"day": marker}
             )
-            rows = progress_lines(
-                contracts=Contract.objects.filter(round=round_, status=Contract.Status.CONFIRMED),
-                today=today,
+            # Aggregated per hospital in the database: a national round has a million lines.
+            lines = current_lines(
+                contracts=Contract.objects.filter(round=round_, status=Contract.Status.CONFIRMED)
             )
-            for hospital, progress in behind_schedule_hospitals(rows=rows):
+            schedule = progress_schedule(lines=lines, today=today)
+            for hospital, progress in progress_behind(lines=lines, schedule=schedule):
                 notified += notify(
                     organizations=[hospital.pk],
                     kind=Notification.Kind.BEHIND_SCHEDULE,
