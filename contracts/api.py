@@ -71,10 +71,29 @@ class AllocationSerializer(serializers.ModelSerializer):
     region = serializers.CharField(source="region.code")
     hospital = serializers.CharField(source="hospital.social_credit_code")
     manufacturer = serializers.CharField(source="manufacturer.social_credit_code")
+    provisional = serializers.SerializerMethodField()
 
     class Meta:
         model = HospitalAllocation
-        fields = ["round", "item", "region", "hospital", "manufacturer", "quantity", "unit_price"]
+        fields = [
+            "round",
+            "item",
+            "region",
+            "hospital",
+            "manufacturer",
+            "quantity",
+            "unit_price",
+            "provisional",
+        ]
+
+    def get_provisional(self, obj: HospitalAllocation) -> bool:
+        """True while the figures may still change (objection period, or a drug round's
+        province selection not finished); one check per round of the response."""
+        known: dict[int, bool] = self.context.setdefault("provisional_rounds", {})
+        round_id = obj.run.round_id
+        if round_id not in known:
+            known[round_id] = bool(selectors.provisional_rounds(round_ids=[round_id]))
+        return known[round_id]
 
 
 class ContractLineSerializer(serializers.Serializer):

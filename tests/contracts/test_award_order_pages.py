@@ -200,6 +200,22 @@ def test_allocations_are_provisional_until_province_selection_has_finished(
     assert "Provisional" not in results.decode()
 
 
+def test_the_allocations_api_says_which_figures_are_provisional(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from rest_framework.test import APIClient
+
+    built = _awarded(django_capture_on_commit_callbacks)
+    client = APIClient()
+    client.force_authenticate(built.hospitals[0])
+    url = reverse("api-allocations")
+    assert [a["provisional"] for a in client.get(url).json()["results"]] == [True]
+    selection = _open_selection(built)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.selection_close(selection=selection, by=built.office)
+    assert [a["provisional"] for a in client.get(url).json()["results"]] == [False]
+
+
 def test_proposed_winners_are_provisional_in_the_objection_period(
     django_capture_on_commit_callbacks,
 ) -> None:
