@@ -1111,19 +1111,26 @@ CONTRACTS_REQUESTED = "contracts_requested"
 CONTRACTS_REQUEST_PATIENCE = datetime.timedelta(minutes=30)
 
 
-def contracts_generate_pending(
-    *, round_: Round, now: datetime.datetime | None = None
-) -> AuditEntry | None:
-    """The office's request to draw up the round's contracts while its task has not
-    finished yet (no contract exists), if it is recent enough to wait for."""
-    now = now or timezone.now()
-    request = (
+def contracts_generate_unfinished(*, round_: Round) -> AuditEntry | None:
+    """The office's latest request to draw up the round's contracts, while no contract
+    exists (its task has not finished, or never will)."""
+    if Contract.objects.filter(round=round_).exists():
+        return None
+    return (
         AuditEntry.objects.filter(round=round_, action=CONTRACTS_REQUESTED)
         .select_related("by")
         .order_by("-at", "-id")
         .first()
     )
-    if request is None or Contract.objects.filter(round=round_).exists():
+
+
+def contracts_generate_pending(
+    *, round_: Round, now: datetime.datetime | None = None
+) -> AuditEntry | None:
+    """The unfinished request, if it is recent enough to wait for."""
+    now = now or timezone.now()
+    request = contracts_generate_unfinished(round_=round_)
+    if request is None:
         return None
     return request if now - request.at < CONTRACTS_REQUEST_PATIENCE else None
 

@@ -124,6 +124,9 @@ def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
         "contracts_pending": None
         if contract_counts
         else services.contracts_generate_pending(round_=round_),
+        "contracts_unfinished": None
+        if contract_counts
+        else services.contracts_generate_unfinished(round_=round_),
         "provisional": selectors.provisional_rounds(round_ids=[round_.pk]).get(round_.pk, ""),
         **extra,
     }

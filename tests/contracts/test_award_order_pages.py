@@ -150,7 +150,16 @@ def test_drawing_up_is_shown_pending_and_the_page_reloads_when_done(
 
     pending = poll.get(status)
     assert pending.status_code == 200 and 'hx-trigger="every 3s"' in pending.content.decode()
-    queued[0]()  # the worker draws them up: one contract per hospital and supplier
+    # A task that never finishes: after half an hour the button is offered again.
+    AuditEntry.objects.filter(action=services.CONTRACTS_REQUESTED).update(
+        at=timezone.now() - datetime.timedelta(minutes=31)
+    )
+    stalled = poll.get(status)
+    assert stalled.status_code == 204 and stalled["HX-Refresh"] == "true"
+    page = office.get(reverse("contracts:round", args=[built.round.pk])).content.decode()
+    assert "have not been drawn up; the background task may have stopped" in page
+    assert "Draw up the contracts</button>" in page
+    queued[0]()  # the worker draws them up after all: one contract per hospital and supplier
     pairs = set(
         HospitalAllocation.objects.filter(run__round=built.round, run__is_official=True)
         .values_list("hospital_id", "manufacturer_id")
