@@ -283,14 +283,24 @@ def hospitals_in_scope(*, round_: Round) -> QuerySet[Organization]:
     ).select_related("region")
 
 
-def hospitals_not_declared(*, round_: Round) -> QuerySet[Organization]:
-    """Hospitals in the round's region scope with no declaration in the round."""
+def hospitals_not_declared(*, round_: Round, query: str = "") -> QuerySet[Organization]:
+    """Hospitals in the round's region scope with no declaration in the round.
+
+    ``query`` keeps those whose name or credit code contains it."""
     declared = DemandDeclaration.objects.filter(round_item__round=round_).values("hospital_id")
-    return (
+    hospitals = (
         hospitals_in_scope(round_=round_)
         .exclude(pk__in=declared)
         .order_by("region__code", "name", "pk")
     )
+    query = query.strip()
+    if query:
+        hospitals = hospitals.filter(
+            Q(name__icontains=query)
+            | Q(name_en__icontains=query)
+            | Q(social_credit_code__icontains=query)
+        )
+    return hospitals
 
 
 def demand_summary(*, round_: Round) -> dict[str, int]:

@@ -721,7 +721,8 @@ def demand_totals(request: HttpRequest, code: str) -> HttpResponse:
     # The totals have one row per line of the round (items x specifications or products,
     # a few hundred at most) and are shown whole; the hospitals that have not declared
     # may be tens of thousands and are paged.
-    missing_page = paginate(request, selectors.hospitals_not_declared(round_=round_))
+    query = request.GET.get("q", "").strip()
+    missing_page = paginate(request, selectors.hospitals_not_declared(round_=round_, query=query))
     return render(
         request,
         "procurement/demand_totals.html",
@@ -731,6 +732,7 @@ def demand_totals(request: HttpRequest, code: str) -> HttpResponse:
             "totals": totals.to_dict("records"),
             "missing": missing_page,
             "page_obj": missing_page,
+            "q": query,
             "summary": selectors.demand_summary(round_=round_),
         },
     )

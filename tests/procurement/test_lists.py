@@ -84,3 +84,18 @@ def test_the_rule_set_list_is_paged(office):
     rule_set_load_presets()
     html = client_for(office).get(reverse("procurement:rule-sets")).content.decode()
     assert re.search(r"Rows 1–\d+ of \d+", html)
+
+
+def test_the_office_finds_a_hospital_that_has_not_declared_on_any_page(open_round, office):
+    hospitals = [hospital_user("31") for _ in range(55)]
+    target = hospitals[-1].organization
+    client = client_for(office)
+    url = reverse("procurement:demand-totals", args=[open_round.code])
+    found = client.get(url + f"?q={target.social_credit_code}").content.decode()
+    assert "Rows 1–1 of 1" in found
+    assert target.name_en in found
+    assert "55 hospitals in scope have not declared" in found  # the count is the whole list
+    assert (
+        "No hospital that has not declared matches “nobody”."
+        in client.get(url + "?q=nobody").content.decode()
+    )
