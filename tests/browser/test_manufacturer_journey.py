@@ -179,6 +179,7 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     draft = draft_board(selection=selection, round_item_id=item_id)
     assert draft.current is not None
     elsewhere = draft.free[0]
+    version = page.locator("#selection-poll").get_attribute("hx-get")
     selection_pick(
         selection=selection,
         round_item_id=item_id,
@@ -189,6 +190,8 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
         f"chose {elsewhere.name_en}.", timeout=SLOW_MS
     )
     expect(board.locator("tbody tr").nth(1)).to_contain_text(elsewhere.name_en)
+    # The page now asks with the version it shows (the same pick is not announced again).
+    expect(page.locator("#selection-poll")).not_to_have_attribute("hx-get", version or "")
     ui.step(journey, "another pick appears by itself")
     close_selection_and_draw_up_contracts(round_)
     assert (
