@@ -159,7 +159,11 @@ class PurchaseForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "month"}),
         help_text=_("The month the goods were bought, e.g. 2027-03."),
     )
-    quantity = forms.IntegerField(label=_("Quantity bought"), min_value=1)
+    quantity = forms.IntegerField(
+        label=_("Quantity bought"),
+        min_value=1,
+        help_text=_("In the item's unit of count, shown in brackets after the item."),
+    )
 
     def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -167,7 +171,8 @@ class PurchaseForm(forms.Form):
             (
                 f"{line.contract.number}|{line.round_item.item.code}",
                 f"{line.contract.number} · {line.round_item.item.code} "
-                f"{line.round_item.item.display_name} · {line.contract.manufacturer.display_name}",
+                f"{line.round_item.item.display_name} ({line.round_item.item.display_unit}) · "
+                f"{line.contract.manufacturer.display_name}",
             )
             for line in lines
         ]

@@ -25,8 +25,10 @@ from contracts.models import (
     Notification,
     Objection,
     ProvinceSelection,
+    Purchase,
 )
 from tests.contracts.factories import OpenedRound, awarded_round, in_objection_period
+from tests.contracts.test_execution import STARTED, in_execution
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -541,3 +543,35 @@ def test_every_header_cell_of_the_contract_pages_has_a_scope(
             assert cells, url
             missing = [c for c in cells if "scope=" not in c]
             assert not missing, (url, missing)
+
+
+def test_purchases_page_with_units_pages_and_search(django_capture_on_commit_callbacks) -> None:
+    built = in_execution(django_capture_on_commit_callbacks)
+    hospital = built.hospitals[0]
+    contract = Contract.objects.get(hospital=hospital.organization)
+    first = STARTED.replace(day=1)
+    Purchase.objects.bulk_create(
+        Purchase(
+            contract=contract,
+            round_item=built.round_item,
+            month=(first - datetime.timedelta(days=31 * n)).replace(day=1),
+            quantity=100 + n,
+            channel=Purchase.Channel.WEB,
+            recorded_by=hospital,
+        )
+        for n in range(60)
+    )
+    url = reverse("contracts:purchases")
+    page = _client(hospital).get(url).content.decode()
+    assert "Rows 1–50 of 60" in page
+    assert f"{contract.number} · {built.round_item.item.code}" in page
+    assert "(tablet) · " in page  # the unit beside the item in the form's choices
+    assert "Unit of count</th>" in page and "<td>tablet</td>" in page
+    assert 'id="purchases-q"' in page and "Contract number or item</label>" in page
+    page = _client(hospital).get(url, {"q": contract.number, "page": "2"}).content.decode()
+    assert "Rows 51–60 of 60" in page
+    assert f'href="?q={contract.number}&amp;page=1" rel="prev"' in page
+    page = _client(hospital).get(url, {"q": "XYZ-NOTHING"}).content.decode()
+    assert "No purchases match." in page
+    # Another hospital sees none of them.
+    assert "No purchases recorded yet." in _client(built.hospitals[1]).get(url).content.decode()
