@@ -84,14 +84,15 @@ def _office_round_action(
 @office_required
 def round_award(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
-    return render(request, "contracts/round_award.html", _round_context(round_))
+    return render(request, "contracts/round_award.html", _round_context(request, round_))
 
 
 ROUND_PAGE_OBJECTIONS = 20
 
 
-def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
-    runs = list(selectors.run_list_for_round(round_=round_)[:30])
+def _round_context(request: HttpRequest, round_: Any, **extra: Any) -> dict[str, Any]:
+    all_runs = selectors.run_list_for_round(round_=round_).order_by("-requested_at", "-pk")
+    runs = list(all_runs[:30])  # the latest, for the runs still pending
     contract_counts = [
         (Contract.Status(status).label, count)
         for status, count in round_.contracts.values_list("status")
@@ -102,7 +103,7 @@ def _round_context(round_: Any, **extra: Any) -> dict[str, Any]:
     official = selectors.official_run(round_=round_)
     return {
         "round": round_,
-        "runs": runs,
+        "page_obj": paginate(request, all_runs),
         "official": official,
         "pending": [r for r in runs if r.is_pending],
         "comparison": services.evaluation_comparison(round_=round_),
@@ -153,7 +154,7 @@ def scenario(request: HttpRequest, round_id: int) -> HttpResponse:
         return render(
             request,
             "contracts/round_award.html",
-            _round_context(round_, scenario_form=form),
+            _round_context(request, round_, scenario_form=form),
             status=400,
         )
     try:

@@ -575,3 +575,28 @@ def test_purchases_page_with_units_pages_and_search(django_capture_on_commit_cal
     assert "No purchases match." in page
     # Another hospital sees none of them.
     assert "No purchases recorded yet." in _client(built.hospitals[1]).get(url).content.decode()
+
+
+def test_the_award_page_lists_every_run_a_page_at_a_time(
+    django_capture_on_commit_callbacks,
+) -> None:
+    built = _awarded(django_capture_on_commit_callbacks)
+    official = EvaluationRun.objects.get(round=built.round, is_official=True)
+    EvaluationRun.objects.bulk_create(
+        EvaluationRun(
+            round=built.round,
+            rule_set=official.rule_set,
+            rule_set_version=official.rule_set_version,
+            is_scenario=True,
+            status=EvaluationRun.Status.DONE,
+            same_as=official,
+        )
+        for _ in range(55)
+    )
+    url = reverse("contracts:round", args=[built.round.pk])
+    page = _client(built.office).get(url).content.decode()
+    assert "Rows 1–50 of 56" in page
+    runs = re.findall(r'<a href="/awards/runs/(\d+)/">', page.split("All runs")[1])
+    assert len(runs) == 50 and runs == sorted(runs, key=int, reverse=True)
+    page = _client(built.office).get(url, {"page": 2}).content.decode()
+    assert f'<a href="/awards/runs/{official.pk}/">' in page.split("All runs")[1]
