@@ -676,13 +676,13 @@ def contracts_status(request: HttpRequest, round_id: int) -> HttpResponse:
     """The htmx-polled state of a request to draw up the contracts; when the task has
     drawn them up (or the request is no longer waited for), the page reloads itself."""
     round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    if not getattr(request, "htmx", False):
+        return redirect("contracts:round", round_id=round_.pk)
     pending = services.contracts_generate_pending(round_=round_)
     if pending is None:
-        if getattr(request, "htmx", False):
-            response = HttpResponse(status=204)
-            response["HX-Refresh"] = "true"
-            return response
-        return redirect("contracts:round", round_id=round_.pk)
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     return render(
         request,
         "contracts/_contracts_pending.html",

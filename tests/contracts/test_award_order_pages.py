@@ -173,6 +173,7 @@ def test_drawing_up_is_shown_pending_and_the_page_reloads_when_done(
     page = office.get(reverse("contracts:round", args=[built.round.pk])).content.decode()
     assert "The contracts are being drawn up" not in page
     assert f"{reverse('contracts:contracts')}?round={built.round.pk}" in page
+    assert office.get(status)["Location"] == reverse("contracts:round", args=[built.round.pk])
     # Only the round's office polls it.
     assert _htmx(built.hospitals[0]).get(status).status_code == 403
 
