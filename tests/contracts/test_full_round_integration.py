@@ -301,7 +301,7 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
         )
         assert response.status_code == 302
     page = office_client.get(reverse("contracts:progress")).content.decode()
-    behind = page.split("Hospitals behind schedule")[1].split("</section>")[0]
+    behind = page.split("<h2>Hospitals behind schedule</h2>")[1].split("</section>")[0]
     assert hospitals[0].organization.name_en in behind
     assert services.behind_schedule_check(now=timezone.now()) == 1
     assert Notification.objects.filter(
