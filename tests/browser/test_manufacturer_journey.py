@@ -15,14 +15,14 @@ from django.core.management import call_command
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
+from accounts.models import User
 from bidding.models import OpenedBid
 from bidding.services import round_open_bids
 from catalog.models import Product, Specification
 from catalog.services import product_register
-from accounts.models import User
 from contracts.models import BidResult, Contract, ProvinceAllocation, ProvinceSelection
-from contracts.services import draft_board, selection_pick
 from contracts.reasons import bid_result_reason
+from contracts.services import draft_board, selection_pick
 from procurement.services import round_close_demand, round_open_bidding, round_open_demand
 from tests.browser.conftest import Journey
 from tests.browser.helpers import (
