@@ -70,6 +70,8 @@ def test_the_catalog_has_no_untranslated_or_fuzzy_entries() -> None:
 def test_compiled_catalog_matches_the_source() -> None:
     po = polib.pofile(str(CATALOG / "django.po"))
     mo = polib.mofile(str(CATALOG / "django.mo"))
-    compiled = {e.msgid: e.msgstr for e in mo}
-    stale = [e.msgid for e in po if e.translated() and compiled.get(e.msgid) != e.msgstr]
+    compiled = {(e.msgctxt, e.msgid): e.msgstr for e in mo}
+    stale = [
+        e.msgid for e in po if e.translated() and compiled.get((e.msgctxt, e.msgid)) != e.msgstr
+    ]
     assert stale == [], "run: python scripts/i18n.py update"
