@@ -51,6 +51,9 @@ class EvaluationRun(models.Model):
     is_scenario = models.BooleanField(_("scenario"), default=False)
     # A re-run of the final award with the winners' province choices (drug rounds).
     is_selection = models.BooleanField(_("province selection"), default=False)
+    # A re-run of the final award with the hospitals' choices for the volume of their
+    # declared products that lost (consumable rounds), queued when the award is finalized.
+    is_hospital_choice = models.BooleanField(_("hospitals' choices"), default=False)
     is_official = models.BooleanField(_("official"), default=False)
     # Opened-bid ids excluded by upheld objections, sorted; the key is their comma-joined text.
     exclusions = models.JSONField(_("excluded bids"), default=list, blank=True)
@@ -452,6 +455,53 @@ class ProvinceChoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pick}: {self.region_id}"
+
+
+class LostVolumeChoice(models.Model):
+    """A hospital's choice of a winner to receive the intended volume of its declared
+    products that lost (consumable rounds, DESIGN §2.2): one row per preference, rank 1
+    first. No rows for an item means the platform's minimum-cost default.
+
+    Made while the proposed winners are published (objection period), read by
+    ``contracts.evaluation.problem_build`` as the hospital's ``reassign_to``.
+    """
+
+    round_item = models.ForeignKey(
+        RoundItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("item")
+    )
+    hospital = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": Organization.Kind.HOSPITAL},
+        verbose_name=_("hospital"),
+    )
+    rank = models.PositiveSmallIntegerField(_("preference"))
+    opened_bid = models.ForeignKey(
+        OpenedBid, on_delete=models.PROTECT, related_name="+", verbose_name=_("winner")
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["round_item", "hospital", "rank"]
+        verbose_name = _("hospital's choice for lost volume")
+        verbose_name_plural = _("hospitals' choices for lost volume")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round_item", "hospital", "rank"], name="lost_volume_choice_one_per_rank"
+            ),
+            models.UniqueConstraint(
+                fields=["round_item", "hospital", "opened_bid"],
+                name="lost_volume_choice_winner_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(rank__gte=1), name="lost_volume_choice_rank_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"h{self.hospital_id} {self.round_item_id} #{self.rank}: bid {self.opened_bid_id}"
 
 
 class BidExclusion(models.Model):
