@@ -33,6 +33,8 @@ from procurement.optimiser.reasons import (
     SOURCE_MINIMUM_COST_DEFAULT,
     SOURCE_PLATFORM_ASSIGNMENT,
     SOURCE_PREFERENCE,
+    ReasonPart,
+    message,
 )
 from procurement.optimiser.rules import ItemDecision
 
@@ -43,7 +45,7 @@ class SolveStats:
 
     used_solver: bool = False
     all_optimal: bool = True
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ReasonPart] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -285,8 +287,13 @@ def _assign_regions(
         missing = solver.value(short)
         if missing > 0:
             stats.warnings.append(
-                f"item {item.id}: bid {winners[w].id} is assigned {missing} units more than "
-                f"its declared capacity {winners[w].capacity}: capacity shortfall"
+                message(
+                    "capacity_shortfall",
+                    item=item.id,
+                    bid=winners[w].id,
+                    excess=missing,
+                    capacity=winners[w].capacity or 0,
+                )
             )
     return {r: w for (w, r), var in x.items() if solver.value(var)}
 
@@ -473,8 +480,13 @@ def _min_cost_split(
     for b, short in shortfalls:
         if solver.value(short) > 0:
             stats.warnings.append(
-                f"item {item.id}: bid {b.id} is assigned {solver.value(short)} units more than "
-                f"its declared capacity {b.capacity}: capacity shortfall"
+                message(
+                    "capacity_shortfall",
+                    item=item.id,
+                    bid=b.id,
+                    excess=int(solver.value(short)),
+                    capacity=b.capacity or 0,
+                )
             )
     return {
         r: [(b.id, solver.value(y[b.id, r])) for b in winners if solver.value(y[b.id, r]) > 0]

@@ -13,7 +13,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
-from procurement.optimiser.reasons import ReasonPart, format_reason
+from procurement.optimiser.reasons import ReasonPart, format_message, format_reason
 
 BidStatus = Literal["won", "lost", "invalid"]
 RunStatus = Literal["optimal", "feasible", "infeasible", "unknown", "rule_only"]
@@ -214,8 +214,19 @@ class RunRecord:
     objective: Decimal | None = None
     bound: Decimal | None = None
     gap: Decimal | None = None
-    explanation: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    # Run messages (``reasons.MESSAGE_CODES``): why there is no solution, and warnings.
+    explanation_parts: tuple[ReasonPart, ...] = ()
+    warning_parts: tuple[ReasonPart, ...] = ()
+
+    @property
+    def explanation(self) -> tuple[str, ...]:
+        """The explanation in English, derived from :attr:`explanation_parts`."""
+        return tuple(format_message(p) for p in self.explanation_parts)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The warnings in English, derived from :attr:`warning_parts`."""
+        return tuple(format_message(p) for p in self.warning_parts)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ortools.sat.python import cp_model
 
 from procurement.optimiser.allocation import Pricing, agreed_quantity
 from procurement.optimiser.model import Bid, Problem
+from procurement.optimiser.reasons import ReasonPart, format_message, message
 from procurement.optimiser.rules import ItemDecision
 
 
@@ -47,6 +48,8 @@ class LinearModel:
     objective: list[int] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    # group name (its English text) -> the run message that names it in an explanation
+    messages: dict[str, ReasonPart] = field(default_factory=dict)
     hint: dict[int, int] = field(default_factory=dict)
 
     def var(self, name: str, upper: int, cost: int = 0) -> int:
@@ -60,13 +63,22 @@ class LinearModel:
         terms: list[tuple[int, int]],
         lower: int | None,
         upper: int | None,
-        group: str,
+        group: ReasonPart | str,
         *,
         hard: bool = False,
     ) -> None:
-        if not hard and group not in self.groups:
-            self.groups.append(group)
-        self.constraints.append(Constraint(terms, lower, upper, group, hard))
+        """A constraint of a group; a group that may explain infeasibility is a run
+        message, a structural link (``hard``) only a name."""
+        if isinstance(group, ReasonPart):
+            name = format_message(group)
+            self.messages.setdefault(name, group)
+        elif not hard:
+            raise ValueError(f"constraint group {group!r} needs a message to explain it")
+        else:
+            name = group
+        if not hard and name not in self.groups:
+            self.groups.append(name)
+        self.constraints.append(Constraint(terms, lower, upper, name, hard))
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,7 @@ class Solution:
     objective: Decimal | None
     bound: Decimal | None
     quantities: Mapping[tuple[str, str], int]  # (bid, region) -> units
-    explanation: tuple[str, ...] = ()
+    explanation: tuple[ReasonPart, ...] = ()
     solver: str = "cp-sat"
 
 
@@ -135,9 +147,11 @@ def build_award_model(
             awards[bid.id] = model.var(f"award[{bid.id}]", 1, pricing.to_int(bid.fixed_award_cost))
         item_awards = [(awards[b.id], 1) for b in bids]
         low, high = p["min_winners_per_item"], p["max_winners_per_item"]
-        model.add(item_awards, low, None, f"at least {low} winners for item {item.id}")
+        model.add(item_awards, low, None, message("min_winners_for_item", count=low, item=item.id))
         if high is not None:
-            model.add(item_awards, None, high, f"at most {high} winners for item {item.id}")
+            model.add(
+                item_awards, None, high, message("max_winners_for_item", count=high, item=item.id)
+            )
         bid_terms: dict[str, list[tuple[int, int]]] = {b.id: [] for b in bids}
         coverage: list[tuple[int, int]] = []
         for demand in item.demand:
@@ -175,8 +189,7 @@ def build_award_model(
                             [(amount, 1), (select, -least)],
                             0,
                             None,
-                            f"each supplier of a region of item {item.id} takes at least "
-                            f"{min_split} of it",
+                            message("min_split_share_for_item", item=item.id, share=str(min_split)),
                         )
                 model.add([(select, 1), (awards[bid.id], -1)], None, 0, "award link", hard=True)
                 cells.append(Cell(item.id, bid, demand.region, q, select, amount))
@@ -184,8 +197,12 @@ def build_award_model(
                 region_cover,
                 q,
                 q,
-                f"supply all {_units(q)} agreed units of item {item.id} in region {demand.region}"
-                + (" from one supplier" if single else ""),
+                message(
+                    "supply_region_single_source" if single else "supply_region",
+                    units=q,
+                    item=item.id,
+                    region=demand.region,
+                ),
             )
             coverage.extend(region_cover)
             # Hint: the cheapest valid bid supplies the region (the rule-based default).
@@ -202,7 +219,7 @@ def build_award_model(
                     bid_terms[bid.id],
                     None,
                     bid.capacity,
-                    f"capacity of bid {bid.id} ({_units(bid.capacity)} units)",
+                    message("bid_capacity", bid=bid.id, units=bid.capacity),
                 )
     for supplier in problem.suppliers:
         terms = supplier_terms.get(supplier.id, [])
@@ -211,8 +228,7 @@ def build_award_model(
                 terms,
                 None,
                 supplier.capacity,
-                f"capacity of supplier {supplier.id} across items "
-                f"({_units(supplier.capacity)} units)",
+                message("supplier_capacity", supplier=supplier.id, units=supplier.capacity),
             )
     cap = p.get("max_supplier_share")
     if cap is not None:
@@ -222,13 +238,9 @@ def build_award_model(
                 terms,
                 None,
                 limit,
-                f"supplier {supplier_id} at most {cap} of all {_units(total_volume)} units",
+                message("supplier_share", supplier=supplier_id, share=str(cap), units=total_volume),
             )
     return AwardModel(model, tuple(cells), awards, share)
-
-
-def _units(q: int) -> str:
-    return f"{q:,}"
 
 
 def _cp_model(
@@ -323,7 +335,7 @@ def solve_highs(
 
 def explain_infeasible(
     lm: LinearModel, *, time_limit: float = 10.0, budget: float = 30.0
-) -> tuple[str, ...]:
+) -> tuple[ReasonPart, ...]:
     """A minimal set of constraint groups that cannot hold together.
 
     Minimal when the deletion filter finishes within ``budget`` seconds; otherwise the
@@ -359,7 +371,7 @@ def explain_infeasible(
             core = [g for g in trial if g in smaller] if smaller else trial
         else:
             index += 1
-    return tuple(core)
+    return tuple(lm.messages[g] for g in core)
 
 
 def independent_groups(
@@ -421,10 +433,15 @@ def _solve_group(
     if status == "infeasible":
         return Solution("infeasible", None, None, {}, explain_infeasible(lm), solver)
     if values is None:
-        items = ", ".join(d.item.id for d in decisions)
         # The configured limit, not the remaining time: the result must not depend on the clock.
         limit = float(p["time_limit_seconds"])
-        explanation = (f"no solution found within {limit:g} s for item(s) {items}",)
+        explanation = (
+            message(
+                "no_solution_within_time",
+                seconds=f"{limit:g}",
+                items=[d.item.id for d in decisions],
+            ),
+        )
         return Solution("unknown", None, None, {}, explanation, solver)
     quantities: dict[tuple[str, str], int] = {}
     for cell in award.cells:

@@ -110,6 +110,10 @@ def part(code: str, **params: Decimal | str | int | Sequence[str]) -> ReasonPart
     """A reason part; a ``Decimal`` is kept as its exact text (``0.4200`` stays so)."""
     if code not in REASON_CODES:
         raise ValueError(f"unknown reason code {code!r}")
+    return ReasonPart(code, _params(**params))
+
+
+def _params(**params: Decimal | str | int | Sequence[str]) -> MappingProxyType[str, ParamValue]:
     converted: dict[str, ParamValue] = {}
     for name, value in params.items():
         if isinstance(value, Decimal):
@@ -118,10 +122,10 @@ def part(code: str, **params: Decimal | str | int | Sequence[str]) -> ReasonPart
             converted[name] = value
         else:
             converted[name] = tuple(str(v) for v in value)
-    return ReasonPart(code, MappingProxyType(converted))
+    return MappingProxyType(converted)
 
 
-def _english(reason: ReasonPart) -> str:
+def _english(reason: ReasonPart, wording: Mapping[str, str] = ENGLISH) -> str:
     values: dict[str, Any] = {}
     for name, value in reason.params.items():
         if isinstance(value, tuple | list):
@@ -130,7 +134,7 @@ def _english(reason: ReasonPart) -> str:
             values[name] = f"{value:,}"
         else:
             values[name] = value
-    return ENGLISH[reason.code].format(**values)
+    return wording[reason.code].format(**values)
 
 
 def format_reason(parts: Sequence[ReasonPart]) -> str:
@@ -145,6 +149,71 @@ def format_reason(parts: Sequence[ReasonPart]) -> str:
         else:
             text = clause
     return text
+
+
+# Run messages: the run's warnings, why an optimised award has no solution (the
+# constraint groups that conflict, or the time limit), and the constraints the scenario
+# comparison relaxes with what each is relaxed to. Same form as reason parts (a stable
+# code and params, ``units`` grouped in thousands in English), their own codes.
+MESSAGE_ENGLISH: Mapping[str, str] = MappingProxyType(
+    {
+        # warnings (province assignment)
+        "capacity_shortfall": (
+            "item {item}: bid {bid} is assigned {excess} units more than its declared "
+            "capacity {capacity}: capacity shortfall"
+        ),
+        # explanation: constraint groups of the optimised award
+        "min_winners_for_item": "at least {count} winners for item {item}",
+        "max_winners_for_item": "at most {count} winners for item {item}",
+        "min_split_share_for_item": (
+            "each supplier of a region of item {item} takes at least {share} of it"
+        ),
+        "supply_region": "supply all {units} agreed units of item {item} in region {region}",
+        "supply_region_single_source": (
+            "supply all {units} agreed units of item {item} in region {region} from one supplier"
+        ),
+        "bid_capacity": "capacity of bid {bid} ({units} units)",
+        "supplier_capacity": "capacity of supplier {supplier} across items ({units} units)",
+        "supplier_share": "supplier {supplier} at most {share} of all {units} units",
+        # explanation: no solution in time
+        "no_solution_within_time": "no solution found within {seconds} s for item(s) {items}",
+        # constraints relaxed by the scenario comparison
+        "relax_min_winners": "at least {count} winners per item",
+        "relax_max_winners": "at most {count} winners per item",
+        "relax_supplier_share": "supplier share at most {share}",
+        "relax_single_source": "one supplier per region",
+        "relax_min_split_share": "minimum split share {share}",
+        "relax_supplier_capacity": "supplier capacity across items",
+        "relax_bid_capacity": "bid capacity",
+        # what a constraint is relaxed to
+        "relaxed_to_count": "{count}",
+        "relaxed_no_maximum": "no maximum",
+        "relaxed_no_minimum": "no minimum",
+        "relaxed_split_allowed": "split allowed",
+        "relaxed_unlimited": "unlimited",
+    }
+)
+
+MESSAGE_CODES: frozenset[str] = frozenset(MESSAGE_ENGLISH)
+
+
+def message(code: str, **params: Decimal | str | int | Sequence[str]) -> ReasonPart:
+    """A run message (:data:`MESSAGE_CODES`): a warning, an explanation line or a
+    relaxed constraint, as a code and params like a reason part."""
+    if code not in MESSAGE_CODES:
+        raise ValueError(f"unknown message code {code!r}")
+    return ReasonPart(code, _params(**params))
+
+
+def format_message(message_part: ReasonPart) -> str:
+    """A run message in English (the text of the result document)."""
+    return _english(message_part, MESSAGE_ENGLISH)
+
+
+def message_record(message_part: ReasonPart) -> dict[str, Any]:
+    """A run message as stored JSON: ``{"code", "params", "text"}`` (``text`` in English,
+    for a reader that does not know the code)."""
+    return {**message_part.to_dict(), "text": format_message(message_part)}
 
 
 # The ``source`` of an allocation: how a province or hospital volume was assigned. They

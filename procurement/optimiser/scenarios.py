@@ -16,15 +16,26 @@ from typing import Any
 
 from procurement.optimiser.model import Problem, Result, RuleSet, Supplier
 from procurement.optimiser.presets import validate_rule_set
+from procurement.optimiser.reasons import ReasonPart, format_message, message
 from procurement.optimiser.solve import solve
 
 
 @dataclass(frozen=True)
 class ConstraintCost:
-    constraint: str
-    relaxed_to: str
+    constraint_part: ReasonPart  # a run message (``reasons.MESSAGE_CODES``)
+    relaxed_to_part: ReasonPart
     cost_without: Decimal | None
     cost_of_constraint: Decimal | None  # None when either run is infeasible
+
+    @property
+    def constraint(self) -> str:
+        """The constraint in English."""
+        return format_message(self.constraint_part)
+
+    @property
+    def relaxed_to(self) -> str:
+        """What it is relaxed to, in English."""
+        return format_message(self.relaxed_to_part)
 
 
 @dataclass(frozen=True)
@@ -68,51 +79,51 @@ def _cost(result: Result) -> Decimal | None:
     return None if result.run.status == "infeasible" else result.totals.cost
 
 
-def _relaxations(problem: Problem) -> list[tuple[str, str, Problem]]:
+def _relaxations(problem: Problem) -> list[tuple[ReasonPart, ReasonPart, Problem]]:
     """(constraint, relaxed form, problem without it) for an optimised-award problem."""
     parameters: dict[str, Any] = dict(problem.rule_set.parameters)
-    out: list[tuple[str, str, Problem]] = []
+    out: list[tuple[ReasonPart, ReasonPart, Problem]] = []
 
-    def relaxed(name: str, to: str, **changes: Any) -> None:
+    def relaxed(name: ReasonPart, to: ReasonPart, **changes: Any) -> None:
         rule_set = dataclasses.replace(problem.rule_set, parameters={**parameters, **changes})
         out.append((name, to, dataclasses.replace(problem, rule_set=rule_set)))
 
     if parameters["min_winners_per_item"] > 1:
         relaxed(
-            f"at least {parameters['min_winners_per_item']} winners per item",
-            "1",
+            message("relax_min_winners", count=parameters["min_winners_per_item"]),
+            message("relaxed_to_count", count=1),
             min_winners_per_item=1,
         )
     if parameters["max_winners_per_item"] is not None:
         relaxed(
-            f"at most {parameters['max_winners_per_item']} winners per item",
-            "no maximum",
+            message("relax_max_winners", count=parameters["max_winners_per_item"]),
+            message("relaxed_no_maximum"),
             max_winners_per_item=None,
         )
     if parameters["max_supplier_share"] is not None:
         relaxed(
-            f"supplier share at most {parameters['max_supplier_share']}",
-            "no maximum",
+            message("relax_supplier_share", share=str(parameters["max_supplier_share"])),
+            message("relaxed_no_maximum"),
             max_supplier_share=None,
         )
     if parameters["single_source_per_region"]:
         relaxed(
-            "one supplier per region",
-            "split allowed",
+            message("relax_single_source"),
+            message("relaxed_split_allowed"),
             single_source_per_region=False,
             min_split_share=None,
         )
     elif parameters["min_split_share"] is not None:
         relaxed(
-            f"minimum split share {parameters['min_split_share']}",
-            "no minimum",
+            message("relax_min_split_share", share=str(parameters["min_split_share"])),
+            message("relaxed_no_minimum"),
             min_split_share=None,
         )
     if any(s.capacity is not None for s in problem.suppliers):
         out.append(
             (
-                "supplier capacity across items",
-                "unlimited",
+                message("relax_supplier_capacity"),
+                message("relaxed_unlimited"),
                 dataclasses.replace(
                     problem,
                     suppliers=tuple(Supplier(s.id, s.name, None) for s in problem.suppliers),
@@ -122,8 +133,8 @@ def _relaxations(problem: Problem) -> list[tuple[str, str, Problem]]:
     if any(b.capacity is not None for b in problem.bids):
         out.append(
             (
-                "bid capacity",
-                "unlimited",
+                message("relax_bid_capacity"),
+                message("relaxed_unlimited"),
                 dataclasses.replace(
                     problem, bids=tuple(dataclasses.replace(b, capacity=None) for b in problem.bids)
                 ),
@@ -147,8 +158,8 @@ def compare_scenarios(
                 without = _cost(solve(relaxed))
                 costs.append(
                     ConstraintCost(
-                        constraint=name,
-                        relaxed_to=to,
+                        constraint_part=name,
+                        relaxed_to_part=to,
                         cost_without=without,
                         cost_of_constraint=None
                         if base is None or without is None
@@ -194,7 +205,9 @@ def comparison_to_dict(rows: Sequence[ScenarioRow]) -> list[dict[str, Any]]:
             "constraint_costs": [
                 {
                     "constraint": c.constraint,
+                    "constraint_part": c.constraint_part.to_dict(),
                     "relaxed_to": c.relaxed_to,
+                    "relaxed_to_part": c.relaxed_to_part.to_dict(),
                     "cost_without": s(c.cost_without),
                     "cost_of_constraint": s(c.cost_of_constraint),
                 }

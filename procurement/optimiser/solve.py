@@ -91,7 +91,7 @@ def _run_record(problem: Problem, stats: SolveStats, solution: Solution | None) 
             status=status,  # type: ignore[arg-type]
             input_hash=problem.input_hash,
             solver="cp-sat (province assignment)" if stats.used_solver else "none",
-            warnings=tuple(stats.warnings),
+            warning_parts=tuple(stats.warnings),
         )
     gap: Decimal | None = None
     if solution.objective is not None and solution.bound is not None:
@@ -110,7 +110,7 @@ def _run_record(problem: Problem, stats: SolveStats, solution: Solution | None) 
         objective=solution.objective,
         bound=solution.bound,
         gap=gap,
-        explanation=solution.explanation,
+        explanation_parts=solution.explanation,
     )
 
 
