@@ -12,9 +12,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -176,13 +176,28 @@ MAX_LINES = 10_000
 
 
 class ProgressSerializer(serializers.Serializer):
+    """One current line of a confirmed contract (a ``LineProgress``), in whole units."""
+
     contract_number = serializers.CharField()
-    item = serializers.CharField()
-    agreed = serializers.IntegerField()
-    bought = serializers.IntegerField()
-    expected_by_today = serializers.IntegerField()
-    beyond_agreed = serializers.IntegerField()
-    behind_schedule = serializers.BooleanField()
+    item = serializers.CharField(source="item.code", help_text="the item code")
+    agreed = serializers.IntegerField(
+        source="progress.agreed", help_text="agreed volume of the line (current version)"
+    )
+    bought = serializers.IntegerField(
+        source="progress.bought", help_text="recorded purchases of the contract's item"
+    )
+    expected_by_today = serializers.IntegerField(
+        source="progress.expected",
+        help_text="pro-rata volume by today: agreed x days begun / days of the term, "
+        "rounded half up",
+    )
+    beyond_agreed = serializers.IntegerField(
+        source="progress.beyond_agreed", help_text="units bought beyond the agreed volume"
+    )
+    behind_schedule = serializers.BooleanField(
+        source="progress.behind",
+        help_text="at least 30 days into the term and under 80% of expected_by_today",
+    )
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -288,33 +303,38 @@ class PurchaseView(APIView):
         )
 
 
-class ProgressView(APIView):
-    """Bought against agreed and the pro-rata schedule, per contract line."""
+class ProgressView(GenericAPIView):
+    """Bought against agreed and the pro-rata schedule, per current line of your confirmed
+    contracts (the office: of its rounds), by contract number and item, a page at a time.
+
+    The same aggregate queries as the progress page (``selectors.progress_line_rows``):
+    what was bought is summed in the database for the lines of the page only, so a
+    national round's million lines are never read into Python."""
 
     permission_classes = [IsAnyRole]
+    serializer_class = ProgressSerializer
 
-    @extend_schema(responses=ProgressSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "round",
+                str,
+                description="a round code: only the lines of that round's contracts",
+            )
+        ],
+        responses=ProgressSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
-        rows = selectors.progress_lines(
-            contracts=selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
-                status=Contract.Status.CONFIRMED
-            ),
-            today=timezone.localdate(),
+        contracts = selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
+            status=Contract.Status.CONFIRMED
         )
-        return Response(
-            [
-                {
-                    "contract_number": r.contract_number,
-                    "item": r.item.code,
-                    "agreed": r.progress.agreed,
-                    "bought": r.progress.bought,
-                    "expected_by_today": r.progress.expected,
-                    "beyond_agreed": r.progress.beyond_agreed,
-                    "behind_schedule": r.progress.behind,
-                }
-                for r in rows[:5000]
-            ]
-        )
+        if code := request.query_params.get("round", "").strip():
+            contracts = contracts.filter(round__code=code)
+        lines = selectors.current_lines(contracts=contracts)
+        schedule = selectors.progress_schedule(lines=lines, today=timezone.localdate())
+        page = self.paginate_queryset(selectors.progress_line_rows(lines=lines, schedule=schedule))
+        rows = selectors.line_progress_rows(page or [])
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 class EvaluationView(APIView):
