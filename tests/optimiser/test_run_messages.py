@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from procurement.optimiser import optimised, problem_from_dict, result_to_dict, solve
 from procurement.optimiser.allocation import Pricing
 from procurement.optimiser.io import load_schema
+from procurement.optimiser.model import Result
 from procurement.optimiser.reasons import (
     MESSAGE_CODES,
     MESSAGE_ENGLISH,
@@ -33,7 +34,7 @@ RELAX_CODES = {c for c in MESSAGE_CODES if c.startswith(("relax_", "relaxed_"))}
 CONSTRAINT_CODES = MESSAGE_CODES - WARNING_CODES - TIME_LIMIT_CODES - RELAX_CODES
 
 
-def _shortfall_result():  # type: ignore[no-untyped-def]
+def _shortfall_result() -> Result:
     bids = bids_at("1.00", "1.01")
     bids[0]["capacity"] = 50
     bids[1]["capacity"] = 50
