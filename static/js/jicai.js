@@ -55,8 +55,10 @@
     wrapper.className = "table-filter";
     const label = document.createElement("label");
     label.htmlFor = id;
-    // On a list split into server-side pages the filter only sees this page: say so.
+    // A list with its own server-side search needs no second, page-only filter box.
     const scope = table.closest("section, .card, main");
+    if (scope && scope.querySelector("form[role='search']")) return;
+    // On a list split into server-side pages the filter only sees this page: say so.
     const paged = scope && scope.querySelector(".pagination-links");
     label.textContent = (paged ? document.body.dataset.filterPageLabel : document.body.dataset.filterLabel) || "Filter rows";
     const input = document.createElement("input");

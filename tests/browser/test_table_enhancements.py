@@ -105,3 +105,19 @@ def test_the_navigation_marks_the_section_of_the_current_page(page: Page) -> Non
         "aria-current", "page"
     )
     expect(page.get_by_role("link", name="Home")).not_to_have_attribute("aria-current", "page")
+
+
+def test_a_list_with_a_server_search_gets_no_second_filter_box(page: Page) -> None:
+    body = "".join(f"<tr><td>{a}</td><td class='num'>{b}</td></tr>" for a, b, _ in ROWS)
+    page.set_content(
+        "<html lang='en'><body data-filter-label='Filter rows'><section class='card'>"
+        "<form role='search' method='get'><label for='q'>Hospital</label>"
+        "<input id='q' name='q' type='search'><button>Search</button></form>"
+        "<table class='data-table'><thead><tr><th>Manufacturer</th><th>Volume</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></section></body></html>"
+    )
+    page.add_script_tag(path=str(SCRIPT))
+    page.evaluate("document.dispatchEvent(new Event('DOMContentLoaded'))")
+    expect(page.locator(".table-filter")).to_have_count(0)
+    page.get_by_role("button", name="Volume").click()  # sorting still works
+    assert _column(page, 2)[0] == "7"
