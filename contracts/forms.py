@@ -12,6 +12,7 @@ from accounts.models import Region
 from bidding.models import OpenedBid
 from contracts.models import ItemAward
 from procurement.models import Round, RuleSet
+from procurement.rule_labels import rule_set_title
 from procurement.services import RULE_KINDS_BY_ROUND_KIND
 
 ATTACHMENT_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
@@ -26,6 +27,16 @@ class ScenarioForm(forms.Form):
         self.fields["rule_set"].queryset = RuleSet.objects.filter(kind__in=kinds).exclude(  # type: ignore[attr-defined]
             pk=round_.rule_set_id
         )
+        self.fields["rule_set"].label_from_instance = rule_set_choice_label  # type: ignore[attr-defined]
+
+
+def rule_set_choice_label(rule_set: RuleSet) -> str:
+    """A rule set in a drop-down: its title in the reader's language, version and, for a
+    ready-made one, its stable name (``national-drug-batch-4``)."""
+    title = rule_set_title(rule_set.name)
+    if title == rule_set.name:
+        return f"{title} v{rule_set.version}"
+    return f"{title} v{rule_set.version} ({rule_set.name})"
 
 
 class ObjectionForm(forms.Form):

@@ -12,12 +12,13 @@ or a code this module does not know, shows the stored English ``reason`` instead
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from bidding.models import OpenedBid
 from contracts.evaluation import NOT_EVALUATED
@@ -242,3 +243,87 @@ def bid_result_reason(result: BidResult) -> str:
 def reason_codes() -> frozenset[str]:
     """Every code this module renders."""
     return frozenset({*MESSAGES, TIED})
+
+
+# Run messages (``optimiser.MESSAGE_CODES``): a run's warnings, why an optimised award has
+# no solution, and the constraints the comparison table relaxes. Every code has a message;
+# tests/contracts/test_reasons.py checks it.
+RUN_MESSAGES: Mapping[str, Promise] = {
+    "capacity_shortfall": _(
+        "item %(item)s: bid %(bid)s is assigned %(excess)s units more than its declared "
+        "capacity of %(capacity)s (capacity shortfall)"
+    ),
+    "min_winners_for_item": _("at least %(count)s winners for item %(item)s"),
+    "max_winners_for_item": _("at most %(count)s winners for item %(item)s"),
+    "min_split_share_for_item": _(
+        "each supplier of a province of item %(item)s takes at least %(share)s of it"
+    ),
+    "supply_region": _("supply all %(units)s agreed units of item %(item)s in province %(region)s"),
+    "supply_region_single_source": _(
+        "supply all %(units)s agreed units of item %(item)s in province %(region)s from one "
+        "supplier"
+    ),
+    "bid_capacity": _("capacity of bid %(bid)s (%(units)s units)"),
+    "supplier_capacity": _("capacity of supplier %(supplier)s across items (%(units)s units)"),
+    "supplier_share": _("supplier %(supplier)s at most %(share)s of all %(units)s units"),
+    "no_solution_within_time": _("no solution found within %(seconds)s s for item(s) %(items)s"),
+    "relax_min_winners": _("at least %(count)s winners per item"),
+    "relax_max_winners": _("at most %(count)s winners per item"),
+    "relax_supplier_share": _("a supplier's share at most %(share)s"),
+    "relax_single_source": _("one supplier per province"),
+    "relax_min_split_share": _("a minimum share of %(share)s for each supplier of a province"),
+    "relax_supplier_capacity": _("supplier capacity across items"),
+    "relax_bid_capacity": _("bid capacity"),
+    "relaxed_to_count": pgettext_lazy("constraint relaxed to a number", "%(count)s"),
+    "relaxed_no_maximum": _("no maximum"),
+    "relaxed_no_minimum": _("no minimum"),
+    "relaxed_split_allowed": _("split allowed"),
+    "relaxed_unlimited": _("unlimited"),
+}
+
+
+def _share(value: Any) -> str:
+    """A fraction of volume (``0.3``) as a percentage (``30%``)."""
+    try:
+        percent = Decimal(str(value)) * 100
+    except ArithmeticError:
+        return str(value)
+    text = format(percent.normalize(), "f") if percent == percent.to_integral() else str(percent)
+    return pgettext("percentage", "%(number)s%%") % {"number": text}
+
+
+def render_message(record: Any) -> str:
+    """A stored run message in the active language.
+
+    ``record`` is ``{"code", "params", "text"}`` (``optimiser.message_record``) or, for a
+    run stored before the codes existed, the English text itself; an unknown code or a
+    parameter the message cannot use shows the stored English ``text``.
+    """
+    if not isinstance(record, Mapping):
+        return "" if record is None else str(record)
+    fallback = str(record.get("text", ""))
+    message = RUN_MESSAGES.get(str(record.get("code", "")))
+    params = record.get("params")
+    if message is None or not isinstance(params, Mapping):
+        return fallback
+    values: dict[str, str] = {}
+    for name, value in params.items():
+        if name == "share":
+            values[name] = _share(value)
+        elif isinstance(value, list | tuple):
+            values[name] = _list(str(v) for v in value)
+        elif isinstance(value, int):
+            values[name] = qty(value)
+        else:
+            values[name] = str(value)
+    try:
+        return str(message) % values
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
+
+def render_message_part(part: Any, text: Any = "") -> str:
+    """A run message from a comparison row: its ``{"code", "params"}`` and English text."""
+    if not isinstance(part, Mapping):
+        return "" if text is None else str(text)
+    return render_message({**part, "text": "" if text is None else str(text)})

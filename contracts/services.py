@@ -65,6 +65,7 @@ from procurement.models import Round, RuleSet
 from procurement.optimiser import result_to_dict, solve
 from procurement.optimiser.allocation import draft_order
 from procurement.optimiser.model import Problem, Result
+from procurement.optimiser.reasons import message_record
 from procurement.optimiser.scenarios import ScenarioRow, compare_scenarios, comparison_to_dict, hhi
 from procurement.services import RULE_KINDS_BY_ROUND_KIND, round_advance
 
@@ -361,8 +362,9 @@ def _fill_figures(run: EvaluationRun, result: Result, comparison: dict[str, Any]
     run.ceiling_cost = result.totals.ceiling_cost
     run.savings_vs_reference = None if infeasible else result.totals.savings_vs_reference
     run.savings_vs_ceiling = None if infeasible else result.totals.savings_vs_ceiling
-    run.warnings = list(result.run.warnings)
-    run.explanation = list(result.run.explanation)
+    # Codes with params and the English text: the run page renders them in the reader's language.
+    run.warnings = [message_record(m) for m in result.run.warning_parts]
+    run.explanation = [message_record(m) for m in result.run.explanation_parts]
     run.solve_seconds = result.solve_seconds
     run.result = result_to_dict(result, include_timing=False)
     run.comparison = comparison

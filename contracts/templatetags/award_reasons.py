@@ -31,3 +31,19 @@ def solver_status(status: Any) -> str:
 @register.filter
 def allocation_source(source: Any) -> str:
     return "" if source is None else reasons.allocation_source_label(str(source))
+
+
+@register.filter
+def run_message(record: Any) -> str:
+    """``{{ warning|run_message }}``: a run's warning or explanation line (a stored
+    ``{"code", "params", "text"}`` record, or the English text of an older run)."""
+    return reasons.render_message(record)
+
+
+@register.simple_tag
+def constraint_label(row: Any, name: str) -> str:
+    """``{% constraint_label cost "constraint" %}``: the constraint (or, with
+    ``"relaxed_to"``, what it is relaxed to) of a comparison row's constraint cost."""
+    if not isinstance(row, dict):
+        return ""
+    return reasons.render_message_part(row.get(f"{name}_part"), row.get(name, ""))
