@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from celery import Task, shared_task
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 
 from contracts import services
+from contracts.models import Contract
 
 EVALUATION_RETRIES = 5
 
@@ -31,6 +36,40 @@ def evaluation_run_task(self: Task, run_id: int) -> None:
         raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
 
 
+# A contract's PDF is a few pages (Chinese and English render in about a second); the
+# limit is the platform's 30 minutes for the evaluation, far too long to keep a page
+# waiting. The contract page stops polling after the limit plus a margin for the queue
+# (``CONTRACT_PDF_WAIT``) and offers to request it again.
+CONTRACT_PDF_TIME_LIMIT = 120
+CONTRACT_PDF_WAIT = datetime.timedelta(seconds=CONTRACT_PDF_TIME_LIMIT + 60)
+# Key space of the PostgreSQL advisory lock taken while a contract's PDF renders
+# (pg_try_advisory_xact_lock(namespace, contract id)); "JC" in ASCII.
+PDF_LOCK_NAMESPACE = 0x4A43
+# A render that lost the race with an amendment or a confirmation (the revision moved
+# while it rendered) starts again, at most this many times in one task.
+PDF_RENDER_ATTEMPTS = 3
+
+
+@contextmanager
+def _one_render_at_a_time(contract_id: int) -> Iterator[bool]:
+    """True when this task may render the contract's PDF: no other worker is rendering it.
+
+    A transaction-level PostgreSQL advisory lock keyed by the contract, so it is released
+    on commit, on rollback and with a killed worker's connection, and it holds up nobody
+    else (confirmations and amendments lock the contract row, not this key). SQLite
+    (development, the unit tests: tasks run in-process) has one writer and no lock."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", [PDF_LOCK_NAMESPACE, contract_id]
+            )
+            (acquired,) = cursor.fetchone()
+        yield bool(acquired)
+
+
 @shared_task(
     name="contracts.contract_pdf",
     acks_late=True,
@@ -38,10 +77,22 @@ def evaluation_run_task(self: Task, run_id: int) -> None:
     retry_backoff=5,
     max_retries=5,
     ignore_result=True,
+    time_limit=CONTRACT_PDF_TIME_LIMIT,
+    soft_time_limit=CONTRACT_PDF_TIME_LIMIT - 20,
 )
 def contract_pdf_task(contract_id: int) -> None:
-    """Render a contract's PDFs (Chinese and English); does nothing if they are current."""
-    services.contract_pdf_render(contract_id=contract_id)
+    """Render a contract's PDFs (Chinese and English) unless they are current.
+
+    Requested again (a page reloaded, "request it again") while a render runs, the task
+    finds the contract's render lock taken and returns: the running render ends with the
+    current revision. Queued twice, the second finds the PDF current and does nothing."""
+    with _one_render_at_a_time(contract_id) as mine:
+        if not mine:
+            return
+        for _ in range(PDF_RENDER_ATTEMPTS):
+            services.contract_pdf_render(contract_id=contract_id)
+            if Contract.objects.get(pk=contract_id).pdf_ready:
+                return
 
 
 @shared_task(

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, F, Max, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -17,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import hospital_required, office_required, role_required
 from accounts.models import Organization, Region
@@ -50,6 +51,7 @@ from contracts.models import (
     Purchase,
     SupplyFailure,
 )
+from contracts.tasks import CONTRACT_PDF_WAIT
 from procurement.models import Round
 
 party_required = role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
@@ -759,14 +761,56 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     )
 
 
+PDF_WAIT_SALT = "contracts.contract-pdf-wait"
+
+
+def _pdf_wait_since(token: str, contract: Contract) -> float | None:
+    """When the polling page asked for the contract's PDF (a POSIX time), from the signed
+    token its poll URL carries; None for a missing, altered or another contract's token.
+
+    The contract stores no request time (the confirmation and amendment times are when
+    its content changed, not when somebody asked for its PDF), so the page carries it."""
+    try:
+        contract_id, since = signing.loads(token, salt=PDF_WAIT_SALT)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    return float(since) if contract_id == contract.pk else None
+
+
 @role_required(Organization.Kind.OFFICE, Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+@require_http_methods(["GET", "POST"])
 def contract_pdf_status(request: HttpRequest, contract_id: int) -> HttpResponse:
     """The htmx-polled PDF links of a contract: "being prepared" until the task has
-    rendered the current revision, then the download links (and the polling stops)."""
+    rendered the current revision, then the download links (and the polling stops).
+
+    The poll carries the time of the request (signed); past ``CONTRACT_PDF_WAIT`` (the
+    task's time limit and a margin) the polling stops and says the PDF is late, with a
+    button that POSTs here to request it again. Requesting again is safe at any time: the
+    task does nothing for a current PDF and never renders one contract twice at once."""
     contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
+    posted = request.method == "POST"
+    now = timezone.now().timestamp()
+    if posted:
+        services.contract_pdf_request(contract=contract)
+    # The first poll of a page (no token yet) starts the clock: the page requested the
+    # PDF when it was rendered, two seconds before.
+    since = (None if posted else _pdf_wait_since(request.GET.get("since", ""), contract)) or now
     if not getattr(request, "htmx", False):
+        if posted and not contract.pdf_ready:
+            messages.info(request, _("The PDF is requested again; it appears here when ready."))
         return redirect("contracts:contract", contract_id=contract.pk)
-    return render(request, "contracts/_contract_pdf.html", {"contract": contract})
+    late = not contract.pdf_ready and now - since > CONTRACT_PDF_WAIT.total_seconds()
+    return render(
+        request,
+        "contracts/_contract_pdf.html",
+        {
+            "contract": contract,
+            "pdf_since": signing.dumps([contract.pk, since], salt=PDF_WAIT_SALT),
+            "pdf_late": late,
+            "pdf_wait_minutes": round(CONTRACT_PDF_WAIT.total_seconds() / 60),
+            "pdf_requested_again": posted,
+        },
+    )
 
 
 @role_required(Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
