@@ -4,7 +4,7 @@ Lists in a national round run to tens of thousands of rows (contracts, purchases
 records), so no page renders them all. ``paginate`` wraps Django's ``Paginator.get_page``,
 which turns a missing, non-numeric or out-of-range ``?page=`` into the nearest real page
 instead of an error; ``templates/partials/pagination.html`` renders the links and keeps
-every other query parameter (filters, sort) through ``{% querystring %}``.
+every other query parameter (filters, sort, another list's page).
 """
 
 from __future__ import annotations
@@ -29,10 +29,14 @@ def paginate(
 ) -> Page:
     """The requested page of ``object_list``; ``?per_page=`` may pick 25, 50, 100 or 200.
 
-    A queryset must be ordered, or rows could repeat or vanish between pages.
+    A queryset must be ordered, or rows could repeat or vanish between pages. ``param``
+    names the page number's query parameter: a second list on the same page needs its
+    own (the page's ``param`` attribute tells the partial's links which to change).
     """
     requested = request.GET.get("per_page", "")
     if requested.isdigit() and int(requested) in PER_PAGE_CHOICES:
         per_page = int(requested)
     paginator = Paginator(object_list, per_page)
-    return paginator.get_page(request.GET.get(param))
+    page = paginator.get_page(request.GET.get(param))
+    page.param = param  # type: ignore[attr-defined]
+    return page

@@ -342,7 +342,14 @@ def my_awards(request: HttpRequest) -> HttpResponse:
         request,
         "contracts/my_awards.html",
         {
-            "bid_results": selectors.bid_results_list_for_manufacturer(user=user),  # type: ignore[arg-type]
+            # Its own page parameter: the hospital allocations below read ?page=.
+            "bid_results": paginate(
+                request,
+                selectors.bid_results_list_for_manufacturer(user=user).order_by(  # type: ignore[arg-type]
+                    "-run__round__created_at", "round_item__item__code", "pk"
+                ),
+                param="results_page",
+            ),
             "provinces": provinces,
             "page_obj": page,
             "q": query,

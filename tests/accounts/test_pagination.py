@@ -61,3 +61,20 @@ def test_an_empty_list_renders_nothing():
     page = paginate(request, [])
     html = render_to_string("partials/pagination.html", {"page_obj": page}, request)
     assert "pagination" not in html
+
+
+def test_a_second_list_pages_by_its_own_parameter_and_keeps_the_other_lists_page():
+    request = RequestFactory().get("/mine/?page=2&q=atorva&results_page=2")
+    results = paginate(request, ROWS, param="results_page")
+    assert results.number == 2 and list(results)[:1] == [51]
+    with translation.override("en"):
+        html = render_to_string(
+            "partials/pagination.html",
+            {"page_obj": results, "label": "Pages of my bid results"},
+            request,
+        )
+    assert 'aria-label="Pages of my bid results"' in html
+    assert 'href="?page=2&amp;q=atorva&amp;results_page=3" rel="next"' in html
+    assert 'href="?page=2&amp;q=atorva&amp;results_page=1" rel="prev"' in html
+    # The other list on the page keeps reading ?page=.
+    assert paginate(request, ROWS).number == 2
