@@ -566,16 +566,17 @@ def manufacturer_report_data(
     }
 
 
-def party_documents_for_user(*, user: User) -> list[ReportDocument]:
-    """The hospital's or manufacturer's own report documents (metadata only)."""
+def party_documents_for_user(*, user: User) -> QuerySet[ReportDocument]:
+    """The hospital's or manufacturer's own report documents (metadata only), newest
+    round first, in a stable order (the home panel shows them a page at a time)."""
     org = _org(user)
     if org is None or org.kind not in {Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER}:
-        return []
-    return list(
+        return ReportDocument.objects.none()
+    return (
         ReportDocument.objects.filter(organization=org, round__status__in=FINAL)
         .defer("content")
         .select_related("round")
-        .order_by("-round__opening_at", "round__code", "-language")
+        .order_by("-round__opening_at", "round__code", "-language", "pk")
     )
 
 
