@@ -141,6 +141,7 @@ def problem_build(
     excluded: Collection[int] = (),
     region_preferences: Mapping[int, tuple[str, ...]] | None = None,
     backup_preferences: Mapping[int, tuple[str, ...]] | None = None,
+    reassign_to: Mapping[tuple[int, int], tuple[int, ...]] | None = None,
 ) -> BuiltProblem:
     """The optimiser problem of ``round_`` under ``rule_set``.
 
@@ -148,11 +149,15 @@ def problem_build(
     problem as ineligible bids (so every bid keeps a stated result). Opened bids without
     a price (tampered, failed decryption) cannot be evaluated and are returned apart.
     ``region_preferences`` / ``backup_preferences`` (opened-bid id -> province codes in
-    order) come from the province selection.
+    order) come from the province selection. ``reassign_to`` ((round item id, hospital
+    id) -> opened-bid ids in order) are the hospitals' choices of winners for the volume of
+    their declared products that lost (consumables, ``contracts.reassignment``); bids not
+    in the problem or of another item are left out.
     """
     excluded_set = set(excluded)
     region_preferences = region_preferences or {}
     backup_preferences = backup_preferences or {}
+    reassign_to = reassign_to or {}
     coefficients = ComparablePriceCoefficients.from_parameters(
         rule_set.parameters.get("comparable_price") or {}
     )
@@ -212,6 +217,7 @@ def problem_build(
     code_of = {ri.pk: ri.item.code for ri in round_items}
     bid_item = {bid_key(o.pk): code_of[o.round_item_id] for o in opened}
     bids = [replace(b, item=bid_item[b.id]) for b in bids]
+    priced = {b.id for b in bids}
 
     # Demand: per (item, province, hospital), summed over specifications (drugs) or kept
     # per product as brand volumes (consumables, when every product declared was bid).
@@ -259,8 +265,13 @@ def problem_build(
                         opt.BrandVolume(bid, q)
                         for bid, q in sorted(brands[(ri.pk, hospital_id)].items())
                     )
+                targets = tuple(
+                    bid_key(b)
+                    for b in reassign_to.get((ri.pk, hospital_id), ())
+                    if bid_item.get(bid_key(b)) == ri.item.code and bid_key(b) in priced
+                )
                 hospitals.append(
-                    opt.HospitalDemand(hospital_key(hospital_id), quantity, brand_volumes)
+                    opt.HospitalDemand(hospital_key(hospital_id), quantity, brand_volumes, targets)
                 )
             hospitals.sort(key=lambda h: h.id)
             demand.append(

@@ -174,6 +174,13 @@ def provisional_rounds(*, round_ids: Iterable[int]) -> dict[int, str]:
             round_id__in=ids
         ).values_list("round_id", "status", "result_run__status")
     }
+    # Consumable rounds whose run applying the hospitals' choices (contracts.reassignment)
+    # has not finished.
+    choosing = set(
+        EvaluationRun.objects.filter(round_id__in=ids, is_hospital_choice=True)
+        .exclude(status=EvaluationRun.Status.DONE)
+        .values_list("round_id", flat=True)
+    )
     out: dict[int, str] = {}
     for pk, status, kind in rounds:
         if status == S.OBJECTION:
@@ -191,6 +198,11 @@ def provisional_rounds(*, round_ids: Iterable[int]) -> dict[int, str]:
                     "Provisional until province selection has finished: the provinces, "
                     "and so the suppliers and volumes, may still change."
                 )
+        elif status == S.AWARDED and pk in choosing:
+            out[pk] = _(
+                "Provisional until the hospitals' choices for the volume of losing products "
+                "are applied: the suppliers of that volume may still change."
+            )
     return out
 
 

@@ -60,6 +60,11 @@ from contracts.models import (
 )
 from contracts.notifications import notify
 from contracts.progress import month_start, parse_month
+from contracts.reassignment import (
+    choice_run_blocker,
+    lost_volume_choices_apply,
+    lost_volume_preferences,
+)
 from contracts.signals import round_finalized
 from procurement.models import Round, RuleSet
 from procurement.optimiser import result_to_dict, solve
@@ -227,6 +232,9 @@ def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
             rule_set=run.rule_set,
             excluded=run.exclusions,
             **(selection_preferences(round_=run.round) if run.is_selection else {}),
+            reassign_to=(
+                lost_volume_preferences(round_=run.round) if run.is_hospital_choice else None
+            ),
         )
         _progress(run_id, 30, STAGE_SOLVING)
         result = solve(built.problem)
@@ -288,15 +296,18 @@ def _store(
         run = EvaluationRun.objects.select_for_update().get(pk=run_id)
         if run.status != R.RUNNING:
             return None  # another delivery of the task finished it meanwhile
-        allowed = {S.AWARDED} if run.is_selection else EVALUABLE
+        # Selection and choice runs re-run the final award: they keep its winners.
+        reruns_award = run.is_selection or run.is_hospital_choice
+        allowed = {S.AWARDED} if reruns_award else EVALUABLE
         if not run.is_scenario and round_.status not in allowed:
             return _fail(
                 run_id,
                 _("Round %(code)s moved to %(status)s while the evaluation ran.")
                 % {"code": round_.code, "status": round_.get_status_display()},
             )
-        if run.is_selection:
-            # The choices move provinces only; the winners and their prices must not change.
+        if reruns_award:
+            # The choices move provinces (or a hospital's lost volume) only; the winners
+            # and their prices must not change.
             final = _official_run(round_).source_run
             before = set(
                 BidResult.objects.filter(run=final, outcome="won").values_list(
@@ -305,7 +316,12 @@ def _store(
             )
             after = {(key_id(b.bid), b.award_price) for b in result.bids if b.status == "won"}
             if before != after:
-                return _fail(run_id, _("The province selection would change the winners."))
+                return _fail(
+                    run_id,
+                    _("The province selection would change the winners.")
+                    if run.is_selection
+                    else _("The hospitals' choices would change the winners."),
+                )
         run.input_hash = input_hash
         run.status = R.DONE
         run.progress = 100
@@ -340,7 +356,7 @@ def _store(
                 pk=official.pk
             ).update(is_official=False)
             EvaluationRun.objects.filter(pk=official.pk).update(is_official=True)
-            if not run.is_selection:
+            if not reruns_award:
                 round_advance(
                     round_=round_,
                     to=S.EVALUATED,
@@ -702,6 +718,10 @@ def award_finalize(*, round_: Round, by: User, now: Any = None) -> Round:
                 % {"count": open_count}
             )
         run = _official_run(locked)
+        if EvaluationRun.objects.filter(
+            round=locked, is_scenario=False, status__in=[R.QUEUED, R.RUNNING]
+        ).exists():
+            raise ValidationError(_("Wait for the running evaluation to finish."))
         round_advance(round_=locked, to=S.AWARDED, by=by, note=f"award finalized: run {run.pk}")
         AuditEntry.objects.create(
             round=locked,
@@ -709,6 +729,9 @@ def award_finalize(*, round_: Round, by: User, now: Any = None) -> Round:
             by=by,
             detail={"run": run.source_run.pk, "input_hash": run.source_run.input_hash},
         )
+        # Consumables: the hospitals' choices for lost volume are applied by a re-run of
+        # the final award (contracts.reassignment), which then becomes the official run.
+        lost_volume_choices_apply(round_=locked, by=by)
         notify_results_published(round_=locked, run=run.source_run)
         round_finalized.send(sender=Round, round_=locked, by=by)
     return locked
@@ -1068,7 +1091,7 @@ def contracts_generate_blocker(*, round_: Round, now: datetime.datetime | None =
             "Contracts are drawn up once the award is final; round %(code)s is %(status)s."
         ) % {"code": round_.code, "status": round_.get_status_display()}
     if round_.kind != Round.Kind.DRUGS:
-        return ""
+        return choice_run_blocker(round_=round_)
     selection = ProvinceSelection.objects.filter(round=round_).select_related("result_run").first()
     if selection is None:
         return _(

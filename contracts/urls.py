@@ -67,4 +67,5 @@ urlpatterns = [
     path("objections/<int:objection_id>/answer/", views.objection_answer, name="objection-answer"),
     path("mine/", views.my_awards, name="mine"),
     path("notifications/", views.notifications, name="notifications"),
+    path("rounds/<int:round_id>/lost-volume/", views.lost_volume, name="lost-volume"),
 ]

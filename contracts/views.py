@@ -24,7 +24,7 @@ from accounts.access import hospital_required, office_required, role_required
 from accounts.models import Organization, Region
 from accounts.pagination import paginate
 from bidding.models import OpenedBid
-from contracts import selectors, services
+from contracts import reassignment, selectors, services
 from contracts.forms import (
     AmendmentForm,
     BackupForm,
@@ -51,6 +51,7 @@ from contracts.models import (
     Purchase,
     SupplyFailure,
 )
+from contracts.reassignment_forms import LostVolumeChoiceForm
 from contracts.tasks import CONTRACT_PDF_WAIT
 from procurement.models import Round
 
@@ -1184,5 +1185,75 @@ def supplier_switch(request: HttpRequest, failure_id: int) -> HttpResponse:
         request,
         "contracts/supplier_switch.html",
         {"failure": failure, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- hospitals: winners for the volume of losing products (consumables) ----------------
+
+
+@hospital_required
+def lost_volume(request: HttpRequest, round_id: int) -> HttpResponse:
+    """A hospital orders the winners that receive its volume of declared products that
+    lost (consumable rounds, while the proposed winners are published)."""
+    round_, _run = selectors.published_round_get(round_id=round_id)
+    if round_.kind != Round.Kind.CONSUMABLES:
+        raise Http404
+    hospital = cast(Organization, request.user.organization)  # type: ignore[union-attr]
+    items = reassignment.lost_volume_items(round_=round_, hospital=hospital)
+    blocker = reassignment.choice_window_blocker(round_=round_)
+    forms = {
+        i.round_item.pk: LostVolumeChoiceForm(
+            winners=i.winners, chosen=i.chosen, prefix=f"item-{i.round_item.pk}"
+        )
+        for i in items
+    }
+    page_errors: list[str] = []
+    if request.method == "POST":
+        posted = request.POST.get("round_item", "")
+        item = next((i for i in items if str(i.round_item.pk) == posted), None)
+        if item is None:
+            page_errors.append(
+                blocker or _("Your hospital has no volume of a losing product on this item.")
+            )
+        else:
+            form = LostVolumeChoiceForm(
+                request.POST,
+                winners=item.winners,
+                chosen=item.chosen,
+                prefix=f"item-{item.round_item.pk}",
+            )
+            forms[item.round_item.pk] = form
+            clear = "clear" in request.POST
+            if clear or form.is_valid():
+                try:
+                    reassignment.lost_volume_choice_set(
+                        round_=round_,
+                        round_item_id=item.round_item.pk,
+                        by=request.user,  # type: ignore[arg-type]
+                        opened_bid_ids=[] if clear else form.opened_bid_ids(),
+                    )
+                    code = item.round_item.item.code
+                    messages.success(
+                        request,
+                        _("%(code)s: your choice is removed; the minimum-cost default applies.")
+                        % {"code": code}
+                        if clear or not form.opened_bid_ids()
+                        else _("%(code)s: your choice of winners is saved.") % {"code": code},
+                    )
+                    url = reverse("contracts:lost-volume", args=[round_.pk])
+                    return redirect(f"{url}#item-{item.round_item.pk}")
+                except ValidationError as exc:
+                    for message in exc.messages:
+                        form.add_error(None, message)
+    return render(
+        request,
+        "contracts/reassign.html",
+        {
+            "round": round_,
+            "items": [(i, forms[i.round_item.pk]) for i in items],
+            "blocker": blocker,
+            "page_errors": page_errors,
+        },
         status=400 if request.method == "POST" else 200,
     )
