@@ -89,6 +89,21 @@ MISALIGNED_NUMBERS_JS = """
 """
 
 
+# Content wider than the window: the page scrolls sideways, so a reader misses columns
+# without knowing they exist. Wide tables must scroll inside their card instead.
+OVERFLOW_JS = """
+() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width + 1) return [];
+  const sticksOut = (el) => el.getBoundingClientRect().right > width + 1;
+  return Array.from(document.querySelectorAll("main *"))
+    .filter((el) => sticksOut(el) && !(el.parentElement && sticksOut(el.parentElement)))
+    .map((el) => el.tagName.toLowerCase() + (el.className ? "." + el.className : ""))
+    .slice(0, 5);
+}
+"""
+
+
 @dataclass
 class Browser:
     """A signed-in page plus what the guards saw: dialogs accepted and foreign requests."""
@@ -99,6 +114,7 @@ class Browser:
     foreign: list[str] = field(default_factory=list)
     unlabelled: list[str] = field(default_factory=list)
     misaligned: list[str] = field(default_factory=list)
+    overflowing: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -109,16 +125,19 @@ class Browser:
     def step(self, journey: Journey, label: str) -> None:
         """A journey step's screenshot, plus the checks every page must pass: each form
         field a user can fill in has an accessible name (a label, aria-label or title), and
-        each figure in a table is right-aligned."""
+        each figure in a table is right-aligned, and nothing is wider than the window."""
         journey.step(label)
         for field_html in self.page.evaluate(UNLABELLED_FIELDS_JS):
             self.unlabelled.append(f"{self.page.url}: {field_html}")
         for cell in self.page.evaluate(MISALIGNED_NUMBERS_JS):
             self.misaligned.append(f"{urlparse(self.page.url).path}: {cell}")
+        for element in self.page.evaluate(OVERFLOW_JS):
+            self.overflowing.append(f"{urlparse(self.page.url).path}: {element}")
 
     def assert_pages_checked(self) -> None:
         assert self.unlabelled == [], f"fields without a label: {self.unlabelled}"
         assert self.misaligned == [], f"figures not right-aligned: {self.misaligned}"
+        assert self.overflowing == [], f"wider than the window: {self.overflowing}"
 
     def assert_offline(self) -> None:
         """Every request the pages made went to the live server (hospital networks are

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from tests.browser.helpers import MISALIGNED_NUMBERS_JS, UNLABELLED_FIELDS_JS, open_browser
+from tests.browser.helpers import (
+    MISALIGNED_NUMBERS_JS,
+    OVERFLOW_JS,
+    UNLABELLED_FIELDS_JS,
+    open_browser,
+)
 
 
 def test_the_label_check_finds_fields_without_an_accessible_name(page: Page) -> None:
@@ -33,3 +38,17 @@ def test_the_alignment_check_finds_figures_that_are_not_right_aligned(page: Page
         "</tbody></table>"
     )
     assert page.evaluate(MISALIGNED_NUMBERS_JS) == ["Share = 12.5%", "Quantity = 48,000"]
+
+
+def test_the_overflow_check_finds_a_table_wider_than_the_window(page: Page) -> None:
+    cells = "".join(f"<td>column {n} with a long heading</td>" for n in range(40))
+    page.set_content(
+        f"<main><div class=card><table class=wide><tr>{cells}</tr></table></div></main>"
+    )
+    assert page.evaluate(OVERFLOW_JS) == ["table.wide"]
+    # The same table inside a card that scrolls sideways keeps the page within the window.
+    page.set_content(
+        "<main><div class=card style='overflow-x:auto'>"
+        f"<table class=wide><tr>{cells}</tr></table></div></main>"
+    )
+    assert page.evaluate(OVERFLOW_JS) == []
