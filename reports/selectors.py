@@ -540,6 +540,7 @@ def manufacturer_report_data(
                 "product": r.opened_bid.product.display_name if r.opened_bid.product else "",
                 "specification": r.opened_bid.specification.label,
                 "outcome": r.get_outcome_display(),
+                "won": r.outcome == "won",
                 "rank": r.rank,
                 "unit_price": r.unit_price,
                 "award_price": r.award_price,
