@@ -1,5 +1,11 @@
 """Spreadsheet exports (.xlsx): every table of the analysis, the same numbers as the pages.
 
+Figures that may still change are marked as the award pages mark them
+(``contracts.selectors.provisional_rounds``: proposed winners in the objection period, or
+a drug round's provinces before province selection has finished): the summary says
+"Provisional" and why, and every row of every table carries a "Figures" column
+(Provisional / Final), so a sheet copied on its own still says so.
+
 Money and prices are written as exact decimals (openpyxl stores a ``Decimal`` as its
 decimal text, never through a float) with number formats for display; headers carry the
 units. Labels are message ids, translated in the active language.
@@ -44,6 +50,7 @@ COLUMNS: dict[str, tuple[Any, str | None]] = {
     "amount_after": (_("Amount after (yuan)"), MONEY_FORMAT),
     "savings": (_("Estimated savings (yuan)"), MONEY_FORMAT),
     "items": (_("Items (count)"), COUNT_FORMAT),
+    "figures": (_("Figures"), None),
 }
 
 SHEETS: tuple[tuple[str, Any], ...] = (
@@ -64,13 +71,17 @@ def _cell(value: object) -> object:
     return int(value)  # type: ignore[call-overload]
 
 
-def _write(ws: Any, frame: pd.DataFrame) -> None:
-    columns = list(frame.columns)
+def _status(provisional: str) -> str:
+    return str(_("Provisional") if provisional else _("Final"))
+
+
+def _write(ws: Any, frame: pd.DataFrame, status: str) -> None:
+    columns = [*frame.columns, "figures"]
     ws.append([str(COLUMNS[c][0]) if c in COLUMNS else c for c in columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for record in frame.itertuples(index=False):
-        ws.append([_cell(v) for v in record])
+        ws.append([*(_cell(v) for v in record), status])
     for index, column in enumerate(columns, start=1):
         number_format = COLUMNS.get(column, (None, None))[1]
         letter = get_column_letter(index)
@@ -81,13 +92,23 @@ def _write(ws: Any, frame: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
 
 
-def analysis_workbook(*, analysis: Analysis, facts: Mapping[str, object]) -> bytes:
-    """The analysis as an .xlsx document: a summary sheet, then one sheet per table."""
+def analysis_workbook(
+    *, analysis: Analysis, facts: Mapping[str, object], provisional: str = ""
+) -> bytes:
+    """The analysis as an .xlsx document: a summary sheet, then one sheet per table.
+
+    ``provisional`` is why the figures may still change (``provisional_rounds``), empty
+    when they are final."""
     wb = Workbook()
     summary = wb.active
     summary.title = str(_("Summary"))[:31]
     for label, value in facts.items():
         summary.append([label, _cell(value)])
+    status = _status(provisional)
+    summary.append([str(_("Figures")), status])
+    if provisional:
+        summary.append([str(_("Why provisional")), provisional])
+        summary.cell(summary.max_row - 1, 2).font = Font(bold=True)
     for key in (
         "quantity",
         "cut_vs_ceiling_pct",
@@ -106,7 +127,7 @@ def analysis_workbook(*, analysis: Analysis, facts: Mapping[str, object]) -> byt
         frame = getattr(analysis, attribute)
         if frame is None:
             continue
-        _write(wb.create_sheet(str(title)[:31]), frame)
+        _write(wb.create_sheet(str(title)[:31]), frame, status)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

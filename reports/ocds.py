@@ -19,12 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Organization
 from bidding.models import OpenedBid, Opening
-from contracts.models import BidResult, EvaluationRun, ItemAward, ProvinceAllocation
-from contracts.selectors import FINAL
+from contracts.models import (
+    BidResult,
+    EvaluationRun,
+    ItemAward,
+    ProvinceAllocation,
+    ProvinceSelection,
+)
+from contracts.selectors import FINAL, provisional_rounds
 from procurement.models import Round, RoundItem
 from reports import selectors
 
@@ -197,11 +203,25 @@ def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> di
         dates.append(opening.opened_at)
 
     if run is not None and round_.status in {*FINAL, Round.Status.OBJECTION}:
-        release["awards"] = _awards(round_=round_, run=run, party=party, final=final)
+        with translation.override("zh-hans"):  # the release's language
+            provisional = provisional_rounds(round_ids=[round_.pk]).get(round_.pk, "")
+        release["awards"] = _awards(
+            round_=round_, run=run, party=party, final=final, provisional=provisional
+        )
         release["tag"] = ["award"]
         finalized = selectors._finalized_at(round_)
         if finalized:
             dates.append(finalized)
+        if not provisional:
+            # A drug round's allocation becomes final when the province selection's run
+            # is done: a new release (date and id) although the round's status is the same.
+            dates.extend(
+                moment
+                for moment in ProvinceSelection.objects.filter(round=round_).values_list(
+                    "result_run__finished_at", flat=True
+                )
+                if moment is not None
+            )
         contracts = _contracts(round_=round_, party=party)
         if contracts:
             release["contracts"] = contracts
@@ -222,8 +242,16 @@ def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> di
     }
 
 
-def _awards(*, round_: Round, run: EvaluationRun, party: Any, final: bool) -> list[dict[str, Any]]:
-    """One award per winning manufacturer: its items, agreed volumes and award prices."""
+def _awards(
+    *, round_: Round, run: EvaluationRun, party: Any, final: bool, provisional: str
+) -> list[dict[str, Any]]:
+    """One award per winning manufacturer: its items, agreed volumes and award prices.
+
+    Status (OCDS 1.1 awardStatus codelist): ``active`` ("made, and currently in force")
+    only for a winner of a final award whose allocation is final; ``pending`` ("proposed,
+    but not yet in force") while the figures are provisional (``provisional_rounds``:
+    proposed winners in the objection period, or a drug round's provinces before
+    province selection has finished), with the reason as the award's description."""
     terms = {a.round_item_id: a.term_years for a in ItemAward.objects.filter(run=run)}
     allocations = (
         ProvinceAllocation.objects.filter(run=run)
@@ -269,7 +297,7 @@ def _awards(*, round_: Round, run: EvaluationRun, party: Any, final: bool) -> li
         award: dict[str, Any] = {
             "id": f"{round_.code}-{_party_id(org)}",
             "title": org.name,
-            "status": "active" if final and maker_id in winners else "pending",
+            "status": "active" if final and not provisional and maker_id in winners else "pending",
             "date": _when(finalized),
             "value": _money(total.quantize(Decimal("0.01"))),
             "suppliers": [party(org, "supplier")],
@@ -277,6 +305,8 @@ def _awards(*, round_: Round, run: EvaluationRun, party: Any, final: bool) -> li
             "relatedBids": [str(b) for b in sorted(bids[maker_id])],
             "contractPeriod": {"startDate": _day(round_.contract_starts_on)},
         }
+        if provisional:
+            award["description"] = provisional
         if longest:
             end = round_.contract_starts_on.replace(year=round_.contract_starts_on.year + longest)
             award["contractPeriod"]["endDate"] = _day(end - datetime.timedelta(days=1))

@@ -21,6 +21,7 @@ from accounts.access import office_required, role_required
 from accounts.models import Organization, User
 from accounts.pagination import paginate
 from contracts.models import EvaluationRun
+from contracts.selectors import provisional_rounds
 from procurement.models import Round
 from reports import charts, exports, selectors, services
 from reports.api import ocds_response
@@ -103,10 +104,13 @@ def _xlsx(round_: Round, analysis: selectors.Analysis, suffix: str) -> HttpRespo
         _("Issued by"): round_.office.display_name,
         _("Status"): round_.get_status_display(),
     }
-    data = exports.analysis_workbook(analysis=analysis, facts=facts)
+    provisional = provisional_rounds(round_ids=[round_.pk]).get(round_.pk, "")
+    data = exports.analysis_workbook(analysis=analysis, facts=facts, provisional=provisional)
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
+    if provisional:
+        suffix = f"{suffix}-provisional"
     response["Content-Disposition"] = f'attachment; filename="{round_.code}-{suffix}.xlsx"'
     return response
 

@@ -14,6 +14,7 @@ from accounts.models import Organization
 from procurement.models import Round
 from tests.factories import TEST_PASSWORD, user_of
 from tests.reports.factories import small_awarded_round
+from tests.reports.test_exports_provisional import finish_province_selection
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,7 @@ def _sheets(content: bytes) -> dict[str, list[tuple]]:
 
 def test_the_public_spreadsheet_has_the_pages_numbers() -> None:
     built = small_awarded_round(code="R-XLS-1")
+    finish_province_selection(built)  # final figures (test_exports_provisional: before)
     response = client_for().get(reverse("reports:public-xlsx", args=[built.round.pk]))
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="R-XLS-1-price-cuts.xlsx"'
@@ -61,6 +63,7 @@ def test_the_public_spreadsheet_has_the_pages_numbers() -> None:
         "Amount before (yuan)",
         "Amount after (yuan)",
         "Estimated savings (yuan)",
+        "Figures",
     )
     by_code = {r[0]: r for r in rows}
     stent = by_code["B-STENT-R-XLS-1"]
@@ -69,7 +72,8 @@ def test_the_public_spreadsheet_has_the_pages_numbers() -> None:
     assert Decimal(str(stent[6])) == Decimal("716.6667")
     assert Decimal(str(stent[11])) == Decimal("1842500")
     provinces = {r[0]: r for r in sheets["By province"][1:]}
-    assert Decimal(str(provinces["Beijing"][-1])) == Decimal("1234900")
+    assert Decimal(str(provinces["Beijing"][-2])) == Decimal("1234900")
+    assert {r[-1] for r in rows} == {provinces["Beijing"][-1]} == {"Final"}
     # and the page shows the same figures
     page = client_for().get(reverse("reports:public-round", args=[built.round.pk]))
     text = page.content.decode()

@@ -17,6 +17,7 @@ from procurement.models import Round, RoundItem
 from reports import ocds
 from tests.factories import TEST_PASSWORD, user_of
 from tests.reports.factories import small_awarded_round
+from tests.reports.test_exports_provisional import finish_province_selection
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,11 @@ def client_for(user=None) -> Client:
 
 @pytest.fixture
 def awarded():
-    return small_awarded_round(code="R-OCDS-1")
+    """A drug round awarded, its province selection finished: final figures
+    (test_ocds_provisional: before)."""
+    built = small_awarded_round(code="R-OCDS-1")
+    finish_province_selection(built)
+    return built
 
 
 @pytest.fixture
