@@ -277,21 +277,23 @@ def lost_volume_choice_summary(*, round_: Round) -> ChoiceSummary | None:
         S.CLOSED,
     }:
         return None
+    # A hospital has lost volume on an item with winners exactly when one of its lines
+    # there is not a winning product (a losing or unbid product, or no product): one
+    # DISTINCT query instead of reading every line of a national round into Python.
     product_bids = _product_bids(round_)
     winners = _winning_bids(run)
-    lines: dict[tuple[int, int], list[tuple[int | None, int]]] = defaultdict(list)
-    for round_item_id, hospital_id, product_id, quantity in (
-        DemandDeclaration.objects.filter(round_item__round=round_)
-        .values_list("round_item_id", "hospital_id", "product_id", "quantity")
-        .iterator(chunk_size=20_000)
-    ):
-        lines[(round_item_id, hospital_id)].append((product_id, quantity))
-    with_lost = {
-        hospital_id
-        for (round_item_id, hospital_id), declared in lines.items()
-        if winners.get(round_item_id)
-        and _lost_quantity(declared, round_item_id, product_bids, winners[round_item_id]) > 0
-    }
+    won_products = [
+        product_id
+        for (round_item_id, product_id), bid in product_bids.items()
+        if bid in winners.get(round_item_id, set())
+    ]
+    with_lost = set(
+        DemandDeclaration.objects.filter(round_item_id__in=list(winners))
+        .exclude(product_id__in=won_products)
+        .order_by()
+        .values_list("hospital_id", flat=True)
+        .distinct()
+    )
     chosen = set(
         LostVolumeChoice.objects.filter(round_item__round=round_).values_list(
             "hospital_id", flat=True
