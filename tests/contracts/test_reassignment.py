@@ -264,6 +264,36 @@ def test_a_hospital_cannot_choose_a_bid_that_did_not_win(
     assert not LostVolumeChoice.objects.exists()
 
 
+def test_a_product_nobody_bid_moves_all_of_the_hospitals_volume_as_the_optimiser_does(
+    django_capture_on_commit_callbacks,
+) -> None:
+    built = joints_round()
+    h3 = built.hospitals["H3"].organization
+    unbid = Product.objects.create(
+        kind=ProductKind.CONSUMABLE,
+        manufacturer=built.makers["B1"].organization,
+        item=built.round_item.item,
+        specification=built.bids["B1"].specification,
+        name="未投标髋关节假体",
+        registration_number="国械注准2026UNBID",
+    )
+    DemandDeclaration.objects.create(
+        round_item=built.round_item, hospital=h3, product=unbid, quantity=5
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.evaluation_request(round_=built.round, by=built.office)
+    services.objection_period_open(round_=built.round, by=built.office)
+    built.round.refresh_from_db()
+    (item,) = reassignment.lost_volume_items(round_=built.round, hospital=h3)
+    # Its B2 volume won, but without brand volumes the optimiser moves all 35 sets.
+    assert (item.declared, item.lost) == (35, 35)
+    assert [(p.won, p.was_bid) for p in item.products] == [(True, True), (False, False)]
+    choose(built, "H3", "B4")
+    finalize(django_capture_on_commit_callbacks, built)
+    assert hospital_rows(built, "H3") == {"B4": 35}
+    assert allocations(built)[("31", "B4", CHOICE)] == 35
+
+
 def test_a_hospital_without_lost_volume_cannot_choose(django_capture_on_commit_callbacks) -> None:
     built = published(django_capture_on_commit_callbacks)
     with pytest.raises(ValidationError) as exc:
@@ -373,6 +403,40 @@ def test_the_hospitals_choice_drives_the_final_allocation(
     assert built.round.pk not in provisional_rounds(round_ids=[built.round.pk])
     audit = AuditEntry.objects.get(action="lost_volume_choices_applied")
     assert audit.detail == {"run": run.pk, "hospitals": 1, "proposed_run": proposed.pk}
+
+
+def test_a_choice_survives_an_upheld_objection_and_skips_a_bid_it_excluded(
+    django_capture_on_commit_callbacks,
+) -> None:
+    built = published(django_capture_on_commit_callbacks)
+    choose(built, "H1", "B4", "B2")
+    objection = services.objection_file(
+        round_=built.round,
+        round_item_id=built.round_item.pk,
+        by=built.makers["B3"],
+        text="B4 的注册证已过期。",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.objection_uphold(
+            objection=objection,
+            by=built.office,
+            answer="Upheld: the registration had expired.",
+            excluded_bid_id=built.bids["B4"].pk,
+        )
+    services.objection_period_open(round_=built.round, by=built.office)
+    built.round.refresh_from_db()
+    (item,) = reassignment.lost_volume_items(
+        round_=built.round, hospital=built.hospitals["H1"].organization
+    )
+    assert built.bids["B4"].pk not in [w.opened_bid_id for w in item.winners]
+    assert item.chosen == [built.bids["B4"].pk, built.bids["B2"].pk]  # kept as made
+    finalize(django_capture_on_commit_callbacks, built)
+    run = EvaluationRun.objects.get(round=built.round, is_official=True)
+    assert run.is_hospital_choice and run.status == EvaluationRun.Status.DONE
+    # B4 no longer wins: H1's lost volume goes to its next preference.
+    assert item.lost == 40
+    assert hospital_rows(built, "H1") == {"B1": 60, "B2": 40}
+    assert allocations(built)[("11", "B2", CHOICE)] == 40
 
 
 def test_the_choice_run_refuses_to_change_the_winners(django_capture_on_commit_callbacks) -> None:
