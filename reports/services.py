@@ -86,7 +86,10 @@ def document_store(
     }
     for _attempt in range(2):
         with transaction.atomic():
-            existing = ReportDocument.objects.select_for_update().filter(**key).first()
+            # The stored bytes are not read: the hash says whether they are the same.
+            existing = (
+                ReportDocument.objects.select_for_update().defer("content").filter(**key).first()
+            )
             if existing is not None:
                 if existing.sha256 == digest and existing.run_id_reported == run.pk:
                     return existing
@@ -164,9 +167,13 @@ def award_result_generate(
     """
     part = f"award:{language}"
     if job_id is not None and _part_finished(job_id, part):
-        return ReportDocument.objects.filter(
-            round_id=round_id, kind=ReportDocument.Kind.AWARD_RESULT, language=language
-        ).first()
+        return (
+            ReportDocument.objects.filter(
+                round_id=round_id, kind=ReportDocument.Kind.AWARD_RESULT, language=language
+            )
+            .defer("content")
+            .first()
+        )
     round_ = _awarded_round(round_id=round_id, job_id=job_id, part=part, language=language)
     if round_ is None:
         return None
