@@ -40,6 +40,15 @@ from procurement.models import DemandDeclaration, Round, RoundItem
 S = Round.Status
 R = EvaluationRun.Status
 
+# Rule kinds whose allocation keeps winners' intended volume and moves the lost volume by
+# the hospitals' choices (procurement.optimiser.allocation.allocate_brand_choice). The
+# optimised award allocates all volume by its own model and ignores them.
+CHOICE_RULE_KINDS = frozenset({"consumables_groups", "renewal"})
+
+
+def _takes_choices(round_: Round) -> bool:
+    return round_.kind == Round.Kind.CONSUMABLES and round_.rule_set.kind in CHOICE_RULE_KINDS
+
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -51,6 +60,11 @@ def choice_window_blocker(*, round_: Round) -> str:
             "Round %(code)s is a drug round: only consumable rounds move the volume of "
             "losing products to winners chosen by the hospital."
         ) % {"code": round_.code}
+    if round_.rule_set.kind not in CHOICE_RULE_KINDS:
+        return _(
+            "Round %(code)s is awarded under the rule set %(rule_set)s, which allocates all "
+            "volume by its own optimisation: hospitals do not choose winners for lost volume."
+        ) % {"code": round_.code, "rule_set": str(round_.rule_set)}
     if round_.status == S.OBJECTION:
         return ""
     if round_.status in {S.AWARDED, S.CONTRACTED, S.IN_EXECUTION, S.CLOSED}:
@@ -170,7 +184,7 @@ def lost_volume_items(*, round_: Round, hospital: Organization) -> list[LostItem
     """The items of ``round_`` on which ``hospital`` has volume of a product that lost in
     the official result, with the winners it may choose and its stored choice."""
     run = _official_source_run(round_)
-    if run is None or round_.kind != Round.Kind.CONSUMABLES:
+    if run is None or not _takes_choices(round_):
         return []
     product_bids = _product_bids(round_)
     winners = _winning_bids(run)
@@ -265,8 +279,9 @@ def choice_run(*, round_: Round) -> EvaluationRun | None:
 
 
 def lost_volume_choice_summary(*, round_: Round) -> ChoiceSummary | None:
-    """None for drug rounds and rounds whose winners are not published yet."""
-    if round_.kind != Round.Kind.CONSUMABLES:
+    """None for rounds without choices (drug rounds, the optimised award) and rounds whose
+    winners are not published yet."""
+    if not _takes_choices(round_):
         return None
     run = _official_source_run(round_)
     if run is None or round_.status not in {
@@ -311,6 +326,7 @@ def choice_rounds_for_hospital(*, hospital: Organization) -> list[Round]:
     return list(
         Round.objects.filter(
             kind=Round.Kind.CONSUMABLES,
+            rule_set__kind__in=CHOICE_RULE_KINDS,
             status=S.OBJECTION,
             items__declarations__hospital=hospital,
         )
@@ -384,7 +400,7 @@ def lost_volume_choices_apply(*, round_: Round, by: User | None) -> EvaluationRu
     from contracts.services import STAGE_QUEUED
     from contracts.tasks import evaluation_run_task
 
-    if round_.kind != Round.Kind.CONSUMABLES:
+    if not _takes_choices(round_):
         return None
     chosen = (
         LostVolumeChoice.objects.filter(round_item__round=round_)

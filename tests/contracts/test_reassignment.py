@@ -468,6 +468,29 @@ def test_a_drug_round_queues_no_choice_run(django_capture_on_commit_callbacks) -
     assert reassignment.lost_volume_choice_summary(round_=built.round) is None
 
 
+def test_an_optimised_award_takes_no_choices(django_capture_on_commit_callbacks) -> None:
+    built = joints_round()
+    Round.objects.filter(pk=built.round.pk).update(
+        rule_set=RuleSet.objects.get(name="optimised-award", version=1)
+    )
+    built.round.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.evaluation_request(round_=built.round, by=built.office)
+    services.objection_period_open(round_=built.round, by=built.office)
+    built.round.refresh_from_db()
+    h1 = built.hospitals["H1"].organization
+    assert reassignment.lost_volume_items(round_=built.round, hospital=h1) == []
+    assert reassignment.choice_window_blocker(round_=built.round) == (
+        "Round T-2026-C1 is awarded under the rule set optimised-award v1, which allocates "
+        "all volume by its own optimisation: hospitals do not choose winners for lost volume."
+    )
+    assert reassignment.lost_volume_choice_summary(round_=built.round) is None
+    with pytest.raises(ValidationError):
+        choose(built, "H1", "B4")
+    finalize(django_capture_on_commit_callbacks, built)
+    assert not EvaluationRun.objects.filter(is_hospital_choice=True).exists()
+
+
 def test_the_office_summary_counts_the_hospitals_that_chose(
     django_capture_on_commit_callbacks,
 ) -> None:
