@@ -550,6 +550,9 @@ def test_the_page_is_for_hospitals_only(django_capture_on_commit_callbacks, clie
     for user in (built.office, built.makers["B1"]):
         assert _client(user).get(_url(built)).status_code == 403
     assert _client(built.hospitals["H1"]).get(_url(built)).status_code == 200
+    # Another hospital of the round sees only its own (no lost volume), never H1's.
+    other = _client(built.hospitals["H2"]).get(_url(built)).content.decode()
+    assert "nothing to choose" in other and "B3 髋关节假体" not in other
 
 
 def test_the_page_shows_the_lost_volume_winners_and_the_default(
