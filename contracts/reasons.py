@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
+from accounts.models import Organization, Region
 from bidding.models import OpenedBid
 from contracts.evaluation import NOT_EVALUATED
 from contracts.templatetags.award_format import price, qty
@@ -292,12 +293,14 @@ def _share(value: Any) -> str:
     return pgettext("percentage", "%(number)s%%") % {"number": text}
 
 
-def render_message(record: Any) -> str:
+def render_message(record: Any, names: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """A stored run message in the active language.
 
     ``record`` is ``{"code", "params", "text"}`` (``optimiser.message_record``) or, for a
     run stored before the codes existed, the English text itself; an unknown code or a
-    parameter the message cannot use shows the stored English ``text``.
+    parameter the message cannot use shows the stored English ``text``. ``names`` maps a
+    parameter (``supplier``, ``bid``, ``region``) to the names of its keys
+    (:func:`message_key_names`).
     """
     if not isinstance(record, Mapping):
         return "" if record is None else str(record)
@@ -308,7 +311,10 @@ def render_message(record: Any) -> str:
         return fallback
     values: dict[str, str] = {}
     for name, value in params.items():
-        if name == "share":
+        known = (names or {}).get(name, {})
+        if isinstance(value, str) and value in known:
+            values[name] = known[value]
+        elif name == "share":
             values[name] = _share(value)
         elif isinstance(value, list | tuple):
             values[name] = _list(str(v) for v in value)
@@ -320,6 +326,51 @@ def render_message(record: Any) -> str:
         return str(message) % values
     except (KeyError, TypeError, ValueError):
         return fallback
+
+
+def message_key_names(records: Iterable[Any]) -> dict[str, dict[str, str]]:
+    """The names behind the optimiser's keys in run messages, in the active language:
+    a supplier ``M3`` is its manufacturer, a bid ``B12`` its manufacturer with the key
+    (a manufacturer may bid several products), a region code its province. Three queries
+    at most, whatever the number of messages."""
+    wanted: dict[str, set[str]] = {"supplier": set(), "bid": set(), "region": set()}
+    for record in records:
+        params = record.get("params") if isinstance(record, Mapping) else None
+        if isinstance(params, Mapping):
+            for name, keys in wanted.items():
+                value = params.get(name)
+                if isinstance(value, str):
+                    keys.add(value)
+
+    def ids(keys: set[str], prefix: str) -> dict[int, str]:
+        return {int(k[1:]): k for k in keys if k.startswith(prefix) and k[1:].isdigit()}
+
+    names: dict[str, dict[str, str]] = {name: {} for name in wanted}
+    suppliers = ids(wanted["supplier"], "M")
+    if suppliers:
+        for organization in Organization.objects.filter(pk__in=suppliers):
+            names["supplier"][suppliers[organization.pk]] = organization.display_name
+    bids = ids(wanted["bid"], "B")
+    if bids:
+        for opened in OpenedBid.objects.filter(pk__in=bids).select_related("manufacturer"):
+            key = bids[opened.pk]
+            names["bid"][key] = pgettext("bid of a manufacturer", "%(manufacturer)s (%(key)s)") % {
+                "manufacturer": opened.manufacturer.display_name,
+                "key": key,
+            }
+    if wanted["region"]:
+        for region in Region.objects.filter(code__in=wanted["region"]):
+            names["region"][region.code] = region.name
+    return names
+
+
+def render_messages(records: Any) -> list[str]:
+    """A run's stored messages (warnings or explanation) in the active language, with
+    manufacturers and provinces by name."""
+    if not isinstance(records, list | tuple):
+        return []
+    names = message_key_names(records)
+    return [render_message(record, names) for record in records]
 
 
 def render_message_part(part: Any, text: Any = "") -> str:

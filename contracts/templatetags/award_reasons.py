@@ -33,11 +33,12 @@ def allocation_source(source: Any) -> str:
     return "" if source is None else reasons.allocation_source_label(str(source))
 
 
-@register.filter
-def run_message(record: Any) -> str:
-    """``{{ warning|run_message }}``: a run's warning or explanation line (a stored
-    ``{"code", "params", "text"}`` record, or the English text of an older run)."""
-    return reasons.render_message(record)
+@register.simple_tag
+def run_messages(records: Any) -> list[str]:
+    """``{% run_messages run.warnings as warnings %}``: a run's warnings or explanation
+    lines (stored ``{"code", "params", "text"}`` records, or the English text of an older
+    run) in the reader's language, manufacturers and provinces by name."""
+    return reasons.render_messages(records)
 
 
 @register.simple_tag

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from contracts import services
 from contracts.forms import ScenarioForm
-from contracts.models import EvaluationRun
+from contracts.models import BidResult, EvaluationRun
 from contracts.reasons import RUN_MESSAGES, render_message, render_message_part
 from procurement.models import RuleSet
 from procurement.optimiser import problem_from_dict, solve
@@ -115,8 +115,13 @@ def test_run_and_award_pages_show_messages_and_rule_set_titles_in_the_readers_la
     with django_capture_on_commit_callbacks(execute=True):
         run = services.evaluation_request(round_=built.round, by=built.office)
     run.refresh_from_db()
-    shortfall = message("capacity_shortfall", item="ATOR-T", bid="B7", excess=1150, capacity=50)
+    lost = BidResult.objects.get(run=run, manufacturer=built.makers[3].organization)
+    maker = lost.manufacturer
+    bid = f"B{lost.opened_bid_id}"
+    shortfall = message("capacity_shortfall", item="ATOR-T", bid=bid, excess=1150, capacity=50)
     conflict = message("min_winners_for_item", count=4, item="ATOR-T")
+    share = message("supplier_share", supplier=f"M{maker.pk}", share="0.3", units=14000)
+    region = message("supply_region_single_source", units=7000, item="ATOR-T", region="11")
     cost = {
         "constraint": "at least 2 winners per item",
         "constraint_part": message("relax_min_winners", count=2).to_dict(),
@@ -127,19 +132,30 @@ def test_run_and_award_pages_show_messages_and_rule_set_titles_in_the_readers_la
     }
     EvaluationRun.objects.filter(pk=run.pk).update(
         warnings=[message_record(shortfall), "an English warning of an older run"],
-        explanation=[message_record(conflict)],
+        explanation=[message_record(conflict), message_record(share), message_record(region)],
         comparison={**run.comparison, "constraint_costs": [cost]},
     )
     run_url = reverse("contracts:run", args=[run.pk])
     award_url = reverse("contracts:round", args=[built.round.pk])
 
     page = _client(built.office, "zh-hans").get(run_url).content.decode()
-    assert "品种 ATOR-T：投标 B7 分配量超出其申报产能 50 共 1,150 个单位（产能不足）" in page
+    # Manufacturers and provinces by name, not by the optimiser's keys.
+    assert (
+        f"品种 ATOR-T：投标 {maker.name}（{bid}） 分配量超出其申报产能 50 共 1,150 个单位"
+        "（产能不足）" in page
+    )
     assert "an English warning of an older run" in page
     assert "品种 ATOR-T 至少 4 家中选" in page
+    assert f"企业 {maker.name} 的中选量不超过全部 14,000 个单位的 30%" in page
+    assert "由一家企业保障品种 ATOR-T 在省份 北京市 的全部 7,000 个单位约定采购量" in page
     english = _client(built.office, "en").get(run_url).content.decode()
-    assert "item ATOR-T: bid B7 is assigned 1,150 units more than its declared capacity" in english
+    maker_en = maker.name_en or maker.name
+    assert (
+        f"item ATOR-T: bid {maker_en} ({bid}) is assigned 1,150 units more than its declared"
+        in english
+    )
     assert "at least 4 winners for item ATOR-T" in english
+    assert "in province Beijing from one supplier" in english
 
     award = _client(built.office, "zh-hans").get(award_url).content.decode()
     assert "“每个品种至少 2 家中选”的成本（放宽为 1）" in award
