@@ -5,14 +5,23 @@ Pages live under a language-neutral path; the language comes from the user's cho
 """
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico whatever the page says; answer from the static files.
+
+    The URL is looked up per request, not at import: in production the hashed name comes
+    from the collectstatic manifest, which need not exist when the URLconf is loaded.
+    """
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
-    # Browsers ask for /favicon.ico whatever the page says; answer from the static files.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("", include("accounts.urls")),
     path("catalog/", include("catalog.urls")),
     path("rounds/", include("procurement.urls")),

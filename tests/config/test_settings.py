@@ -70,3 +70,18 @@ def test_favicon_is_served_from_the_static_files(client):
     assert response["Location"].endswith("/static/favicon.svg")
     page = client.get("/login/")
     assert 'rel="icon" href="/static/favicon.svg"' in page.content.decode()
+
+
+def test_the_urlconf_loads_without_a_static_manifest(settings):
+    """Production uses the manifest storage; management commands run before collectstatic
+    (migrate, the benchmarks) must still load the URLconf."""
+    import importlib
+
+    import config.urls
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    settings.STATIC_ROOT = "/nonexistent-static-root"
+    importlib.reload(config.urls)
