@@ -195,3 +195,12 @@ def test_a_render_under_way_is_not_started_again(
     tasks.contract_pdf_task(contract.pk)
     contract.refresh_from_db()
     assert contract.pdf_ready and len(_rendered_files(tmp_path)) == 2
+
+
+def test_the_late_state_reads_in_chinese(contract) -> None:
+    client = _client(contract.built.hospitals[0])
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    wait = tasks.CONTRACT_PDF_WAIT.total_seconds()
+    late = _status(client, contract, _since(contract, wait + 5))
+    assert "生成时间超出预期" in late and "重新请求生成 PDF" in late
+    assert "已超过 3 分钟，PDF 仍未生成" in late
