@@ -104,6 +104,17 @@ OVERFLOW_JS = """
 """
 
 
+# aria-describedby / aria-labelledby naming an id that is not on the page: the field's
+# error or help text is then never read out with it.
+DANGLING_ARIA_JS = """
+() => Array.from(document.querySelectorAll("[aria-describedby], [aria-labelledby]"))
+  .flatMap((el) => ["aria-describedby", "aria-labelledby"]
+    .flatMap((attr) => (el.getAttribute(attr) || "").split(/\\s+/).filter(Boolean))
+    .filter((id) => !document.getElementById(id))
+    .map((id) => (el.id || el.getAttribute("name") || el.tagName.toLowerCase()) + " -> #" + id))
+"""
+
+
 @dataclass
 class Browser:
     """A signed-in page plus what the guards saw: dialogs accepted and foreign requests."""
@@ -115,6 +126,7 @@ class Browser:
     unlabelled: list[str] = field(default_factory=list)
     misaligned: list[str] = field(default_factory=list)
     overflowing: list[str] = field(default_factory=list)
+    dangling: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -125,7 +137,8 @@ class Browser:
     def step(self, journey: Journey, label: str) -> None:
         """A journey step's screenshot, plus the checks every page must pass: each form
         field a user can fill in has an accessible name (a label, aria-label or title), and
-        each figure in a table is right-aligned, and nothing is wider than the window."""
+        each figure in a table is right-aligned, nothing is wider than the window, and every
+        aria-describedby/labelledby names an id on the page."""
         journey.step(label)
         for field_html in self.page.evaluate(UNLABELLED_FIELDS_JS):
             self.unlabelled.append(f"{self.page.url}: {field_html}")
@@ -133,11 +146,14 @@ class Browser:
             self.misaligned.append(f"{urlparse(self.page.url).path}: {cell}")
         for element in self.page.evaluate(OVERFLOW_JS):
             self.overflowing.append(f"{urlparse(self.page.url).path}: {element}")
+        for reference in self.page.evaluate(DANGLING_ARIA_JS):
+            self.dangling.append(f"{urlparse(self.page.url).path}: {reference}")
 
     def assert_pages_checked(self) -> None:
         assert self.unlabelled == [], f"fields without a label: {self.unlabelled}"
         assert self.misaligned == [], f"figures not right-aligned: {self.misaligned}"
         assert self.overflowing == [], f"wider than the window: {self.overflowing}"
+        assert self.dangling == [], f"ARIA references to missing ids: {self.dangling}"
 
     def assert_offline(self) -> None:
         """Every request the pages made went to the live server (hospital networks are

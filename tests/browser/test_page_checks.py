@@ -6,6 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page
 
 from tests.browser.helpers import (
+    DANGLING_ARIA_JS,
     MISALIGNED_NUMBERS_JS,
     OVERFLOW_JS,
     UNLABELLED_FIELDS_JS,
@@ -52,3 +53,11 @@ def test_the_overflow_check_finds_a_table_wider_than_the_window(page: Page) -> N
         f"<table class=wide><tr>{cells}</tr></table></div></main>"
     )
     assert page.evaluate(OVERFLOW_JS) == []
+
+
+def test_the_aria_check_finds_references_to_missing_ids(page: Page) -> None:
+    page.set_content(
+        "<p id=help>Help</p><input name=a aria-describedby='help a_error'>"
+        "<input name=b aria-describedby=help><section aria-labelledby=nothing></section>"
+    )
+    assert page.evaluate(DANGLING_ARIA_JS) == ["a -> #a_error", "section -> #nothing"]
