@@ -234,7 +234,7 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     ui.step(journey, "analysis in Chinese")
     ui.go(f"/awards/rounds/{round_.pk}/")
     expect(page.locator("h1")).to_contain_text("旅程测试药品集采")
-    runs = page.locator("section", has=heading(page, "全部运行"))
+    runs = page.locator("section", has=heading(page, "全部测算"))
     expect(runs).to_contain_text("第四批国家组织药品集中采购")
     ui.step(journey, "award page in Chinese")
     ui.go(f"/bidding/rounds/{CODE}/opening/")
