@@ -67,16 +67,20 @@ def _context(
             analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
         ),
         "documents": selectors.documents_public(round_=round_),
+        # Why the figures may still change, as the award pages and the exports say it.
+        "provisional": provisional_rounds(round_ids=[round_.pk]).get(round_.pk, ""),
         **_charts(analysis),
         **extra,
     }
 
 
 def public_index(request: HttpRequest) -> HttpResponse:
+    page_obj = paginate(request, selectors.round_list_public())
+    provisional = provisional_rounds(round_ids=[r.pk for r in page_obj])
     return render(
         request,
         "reports/public_index.html",
-        {"page_obj": paginate(request, selectors.round_list_public())},
+        {"page_obj": page_obj, "provisional": provisional},
     )
 
 
