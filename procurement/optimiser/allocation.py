@@ -372,9 +372,11 @@ def allocate_brand_choice(
 ) -> tuple[list[Allocation], list[HospitalAllocation]]:
     """Consumables and renewal: keep winners' intended volume, move losers' volume.
 
-    A hospital's lost volume goes to the first winner in its ``reassign_to`` list; when it
-    named none, the volume of its province is given to winners by a minimum-cost CP-SAT
-    assignment within the winners' remaining capacities (split allowed).
+    A hospital's lost volume (its brand volumes of losing bids and of products nobody bid,
+    or all of its volume when it gives no brand volumes) goes to the first winner in its
+    ``reassign_to`` list; when it named none, the volume of its province is given to
+    winners by a minimum-cost CP-SAT assignment within the winners' remaining capacities
+    (split allowed).
     """
     item, winners = decision.item, list(decision.winners)
     if not winners:
@@ -394,7 +396,7 @@ def allocate_brand_choice(
             unnamed = hospital.quantity - sum(b.quantity for b in brands)
             lost = unnamed
             for brand in brands:
-                if brand.bid in winner_ids:
+                if brand.bid is not None and brand.bid in winner_ids:
                     _add(
                         rows,
                         (demand.region, brand.bid, SOURCE_INTENDED_VOLUME),

@@ -37,6 +37,7 @@ from procurement.optimiser.model import (
     RuleSet,
     Specification,
     Supplier,
+    brand_volume_order,
 )
 from procurement.optimiser.presets import validate_rule_set
 
@@ -133,18 +134,20 @@ def _hospital_ok(hospital: Any) -> bool:
     brands = hospital.get("brand_volumes")
     if brands is not None and not isinstance(brands, list):
         return False
-    if brands and not all(
-        isinstance(b, dict)
-        and b.keys() == {"bid", "quantity"}
-        and _is_id(b["bid"])
-        and _is_quantity(b["quantity"])
-        for b in brands
-    ):
+    if brands and not all(_brand_volume_ok(b) for b in brands):
         return False
     targets = hospital.get("reassign_to")
     if targets is None:
         return True
     return isinstance(targets, list) and all(_is_id(t) for t in targets)
+
+
+def _brand_volume_ok(brand: Any) -> bool:
+    """A product's bid, or a product nobody bid, with its quantity (the schema's check)."""
+    if not isinstance(brand, dict) or len(brand) != 2 or "quantity" not in brand:
+        return False
+    label = brand.get("bid", brand.get("product"))
+    return _is_id(label) and _is_quantity(brand["quantity"])
 
 
 def _hospital_errors(document: Any) -> list[tuple[str, str]]:
@@ -251,7 +254,11 @@ def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
                             f"got {hospital['quantity']}",
                         )
                     )
+                for dup in _duplicates([b["product"] for b in brands if "product" in b]):
+                    errors.append((f"{hat}.brand_volumes", f"product {dup!r} is listed twice"))
                 for m, brand in enumerate(brands):
+                    if "bid" not in brand:
+                        continue  # a product nobody bid: its volume is always moved
                     other = bids.get(brand["bid"])
                     if other is None or other["item"] != item["id"]:
                         errors.append(
@@ -336,10 +343,10 @@ def _build(doc: Mapping[str, Any]) -> Problem:
                             brand_volumes=tuple(
                                 sorted(
                                     (
-                                        BrandVolume(b["bid"], b["quantity"])
+                                        BrandVolume(b.get("bid"), b["quantity"], b.get("product"))
                                         for b in h.get("brand_volumes", [])
                                     ),
-                                    key=lambda b: b.bid,
+                                    key=brand_volume_order,
                                 )
                             ),
                             reassign_to=tuple(h.get("reassign_to", [])),
@@ -459,6 +466,14 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def _brand_volume_dict(brand: BrandVolume) -> dict[str, Any]:
+    # A bid's entry is written exactly as before unbid products existed, so the canonical
+    # document (and the input hash) of a problem without them is unchanged.
+    if brand.bid is not None:
+        return {"bid": brand.bid, "quantity": brand.quantity}
+    return {"product": brand.product, "quantity": brand.quantity}
+
+
 def problem_to_dict(problem: Problem) -> dict[str, Any]:
     """The canonical document of a parsed problem (defaults written out, lists sorted)."""
     return {
@@ -514,8 +529,7 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
                                     "id": h.id,
                                     "quantity": h.quantity,
                                     "brand_volumes": [
-                                        {"bid": b.bid, "quantity": b.quantity}
-                                        for b in h.brand_volumes
+                                        _brand_volume_dict(b) for b in h.brand_volumes
                                     ],
                                     "reassign_to": list(h.reassign_to),
                                 }

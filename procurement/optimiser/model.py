@@ -49,10 +49,22 @@ class Specification:
 
 @dataclass(frozen=True)
 class BrandVolume:
-    """A hospital's intended volume of one product (one bid), for consumables."""
+    """A hospital's intended volume of one product, for consumables.
 
-    bid: str
+    Either the product's ``bid``, or, for a product nobody bid, the product's own label
+    ``product`` (``bid`` is then ``None``): the volume of a product that was not bid is
+    moved like the volume of a product that lost (DESIGN §2.2), never dropped, so the
+    hospital's other products keep their intended volumes.
+    """
+
+    bid: str | None
     quantity: int
+    product: str | None = None
+
+
+def brand_volume_order(brand: BrandVolume) -> tuple[bool, str, str]:
+    """The canonical order of a hospital's brand volumes: bids by id, then unbid products."""
+    return (brand.bid is None, brand.bid or "", brand.product or "")
 
 
 @dataclass(frozen=True)

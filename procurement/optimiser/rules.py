@@ -391,14 +391,18 @@ def _ordered(bids: Sequence[Bid], outcomes: Mapping[str, BidOutcome]) -> tuple[B
 
 
 def intended_volumes(item: Item, bids: Sequence[Bid]) -> dict[str, int]:
-    """Each product's intended volume: hospitals' brand volumes, else the bid's own figure."""
+    """Each product's intended volume: hospitals' brand volumes, else the bid's own figure.
+
+    The volume of a product nobody bid belongs to no bidder, so it counts for none.
+    """
     declared: dict[str, int] = {b.id: 0 for b in bids}
     any_brand = False
     for demand in item.demand:
         for hospital in demand.hospitals:
             for brand in hospital.brand_volumes:
                 any_brand = True
-                declared[brand.bid] = declared.get(brand.bid, 0) + brand.quantity
+                if brand.bid is not None:
+                    declared[brand.bid] = declared.get(brand.bid, 0) + brand.quantity
     if not any_brand:
         return {b.id: b.intended_volume or 0 for b in bids}
     return declared

@@ -258,3 +258,21 @@ def test_numbers_in_a_problem_file_are_read_exactly(tmp_path: Path) -> None:
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["bids"][0]["unit_comparable_price"] == "0.0526"
     assert result["totals"]["cost"] == "0.11"  # 2 units (50% of 3, half up) x 0.0526
+
+
+# Input hashes of the documented examples as computed before a brand volume could name a
+# product nobody bid (commit cab7f56): a problem without one must hash exactly as before,
+# or every stored run's input hash would stop matching its problem.
+EXAMPLE_HASHES = {
+    "consumables_joints.json": "36b20df064b9801a07b6a9ea8acc47875b7135b895ff01d4def08637709cf70e",
+    "national_drug.json": "b8123bc2644edfc00d48f16acb57b67ebc50667f605f26d3c73d207219354ec0",
+    "stent_renewal.json": "e438db104ab990c9be362afd658659be0acf28b69cebd6825814ef45b2a65e2a",
+}
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLE_HASHES))
+def test_problems_without_an_unbid_product_keep_their_input_hash(example: str) -> None:
+    from procurement.optimiser.cli import load_problem_json
+
+    document = load_problem_json((EXAMPLES / example).read_text(encoding="utf-8"))
+    assert problem_from_dict(document).input_hash == EXAMPLE_HASHES[example]
