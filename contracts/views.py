@@ -11,6 +11,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, F, Max, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -742,8 +743,8 @@ def contract_list(request: HttpRequest) -> HttpResponse:
 def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
     org: Organization = request.user.organization  # type: ignore[union-attr,assignment]
-    if not contract.pdf_ready:
-        services.contract_pdf_request(contract=contract)
+    # The page's poll carries when the PDF was asked for, so its wait ends on time.
+    pdf_since = None if contract.pdf_ready else _pdf_wait_token(contract, _pdf_request(contract))
     can_confirm = (
         org.pk == contract.hospital_id and contract.status == Contract.Status.AWAITING_HOSPITAL
     ) or (
@@ -762,6 +763,7 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
             "lines": services.contract_lines(contract),
             "can_confirm": can_confirm,
             "versions": versions,
+            "pdf_since": pdf_since,
             "amend_form": AmendmentForm(lines=services.contract_lines(contract))
             if org.kind == Organization.Kind.OFFICE and contract.status == Contract.Status.CONFIRMED
             else None,
@@ -770,6 +772,43 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 
 PDF_WAIT_SALT = "contracts.contract-pdf-wait"
+
+
+def _pdf_request_key(contract: Contract) -> str:
+    # Per revision: a confirmation or an amendment makes a new PDF to ask for. The creation
+    # time is there because an id (and a number) can come back after a rollback (SQLite
+    # reuses ids), and a key left by a contract that no longer exists must not hold it.
+    created = contract.created_at.timestamp()
+    return f"contracts:pdf-requested:{contract.pk}:{contract.revision}:{created}"
+
+
+def _pdf_request(contract: Contract, *, again: bool = False) -> float:
+    """Queue the contract's PDF at most once per wait (``CONTRACT_PDF_WAIT``) and return
+    when it was queued (a POSIX time): the start of the wait the page shows.
+
+    Every visit of a contract page whose PDF is not ready used to queue a task: a user
+    reloading the page, or the hospital, the manufacturer and the office opening it, queued
+    one each. The first request of a wait claims a cache key (``cache.add`` is atomic)
+    that expires with the wait; later ones reuse its time. Past the wait the page says the
+    PDF is late, the key is gone and the next request queues again. ``again`` (the "request
+    it again" button, offered only once a wait is over) always queues and restarts the wait.
+    With a per-process cache (the default local-memory one) the bound is once per web
+    process; a shared cache (Redis, Memcached) makes it once in all.
+    """
+    now = timezone.now().timestamp()
+    key = _pdf_request_key(contract)
+    timeout = CONTRACT_PDF_WAIT.total_seconds()
+    if again:
+        cache.set(key, now, timeout=timeout)
+    elif not cache.add(key, now, timeout=timeout):
+        since = cache.get(key)
+        return float(since) if since is not None else now  # (expired in between)
+    services.contract_pdf_request(contract=contract)
+    return now
+
+
+def _pdf_wait_token(contract: Contract, since: float) -> str:
+    return signing.dumps([contract.pk, since], salt=PDF_WAIT_SALT)
 
 
 def _pdf_wait_since(token: str, contract: Contract) -> float | None:
@@ -798,11 +837,12 @@ def contract_pdf_status(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
     posted = request.method == "POST"
     now = timezone.now().timestamp()
-    if posted:
-        services.contract_pdf_request(contract=contract)
-    # The first poll of a page (no token yet) starts the clock: the page requested the
-    # PDF when it was rendered, two seconds before.
-    since = (None if posted else _pdf_wait_since(request.GET.get("since", ""), contract)) or now
+    if posted and not contract.pdf_ready:
+        since = _pdf_request(contract, again=True)
+    else:
+        # A poll without a token (a page rendered before the token existed) starts the
+        # clock: the page requested the PDF when it was rendered, two seconds before.
+        since = _pdf_wait_since(request.GET.get("since", ""), contract) or now
     if not getattr(request, "htmx", False):
         if posted and not contract.pdf_ready:
             messages.info(request, _("The PDF is requested again; it appears here when ready."))
@@ -813,7 +853,7 @@ def contract_pdf_status(request: HttpRequest, contract_id: int) -> HttpResponse:
         "contracts/_contract_pdf.html",
         {
             "contract": contract,
-            "pdf_since": signing.dumps([contract.pk, since], salt=PDF_WAIT_SALT),
+            "pdf_since": _pdf_wait_token(contract, since),
             "pdf_late": late,
             "pdf_wait_minutes": round(CONTRACT_PDF_WAIT.total_seconds() / 60),
             "pdf_requested_again": posted,
@@ -863,7 +903,7 @@ def contract_pdf(request: HttpRequest, contract_id: int, language: str) -> HttpR
     if language not in {"zh", "en"}:
         raise Http404
     if not contract.pdf_ready:
-        services.contract_pdf_request(contract=contract)
+        _pdf_request(contract)
         messages.info(request, _("The PDF is being prepared; try again in a moment."))
         return redirect("contracts:contract", contract_id=contract.pk)
     field = contract.pdf_zh if language == "zh" else contract.pdf_en

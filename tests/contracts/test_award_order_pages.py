@@ -323,7 +323,7 @@ def test_the_contract_pdf_is_polled_until_ready(
         page = _client(hospital).get(reverse("contracts:contract", args=[contract.pk]))
     html = page.content.decode()
     assert len(queued) == 1
-    assert f'hx-get="{status}" hx-trigger="every 2s"' in html
+    assert f'hx-get="{status}?since=' in html and 'hx-trigger="every 2s"' in html
     assert "PDF being prepared" in html and "PDF (English)" not in html
     assert '<div aria-live="polite">' in html
 

@@ -4,11 +4,14 @@ rendered twice for one request made twice."""
 
 from __future__ import annotations
 
+import datetime
 import re
+import time
 from urllib.parse import unquote
 
 import pytest
 from django.core import signing
+from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
@@ -204,3 +207,93 @@ def test_the_late_state_reads_in_chinese(contract) -> None:
     late = _status(client, contract, _since(contract, wait + 5))
     assert "生成时间超出预期" in late and "重新请求生成 PDF" in late
     assert "已超过 3 分钟，PDF 仍未生成" in late
+
+
+# --- one request per wait: reloads and other readers of the page queue nothing more -------
+
+
+@pytest.fixture
+def fresh_cache():
+    """The request windows live in the cache: no test inherits another's."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _tasks_queued_by_two_visits(client: Client, contract: Contract, capture) -> int:
+    page_url = reverse("contracts:contract", args=[contract.pk])
+    with capture() as queued:
+        assert client.get(page_url).status_code == 200
+        assert client.get(page_url).status_code == 200
+    return len(queued)
+
+
+def test_two_visits_queue_one_task(
+    contract, fresh_cache, django_capture_on_commit_callbacks
+) -> None:
+    """The hospital reloads, the manufacturer and the office open the contract, somebody
+    follows a download link: one task; every page waits from the first request."""
+    built = contract.built
+    page_url = reverse("contracts:contract", args=[contract.pk])
+    with django_capture_on_commit_callbacks() as queued:
+        first = _client(built.hospitals[0], htmx=False).get(page_url).content.decode()
+        reload = _client(built.hospitals[0], htmx=False).get(page_url).content.decode()
+        maker = _client(built.makers[0], htmx=False).get(page_url).content.decode()
+        office = _client(built.office, htmx=False).get(page_url).content.decode()
+        download = _client(built.hospitals[0], htmx=False).get(
+            reverse("contracts:contract-pdf", args=[contract.pk, "en"])
+        )
+    assert len(queued) == 1
+    assert download.status_code == 302 and download["Location"] == page_url
+    tokens = {re.search(r"\?since=([^\"]+)\"", html).group(1) for html in (first, reload, maker)}
+    assert len(tokens) == 1  # the same signed time of the request on every page
+    assert tokens == {re.search(r"\?since=([^\"]+)\"", office).group(1)}
+    since = views._pdf_wait_since(unquote(tokens.pop()), contract)
+    assert since is not None and abs(timezone.now().timestamp() - since) < 60
+    # The page's first poll keeps that time (it does not start a new clock).
+    first_poll = _status(_client(built.hospitals[0]), contract)  # a page without a token
+    assert "Taking longer" not in first_poll
+
+    queued[0]()  # the worker renders it: the links, and no request at all
+    with django_capture_on_commit_callbacks() as queued:
+        ready = _client(built.hospitals[0], htmx=False).get(page_url).content.decode()
+    assert queued == [] and "PDF (English)" in ready and "?since=" not in ready
+
+
+def test_once_the_wait_is_over_a_visit_queues_again(
+    contract, fresh_cache, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    """A task lost with a stopped worker is not waited for forever: the window ends with
+    the wait, and the next visit asks again."""
+    monkeypatch.setattr(views, "CONTRACT_PDF_WAIT", datetime.timedelta(seconds=1))
+    client = _client(contract.built.hospitals[0], htmx=False)
+    assert _tasks_queued_by_two_visits(client, contract, django_capture_on_commit_callbacks) == 1
+    time.sleep(1.2)
+    assert _tasks_queued_by_two_visits(client, contract, django_capture_on_commit_callbacks) == 1
+
+
+def test_a_new_revision_is_asked_for_at_once(
+    contract, fresh_cache, django_capture_on_commit_callbacks
+) -> None:
+    """The window is the revision's: after a confirmation the new PDF is queued on the
+    next visit, not three minutes later."""
+    client = _client(contract.built.hospitals[0], htmx=False)
+    assert _tasks_queued_by_two_visits(client, contract, django_capture_on_commit_callbacks) == 1
+    confirm = reverse("contracts:contract-confirm", args=[contract.pk])
+    with django_capture_on_commit_callbacks():
+        assert client.post(confirm).status_code == 302
+    contract.refresh_from_db()
+    assert contract.status == Contract.Status.AWAITING_MANUFACTURER
+    assert _tasks_queued_by_two_visits(client, contract, django_capture_on_commit_callbacks) == 1
+
+
+def test_requesting_again_restarts_the_wait_for_every_page(
+    contract, fresh_cache, django_capture_on_commit_callbacks
+) -> None:
+    hospital = contract.built.hospitals[0]
+    page_url = reverse("contracts:contract", args=[contract.pk])
+    with django_capture_on_commit_callbacks() as queued:
+        _client(hospital).post(reverse("contracts:contract-pdf-status", args=[contract.pk]))
+        page = _client(contract.built.makers[0], htmx=False).get(page_url).content.decode()
+    assert len(queued) == 1  # the visit after the button queues nothing more
+    assert "PDF being prepared" in page and 'hx-trigger="every 2s"' in page
