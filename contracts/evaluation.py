@@ -1,7 +1,8 @@
 """The optimiser's problem built from the database: opened bids, ceilings, closed demand.
 
 Read-only. Ids in the problem are stable database keys (``B<opened bid id>``,
-``M<manufacturer id>``, ``H<hospital id>``, item and specification codes, province codes),
+``M<manufacturer id>``, ``H<hospital id>``, ``P<product id>`` for a declared product
+nobody bid, item and specification codes, province codes),
 so the same database state always gives the same problem and the same input hash.
 The problem is built as the optimiser's dataclasses directly, in its canonical order
 (every list sorted by id, as ``procurement.optimiser.io`` sorts a parsed document), and
@@ -56,6 +57,11 @@ def supplier_key(manufacturer_id: int) -> str:
 
 def hospital_key(hospital_id: int) -> str:
     return f"H{hospital_id}"
+
+
+def product_key(product_id: int) -> str:
+    """The label of a declared product nobody bid (a brand volume without a bid)."""
+    return f"P{product_id}"
 
 
 def key_id(key: str) -> int:
@@ -220,12 +226,17 @@ def problem_build(
     priced = {b.id for b in bids}
 
     # Demand: per (item, province, hospital), summed over specifications (drugs) or kept
-    # per product as brand volumes (consumables, when every product declared was bid).
+    # per product as brand volumes (consumables). A declared product that has no priced
+    # bid keeps its volume as a brand volume without a bid, which the optimiser moves like
+    # a losing product's (to the hospital's chosen winners or by the minimum-cost
+    # default), while the hospital's other products keep theirs. A hospital with a line
+    # without a product (drugs) gives no brand volumes: all of its volume is allocated.
     hospital_qty: dict[int, dict[str, dict[int, int]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(int))
     )
     brands: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    unbid_brand: set[tuple[int, int]] = set()
+    unbid: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    without_product: set[tuple[int, int]] = set()
     regions: set[str] = set(round_.regions.values_list("code", flat=True))
     declarations = (
         DemandDeclaration.objects.filter(round_item__round=round_)
@@ -237,12 +248,14 @@ def problem_build(
     for round_item_id, hospital_id, region, product_id, quantity in declarations:
         hospital_qty[round_item_id][region][hospital_id] += quantity
         regions.add(region)
-        if product_id is not None:
-            bid = product_bid.get((round_item_id, product_id))
-            if bid is None:
-                unbid_brand.add((round_item_id, hospital_id))
-            else:
-                brands[(round_item_id, hospital_id)][bid] += quantity
+        if product_id is None:
+            without_product.add((round_item_id, hospital_id))
+            continue
+        bid = product_bid.get((round_item_id, product_id))
+        if bid is None:
+            unbid[(round_item_id, hospital_id)][product_key(product_id)] += quantity
+        else:
+            brands[(round_item_id, hospital_id)][bid] += quantity
 
     items: list[opt.Item] = []
     for ri in round_items:
@@ -260,10 +273,21 @@ def problem_build(
             hospitals = []
             for hospital_id, quantity in hospital_qty[ri.pk][region].items():
                 brand_volumes: tuple[opt.BrandVolume, ...] = ()
-                if (ri.pk, hospital_id) in brands and (ri.pk, hospital_id) not in unbid_brand:
+                if (ri.pk, hospital_id) not in without_product:
                     brand_volumes = tuple(
-                        opt.BrandVolume(bid, q)
-                        for bid, q in sorted(brands[(ri.pk, hospital_id)].items())
+                        sorted(
+                            [
+                                *(
+                                    opt.BrandVolume(bid, q)
+                                    for bid, q in brands.get((ri.pk, hospital_id), {}).items()
+                                ),
+                                *(
+                                    opt.BrandVolume(None, q, product)
+                                    for product, q in unbid.get((ri.pk, hospital_id), {}).items()
+                                ),
+                            ],
+                            key=opt.brand_volume_order,
+                        )
                     )
                 targets = tuple(
                     bid_key(b)

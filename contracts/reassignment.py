@@ -89,13 +89,16 @@ def _official_source_run(round_: Round) -> EvaluationRun | None:
 
 @dataclass(frozen=True)
 class LostProduct:
-    """A product the hospital declared, with its volume and whether its bid won."""
+    """A product the hospital declared, with its volume, whether its bid won, and how much
+    of its volume the optimiser moves to other winners (all of it for a product that lost
+    or that nobody bid, none for a winning product)."""
 
     name: str
     manufacturer: str
     quantity: int
     won: bool
     was_bid: bool
+    moves: int
 
 
 @dataclass(frozen=True)
@@ -148,25 +151,23 @@ def _winning_bids(run: EvaluationRun) -> dict[int, set[int]]:
     return out
 
 
-def _lost_quantity(
+def _moved_quantities(
     lines: Sequence[tuple[int | None, int]],
     round_item_id: int,
     product_bids: dict[tuple[int, int], int],
     winners: set[int],
-) -> int:
-    """The hospital's volume of an item that the optimiser moves, exactly as
-    ``contracts.evaluation.problem_build`` hands it over: every declared product bid, the
-    volume of products whose bid lost; a product nobody bid (or a line without a product)
-    leaves the hospital without brand volumes, so all of its volume of the item moves."""
-    total = sum(q for _, q in lines)
-    kept = 0
-    for product_id, quantity in lines:
-        bid = product_bids.get((round_item_id, product_id)) if product_id is not None else None
-        if bid is None:
-            return total
-        if bid in winners:
-            kept += quantity
-    return total - kept
+) -> list[int]:
+    """Per line, the hospital's volume of an item that the optimiser moves, exactly as
+    ``contracts.evaluation.problem_build`` hands it over: a winning product's volume stays
+    with its winner; the volume of a product whose bid lost, or that nobody bid, moves. A
+    line without a product leaves the hospital without brand volumes: all of it moves."""
+    if any(product_id is None for product_id, _ in lines):
+        return [q for _, q in lines]
+    return [
+        0 if product_bids.get((round_item_id, product_id)) in winners else quantity
+        for product_id, quantity in lines
+        if product_id is not None
+    ]
 
 
 def _winner_option(result: BidResult) -> WinnerOption:
@@ -213,13 +214,14 @@ def lost_volume_items(*, round_: Round, hospital: Organization) -> list[LostItem
     out: list[LostItem] = []
     for round_item_id, declared in lines.items():
         won = winners.get(round_item_id, set())
-        lost = _lost_quantity(
+        moved = _moved_quantities(
             [(d.product_id, d.quantity) for d in declared], round_item_id, product_bids, won
         )
+        lost = sum(moved)
         if lost <= 0 or not won:
             continue
         products = []
-        for d in declared:
+        for d, moves in zip(declared, moved, strict=True):
             bid = product_bids.get((round_item_id, d.product_id)) if d.product_id else None
             products.append(
                 LostProduct(
@@ -228,6 +230,7 @@ def lost_volume_items(*, round_: Round, hospital: Organization) -> list[LostItem
                     quantity=d.quantity,
                     won=bid is not None and bid in won,
                     was_bid=bid is not None,
+                    moves=moves,
                 )
             )
         options = sorted(

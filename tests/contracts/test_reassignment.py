@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -264,11 +265,8 @@ def test_a_hospital_cannot_choose_a_bid_that_did_not_win(
     assert not LostVolumeChoice.objects.exists()
 
 
-def test_a_product_nobody_bid_moves_all_of_the_hospitals_volume_as_the_optimiser_does(
-    django_capture_on_commit_callbacks,
-) -> None:
-    built = joints_round()
-    h3 = built.hospitals["H3"].organization
+def declare_unbid_product(built: JointsRound, hospital: str, quantity: int) -> Product:
+    """``hospital`` also declares ``quantity`` sets of a product nobody bid."""
     unbid = Product.objects.create(
         kind=ProductKind.CONSUMABLE,
         manufacturer=built.makers["B1"].organization,
@@ -278,20 +276,68 @@ def test_a_product_nobody_bid_moves_all_of_the_hospitals_volume_as_the_optimiser
         registration_number="国械注准2026UNBID",
     )
     DemandDeclaration.objects.create(
-        round_item=built.round_item, hospital=h3, product=unbid, quantity=5
+        round_item=built.round_item,
+        hospital=built.hospitals[hospital].organization,
+        product=unbid,
+        quantity=quantity,
     )
+    return unbid
+
+
+def test_a_product_nobody_bid_moves_only_its_own_volume_as_the_optimiser_does(
+    django_capture_on_commit_callbacks,
+) -> None:
+    built = joints_round()
+    declare_unbid_product(built, "H3", 5)
+    h3 = built.hospitals["H3"].organization
     with django_capture_on_commit_callbacks(execute=True):
         services.evaluation_request(round_=built.round, by=built.office)
     services.objection_period_open(round_=built.round, by=built.office)
     built.round.refresh_from_db()
+    # Before any choice: H3's 30 sets of the winning B2 stay with B2, its 5 unbid sets go
+    # by the minimum-cost default (B1 has 10 sets of capacity left and is the cheapest).
+    assert hospital_rows(built, "H3") == {"B2": 30, "B1": 5}
     (item,) = reassignment.lost_volume_items(round_=built.round, hospital=h3)
-    # Its B2 volume won, but without brand volumes the optimiser moves all 35 sets.
-    assert (item.declared, item.lost) == (35, 35)
-    assert [(p.won, p.was_bid) for p in item.products] == [(True, True), (False, False)]
+    assert (item.declared, item.lost) == (35, 5)
+    assert [(p.quantity, p.won, p.was_bid, p.moves) for p in item.products] == [
+        (30, True, True, 0),
+        (5, False, False, 5),
+    ]
     choose(built, "H3", "B4")
     finalize(django_capture_on_commit_callbacks, built)
-    assert hospital_rows(built, "H3") == {"B4": 35}
-    assert allocations(built)[("31", "B4", CHOICE)] == 35
+    assert hospital_rows(built, "H3") == {"B2": 30, "B4": 5}
+    assert allocations(built)[("31", "B2", INTENDED)] == 30
+    assert allocations(built)[("31", "B4", CHOICE)] == 5
+
+
+def test_the_problem_keeps_the_bid_products_volumes_beside_an_unbid_product(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from contracts.evaluation import problem_build
+    from procurement.optimiser import problem_from_dict, problem_to_dict
+    from procurement.optimiser.model import BrandVolume
+
+    built = joints_round()
+    before = problem_build(round_=built.round, rule_set=built.round.rule_set).problem
+    unbid = declare_unbid_product(built, "H1", 20)
+    built_problem = problem_build(round_=built.round, rule_set=built.round.rule_set).problem
+    h1 = f"H{built.hospitals['H1'].organization.pk}"
+    (hospital,) = [h for d in built_problem.items[0].demand for h in d.hospitals if h.id == h1]
+    assert hospital.quantity == 120
+    assert hospital.brand_volumes == (
+        BrandVolume(f"B{built.bids['B1'].pk}", 60),
+        BrandVolume(f"B{built.bids['B3'].pk}", 40),
+        BrandVolume(None, 20, f"P{unbid.pk}"),
+    )
+    # The JSON format reads it back to the same demand and the same hash.
+    reparsed = problem_from_dict(problem_to_dict(built_problem))
+    assert reparsed.input_hash == built_problem.input_hash
+    assert reparsed.items == built_problem.items
+    # The hash covers the unbid volume.
+    assert built_problem.input_hash != before.input_hash
+    DemandDeclaration.objects.filter(product=unbid).update(quantity=21)
+    changed = problem_build(round_=built.round, rule_set=built.round.rule_set).problem
+    assert changed.input_hash != built_problem.input_hash
 
 
 def test_a_hospital_without_lost_volume_cannot_choose(django_capture_on_commit_callbacks) -> None:
@@ -574,6 +620,35 @@ def test_the_page_shows_the_lost_volume_winners_and_the_default(
     assert "最低成本" in chinese
 
 
+def test_the_page_shows_an_unbid_products_volume_as_lost_and_the_winning_one_as_kept(
+    django_capture_on_commit_callbacks,
+) -> None:
+    built = joints_round()
+    declare_unbid_product(built, "H3", 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.evaluation_request(round_=built.round, by=built.office)
+    services.objection_period_open(round_=built.round, by=built.office)
+    built.round.refresh_from_db()
+    page = _client(built.hospitals["H3"]).get(_url(built)).content.decode()
+    assert "Lost volume: 5 of the 35 you declared (unit of count: set)." in page
+    rows = [
+        re.sub(r"<[^>]+>", "|", row).replace("\n", "")
+        for row in page.split("<caption>The products you declared</caption>")[1]
+        .split("</tbody>")[0]
+        .split("<tr>")[2:]
+    ]
+    cells = [[c.strip() for c in row.split("|") if c.strip()] for row in rows]
+    # Product, intended volume, result, lost volume (the manufacturer column left out).
+    assert [[c[0], *c[2:]] for c in cells] == [
+        ["B2 髋关节假体", "30 set", "Won", "0 set"],
+        ["未投标髋关节假体", "5 set", "Not bid: its volume is lost", "5 set"],
+    ]
+    assert (
+        "<legend>Winners to receive your lost volume of 5 (set), in order of preference</legend>"
+        in page
+    )
+
+
 def test_a_hospital_orders_the_winners_on_the_page(django_capture_on_commit_callbacks) -> None:
     built = published(django_capture_on_commit_callbacks)
     prefix = f"item-{built.round_item.pk}"
@@ -615,8 +690,8 @@ def test_errors_are_shown_next_to_the_field_and_in_the_summary(
     assert '<div class="error-summary" role="alert"' in page
     assert f'<a href="#id_{prefix}-preference_2">Preference 2: ' in page
     assert (
-        f'<p class="field-error" id="id_{prefix}-preference_2-error">'
-        "This winner is already preference 1.</p>"
+        f'<div class="field-error" id="id_{prefix}-preference_2_error">'
+        "<p>This winner is already preference 1.</p></div>"
     ) in page
     response = _client(built.hospitals["H1"]).post(
         _url(built),
