@@ -10,6 +10,7 @@ number, never through a float.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -19,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Max
 from django.utils import timezone, translation
 
 from accounts.models import Organization
 from bidding.models import OpenedBid, Opening
 from contracts.models import (
     BidResult,
+    Contract,
+    ContractAmendment,
     EvaluationRun,
     ItemAward,
     ProvinceAllocation,
@@ -226,11 +230,12 @@ def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> di
         if contracts:
             release["contracts"] = contracts
             release["tag"] = ["award", "contract"]
+            dates.extend(_contracts_changed_at(round_))
 
     release["parties"] = sorted(parties.values(), key=lambda p: p["id"])
     last = max(d for d in dates if d is not None)
     release["date"] = _when(last)
-    release["id"] = f"{ocid(round_)}-{round_.status}-{int(last.timestamp())}"
+    release["id"] = release_id(release, round_=round_, last=last)
     return {
         "uri": uri,
         "version": "1.1",
@@ -240,6 +245,34 @@ def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> di
         "license": "https://creativecommons.org/publicdomain/zero/1.0/",
         "releases": [release],
     }
+
+
+def release_id(release: dict[str, Any], *, round_: Round, last: datetime.datetime) -> str:
+    """``<ocid>-<round status>-<date, to the second>-<content digest>``.
+
+    OCDS wants a release id unique within its ocid. The status and the date keep ids
+    readable and in order; the digest (the first 16 hex digits of the SHA-256 of the
+    release without its id, keys sorted, decimals exact) tells apart two releases made
+    within the same second (a contract confirmed right after the selection's run, say),
+    and the same content always gets the same id, however often it is requested.
+    """
+    content = {key: value for key, value in release.items() if key != "id"}
+    digest = hashlib.sha256(dumps(content, indent=None, sort_keys=True).encode()).hexdigest()
+    return f"{ocid(round_)}-{round_.status}-{int(last.timestamp())}-{digest[:16]}"
+
+
+def _contracts_changed_at(round_: Round) -> list[datetime.datetime]:
+    """When the round's contracts last changed what the release shows of them: drawn up,
+    confirmed, amended (the release date is the latest such moment)."""
+    moments = Contract.objects.filter(round=round_).aggregate(
+        created=Max("created_at"),
+        hospital=Max("hospital_confirmed_at"),
+        manufacturer=Max("manufacturer_confirmed_at"),
+    )
+    moments["amended"] = ContractAmendment.objects.filter(contract__round=round_).aggregate(
+        at=Max("at")
+    )["at"]
+    return [moment for moment in moments.values() if moment is not None]
 
 
 def _awards(
@@ -363,7 +396,7 @@ def _contracts(*, round_: Round, party: Any) -> list[dict[str, Any]]:
 _TOKEN = re.compile(r'"\\u0000dec:([0-9eE+\-.]+)\\u0000"')
 
 
-def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
+def dumps(document: dict[str, Any], *, indent: int | None = 2, sort_keys: bool = False) -> str:
     """JSON text with every Decimal written as its exact decimal number."""
 
     # A Decimal becomes a string token "\x00dec:<digits>\x00" that json escapes as
@@ -374,7 +407,9 @@ def dumps(document: dict[str, Any], *, indent: int | None = 2) -> str:
             return f"\u0000dec:{value}\u0000"
         raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
-    text = json.dumps(document, ensure_ascii=False, indent=indent, default=default)
+    text = json.dumps(
+        document, ensure_ascii=False, indent=indent, default=default, sort_keys=sort_keys
+    )
     return _TOKEN.sub(lambda m: m.group(1), text)
 
 
