@@ -1,0 +1,728 @@
+"""Who may use every URL of the project: one declared table, exercised on the demo data.
+
+Every URL pattern of the project (``config/urls.py`` and everything it includes: pages,
+``/api/v1/``, the API schema and docs) must have an entry in ``URLS`` below, and every
+entry must name a URL that exists. An entry says which kinds of user may use the URL, what
+an allowed GET answers, which other methods it takes, and whether it is about one
+organization's object. Each entry is then requested by an anonymous visitor, the office,
+a second office, ``hospital01``, ``hospital16``, ``maker01`` and ``maker02`` on the demo
+data (an awarded round and a round still in bidding with two sealed bids):
+
+* anonymous → the login page (pages) or 401 (API), unless the URL is public;
+* a kind not allowed → 403; another organization than the object's → ``stranger``
+  (404 where the object is looked up among the user's own, as the selectors do);
+* an allowed user → the declared status, never a 500;
+* every other method the URL takes (POST, DELETE) is sent by each user *not* allowed to
+  use it, and must be refused and change nothing in the database (allowed users' POSTs,
+  which would change state, are not sent);
+* no response to anybody contains what belongs to another organization: the sealed bids'
+  prices and capacities (before the opening only their bidder sees them), hospital01's
+  contract, declared quantity and objection (see ``MARKERS``).
+
+The Django admin is checked separately: staff only, every one of its URLs.
+
+How to add a URL: add its entry to ``URLS`` (docs/architecture.md, "Access").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection, transaction
+from django.http import FileResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.security.world import (
+    CAPACITY,
+    HOSPITAL_QUANTITY,
+    KIND,
+    PRICE,
+    PURCHASED,
+    RIVAL_CAPACITY,
+    RIVAL_HOSPITAL_QUANTITY,
+    RIVAL_PRICE,
+    ROLES,
+    STRANGERS,
+    Scene,
+    World,
+    build_world,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Kinds of user. "anonymous" in an entry's ``who`` makes the URL public.
+PUBLIC = frozenset({"anonymous", "office", "hospital", "manufacturer"})
+SIGNED_IN = frozenset({"office", "hospital", "manufacturer"})
+OFFICE = frozenset({"office"})
+HOSPITAL = frozenset({"hospital"})
+MANUFACTURER = frozenset({"manufacturer"})
+PARTY = frozenset({"hospital", "manufacturer"})  # hospitals and manufacturers
+OFFICE_HOSPITAL = frozenset({"office", "hospital"})
+OFFICE_MANUFACTURER = frozenset({"office", "manufacturer"})
+
+LOGIN = "login"  # a redirect to the sign-in page
+BOTH = ("awarded", "bidding")  # the round-scoped URLs run on both rounds
+
+
+@dataclass(frozen=True)
+class Url:
+    """Who may use one URL name (in one or both scenes), and what they get.
+
+    ``own`` lists the kinds for which the URL is about one organization's object (the
+    object belongs to ``office``, ``hospital01`` or ``maker01``); the other organization
+    of that kind gets ``stranger``. ``unsafe`` are the methods besides GET the URL takes;
+    they are sent by every user not allowed to use them (``unsafe_who``, default ``who``;
+    a kind allowed to GET but not to POST gets ``unsafe_refused``). ``exceptions`` maps a
+    role (or ``"POST role"``) to a status where the general rule does not hold, and says
+    why in a comment beside it.
+    """
+
+    name: str
+    who: frozenset[str]
+    get: int = 200
+    unsafe: tuple[str, ...] = ()
+    unsafe_who: frozenset[str] | None = None
+    unsafe_refused: int = 403
+    own: frozenset[str] = frozenset()
+    stranger: int = 404
+    stranger_unsafe: int | None = None  # default: ``stranger``
+    scenes: tuple[str, ...] = ("awarded",)
+    args: Mapping[str, Callable[[Scene], object]] = field(default_factory=dict)
+    body: Mapping[str, object] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    exceptions: Mapping[str, int | str] = field(default_factory=dict)
+
+    @property
+    def api(self) -> bool:
+        return self.name.startswith("api-") and self.name not in {"api-schema", "api-docs"}
+
+    def expected(self, role: str, method: str = "GET") -> int | str:
+        key = role if method == "GET" else f"{method} {role}"
+        if key in self.exceptions:
+            return self.exceptions[key]
+        kind = KIND[role]
+        if method != "GET":
+            return self._refusal(role, kind)
+        if "anonymous" not in self.who and kind not in self.who:
+            return (
+                401 if kind == "anonymous" and self.api else (LOGIN if kind == "anonymous" else 403)
+            )
+        if role in STRANGERS and kind in self.own and self.get != 405:
+            return self.stranger
+        return self.get
+
+    def refused(self, role: str) -> bool:
+        """Is ``role`` refused the unsafe methods (so the matrix sends them)?"""
+        kind = KIND[role]
+        allowed = self.unsafe_who if self.unsafe_who is not None else self.who
+        if "anonymous" not in allowed and kind not in allowed:
+            return True
+        return role in STRANGERS and kind in self.own
+
+    def _refusal(self, role: str, kind: str) -> int | str:
+        if "anonymous" not in self.who and kind not in self.who:
+            return (
+                401 if kind == "anonymous" and self.api else (LOGIN if kind == "anonymous" else 403)
+            )
+        allowed = self.unsafe_who if self.unsafe_who is not None else self.who
+        if "anonymous" not in allowed and kind not in allowed:
+            return (
+                401
+                if kind == "anonymous" and self.api
+                else (LOGIN if kind == "anonymous" else self.unsafe_refused)
+            )
+        return self.stranger_unsafe if self.stranger_unsafe is not None else self.stranger
+
+
+def _rule_set(scene: Scene) -> object:
+    return scene.rule_set.pk
+
+
+def _declaration(scene: Scene) -> object:
+    return scene.declaration.pk
+
+
+# What a signed-in user gets on the sign-in page: sent on to its home page.
+_SIGNED_IN_REDIRECTED: dict[str, int | str] = {r: 302 for r in ROLES if r != "anonymous"}
+_IDEMPOTENT = {"HTTP_IDEMPOTENCY_KEY": "url-matrix-refused-request"}
+_REVISE = {"product": 0, "unit_price": "0.0100", "annual_capacity": 1}
+
+URLS: list[Url] = [
+    # --- sign-in, homes, language (accounts) ---------------------------------------------
+    Url("favicon.ico", PUBLIC, get=301),
+    Url("accounts:home", SIGNED_IN, get=302),  # on to the role's home page
+    Url("accounts:login", PUBLIC, exceptions=_SIGNED_IN_REDIRECTED),
+    Url("accounts:logout", PUBLIC, get=405),  # POST only; anyone may sign out
+    Url("accounts:password-change", SIGNED_IN, unsafe=("POST",)),
+    Url("accounts:password-changed", SIGNED_IN),
+    Url("accounts:language", PUBLIC, get=405),  # POST only, anyone
+    Url("accounts:office-home", OFFICE),
+    Url("accounts:hospital-home", HOSPITAL),
+    Url("accounts:manufacturer-home", MANUFACTURER),
+    # --- catalog: national catalog, imports by any office -------------------------------
+    Url("catalog:items", OFFICE),
+    Url("catalog:products", MANUFACTURER),  # its own products
+    Url("catalog:product-register", MANUFACTURER, unsafe=("POST",)),
+    Url("catalog:organization-import", OFFICE, unsafe=("POST",)),
+    Url("catalog:organization-import-template", OFFICE),
+    Url("catalog:product-import", OFFICE, unsafe=("POST",)),
+    Url("catalog:product-import-template", OFFICE),
+    # --- rounds (procurement): the office's own; others see published rounds ------------
+    Url("procurement:rounds", SIGNED_IN),
+    Url("procurement:round-create", OFFICE, unsafe=("POST",)),
+    Url("procurement:rule-sets", SIGNED_IN),  # the national rule sets are public to users
+    Url(
+        "procurement:rule-set",
+        SIGNED_IN,
+        args={"pk": _rule_set},
+        unsafe=("POST",),
+        unsafe_who=OFFICE,  # any office revises a rule set (a frozen one into a new version)
+        unsafe_refused=404,
+    ),
+    Url("procurement:api-token", PARTY, unsafe=("POST",)),  # POST rotates the user's own
+    Url("procurement:round", SIGNED_IN, own=OFFICE, scenes=BOTH),
+    Url("procurement:round-transition", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("procurement:round-cancel", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("procurement:round-timetable", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("procurement:round-rule-set", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("procurement:round-prices", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("procurement:ceiling-import", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("procurement:ceiling-template", OFFICE, own=OFFICE, scenes=BOTH),
+    # A hospital's demand pages show its own lines of any round of its province.
+    Url("procurement:demand", HOSPITAL, unsafe=("POST",), scenes=BOTH),
+    Url("procurement:demand-upload", HOSPITAL, unsafe=("POST",), scenes=BOTH),
+    Url("procurement:demand-template", HOSPITAL, scenes=BOTH),
+    Url(
+        "procurement:demand-remove",
+        HOSPITAL,
+        get=405,
+        unsafe=("POST",),
+        own=HOSPITAL,
+        stranger_unsafe=302,  # back to its demand table, told the line is not its own
+        args={"pk": _declaration},
+        scenes=BOTH,
+    ),
+    Url("procurement:demand-history", OFFICE_HOSPITAL, own=OFFICE, scenes=BOTH),
+    Url("procurement:demand-totals", OFFICE, own=OFFICE, scenes=BOTH),
+    Url("procurement:demand-totals-xlsx", OFFICE, own=OFFICE, scenes=BOTH),
+    Url("procurement:demand-missing-xlsx", OFFICE, own=OFFICE, scenes=BOTH),
+    Url("procurement:demand-office-import", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("procurement:demand-office-import-status", OFFICE, own=OFFICE, scenes=BOTH),
+    # --- sealed bids (bidding) ----------------------------------------------------------
+    Url("bidding:home", MANUFACTURER),
+    Url("bidding:openings", PUBLIC),
+    Url("bidding:sheet", MANUFACTURER, unsafe=("POST",), scenes=BOTH),  # its own sheet
+    Url("bidding:round-bids", MANUFACTURER, scenes=BOTH),  # its own bids
+    Url("bidding:round-status", OFFICE, own=OFFICE, scenes=BOTH),
+    Url("bidding:open", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("bidding:opening", PUBLIC, scenes=BOTH),  # before the opening: says when it is
+    Url("bidding:opening-csv", PUBLIC),
+    Url("bidding:opening-csv", PUBLIC, get=404, scenes=("bidding",)),  # nothing opened yet
+    Url("bidding:bid-detail", MANUFACTURER, own=MANUFACTURER, scenes=BOTH),
+    Url(
+        "bidding:withdraw",
+        MANUFACTURER,
+        get=405,
+        unsafe=("POST",),
+        own=MANUFACTURER,
+        scenes=BOTH,
+    ),
+    Url("bidding:receipt", MANUFACTURER, own=MANUFACTURER, scenes=BOTH),
+    Url("bidding:receipt-download", MANUFACTURER, own=MANUFACTURER, scenes=BOTH),
+    # --- awards, selection, contracts, execution (contracts) ----------------------------
+    Url("contracts:round", OFFICE, own=OFFICE, scenes=BOTH),
+    Url("contracts:evaluate", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("contracts:scenario", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("contracts:objection-period", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("contracts:finalize", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("contracts:results", PUBLIC),
+    Url("contracts:results", PUBLIC, get=404, scenes=("bidding",)),  # nothing published
+    # Any hospital or manufacturer may object to published results (the service checks
+    # the objection period).
+    Url("contracts:objection-new", PARTY, unsafe=("POST",)),
+    Url("contracts:objection-new", PARTY, get=404, unsafe=("POST",), scenes=("bidding",)),
+    # The office of the round and the winners (maker02 is one of the awarded round too).
+    Url("contracts:selection", OFFICE_MANUFACTURER, unsafe=("POST",), own=OFFICE),
+    Url(
+        "contracts:selection",
+        OFFICE_MANUFACTURER,
+        get=404,  # no selection before the award
+        unsafe=("POST",),
+        own=OFFICE,
+        scenes=("bidding",),
+        exceptions={"POST maker2": 404, "POST maker": 404},
+    ),
+    Url("contracts:selection-open", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("contracts:selection-close", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("contracts:run", OFFICE, own=OFFICE),
+    Url("contracts:run-progress", OFFICE, own=OFFICE),
+    Url("contracts:run-retry", OFFICE, get=405, unsafe=("POST",), own=OFFICE),
+    Url("contracts:contracts-generate", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    # Polled by htmx; a plain GET is sent back to the award page.
+    Url("contracts:contracts-status", OFFICE, get=302, own=OFFICE, scenes=BOTH),
+    Url("contracts:execution-start", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("contracts:contracts", SIGNED_IN),  # each its own (the office: of its rounds)
+    Url("contracts:contract", SIGNED_IN, own=SIGNED_IN),
+    Url("contracts:contract-confirm", PARTY, get=405, unsafe=("POST",), own=PARTY),
+    # Polled by htmx; a plain GET is sent back to the contract page. POST asks again.
+    Url("contracts:contract-pdf-status", SIGNED_IN, get=302, unsafe=("POST",), own=SIGNED_IN),
+    Url("contracts:contract-amend", OFFICE, get=405, unsafe=("POST",), own=OFFICE),
+    Url("contracts:contract-pdf", SIGNED_IN, own=SIGNED_IN, args={"language": lambda s: "zh"}),
+    Url("contracts:purchases", HOSPITAL, unsafe=("POST",)),  # its own purchases
+    Url("contracts:purchases-upload", HOSPITAL, get=302, unsafe=("POST",)),  # GET: to the form
+    Url("contracts:progress", SIGNED_IN),
+    Url("contracts:supply-failures", SIGNED_IN),
+    # The office of the round, and hospitals and manufacturers with a contract in it.
+    Url("contracts:supply-failure-new", SIGNED_IN, unsafe=("POST",), own=OFFICE),
+    Url(
+        "contracts:supply-failure-new",
+        SIGNED_IN,
+        get=404,  # nobody has a contract in a round still in bidding
+        unsafe=("POST",),
+        own=SIGNED_IN,
+        scenes=("bidding",),
+    ),
+    Url("contracts:supplier-switch", OFFICE, unsafe=("POST",), own=OFFICE),
+    Url("contracts:objections", SIGNED_IN),  # the office: of its rounds; a party: its own
+    Url("contracts:objection-answer", OFFICE, unsafe=("POST",), own=OFFICE),
+    Url("contracts:mine", PARTY),
+    Url("contracts:notifications", SIGNED_IN),
+    # Consumable rounds only, once results are published: both demo rounds are drugs.
+    Url("contracts:lost-volume", HOSPITAL, get=404, unsafe=("POST",), scenes=BOTH),
+    # --- reports -----------------------------------------------------------------------
+    Url("reports:public-index", PUBLIC),
+    Url("reports:public-round", PUBLIC),
+    Url("reports:public-round", PUBLIC, get=404, scenes=("bidding",)),  # not published
+    Url("reports:award-pdf", PUBLIC, args={"language": lambda s: "zh-hans"}),
+    Url(
+        "reports:award-pdf",
+        PUBLIC,
+        get=404,
+        args={"language": lambda s: "zh-hans"},
+        scenes=("bidding",),
+    ),
+    Url("reports:public-xlsx", PUBLIC),
+    Url("reports:public-xlsx", PUBLIC, get=404, scenes=("bidding",)),
+    Url("reports:ocds", PUBLIC),
+    # Before the award only the office of the round reads it, and only once evaluated.
+    Url("reports:ocds", PUBLIC, get=404, scenes=("bidding",)),
+    Url("reports:office-xlsx", OFFICE, own=OFFICE),
+    Url("reports:office-xlsx", OFFICE, get=404, own=OFFICE, scenes=("bidding",)),
+    Url("reports:office-analysis", OFFICE, own=OFFICE),
+    Url("reports:office-analysis", OFFICE, get=404, own=OFFICE, scenes=("bidding",)),
+    Url("reports:publish", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("reports:award-job-progress", OFFICE, own=OFFICE),
+    Url("reports:award-job-progress", OFFICE, get=404, own=OFFICE, scenes=("bidding",)),
+    Url("reports:party-job-progress", OFFICE, own=OFFICE),
+    Url("reports:party-job-progress", OFFICE, get=404, own=OFFICE, scenes=("bidding",)),
+    Url(
+        "reports:publish-party-reports",
+        OFFICE,
+        get=405,
+        unsafe=("POST",),
+        own=OFFICE,
+        scenes=BOTH,
+    ),
+    # The URL names no organization: each party gets its own report. The demo generated
+    # hospital01's and maker01's only, so hospital16 and maker02 find none.
+    Url("reports:party-pdf", PARTY, args={"language": lambda s: "zh-hans"}, own=PARTY),
+    Url(
+        "reports:party-pdf",
+        PARTY,
+        get=404,  # no report before the award
+        args={"language": lambda s: "zh-hans"},
+        scenes=("bidding",),
+    ),
+    # --- REST API -----------------------------------------------------------------------
+    Url("api-schema", PUBLIC),
+    Url("api-docs", PUBLIC),
+    Url("api-me", SIGNED_IN),
+    Url("api-rounds", SIGNED_IN),
+    Url("api-round", SIGNED_IN, own=OFFICE, scenes=BOTH),
+    Url("api-demand", HOSPITAL, unsafe=("POST",), scenes=BOTH),  # its own lines
+    Url(
+        "api-demand-line",
+        HOSPITAL,
+        get=405,
+        unsafe=("DELETE",),
+        own=HOSPITAL,
+        args={"pk": _declaration},
+        scenes=BOTH,
+    ),
+    Url("api-bids", MANUFACTURER, unsafe=("POST",)),  # its own bids, without terms
+    Url("api-bid", MANUFACTURER, own=MANUFACTURER, scenes=BOTH),
+    Url(
+        "api-bid-revise",
+        MANUFACTURER,
+        get=405,
+        unsafe=("POST",),
+        own=MANUFACTURER,
+        body=_REVISE,
+        headers=_IDEMPOTENT,
+        scenes=BOTH,
+    ),
+    Url(
+        "api-bid-withdraw",
+        MANUFACTURER,
+        get=405,
+        unsafe=("POST",),
+        own=MANUFACTURER,
+        headers=_IDEMPOTENT,
+        scenes=BOTH,
+    ),
+    Url("api-receipt", MANUFACTURER, own=MANUFACTURER, scenes=BOTH),
+    Url("api-opening", PUBLIC),
+    Url("api-opening", PUBLIC, get=404, scenes=("bidding",)),  # not opened yet
+    Url("api-allocations", PARTY),  # its own
+    Url("api-contracts", SIGNED_IN),  # its own (the office: of its rounds)
+    Url("api-contract", SIGNED_IN, own=SIGNED_IN),
+    # Everyone reads its own purchases; only hospitals record them.
+    Url("api-purchases", SIGNED_IN, unsafe=("POST",), unsafe_who=HOSPITAL),
+    Url("api-progress", SIGNED_IN),
+    Url("api-evaluations", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("api-run", OFFICE, own=OFFICE),
+    Url("api-round-ocds", PUBLIC),
+    Url("api-round-ocds", PUBLIC, get=404, scenes=("bidding",)),  # not awarded yet
+]
+
+
+# --- what must never leak ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Text that only ``seen_by`` may find in any response."""
+
+    what: str
+    patterns: tuple[re.Pattern[str], ...]
+    seen_by: frozenset[str]
+
+
+def _number(text: str) -> re.Pattern[str]:
+    """``text`` as a whole number or decimal (not a run of digits inside a longer one or
+    a hash); a price may go on with more decimals (1.976300)."""
+    tail = r"(?![0-9A-Za-z,])" if "." not in text else r""
+    return re.compile(rf"(?<![0-9A-Za-z.,]){re.escape(text)}{tail}")
+
+
+def _grouped(number: int) -> tuple[str, str]:
+    return str(number), f"{number:,}"
+
+
+def _markers(world: World) -> list[Marker]:
+    awarded = world.scenes["awarded"]
+    assert awarded.contract is not None and awarded.objection is not None
+    return [
+        Marker("maker01's sealed price", (_number(PRICE),), frozenset({"maker"})),
+        Marker(
+            "maker01's sealed capacity",
+            tuple(_number(t) for t in _grouped(CAPACITY)),
+            frozenset({"maker"}),
+        ),
+        Marker("maker02's sealed price", (_number(RIVAL_PRICE),), frozenset({"maker2"})),
+        Marker(
+            "maker02's sealed capacity",
+            tuple(_number(t) for t in _grouped(RIVAL_CAPACITY)),
+            frozenset({"maker2"}),
+        ),
+        Marker(
+            "hospital01's declared quantity",
+            tuple(_number(t) for t in _grouped(HOSPITAL_QUANTITY)),
+            frozenset({"hospital", "office"}),
+        ),
+        Marker(
+            "hospital16's declared quantity",
+            tuple(_number(t) for t in _grouped(RIVAL_HOSPITAL_QUANTITY)),
+            frozenset({"hospital2", "office"}),
+        ),
+        # Contracts themselves are open data (OCDS); what a hospital buys under them is not.
+        Marker(
+            "hospital01's purchases from maker01",
+            tuple(_number(t) for t in _grouped(PURCHASED)),
+            frozenset({"office", "hospital", "maker"}),
+        ),
+        Marker(
+            "hospital01's objection",
+            (re.compile(re.escape(awarded.objection.text)),),
+            frozenset({"office", "hospital"}),
+        ),
+    ]
+
+
+def _text(response: HttpResponseBase) -> str:
+    """The response's content as text, entities decoded; a spreadsheet's XML parts unzipped."""
+    if isinstance(response, StreamingHttpResponse | FileResponse):
+        content = b"".join(response.streaming_content)  # type: ignore[arg-type]
+    else:
+        content = response.content  # type: ignore[attr-defined]
+    if content[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            text = "\n".join(
+                archive.read(name).decode("utf-8", "replace")
+                for name in archive.namelist()
+                if name.endswith(".xml")
+            )
+    else:
+        text = content.decode("utf-8", "replace")
+    return html.unescape(text)
+
+
+def _leaks(markers: list[Marker], role: str, text: str) -> list[str]:
+    return [
+        marker.what
+        for marker in markers
+        if role not in marker.seen_by and any(p.search(text) for p in marker.patterns)
+    ]
+
+
+# --- the URL patterns of the project -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pattern:
+    key: str  # the URL name (with its namespace), or the route of an unnamed pattern
+    route: str
+    arguments: tuple[str, ...]
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "") -> Iterator[Pattern]:
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from _walk(entry, route, inner)
+        elif isinstance(entry, URLPattern):
+            key = route
+            if entry.name:
+                key = f"{namespace}:{entry.name}" if namespace else entry.name
+            arguments = tuple(entry.pattern.regex.groupindex)
+            yield Pattern(key=key, route=route, arguments=arguments)
+
+
+def _project_patterns() -> tuple[dict[str, Pattern], list[Pattern]]:
+    """The project's URL patterns by key, and the admin's apart."""
+    project: dict[str, Pattern] = {}
+    admin: list[Pattern] = []
+    for pattern in _walk(get_resolver()):
+        if pattern.route.startswith("admin/"):
+            admin.append(pattern)
+        else:
+            project[pattern.key] = pattern
+    return project, admin
+
+
+ARGUMENTS: dict[str, Callable[[Scene], object]] = {
+    "code": lambda s: s.round.code,
+    "round_id": lambda s: s.round.pk,
+    "bid_id": lambda s: s.bid.pk,
+    "version_id": lambda s: s.version.pk,
+    "contract_id": lambda s: s.contract.pk,  # type: ignore[union-attr]
+    "run_id": lambda s: s.run.pk,  # type: ignore[union-attr]
+    "objection_id": lambda s: s.objection.pk,  # type: ignore[union-attr]
+    "failure_id": lambda s: s.failure.pk,  # type: ignore[union-attr]
+    "token": lambda s: s.upload.token,
+}
+
+
+def _path(url: Url, pattern: Pattern, scene: Scene) -> str:
+    kwargs = {}
+    for argument in pattern.arguments:
+        resolve = url.args.get(argument) or ARGUMENTS.get(argument)
+        assert resolve is not None, (
+            f"{url.name}: say in its entry (args=...) where <{argument}> comes from"
+        )
+        kwargs[argument] = resolve(scene)
+    if pattern.key == pattern.route:  # unnamed: a fixed path
+        return "/" + pattern.route
+    return reverse(pattern.key, kwargs=kwargs)
+
+
+# --- the fixture ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The demo data once for the module, rolled back at the end; each test's own
+    transaction nests inside it as a savepoint."""
+    media = Path(tmp_path_factory.mktemp("media"))
+    with (
+        override_settings(MEDIA_ROOT=media),
+        django_db_blocker.unblock(),  # type: ignore[attr-defined]
+        transaction.atomic(),
+    ):
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+
+
+def _fingerprint() -> dict[str, str]:
+    """A digest of every table's rows (sessions aside): what a refused request may not change."""
+    digests = {}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            if table == "django_session":
+                continue
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            rows = sorted(
+                repr(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row))
+                for row in cursor.fetchall()
+            )
+            digests[table] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return digests
+
+
+def _matches(response: object, expected: int | str) -> bool:
+    status = response.status_code  # type: ignore[attr-defined]
+    if expected == LOGIN:
+        location = response.get("Location", "")  # type: ignore[attr-defined]
+        return status == 302 and location.startswith(reverse("accounts:login") + "?next=")
+    return status == expected
+
+
+def _send(client: Client, method: str, path: str, url: Url) -> object:
+    if url.api:
+        return client.generic(
+            method,
+            path,
+            data=json.dumps(dict(url.body)),
+            content_type="application/json",
+            **url.headers,
+        )
+    return client.generic(
+        method,
+        path,
+        data=urlencode(dict(url.body)),
+        content_type="application/x-www-form-urlencoded",
+        **url.headers,
+    )
+
+
+# --- the tests -----------------------------------------------------------------------------
+
+
+def _keys() -> set[str]:
+    return {url.name for url in URLS}
+
+
+def test_every_url_of_the_project_is_declared() -> None:
+    project, _admin = _project_patterns()
+    missing = sorted(set(project) - _keys())
+    assert not missing, (
+        "URLs without an entry in tests/security/test_url_matrix.py URLS (say who may use "
+        f"them): {missing}"
+    )
+
+
+def test_every_declared_url_exists() -> None:
+    project, _admin = _project_patterns()
+    stale = sorted(_keys() - set(project))
+    assert not stale, f"Entries in URLS for URLs that no longer exist: {stale}"
+
+
+def test_no_url_is_declared_twice_for_the_same_round() -> None:
+    seen: set[tuple[str, str]] = set()
+    for url in URLS:
+        for scene in url.scenes:
+            assert (url.name, scene) not in seen, f"{url.name} is declared twice for {scene}"
+            seen.add((url.name, scene))
+
+
+CASES = [(url, scene) for url in URLS for scene in url.scenes]
+
+
+@pytest.mark.parametrize(("url", "scene_name"), CASES, ids=[f"{u.name}[{s}]" for u, s in CASES])
+def test_url_access(world: World, url: Url, scene_name: str) -> None:
+    project, _admin = _project_patterns()
+    pattern = project[url.name]
+    scene = world.scenes[scene_name]
+    path = _path(url, pattern, scene)
+    markers = _markers(world)
+    problems = []
+    for role in ROLES:
+        response = world.clients[role].get(path)
+        expected = url.expected(role)
+        if not _matches(response, expected):
+            problems.append(f"GET {path} as {role}: {response.status_code}, declared {expected}")
+        problems += [
+            f"GET {path} as {role} shows {leak}" for leak in _leaks(markers, role, _text(response))
+        ]
+    for method in url.unsafe:
+        refused = [role for role in ROLES if url.refused(role)]
+        before = _fingerprint()
+        for role in refused:
+            response = _send(world.clients[role], method, path, url)
+            expected = url.expected(role, method)
+            if not _matches(response, expected):
+                problems.append(
+                    f"{method} {path} as {role}: {response.status_code}, declared {expected}"
+                )
+            problems += [
+                f"{method} {path} as {role} shows {leak}"
+                for leak in _leaks(markers, role, _text(response))
+            ]
+        after = _fingerprint()
+        changed = sorted(t for t in before if before[t] != after.get(t))
+        if changed:
+            problems.append(f"{method} {path} refused to {refused} changed tables {changed}")
+    assert not problems, "\n".join(problems)
+
+
+def _entry(name: str, scene: str) -> Url:
+    return next(u for u in URLS if u.name == name and scene in u.scenes)
+
+
+def _get(world: World, role: str, name: str, scene: str) -> str:
+    url = _entry(name, scene)
+    project, _admin = _project_patterns()
+    response = world.clients[role].get(_path(url, project[name], world.scenes[scene]))
+    assert response.status_code == 200, (role, name, scene, response.status_code)
+    return _text(response)
+
+
+# Where each secret is shown to whoever may see it: the searches above can find them.
+SHOWN = [
+    ("maker", "bidding:bid-detail", "bidding", "maker01's sealed price"),
+    ("maker", "bidding:bid-detail", "bidding", "maker01's sealed capacity"),
+    ("maker2", "bidding:sheet", "bidding", "maker02's sealed price"),
+    ("hospital", "procurement:demand", "bidding", "hospital01's declared quantity"),
+    ("hospital2", "procurement:demand", "bidding", "hospital16's declared quantity"),
+    ("office", "procurement:demand-history", "bidding", "hospital01's declared quantity"),
+    ("office", "procurement:demand-history", "bidding", "hospital16's declared quantity"),
+    ("hospital", "contracts:purchases", "awarded", "hospital01's purchases from maker01"),
+    ("office", "contracts:objection-answer", "awarded", "hospital01's objection"),
+]
+
+
+@pytest.mark.parametrize(("role", "name", "scene", "what"), SHOWN)
+def test_each_secret_is_found_where_it_may_be_seen(
+    world: World, role: str, name: str, scene: str, what: str
+) -> None:
+    marker = next(m for m in _markers(world) if m.what == what)
+    assert role in marker.seen_by
+    text = _get(world, role, name, scene)
+    assert any(p.search(text) for p in marker.patterns), f"{what} not found on {name} as {role}"
+
+
+def test_a_change_shows_in_the_fingerprint(world: World) -> None:
+    before = _fingerprint()
+    response = world.clients["hospital"].post(reverse("procurement:api-token"))
+    assert response.status_code == 302
+    after = _fingerprint()
+    assert sorted(t for t in before if before[t] != after[t]) == ["authtoken_token"]

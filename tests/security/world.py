@@ -1,0 +1,279 @@
+"""The demo data plus a round in bidding with two sealed bids: the objects the URL matrix
+(``test_url_matrix.py``) resolves its URL arguments from, and one signed-in client per role.
+
+Every object a URL points at belongs to the *own* users (``office``, ``hospital01``,
+``maker01``); the *stranger* users (a second office, ``hospital16`` in another province,
+``maker02``) are of the same kinds but party to none of them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from accounts.models import Organization, User
+from bidding.models import Bid, BidVersion
+from bidding.services import bid_submit
+from catalog.imports import upload_store
+from catalog.models import Product, StoredUpload
+from contracts.models import (
+    Contract,
+    EvaluationRun,
+    Objection,
+    ProvinceAllocation,
+    Purchase,
+    SupplyFailure,
+)
+from contracts.services import (
+    PurchaseLine,
+    contract_pdf_render,
+    purchases_record,
+    supply_failure_report,
+)
+from procurement.models import DemandDeclaration, Round, RuleSet
+from procurement.services import (
+    DemandLine,
+    demand_declare,
+    round_close_demand,
+    round_open_bidding,
+    round_open_demand,
+)
+from tests.factories import OrganizationFactory
+
+AWARDED = "DEMO-2026-A1"  # in execution: opened, awarded, contracted, purchases recorded
+BIDDING = "DEMO-2026-D1"  # moved here from draft into bidding, with two sealed bids
+
+# The sealed terms of the two bids in the bidding round. Four decimals as the bid pages
+# show them; capacities with and without the thousands separator.
+PRICE = "1.9763"
+CAPACITY = 7_654_319
+RIVAL_PRICE = "1.1057"
+RIVAL_CAPACITY = 6_543_217
+# hospital01's and hospital16's declared quantities on the same line of the bidding round.
+HOSPITAL_QUANTITY = 123_457
+RIVAL_HOSPITAL_QUANTITY = 200_003
+# What hospital01 bought last month on its contract with maker01.
+PURCHASED = 98_761
+
+# role -> demo user (None: anonymous). The "2" roles are strangers to every object.
+USERNAMES: dict[str, str | None] = {
+    "anonymous": None,
+    "office": "office",
+    "office2": "office-rival",
+    "hospital": "hospital01",
+    "hospital2": "hospital16",
+    "maker": "maker01",
+    "maker2": "maker02",
+}
+ROLES = tuple(USERNAMES)
+KIND = {
+    "anonymous": "anonymous",
+    "office": "office",
+    "office2": "office",
+    "hospital": "hospital",
+    "hospital2": "hospital",
+    "maker": "manufacturer",
+    "maker2": "manufacturer",
+}
+STRANGERS = frozenset({"office2", "hospital2", "maker2"})
+
+
+@dataclass
+class Scene:
+    """The objects of one round that URL arguments are taken from."""
+
+    name: str
+    round: Round
+    bid: Bid  # maker01's
+    version: BidVersion  # its latest version
+    declaration: DemandDeclaration  # hospital01's
+    upload: StoredUpload  # the office's collated demand file
+    rule_set: RuleSet
+    contract: Contract | None = None  # hospital01 with maker01
+    run: EvaluationRun | None = None  # the official run
+    objection: Objection | None = None  # hospital01's
+    failure: SupplyFailure | None = None  # maker01's supply in hospital01's province
+
+
+@dataclass
+class World:
+    users: dict[str, User | None]
+    clients: dict[str, Client]
+    scenes: dict[str, Scene]
+    superuser: User
+    admin: Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admin = Client()
+        self.admin.force_login(self.superuser)
+
+
+def _user(username: str) -> User:
+    return User.objects.select_related("organization").get(username=username)
+
+
+def _collated_upload(office: User, round_: Round) -> StoredUpload:
+    return upload_store(
+        user=office,
+        purpose="demand-collated",
+        scope=round_.code,
+        filename=f"{round_.code}-collated.xlsx",
+        data=b"not read by any page of the matrix",
+    )
+
+
+def _bidding_round(users: dict[str, User | None]) -> Round:
+    """DEMO-2026-D1 through demand into bidding: hospital01 and hospital16 declare on one
+    line, maker01 and maker02 seal a bid each."""
+    office, maker, rival = users["office"], users["maker"], users["maker2"]
+    assert office and maker and rival
+    round_ = Round.objects.get(code=BIDDING)
+    round_open_demand(round_=round_, by=office)
+    for role, quantity in (("hospital", HOSPITAL_QUANTITY), ("hospital2", RIVAL_HOSPITAL_QUANTITY)):
+        hospital = users[role]
+        assert hospital is not None
+        demand_declare(
+            hospital=hospital.organization,  # type: ignore[arg-type]
+            round_=round_,
+            lines=[DemandLine(item_code="D-ATV-OS", specification_code="20MG", quantity=quantity)],
+            channel="web",
+            by=hospital,
+        )
+    round_close_demand(round_=round_, by=office)
+    round_open_bidding(round_=round_, by=office)
+    round_.refresh_from_db()
+    for user, approval_number, price, capacity in (
+        (maker, "国药准字H20193001", PRICE, CAPACITY),
+        (rival, "国药准字H20193002", RIVAL_PRICE, RIVAL_CAPACITY),
+    ):
+        product = Product.objects.select_related("specification__item").get(
+            approval_number=approval_number, manufacturer=user.organization
+        )
+        bid_submit(
+            round_item=round_.items.get(item=product.specification.item),
+            specification=product.specification,
+            product=product,
+            unit_price=Decimal(price),
+            annual_capacity=capacity,
+            by=user,
+        )
+    return round_
+
+
+def _awarded_scene(office: User, hospital: User, maker: User) -> Scene:
+    round_ = Round.objects.get(code=AWARDED)
+    hospital_org = hospital.organization
+    maker_org = maker.organization
+    run = EvaluationRun.objects.get(round=round_, is_official=True)
+    supplied = ProvinceAllocation.objects.filter(
+        run=run.source_run,
+        manufacturer=maker_org,
+        region=hospital_org.region,  # type: ignore[union-attr]
+    ).first()
+    assert supplied is not None, "maker01 supplies hospital01's province in the demo award"
+    failure = supply_failure_report(
+        round_=round_,
+        round_item_id=supplied.round_item_id,
+        region=hospital_org.region,  # type: ignore[union-attr]
+        by=office,
+        description="Deliveries stopped (URL matrix fixture).",
+    )
+    # The demo round is past its objection period; an objection filed then is a plain row.
+    objection = Objection.objects.create(
+        round=round_,
+        run=run,
+        round_item_id=supplied.round_item_id,
+        organization=hospital_org,
+        filed_by=hospital,
+        text="The winner's capacity is doubtful (URL matrix fixture).",
+    )
+    bid = Bid.objects.get(
+        round_item__round=round_,
+        manufacturer=maker_org,
+        round_item__item__code="D-ATV-OS",
+        specification__code="20MG",
+    )
+    contract = Contract.objects.get(round=round_, hospital=hospital_org, manufacturer=maker_org)
+    contract_pdf_render(contract_id=contract.pk)  # so its PDF can be downloaded
+    bought = Purchase.objects.filter(contract=contract).select_related("round_item__item").first()
+    assert bought is not None, "the demo records last month's purchases"
+    purchases_record(
+        hospital=hospital_org,  # type: ignore[arg-type]
+        by=hospital,
+        lines=[
+            PurchaseLine(
+                contract_number=contract.number,
+                item_code=bought.round_item.item.code,
+                month=bought.month.strftime("%Y-%m"),
+                quantity=PURCHASED,
+            )
+        ],
+        channel="web",
+    )
+    return Scene(
+        name="awarded",
+        round=round_,
+        bid=bid,
+        version=bid.versions.order_by("-number").first(),  # type: ignore[arg-type]
+        declaration=DemandDeclaration.objects.filter(
+            round_item__round=round_, hospital=hospital_org
+        ).first(),  # type: ignore[arg-type]
+        upload=_collated_upload(office, round_),
+        rule_set=round_.rule_set,
+        contract=contract,
+        run=run,
+        objection=objection,
+        failure=failure,
+    )
+
+
+def _bidding_scene(users: dict[str, User | None]) -> Scene:
+    office, hospital, maker = users["office"], users["hospital"], users["maker"]
+    assert office and hospital and maker
+    round_ = _bidding_round(users)
+    bid = Bid.objects.get(round_item__round=round_, manufacturer=maker.organization)
+    return Scene(
+        name="bidding",
+        round=round_,
+        bid=bid,
+        version=bid.versions.order_by("-number").first(),  # type: ignore[arg-type]
+        declaration=DemandDeclaration.objects.get(
+            round_item__round=round_, hospital=hospital.organization
+        ),
+        upload=_collated_upload(office, round_),
+        rule_set=round_.rule_set,
+    )
+
+
+def build_world() -> World:
+    call_command("seed_demo", verbosity=0)
+    rival_office = OrganizationFactory(
+        kind=Organization.Kind.OFFICE, name="另一采购办公室（测试）", name_en="Another office"
+    )
+    User.objects.create(username="office-rival", organization=rival_office)
+    users = {role: _user(name) if name else None for role, name in USERNAMES.items()}
+    office, hospital, maker = users["office"], users["hospital"], users["maker"]
+    assert office and hospital and maker
+    scenes = {
+        "awarded": _awarded_scene(office, hospital, maker),
+        "bidding": _bidding_scene(users),
+    }
+    clients = {}
+    for role, user in users.items():
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+            token, _created = Token.objects.get_or_create(user=user)
+            client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+        clients[role] = client
+    superuser = User.objects.create(
+        username="matrix-admin", is_staff=True, is_superuser=True, last_login=timezone.now()
+    )
+    assert timezone.now() < scenes["bidding"].round.bid_deadline - datetime.timedelta(minutes=5)
+    return World(users=users, clients=clients, scenes=scenes, superuser=superuser)
