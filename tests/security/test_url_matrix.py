@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.admin import site
 from django.db import connection, transaction
 from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -55,6 +56,7 @@ from tests.security.world import (
     RIVAL_PRICE,
     ROLES,
     STRANGERS,
+    USERNAMES,
     Scene,
     World,
     build_world,
@@ -437,6 +439,14 @@ def _markers(world: World) -> list[Marker]:
             tuple(_number(t) for t in _grouped(RIVAL_CAPACITY)),
             frozenset({"maker2"}),
         ),
+        *(
+            Marker(
+                f"{USERNAMES[bidder]}'s receipt in the round in bidding",
+                (re.compile(receipt),),
+                frozenset({bidder}),
+            )
+            for bidder, receipt in world.receipts.items()
+        ),
         Marker(
             "hospital01's declared quantity",
             tuple(_number(t) for t in _grouped(HOSPITAL_QUANTITY)),
@@ -701,6 +711,8 @@ SHOWN = [
     ("maker", "bidding:bid-detail", "bidding", "maker01's sealed price"),
     ("maker", "bidding:bid-detail", "bidding", "maker01's sealed capacity"),
     ("maker2", "bidding:sheet", "bidding", "maker02's sealed price"),
+    ("maker2", "bidding:round-bids", "bidding", "maker02's receipt in the round in bidding"),
+    ("maker", "bidding:receipt", "bidding", "maker01's receipt in the round in bidding"),
     ("hospital", "procurement:demand", "bidding", "hospital01's declared quantity"),
     ("hospital2", "procurement:demand", "bidding", "hospital16's declared quantity"),
     ("office", "procurement:demand-history", "bidding", "hospital01's declared quantity"),
@@ -726,3 +738,128 @@ def test_a_change_shows_in_the_fingerprint(world: World) -> None:
     assert response.status_code == 302
     after = _fingerprint()
     assert sorted(t for t in before if before[t] != after[t]) == ["authtoken_token"]
+
+
+# --- the admin: staff only -----------------------------------------------------------------
+
+NON_STAFF = ("anonymous", "office", "hospital", "maker")
+# The sign-in form (a non-staff user is told it is not authorized); signing out sends a
+# non-staff user to the admin's index (and so to the sign-in form).
+ADMIN_OPEN = {"admin:login": 200, "admin:logout": 302}
+
+
+def _admin_path(pattern: Pattern) -> str:
+    """The admin URL with placeholder arguments: the staff check runs before any lookup."""
+    if pattern.arguments == ("app_label",):
+        return reverse(pattern.key, kwargs={"app_label": "bidding"})
+    if "(?P<" in pattern.route:  # the catch-all for unknown admin paths
+        return "/admin/no-such-page/"
+    return "/" + re.sub(r"<[^>]+>", "1", pattern.route)
+
+
+def test_every_admin_url_is_for_staff_only(world: World) -> None:
+    _project, admin = _project_patterns()
+    assert len(admin) > 50, "the admin's URLs are found"
+    login = reverse("admin:login")
+    problems = []
+    before = _fingerprint()
+    for pattern in admin:
+        path = _admin_path(pattern)
+        for role in NON_STAFF:
+            client = world.clients[role]
+            got = client.get(path)
+            if pattern.key == "admin:logout":
+                ok = got.status_code == 302 and got["Location"] == reverse("admin:index")
+            elif pattern.key in ADMIN_OPEN:
+                ok = got.status_code == ADMIN_OPEN[pattern.key]
+            else:
+                ok = got.status_code == 302 and got["Location"].startswith(login + "?next=")
+            if not ok:
+                problems.append(f"GET {path} as {role}: {got.status_code}")
+            if pattern.key in ADMIN_OPEN:
+                continue
+            posted = client.post(path, {"name": "changed by a non-staff user"})
+            if not (posted.status_code == 302 and posted["Location"].startswith(login)):
+                problems.append(f"POST {path} as {role}: {posted.status_code}")
+    after = _fingerprint()
+    changed = sorted(t for t in before if before[t] != after[t])
+    assert not problems and not changed, "\n".join([*problems, f"changed: {changed}"])
+
+
+def test_the_admin_shows_staff_every_page_without_a_sealed_price(world: World) -> None:
+    """Every admin page a superuser opens (on the newest row of each model: a sealed bid of
+    the round in bidding for the bidding models) answers, and shows no sealed term."""
+    _project, admin = _project_patterns()
+    markers = [m for m in _markers(world) if "sealed" in m.what]
+    models = {
+        f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}": model
+        for model in site._registry
+        for view in ("change", "history", "delete")
+    }
+    problems = []
+    shown = 0
+    for pattern in admin:
+        model = models.get(pattern.key)
+        if model is not None:
+            newest = model._default_manager.order_by("-pk").first()
+            if newest is None:
+                continue
+            path = reverse(pattern.key, args=[newest.pk])
+        elif pattern.arguments or pattern.key in ADMIN_OPEN:
+            continue
+        else:
+            path = _admin_path(pattern)
+        response = world.admin.get(path)
+        if response.status_code not in {200, 302, 403, 405}:
+            problems.append(f"GET {path} as staff: {response.status_code}")
+        shown += response.status_code == 200
+        problems += [
+            f"GET {path} shows {leak}" for leak in _leaks(markers, "staff", _text(response))
+        ]
+    assert not problems, "\n".join(problems)
+    assert shown > 3 * len(site._registry), "most admin pages are shown to staff"
+
+
+# --- a URL to nothing ----------------------------------------------------------------------
+
+MISSING: dict[str, object] = {
+    "code": "NO-SUCH-ROUND",
+    "pk": 987_654,
+    "round_id": 987_654,
+    "bid_id": 987_654,
+    "version_id": 987_654,
+    "contract_id": 987_654,
+    "run_id": 987_654,
+    "objection_id": 987_654,
+    "failure_id": 987_654,
+    "token": "00000000-0000-4000-8000-000000000000",
+    "language": "xx",
+}
+PATTERNS, _ADMIN_PATTERNS = _project_patterns()
+# Each URL name once (its first entry), if it takes arguments and answers GET.
+WITH_ARGUMENTS = [
+    url
+    for url in {u.name: u for u in reversed(URLS)}.values()
+    if url.name in PATTERNS and PATTERNS[url.name].arguments and url.get != 405
+]
+
+
+@pytest.mark.parametrize("url", WITH_ARGUMENTS, ids=[u.name for u in WITH_ARGUMENTS])
+def test_a_url_to_nothing_is_404_for_whoever_may_use_it(world: World, url: Url) -> None:
+    """A mistyped or stale link (a round, bid, contract… that does not exist, an unknown
+    language) is a 404 for the users allowed to use the URL, never a 500."""
+    pattern = PATTERNS[url.name]
+    scene = world.scenes[url.scenes[0]]
+    problems = []
+    for argument in pattern.arguments:
+        assert argument in MISSING, f"say in MISSING what a missing <{argument}> is"
+        kwargs = {a: (url.args.get(a) or ARGUMENTS[a])(scene) for a in pattern.arguments}
+        kwargs[argument] = MISSING[argument]
+        path = reverse(url.name, kwargs=kwargs)
+        for role in ("anonymous", "office", "hospital", "maker"):
+            if "anonymous" not in url.who and KIND[role] not in url.who:
+                continue
+            status = world.clients[role].get(path).status_code
+            if status != 404:
+                problems.append(f"GET {path} as {role}: {status}")
+    assert not problems, "\n".join(problems)

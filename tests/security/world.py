@@ -107,6 +107,7 @@ class World:
     clients: dict[str, Client]
     scenes: dict[str, Scene]
     superuser: User
+    receipts: dict[str, str]  # role -> receipt hash of its sealed bid in the bidding round
     admin: Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -276,4 +277,13 @@ def build_world() -> World:
         username="matrix-admin", is_staff=True, is_superuser=True, last_login=timezone.now()
     )
     assert timezone.now() < scenes["bidding"].round.bid_deadline - datetime.timedelta(minutes=5)
-    return World(users=users, clients=clients, scenes=scenes, superuser=superuser)
+    receipts = {
+        role: BidVersion.objects.get(
+            bid__round=scenes["bidding"].round,
+            bid__manufacturer=users[role].organization,  # type: ignore[union-attr]
+        ).receipt_hash
+        for role in ("maker", "maker2")
+    }
+    return World(
+        users=users, clients=clients, scenes=scenes, superuser=superuser, receipts=receipts
+    )
