@@ -65,7 +65,7 @@ from contracts.reassignment import (
     lost_volume_choices_apply,
     lost_volume_preferences,
 )
-from contracts.signals import round_finalized
+from contracts.signals import final_allocation_changed, round_finalized
 from procurement.models import Round, RuleSet
 from procurement.optimiser import result_to_dict, solve
 from procurement.optimiser.allocation import draft_order
@@ -356,7 +356,9 @@ def _store(
                 pk=official.pk
             ).update(is_official=False)
             EvaluationRun.objects.filter(pk=official.pk).update(is_official=True)
-            if not reruns_award:
+            if reruns_award:
+                final_allocation_changed.send(sender=Round, round_=round_, run=official)
+            else:
                 round_advance(
                     round_=round_,
                     to=S.EVALUATED,

@@ -7,8 +7,12 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports and publication")
 
     def ready(self) -> None:
-        from contracts.signals import round_finalized
-        from reports.services import award_result_on_finalize
+        from contracts.signals import final_allocation_changed, round_finalized
+        from reports.services import award_result_on_allocation_change, award_result_on_finalize
 
-        # The award-result PDF is generated as soon as a round's award is final.
+        # The award-result PDF is generated as soon as a round's award is final, and again
+        # when a re-run of it (province selection, hospitals' choices) becomes official.
         round_finalized.connect(award_result_on_finalize, dispatch_uid="reports.award_result")
+        final_allocation_changed.connect(
+            award_result_on_allocation_change, dispatch_uid="reports.award_result_again"
+        )

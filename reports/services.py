@@ -24,7 +24,7 @@ from contracts.pdf import (
     render_template_pdf,
     sha256,
 )
-from contracts.selectors import FINAL, official_run
+from contracts.selectors import FINAL, official_run, provisional_rounds
 from procurement.models import Round
 from reports import selectors
 from reports.models import GenerationJob, ReportDocument
@@ -37,6 +37,9 @@ LANGUAGES = (ReportDocument.Language.ZH_HANS, ReportDocument.Language.EN)
 STALL_MARGIN = datetime.timedelta(minutes=5)
 # Stored untranslated on the job and translated where shown (the task has no reader).
 NOT_AWARDED = gettext_noop("The round is not awarded.")
+SUPERSEDED = gettext_noop(
+    "The allocation changed before this document was stored: a newer job generates it."
+)
 
 
 def _page_count(pdf: bytes) -> int:
@@ -105,12 +108,26 @@ def document_store(
     raise RuntimeError("report document could not be stored")  # pragma: no cover
 
 
-def award_result_render(*, round_: Round, run: EvaluationRun, language: str) -> bytes:
-    """The award-result announcement of ``round_`` as PDF bytes, in ``language``."""
+def _provisional(round_: Round, language: str) -> str:
+    """Why the round's figures may still change, in ``language``; empty once final."""
+    with translation.override(language):
+        return str(provisional_rounds(round_ids=[round_.pk]).get(round_.pk, ""))
+
+
+def award_result_render(
+    *, round_: Round, run: EvaluationRun, language: str, provisional: str | None = None
+) -> bytes:
+    """The award-result announcement of ``round_`` as PDF bytes, in ``language``.
+
+    ``provisional`` is why the figures may still change (``provisional_rounds``, worked
+    out here when not given): the cover says so, as the pages and the exports do."""
     from reports import charts
 
+    if provisional is None:
+        provisional = _provisional(round_, language)
     with translation.override(language):
         data = selectors.award_result_data(round_=round_, run=run)
+        data["provisional"] = provisional
         data["chart_svg"] = charts.price_before_after_svg(
             [
                 (f"{s.code} {s.name}", s.figures.get("price_before"), s.figures.get("price_after"))
@@ -178,17 +195,34 @@ def award_result_generate(
     if round_ is None:
         return None
     run = _final_run(round_)
-    pdf = award_result_render(round_=round_, run=run, language=language)
-    document = document_store(
-        round_=round_,
-        kind=ReportDocument.Kind.AWARD_RESULT,
-        language=language,
-        organization=None,
-        run=run,
-        pdf=pdf,
-    )
+    provisional = _provisional(round_, language)
+    pdf = award_result_render(round_=round_, run=run, language=language, provisional=provisional)
+    with transaction.atomic():
+        # A re-run becoming official (province selection, the hospitals' choices) locks
+        # the round row too (contracts.services): either this rendering is stored first
+        # and the job that change starts replaces it, or the change came first and this
+        # rendering of what is no longer the result is dropped, not stored over the new one.
+        locked = Round.objects.select_for_update().get(pk=round_.pk)
+        superseded = _final_run(locked).pk != run.pk or bool(
+            _provisional(locked, language)
+        ) != bool(provisional)
+        document = None
+        if not superseded:
+            document = document_store(
+                round_=round_,
+                kind=ReportDocument.Kind.AWARD_RESULT,
+                language=language,
+                organization=None,
+                run=run,
+                pdf=pdf,
+            )
     if job_id is not None:
-        job_part_finish(job_id=job_id, part=part, done=1, failures=[])
+        if superseded:
+            job_part_finish(
+                job_id=job_id, part=part, done=0, failures=[_failure(language, SUPERSEDED)]
+            )
+        else:
+            job_part_finish(job_id=job_id, part=part, done=1, failures=[])
     return document
 
 
@@ -264,16 +298,19 @@ def job_is_stalled(job: GenerationJob, *, now: datetime.datetime | None = None) 
 
 
 def _job_start(
-    *, round_: Round, kind: str, total: int, by: User | None
+    *, round_: Round, kind: str, total: int, by: User | None, supersede: bool = False
 ) -> tuple[GenerationJob, bool]:
-    """The round's running job of ``kind`` if there is one (False), or a new one (True).
+    """The round's running job of ``kind`` if there is one (False), or a new one (True);
+    with ``supersede`` always a new one (the data changed since the running one began).
 
     The round row is locked so two clicks at once start one job.
     """
     Round.objects.select_for_update().filter(pk=round_.pk).first()
     latest = job_latest(round_=round_, kind=kind)
     if latest is not None and latest.is_pending and not job_is_stalled(latest):
-        return latest, False
+        if not supersede:
+            return latest, False
+        _job_supersede(latest)
     now = timezone.now()
     job = GenerationJob.objects.create(
         round=round_,
@@ -287,17 +324,33 @@ def _job_start(
     return job, True
 
 
+def _job_supersede(job: GenerationJob) -> None:
+    """End a running award-result job whose data changed: its parts not yet finished count
+    as failed (``SUPERSEDED``), so their queued tasks find them finished and render nothing;
+    a task already rendering finds its run no longer the result and stores nothing."""
+    pending = [
+        (f"award:{language}", str(language))
+        for language in LANGUAGES
+        if f"award:{language}" not in job.parts_finished
+    ]
+    for part, language in pending:
+        job_part_finish(job_id=job.pk, part=part, done=0, failures=[_failure(language, SUPERSEDED)])
+
+
 def _check_office(round_: Round, by: User | None) -> None:
     if by is not None and by.organization_id != round_.office_id:
         raise ValidationError(_("Only the round's procurement office publishes its results."))
 
 
-def award_result_publish(*, round_: Round, by: User | None) -> GenerationJob:
+def award_result_publish(
+    *, round_: Round, by: User | None, supersede: bool = False
+) -> GenerationJob:
     """Queue the award-result PDF of a finalized round in Chinese and English.
 
     Returns the job the page polls; while one is running a second request returns it
-    instead of queueing the same work again. ``by`` is None when the platform publishes
-    on its own (when the award is finalized).
+    instead of queueing the same work again, unless ``supersede`` (the allocation changed
+    since it began: its renderings may be of the old one). ``by`` is None when the
+    platform publishes on its own (when the award is finalized, or its allocation changes).
     """
     from reports.tasks import award_result_task
 
@@ -305,7 +358,11 @@ def award_result_publish(*, round_: Round, by: User | None) -> GenerationJob:
     _check_office(round_, by)
     with transaction.atomic():
         job, new = _job_start(
-            round_=round_, kind=GenerationJob.Kind.AWARD_RESULT, total=len(LANGUAGES), by=by
+            round_=round_,
+            kind=GenerationJob.Kind.AWARD_RESULT,
+            total=len(LANGUAGES),
+            by=by,
+            supersede=supersede,
         )
         if new:
             round_id, job_id = round_.pk, job.pk
@@ -330,6 +387,16 @@ def award_result_on_finalize(*, round_: Round, **_kwargs: object) -> None:
     generated as soon as the award is final (inside the finalizing transaction, so the
     tasks are queued only if it commits)."""
     award_result_publish(round_=round_, by=None)
+
+
+def award_result_on_allocation_change(*, round_: Round, **_kwargs: object) -> None:
+    """Receiver of ``contracts.signals.final_allocation_changed``: the province selection's
+    run (drug rounds) or the hospitals' choice run (consumable rounds) is now the official
+    result. The award-result PDF shows each winner's provinces and agreed volume (and,
+    until then, that they are provisional): it is generated again, in a new job even if
+    the one started on finalizing is still running. Unchanged figures give the same bytes,
+    and the stored document is then left as it was."""
+    award_result_publish(round_=round_, by=None, supersede=True)
 
 
 # --- per-hospital and per-manufacturer reports, in batches ---------------------------------

@@ -105,10 +105,10 @@ def test_a_language_that_fails_is_reported_and_the_page_stops_waiting(
     built = small_awarded_round(code="R-JOB-3")
     real = services.award_result_render
 
-    def render(*, round_, run, language):
+    def render(*, round_, run, language, **kwargs):
         if language == "en":
             raise MissingGlyphsError("no glyph in Noto Sans CJK SC for: '🧪' U+1F9EA")
-        return real(round_=round_, run=run, language=language)
+        return real(round_=round_, run=run, language=language, **kwargs)
 
     monkeypatch.setattr(services, "award_result_render", render)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
