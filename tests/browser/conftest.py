@@ -55,11 +55,11 @@ def browser() -> Iterator[Browser]:
 class Journey:
     """Screenshots for one journey: ``journey.step("signed-in")`` after each step."""
 
-    def __init__(self, name: str, page: Page) -> None:
+    def __init__(self, name: str, page: Page, folder: Path | None = None) -> None:
         self.name = name
         self.page = page
         self.count = 0
-        self.folder = SCREENSHOTS / name
+        self.folder = folder or SCREENSHOTS / name
         self.folder.mkdir(parents=True, exist_ok=True)
         for old in self.folder.glob("*.png"):
             old.unlink()

@@ -11,6 +11,8 @@ import datetime
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from django.utils import timezone
@@ -115,6 +117,42 @@ DANGLING_ARIA_JS = """
 """
 
 
+# axe-core, Deque's accessibility engine, vendored for the tests only (see vendor/README.md):
+# injected into the page by Playwright, never served by the app.
+AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+
+# The WCAG 2.1 A and AA rules, every one of them: no rule is switched off. A violation whose
+# impact is serious or critical fails the journey (a moderate or minor one is advice).
+# Only violations are computed (no passes or incomplete lists), which keeps a page's run
+# to a fraction of a second.
+AXE_RUN_JS = """
+async () => {
+  const results = await axe.run(document, {
+    runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    resultTypes: ["violations"],
+  });
+  return results.violations.flatMap((rule) => rule.nodes
+    .filter((node) => ["serious", "critical"].includes(node.impact))
+    .map((node) => ({
+      rule: rule.id,
+      impact: node.impact,
+      target: node.target.map(String).join(" "),
+      summary: (node.failureSummary || "").split("\\n").slice(1, 2).join("").trim(),
+    })));
+}
+"""
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now:
+    ``{"rule", "impact", "target", "summary"}`` for each element found."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    violations: list[dict[str, Any]] = page.evaluate(AXE_RUN_JS)
+    return violations
+
+
 @dataclass
 class Browser:
     """A signed-in page plus what the guards saw: dialogs accepted and foreign requests."""
@@ -127,6 +165,7 @@ class Browser:
     misaligned: list[str] = field(default_factory=list)
     overflowing: list[str] = field(default_factory=list)
     dangling: list[str] = field(default_factory=list)
+    inaccessible: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -138,7 +177,8 @@ class Browser:
         """A journey step's screenshot, plus the checks every page must pass: each form
         field a user can fill in has an accessible name (a label, aria-label or title), and
         each figure in a table is right-aligned, nothing is wider than the window, and every
-        aria-describedby/labelledby names an id on the page."""
+        aria-describedby/labelledby names an id on the page; and axe-core finds no serious
+        or critical violation of WCAG 2.1 A/AA (contrast, names, landmarks, table headers)."""
         journey.step(label)
         for field_html in self.page.evaluate(UNLABELLED_FIELDS_JS):
             self.unlabelled.append(f"{self.page.url}: {field_html}")
@@ -148,12 +188,20 @@ class Browser:
             self.overflowing.append(f"{urlparse(self.page.url).path}: {element}")
         for reference in self.page.evaluate(DANGLING_ARIA_JS):
             self.dangling.append(f"{urlparse(self.page.url).path}: {reference}")
+        for found in axe_violations(self.page):
+            self.inaccessible.append(
+                f"{urlparse(self.page.url).path}: {found['rule']} ({found['impact']}) "
+                f"at {found['target']}: {found['summary']}"
+            )
 
     def assert_pages_checked(self) -> None:
         assert self.unlabelled == [], f"fields without a label: {self.unlabelled}"
         assert self.misaligned == [], f"figures not right-aligned: {self.misaligned}"
         assert self.overflowing == [], f"wider than the window: {self.overflowing}"
         assert self.dangling == [], f"ARIA references to missing ids: {self.dangling}"
+        assert self.inaccessible == [], "WCAG 2.1 A/AA violations (axe-core):\n" + "\n".join(
+            self.inaccessible
+        )
 
     def assert_offline(self) -> None:
         """Every request the pages made went to the live server (hospital networks are

@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from catalog.models import StoredUpload
 from procurement import services, views
 from procurement.models import DemandDeclaration
+from tests.browser.helpers import axe_violations
 from tests.factories import TEST_PASSWORD, user_of
 from tests.procurement.factories import drug_item, hospital_user, make_round
 
@@ -81,6 +82,7 @@ def test_the_office_follows_a_collated_import_leaves_it_and_comes_back(
     expect(page.locator("#import-status-card h2")).to_be_focused()
     expect(page.locator("#import-announce")).to_contain_text("Checked")
     expect(page.locator("#import-status-card")).to_contain_text(f"{code} · D-ATV-OS 10MG: 7")
+    assert axe_violations(page) == []  # the state htmx swapped in meets WCAG 2.1 AA too
     assert not DemandDeclaration.objects.exists()
 
     # Confirm; the worker imports; the page ends on "Imported" with the counts.
@@ -90,4 +92,5 @@ def test_the_office_follows_a_collated_import_leaves_it_and_comes_back(
     expect(page.locator("#import-status-card h2")).to_contain_text("Imported", timeout=10_000)
     expect(page.locator("#import-status-card")).not_to_have_attribute("hx-trigger", re.compile("."))
     assert DemandDeclaration.objects.get().quantity == 7
+    assert axe_violations(page) == []
     assert StoredUpload.objects.get().status == StoredUpload.Status.DONE

@@ -1,15 +1,24 @@
-"""The checks every journey runs on its pages can fail: an unlabelled field and a request
-to another host are caught."""
+"""The checks every journey runs on its pages can fail: an unlabelled field, a request to
+another host, a figure not right-aligned, a table wider than the window, a dangling ARIA
+reference and axe-core's WCAG violations are caught."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
+import pytest
 from playwright.sync_api import Page
 
+from tests.browser.conftest import Journey
 from tests.browser.helpers import (
+    AXE_JS,
+    AXE_SHA256,
     DANGLING_ARIA_JS,
     MISALIGNED_NUMBERS_JS,
     OVERFLOW_JS,
     UNLABELLED_FIELDS_JS,
+    axe_violations,
     open_browser,
 )
 
@@ -61,3 +70,42 @@ def test_the_aria_check_finds_references_to_missing_ids(page: Page) -> None:
         "<input name=b aria-describedby=help><section aria-labelledby=nothing></section>"
     )
     assert page.evaluate(DANGLING_ARIA_JS) == ["a -> #a_error", "section -> #nothing"]
+
+
+def test_the_vendored_axe_core_is_the_pinned_release() -> None:
+    assert hashlib.sha256(AXE_JS.read_bytes()).hexdigest() == AXE_SHA256
+    assert AXE_JS.read_text(encoding="utf-8").startswith("/*! axe v4.14.1\n")
+
+
+def test_the_axe_check_finds_serious_and_critical_wcag_violations(page: Page) -> None:
+    page.set_content(
+        "<!doctype html><html lang=en><head><title>Checks</title></head><body><main>"
+        "<h1>Round</h1><img src='data:,' id=chart>"
+        "<button id=close><span class=icon></span></button>"
+        "<p id=faint style='color:#aaa;background:#fff'>Provisional until selection ends</p>"
+        "<p id=dark style='color:#555;background:#fff'>Readable muted text</p>"
+        "</main></body></html>"
+    )
+    found = {(v["rule"], v["impact"], v["target"]) for v in axe_violations(page)}
+    assert found == {
+        ("image-alt", "critical", "#chart"),
+        ("button-name", "critical", "#close"),
+        ("color-contrast", "serious", "#faint"),
+    }
+
+
+def test_the_axe_check_is_collected_with_the_page_and_fails_the_journey(
+    page: Page, tmp_path: Path
+) -> None:
+    ui = open_browser(page, "http://127.0.0.1:9")
+    page.set_content(
+        "<!doctype html><html lang=en><head><title>Checks</title></head><body><main>"
+        "<h1>Round</h1><img src='data:,' id=chart>"
+        "</main></body></html>"
+    )
+    ui.step(Journey("page-checks", page, folder=tmp_path), "axe")
+    assert ui.inaccessible == [
+        "blank: image-alt (critical) at #chart: Element does not have an alt attribute"
+    ]
+    with pytest.raises(AssertionError, match="image-alt"):
+        ui.assert_pages_checked()
