@@ -33,7 +33,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -44,7 +44,10 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.translation import gettext
 
+from contracts.models import SupplyFailure
+from contracts.services import PurchaseLine
 from tests.security.world import (
     CAPACITY,
     HOSPITAL_QUANTITY,
@@ -863,3 +866,120 @@ def test_a_url_to_nothing_is_404_for_whoever_may_use_it(world: World, url: Url) 
             if status != 404:
                 problems.append(f"GET {path} as {role}: {status}")
     assert not problems, "\n".join(problems)
+
+
+# --- another organization's object named in the request ------------------------------------
+
+
+@dataclass(frozen=True)
+class Intrusion:
+    """A user allowed to use a URL names another organization's object in what it sends."""
+
+    what: str
+    role: str
+    name: str
+    scene: str
+    body: Callable[[World], dict[str, object]]
+    status: int
+    message: Callable[[World], str]
+
+
+def _purchase(world: World) -> PurchaseLine:
+    purchase = world.scenes["awarded"].purchase
+    assert purchase is not None
+    return purchase
+
+
+def _failure(world: World) -> SupplyFailure:
+    failure = world.scenes["awarded"].failure
+    assert failure is not None
+    return failure
+
+
+def _bid_terms(product: int) -> dict[str, object]:
+    return {"product": product, "unit_price": "1.0000", "annual_capacity": 5}
+
+
+INTRUSIONS = [
+    Intrusion(
+        "hospital16 records a purchase on hospital01's contract (API)",
+        "hospital2",
+        "api-purchases",
+        "awarded",
+        lambda w: {"lines": [{**asdict(_purchase(w)), "quantity": 5}]},
+        400,
+        lambda w: (
+            gettext("contract %(number)s is not one of your organization's contracts.")
+            % {"number": _purchase(w).contract_number}
+        ),
+    ),
+    Intrusion(
+        "hospital16 records a purchase on hospital01's contract (web form)",
+        "hospital2",
+        "contracts:purchases",
+        "awarded",
+        lambda w: {
+            "line": f"{_purchase(w).contract_number}|{_purchase(w).item_code}",
+            "month": _purchase(w).month,
+            "quantity": 5,
+        },
+        400,
+        lambda w: (
+            gettext("Select a valid choice. %(value)s is not one of the available choices.")
+            % {"value": f"{_purchase(w).contract_number}|{_purchase(w).item_code}"}
+        ),
+    ),
+    Intrusion(
+        "hospital16 reports a supply failure in hospital01's province",
+        "hospital2",
+        "contracts:supply-failure-new",
+        "awarded",
+        lambda w: {
+            "round_item": _failure(w).round_item_id,
+            "region": _failure(w).region_id,
+            "description": "Nothing delivered.",
+        },
+        400,
+        lambda w: gettext(
+            "Only the office, a hospital of the province or the supplier can report this."
+        ),
+    ),
+    Intrusion(
+        "maker02 bids with maker01's product",
+        "maker2",
+        "api-bids",
+        "awarded",  # the URL names no round; the bid is for the round in bidding
+        lambda w: {
+            "round": w.scenes["bidding"].round.code,
+            "item": "D-ATV-OS",
+            "specification": "20MG",
+            **_bid_terms(w.products["maker"]),
+        },
+        400,
+        lambda w: "No such product of your organization.",
+    ),
+    Intrusion(
+        "maker01 revises its bid to maker02's product",
+        "maker",
+        "api-bid-revise",
+        "bidding",
+        lambda w: _bid_terms(w.products["maker2"]),
+        400,
+        lambda w: "No such product of your organization.",
+    ),
+]
+
+
+@pytest.mark.parametrize("intrusion", INTRUSIONS, ids=[i.what for i in INTRUSIONS])
+def test_nobody_acts_on_another_organizations_object_named_in_the_request(
+    world: World, intrusion: Intrusion
+) -> None:
+    url = _entry(intrusion.name, intrusion.scene)
+    path = _path(url, PATTERNS[url.name], world.scenes[intrusion.scene])
+    sent = Url(url.name, url.who, body=intrusion.body(world), headers=_IDEMPOTENT)
+    before = _fingerprint()
+    response = _send(world.clients[intrusion.role], "POST", path, sent)
+    after = _fingerprint()
+    assert response.status_code == intrusion.status, _text(response)[:2000]
+    assert intrusion.message(world) in _text(response)
+    assert [t for t in before if before[t] != after[t]] == []

@@ -99,6 +99,7 @@ class Scene:
     run: EvaluationRun | None = None  # the official run
     objection: Objection | None = None  # hospital01's
     failure: SupplyFailure | None = None  # maker01's supply in hospital01's province
+    purchase: PurchaseLine | None = None  # what hospital01 bought last month from maker01
 
 
 @dataclass
@@ -108,6 +109,7 @@ class World:
     scenes: dict[str, Scene]
     superuser: User
     receipts: dict[str, str]  # role -> receipt hash of its sealed bid in the bidding round
+    products: dict[str, int]  # role -> the product it bid with in the bidding round
     admin: Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -204,17 +206,16 @@ def _awarded_scene(office: User, hospital: User, maker: User) -> Scene:
     contract_pdf_render(contract_id=contract.pk)  # so its PDF can be downloaded
     bought = Purchase.objects.filter(contract=contract).select_related("round_item__item").first()
     assert bought is not None, "the demo records last month's purchases"
+    purchase = PurchaseLine(
+        contract_number=contract.number,
+        item_code=bought.round_item.item.code,
+        month=bought.month.strftime("%Y-%m"),
+        quantity=PURCHASED,
+    )
     purchases_record(
         hospital=hospital_org,  # type: ignore[arg-type]
         by=hospital,
-        lines=[
-            PurchaseLine(
-                contract_number=contract.number,
-                item_code=bought.round_item.item.code,
-                month=bought.month.strftime("%Y-%m"),
-                quantity=PURCHASED,
-            )
-        ],
+        lines=[purchase],
         channel="web",
     )
     return Scene(
@@ -231,6 +232,7 @@ def _awarded_scene(office: User, hospital: User, maker: User) -> Scene:
         run=run,
         objection=objection,
         failure=failure,
+        purchase=purchase,
     )
 
 
@@ -277,13 +279,18 @@ def build_world() -> World:
         username="matrix-admin", is_staff=True, is_superuser=True, last_login=timezone.now()
     )
     assert timezone.now() < scenes["bidding"].round.bid_deadline - datetime.timedelta(minutes=5)
-    receipts = {
+    sealed = {
         role: BidVersion.objects.get(
             bid__round=scenes["bidding"].round,
             bid__manufacturer=users[role].organization,  # type: ignore[union-attr]
-        ).receipt_hash
+        )
         for role in ("maker", "maker2")
     }
     return World(
-        users=users, clients=clients, scenes=scenes, superuser=superuser, receipts=receipts
+        users=users,
+        clients=clients,
+        scenes=scenes,
+        superuser=superuser,
+        receipts={role: version.receipt_hash for role, version in sealed.items()},
+        products={role: version.product_id for role, version in sealed.items()},
     )
