@@ -16,8 +16,9 @@ data (an awarded round and a round still in bidding with two sealed bids):
   use it, and must be refused and change nothing in the database (allowed users' POSTs,
   which would change state, are not sent);
 * no response to anybody contains what belongs to another organization: the sealed bids'
-  prices and capacities (before the opening only their bidder sees them), hospital01's
-  contract, declared quantity and objection (see ``MARKERS``).
+  prices, capacities and receipts (before the opening only their bidder sees them), the
+  hospitals' declared quantities, hospital01's purchases and objection (``_markers``);
+  ``SHOWN`` proves each of them is found where it may be seen.
 
 The Django admin is checked separately: staff only, every one of its URLs.
 
