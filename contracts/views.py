@@ -636,7 +636,13 @@ def selection(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 def _selection_post(request: HttpRequest, selection_: Any) -> None:
-    round_item_id = int(request.POST.get("round_item", "0") or 0)
+    try:
+        round_item_id = int(request.POST.get("round_item", ""))
+    except ValueError:
+        round_item_id = 0
+    # Compared in Python: a tampered id too large for the database is refused, not a 500.
+    if round_item_id not in set(selection_.round.items.values_list("pk", flat=True)):
+        raise ValidationError(_("Choose an item of this round."))
     board = services.draft_board(selection=selection_, round_item_id=round_item_id)
     if "regions" in request.POST or request.POST.get("action") == "backups":
         form = BackupForm(request.POST, choices=board.regions)
