@@ -215,6 +215,8 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     button(page, "Regenerate the award-result PDF").click(timeout=SLOW_MS)
     expect(documents.locator("code.sha256")).to_have_count(2)
     assert documents.locator("code.sha256").all_inner_texts() == published
+    # Each chart is one image to a screen reader, named by its title.
+    expect(page.get_by_role("img", name="Price before and after, per item")).to_be_visible()
     ui.step(journey, "award result published")
     row = documents.locator("tbody tr", has_text="English")
     shown = row.locator("code.sha256").inner_text().strip()
@@ -231,6 +233,7 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     expect(documents.locator("code.sha256")).to_have_count(2)
     expect(page.locator("main")).to_contain_text(shown)
     expect(page.locator("h1")).not_to_contain_text("Price-cut analysis")
+    expect(page.get_by_role("img", name="各省预计节约金额")).to_be_visible()
     ui.step(journey, "analysis in Chinese")
     ui.go(f"/awards/rounds/{round_.pk}/")
     expect(page.locator("h1")).to_contain_text("旅程测试药品集采")
