@@ -34,7 +34,8 @@ def paginate(
     own (the page's ``param`` attribute tells the partial's links which to change).
     """
     requested = request.GET.get("per_page", "")
-    if requested.isdigit() and int(requested) in PER_PAGE_CHOICES:
+    # Compared as text: "²".isdigit() is true, but int("²") raises.
+    if requested in {str(choice) for choice in PER_PAGE_CHOICES}:
         per_page = int(requested)
     paginator = Paginator(object_list, per_page)
     page = paginator.get_page(request.GET.get(param))

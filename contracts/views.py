@@ -64,6 +64,12 @@ def _query(request: HttpRequest) -> str:
     return request.GET.get("q", "").strip()[:100]
 
 
+def _id(text: str) -> int | None:
+    """A row id from a query parameter; None for anything else ("²" passes ``isdigit`` but
+    not ``int``; a number too large for the database column would be a 500)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 def _error(request: HttpRequest, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
@@ -310,8 +316,8 @@ def objections(request: HttpRequest) -> HttpResponse:
     if status in Objection.Status.values:
         listed = listed.filter(status=status)
     round_id = request.GET.get("round", "")
-    if round_id.isdigit():
-        listed = listed.filter(round_id=int(round_id))
+    if (round_pk := _id(round_id)) is not None:
+        listed = listed.filter(round_id=round_pk)
     return render(
         request,
         "contracts/objections.html",
@@ -727,8 +733,8 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     if status in Contract.Status.values:
         contracts = contracts.filter(status=status)
     round_id = request.GET.get("round", "")
-    if round_id.isdigit():
-        contracts = contracts.filter(round_id=int(round_id))
+    if (round_pk := _id(round_id)) is not None:
+        contracts = contracts.filter(round_id=round_pk)
     query = _query(request)
     contracts = selectors.contracts_matching(contracts, query)
     return render(

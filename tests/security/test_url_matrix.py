@@ -984,3 +984,37 @@ def test_nobody_acts_on_another_organizations_object_named_in_the_request(
     assert response.status_code == intrusion.status, _text(response)[:2000]
     assert intrusion.message(world) in _text(response)
     assert [t for t in before if before[t] != after[t]] == []
+
+
+# --- odd query parameters ------------------------------------------------------------------
+
+# A superscript digit passes str.isdigit() but not int(); 20 nines overflow a database id.
+ODD_QUERY = urlencode(
+    {"page": "²", "per_page": "²", "round": "9" * 20, "status": "²", "q": "²", "v": "²"}
+)
+ANSWERING_GET = [
+    url for url in {u.name: u for u in reversed(URLS)}.values() if url.get in {200, 302}
+]
+
+
+def _allowed_role(url: Url) -> str:
+    return next(
+        role
+        for role in ("anonymous", "office", "hospital", "maker")
+        if "anonymous" in url.who or KIND[role] in url.who
+    )
+
+
+@pytest.mark.parametrize("url", ANSWERING_GET, ids=[u.name for u in ANSWERING_GET])
+def test_odd_query_parameters_are_never_a_500(world: World, url: Url) -> None:
+    """Odd query parameters are answered as none would be (DRF answers a page number it
+    cannot read with 404); a NUL character, which PostgreSQL text cannot hold, is a 400."""
+    role = _allowed_role(url)
+    path = _path(url, PATTERNS[url.name], world.scenes[url.scenes[0]])
+    client = world.clients[role]
+    odd = client.get(f"{path}?{ODD_QUERY}")
+    if url.api and odd.status_code == 404:  # a list paged by DRF
+        assert odd.json() == {"detail": gettext("Invalid page.")}
+    else:
+        assert odd.status_code == url.get, (role, odd.status_code)
+    assert client.get(f"{path}?q=a%00b").status_code == 400
