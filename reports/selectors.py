@@ -277,7 +277,10 @@ def award_result_data(*, round_: Round, run: EvaluationRun) -> dict[str, Any]:
         .select_related("region")
         .order_by("region__code", "pk")
     ):
-        provinces[a.opened_bid_id].append(a.region.name)
+        # A winner may hold several rows in one province (e.g. its own hospitals' volume and
+        # a hospital's choice for a losing product): name the province once.
+        if a.region.name not in provinces[a.opened_bid_id]:
+            provinces[a.opened_bid_id].append(a.region.name)
         volumes[a.opened_bid_id] += a.quantity
     results = {
         r.opened_bid_id: r

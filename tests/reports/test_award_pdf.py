@@ -219,3 +219,30 @@ def test_a_60_item_round_repeats_the_table_headers_on_every_page(large_pdf) -> N
     text = " ".join(pages)
     for i in range(60):
         assert f"D{i:02d}-R-PDF-60" in text
+
+
+@pytest.mark.django_db
+def test_a_winner_with_two_rows_in_one_province_names_it_once() -> None:
+    """A hospital's choice for a losing product adds a second allocation row for a winner in
+    a province it already supplies; the winners table lists the province once and adds the
+    volumes."""
+    from reports.selectors import award_result_data
+
+    built = small_awarded_round(code="R-PDF-DUP")
+    row = ProvinceAllocation.objects.filter(run=built.run).order_by("pk").first()
+    assert row is not None
+    before = award_result_data(round_=built.round, run=built.run)
+    row.pk = None
+    row.quantity = 7
+    row.source = "hospital's choice for a losing product"
+    row.save()
+    after = award_result_data(round_=built.round, run=built.run)
+
+    def winners(data):
+        return [w for section in data["sections"] for w in section.winners]
+
+    assert all(len(w.provinces) == len(set(w.provinces)) for w in winners(after))
+    assert sum(w.agreed_volume for w in winners(after)) == (
+        sum(w.agreed_volume for w in winners(before)) + 7
+    )
+    assert [w.provinces for w in winners(after)] == [w.provinces for w in winners(before)]
