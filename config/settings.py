@@ -147,6 +147,11 @@ EMAIL_BACKEND = env.str(
 )
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="jicai@localhost")
 
+# The cache holds short-lived coordination keys (e.g. "this contract's PDF is already
+# queued"). Local memory is per process: with several web processes in production, point
+# CACHE_URL at Redis (redis://127.0.0.1:6379/1) so they share it.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # Celery: a real broker when CELERY_BROKER_URL is set; otherwise tasks run in-process
 # (eagerly), so `make run` needs no Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

@@ -85,3 +85,15 @@ def test_the_urlconf_loads_without_a_static_manifest(settings):
     }
     settings.STATIC_ROOT = "/nonexistent-static-root"
     importlib.reload(config.urls)
+
+
+def test_cache_url_picks_the_shared_cache(monkeypatch):
+    import environ
+
+    monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/1")
+    config = environ.Env().cache_url("CACHE_URL", default="locmemcache://")
+    assert config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["LOCATION"] == "redis://127.0.0.1:6379/1"
+    monkeypatch.delenv("CACHE_URL")
+    local = environ.Env().cache_url("CACHE_URL", default="locmemcache://")
+    assert local["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
