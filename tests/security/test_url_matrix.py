@@ -883,6 +883,7 @@ class Intrusion:
     body: Callable[[World], dict[str, object]]
     status: int
     message: Callable[[World], str]
+    follow: bool = False  # the refusal redirects to a page that says it
 
 
 def _purchase(world: World) -> PurchaseLine:
@@ -929,6 +930,16 @@ INTRUSIONS = [
             gettext("Select a valid choice. %(value)s is not one of the available choices.")
             % {"value": f"{_purchase(w).contract_number}|{_purchase(w).item_code}"}
         ),
+    ),
+    Intrusion(
+        "hospital16 commits hospital01's uploaded purchase file",
+        "hospital2",
+        "contracts:purchases-upload",
+        "awarded",
+        lambda w: {"token": str(w.scenes["awarded"].purchase_upload.token)},  # type: ignore[union-attr]
+        200,
+        lambda w: gettext("That upload is no longer available; upload the file again."),
+        follow=True,
     ),
     Intrusion(
         "hospital16 reports a supply failure in hospital01's province",
@@ -979,7 +990,11 @@ def test_nobody_acts_on_another_organizations_object_named_in_the_request(
     path = _path(url, PATTERNS[url.name], world.scenes[intrusion.scene])
     sent = Url(url.name, url.who, body=intrusion.body(world), headers=_IDEMPOTENT)
     before = _fingerprint()
-    response = _send(world.clients[intrusion.role], "POST", path, sent)
+    if intrusion.follow:
+        response = world.clients[intrusion.role].post(path, sent.body, follow=True)
+        assert [status for _url, status in response.redirect_chain] == [302]
+    else:
+        response = _send(world.clients[intrusion.role], "POST", path, sent)
     after = _fingerprint()
     assert response.status_code == intrusion.status, _text(response)[:2000]
     assert intrusion.message(world) in _text(response)

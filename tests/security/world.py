@@ -31,6 +31,7 @@ from contracts.models import (
     SupplyFailure,
 )
 from contracts.services import (
+    PURCHASE_UPLOAD,
     PurchaseLine,
     contract_pdf_render,
     purchases_record,
@@ -100,6 +101,7 @@ class Scene:
     objection: Objection | None = None  # hospital01's
     failure: SupplyFailure | None = None  # maker01's supply in hospital01's province
     purchase: PurchaseLine | None = None  # what hospital01 bought last month from maker01
+    purchase_upload: StoredUpload | None = None  # hospital01's purchase file, not committed
 
 
 @dataclass
@@ -233,6 +235,13 @@ def _awarded_scene(office: User, hospital: User, maker: User) -> Scene:
         objection=objection,
         failure=failure,
         purchase=purchase,
+        purchase_upload=upload_store(
+            user=hospital,
+            purpose=PURCHASE_UPLOAD,
+            scope=str(hospital_org.pk),  # type: ignore[union-attr]
+            filename="purchases.csv",
+            data=b"not read: nobody but hospital01 may commit it",
+        ),
     )
 
 
