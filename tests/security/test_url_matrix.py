@@ -268,7 +268,6 @@ URLS: list[Url] = [
         unsafe=("POST",),
         own=OFFICE,
         scenes=("bidding",),
-        exceptions={"POST maker2": 404, "POST maker": 404},
     ),
     Url("contracts:selection-open", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("contracts:selection-close", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
@@ -902,6 +901,25 @@ def _bid_terms(product: int) -> dict[str, object]:
     return {"product": product, "unit_price": "1.0000", "annual_capacity": 5}
 
 
+def _reports_a_supply_failure(who: str, where: str, role: str) -> Intrusion:
+    """Only the office, a hospital of the province or its supplier may report it."""
+    return Intrusion(
+        f"{who} reports a supply failure {where}",
+        role,
+        "contracts:supply-failure-new",
+        "awarded",
+        lambda w: {
+            "round_item": _failure(w).round_item_id,
+            "region": _failure(w).region_id,
+            "description": "Nothing delivered.",
+        },
+        400,
+        lambda w: gettext(
+            "Only the office, a hospital of the province or the supplier can report this."
+        ),
+    )
+
+
 INTRUSIONS = [
     Intrusion(
         "hospital16 records a purchase on hospital01's contract (API)",
@@ -941,21 +959,8 @@ INTRUSIONS = [
         lambda w: gettext("That upload is no longer available; upload the file again."),
         follow=True,
     ),
-    Intrusion(
-        "hospital16 reports a supply failure in hospital01's province",
-        "hospital2",
-        "contracts:supply-failure-new",
-        "awarded",
-        lambda w: {
-            "round_item": _failure(w).round_item_id,
-            "region": _failure(w).region_id,
-            "description": "Nothing delivered.",
-        },
-        400,
-        lambda w: gettext(
-            "Only the office, a hospital of the province or the supplier can report this."
-        ),
-    ),
+    _reports_a_supply_failure("hospital16", "in hospital01's province", "hospital2"),
+    _reports_a_supply_failure("maker02", "of maker01's", "maker2"),
     Intrusion(
         "maker02 bids with maker01's product",
         "maker2",

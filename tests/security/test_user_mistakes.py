@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from contracts import services
 from contracts.models import ProvinceChoice
 from procurement.models import Round
-from tests.contracts.factories import opened_round
+from tests.contracts.factories import awarded_round
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +23,7 @@ pytestmark = pytest.mark.django_db
 def test_a_pick_for_an_item_that_is_not_a_number_is_refused_with_a_message(
     django_capture_on_commit_callbacks, round_item: str
 ) -> None:
-    built = opened_round(demand=(("11", 4000), ("31", 3000)))
-    with django_capture_on_commit_callbacks(execute=True):
-        services.evaluation_request(round_=built.round, by=built.office)
-    services.objection_period_open(round_=built.round, by=built.office)
-    services.award_finalize(round_=built.round, by=built.office)
-    built.round.refresh_from_db()
+    built = awarded_round(django_capture_on_commit_callbacks, demand=(("11", 4000), ("31", 3000)))
     assert built.round.status == Round.Status.AWARDED
     services.selection_open(
         round_=built.round, by=built.office, closes_at=timezone.now() + datetime.timedelta(days=1)
