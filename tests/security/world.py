@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.core.management import call_command
 from django.test import Client
@@ -123,13 +124,30 @@ def _user(username: str) -> User:
     return User.objects.select_related("organization").get(username=username)
 
 
-def _collated_upload(office: User, round_: Round) -> StoredUpload:
-    return upload_store(
-        user=office,
-        purpose="demand-collated",
-        scope=round_.code,
-        filename=f"{round_.code}-collated.xlsx",
-        data=b"not read by any page of the matrix",
+def _scene(
+    name: str, round_: Round, bid: Bid, office: User, hospital: User, **objects: Any
+) -> Scene:
+    """The scene of ``round_``: maker01's ``bid``, hospital01's first demand line, and an
+    uploaded collated demand file of the office waiting for its commit."""
+    return Scene(
+        name=name,
+        round=round_,
+        bid=bid,
+        version=bid.versions.order_by("-number").first(),  # type: ignore[arg-type]
+        declaration=DemandDeclaration.objects.filter(
+            round_item__round=round_, hospital=hospital.organization
+        )
+        .order_by("pk")
+        .first(),  # type: ignore[arg-type]
+        upload=upload_store(
+            user=office,
+            purpose="demand-collated",
+            scope=round_.code,
+            filename=f"{round_.code}-collated.xlsx",
+            data=b"not read by any page of the matrix",
+        ),
+        rule_set=round_.rule_set,
+        **objects,
     )
 
 
@@ -220,16 +238,12 @@ def _awarded_scene(office: User, hospital: User, maker: User) -> Scene:
         lines=[purchase],
         channel="web",
     )
-    return Scene(
-        name="awarded",
-        round=round_,
-        bid=bid,
-        version=bid.versions.order_by("-number").first(),  # type: ignore[arg-type]
-        declaration=DemandDeclaration.objects.filter(
-            round_item__round=round_, hospital=hospital_org
-        ).first(),  # type: ignore[arg-type]
-        upload=_collated_upload(office, round_),
-        rule_set=round_.rule_set,
+    return _scene(
+        "awarded",
+        round_,
+        bid,
+        office,
+        hospital,
         contract=contract,
         run=run,
         objection=objection,
@@ -250,17 +264,7 @@ def _bidding_scene(users: dict[str, User | None]) -> Scene:
     assert office and hospital and maker
     round_ = _bidding_round(users)
     bid = Bid.objects.get(round_item__round=round_, manufacturer=maker.organization)
-    return Scene(
-        name="bidding",
-        round=round_,
-        bid=bid,
-        version=bid.versions.order_by("-number").first(),  # type: ignore[arg-type]
-        declaration=DemandDeclaration.objects.get(
-            round_item__round=round_, hospital=hospital.organization
-        ),
-        upload=_collated_upload(office, round_),
-        rule_set=round_.rule_set,
-    )
+    return _scene("bidding", round_, bid, office, hospital)
 
 
 def build_world() -> World:
