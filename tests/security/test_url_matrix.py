@@ -1038,3 +1038,36 @@ def test_odd_query_parameters_are_never_a_500(world: World, url: Url) -> None:
     else:
         assert odd.status_code == url.get, (role, odd.status_code)
     assert client.get(f"{path}?q=a%00b").status_code == 400
+
+
+# --- cross-site requests -------------------------------------------------------------------
+
+WITH_UNSAFE = [(url, scene) for url, scene in CASES if url.unsafe]
+
+
+@pytest.mark.parametrize(
+    ("url", "scene_name"), WITH_UNSAFE, ids=[f"{u.name}[{s}]" for u, s in WITH_UNSAFE]
+)
+def test_a_cross_site_request_of_an_allowed_user_is_refused(
+    world: World, url: Url, scene_name: str
+) -> None:
+    """Every POST or DELETE an allowed user may send needs the CSRF token when it comes
+    with the session cookie (pages, and the API signed in by session): a forged form on
+    another site changes nothing."""
+    path = _path(url, PATTERNS[url.name], world.scenes[scene_name])
+    clients = {}
+    for role in ("office", "hospital", "maker"):
+        if not url.refused(role):
+            clients[role] = Client(enforce_csrf_checks=True)
+            clients[role].force_login(world.users[role])  # type: ignore[arg-type]
+    assert clients, f"{url.name}: nobody may send {url.unsafe}"
+    before = _fingerprint()  # after signing in, which stamps the user's last login
+    problems = []
+    for role, client in clients.items():
+        for method in url.unsafe:
+            response = _send(client, method, path, url)
+            if response.status_code != 403 or "CSRF" not in _text(response):
+                problems.append(f"{method} {path} as {role}: {response.status_code}")
+    after = _fingerprint()
+    changed = sorted(t for t in before if before[t] != after[t])
+    assert not problems and not changed, "\n".join([*problems, f"changed: {changed}"])
