@@ -20,7 +20,10 @@ data (an awarded round and a round still in bidding with two sealed bids):
   hospitals' declared quantities, hospital01's purchases and objection (``_markers``);
   ``SHOWN`` proves each of them is found where it may be seen.
 
-The Django admin is checked separately: staff only, every one of its URLs.
+Then, apart: the Django admin is staff only, every one of its URLs; a URL to a missing
+object is a 404 and odd query parameters are never a 500; every POST and DELETE of an
+allowed user needs the CSRF token; naming another organization's object in a request
+(``INTRUSIONS``) is refused and changes nothing.
 
 How to add a URL: add its entry to ``URLS`` (docs/architecture.md, "Access").
 """
