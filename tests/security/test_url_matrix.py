@@ -5,12 +5,14 @@ Every URL pattern of the project (``config/urls.py`` and everything it includes:
 entry must name a URL that exists. An entry says which kinds of user may use the URL, what
 an allowed GET answers, which other methods it takes, and whether it is about one
 organization's object. Each entry is then requested by an anonymous visitor, the office,
-a second office, ``hospital01``, ``hospital16``, ``maker01`` and ``maker02`` on the demo
-data (an awarded round and a round still in bidding with two sealed bids):
+a second office, ``hospital01``, ``hospital16``, a hospital of a province outside the
+rounds (Tibet), ``maker01`` and ``maker02`` on the demo data (an awarded round and a round
+still in bidding with two sealed bids):
 
 * anonymous → the login page (pages) or 401 (API), unless the URL is public;
 * a kind not allowed → 403; another organization than the object's → ``stranger``
-  (404 where the object is looked up among the user's own, as the selectors do);
+  (404 where the object is looked up among the user's own, as the selectors do); a
+  hospital outside a round's provinces → 404 on the round's pages (``provinces``);
 * an allowed user → the declared status, never a 500;
 * every other method the URL takes (POST, DELETE) is sent by each user *not* allowed to
   use it, and must be refused and change nothing in the database (allowed users' POSTs,
@@ -56,6 +58,7 @@ from tests.security.world import (
     CAPACITY,
     HOSPITAL_QUANTITY,
     KIND,
+    OUTSIDE,
     PRICE,
     PURCHASED,
     RIVAL_CAPACITY,
@@ -105,6 +108,7 @@ class Url:
     unsafe_who: frozenset[str] | None = None
     unsafe_refused: int = 403
     own: frozenset[str] = frozenset()
+    provinces: bool = False  # about a round: a hospital outside its provinces gets 404
     stranger: int = 404
     stranger_unsafe: int | None = None  # default: ``stranger``
     scenes: tuple[str, ...] = ("awarded",)
@@ -122,13 +126,20 @@ class Url:
         if key in self.exceptions:
             return self.exceptions[key]
         kind = KIND[role]
-        if method != "GET":
-            return self._refusal(role, kind)
         if "anonymous" not in self.who and kind not in self.who:
-            return (
-                401 if kind == "anonymous" and self.api else (LOGIN if kind == "anonymous" else 403)
-            )
-        if role in STRANGERS and kind in self.own and self.get != 405:
+            return self._unauthorized(kind)
+        if method != "GET":
+            allowed = self.unsafe_who if self.unsafe_who is not None else self.who
+            if "anonymous" not in allowed and kind not in allowed:
+                return self._unauthorized(kind) if kind == "anonymous" else self.unsafe_refused
+            if role == OUTSIDE and self.provinces:
+                return 404
+            return self.stranger_unsafe if self.stranger_unsafe is not None else self.stranger
+        if self.get == 405:  # the method is refused before any lookup
+            return 405
+        if role == OUTSIDE and self.provinces:
+            return 404
+        if role in STRANGERS and kind in self.own:
             return self.stranger
         return self.get
 
@@ -138,21 +149,12 @@ class Url:
         allowed = self.unsafe_who if self.unsafe_who is not None else self.who
         if "anonymous" not in allowed and kind not in allowed:
             return True
-        return role in STRANGERS and kind in self.own
+        return (role in STRANGERS and kind in self.own) or (role == OUTSIDE and self.provinces)
 
-    def _refusal(self, role: str, kind: str) -> int | str:
-        if "anonymous" not in self.who and kind not in self.who:
-            return (
-                401 if kind == "anonymous" and self.api else (LOGIN if kind == "anonymous" else 403)
-            )
-        allowed = self.unsafe_who if self.unsafe_who is not None else self.who
-        if "anonymous" not in allowed and kind not in allowed:
-            return (
-                401
-                if kind == "anonymous" and self.api
-                else (LOGIN if kind == "anonymous" else self.unsafe_refused)
-            )
-        return self.stranger_unsafe if self.stranger_unsafe is not None else self.stranger
+    def _unauthorized(self, kind: str) -> int | str:
+        if kind == "anonymous":
+            return 401 if self.api else LOGIN
+        return 403
 
 
 def _rule_set(scene: Scene) -> object:
@@ -201,7 +203,7 @@ URLS: list[Url] = [
         unsafe_refused=404,
     ),
     Url("procurement:api-token", PARTY, unsafe=("POST",)),  # POST rotates the user's own
-    Url("procurement:round", SIGNED_IN, own=OFFICE, scenes=BOTH),
+    Url("procurement:round", SIGNED_IN, own=OFFICE, provinces=True, scenes=BOTH),
     Url("procurement:round-transition", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("procurement:round-cancel", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("procurement:round-timetable", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
@@ -210,9 +212,9 @@ URLS: list[Url] = [
     Url("procurement:ceiling-import", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("procurement:ceiling-template", OFFICE, own=OFFICE, scenes=BOTH),
     # A hospital's demand pages show its own lines of any round of its province.
-    Url("procurement:demand", HOSPITAL, unsafe=("POST",), scenes=BOTH),
-    Url("procurement:demand-upload", HOSPITAL, unsafe=("POST",), scenes=BOTH),
-    Url("procurement:demand-template", HOSPITAL, scenes=BOTH),
+    Url("procurement:demand", HOSPITAL, unsafe=("POST",), provinces=True, scenes=BOTH),
+    Url("procurement:demand-upload", HOSPITAL, unsafe=("POST",), provinces=True, scenes=BOTH),
+    Url("procurement:demand-template", HOSPITAL, provinces=True, scenes=BOTH),
     Url(
         "procurement:demand-remove",
         HOSPITAL,
@@ -221,9 +223,10 @@ URLS: list[Url] = [
         own=HOSPITAL,
         stranger_unsafe=302,  # back to its demand table, told the line is not its own
         args={"pk": _declaration},
+        provinces=True,
         scenes=BOTH,
     ),
-    Url("procurement:demand-history", OFFICE_HOSPITAL, own=OFFICE, scenes=BOTH),
+    Url("procurement:demand-history", OFFICE_HOSPITAL, own=OFFICE, provinces=True, scenes=BOTH),
     Url("procurement:demand-totals", OFFICE, own=OFFICE, scenes=BOTH),
     Url("procurement:demand-totals-xlsx", OFFICE, own=OFFICE, scenes=BOTH),
     Url("procurement:demand-missing-xlsx", OFFICE, own=OFFICE, scenes=BOTH),
@@ -292,8 +295,9 @@ URLS: list[Url] = [
     Url("contracts:purchases-upload", HOSPITAL, get=302, unsafe=("POST",)),  # GET: to the form
     Url("contracts:progress", SIGNED_IN),
     Url("contracts:supply-failures", SIGNED_IN),
-    # The office of the round, and hospitals and manufacturers with a contract in it.
-    Url("contracts:supply-failure-new", SIGNED_IN, unsafe=("POST",), own=OFFICE),
+    # The office of the round, and hospitals and manufacturers with a contract in it (so
+    # no hospital outside its provinces).
+    Url("contracts:supply-failure-new", SIGNED_IN, unsafe=("POST",), own=OFFICE, provinces=True),
     Url(
         "contracts:supply-failure-new",
         SIGNED_IN,
@@ -358,8 +362,8 @@ URLS: list[Url] = [
     Url("api-docs", PUBLIC),
     Url("api-me", SIGNED_IN),
     Url("api-rounds", SIGNED_IN),
-    Url("api-round", SIGNED_IN, own=OFFICE, scenes=BOTH),
-    Url("api-demand", HOSPITAL, unsafe=("POST",), scenes=BOTH),  # its own lines
+    Url("api-round", SIGNED_IN, own=OFFICE, provinces=True, scenes=BOTH),
+    Url("api-demand", HOSPITAL, unsafe=("POST",), provinces=True, scenes=BOTH),  # its own lines
     Url(
         "api-demand-line",
         HOSPITAL,
@@ -367,6 +371,7 @@ URLS: list[Url] = [
         unsafe=("DELETE",),
         own=HOSPITAL,
         args={"pk": _declaration},
+        provinces=True,
         scenes=BOTH,
     ),
     Url("api-bids", MANUFACTURER, unsafe=("POST",)),  # its own bids, without terms

@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from accounts.models import Organization, User
+from accounts.models import Organization, Region, User
 from bidding.models import Bid, BidVersion
 from bidding.services import bid_submit
 from catalog.imports import upload_store
@@ -63,13 +63,15 @@ RIVAL_HOSPITAL_QUANTITY = 200_003
 # What hospital01 bought last month on its contract with maker01.
 PURCHASED = 98_761
 
-# role -> demo user (None: anonymous). The "2" roles are strangers to every object.
+# role -> demo user (None: anonymous). The "2" and "3" roles are strangers to every
+# object; hospital3 is in a province (Tibet) outside the demo rounds' regions.
 USERNAMES: dict[str, str | None] = {
     "anonymous": None,
     "office": "office",
     "office2": "office-rival",
     "hospital": "hospital01",
     "hospital2": "hospital16",
+    "hospital3": "hospital-tibet",
     "maker": "maker01",
     "maker2": "maker02",
 }
@@ -80,10 +82,12 @@ KIND = {
     "office2": "office",
     "hospital": "hospital",
     "hospital2": "hospital",
+    "hospital3": "hospital",
     "maker": "manufacturer",
     "maker2": "manufacturer",
 }
-STRANGERS = frozenset({"office2", "hospital2", "maker2"})
+STRANGERS = frozenset({"office2", "hospital2", "hospital3", "maker2"})
+OUTSIDE = "hospital3"  # of a province outside the rounds' regions
 
 
 @dataclass
@@ -273,6 +277,14 @@ def build_world() -> World:
         kind=Organization.Kind.OFFICE, name="另一采购办公室（测试）", name_en="Another office"
     )
     User.objects.create(username="office-rival", organization=rival_office)
+    tibet = OrganizationFactory(
+        kind=Organization.Kind.HOSPITAL,
+        name="拉萨市人民医院（测试）",
+        name_en="Lhasa hospital (test)",
+        region=Region.objects.get(code="54"),
+    )
+    assert not Round.objects.filter(regions=tibet.region).exists()
+    User.objects.create(username="hospital-tibet", organization=tibet)
     users = {role: _user(name) if name else None for role, name in USERNAMES.items()}
     office, hospital, maker = users["office"], users["hospital"], users["maker"]
     assert office and hospital and maker
