@@ -584,6 +584,15 @@ def _when(moment: Any) -> str:
     return date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
+def _takes_part(round_: Round, organization: Organization) -> bool:
+    """A manufacturer with a bid opened in the round, or a hospital of one of its provinces."""
+    from bidding.models import OpenedBid
+
+    if organization.kind == Organization.Kind.MANUFACTURER:
+        return OpenedBid.objects.filter(opening__round=round_, manufacturer=organization).exists()
+    return round_.regions.filter(pk=organization.region_id).exists()
+
+
 def objection_file(
     *,
     round_: Round,
@@ -606,6 +615,14 @@ def objection_file(
         if locked.status != S.OBJECTION or timezone.now() >= locked.objection_ends_at:
             raise ValidationError(
                 _("Objections to round %(code)s are not accepted now.") % {"code": locked.code}
+            )
+        if not _takes_part(locked, organization):
+            raise ValidationError(
+                _(
+                    "Only the manufacturers that bid in round %(code)s and the hospitals of its "
+                    "provinces can object to its results."
+                )
+                % {"code": locked.code}
             )
         run = _official_run(locked)
         if not ItemAward.objects.filter(run=run.source_run, round_item_id=round_item_id).exists():

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
@@ -97,3 +99,12 @@ def test_cache_url_picks_the_shared_cache(monkeypatch):
     monkeypatch.delenv("CACHE_URL")
     local = environ.Env().cache_url("CACHE_URL", default="locmemcache://")
     assert local["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.django_db
+def test_a_bad_request_gets_a_page_in_the_readers_language(client):
+    response = client.get("/login/?q=a%00b", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "Request not understood" in response.content.decode()
+    chinese = client.get("/login/?q=a%00b", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "无法识别的请求" in chinese.content.decode()

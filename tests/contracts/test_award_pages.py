@@ -327,3 +327,41 @@ def test_a_run_overtaken_by_a_later_exclusion_never_becomes_official(
     assert run_a.status == run_b.status == EvaluationRun.Status.DONE
     assert run_b.is_official and not run_a.is_official
     assert sorted(run_b.exclusions) == sorted([built.bids[0].pk, built.bids[1].pk])
+
+
+def test_only_the_rounds_bidders_and_hospitals_may_object(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Region
+
+    built, _ = _in_objection_period(django_capture_on_commit_callbacks)
+    outside = Region.objects.exclude(pk__in=built.round.regions.all()).first()
+    assert outside is not None
+    strangers = [
+        user_of(Organization.Kind.MANUFACTURER),  # bid nowhere in this round
+        user_of(Organization.Kind.HOSPITAL, region=outside),  # a province outside the round
+    ]
+    for stranger in strangers:
+        with translation.override("en"), pytest.raises(ValidationError) as exc:
+            services.objection_file(
+                round_=built.round, round_item_id=built.round_item.pk, by=stranger, text="x"
+            )
+        assert exc.value.messages == [
+            "Only the manufacturers that bid in round T-2026-D1 and the hospitals of its "
+            "provinces can object to its results."
+        ]
+        page = client_for(stranger).post(
+            reverse("contracts:objection-new", args=[built.round.pk]),
+            {"round_item": built.round_item.pk, "text": "x"},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+        assert page.status_code in (200, 400)
+        assert "Only the manufacturers that bid in round" in page.content.decode()
+    assert not Objection.objects.exists()
+    for party in (built.makers[0], built.hospitals[0]):
+        services.objection_file(
+            round_=built.round, round_item_id=built.round_item.pk, by=party, text="grounds"
+        )
+    assert Objection.objects.count() == 2
