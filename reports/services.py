@@ -173,6 +173,11 @@ def _awarded_round(
     return None
 
 
+def award_part(language: str) -> str:
+    """The key under which one language of an award-result job is counted done or failed."""
+    return f"award:{language}"
+
+
 def award_result_generate(
     *, round_id: int, language: str, job_id: int | None = None
 ) -> ReportDocument | None:
@@ -182,7 +187,7 @@ def award_result_generate(
     redelivered or stale task is harmless. With ``job_id``, the language is counted once
     on that job (done, or failed when the round is no longer final).
     """
-    part = f"award:{language}"
+    part = award_part(language)
     if job_id is not None and _part_finished(job_id, part):
         return (
             ReportDocument.objects.filter(
@@ -329,9 +334,9 @@ def _job_supersede(job: GenerationJob) -> None:
     as failed (``SUPERSEDED``), so their queued tasks find them finished and render nothing;
     a task already rendering finds its run no longer the result and stores nothing."""
     pending = [
-        (f"award:{language}", str(language))
+        (award_part(language), str(language))
         for language in LANGUAGES
-        if f"award:{language}" not in job.parts_finished
+        if award_part(language) not in job.parts_finished
     ]
     for part, language in pending:
         job_part_finish(job_id=job.pk, part=part, done=0, failures=[_failure(language, SUPERSEDED)])
@@ -373,7 +378,6 @@ def award_result_publish(
                         round_id=round_id,
                         language=str(language),
                         job_id=job_id,
-                        part=f"award:{language}",
                     )
 
             # robust: without a broker the tasks run right here, after the commit; a

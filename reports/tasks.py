@@ -58,7 +58,6 @@ def award_result_task(
     round_id: int,
     language: str,
     job_id: int | None = None,
-    part: str = "",
 ) -> None:
     """Render and store one language of a round's award-result PDF. A redelivered task
     renders the same bytes and leaves the stored row as it is (same hash)."""
@@ -66,7 +65,7 @@ def award_result_task(
         self,
         lambda: services.award_result_generate(round_id=round_id, language=language, job_id=job_id),
         job_id=job_id,
-        part=part or f"award:{language}",
+        part=services.award_part(language),
         language=language,
         organization_ids=[],
     )

@@ -148,12 +148,17 @@ def award_pdf(request: HttpRequest, round_id: int, language: str) -> HttpRespons
     return response
 
 
-def _job_context(round_: Round) -> dict[str, Any]:
+def _award_job_context(round_: Round) -> dict[str, Any]:
     award_job = services.job_latest(round_=round_, kind=GenerationJob.Kind.AWARD_RESULT)
-    party_job = services.job_latest(round_=round_, kind=GenerationJob.Kind.PARTY_REPORTS)
     return {
         "award_job": award_job,
         "award_job_stalled": award_job is not None and services.job_is_stalled(award_job),
+    }
+
+
+def _party_job_context(round_: Round) -> dict[str, Any]:
+    party_job = services.job_latest(round_=round_, kind=GenerationJob.Kind.PARTY_REPORTS)
+    return {
         "party_job": party_job,
         "party_job_stalled": party_job is not None and services.job_is_stalled(party_job),
         "party_documents": ReportDocument.objects.filter(
@@ -187,7 +192,8 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
                 ]
             ),
         ],
-        **_job_context(round_),
+        **_award_job_context(round_),
+        **_party_job_context(round_),
     )
     # A national round has thousands of hospitals: one page of them at a time.
     context["hospital_page"] = paginate(request, context.pop("hospitals") or [])
@@ -198,7 +204,7 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
 def award_job_progress(request: HttpRequest, round_id: int) -> HttpResponse:
     """The htmx-polled documents card: pending, then the links with their SHA-256."""
     round_, _run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
-    context = _job_context(round_)
+    context = _award_job_context(round_)
     response = render(
         request,
         "reports/_documents.html",
@@ -223,7 +229,7 @@ def party_job_progress(request: HttpRequest, round_id: int) -> HttpResponse:
     return render(
         request,
         "reports/_party_job.html",
-        {"round": round_, "final": round_.status in selectors.FINAL, **_job_context(round_)},
+        {"round": round_, "final": round_.status in selectors.FINAL, **_party_job_context(round_)},
     )
 
 
