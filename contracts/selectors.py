@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import reduce
+from operator import or_
+from typing import Any, TypeVar
 
 from django.db.models import (
     BigIntegerField,
@@ -22,6 +24,7 @@ from django.db.models import (
     F,
     FilteredRelation,
     Min,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -259,20 +262,31 @@ def hospital_allocations_list_for_user(*, user: User) -> QuerySet[HospitalAlloca
     ).order_by("run__round_id", "round_item__item__code", "hospital_id", "opened_bid_id")
 
 
+_M = TypeVar("_M", bound=Model)
+
+
+def _matching(queryset: QuerySet[_M], text: str, *fields: str) -> QuerySet[_M]:
+    """The rows where any of ``fields`` contains ``text`` (case-insensitive); all of them
+    when ``text`` is empty. Shared by the searchable award and execution lists."""
+    if not text:
+        return queryset
+    return queryset.filter(reduce(or_, (Q(**{f"{field}__icontains": text}) for field in fields)))
+
+
 def hospital_allocations_matching(
     allocations: QuerySet[HospitalAllocation], text: str
 ) -> QuerySet[HospitalAllocation]:
     """Allocations whose hospital, supplier (Chinese or English name), item code or round
     code holds ``text``."""
-    if not text:
-        return allocations
-    return allocations.filter(
-        Q(hospital__name__icontains=text)
-        | Q(hospital__name_en__icontains=text)
-        | Q(manufacturer__name__icontains=text)
-        | Q(manufacturer__name_en__icontains=text)
-        | Q(round_item__item__code__icontains=text)
-        | Q(run__round__code__icontains=text)
+    return _matching(
+        allocations,
+        text,
+        "hospital__name",
+        "hospital__name_en",
+        "manufacturer__name",
+        "manufacturer__name_en",
+        "round_item__item__code",
+        "run__round__code",
     )
 
 
@@ -364,14 +378,14 @@ def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
 def contracts_matching(contracts: QuerySet[Contract], text: str) -> QuerySet[Contract]:
     """Contracts whose number, hospital or manufacturer (Chinese or English name) holds
     ``text``; all of them when it is empty."""
-    if not text:
-        return contracts
-    return contracts.filter(
-        Q(number__icontains=text)
-        | Q(hospital__name__icontains=text)
-        | Q(hospital__name_en__icontains=text)
-        | Q(manufacturer__name__icontains=text)
-        | Q(manufacturer__name_en__icontains=text)
+    return _matching(
+        contracts,
+        text,
+        "number",
+        "hospital__name",
+        "hospital__name_en",
+        "manufacturer__name",
+        "manufacturer__name_en",
     )
 
 
@@ -795,13 +809,13 @@ def line_progress_rows(rows: Iterable[dict[str, Any]]) -> list[LineProgress]:
 def progress_lines_matching(lines: QuerySet[ContractLine], text: str) -> QuerySet[ContractLine]:
     """Lines whose contract number, hospital (Chinese or English name) or item code
     holds ``text``."""
-    if not text:
-        return lines
-    return lines.filter(
-        Q(contract__number__icontains=text)
-        | Q(contract__hospital__name__icontains=text)
-        | Q(contract__hospital__name_en__icontains=text)
-        | Q(round_item__item__code__icontains=text)
+    return _matching(
+        lines,
+        text,
+        "contract__number",
+        "contract__hospital__name",
+        "contract__hospital__name_en",
+        "round_item__item__code",
     )
 
 
@@ -819,13 +833,13 @@ def purchase_list_for_user(*, user: User) -> QuerySet[Purchase]:
 
 def purchases_matching(purchases: QuerySet[Purchase], text: str) -> QuerySet[Purchase]:
     """Purchases whose contract number, item code or item name holds ``text``."""
-    if not text:
-        return purchases
-    return purchases.filter(
-        Q(contract__number__icontains=text)
-        | Q(round_item__item__code__icontains=text)
-        | Q(round_item__item__name__icontains=text)
-        | Q(round_item__item__name_en__icontains=text)
+    return _matching(
+        purchases,
+        text,
+        "contract__number",
+        "round_item__item__code",
+        "round_item__item__name",
+        "round_item__item__name_en",
     )
 
 

@@ -504,6 +504,16 @@ def _selection_boards(
     )
     if only is not None:
         awards = awards.filter(round_item_id__in=only)
+    if not is_office:
+        # A winner sees only its own items: skip building the others' boards (several
+        # queries each) just to throw them away.
+        awards = awards.filter(
+            round_item_id__in=BidResult.objects.filter(
+                run=selection_.run.source_run,
+                manufacturer_id=org_id,
+                outcome=BidResult.Outcome.WON,
+            ).values("round_item_id")
+        )
     regions = {r.pk: r for r in Region.objects.all()}
     boards = []
     for award in awards:
