@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from accounts.models import Organization, Region, User
+from accounts.models import Notification, Organization, Region, User
 
 
 @admin.register(Region)
@@ -20,3 +23,19 @@ class OrganizationAdmin(admin.ModelAdmin):
 class UserAdmin(BaseUserAdmin):
     list_display = ["username", "organization", "is_staff", "is_active"]
     fieldsets = (*BaseUserAdmin.fieldsets, ("Jicai", {"fields": ("organization", "language")}))  # type: ignore[misc]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: notifications are sent by the apps' services (``accounts.notifications``)."""
+
+    list_display = ["organization", "kind", "subject", "created_at", "read_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,4 +1,5 @@
-"""Users, the organizations they act for, and the provincial regions."""
+"""Users, the organizations they act for, the provincial regions, and the notifications
+sent to organizations."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.uscc import USCCError, validate_uscc
@@ -143,3 +144,48 @@ class User(AbstractUser):
     def role(self) -> str | None:
         organization = self.organization
         return organization.kind if organization is not None else None
+
+
+class Notification(models.Model):
+    """An in-app notification to an organization (also sent by email to its users)."""
+
+    class Kind(models.TextChoices):
+        RESULTS_PUBLISHED = "results_published", _("Results published")
+        CONTRACT_TO_CONFIRM = "contract_to_confirm", _("Contract to confirm")
+        BEHIND_SCHEDULE = "behind_schedule", _("Behind schedule")
+        SUPPLIER_SWITCHED = "supplier_switched", _("Supplier switched")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    # Message ids (English) and their parameters, translated when shown or emailed.
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    params = models.JSONField(default=dict, blank=True)
+    url = models.CharField(max_length=300, blank=True, default="")
+    # The same event never notifies the same organization twice (idempotent senders).
+    dedupe_key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "dedupe_key"], name="notification_unique_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.subject}"
+
+    @property
+    def subject_text(self) -> str:
+        return gettext(self.subject) % self.params
+
+    @property
+    def body_text(self) -> str:
+        return gettext(self.body) % self.params

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "catalog",
     "procurement",
     "bidding",
+    "awards",
     "contracts",
     "reports",
 ]
@@ -185,7 +186,7 @@ CELERY_BEAT_SCHEDULE = {
 JICAI_DEADLINE_CHECKS: list[str] = [
     "procurement.services.round_deadline_check",
     "bidding.services.opening_due_check",
-    "contracts.services.selection_deadline_check",
+    "awards.services.selection_deadline_check",
     "contracts.services.execution_start_check",
     "contracts.services.behind_schedule_check",
 ]
@@ -234,8 +235,12 @@ JICAI_HOME_PANELS: dict[str, list[str]] = {
 }
 JICAI_ROUND_PANELS: list[str] = [
     "bidding/_round_panel.html",
-    "contracts/_round_panel.html",
+    "awards/_round_panel.html",
     "reports/_round_panel.html",
+]
+# Panels of higher apps on the office's award page of a round (awards/round_award.html).
+JICAI_AWARD_PANELS: list[str] = [
+    "contracts/_award_panel.html",
 ]
 
 # Sealed bids: the master key that wraps each round's data key (docs/sealed-bidding.md).

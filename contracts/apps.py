@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class ContractsConfig(AppConfig):
     name = "contracts"
-    verbose_name = _("Awards and contracts")
+    verbose_name = _("Contracts")
