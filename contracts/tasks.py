@@ -6,35 +6,11 @@ import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from celery import Task, shared_task
+from celery import shared_task
 from django.db import DatabaseError, connection, transaction
 
-from contracts import services
 from contracts.models import Contract
-
-EVALUATION_RETRIES = 5
-
-
-@shared_task(
-    bind=True,
-    name="contracts.evaluation_run",
-    acks_late=True,
-    max_retries=EVALUATION_RETRIES,
-    ignore_result=True,
-)
-def evaluation_run_task(self: Task, run_id: int) -> None:
-    """Solve and store one evaluation run. Guarded on the run's status in the service:
-    a redelivered task (worker killed, broker retry) finds the run done and does nothing,
-    or finds it still ``running`` with nothing stored and starts it again. Database
-    errors are retried with backoff; after the last retry the run is marked failed."""
-    try:
-        services.evaluation_execute(run_id=run_id)
-    except DatabaseError as exc:
-        if self.request.retries >= EVALUATION_RETRIES:
-            services.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
-            return
-        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
-
+from contracts.services import contracts as services
 
 # A contract's PDF is a few pages (Chinese and English render in about a second); the
 # limit is the platform's 30 minutes for the evaluation, far too long to keep a page

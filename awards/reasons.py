@@ -1,7 +1,7 @@
 """Bid-result reasons, solver statuses and allocation sources in the reader's language.
 
 The optimiser explains every bid as reason parts, a stable code plus parameters
-(``procurement/optimiser/reasons.py``), and ``contracts.evaluation`` adds the platform's
+(``procurement/optimiser/reasons.py``), and ``awards.problem`` adds the platform's
 own codes (an exclusion after an objection, a bid opened without a price). They are
 stored on ``BidResult.reason_parts``; this module is the one place that turns them into
 a sentence in the active language, with prices to 4 decimals and quantities grouped in
@@ -21,13 +21,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from accounts.models import Organization, Region
+from awards.problem import NOT_EVALUATED
+from awards.templatetags.award_format import price, qty
 from bidding.models import OpenedBid
-from contracts.evaluation import NOT_EVALUATED
-from contracts.templatetags.award_format import price, qty
 from procurement.optimiser import reasons as optimiser
 
 if TYPE_CHECKING:
-    from contracts.models import BidResult
+    from awards.models import BidResult
 
 
 class SolverStatus(models.TextChoices):
@@ -41,8 +41,8 @@ class SolverStatus(models.TextChoices):
 
 
 # code -> message with named placeholders. Every code the optimiser can emit
-# (optimiser.REASON_CODES) and every platform code (contracts.evaluation) has one;
-# tests/contracts/test_reasons.py checks it.
+# (optimiser.REASON_CODES) and every platform code (awards.problem) has one;
+# tests/awards/test_reasons.py checks it.
 MESSAGES: Mapping[str, Promise] = {
     # validity
     "not_eligible": _("not eligible"),
@@ -113,7 +113,7 @@ MESSAGES: Mapping[str, Promise] = {
     "optimiser_not_chosen": _(
         "not chosen by the optimiser: a cheaper award meets every constraint"
     ),
-    # the platform's own reasons (contracts.evaluation)
+    # the platform's own reasons (awards.problem)
     "excluded_by_objection": _("excluded after an upheld objection"),
     "failed_integrity_check": _("failed the integrity check at the bid opening"),
     "product_not_eligible": _("the product is not eligible"),
@@ -248,7 +248,7 @@ def reason_codes() -> frozenset[str]:
 
 # Run messages (``optimiser.MESSAGE_CODES``): a run's warnings, why an optimised award has
 # no solution, and the constraints the comparison table relaxes. Every code has a message;
-# tests/contracts/test_reasons.py checks it.
+# tests/awards/test_reasons.py checks it.
 RUN_MESSAGES: Mapping[str, Promise] = {
     "capacity_shortfall": _(
         "item %(item)s: bid %(bid)s is assigned %(excess)s units more than its declared "

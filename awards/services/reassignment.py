@@ -16,9 +16,10 @@ The lifecycle, and why it keeps every run's input hash honest:
   (choices of bids that no longer win are skipped by the optimiser).
 * Finalizing closes the window. When any hospital has chosen, finalizing queues the
   *choice run* (``EvaluationRun.is_hospital_choice``): the same rule set and exclusions,
-  with the stored choices as each hospital's ``reassign_to``; its input hash covers the
-  choices. It must keep the winners and their prices (like the province-selection run of
-  a drug round) and becomes the official result; contracts wait for it.
+  with the stored choices (``awards.problem.lost_volume_preferences``) as each hospital's
+  ``reassign_to``; its input hash covers the choices. It must keep the winners and their
+  prices (like the province-selection run of a drug round) and becomes the official
+  result; contracts wait for it.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
+from awards.models import AuditEntry, BidResult, EvaluationRun, LostVolumeChoice
+from awards.services.base import rerun_create
 from bidding.models import OpenedBid
-from contracts.models import AuditEntry, BidResult, EvaluationRun, LostVolumeChoice
 from procurement.models import DemandDeclaration, Round, RoundItem
 
 S = Round.Status
@@ -158,7 +160,7 @@ def _moved_quantities(
     winners: set[int],
 ) -> list[int]:
     """Per line, the hospital's volume of an item that the optimiser moves, exactly as
-    ``contracts.evaluation.problem_build`` hands it over: a winning product's volume stays
+    ``awards.problem.problem_build`` hands it over: a winning product's volume stays
     with its winner; the volume of a product whose bid lost, or that nobody bid, moves. A
     line without a product leaves the hospital without brand volumes: all of it moves."""
     if any(product_id is None for product_id, _ in lines):
@@ -249,18 +251,6 @@ def lost_volume_items(*, round_: Round, hospital: Organization) -> list[LostItem
         )
     out.sort(key=lambda i: i.round_item.item.code)
     return out
-
-
-def lost_volume_preferences(*, round_: Round) -> dict[tuple[int, int], tuple[int, ...]]:
-    """(round item id, hospital id) -> chosen opened-bid ids in preference order."""
-    out: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for round_item_id, hospital_id, opened_bid_id in (
-        LostVolumeChoice.objects.filter(round_item__round=round_)
-        .order_by("round_item_id", "hospital_id", "rank")
-        .values_list("round_item_id", "hospital_id", "opened_bid_id")
-    ):
-        out[(round_item_id, hospital_id)].append(opened_bid_id)
-    return {k: tuple(v) for k, v in out.items()}
 
 
 @dataclass(frozen=True)
@@ -400,8 +390,7 @@ def lost_volume_choices_apply(*, round_: Round, by: User | None) -> EvaluationRu
     queue the choice run when any hospital has chosen; None when nobody has (the official
     run's minimum-cost default stands).
     """
-    from contracts.services import STAGE_QUEUED
-    from contracts.tasks import evaluation_run_task
+    from awards.tasks import evaluation_run_task  # the task imports the services
 
     if not _takes_choices(round_):
         return None
@@ -414,16 +403,7 @@ def lost_volume_choices_apply(*, round_: Round, by: User | None) -> EvaluationRu
     if not chosen:
         return None
     final = EvaluationRun.objects.get(round=round_, is_official=True)
-    run = EvaluationRun.objects.create(
-        round=round_,
-        rule_set=final.rule_set,
-        rule_set_version=final.rule_set_version,
-        is_hospital_choice=True,
-        exclusions=final.exclusions,
-        exclusions_key=final.exclusions_key,
-        requested_by=by,
-        stage=STAGE_QUEUED,
-    )
+    run = rerun_create(round_=round_, final=final, by=by, is_hospital_choice=True)
     AuditEntry.objects.create(
         round=round_,
         action="lost_volume_choices_applied",

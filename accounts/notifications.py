@@ -3,25 +3,25 @@
 A notification is keyed by (organization, event): sending the same event twice (a task
 redelivered, a deadline check run again) adds nothing and sends no second email.
 Emails go out after the transaction commits, one per user, in the user's language.
+
+Any app may notify (``notify``); the messages are message ids with parameters, stored
+untranslated and shown (the notifications page) or emailed in the reader's language.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
-from django.utils import translation
+from django.db.models import QuerySet
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
-from accounts.models import Organization, User
-from contracts.models import EvaluationRun, HospitalAllocation, Notification, ProvinceAllocation
-from procurement.models import Round
+from accounts.models import Notification, Organization, User
 
 logger = logging.getLogger(__name__)
 
@@ -80,31 +80,18 @@ def _email(org_ids: list[int], subject: str, body: str, params: dict[str, Any], 
                 logger.exception("could not email user %s", user.pk)
 
 
-def notify_results_published(*, round_: Round, run: EvaluationRun) -> int:
-    """Every manufacturer that bid and every hospital with an allocation is told."""
-    from bidding.models import OpenedBid
-
-    orgs = set(
-        OpenedBid.objects.filter(round_item__round=round_).values_list("manufacturer_id", flat=True)
-    )
-    orgs |= set(
-        HospitalAllocation.objects.filter(run=run).values_list("hospital_id", flat=True).distinct()
-    )
-    orgs |= set(
-        ProvinceAllocation.objects.filter(run=run).values_list("manufacturer_id", flat=True)
-    )
-    return notify(
-        organizations=orgs,
-        kind=Notification.Kind.RESULTS_PUBLISHED,
-        subject=gettext_noop("Award results of round %(code)s published"),
-        body=gettext_noop(
-            "The award of round %(code)s is final. See the results and your allocations."
-        ),
-        params={"code": round_.code},
-        url=reverse("contracts:results", args=[round_.pk]),
-        dedupe_key=f"results:{round_.pk}",
-    )
+def notifications_mark_read(*, organization: Organization, ids: Sequence[int] | None = None) -> int:
+    """Mark the organization's unread notifications read (a conditional UPDATE): all of
+    them, or only those of ``ids`` (the page the reader was shown)."""
+    unread = Notification.objects.filter(organization=organization, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
 
 
-def organizations_of_kind(kind: str) -> list[int]:
-    return list(Organization.objects.filter(kind=kind).values_list("pk", flat=True))
+def notification_list_for_user(*, user: User) -> QuerySet[Notification]:
+    """The notifications of the user's organization (none for a user without one)."""
+    org = getattr(user, "organization", None) if user.is_authenticated else None
+    if org is None:
+        return Notification.objects.none()
+    return Notification.objects.filter(organization=org)

@@ -1,0 +1,415 @@
+"""Executing a queued evaluation run: build the problem, solve it, store what it decides.
+
+Called by the evaluation task (``awards.tasks``); queueing runs is ``awards.services.
+evaluation`` (and the province selection's and the hospitals' choice re-runs). A run's rows
+are written together in one transaction at the end, so a run is complete or has none.
+Locks the round row, then the run row (``awards.services.base``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Region
+from awards.models import (
+    BidResult,
+    EvaluationRun,
+    HospitalAllocation,
+    ItemAward,
+    ProvinceAllocation,
+)
+from awards.problem import (
+    BuiltProblem,
+    bid_reason_parts,
+    key_id,
+    lost_volume_preferences,
+    not_evaluated_reason,
+    problem_build,
+    selection_preferences,
+)
+from awards.services.base import (
+    EVALUABLE,
+    NO_AWARD_STATUSES,
+    STAGE_DONE,
+    STAGE_FAILED,
+    STAGE_LOADING,
+    STAGE_SOLVING,
+    STAGE_STORING,
+    R,
+    S,
+    exclusions_of,
+    insert_batched,
+    lock_round,
+    official_run_get,
+)
+from awards.signals import final_allocation_changed
+from procurement.models import Round
+from procurement.optimiser import result_to_dict, solve
+from procurement.optimiser.model import Problem, Result
+from procurement.optimiser.reasons import message_record
+from procurement.optimiser.scenarios import ScenarioRow, compare_scenarios, comparison_to_dict, hhi
+from procurement.services import round_advance
+
+logger = logging.getLogger(__name__)
+
+
+def _progress(run_id: int, percent: int, stage: str) -> None:
+    # Its own short transaction, so the page polling the run sees it at once.
+    EvaluationRun.objects.filter(pk=run_id, status=R.RUNNING).update(progress=percent, stage=stage)
+
+
+def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
+    """Solve a queued run and store everything it decides, in one transaction at the end.
+
+    Guarded on status: a run that is already done or failed is left alone (a redelivered
+    task does nothing). A run found ``running`` is a retry after a worker died: nothing
+    of it was stored (rows are written only in the final transaction), so it starts again.
+    Problems in the data (no representative specification, an invalid rule set) fail the
+    run with a readable message; database errors propagate so the task can retry.
+    """
+    started = EvaluationRun.objects.filter(pk=run_id, status__in=[R.QUEUED, R.RUNNING]).update(
+        status=R.RUNNING,
+        started_at=timezone.now(),
+        attempts=models.F("attempts") + 1,
+        progress=5,
+        stage=STAGE_LOADING,
+    )
+    if started != 1:
+        return None
+    run = EvaluationRun.objects.select_related("round", "rule_set").get(pk=run_id)
+    try:
+        built = problem_build(
+            round_=run.round,
+            rule_set=run.rule_set,
+            excluded=run.exclusions,
+            **(selection_preferences(round_=run.round) if run.is_selection else {}),
+            reassign_to=(
+                lost_volume_preferences(round_=run.round) if run.is_hospital_choice else None
+            ),
+        )
+        _progress(run_id, 30, STAGE_SOLVING)
+        result = solve(built.problem)
+        comparison = _comparison_row(built.problem, result)
+    except ValidationError as exc:
+        return _fail(run_id, "; ".join(exc.messages))
+    except DatabaseError:
+        raise  # the task retries; nothing of this run was stored
+    except Exception as exc:  # any other failure is shown on the run's page, with its cause
+        logger.exception("evaluation run %s failed", run_id)
+        return _fail(run_id, f"{type(exc).__name__}: {exc}")
+    _progress(run_id, 60, STAGE_STORING)
+    return _store(run_id=run_id, built=built, result=result, comparison=comparison)
+
+
+def evaluation_fail(*, run_id: int, message: str) -> EvaluationRun:
+    """Mark a running run failed (the task gave up), so the page offers to run it again."""
+    return _fail(run_id, message)
+
+
+def _fail(run_id: int, message: str) -> EvaluationRun:
+    EvaluationRun.objects.filter(pk=run_id, status=R.RUNNING).update(
+        status=R.FAILED, stage=STAGE_FAILED, error=message[:4000], finished_at=timezone.now()
+    )
+    return EvaluationRun.objects.get(pk=run_id)
+
+
+def _comparison_row(problem: Problem, result: Result) -> dict[str, Any]:
+    """This run's row of the optimiser's scenario comparison table."""
+    if problem.rule_set.kind == "optimised_award":
+        # The constraint costs need the scenario solved again with each constraint relaxed.
+        row = compare_scenarios(problem, [problem.rule_set])[0]
+    else:
+        volumes: dict[str, int] = {}
+        for a in result.allocations:
+            volumes[a.supplier] = volumes.get(a.supplier, 0) + a.quantity
+        infeasible = result.run.status in NO_AWARD_STATUSES
+        row = ScenarioRow(
+            name=problem.rule_set.name or problem.rule_set.kind,
+            kind=problem.rule_set.kind,
+            status=result.run.status,
+            total_cost=None if infeasible else result.totals.cost,
+            winners=sum(len(i.winners) for i in result.items),
+            savings_vs_reference=None if infeasible else result.totals.savings_vs_reference,
+            savings_vs_ceiling=None if infeasible else result.totals.savings_vs_ceiling,
+            hhi=hhi(volumes),
+            volume_by_supplier=tuple(sorted(volumes.items())),
+        )
+    return comparison_to_dict([row])[0]
+
+
+def _store(
+    *, run_id: int, built: BuiltProblem, result: Result, comparison: dict[str, Any]
+) -> EvaluationRun | None:
+    input_hash = built.problem.input_hash
+    with transaction.atomic():
+        round_id = EvaluationRun.objects.values_list("round_id", flat=True).get(pk=run_id)
+        round_ = lock_round(round_id)
+        run = EvaluationRun.objects.select_for_update().get(pk=run_id)
+        if run.status != R.RUNNING:
+            return None  # another delivery of the task finished it meanwhile
+        refusal = _refusal(run, round_, result)
+        if refusal:
+            return _fail(run_id, refusal)
+        run.input_hash = input_hash
+        run.status = R.DONE
+        run.progress = 100
+        run.stage = STAGE_DONE
+        same = (
+            EvaluationRun.objects.filter(
+                round=round_,
+                rule_set_id=run.rule_set_id,
+                input_hash=input_hash,
+                exclusions_key=run.exclusions_key,
+                status=R.DONE,
+                same_as__isnull=True,
+            )
+            .exclude(pk=run.pk)
+            .first()
+        )
+        if same is not None:
+            # Same input as a stored run: nothing new to store, the result is that run's.
+            run.same_as = same
+            official = same
+        else:
+            _fill_figures(run, result, comparison)
+            _store_rows(run, built, result)
+            official = run
+        run.finished_at = timezone.now()  # all rows stored (the commit follows)
+        run.save()
+        _make_official(run, official, round_)
+    run.refresh_from_db()
+    return run
+
+
+def _refusal(run: EvaluationRun, round_: Round, result: Result) -> str:
+    """Why the solved run may not be stored ("" when it may): the round moved on while it
+    ran, or a re-run of the final award would change the winners or their prices."""
+    # Selection and choice runs re-run the final award: they keep its winners.
+    reruns_award = run.is_selection or run.is_hospital_choice
+    allowed = {S.AWARDED} if reruns_award else EVALUABLE
+    if not run.is_scenario and round_.status not in allowed:
+        return _("Round %(code)s moved to %(status)s while the evaluation ran.") % {
+            "code": round_.code,
+            "status": round_.get_status_display(),
+        }
+    if reruns_award:
+        # The choices move provinces (or a hospital's lost volume) only; the winners
+        # and their prices must not change.
+        final = official_run_get(round_).source_run
+        before = set(
+            BidResult.objects.filter(run=final, outcome="won").values_list(
+                "opened_bid_id", "award_price"
+            )
+        )
+        after = {(key_id(b.bid), b.award_price) for b in result.bids if b.status == "won"}
+        if before != after:
+            return (
+                _("The province selection would change the winners.")
+                if run.is_selection
+                else _("The hospitals' choices would change the winners.")
+            )
+    return ""
+
+
+def _make_official(run: EvaluationRun, official: EvaluationRun, round_: Round) -> None:
+    """A run on the round's current exclusions (not a scenario) becomes the official
+    result (``official``: its own or, for the same input, the stored run's). A run made
+    before another bid was excluded (two objections upheld in a row) is kept but never
+    becomes official. An evaluation moves the round to "evaluated"; a re-run of the final
+    award tells the apps above (``final_allocation_changed``)."""
+    current = ",".join(str(e) for e in exclusions_of(round_))
+    if run.is_scenario or run.exclusions_key != current:
+        return
+    EvaluationRun.objects.filter(round=round_, is_official=True).exclude(pk=official.pk).update(
+        is_official=False
+    )
+    EvaluationRun.objects.filter(pk=official.pk).update(is_official=True)
+    if run.is_selection or run.is_hospital_choice:
+        final_allocation_changed.send(sender=Round, round_=round_, run=official)
+    else:
+        round_advance(
+            round_=round_,
+            to=S.EVALUATED,
+            by=run.requested_by,
+            note=f"evaluation run {official.pk}",
+        )
+
+
+def _fill_figures(run: EvaluationRun, result: Result, comparison: dict[str, Any]) -> None:
+    run.solver_status = result.run.status
+    run.solver = result.run.solver
+    run.objective = result.run.objective
+    run.gap = result.run.gap
+    infeasible = result.run.status in NO_AWARD_STATUSES
+    run.total_cost = None if infeasible else result.totals.cost
+    run.reference_cost = result.totals.reference_cost
+    run.ceiling_cost = result.totals.ceiling_cost
+    run.savings_vs_reference = None if infeasible else result.totals.savings_vs_reference
+    run.savings_vs_ceiling = None if infeasible else result.totals.savings_vs_ceiling
+    # Codes with params and the English text: the run page renders them in the reader's language.
+    run.warnings = [message_record(m) for m in result.run.warning_parts]
+    run.explanation = [message_record(m) for m in result.run.explanation_parts]
+    run.solve_seconds = result.solve_seconds
+    run.result = result_to_dict(result, include_timing=False)
+    run.comparison = comparison
+
+
+def _store_rows(run: EvaluationRun, built: BuiltProblem, result: Result) -> None:
+    """Every row the run decides: per item, per opened bid, per province, per hospital."""
+    regions = dict(Region.objects.values_list("code", "pk"))
+    _store_item_awards(run, built, result)
+    _store_bid_results(run, built, result)
+    _store_province_allocations(run, built, result, regions)
+    _store_hospital_allocations(run, built, result, regions)
+
+
+def _store_item_awards(run: EvaluationRun, built: BuiltProblem, result: Result) -> None:
+    items = built.round_items
+    insert_batched(
+        ItemAward,
+        (
+            ItemAward(
+                run=run,
+                round_item_id=items[i.item],
+                bidders=i.bidders,
+                valid_bids=i.valid_bids,
+                winner_cap=i.winner_cap,
+                winners=len(i.winners),
+                agreed_volume_share=i.agreed_volume_share,
+                pooled_demand=i.pooled_demand,
+                agreed_volume=i.agreed_volume,
+                term_years=i.term_years,
+                cost=i.cost,
+                savings_vs_reference=i.savings_vs_reference,
+                savings_vs_ceiling=i.savings_vs_ceiling,
+                notes=list(i.notes),
+            )
+            for i in result.items
+        ),
+    )
+
+
+def _store_bid_results(run: EvaluationRun, built: BuiltProblem, result: Result) -> None:
+    """A result per opened bid: the optimiser's, and "invalid" for a bid opened without
+    a price (never evaluated)."""
+    items = built.round_items
+    rows = [
+        BidResult(
+            run=run,
+            round_item_id=items[b.item],
+            opened_bid_id=key_id(b.bid),
+            manufacturer_id=key_id(b.supplier),
+            outcome=b.status,
+            reason=b.reason,
+            reason_parts=bid_reason_parts(built, b),
+            rank=b.rank,
+            unit_price=built.bid_unit_price.get(key_id(b.bid)),
+            unit_comparable_price=b.unit_comparable_price,
+            award_price=b.award_price,
+            group=b.group or "",
+        )
+        for b in result.bids
+    ]
+    for o in built.not_evaluated:
+        reason, reason_parts = not_evaluated_reason(o)
+        rows.append(
+            BidResult(
+                run=run,
+                round_item_id=o.round_item_id,
+                opened_bid_id=o.pk,
+                manufacturer_id=o.manufacturer_id,
+                outcome=BidResult.Outcome.INVALID,
+                reason=reason,
+                reason_parts=reason_parts,
+            )
+        )
+    insert_batched(BidResult, rows)
+
+
+def _store_province_allocations(
+    run: EvaluationRun, built: BuiltProblem, result: Result, regions: dict[str, int]
+) -> None:
+    items = built.round_items
+    insert_batched(
+        ProvinceAllocation,
+        (
+            ProvinceAllocation(
+                run=run,
+                round_item_id=items[a.item],
+                opened_bid_id=key_id(a.bid),
+                manufacturer_id=key_id(a.supplier),
+                region_id=regions[a.region],
+                quantity=a.quantity,
+                unit_price=a.unit_price,
+                delivery_cost=a.delivery_cost,
+                cost=a.cost,
+                backup_bid_id=key_id(a.backup_bid) if a.backup_bid else None,
+                source=a.source,
+            )
+            for a in result.allocations
+        ),
+    )
+
+
+def _store_hospital_allocations(
+    run: EvaluationRun, built: BuiltProblem, result: Result, regions: dict[str, int]
+) -> None:
+    """The hospitals' rows (up to ~10^6), at their province allocation's unit price."""
+    items = built.round_items
+    price = {(a.item, a.bid, a.region): a.unit_price for a in result.allocations}
+    supplier = {b.id: key_id(b.supplier) for b in built.problem.bids}
+    hospital_rows = (
+        (
+            run.pk,
+            items[h.item],
+            key_id(h.bid),
+            supplier[h.bid],
+            regions[h.region],
+            key_id(h.hospital),
+            h.quantity,
+            price[(h.item, h.bid, h.region)],
+        )
+        for h in result.hospital_allocations
+    )
+    _store_hospital_rows(hospital_rows)
+
+
+HOSPITAL_COLUMNS = (
+    "run_id",
+    "round_item_id",
+    "opened_bid_id",
+    "manufacturer_id",
+    "region_id",
+    "hospital_id",
+    "quantity",
+    "unit_price",
+)
+
+
+def _store_hospital_rows(rows: Iterable[tuple[Any, ...]]) -> int:
+    """Write hospital allocation rows inside the current transaction.
+
+    PostgreSQL: one ``COPY ... FROM STDIN`` streamed row by row (a national round writes
+    ~1,000,000 rows; COPY is several times faster than INSERTs and holds no batch in
+    memory). Other databases: ``bulk_create`` in batches.
+    """
+    if connection.vendor == "postgresql":
+        table = HospitalAllocation._meta.db_table
+        sql = f"COPY {table} ({', '.join(HOSPITAL_COLUMNS)}) FROM STDIN"
+        count = 0
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    return insert_batched(
+        HospitalAllocation,
+        (HospitalAllocation(**dict(zip(HOSPITAL_COLUMNS, row, strict=True))) for row in rows),
+    )

@@ -1,0 +1,31 @@
+"""Thin, idempotent tasks: ids in, one service call, retry policy here."""
+
+from __future__ import annotations
+
+from celery import Task, shared_task
+from django.db import DatabaseError
+
+from awards.services import storing
+
+EVALUATION_RETRIES = 5
+
+
+@shared_task(
+    bind=True,
+    name="awards.evaluation_run",
+    acks_late=True,
+    max_retries=EVALUATION_RETRIES,
+    ignore_result=True,
+)
+def evaluation_run_task(self: Task, run_id: int) -> None:
+    """Solve and store one evaluation run. Guarded on the run's status in the service:
+    a redelivered task (worker killed, broker retry) finds the run done and does nothing,
+    or finds it still ``running`` with nothing stored and starts it again. Database
+    errors are retried with backoff; after the last retry the run is marked failed."""
+    try:
+        storing.evaluation_execute(run_id=run_id)
+    except DatabaseError as exc:
+        if self.request.retries >= EVALUATION_RETRIES:
+            storing.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
+            return
+        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc

@@ -1,0 +1,412 @@
+"""Contracts: drawing them up from the official award, confirming, amending, their PDFs,
+and the start of execution.
+
+One contract per hospital and winner, a line per item. The hospital confirms first, then
+the manufacturer; a contract both have confirmed changes only by an amendment, which keeps
+every earlier version. Locks the round row first (``awards.services.lock_round``), then
+the contract rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from accounts.models import Notification, User
+from accounts.notifications import notify
+from awards.models import (
+    AuditEntry,
+    EvaluationRun,
+    HospitalAllocation,
+    ItemAward,
+    ProvinceSelection,
+)
+from awards.services import (
+    BATCH_SIZE,
+    choice_run_blocker,
+    insert_batched,
+    local_time_text,
+    lock_round,
+    official_run_get,
+)
+from contracts.models import Contract, ContractAmendment, ContractLine
+from procurement.models import Round
+from procurement.services import round_advance
+
+S = Round.Status
+R = EvaluationRun.Status
+
+
+def _add_years(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def term_end(starts_on: datetime.date, years: int) -> datetime.date:
+    """Last day of a term of ``years`` starting on ``starts_on``."""
+    return _add_years(starts_on, years) - datetime.timedelta(days=1)
+
+
+def contracts_generate_blocker(*, round_: Round, now: datetime.datetime | None = None) -> str:
+    """Why the round's contracts cannot be drawn up yet ("" when they can): what has to
+    happen first, and when. The award page shows it instead of the button; the service
+    refuses with it.
+
+    Drug rounds wait for province selection: the contracts follow the provinces the winners
+    chose, so they are drawn up from the allocation that selection produces, not before.
+    """
+    now = now or timezone.now()
+    if round_.status != S.AWARDED:
+        return _(
+            "Contracts are drawn up once the award is final; round %(code)s is %(status)s."
+        ) % {"code": round_.code, "status": round_.get_status_display()}
+    if round_.kind != Round.Kind.DRUGS:
+        return choice_run_blocker(round_=round_)
+    selection = ProvinceSelection.objects.filter(round=round_).select_related("result_run").first()
+    if selection is None:
+        return _(
+            "Open the province selection first: contracts are drawn up after the winners "
+            "have chosen their provinces and the platform has allocated the rest."
+        )
+    if selection.status == ProvinceSelection.Status.OPEN:
+        if now < selection.closes_at:
+            return _(
+                "Province selection is open until %(when)s (China Standard Time). Contracts "
+                "can be drawn up once it has closed and the provinces are allocated."
+            ) % {"when": local_time_text(selection.closes_at)}
+        return _(
+            "The province selection window ended at %(when)s (China Standard Time); it is "
+            "being closed (within a minute) and the provinces are then allocated. Contracts "
+            "can be drawn up after that."
+        ) % {"when": local_time_text(selection.closes_at)}
+    result = selection.result_run
+    if result is None or result.status in (R.QUEUED, R.RUNNING):
+        return _(
+            "The province allocation after selection is running; contracts can be drawn up "
+            "when it has finished."
+        )
+    if result.status != R.DONE:
+        return _(
+            "The province allocation after selection failed; run it again from its run "
+            "page, then draw up the contracts."
+        )
+    return ""
+
+
+def contracts_source_run(round_: Round) -> EvaluationRun:
+    """The run the round's contracts are drawn up from; refused with the blocker's
+    reason while they cannot be (``contracts_generate_blocker``)."""
+    blocker = contracts_generate_blocker(round_=round_)
+    if blocker:
+        raise ValidationError(blocker)
+    return official_run_get(round_).source_run
+
+
+def contracts_generate(*, round_: Round, by: User | None) -> int:
+    """Draw up one contract per hospital x winner, a line per item, from the official run.
+
+    Idempotent: a round that has contracts gets no more (the round row is locked, so two
+    requests cannot both generate). Hospitals are notified that a contract awaits them.
+    """
+    with transaction.atomic():
+        locked = lock_round(round_.pk)
+        if Contract.objects.filter(round=locked).exists():
+            return 0
+        run = contracts_source_run(locked)
+        terms = dict(ItemAward.objects.filter(run=run).values_list("round_item_id", "term_years"))
+        grouped = _allocations_by_pair(run)
+        starts = locked.contract_starts_on
+        contracts = []
+        for n, ((hospital_id, manufacturer_id), lines) in enumerate(sorted(grouped.items()), 1):
+            contracts.append(
+                Contract(
+                    round=locked,
+                    run=run,
+                    number=f"{locked.code}-HT{n:06d}",
+                    hospital_id=hospital_id,
+                    manufacturer_id=manufacturer_id,
+                    starts_on=starts,
+                    total=sum((amount_of(q, p) for _, _, q, p in lines.values()), Decimal("0.00")),
+                )
+            )
+        for start in range(0, len(contracts), BATCH_SIZE):
+            Contract.objects.bulk_create(contracts[start : start + BATCH_SIZE])
+        if contracts and contracts[0].pk is None:  # a backend that returns no ids
+            by_pair = {
+                (c.hospital_id, c.manufacturer_id): c for c in Contract.objects.filter(round=locked)
+            }
+            contracts = [by_pair[(c.hospital_id, c.manufacturer_id)] for c in contracts]
+        insert_batched(
+            ContractLine,
+            (
+                ContractLine(
+                    contract=contract,
+                    version=0,
+                    round_item_id=item_id,
+                    opened_bid_id=bid_id,
+                    region_id=region_id,
+                    quantity=quantity,
+                    unit_price=price,
+                    amount=amount_of(quantity, price),
+                    term_years=terms.get(item_id) or 1,
+                    starts_on=starts,
+                    ends_on=term_end(starts, terms.get(item_id) or 1),
+                )
+                for contract, lines in zip(
+                    contracts, (grouped[k] for k in sorted(grouped)), strict=True
+                )
+                for item_id, (bid_id, region_id, quantity, price) in sorted(lines.items())
+            ),
+        )
+        AuditEntry.objects.create(
+            round=locked, action="contracts_generated", by=by, detail={"contracts": len(contracts)}
+        )
+        notify(
+            organizations={c.hospital_id for c in contracts},
+            kind=Notification.Kind.CONTRACT_TO_CONFIRM,
+            subject=gettext_noop("Contracts of round %(code)s to confirm"),
+            body=gettext_noop(
+                "Your purchase contracts of round %(code)s are ready. Check and confirm them."
+            ),
+            params={"code": locked.code},
+            url=reverse("contracts:contracts"),
+            dedupe_key=f"contracts-ready:{locked.pk}",
+        )
+    return len(contracts)
+
+
+def _allocations_by_pair(run: EvaluationRun) -> dict[tuple[int, int], dict[int, list[Any]]]:
+    """(hospital id, manufacturer id) -> round item id -> [opened bid id, region id,
+    quantity, unit price] of the run's hospital allocations (a hospital's quantities of an
+    item from one winner summed), read in chunks: a national round has a million rows."""
+    grouped: dict[tuple[int, int], dict[int, list[Any]]] = {}
+    for h in (
+        HospitalAllocation.objects.filter(run=run)
+        .order_by("hospital_id", "manufacturer_id", "round_item_id")
+        .values_list(
+            "hospital_id",
+            "manufacturer_id",
+            "round_item_id",
+            "opened_bid_id",
+            "region_id",
+            "quantity",
+            "unit_price",
+        )
+        .iterator(chunk_size=20_000)
+    ):
+        hospital_id, manufacturer_id, item_id, bid_id, region_id, quantity, price = h
+        lines = grouped.setdefault((hospital_id, manufacturer_id), {})
+        if item_id in lines:
+            lines[item_id][2] += quantity
+        else:
+            lines[item_id] = [bid_id, region_id, quantity, price]
+    return grouped
+
+
+def amount_of(quantity: int, price: Decimal) -> Decimal:
+    """A line's amount in yuan: quantity x unit price, rounded half up to the fen."""
+    return (Decimal(quantity) * price).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def contract_confirm(
+    *, contract: Contract, by: User, now: datetime.datetime | None = None
+) -> Contract:
+    """The hospital confirms first, then the manufacturer; each records who and when.
+
+    A conditional UPDATE on the expected status (under the round lock) makes a double
+    click or a race confirm once; when the last contract of a round is confirmed by both
+    parties, the round moves to "contracts signed".
+    """
+    now = now or timezone.now()
+    org = by.organization
+    with transaction.atomic():
+        locked_round = lock_round(contract.round_id)
+        C = Contract.Status
+        if org is not None and org.pk == contract.hospital_id:
+            updated = Contract.objects.filter(pk=contract.pk, status=C.AWAITING_HOSPITAL).update(
+                status=C.AWAITING_MANUFACTURER,
+                hospital_confirmed_by=by,
+                hospital_confirmed_at=now,
+                revision=models.F("revision") + 1,
+            )
+            if updated != 1:
+                raise ValidationError(_("Your organization has already confirmed this contract."))
+            notify(
+                organizations=[contract.manufacturer_id],
+                kind=Notification.Kind.CONTRACT_TO_CONFIRM,
+                subject=gettext_noop("Contract %(number)s to confirm"),
+                body=gettext_noop(
+                    "The hospital confirmed contract %(number)s. Check and confirm it."
+                ),
+                params={"number": contract.number},
+                url=reverse("contracts:contract", args=[contract.pk]),
+                dedupe_key=f"contract-to-confirm:{contract.pk}",
+            )
+        elif org is not None and org.pk == contract.manufacturer_id:
+            current = Contract.objects.get(pk=contract.pk).status
+            if current == C.AWAITING_HOSPITAL:
+                raise ValidationError(_("The hospital confirms first."))
+            updated = Contract.objects.filter(
+                pk=contract.pk, status=C.AWAITING_MANUFACTURER
+            ).update(
+                status=C.CONFIRMED,
+                manufacturer_confirmed_by=by,
+                manufacturer_confirmed_at=now,
+                revision=models.F("revision") + 1,
+            )
+            if updated != 1:
+                raise ValidationError(_("Your organization has already confirmed this contract."))
+            if (
+                locked_round.status == S.AWARDED
+                and not Contract.objects.filter(round=locked_round)
+                .exclude(status=C.CONFIRMED)
+                .exists()
+            ):
+                round_advance(
+                    round_=locked_round, to=S.CONTRACTED, by=by, note="all contracts confirmed"
+                )
+        else:
+            raise ValidationError(_("Only the parties to a contract can confirm it."))
+    contract.refresh_from_db()
+    return contract
+
+
+def contract_lines(contract: Contract, version: int | None = None) -> list[ContractLine]:
+    v = contract.current_version if version is None else version
+    return list(
+        ContractLine.objects.filter(contract=contract, version=v)
+        .select_related(
+            "round_item__item", "region", "opened_bid__product", "opened_bid__specification"
+        )
+        .order_by("round_item__item__code")
+    )
+
+
+def contract_amend(
+    *,
+    contract: Contract,
+    by: User | None,
+    reason: str,
+    effective_from: datetime.date,
+    quantities: dict[int, int],
+    added: Sequence[ContractLine] = (),
+) -> ContractAmendment:
+    """Amend a confirmed contract: new quantities per item (round item id -> agreed
+    volume) and, for a supplier switch, new lines (``added``, unsaved, any version).
+
+    The current lines are copied to a new version with the changes; every earlier version
+    stays as it was. Locks the contract row.
+    """
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the amendment."))
+    with transaction.atomic():
+        locked = Contract.objects.select_for_update().get(pk=contract.pk)
+        if locked.status != Contract.Status.CONFIRMED:
+            raise ValidationError(
+                _("Only a contract confirmed by both parties is amended; change it otherwise.")
+            )
+        lines = contract_lines(locked)
+        known = {line.round_item_id for line in lines}
+        unknown = set(quantities) - known
+        if unknown or known & {line.round_item_id for line in added}:
+            raise ValidationError(_("The amendment names an item the contract does not have."))
+        version = locked.current_version + 1
+        new_lines = []
+        for line in [*lines, *added]:
+            quantity = quantities.get(line.round_item_id, line.quantity)
+            new_lines.append(
+                ContractLine(
+                    contract=locked,
+                    version=version,
+                    round_item_id=line.round_item_id,
+                    opened_bid_id=line.opened_bid_id,
+                    region_id=line.region_id,
+                    quantity=quantity,
+                    unit_price=line.unit_price,
+                    amount=amount_of(quantity, line.unit_price),
+                    term_years=line.term_years,
+                    starts_on=line.starts_on,
+                    ends_on=line.ends_on,
+                )
+            )
+        ContractLine.objects.bulk_create(new_lines)
+        locked.current_version = version
+        locked.total = sum((line.amount for line in new_lines), Decimal("0.00"))
+        locked.revision += 1
+        locked.save(update_fields=["current_version", "total", "revision"])
+        amendment = ContractAmendment.objects.create(
+            contract=locked,
+            version=version,
+            reason=reason.strip(),
+            effective_from=effective_from,
+            by=by,
+        )
+    return amendment
+
+
+def contract_pdf_render(*, contract_id: int) -> bool:
+    """Render the contract's PDF in Chinese and English if the stored one is out of date.
+
+    Idempotent: returns False when the PDFs are already of the current revision. The files
+    are written first and the row is updated only if the revision did not move meanwhile
+    (a conditional UPDATE), so a stale render never overwrites a newer one.
+    """
+    from django.core.files.base import ContentFile
+
+    from contracts.pdf import render_template_pdf, sha256
+
+    contract = Contract.objects.select_related(
+        "round", "hospital", "manufacturer", "hospital_confirmed_by", "manufacturer_confirmed_by"
+    ).get(pk=contract_id)
+    if contract.pdf_ready:
+        return False
+    revision = contract.revision
+    context = {
+        "contract": contract,
+        "lines": contract_lines(contract),
+        "amendments": list(contract.amendments.all()),
+    }
+    zh = render_template_pdf("contracts/pdf/contract.html", context, language="zh-hans")
+    en = render_template_pdf("contracts/pdf/contract.html", context, language="en")
+    storage = Contract._meta.get_field("pdf_zh").storage
+    name = f"contracts/{contract.round.code}/{contract.number}-r{revision}"
+    zh_name = storage.save(f"{name}-zh.pdf", ContentFile(zh))
+    en_name = storage.save(f"{name}-en.pdf", ContentFile(en))
+    updated = Contract.objects.filter(pk=contract.pk, revision=revision).update(
+        pdf_zh=zh_name,
+        pdf_en=en_name,
+        pdf_zh_sha256=sha256(zh),
+        pdf_en_sha256=sha256(en),
+        pdf_revision=revision,
+    )
+    return updated == 1
+
+
+def execution_start(*, round_: Round, by: User | None) -> Round:
+    with transaction.atomic():
+        locked = lock_round(round_.pk)
+        return round_advance(round_=locked, to=S.IN_EXECUTION, by=by, note="execution starts")
+
+
+def execution_start_check(*, now: datetime.datetime) -> int:
+    """Rounds whose contracts are all signed start execution on the contract start date."""
+    today = timezone.localdate(now)
+    started = 0
+    for round_ in Round.objects.filter(status=S.CONTRACTED, contract_starts_on__lte=today):
+        try:
+            execution_start(round_=round_, by=None)
+            started += 1
+        except ValidationError:
+            pass
+    return started
