@@ -1,10 +1,10 @@
-"""Reads of the award, with the access checks.
+"""Reads of contracts and their execution, with the access checks.
 
-* The office sees everything of the rounds it runs (``round.office``).
-* A hospital sees only its own allocations, objections and contracts.
-* A manufacturer sees only its own bid results, allocations, objections and contracts.
-* Anyone (signed in or not) sees the published results of a round in its objection
-  period (proposed winners) or after the award.
+* The office sees the contracts, purchases and supply failures of the rounds it runs.
+* A hospital sees only its own contracts and purchases, and the supply failures of its
+  province.
+* A manufacturer sees only its own contracts and purchases, and the supply failures where
+  it is the failing or the backup supplier.
 A refusal is ``Http404`` for objects of another party (their existence is not revealed).
 """
 
@@ -13,9 +13,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db.models import (
     BigIntegerField,
@@ -24,7 +22,6 @@ from django.db.models import (
     F,
     FilteredRelation,
     Min,
-    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -36,330 +33,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 
-from accounts.models import Organization, Region, User
-from contracts.models import (
-    BidResult,
-    Contract,
-    ContractLine,
-    EvaluationRun,
-    HospitalAllocation,
-    ItemAward,
-    Notification,
-    Objection,
-    ProvinceAllocation,
-    ProvinceSelection,
-    Purchase,
-    SupplyFailure,
-)
-from contracts.progress import (
-    Progress,
-    combine,
-    elapsed_days,
-    line_progress,
-)
-from procurement.models import Round, RoundItem
-
-S = Round.Status
-PUBLISHED = {S.OBJECTION, S.AWARDED, S.CONTRACTED, S.IN_EXECUTION, S.CLOSED}
-FINAL = {S.AWARDED, S.CONTRACTED, S.IN_EXECUTION, S.CLOSED}
+from accounts.models import Organization, User
+from awards.selectors import matching
+from contracts.models import Contract, ContractLine, Purchase, SupplyFailure
+from contracts.progress import Progress, combine, elapsed_days
 
 
 def _org(user: User) -> Organization | None:
     return getattr(user, "organization", None) if user.is_authenticated else None
-
-
-def round_get_for_office(*, user: User, round_id: int) -> Round:
-    org = _org(user)
-    round_ = Round.objects.filter(pk=round_id).select_related("rule_set").first()
-    if round_ is None or org is None or round_.office_id != org.pk:
-        raise Http404
-    return round_
-
-
-def round_list_for_office(*, user: User) -> QuerySet[Round]:
-    org = _org(user)
-    if org is None or org.kind != Organization.Kind.OFFICE:
-        return Round.objects.none()
-    return Round.objects.filter(office=org).order_by("-created_at")
-
-
-def run_get_for_office(*, user: User, run_id: int) -> EvaluationRun:
-    org = _org(user)
-    run = (
-        EvaluationRun.objects.filter(pk=run_id)
-        .select_related("round", "rule_set", "same_as", "requested_by")
-        .defer("result", "same_as__result")
-        .first()
-    )
-    if run is None or org is None or run.round.office_id != org.pk:
-        raise Http404
-    return run
-
-
-def run_list_for_round(*, round_: Round) -> QuerySet[EvaluationRun]:
-    # The result document can hold a million hospital lines: never loaded for a listing.
-    return (
-        EvaluationRun.objects.filter(round=round_)
-        .select_related("rule_set", "same_as")
-        .defer("result", "same_as__result")
-    )
-
-
-def official_run(*, round_: Round) -> EvaluationRun | None:
-    return (
-        EvaluationRun.objects.filter(round=round_, is_official=True)
-        .select_related("same_as", "rule_set")
-        .defer("result", "same_as__result")
-        .first()
-    )
-
-
-def published_round_get(*, round_id: int) -> tuple[Round, EvaluationRun]:
-    """A round whose results are public (objection period or awarded), with its run."""
-    round_ = Round.objects.filter(pk=round_id, status__in=PUBLISHED).first()
-    run = official_run(round_=round_) if round_ else None
-    if round_ is None or run is None:
-        raise Http404
-    return round_, run.source_run
-
-
-def results_tables(*, run: EvaluationRun) -> list[dict[str, object]]:
-    """Per item: the award figures, the bids with results, the province allocations."""
-    awards = ItemAward.objects.filter(run=run).select_related("round_item__item")
-    bids: dict[int, list[BidResult]] = {}
-    for b in BidResult.objects.filter(run=run).select_related("manufacturer", "opened_bid"):
-        bids.setdefault(b.round_item_id, []).append(b)
-    provinces: dict[int, list[ProvinceAllocation]] = {}
-    for p in ProvinceAllocation.objects.filter(run=run).select_related(
-        "region", "manufacturer", "backup_bid__manufacturer"
-    ):
-        provinces.setdefault(p.round_item_id, []).append(p)
-    out = []
-    for award in awards:
-        item_bids = sorted(
-            bids.get(award.round_item_id, []),
-            key=lambda b: (
-                {"won": 0, "lost": 1, "invalid": 2}[b.outcome],
-                b.rank or 10**9,
-                b.unit_comparable_price or 0,
-                b.opened_bid_id,
-            ),
-        )
-        out.append(
-            {
-                "award": award,
-                "bids": item_bids,
-                "winners": [b for b in item_bids if b.outcome == BidResult.Outcome.WON],
-                "provinces": provinces.get(award.round_item_id, []),
-            }
-        )
-    return out
-
-
-def provisional_rounds(*, round_ids: Iterable[int]) -> dict[int, str]:
-    """The rounds among ``round_ids`` whose published allocations may still change, each
-    with the reason users are shown (marked 暂定 / provisional beside the figures).
-
-    * In the objection period the winners are only proposed (拟中选).
-    * A drug round's final award allocates provinces only once province selection has
-      closed and its allocation run is done: until then the provinces, and so each
-      hospital's supplier and volumes, are the evaluation's and may change.
-    """
-    ids = set(round_ids)
-    if not ids:
-        return {}
-    rounds = list(Round.objects.filter(pk__in=ids).values_list("pk", "status", "kind"))
-    selections = {
-        round_id: (status, result_status)
-        for round_id, status, result_status in ProvinceSelection.objects.filter(
-            round_id__in=ids
-        ).values_list("round_id", "status", "result_run__status")
-    }
-    # Consumable rounds whose run applying the hospitals' choices (contracts.reassignment)
-    # has not finished.
-    choosing = set(
-        EvaluationRun.objects.filter(round_id__in=ids, is_hospital_choice=True)
-        .exclude(status=EvaluationRun.Status.DONE)
-        .values_list("round_id", flat=True)
-    )
-    out: dict[int, str] = {}
-    for pk, status, kind in rounds:
-        if status == S.OBJECTION:
-            out[pk] = _(
-                "Proposed: the winners are published for objections; these figures may "
-                "change until the award is final."
-            )
-        elif status == S.AWARDED and kind == Round.Kind.DRUGS:
-            selection_status, result_status = selections.get(pk, (None, None))
-            if (
-                selection_status != ProvinceSelection.Status.CLOSED
-                or result_status != EvaluationRun.Status.DONE
-            ):
-                out[pk] = _(
-                    "Provisional until province selection has finished: the provinces, "
-                    "and so the suppliers and volumes, may still change."
-                )
-        elif status == S.AWARDED and pk in choosing:
-            out[pk] = _(
-                "Provisional until the hospitals' choices for the volume of losing products "
-                "are applied: the suppliers of that volume may still change."
-            )
-    return out
-
-
-def bid_results_list_for_manufacturer(*, user: User) -> QuerySet[BidResult]:
-    """A manufacturer's own results in rounds whose results are published."""
-    org = _org(user)
-    if org is None or org.kind != Organization.Kind.MANUFACTURER:
-        return BidResult.objects.none()
-    return (
-        BidResult.objects.filter(
-            manufacturer=org,
-            run__is_official=True,
-            run__round__status__in=PUBLISHED,
-        )
-        .select_related("run__round", "round_item__item")
-        .order_by("-run__round__created_at", "round_item__item__code")
-    )
-
-
-def _official_source_runs() -> list[int]:
-    """Ids of the runs holding the rows of each published round's official result."""
-    ids = []
-    for run in EvaluationRun.objects.filter(is_official=True, round__status__in=PUBLISHED):
-        ids.append(run.same_as_id or run.pk)
-    return ids
-
-
-def province_allocations_list_for_user(*, user: User) -> QuerySet[ProvinceAllocation]:
-    org = _org(user)
-    if org is None or org.kind != Organization.Kind.MANUFACTURER:
-        return ProvinceAllocation.objects.none()
-    return (
-        ProvinceAllocation.objects.filter(manufacturer=org, run_id__in=_official_source_runs())
-        .select_related("run__round", "round_item__item", "region")
-        .order_by("run__round_id", "round_item__item__code", "region__code")
-    )
-
-
-def hospital_allocations_list_for_user(*, user: User) -> QuerySet[HospitalAllocation]:
-    """A hospital's own allocations; a manufacturer's own (per hospital); nothing else."""
-    org = _org(user)
-    if org is None:
-        return HospitalAllocation.objects.none()
-    runs = _official_source_runs()
-    qs = HospitalAllocation.objects.filter(run_id__in=runs)
-    if org.kind == Organization.Kind.HOSPITAL:
-        qs = qs.filter(hospital=org)
-    elif org.kind == Organization.Kind.MANUFACTURER:
-        qs = qs.filter(manufacturer=org)
-    else:
-        return HospitalAllocation.objects.none()
-    return qs.select_related(
-        "run__round", "round_item__item", "manufacturer", "hospital", "region"
-    ).order_by("run__round_id", "round_item__item__code", "hospital_id", "opened_bid_id")
-
-
-_M = TypeVar("_M", bound=Model)
-
-
-def _matching(queryset: QuerySet[_M], text: str, *fields: str) -> QuerySet[_M]:
-    """The rows where any of ``fields`` contains ``text`` (case-insensitive); all of them
-    when ``text`` is empty. Shared by the searchable award and execution lists."""
-    if not text:
-        return queryset
-    return queryset.filter(reduce(or_, (Q(**{f"{field}__icontains": text}) for field in fields)))
-
-
-def hospital_allocations_matching(
-    allocations: QuerySet[HospitalAllocation], text: str
-) -> QuerySet[HospitalAllocation]:
-    """Allocations whose hospital, supplier (Chinese or English name), item code or round
-    code holds ``text``."""
-    return _matching(
-        allocations,
-        text,
-        "hospital__name",
-        "hospital__name_en",
-        "manufacturer__name",
-        "manufacturer__name_en",
-        "round_item__item__code",
-        "run__round__code",
-    )
-
-
-def hospital_allocation_totals(*, run: EvaluationRun) -> dict[int, int]:
-    return dict(
-        HospitalAllocation.objects.filter(run=run)
-        .values_list("round_item_id")
-        .annotate(total=Sum("quantity"))
-        .values_list("round_item_id", "total")
-    )
-
-
-def objection_list_for_user(*, user: User, round_: Round | None = None) -> QuerySet[Objection]:
-    org = _org(user)
-    qs = Objection.objects.select_related("round", "round_item__item", "organization", "filed_by")
-    if round_ is not None:
-        qs = qs.filter(round=round_)
-    if org is None:
-        return qs.none()
-    if org.kind == Organization.Kind.OFFICE:
-        return qs.filter(round__office=org)
-    return qs.filter(organization=org)
-
-
-def objection_get_for_user(*, user: User, objection_id: int) -> Objection:
-    objection = objection_list_for_user(user=user).filter(pk=objection_id).first()
-    if objection is None:
-        raise Http404
-    return objection
-
-
-def notification_list_for_user(*, user: User) -> QuerySet[Notification]:
-    org = _org(user)
-    if org is None:
-        return Notification.objects.none()
-    return Notification.objects.filter(organization=org)
-
-
-def selection_get_for_user(*, user: User, round_id: int) -> ProvinceSelection:
-    """The office of the round, or a winner of its final award; nobody else."""
-    org = _org(user)
-    selection = (
-        ProvinceSelection.objects.filter(round_id=round_id)
-        .select_related("round", "run", "result_run")
-        .first()
-    )
-    if selection is None or org is None:
-        raise Http404
-    if org.kind == Organization.Kind.OFFICE and selection.round.office_id == org.pk:
-        return selection
-    if (
-        org.kind == Organization.Kind.MANUFACTURER
-        and BidResult.objects.filter(
-            run=selection.run.source_run, manufacturer=org, outcome=BidResult.Outcome.WON
-        ).exists()
-    ):
-        return selection
-    raise Http404
-
-
-def selection_list_for_manufacturer(*, user: User) -> list[ProvinceSelection]:
-    org = _org(user)
-    if org is None or org.kind != Organization.Kind.MANUFACTURER:
-        return []
-    out = []
-    for selection in ProvinceSelection.objects.select_related("round", "run").order_by(
-        "-opened_at"
-    ):
-        if BidResult.objects.filter(
-            run=selection.run.source_run, manufacturer=org, outcome=BidResult.Outcome.WON
-        ).exists():
-            out.append(selection)
-    return out
 
 
 def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
@@ -378,7 +60,7 @@ def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
 def contracts_matching(contracts: QuerySet[Contract], text: str) -> QuerySet[Contract]:
     """Contracts whose number, hospital or manufacturer (Chinese or English name) holds
     ``text``; all of them when it is empty."""
-    return _matching(
+    return matching(
         contracts,
         text,
         "number",
@@ -430,109 +112,6 @@ class LineProgress:
     item: Named
     region: Named
     progress: Progress
-
-
-def progress_lines(*, contracts: QuerySet[Contract], today: datetime.date) -> list[LineProgress]:
-    """Every current contract line of ``contracts`` with its bought, agreed and pro-rata
-    figures (``contracts.progress``).
-
-    Read as plain values, not model instances, with the names fetched once per hospital,
-    manufacturer, item and province: a national round has about a million lines.
-    """
-    lines = list(
-        ContractLine.objects.filter(contract__in=contracts, version=F("contract__current_version"))
-        .order_by("contract__number", "round_item__item__code")
-        .values_list(
-            "contract_id",
-            "contract__number",
-            "contract__hospital_id",
-            "contract__manufacturer_id",
-            "round_item_id",
-            "region_id",
-            "quantity",
-            "starts_on",
-            "ends_on",
-        )
-        .iterator(chunk_size=20_000)
-    )
-    bought = {
-        (c, i): q
-        for c, i, q in Purchase.objects.filter(contract__in=contracts)
-        .values_list("contract_id", "round_item_id")
-        .annotate(q=Sum("quantity"))
-        .values_list("contract_id", "round_item_id", "q")
-    }
-    regions = {r.pk: Named(r.pk, r.code, r.name_zh, r.name_en) for r in Region.objects.all()}
-    org_ids = {line[2] for line in lines} | {line[3] for line in lines}
-    orgs = {
-        pk: Named(
-            pk,
-            code,
-            name,
-            name_en,
-            regions[region_id].display_name if region_id in regions else "",
-        )
-        for pk, code, name, name_en, region_id in Organization.objects.filter(
-            pk__in=org_ids
-        ).values_list("pk", "social_credit_code", "name", "name_en", "region_id")
-    }
-    items = {
-        pk: Named(pk, code, name, name_en)
-        for pk, code, name, name_en in RoundItem.objects.filter(
-            pk__in={line[4] for line in lines}
-        ).values_list("pk", "item__code", "item__name", "item__name_en")
-    }
-    return [
-        LineProgress(
-            contract_id=contract_id,
-            contract_number=number,
-            hospital=orgs[hospital_id],
-            manufacturer=orgs[manufacturer_id],
-            item=items[item_id],
-            region=regions[region_id],
-            progress=line_progress(
-                agreed=quantity,
-                bought=bought.get((contract_id, item_id), 0),
-                starts_on=starts_on,
-                ends_on=ends_on,
-                today=today,
-            ),
-        )
-        for (
-            contract_id,
-            number,
-            hospital_id,
-            manufacturer_id,
-            item_id,
-            region_id,
-            quantity,
-            starts_on,
-            ends_on,
-        ) in lines
-    ]
-
-
-def progress_by(rows: list[LineProgress], key: str) -> list[tuple[Named, Progress]]:
-    """Totals per ``hospital``, ``manufacturer``, ``item`` or ``region``, by code."""
-    groups: dict[int, tuple[Named, list[Progress]]] = {}
-    for row in rows:
-        obj: Named = getattr(row, key)
-        groups.setdefault(obj.pk, (obj, []))[1].append(row.progress)
-    return sorted(
-        ((obj, combine(parts)) for obj, parts in groups.values()), key=lambda g: g[0].code
-    )
-
-
-def behind_schedule_hospitals(*, rows: list[LineProgress]) -> list[tuple[Named, Progress]]:
-    """Hospitals whose purchases, over all their lines, are behind the pro-rata schedule."""
-    return sorted(
-        (
-            (hospital, progress)
-            for hospital, progress in progress_by(rows, "hospital")
-            if progress.behind
-        ),
-        key=lambda pair: -pair[1].shortfall,
-    )
 
 
 # --- progress as aggregate queries --------------------------------------------------------
@@ -809,7 +388,7 @@ def line_progress_rows(rows: Iterable[dict[str, Any]]) -> list[LineProgress]:
 def progress_lines_matching(lines: QuerySet[ContractLine], text: str) -> QuerySet[ContractLine]:
     """Lines whose contract number, hospital (Chinese or English name) or item code
     holds ``text``."""
-    return _matching(
+    return matching(
         lines,
         text,
         "contract__number",
@@ -833,7 +412,7 @@ def purchase_list_for_user(*, user: User) -> QuerySet[Purchase]:
 
 def purchases_matching(purchases: QuerySet[Purchase], text: str) -> QuerySet[Purchase]:
     """Purchases whose contract number, item code or item name holds ``text``."""
-    return _matching(
+    return matching(
         purchases,
         text,
         "contract__number",
