@@ -26,6 +26,8 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("rounds/", include("procurement.urls")),
     path("bidding/", include("bidding.urls")),
+    # The award's pages and the contracts' pages share /awards/ (their paths do not overlap).
+    path("awards/", include("awards.urls")),
     path("awards/", include("contracts.urls")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),

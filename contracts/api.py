@@ -1,18 +1,18 @@
-"""REST API of awards and contracts (token auth), described in the OpenAPI schema.
+"""REST API of contracts and their execution (token auth), described in the OpenAPI
+schema.
 
 Every list is filtered by the same selectors as the pages: a hospital reads only its own
-allocations, contracts, purchases and progress; a manufacturer only its own; the office
-only the rounds it runs. Money is a decimal string.
+contracts, purchases and progress; a manufacturer only its own; the office only the
+rounds it runs. Money is a decimal string.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.permissions import BasePermission
@@ -21,30 +21,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
+from awards.api import ErrorsSerializer, RoleIs
 from catalog.imports import RowsRefused
 from contracts import selectors, services
-from contracts.models import Contract, EvaluationRun, HospitalAllocation, Purchase
+from contracts.models import Contract, Purchase
 
 
-class _RoleIs(BasePermission):
-    kinds: tuple[str, ...] = ()
-    message = "This endpoint is not available to your organization."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        organization = getattr(request.user, "organization", None)
-        return bool(
-            request.user
-            and request.user.is_authenticated
-            and organization is not None
-            and organization.kind in self.kinds
-        )
-
-
-class IsParty(_RoleIs):
-    kinds = (Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
-
-
-class IsAnyRole(_RoleIs):
+class IsAnyRole(RoleIs):
     kinds = (
         Organization.Kind.OFFICE,
         Organization.Kind.HOSPITAL,
@@ -52,48 +35,12 @@ class IsAnyRole(_RoleIs):
     )
 
 
-class IsHospital(_RoleIs):
+class IsHospital(RoleIs):
     kinds = (Organization.Kind.HOSPITAL,)
     message = "This endpoint is available to hospitals only."
 
 
-class IsOffice(_RoleIs):
-    kinds = (Organization.Kind.OFFICE,)
-    message = "This endpoint is available to the procurement office only."
-
-
 # --- serializers --------------------------------------------------------------------------
-
-
-class AllocationSerializer(serializers.ModelSerializer):
-    round = serializers.CharField(source="run.round.code")
-    item = serializers.CharField(source="round_item.item.code")
-    region = serializers.CharField(source="region.code")
-    hospital = serializers.CharField(source="hospital.social_credit_code")
-    manufacturer = serializers.CharField(source="manufacturer.social_credit_code")
-    provisional = serializers.SerializerMethodField()
-
-    class Meta:
-        model = HospitalAllocation
-        fields = [
-            "round",
-            "item",
-            "region",
-            "hospital",
-            "manufacturer",
-            "quantity",
-            "unit_price",
-            "provisional",
-        ]
-
-    def get_provisional(self, obj: HospitalAllocation) -> bool:
-        """True while the figures may still change (objection period, or a drug round's
-        province selection not finished); one check per round of the response."""
-        known: dict[int, bool] = self.context.setdefault("provisional_rounds", {})
-        round_id = obj.run.round_id
-        if round_id not in known:
-            known[round_id] = bool(selectors.provisional_rounds(round_ids=[round_id]))
-        return known[round_id]
 
 
 class ContractLineSerializer(serializers.Serializer):
@@ -169,9 +116,6 @@ class PurchaseOutcomeSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
 
 
-ErrorsSerializer = inline_serializer(
-    name="Errors", fields={"errors": serializers.ListField(child=serializers.CharField())}
-)
 MAX_LINES = 10_000
 
 
@@ -200,43 +144,7 @@ class ProgressSerializer(serializers.Serializer):
     )
 
 
-class RunSerializer(serializers.ModelSerializer):
-    round = serializers.CharField(source="round.code")
-    rule_set = serializers.CharField(source="rule_set.name")
-
-    class Meta:
-        model = EvaluationRun
-        fields = [
-            "id",
-            "round",
-            "rule_set",
-            "rule_set_version",
-            "is_scenario",
-            "is_official",
-            "status",
-            "progress",
-            "stage",
-            "input_hash",
-            "solver_status",
-            "total_cost",
-            "same_as",
-            "error",
-            "requested_at",
-            "finished_at",
-        ]
-
-
 # --- views --------------------------------------------------------------------------------
-
-
-class AllocationListView(ListAPIView):
-    """Your hospital allocations of published awards (a hospital's own, a winner's own)."""
-
-    permission_classes = [IsParty]
-    serializer_class = AllocationSerializer
-
-    def get_queryset(self) -> QuerySet[HospitalAllocation]:
-        return selectors.hospital_allocations_list_for_user(user=self.request.user)  # type: ignore[arg-type]
 
 
 class ContractListView(ListAPIView):
@@ -335,27 +243,3 @@ class ProgressView(GenericAPIView):
         page = self.paginate_queryset(selectors.progress_line_rows(lines=lines, schedule=schedule))
         rows = selectors.line_progress_rows(page or [])
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
-
-
-class EvaluationView(APIView):
-    """The office starts the official evaluation of a round (202, poll the run)."""
-
-    permission_classes = [IsOffice]
-
-    @extend_schema(request=None, responses={202: RunSerializer, 400: ErrorsSerializer})
-    def post(self, request: Request, round_id: int) -> Response:
-        round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
-        try:
-            run = services.evaluation_request(round_=round_, by=request.user)  # type: ignore[arg-type]
-        except ValidationError as exc:
-            return Response({"errors": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
-
-
-class RunDetailView(APIView):
-    permission_classes = [IsOffice]
-
-    @extend_schema(responses=RunSerializer)
-    def get(self, request: Request, run_id: int) -> Response:
-        run = selectors.run_get_for_office(user=request.user, run_id=run_id)  # type: ignore[arg-type]
-        return Response(RunSerializer(run).data)

@@ -1,20 +1,13 @@
-"""The ready-made awarded demo round, part 2: award, provinces, contracts, a month bought.
+"""The ready-made awarded demo round, part 3: contracts and a month bought.
 
-Takes ``DEMO-2026-A1`` (left by ``bidding.demo`` with its bids opened) through the real
-services: the official evaluation, the objection period (no objection), finalization,
-province selection (each winner takes its turns in the draft, choosing the free province
-it prefers), the allocation after selection, contracts drawn up and confirmed by every
-hospital and then every supplier, execution, and one month of purchases.
+Takes ``DEMO-2026-A1`` (awarded, provinces selected by ``awards.demo``) through the real
+services: contracts drawn up and confirmed by every hospital and then every supplier,
+execution, and one month of purchases.
 
-Differences from a live round, all demo only and all here:
-
-* the evaluation runs are executed in this process right after they are queued
-  (``evaluation_execute``, the task's own service): seed_demo runs in one transaction, so
-  the queued tasks only start after it commits and then find the runs done (no-ops);
-* once the award is done the timetable is moved back by a plain UPDATE so the round
-  reads as run months ago, with the contract term starting on the first day of last
-  month: the purchase service accepts months of the term that have begun, and "last
-  month" is the one a hospital records.
+Different from a live round, demo only: once the contracts are confirmed the timetable is
+moved back by a plain UPDATE so the round reads as run months ago, with the contract term
+starting on the first day of last month: the purchase service accepts months of the term
+that have begun, and "last month" is the one a hospital records.
 """
 
 from __future__ import annotations
@@ -25,10 +18,11 @@ from typing import TextIO
 
 from django.utils import timezone
 
-from accounts.models import Organization, Region, User
+from accounts.models import Organization
+from awards.demo import office_user, user_of
 from bidding.demo import AWARDED_ROUND
 from contracts import services
-from contracts.models import Contract, ContractLine, EvaluationRun, ProvinceSelection
+from contracts.models import Contract, ContractLine
 from contracts.progress import expected_by, month_start
 from procurement.models import Round
 
@@ -40,62 +34,11 @@ S = Round.Status
 ON_SCHEDULE, BEHIND = Decimal("1.02"), Decimal("0.4")
 
 
-def _office() -> User:
-    return User.objects.get(username="office")
-
-
-def _user_of(organization_id: int) -> User:
-    user = User.objects.filter(organization_id=organization_id).order_by("pk").first()
-    assert user is not None, f"demo organization {organization_id} has no user"
-    return user
-
-
-def _execute(run: EvaluationRun) -> None:
-    """Demo only: run the queued evaluation here instead of after the commit."""
-    services.evaluation_execute(run_id=run.pk)
-    run.refresh_from_db()
-    if run.status != EvaluationRun.Status.DONE:
-        raise RuntimeError(f"demo evaluation run {run.pk} ended {run.status}: {run.error}")
-
-
-def _award(round_: Round) -> None:
-    office = _office()
-    _execute(services.evaluation_request(round_=round_, by=office))
-    services.objection_period_open(round_=round_, by=office)
-    services.award_finalize(round_=round_, by=office)
-
-
-def _select_provinces(round_: Round) -> None:
-    """Every winner makes its picks: its own province if free, else the first free one."""
-    office = _office()
-    selection = services.selection_open(
-        round_=round_, by=office, closes_at=timezone.now() + datetime.timedelta(hours=1)
-    )
-    home = dict(Organization.objects.values_list("pk", "region_id"))
-    for round_item in round_.items.order_by("pk"):
-        while True:
-            board = services.draft_board(selection=selection, round_item_id=round_item.pk)
-            current = board.current
-            if current is None:
-                break
-            free = board.free
-            region: Region = next(
-                (r for r in free if r.pk == home.get(current.manufacturer_id)), free[0]
-            )
-            services.selection_pick(
-                selection=selection,
-                round_item_id=round_item.pk,
-                by=_user_of(current.manufacturer_id),
-                region=region,
-            )
-    _execute(services.selection_close(selection=selection, by=office))
-
-
 def _contract(round_: Round) -> None:
-    services.contracts_generate(round_=round_, by=_office())
+    services.contracts_generate(round_=round_, by=office_user())
     for contract in Contract.objects.filter(round=round_).order_by("pk"):
-        contract = services.contract_confirm(contract=contract, by=_user_of(contract.hospital_id))
-        services.contract_confirm(contract=contract, by=_user_of(contract.manufacturer_id))
+        contract = services.contract_confirm(contract=contract, by=user_of(contract.hospital_id))
+        services.contract_confirm(contract=contract, by=user_of(contract.manufacturer_id))
 
 
 def _move_timetable_back(round_: Round) -> datetime.date:
@@ -138,28 +81,22 @@ def _buy_one_month(round_: Round, month: datetime.date) -> int:
     hospitals = Organization.objects.in_bulk(list(lines_by_hospital))
     for hospital_id, lines in lines_by_hospital.items():
         services.purchases_record(
-            hospital=hospitals[hospital_id], by=_user_of(hospital_id), lines=lines, channel="web"
+            hospital=hospitals[hospital_id], by=user_of(hospital_id), lines=lines, channel="web"
         )
     return sum(len(lines) for lines in lines_by_hospital.values())
 
 
 def load(*, stdout: TextIO) -> None:
     round_ = Round.objects.filter(code=AWARDED_ROUND).first()
-    if round_ is None or round_.status != S.BIDS_OPENED:
-        return  # not loaded by bidding.demo in this run, or already taken further
-    _award(round_)
-    round_.refresh_from_db()
-    _select_provinces(round_)
-    round_.refresh_from_db()
+    if round_ is None or round_.status != S.AWARDED:
+        return  # not awarded by awards.demo in this run, or already taken further
     _contract(round_)
     round_.refresh_from_db()
     starts = _move_timetable_back(round_)
     round_.refresh_from_db()
-    services.execution_start(round_=round_, by=_office())
+    services.execution_start(round_=round_, by=office_user())
     purchases = _buy_one_month(round_, starts)
     stdout.write(
-        f"contracts: {AWARDED_ROUND} awarded, provinces selected, "
-        f"{Contract.objects.filter(round=round_).count()} contracts confirmed, "
-        f"{purchases} purchase lines for {starts:%Y-%m}\n"
+        f"contracts: {AWARDED_ROUND} {Contract.objects.filter(round=round_).count()} contracts "
+        f"confirmed, {purchases} purchase lines for {starts:%Y-%m}\n"
     )
-    assert ProvinceSelection.objects.filter(round=round_, status="closed").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from accounts.models import Organization, User
-from contracts import reassignment
+from awards.services import reassignment
 from procurement.models import Round
 
 register = template.Library()

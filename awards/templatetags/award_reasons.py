@@ -1,5 +1,5 @@
 """Reasons, solver statuses and allocation sources of the award pages in the reader's
-language (``contracts.reasons``)."""
+language (``awards.reasons``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from contracts import reasons
+from awards import reasons
 
 register = template.Library()
 

@@ -1,0 +1,1 @@
+"""The award's pages, by sub-domain (``awards.urls`` routes them)."""

@@ -1,0 +1,1 @@
+"""The contracts' pages, by sub-domain (``contracts.urls`` routes them)."""

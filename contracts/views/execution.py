@@ -1,0 +1,335 @@
+"""Execution pages: purchases (form and spreadsheet upload), progress against the
+agreed volumes, supply failures and the switch to a backup supplier.
+
+Thin: check the role, fetch through a selector, validate a form, call one service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import hospital_required, office_required
+from accounts.models import Organization
+from accounts.pagination import paginate
+from awards import selectors as award_selectors
+from awards.models import BidResult, ItemAward, ProvinceAllocation
+from awards.views.base import any_role_required, search_text
+from catalog.imports import upload_discard, upload_get_for_user, upload_store
+from catalog.models import StoredUpload
+from contracts import selectors, services
+from contracts.forms import PurchaseForm, PurchaseUploadForm, SupplyFailureForm, SwitchForm
+from contracts.models import Contract, ContractLine, Purchase, SupplyFailure
+from procurement.models import Round
+
+
+def _hospital_lines(request: HttpRequest) -> list[Any]:
+    """The current lines of the hospital's confirmed contracts in execution (the form)."""
+    contracts = selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
+        status=Contract.Status.CONFIRMED, round__status=Round.Status.IN_EXECUTION
+    )
+    return list(
+        ContractLine.objects.filter(contract__in=contracts, version=F("contract__current_version"))
+        .select_related("contract__manufacturer", "round_item__item")
+        .order_by("contract__number", "round_item__item__code")
+    )
+
+
+@hospital_required
+def purchases(request: HttpRequest) -> HttpResponse:
+    """Record a month of purchases (form), or upload a spreadsheet of them."""
+    lines = _hospital_lines(request)
+    form = PurchaseForm(request.POST or None, lines=lines)
+    if request.method == "POST" and form.is_valid():
+        number, item_code = form.cleaned_data["line"].split("|", 1)
+        try:
+            services.purchases_record(
+                hospital=request.user.organization,  # type: ignore[union-attr,arg-type]
+                by=request.user,  # type: ignore[arg-type]
+                lines=[
+                    services.PurchaseLine(
+                        contract_number=number,
+                        item_code=item_code,
+                        month=form.cleaned_data["month"],
+                        quantity=form.cleaned_data["quantity"],
+                    )
+                ],
+                channel=Purchase.Channel.WEB,
+            )
+            messages.success(request, _("The purchase is recorded."))
+            return redirect("contracts:purchases")
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+    query = search_text(request)
+    recorded = selectors.purchases_matching(
+        selectors.purchase_list_for_user(user=request.user),  # type: ignore[arg-type]
+        query,
+    ).order_by("-month", "contract__number", "round_item__item__code", "pk")
+    return render(
+        request,
+        "contracts/purchases.html",
+        {
+            "form": form,
+            "upload_form": PurchaseUploadForm(),
+            "page_obj": paginate(request, recorded),
+            "q": query,
+            "has_lines": bool(lines),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@hospital_required
+def purchases_upload(request: HttpRequest) -> HttpResponse:
+    """Upload: a preview first (nothing written), then the commit of the same file."""
+    user = request.user
+    scope = str(user.organization_id)  # type: ignore[union-attr]
+    if request.method == "POST" and "token" in request.POST:
+        try:
+            upload = upload_get_for_user(
+                user=user,  # type: ignore[arg-type]
+                token=request.POST["token"],
+                purpose=services.PURCHASE_UPLOAD,
+                scope=scope,
+            )
+        except StoredUpload.DoesNotExist:  # unknown, used, or another user's token
+            messages.error(request, _("That upload is no longer available; upload the file again."))
+            return redirect("contracts:purchases")
+        outcome = services.purchases_import(
+            hospital=user.organization,  # type: ignore[union-attr,arg-type]
+            by=user,  # type: ignore[arg-type]
+            data=bytes(upload.data),
+            filename=upload.filename,
+            max_bytes=settings.JICAI_MAX_UPLOAD_BYTES,
+            commit=True,
+        )
+        if outcome.committed:
+            upload_discard(upload=upload)
+            messages.success(
+                request,
+                _("%(created)s purchases recorded, %(changed)s changed, %(unchanged)s unchanged.")
+                % {
+                    "created": outcome.created,
+                    "changed": outcome.changed,
+                    "unchanged": outcome.unchanged,
+                },
+            )
+            return redirect("contracts:purchases")
+        return render(
+            request,
+            "contracts/purchases_preview.html",
+            {"outcome": outcome, "token": upload.token},
+            status=400,
+        )
+    form = PurchaseUploadForm(request.POST or None, request.FILES or None)
+    if request.method != "POST" or not form.is_valid():
+        return redirect("contracts:purchases")
+    uploaded = form.cleaned_data["file"]
+    data = uploaded.read(settings.JICAI_MAX_UPLOAD_BYTES + 1)
+    outcome = services.purchases_import(
+        hospital=user.organization,  # type: ignore[union-attr,arg-type]
+        by=user,  # type: ignore[arg-type]
+        data=data,
+        filename=uploaded.name,
+        max_bytes=settings.JICAI_MAX_UPLOAD_BYTES,
+        commit=False,
+    )
+    token = None
+    if outcome.ok:
+        token = upload_store(
+            user=user,  # type: ignore[arg-type]
+            purpose=services.PURCHASE_UPLOAD,
+            scope=scope,
+            filename=uploaded.name,
+            data=data,
+        ).token
+    return render(
+        request,
+        "contracts/purchases_preview.html",
+        {"outcome": outcome, "token": token},
+        status=200 if outcome.ok else 400,
+    )
+
+
+PROGRESS_DETAILS = ("hospitals", "lines", "behind")
+BEHIND_PREVIEW = 10
+
+
+@any_role_required
+def progress(request: HttpRequest) -> HttpResponse:
+    """Bought against agreed and pro-rata: totals per item, province and winner; then, a
+    page at a time and searchable, per hospital, per contract line, or (the office) the
+    hospitals behind schedule. Every table is one aggregate query over the round's
+    current lines (``selectors.progress_grouped``)."""
+    user = request.user
+    is_office = user.organization.kind == Organization.Kind.OFFICE  # type: ignore[union-attr]
+    contracts = selectors.contract_list_for_user(user=user).filter(  # type: ignore[arg-type]
+        status=Contract.Status.CONFIRMED
+    )
+    rounds = Round.objects.filter(pk__in=contracts.values("round_id")).order_by("-created_at")
+    round_id = request.GET.get("round", "")
+    chosen = next((r for r in rounds if str(r.pk) == round_id), rounds.first())
+    # A hospital's own lines are few: it sees them, not a table of one hospital.
+    org_kind = user.organization.kind  # type: ignore[union-attr]
+    details = (
+        PROGRESS_DETAILS
+        if is_office
+        else ("lines",)
+        if org_kind == "hospital"
+        else PROGRESS_DETAILS[:2]
+    )
+    detail = request.GET.get("detail", "")
+    if detail not in details:
+        detail = details[0]
+    query = search_text(request)
+    context: dict[str, Any] = {
+        "rounds": rounds,
+        "round": chosen,
+        "today": timezone.localdate(),
+        "detail": detail,
+        "details": details,
+        "q": query,
+    }
+    if chosen is None:
+        return render(request, "contracts/progress.html", context)
+    lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
+    schedule = selectors.progress_schedule(lines=lines, today=context["today"])
+    found = selectors.progress_lines_matching(lines, query)
+    behind = selectors.progress_behind(lines=lines, schedule=schedule) if is_office else []
+    if detail == "lines":
+        page = paginate(request, selectors.progress_line_rows(lines=found, schedule=schedule))
+        page.object_list = selectors.line_progress_rows(page.object_list)
+    elif detail == "behind":
+        page = paginate(
+            request,
+            behind if not query else selectors.progress_behind(lines=found, schedule=schedule),
+        )
+    else:
+        page = paginate(
+            request, selectors.progress_grouped(lines=found, schedule=schedule, key="hospital")
+        )
+        page.object_list = selectors.progress_rows(page.object_list, "hospital", lines=found)
+
+    summary = selectors.progress_summary(lines=lines, schedule=schedule)
+    context.update(
+        total=summary.total,
+        by_item=summary.by_item,
+        by_province=summary.by_region,
+        by_winner=summary.by_manufacturer,
+        page_obj=page,
+        behind=behind[:BEHIND_PREVIEW],
+        behind_count=len(behind),
+    )
+    return render(request, "contracts/progress.html", context)
+
+
+@any_role_required
+def supply_failures(request: HttpRequest) -> HttpResponse:
+    """Reported supply failures, newest first, by status."""
+    failures = selectors.supply_failure_list_for_user(user=request.user)  # type: ignore[arg-type]
+    status = request.GET.get("status", "")
+    if status in SupplyFailure.Status.values:
+        failures = failures.filter(status=status)
+    return render(
+        request,
+        "contracts/supply_failures.html",
+        {
+            "page_obj": paginate(request, failures.order_by("-reported_at", "-pk")),
+            "status": status,
+            "statuses": SupplyFailure.Status.choices,
+        },
+    )
+
+
+@any_role_required
+def supply_failure_new(request: HttpRequest, round_id: int) -> HttpResponse:
+    contracts = selectors.contract_list_for_user(user=request.user)  # type: ignore[arg-type]
+    round_ = Round.objects.filter(pk=round_id, pk__in=contracts.values("round_id")).first()
+    if round_ is None:
+        raise Http404
+    official = award_selectors.official_run(round_=round_)
+    awards = (
+        list(ItemAward.objects.filter(run=official.source_run).select_related("round_item__item"))
+        if official
+        else []
+    )
+    form = SupplyFailureForm(request.POST or None, awards=awards)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.supply_failure_report(
+                round_=round_,
+                round_item_id=form.cleaned_data["round_item"],
+                region=form.cleaned_data["region"],
+                by=request.user,  # type: ignore[arg-type]
+                description=form.cleaned_data["description"],
+            )
+            messages.success(request, _("The supply failure is reported to the office."))
+            return redirect("contracts:supply-failures")
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+    return render(
+        request,
+        "contracts/supply_failure_new.html",
+        {"round": round_, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@office_required
+def supplier_switch(request: HttpRequest, failure_id: int) -> HttpResponse:
+    failure = (
+        selectors.supply_failure_list_for_user(user=request.user)  # type: ignore[arg-type]
+        .filter(pk=failure_id)
+        .first()
+    )
+    if failure is None:
+        raise Http404
+    official = award_selectors.official_run(round_=failure.round)
+    run = official.source_run if official else None
+    winners = [
+        w
+        for w in BidResult.objects.filter(
+            run=run, round_item=failure.round_item, outcome=BidResult.Outcome.WON
+        ).select_related("manufacturer")
+        if w.manufacturer_id != failure.manufacturer_id
+    ]
+    allocation = ProvinceAllocation.objects.filter(
+        run=run, round_item=failure.round_item, region=failure.region
+    ).first()
+    form = SwitchForm(
+        request.POST or None,
+        winners=winners,
+        default=allocation.backup_bid_id if allocation else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.supplier_switch(
+                failure=failure,
+                by=request.user,  # type: ignore[arg-type]
+                switch_from=form.cleaned_data["switch_from"],
+                backup_bid_id=form.cleaned_data["backup_bid"],
+            )
+            messages.success(
+                request,
+                _("Switched; %(count)s contracts amended or drawn up.") % {"count": len(changed)},
+            )
+            return redirect("contracts:supply-failures")
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+    return render(
+        request,
+        "contracts/supplier_switch.html",
+        {"failure": failure, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
