@@ -3,7 +3,7 @@
 The seeded round of ``bench/national.py`` (60 items, 3 to 39 bids each, 31 provinces,
 46,000 hospitals, ~920,000 demand lines) is written to a fresh database as organizations,
 items, ceilings, demand declarations and opened bids. Then the evaluation task's body
-(``contracts.services.evaluation_execute``) runs: load bids and demand, build the problem,
+(``awards.services.evaluation_execute``) runs: load bids and demand, build the problem,
 solve, store the run, item awards, bid results, province and ~920,000 hospital
 allocations in one transaction (the hospital rows by a streamed COPY on PostgreSQL).
 
@@ -328,6 +328,9 @@ def _copy_baseline(run_id: int) -> float:
     """COPY the stored hospital allocation rows into a table of the same shape."""
     from django.db import connection, transaction
 
+    from awards.models import HospitalAllocation
+
+    table = HospitalAllocation._meta.db_table
     columns = (
         "run_id, round_item_id, opened_bid_id, manufacturer_id, region_id, hospital_id, "
         "quantity, unit_price"
@@ -335,15 +338,14 @@ def _copy_baseline(run_id: int) -> float:
     with connection.cursor() as cursor:
         buffer = bytearray()
         with cursor.copy(
-            f"COPY (SELECT {columns} FROM contracts_hospitalallocation "
-            f"WHERE run_id = {int(run_id)}) TO STDOUT"
+            f"COPY (SELECT {columns} FROM {table} WHERE run_id = {int(run_id)}) TO STDOUT"
         ) as copy:
             for chunk in copy:
                 buffer += chunk
         with transaction.atomic():
             cursor.execute(
                 "CREATE TEMP TABLE bench_allocation_copy "
-                "(LIKE contracts_hospitalallocation INCLUDING DEFAULTS INCLUDING INDEXES "
+                f"(LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES "
                 "INCLUDING IDENTITY)"
             )
             started = time.perf_counter()
@@ -364,8 +366,8 @@ def _child() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from contracts import services
-    from contracts.models import EvaluationRun, HospitalAllocation, ProvinceAllocation
+    from awards.models import EvaluationRun, HospitalAllocation, ProvinceAllocation
+    from awards.services import storing as services
     from procurement.models import Round
 
     started = time.perf_counter()
@@ -373,7 +375,7 @@ def _child() -> None:
     seed_seconds = time.perf_counter() - started
 
     timings: dict[str, float] = {}
-    real_bulk = services._bulk
+    real_bulk = services.insert_batched
     real_build = services.problem_build
 
     def timed_bulk(model: Any, rows: Any) -> int:
@@ -396,7 +398,7 @@ def _child() -> None:
         timings["HospitalAllocation"] = time.perf_counter() - t
         return count
 
-    services._bulk = timed_bulk
+    services.insert_batched = timed_bulk
     services.problem_build = timed_build
     services._store_hospital_rows = timed_hospital_rows
     from accounts.models import User

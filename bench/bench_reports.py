@@ -125,8 +125,9 @@ def _seed_contracts(built: Any, count: int) -> list[int]:
 
     from accounts.demo import demo_code
     from accounts.models import Organization
+    from awards.models import HospitalAllocation, ProvinceSelection
     from contracts import services as contract_services
-    from contracts.models import Contract, HospitalAllocation, ProvinceSelection
+    from contracts.models import Contract
 
     run = built.run
     allocations = list(

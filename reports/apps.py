@@ -7,7 +7,7 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports and publication")
 
     def ready(self) -> None:
-        from contracts.signals import final_allocation_changed, round_finalized
+        from awards.signals import final_allocation_changed, round_finalized
         from reports.services import award_result_on_allocation_change, award_result_on_finalize
 
         # The award-result PDF is generated as soon as a round's award is final, and again

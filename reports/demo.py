@@ -1,6 +1,6 @@
-"""The ready-made awarded demo round, part 3: its published documents.
+"""The ready-made awarded demo round, part 4: its published documents.
 
-``DEMO-2026-A1`` was finalized by ``contracts.demo``, which queued the award-result PDF
+``DEMO-2026-A1`` was finalized by ``awards.demo``, which queued the award-result PDF
 (``reports.services.award_result_on_finalize``). seed_demo runs in one transaction, so
 the queued tasks would only start after it commits (or on a worker, when a broker is
 configured): the PDFs are rendered here instead, on that same job, so the round is
@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TextIO
 
 from accounts.demo import organization_for
+from awards.selectors import FINAL
 from bidding.demo import AWARDED_ROUND
-from contracts.selectors import FINAL
 from procurement.models import Round
 from reports import services
 from reports.models import GenerationJob, ReportDocument

@@ -1,7 +1,7 @@
 """Spreadsheet exports (.xlsx): every table of the analysis, the same numbers as the pages.
 
 Figures that may still change are marked as the award pages mark them
-(``contracts.selectors.provisional_rounds``: proposed winners in the objection period, or
+(``awards.selectors.provisional_rounds``: proposed winners in the objection period, or
 a drug round's provinces before province selection has finished): the summary says
 "Provisional" and why, and every row of every table carries a "Figures" column
 (Provisional / Final), so a sheet copied on its own still says so.

@@ -24,17 +24,16 @@ from django.db.models import Max
 from django.utils import timezone, translation
 
 from accounts.models import Organization
-from bidding.models import OpenedBid, Opening
-from contracts.models import (
+from awards.models import (
     BidResult,
-    Contract,
-    ContractAmendment,
     EvaluationRun,
     ItemAward,
     ProvinceAllocation,
     ProvinceSelection,
 )
-from contracts.selectors import FINAL, provisional_rounds
+from awards.selectors import FINAL, provisional_rounds
+from bidding.models import OpenedBid, Opening
+from contracts.models import Contract, ContractAmendment
 from procurement.models import Round, RoundItem
 from reports import selectors
 

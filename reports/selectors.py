@@ -18,8 +18,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Organization, User
-from bidding.models import OpenedBid, Opening
-from contracts.models import (
+from awards.models import (
     AuditEntry,
     BidResult,
     EvaluationRun,
@@ -27,8 +26,9 @@ from contracts.models import (
     ItemAward,
     ProvinceAllocation,
 )
-from contracts.reasons import bid_result_reason
-from contracts.selectors import FINAL, official_run
+from awards.reasons import bid_result_reason
+from awards.selectors import FINAL, official_run
+from bidding.models import OpenedBid, Opening
 from procurement.models import Ceiling, Round, RoundItem
 from reports import analysis
 from reports.models import GenerationJob, ReportDocument

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Organization, User
-from contracts.models import EvaluationRun
+from awards.models import EvaluationRun
+from awards.selectors import FINAL, official_run, provisional_rounds
 from contracts.pdf import (
     FONT_FAMILY,
     MissingGlyphsError,
@@ -24,7 +25,6 @@ from contracts.pdf import (
     render_template_pdf,
     sha256,
 )
-from contracts.selectors import FINAL, official_run, provisional_rounds
 from procurement.models import Round
 from reports import selectors
 from reports.models import GenerationJob, ReportDocument
@@ -204,7 +204,7 @@ def award_result_generate(
     pdf = award_result_render(round_=round_, run=run, language=language, provisional=provisional)
     with transaction.atomic():
         # A re-run becoming official (province selection, the hospitals' choices) locks
-        # the round row too (contracts.services): either this rendering is stored first
+        # the round row too (awards.services): either this rendering is stored first
         # and the job that change starts replaces it, or the change came first and this
         # rendering of what is no longer the result is dropped, not stored over the new one.
         locked = Round.objects.select_for_update().get(pk=round_.pk)
@@ -387,14 +387,14 @@ def award_result_publish(
 
 
 def award_result_on_finalize(*, round_: Round, **_kwargs: object) -> None:
-    """Receiver of ``contracts.signals.round_finalized``: the award-result PDF is
+    """Receiver of ``awards.signals.round_finalized``: the award-result PDF is
     generated as soon as the award is final (inside the finalizing transaction, so the
     tasks are queued only if it commits)."""
     award_result_publish(round_=round_, by=None)
 
 
 def award_result_on_allocation_change(*, round_: Round, **_kwargs: object) -> None:
-    """Receiver of ``contracts.signals.final_allocation_changed``: the province selection's
+    """Receiver of ``awards.signals.final_allocation_changed``: the province selection's
     run (drug rounds) or the hospitals' choice run (consumable rounds) is now the official
     result. The award-result PDF shows each winner's provinces and agreed volume (and,
     until then, that they are provisional): it is generated again, in a new job even if
