@@ -21,7 +21,7 @@ def _row_counts() -> dict[str, int]:
         model._meta.label: model.objects.count()
         for model in apps.get_models()
         if model._meta.app_label
-        in {"accounts", "catalog", "procurement", "bidding", "contracts", "reports"}
+        in {"accounts", "catalog", "procurement", "bidding", "awards", "contracts", "reports"}
     }
 
 
@@ -52,8 +52,9 @@ def test_regions_are_the_31_provincial_units() -> None:
 
 
 def test_the_awarded_demo_round_shows_results_contracts_progress_and_its_pdf() -> None:
+    from awards.models import BidResult, EvaluationRun, ProvinceChoice
     from bidding.models import OpenedBid
-    from contracts.models import BidResult, Contract, EvaluationRun, ProvinceChoice, Purchase
+    from contracts.models import Contract, Purchase
     from procurement.models import DemandDeclaration, Round
     from reports.models import GenerationJob, ReportDocument
 

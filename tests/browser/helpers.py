@@ -20,9 +20,9 @@ from playwright.sync_api import Dialog, Locator, Page, Request, expect
 
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Organization, Region, User
+from awards.models import ProvinceSelection
 from bidding.services import BidReceipt, bid_submit
 from catalog.models import ProcurementItem, Product
-from contracts.models import ProvinceSelection
 from procurement.models import Round, RuleSet
 from procurement.services import (
     DemandLine,
@@ -371,8 +371,8 @@ def move_past_opening(round_: Round) -> Round:
 
 def open_bids_and_award(round_: Round) -> Round:
     """Bids opened at the opening time, evaluated, published, no objection, finalized."""
+    from awards.services import award_finalize, evaluation_request, objection_period_open
     from bidding.services import round_open_bids
-    from contracts.services import award_finalize, evaluation_request, objection_period_open
 
     office = user("office")
     round_.refresh_from_db()
@@ -390,7 +390,7 @@ def open_bids_and_award(round_: Round) -> Round:
 
 
 def open_province_selection(round_: Round) -> ProvinceSelection:
-    from contracts.services import selection_open
+    from awards.services import selection_open
 
     return selection_open(
         round_=round_, by=user("office"), closes_at=timezone.now() + datetime.timedelta(hours=2)
@@ -398,8 +398,9 @@ def open_province_selection(round_: Round) -> ProvinceSelection:
 
 
 def close_selection_and_draw_up_contracts(round_: Round) -> Round:
-    from contracts.models import ProvinceSelection
-    from contracts.services import contracts_generate, selection_close
+    from awards.models import ProvinceSelection
+    from awards.services import selection_close
+    from contracts.services import contracts_generate
 
     office = user("office")
     selection = ProvinceSelection.objects.get(round=round_)

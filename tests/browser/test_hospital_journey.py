@@ -17,7 +17,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from contracts.models import Contract, HospitalAllocation, Purchase
+from awards.models import HospitalAllocation
+from contracts.models import Contract, Purchase
 from procurement.models import DemandDeclaration
 from procurement.services import round_close_demand, round_open_bidding, round_open_demand
 from tests.browser.conftest import Journey

@@ -16,13 +16,14 @@ from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
+from awards.models import BidResult, ProvinceAllocation, ProvinceSelection
+from awards.reasons import bid_result_reason
+from awards.services import draft_board, selection_pick
 from bidding.models import OpenedBid
 from bidding.services import round_open_bids
 from catalog.models import Product, Specification
 from catalog.services import product_register
-from contracts.models import BidResult, Contract, ProvinceAllocation, ProvinceSelection
-from contracts.reasons import bid_result_reason
-from contracts.services import draft_board, selection_pick
+from contracts.models import Contract
 from procurement.services import round_close_demand, round_open_bidding, round_open_demand
 from tests.browser.conftest import Journey
 from tests.browser.helpers import (

@@ -19,9 +19,9 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Region
+from awards.models import EvaluationRun
+from awards.services import objection_file
 from catalog.models import ProcurementItem
-from contracts.models import EvaluationRun
-from contracts.services import objection_file
 from procurement.models import Round, RuleSet
 from tests.browser.conftest import Journey
 from tests.browser.helpers import (

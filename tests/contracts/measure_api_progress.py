@@ -2,7 +2,7 @@
 
 The dataset is ``measure_progress``'s (H hospitals x K items current contract lines, two
 months of purchases on three lines in four). "Before" is the endpoint as it was: every
-line read into Python (``selectors.progress_lines``) and the first 5,000 serialized in
+line read into Python (``reference_progress.progress_lines``) and the first 5,000 serialized in
 one response (the rest were cut off silently). "After" is the endpoint now: one page of
 100 lines from the aggregate queries, first and a late page. The figures are the same
 (checked on the first 5,000 lines).
@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from contracts import selectors
 from contracts.models import Purchase
+from tests.contracts import reference_progress
 from tests.contracts.measure_progress import HOSPITALS, ITEMS, _measure, _seed
 
 
@@ -41,7 +41,7 @@ def test_measure_progress_api_before_and_after() -> None:
     today = timezone.localdate()
 
     def before() -> bytes:
-        rows = selectors.progress_lines(contracts=contracts, today=today)
+        rows = reference_progress.progress_lines(contracts=contracts, today=today)
         body = [
             {
                 "contract_number": r.contract_number,

@@ -3,7 +3,7 @@
 The round: H hospitals x K items (default 20,000 x 10 = 200,000 current contract lines),
 one confirmed contract per hospital, 31 provinces, two months of purchases on three lines
 in four. "Before" is the page as it was: every line read into Python
-(``selectors.progress_lines``) and totalled there, rendered with the former template
+(``reference_progress.progress_lines``) and totalled there, rendered with the former template
 (1,000 lines and 500 hospitals on one page). "After" is the page now: aggregate queries
 and one page of 50. Both give the same figures (checked here too).
 
@@ -33,12 +33,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization, Region
+from awards.models import EvaluationRun
 from catalog.models import FormGroup, ProcurementItem, ProductKind, Specification
 from contracts import selectors
-from contracts.models import Contract, ContractLine, EvaluationRun, Purchase
+from contracts.models import Contract, ContractLine, Purchase
 from contracts.progress import combine
 from procurement.models import RoundItem
-from tests.contracts.factories import opened_bid, opened_round
+from tests.awards.factories import opened_bid, opened_round
+from tests.contracts import reference_progress
 
 HOSPITALS = int(os.environ.get("MEASURE_HOSPITALS", "20000"))
 ITEMS = int(os.environ.get("MEASURE_ITEMS", "10"))
@@ -202,17 +204,17 @@ def test_measure_progress_before_and_after() -> None:
     request.user = built.office
 
     def before() -> str:
-        rows = selectors.progress_lines(contracts=contracts, today=today)
+        rows = reference_progress.progress_lines(contracts=contracts, today=today)
         context = {
             "rounds": [built.round],
             "round": built.round,
             "rows": rows[:1000],
             "total": combine(r.progress for r in rows),
-            "by_item": selectors.progress_by(rows, "item"),
-            "by_province": selectors.progress_by(rows, "region"),
-            "by_winner": selectors.progress_by(rows, "manufacturer"),
-            "by_hospital": selectors.progress_by(rows, "hospital")[:500],
-            "behind": selectors.behind_schedule_hospitals(rows=rows),
+            "by_item": reference_progress.progress_by(rows, "item"),
+            "by_province": reference_progress.progress_by(rows, "region"),
+            "by_winner": reference_progress.progress_by(rows, "manufacturer"),
+            "by_hospital": reference_progress.progress_by(rows, "hospital")[:500],
+            "behind": reference_progress.behind_schedule_hospitals(rows=rows),
             "today": today,
             "current_role": "office",
         }
@@ -238,12 +240,12 @@ def test_measure_progress_before_and_after() -> None:
     # Same figures.
     lines = selectors.current_lines(contracts=contracts)
     schedule = selectors.progress_schedule(lines=lines, today=today)
-    rows = selectors.progress_lines(contracts=contracts, today=today)
+    rows = reference_progress.progress_lines(contracts=contracts, today=today)
     summary = selectors.progress_summary(lines=lines, schedule=schedule)
     assert summary.total == combine(r.progress for r in rows)
     for key, got in (("item", summary.by_item), ("region", summary.by_region)):
-        expected = selectors.progress_by(rows, key)
+        expected = reference_progress.progress_by(rows, key)
         assert [(n.pk, p) for n, p in got] == [(n.pk, p) for n, p in expected]
     behind = selectors.progress_behind(lines=lines, schedule=schedule)
-    expected_behind = selectors.behind_schedule_hospitals(rows=rows)
+    expected_behind = reference_progress.behind_schedule_hospitals(rows=rows)
     assert [(n.pk, p) for n, p in behind] == [(n.pk, p) for n, p in expected_behind]

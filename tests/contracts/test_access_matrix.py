@@ -15,8 +15,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import Organization, Region
+from awards.models import EvaluationRun, Objection
 from contracts import services
-from contracts.models import Contract, EvaluationRun, Objection, SupplyFailure
+from contracts.models import Contract, SupplyFailure
 from tests.contracts.test_execution import in_execution
 from tests.factories import TEST_PASSWORD, user_of
 
@@ -82,31 +83,31 @@ def test_every_page_and_endpoint_by_role(django_capture_on_commit_callbacks) -> 
     #            office other_office hospital other_h winner rival anonymous
     pages = [
         (
-            "contracts:round",
+            "awards:round",
             [round_id],
             (OK, HIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
         ),
         (
-            "contracts:run",
+            "awards:run",
             [run.pk],
             (OK, HIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
         ),
         (
-            "contracts:run-progress",
+            "awards:run-progress",
             [run.pk],
             (OK, HIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
         ),
-        ("contracts:results", [round_id], (OK, OK, OK, OK, OK, OK, OK)),
-        ("contracts:objection-new", [round_id], (FORBIDDEN, FORBIDDEN, OK, OK, OK, OK, LOGIN)),
-        ("contracts:objections", [], (OK, OK, OK, OK, OK, OK, LOGIN)),
+        ("awards:results", [round_id], (OK, OK, OK, OK, OK, OK, OK)),
+        ("awards:objection-new", [round_id], (FORBIDDEN, FORBIDDEN, OK, OK, OK, OK, LOGIN)),
+        ("awards:objections", [], (OK, OK, OK, OK, OK, OK, LOGIN)),
         (
-            "contracts:objection-answer",
+            "awards:objection-answer",
             [objection.pk],
             (OK, HIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
         ),
-        ("contracts:mine", [], (FORBIDDEN, FORBIDDEN, OK, OK, OK, OK, LOGIN)),
+        ("awards:mine", [], (FORBIDDEN, FORBIDDEN, OK, OK, OK, OK, LOGIN)),
         ("contracts:notifications", [], (OK, OK, OK, OK, OK, OK, LOGIN)),
-        ("contracts:selection", [round_id], (OK, HIDDEN, FORBIDDEN, FORBIDDEN, OK, OK, LOGIN)),
+        ("awards:selection", [round_id], (OK, HIDDEN, FORBIDDEN, FORBIDDEN, OK, OK, LOGIN)),
         ("contracts:contracts", [], (OK, OK, OK, OK, OK, OK, LOGIN)),
         ("contracts:contract", [contract.pk], (OK, HIDDEN, OK, HIDDEN, OK, HIDDEN, LOGIN)),
         ("contracts:purchases", [], (FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN, FORBIDDEN, LOGIN)),
@@ -121,22 +122,22 @@ def test_every_page_and_endpoint_by_role(django_capture_on_commit_callbacks) -> 
     ]
     # The rival (makers[1]) is a winner of the item too (0.1500), so it sees the selection.
     posts = [
-        ("contracts:evaluate", [round_id], (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)),
-        ("contracts:scenario", [round_id], (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)),
+        ("awards:evaluate", [round_id], (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)),
+        ("awards:scenario", [round_id], (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)),
         (
-            "contracts:objection-period",
+            "awards:objection-period",
             [round_id],
             (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
         ),
-        ("contracts:finalize", [round_id], (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)),
-        ("contracts:run-retry", [run.pk], (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)),
+        ("awards:finalize", [round_id], (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)),
+        ("awards:run-retry", [run.pk], (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)),
         (
-            "contracts:selection-open",
+            "awards:selection-open",
             [round_id],
             (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
         ),
         (
-            "contracts:selection-close",
+            "awards:selection-close",
             [round_id],
             (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN),
         ),

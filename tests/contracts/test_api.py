@@ -7,8 +7,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
-from contracts.models import Contract, EvaluationRun, Purchase
-from tests.contracts.factories import opened_round
+from awards.models import EvaluationRun
+from contracts.models import Contract, Purchase
+from tests.awards.factories import opened_round
 from tests.contracts.test_execution import STARTED, in_execution
 from tests.factories import user_of
 

@@ -16,8 +16,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
-from contracts import selectors
 from contracts.models import Contract, ContractLine, Purchase
+from tests.contracts import reference_progress
 from tests.contracts.test_execution import STARTED
 from tests.contracts.test_progress_aggregates import _setup
 from tests.factories import TEST_PASSWORD, user_of
@@ -97,7 +97,7 @@ def built(django_capture_on_commit_callbacks):
 
 def _expected(contracts) -> list[dict]:
     """The per-line figures of ``contracts.progress`` (Python), as the API writes them."""
-    rows = selectors.progress_lines(contracts=contracts, today=timezone.localdate())
+    rows = reference_progress.progress_lines(contracts=contracts, today=timezone.localdate())
     return [
         {
             "contract_number": r.contract_number,

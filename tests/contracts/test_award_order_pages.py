@@ -15,19 +15,18 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import Organization, Region
-from contracts import services
-from contracts.models import (
+from accounts.models import Notification, Organization, Region
+from awards import services
+from awards.models import (
     AuditEntry,
-    Contract,
     EvaluationRun,
     HospitalAllocation,
-    Notification,
     Objection,
     ProvinceSelection,
-    Purchase,
 )
-from tests.contracts.factories import OpenedRound, awarded_round, in_objection_period
+from contracts import services as contract_services
+from contracts.models import Contract, Purchase
+from tests.awards.factories import OpenedRound, awarded_round, in_objection_period
 from tests.contracts.test_execution import STARTED, in_execution
 from tests.factories import TEST_PASSWORD
 
@@ -70,7 +69,7 @@ def test_the_award_page_says_what_must_happen_before_the_contracts(
     django_capture_on_commit_callbacks,
 ) -> None:
     built = _awarded(django_capture_on_commit_callbacks)
-    round_page = reverse("contracts:round", args=[built.round.pk])
+    round_page = reverse("awards:round", args=[built.round.pk])
     generate = reverse("contracts:contracts-generate", args=[built.round.pk])
     office = _client(built.office)
 
@@ -92,7 +91,7 @@ def test_the_award_page_says_what_must_happen_before_the_contracts(
     assert f"Province selection is open until {_local(selection.closes_at)}" in (
         response.content.decode()
     )
-    assert not AuditEntry.objects.filter(action=services.CONTRACTS_REQUESTED).exists()
+    assert not AuditEntry.objects.filter(action=contract_services.CONTRACTS_REQUESTED).exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         services.selection_close(selection=selection, by=built.office)
@@ -106,7 +105,7 @@ def test_the_service_refuses_early_contracts_with_the_reason(
     built = _awarded(django_capture_on_commit_callbacks)
     selection = _open_selection(built)
     with translation.override("en"), pytest.raises(ValidationError) as exc:
-        services.contracts_generate_request(round_=built.round, by=built.office)
+        contract_services.contracts_generate_request(round_=built.round, by=built.office)
     assert exc.value.messages == [
         f"Province selection is open until {_local(selection.closes_at)} (China Standard "
         "Time). Contracts can be drawn up once it has closed and the provinces are allocated."
@@ -114,14 +113,14 @@ def test_the_service_refuses_early_contracts_with_the_reason(
     # The window has passed but the minute check has not closed it yet.
     later = selection.closes_at + datetime.timedelta(seconds=1)
     with translation.override("en"):
-        blocker = services.contracts_generate_blocker(round_=built.round, now=later)
+        blocker = contract_services.contracts_generate_blocker(round_=built.round, now=later)
     assert blocker.startswith(
         f"The province selection window ended at {_local(selection.closes_at)}"
     )
     # Closed, the allocation not run yet (its task not executed).
     services.selection_close(selection=selection, by=built.office)
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
-        services.contracts_generate(round_=built.round, by=built.office)
+        contract_services.contracts_generate(round_=built.round, by=built.office)
     assert exc.value.messages == ["省份选择后的分配正在进行；分配完成后即可生成合同。"]
     assert not Contract.objects.exists()
 
@@ -140,7 +139,7 @@ def test_drawing_up_is_shown_pending_and_the_page_reloads_when_done(
     with django_capture_on_commit_callbacks(execute=False) as queued:
         office.post(generate)
     assert len(queued) == 1  # the task, not run yet
-    page = office.get(reverse("contracts:round", args=[built.round.pk])).content.decode()
+    page = office.get(reverse("awards:round", args=[built.round.pk])).content.decode()
     assert "The contracts are being drawn up" in page
     assert f'hx-get="{status}"' in page and 'hx-trigger="every 3s"' in page
     assert "Draw up the contracts</button>" not in page
@@ -153,12 +152,12 @@ def test_drawing_up_is_shown_pending_and_the_page_reloads_when_done(
     pending = poll.get(status)
     assert pending.status_code == 200 and 'hx-trigger="every 3s"' in pending.content.decode()
     # A task that never finishes: after half an hour the button is offered again.
-    AuditEntry.objects.filter(action=services.CONTRACTS_REQUESTED).update(
+    AuditEntry.objects.filter(action=contract_services.CONTRACTS_REQUESTED).update(
         at=timezone.now() - datetime.timedelta(minutes=31)
     )
     stalled = poll.get(status)
     assert stalled.status_code == 204 and stalled["HX-Refresh"] == "true"
-    page = office.get(reverse("contracts:round", args=[built.round.pk])).content.decode()
+    page = office.get(reverse("awards:round", args=[built.round.pk])).content.decode()
     assert "have not been drawn up; the background task may have stopped" in page
     assert "Draw up the contracts</button>" in page
     queued[0]()  # the worker draws them up after all: one contract per hospital and supplier
@@ -170,10 +169,10 @@ def test_drawing_up_is_shown_pending_and_the_page_reloads_when_done(
     assert Contract.objects.filter(round=built.round).count() == len(pairs) == 4
     done = poll.get(status)
     assert done.status_code == 204 and done["HX-Refresh"] == "true"
-    page = office.get(reverse("contracts:round", args=[built.round.pk])).content.decode()
+    page = office.get(reverse("awards:round", args=[built.round.pk])).content.decode()
     assert "The contracts are being drawn up" not in page
     assert f"{reverse('contracts:contracts')}?round={built.round.pk}" in page
-    assert office.get(status)["Location"] == reverse("contracts:round", args=[built.round.pk])
+    assert office.get(status)["Location"] == reverse("awards:round", args=[built.round.pk])
     # Only the round's office polls it.
     assert _htmx(built.hospitals[0]).get(status).status_code == 403
 
@@ -186,7 +185,7 @@ def test_allocations_are_provisional_until_province_selection_has_finished(
 ) -> None:
     built = _awarded(django_capture_on_commit_callbacks)
     hospital, maker = built.hospitals[0], built.makers[0]
-    mine = reverse("contracts:mine")
+    mine = reverse("awards:mine")
 
     for user in (hospital, maker):
         page = _client(user).get(mine).content.decode()
@@ -195,9 +194,9 @@ def test_allocations_are_provisional_until_province_selection_has_finished(
         assert "Provisional</span>" in section and "Final</span>" not in section
     zh = _client(hospital, "zh-hans").get(mine).content.decode()
     assert "暂定" in zh
-    results = _client().get(reverse("contracts:results", args=[built.round.pk])).content
+    results = _client().get(reverse("awards:results", args=[built.round.pk])).content
     assert "Provisional until province selection has finished" in results.decode()
-    office_page = _client(built.office).get(reverse("contracts:round", args=[built.round.pk]))
+    office_page = _client(built.office).get(reverse("awards:round", args=[built.round.pk]))
     assert "Provisional until province selection has finished" in office_page.content.decode()
 
     selection = _open_selection(built)
@@ -208,7 +207,7 @@ def test_allocations_are_provisional_until_province_selection_has_finished(
         page = _client(user).get(mine).content.decode()
         assert "Provisional" not in page
         assert "Final</span>" in page.split('id="hospital-allocations"')[1]
-    results = _client().get(reverse("contracts:results", args=[built.round.pk])).content
+    results = _client().get(reverse("awards:results", args=[built.round.pk])).content
     assert "Provisional" not in results.decode()
 
 
@@ -232,7 +231,7 @@ def test_proposed_winners_are_provisional_in_the_objection_period(
     django_capture_on_commit_callbacks,
 ) -> None:
     built = in_objection_period(django_capture_on_commit_callbacks)
-    page = _client(built.hospitals[0]).get(reverse("contracts:mine")).content.decode()
+    page = _client(built.hospitals[0]).get(reverse("awards:mine")).content.decode()
     assert "Proposed: the winners are published for objections" in page
     assert "Provisional</span>" in page
 
@@ -247,7 +246,7 @@ def test_the_selection_page_polls_only_while_waiting_and_announces_new_picks(
     first, second = built.makers[0], built.makers[1]
     item = built.round_item.pk
     selection = _open_selection(built)
-    url = reverse("contracts:selection", args=[built.round.pk])
+    url = reverse("awards:selection", args=[built.round.pk])
 
     page = _client(second).get(url).content.decode()
     poll = re.search(r'hx-get="([^"]+)" hx-trigger="every 5s"', page)
@@ -294,7 +293,7 @@ def test_a_poll_with_a_garbled_version_reloads_the_page(
 ) -> None:
     built = _awarded(django_capture_on_commit_callbacks)
     _open_selection(built)
-    url = reverse("contracts:selection", args=[built.round.pk])
+    url = reverse("awards:selection", args=[built.round.pk])
     response = _htmx(built.makers[0]).get(url, {"v": "open|x:y"})
     assert response.status_code == 204 and response["HX-Refresh"] == "true"
 
@@ -307,7 +306,7 @@ def _contracted(capture) -> OpenedRound:
     selection = _open_selection(built)
     with capture(execute=True):
         services.selection_close(selection=selection, by=built.office)
-    assert services.contracts_generate(round_=built.round, by=built.office) == 3
+    assert contract_services.contracts_generate(round_=built.round, by=built.office) == 3
     return built
 
 
@@ -473,14 +472,14 @@ def test_objections_page_by_status(django_capture_on_commit_callbacks) -> None:
         )
         for n in range(70)
     )
-    url = reverse("contracts:objections")
+    url = reverse("awards:objections")
     page = _client(built.office).get(url).content.decode()
     assert "Rows 1–50 of 70" in page
     page = _client(built.office).get(url, {"status": "open", "page": "2"}).content.decode()
     assert "Rows 51–55 of 55" in page and 'href="?status=open&amp;page=1"' in page
     assert "Rows 1–50 of 70" in _client(maker).get(url).content.decode()
     # The award page lists the open ones first, twenty, and links to the round's list.
-    page = _client(built.office).get(reverse("contracts:round", args=[built.round.pk]))
+    page = _client(built.office).get(reverse("awards:round", args=[built.round.pk]))
     html = page.content.decode()
     assert html.count(">Answer</a>") == 20
     assert f'href="{url}?round={built.round.pk}">All 70 objections of this round' in html
@@ -504,7 +503,7 @@ def test_hospital_allocations_page_and_search(django_capture_on_commit_callbacks
     HospitalAllocation.objects.bulk_create(
         HospitalAllocation(**{**template_fields, "hospital_id": h.pk}) for h in hospitals
     )
-    url = reverse("contracts:mine")
+    url = reverse("awards:mine")
     page = _client(maker).get(url).content.decode()
     assert "Rows 1–50 of 83" in page and "Page 1 of 2" in page
     assert 'id="allocations-q"' in page and "Hospital, item or round</label>" in page
@@ -525,16 +524,16 @@ def test_every_header_cell_of_the_contract_pages_has_a_scope(
     contract = Contract.objects.get(hospital=built.hospitals[0].organization)
     pages = {
         built.office: [
-            reverse("contracts:round", args=[built.round.pk]),
+            reverse("awards:round", args=[built.round.pk]),
             reverse("contracts:contracts"),
-            reverse("contracts:objections"),
+            reverse("awards:objections"),
             reverse("contracts:notifications"),
             reverse("contracts:supply-failures"),
             reverse("contracts:contract", args=[contract.pk]),
-            reverse("contracts:selection", args=[built.round.pk]),
+            reverse("awards:selection", args=[built.round.pk]),
         ],
-        built.hospitals[0]: [reverse("contracts:mine"), reverse("contracts:purchases")],
-        built.makers[0]: [reverse("contracts:mine")],
+        built.hospitals[0]: [reverse("awards:mine"), reverse("contracts:purchases")],
+        built.makers[0]: [reverse("awards:mine")],
     }
     for user, urls in pages.items():
         for url in urls:
@@ -594,7 +593,7 @@ def test_the_award_page_lists_every_run_a_page_at_a_time(
         )
         for _ in range(55)
     )
-    url = reverse("contracts:round", args=[built.round.pk])
+    url = reverse("awards:round", args=[built.round.pk])
     page = _client(built.office).get(url).content.decode()
     assert "Rows 1–50 of 56" in page
     runs = re.findall(r'<a href="/awards/runs/(\d+)/">', page.split("All runs")[1])

@@ -17,8 +17,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from contracts import tasks, views
+from contracts import tasks
 from contracts.models import Contract
+from contracts.views import contracts as views
 from tests.contracts.test_contracts import contracted_round
 from tests.factories import TEST_PASSWORD
 

@@ -14,11 +14,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import Organization
-from contracts import services
-from contracts.models import Contract, ContractLine, Notification
+from accounts.models import Notification, Organization
+from awards import services
+from contracts import services as contract_services
+from contracts.models import Contract, ContractLine
 from procurement.models import Round
-from tests.contracts.factories import OpenedRound, opened_round
+from tests.awards.factories import OpenedRound, opened_round
 from tests.factories import TEST_PASSWORD, user_of
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def contracted_round(capture) -> OpenedRound:
     with capture(execute=True):
         services.selection_close(selection=selection, by=built.office)
     built.round.refresh_from_db()
-    assert services.contracts_generate(round_=built.round, by=built.office) == 3
+    assert contract_services.contracts_generate(round_=built.round, by=built.office) == 3
     return built
 
 
@@ -78,7 +79,7 @@ def test_contracts_are_drawn_up_per_hospital_and_winner(
         organization=built.hospitals[0].organization, kind="contract_to_confirm"
     ).exists()
     # Drawn up once: asking again adds nothing.
-    assert services.contracts_generate(round_=built.round, by=built.office) == 0
+    assert contract_services.contracts_generate(round_=built.round, by=built.office) == 0
 
 
 def test_contracts_wait_for_the_province_selection(django_capture_on_commit_callbacks) -> None:
@@ -89,7 +90,7 @@ def test_contracts_wait_for_the_province_selection(django_capture_on_commit_call
     services.award_finalize(round_=built.round, by=built.office)
     built.round.refresh_from_db()
     with translation.override("en"), pytest.raises(ValidationError) as exc:
-        services.contracts_generate(round_=built.round, by=built.office)
+        contract_services.contracts_generate(round_=built.round, by=built.office)
     assert exc.value.messages == [
         "Open the province selection first: contracts are drawn up after the winners have "
         "chosen their provinces and the platform has allocated the rest."
@@ -121,8 +122,8 @@ def test_hospital_confirms_first_then_the_manufacturer(django_capture_on_commit_
     assert built.round.status == Round.Status.AWARDED  # two contracts still unconfirmed
 
     for other in Contract.objects.exclude(pk=contract.pk):
-        services.contract_confirm(contract=other, by=other.hospital.users.first())
-        services.contract_confirm(contract=other, by=maker)
+        contract_services.contract_confirm(contract=other, by=other.hospital.users.first())
+        contract_services.contract_confirm(contract=other, by=maker)
     built.round.refresh_from_db()
     assert built.round.status == Round.Status.CONTRACTED
 
@@ -183,7 +184,7 @@ def test_contract_pdf_in_chinese_and_english(
     assert "Volume-based procurement purchase contract" in texts["en"]
     assert "Beijing" in texts["en"] and "4,200 tablet" in texts["en"] and "420.00" in texts["en"]
     # A confirmation changes the PDF: the next view queues a new one.
-    services.contract_confirm(contract=contract, by=built.hospitals[0])
+    contract_services.contract_confirm(contract=contract, by=built.hospitals[0])
     contract.refresh_from_db()
     assert not contract.pdf_ready
     assert (
@@ -198,7 +199,7 @@ def test_an_amendment_keeps_the_original(django_capture_on_commit_callbacks) -> 
     built = contracted_round(django_capture_on_commit_callbacks)
     contract = Contract.objects.get(hospital=built.hospitals[0].organization)
     with translation.override("en"), pytest.raises(ValidationError) as exc:
-        services.contract_amend(
+        contract_services.contract_amend(
             contract=contract,
             by=built.office,
             reason="x",
@@ -208,8 +209,8 @@ def test_an_amendment_keeps_the_original(django_capture_on_commit_callbacks) -> 
     assert exc.value.messages == [
         "Only a contract confirmed by both parties is amended; change it otherwise."
     ]
-    services.contract_confirm(contract=contract, by=built.hospitals[0])
-    services.contract_confirm(contract=contract, by=built.makers[0])
+    contract_services.contract_confirm(contract=contract, by=built.hospitals[0])
+    contract_services.contract_confirm(contract=contract, by=built.makers[0])
     response = _client(built.office).post(
         reverse("contracts:contract-amend", args=[contract.pk]),
         {

@@ -14,18 +14,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import Organization, Region
-from contracts import services
-from contracts.models import (
-    Contract,
-    ContractLine,
-    Notification,
-    Purchase,
-    SupplyFailure,
-)
+from accounts.models import Notification, Organization, Region
+from awards import services
+from contracts import services as contract_services
+from contracts.models import Contract, ContractLine, Purchase, SupplyFailure
 from contracts.progress import line_progress, parse_month
 from procurement.models import Round
-from tests.contracts.factories import OpenedRound, opened_round
+from tests.awards.factories import OpenedRound, opened_round
 from tests.factories import TEST_PASSWORD, user_of
 
 pytestmark = pytest.mark.django_db
@@ -56,12 +51,12 @@ def in_execution(capture) -> OpenedRound:
     with capture(execute=True):
         services.selection_close(selection=selection, by=built.office)
     built.round.refresh_from_db()
-    services.contracts_generate(round_=built.round, by=built.office)
+    contract_services.contracts_generate(round_=built.round, by=built.office)
     for contract in Contract.objects.all():
-        services.contract_confirm(contract=contract, by=contract.hospital.users.first())
-        services.contract_confirm(contract=contract, by=built.makers[0])
+        contract_services.contract_confirm(contract=contract, by=contract.hospital.users.first())
+        contract_services.contract_confirm(contract=contract, by=built.makers[0])
     built.round.refresh_from_db()
-    services.execution_start(round_=built.round, by=built.office)
+    contract_services.execution_start(round_=built.round, by=built.office)
     built.round.refresh_from_db()
     assert built.round.status == Round.Status.IN_EXECUTION
     return built
@@ -139,16 +134,16 @@ def test_purchases_are_all_or_nothing_with_line_numbers(
     code = built.round_item.item.code
     future = TODAY + datetime.timedelta(days=40)
     with translation.override("en"), pytest.raises(ValidationError) as exc:
-        services.purchases_record(
+        contract_services.purchases_record(
             hospital=hospital.organization,
             by=hospital,
             lines=[
-                services.PurchaseLine(own.number, code, _month(STARTED), 100),
-                services.PurchaseLine(other.number, code, _month(STARTED), 100),
-                services.PurchaseLine(own.number, code, _month(future), 100),
-                services.PurchaseLine(own.number, code, "2020-01", 100),
-                services.PurchaseLine(own.number, "NOPE", _month(STARTED), 100),
-                services.PurchaseLine(own.number, code, _month(STARTED), 5),
+                contract_services.PurchaseLine(own.number, code, _month(STARTED), 100),
+                contract_services.PurchaseLine(other.number, code, _month(STARTED), 100),
+                contract_services.PurchaseLine(own.number, code, _month(future), 100),
+                contract_services.PurchaseLine(own.number, code, "2020-01", 100),
+                contract_services.PurchaseLine(own.number, "NOPE", _month(STARTED), 100),
+                contract_services.PurchaseLine(own.number, code, _month(STARTED), 5),
             ],
             channel=Purchase.Channel.API,
         )
@@ -214,20 +209,24 @@ def test_the_office_lists_hospitals_behind_schedule_and_they_are_told_once(
     hospital.email = "pharmacy@example.org"
     hospital.save()
     own = Contract.objects.get(hospital=hospital.organization)
-    services.purchases_record(
+    contract_services.purchases_record(
         hospital=hospital.organization,
         by=hospital,
-        lines=[services.PurchaseLine(own.number, built.round_item.item.code, _month(STARTED), 100)],
+        lines=[
+            contract_services.PurchaseLine(
+                own.number, built.round_item.item.code, _month(STARTED), 100
+            )
+        ],
         channel=Purchase.Channel.WEB,
     )
     # The other two hospitals are on schedule.
     for user in built.hospitals[1:]:
         contract = Contract.objects.get(hospital=user.organization)
-        services.purchases_record(
+        contract_services.purchases_record(
             hospital=user.organization,
             by=user,
             lines=[
-                services.PurchaseLine(
+                contract_services.PurchaseLine(
                     contract.number, built.round_item.item.code, _month(STARTED), 4000
                 )
             ],
@@ -238,8 +237,8 @@ def test_the_office_lists_hospitals_behind_schedule_and_they_are_told_once(
     assert hospital.organization.name_en in behind
     assert built.hospitals[1].organization.name_en not in behind
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.behind_schedule_check(now=timezone.now()) == 1
-    assert services.behind_schedule_check(now=timezone.now()) == 0
+        assert contract_services.behind_schedule_check(now=timezone.now()) == 1
+    assert contract_services.behind_schedule_check(now=timezone.now()) == 0
     assert Notification.objects.filter(kind="behind_schedule").count() == 1
     assert mail.outbox[-1].to == ["pharmacy@example.org"]
     # No language chosen by the reader: the platform's default, Simplified Chinese.
@@ -253,10 +252,12 @@ def test_a_supply_failure_switches_the_province_to_the_backup(
     beijing_a, beijing_b, shanghai = built.hospitals
     item = built.round_item
     contract_a = Contract.objects.get(hospital=beijing_a.organization)
-    services.purchases_record(
+    contract_services.purchases_record(
         hospital=beijing_a.organization,
         by=beijing_a,
-        lines=[services.PurchaseLine(contract_a.number, item.item.code, _month(STARTED), 1000)],
+        lines=[
+            contract_services.PurchaseLine(contract_a.number, item.item.code, _month(STARTED), 1000)
+        ],
         channel=Purchase.Channel.WEB,
     )
     response = _client(beijing_b).post(
@@ -313,7 +314,7 @@ def test_a_supply_failure_switches_the_province_to_the_backup(
     }
     # Handled once.
     with translation.override("en"), pytest.raises(ValidationError) as exc:
-        services.supplier_switch(failure=failure, by=built.office, switch_from=switch_from)
+        contract_services.supplier_switch(failure=failure, by=built.office, switch_from=switch_from)
     assert exc.value.messages == ["This supply failure has already been handled."]
 
 
@@ -343,7 +344,7 @@ def test_the_pages_render_in_chinese_too(django_capture_on_commit_callbacks) -> 
     contract = Contract.objects.get(hospital=built.hospitals[0].organization)
     for user, names in (
         (built.office, ["contracts:progress", "contracts:contracts", "contracts:supply-failures"]),
-        (built.hospitals[0], ["contracts:purchases", "contracts:mine", "contracts:notifications"]),
+        (built.hospitals[0], ["contracts:purchases", "awards:mine", "contracts:notifications"]),
     ):
         client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
         assert client.login(username=user.username, password=TEST_PASSWORD)
@@ -352,9 +353,9 @@ def test_the_pages_render_in_chinese_too(django_capture_on_commit_callbacks) -> 
             assert response.status_code == 200, name
         page = client.get(reverse("contracts:contract", args=[contract.pk]))
         assert page.status_code == 200
-    results = Client().get(reverse("contracts:results", args=[built.round.pk]))  # default zh
+    results = Client().get(reverse("awards:results", args=[built.round.pk]))  # default zh
     assert "北京市" in results.content.decode()
     award = Client().get(
-        reverse("contracts:round", args=[built.round.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+        reverse("awards:round", args=[built.round.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
     )
     assert award.status_code == 302  # anonymous: to sign in

@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization, Region
+from awards.models import BidResult, EvaluationRun, HospitalAllocation, Objection
 from bidding.models import OpenedBid
 from bidding.services import bid_submit, round_open_bids
 from catalog.models import FormGroup, ProductKind
 from catalog.services import item_upsert, product_register, specification_upsert
-from contracts.models import BidResult, EvaluationRun, HospitalAllocation, Objection
 from procurement.models import Round, RuleSet
 from procurement.services import (
     DemandLine,
@@ -147,7 +147,7 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     office_client = _client(office)
 
     # Evaluation on the real worker, twice: the second run stores nothing new.
-    office_client.post(reverse("contracts:evaluate", args=[round_.pk]))
+    office_client.post(reverse("awards:evaluate", args=[round_.pk]))
     first = _wait_for_official(round_)
     assert first.status == "done" and first.solver_status in {"optimal", "rule_only"}
     rows = HospitalAllocation.objects.filter(run=first).count()
@@ -161,7 +161,7 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
         sum(HospitalAllocation.objects.filter(run=first).values_list("quantity", flat=True))
         == 147_000
     )
-    office_client.post(reverse("contracts:evaluate", args=[round_.pk]))
+    office_client.post(reverse("awards:evaluate", args=[round_.pk]))
     deadline = time.monotonic() + 60
     while EvaluationRun.objects.filter(round=round_, status__in=["queued", "running"]).exists():
         assert time.monotonic() < deadline
@@ -171,17 +171,17 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     assert HospitalAllocation.objects.count() == rows
 
     # Objection period; a rival objects; the office upholds it and the task re-runs.
-    office_client.post(reverse("contracts:objection-period", args=[round_.pk]))
+    office_client.post(reverse("awards:objection-period", args=[round_.pk]))
     round_.refresh_from_db()
     assert round_.status == Round.Status.OBJECTION
     _client(makers[3]).post(
-        reverse("contracts:objection-new", args=[round_.pk]),
+        reverse("awards:objection-new", args=[round_.pk]),
         {"round_item": round_item.pk, "text": "The lowest bidder's product lost its approval."},
     )
     objection = Objection.objects.get()
     cheapest = OpenedBid.objects.get(round_item=round_item, unit_price=D("0.4000"))
     office_client.post(
-        reverse("contracts:objection-answer", args=[objection.pk]),
+        reverse("awards:objection-answer", args=[objection.pk]),
         {
             "decision": "uphold",
             "answer": "Confirmed by the regulator.",
@@ -195,32 +195,33 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     assert round_.status == Round.Status.EVALUATED
 
     # Published again; finalize refused while an objection is open, then done.
-    office_client.post(reverse("contracts:objection-period", args=[round_.pk]))
+    office_client.post(reverse("awards:objection-period", args=[round_.pk]))
     _client(hospitals[0]).post(
-        reverse("contracts:objection-new", args=[round_.pk]),
+        reverse("awards:objection-new", args=[round_.pk]),
         {"round_item": round_item.pk, "text": "Please confirm the new volumes."},
     )
-    page = office_client.post(reverse("contracts:finalize", args=[round_.pk]), follow=True)
+    page = office_client.post(reverse("awards:finalize", args=[round_.pk]), follow=True)
     assert "1 objection(s) are still open" in page.content.decode()
     open_objection = Objection.objects.get(status="open")
     office_client.post(
-        reverse("contracts:objection-answer", args=[open_objection.pk]),
+        reverse("awards:objection-answer", args=[open_objection.pk]),
         {"decision": "dismiss", "answer": "The volumes are as published."},
     )
-    office_client.post(reverse("contracts:finalize", args=[round_.pk]))
+    office_client.post(reverse("awards:finalize", args=[round_.pk]))
     round_.refresh_from_db()
     assert round_.status == Round.Status.AWARDED
-    public = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("contracts:results", args=[round_.pk]))
+    public = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("awards:results", args=[round_.pk]))
     assert "Award results of round IT-2026-D1" in public.content.decode()
 
     # Province selection: the cheapest remaining winner picks two provinces, the other
     # winner never chooses; at the deadline the platform assigns its pick on the worker.
-    from contracts import services
-    from contracts.models import ProvinceAllocation
+    from awards import services
+    from awards.models import ProvinceAllocation
+    from contracts import services as contract_services
 
     closes = timezone.now() + datetime.timedelta(hours=1)
     office_client.post(
-        reverse("contracts:selection-open", args=[round_.pk]),
+        reverse("awards:selection-open", args=[round_.pk]),
         {"closes_at": timezone.localtime(closes).strftime("%Y-%m-%dT%H:%M")},
     )
     winners = list(
@@ -230,7 +231,7 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     )
     assert len(winners) == 2
     first_winner = next(m for m in makers if m.organization_id == winners[0].manufacturer_id)
-    selection_url = reverse("contracts:selection", args=[round_.pk])
+    selection_url = reverse("awards:selection", args=[round_.pk])
     for code in ("44", "31"):
         _client(first_winner).post(selection_url, {"round_item": round_item.pk, "region": code})
     selection = round_.selection
@@ -282,7 +283,8 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
 
     # Execution: a month of purchases (one hospital far behind), the behind-schedule flag
     # and notification, then a supply failure switched to the backup supplier.
-    from contracts.models import ContractLine, Notification, SupplyFailure
+    from accounts.models import Notification
+    from contracts.models import ContractLine, SupplyFailure
 
     Round.objects.filter(pk=round_.pk).update(
         contract_starts_on=timezone.localdate() - datetime.timedelta(days=90)
@@ -303,7 +305,7 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     page = office_client.get(reverse("contracts:progress")).content.decode()
     behind = page.split("<h2>Hospitals behind schedule</h2>")[1].split("</section>")[0]
     assert hospitals[0].organization.name_en in behind
-    assert services.behind_schedule_check(now=timezone.now()) == 1
+    assert contract_services.behind_schedule_check(now=timezone.now()) == 1
     assert Notification.objects.filter(
         organization=hospitals[0].organization, kind="behind_schedule"
     ).exists()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from contracts import selectors, services
 from contracts.models import Contract, ContractLine, Purchase
 from contracts.progress import combine
+from tests.contracts import reference_progress
 from tests.contracts.test_execution import STARTED, in_execution
 from tests.factories import TEST_PASSWORD
 
@@ -66,11 +67,11 @@ def test_aggregates_equal_the_per_line_figures_on_every_day(
     behind_seen = False
     for offset in range(-5, 800, 17):
         today = STARTED + datetime.timedelta(days=offset)
-        rows = selectors.progress_lines(contracts=contracts, today=today)
+        rows = reference_progress.progress_lines(contracts=contracts, today=today)
         schedule = selectors.progress_schedule(lines=lines, today=today)
         for key in ("item", "region", "manufacturer", "hospital"):
             grouped = selectors.progress_grouped(lines=lines, schedule=schedule, key=key)
-            expected = _figures(selectors.progress_by(rows, key))
+            expected = _figures(reference_progress.progress_by(rows, key))
             assert _figures(selectors.progress_rows(grouped, key, lines=lines)) == expected, (
                 today,
                 key,
@@ -85,8 +86,11 @@ def test_aggregates_equal_the_per_line_figures_on_every_day(
             ("region", summary.by_region),
             ("manufacturer", summary.by_manufacturer),
         ):
-            assert _figures(got) == _figures(selectors.progress_by(rows, key)), (today, key)
-        expected_behind = selectors.behind_schedule_hospitals(rows=rows)
+            assert _figures(got) == _figures(reference_progress.progress_by(rows, key)), (
+                today,
+                key,
+            )
+        expected_behind = reference_progress.behind_schedule_hospitals(rows=rows)
         behind = selectors.progress_behind(lines=lines, schedule=schedule)
         assert _figures(behind) == _figures(expected_behind), today
         behind_seen = behind_seen or bool(expected_behind)
@@ -116,10 +120,10 @@ def test_the_progress_page_reads_a_page_of_hospitals_or_lines(
     assert number in page and "9,000" in page and "+6,077 beyond agreed" in page
     page = client.get(url, {"detail": "behind"}).content.decode()
     today = timezone.localdate()
-    rows = selectors.progress_lines(
+    rows = reference_progress.progress_lines(
         contracts=Contract.objects.filter(round=built.round), today=today
     )
-    expected = selectors.behind_schedule_hospitals(rows=rows)
+    expected = reference_progress.behind_schedule_hospitals(rows=rows)
     assert expected and f"of {len(expected)}" in page
     # A hospital sees its lines, with no by-hospital tab.
     hospital_client = Client(HTTP_ACCEPT_LANGUAGE="en")

@@ -32,6 +32,14 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Organization, Region, User
+from awards.models import (
+    AuditEntry,
+    BidResult,
+    EvaluationRun,
+    HospitalAllocation,
+    ItemAward,
+    ProvinceAllocation,
+)
 from bidding.models import Bid, BidVersion, OpenedBid, Opening
 from catalog.models import (
     BiddingUnit,
@@ -40,14 +48,6 @@ from catalog.models import (
     Product,
     ProductKind,
     Specification,
-)
-from contracts.models import (
-    AuditEntry,
-    BidResult,
-    EvaluationRun,
-    HospitalAllocation,
-    ItemAward,
-    ProvinceAllocation,
 )
 from procurement.models import Ceiling, Round, RoundItem, RuleSet
 from procurement.services import rule_set_load_presets

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from contracts.models import ProvinceAllocation
+from awards.models import ProvinceAllocation
 from contracts.pdf import sha256
 from reports import services
 from reports.models import ReportDocument

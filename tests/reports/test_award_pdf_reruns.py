@@ -1,7 +1,7 @@
 """The award-result PDF follows the final allocation: generated on finalizing (marked
 provisional while it is), and again when a re-run of the award becomes official (the
 province selection's run of a drug round, the hospitals' choice run of a consumables
-round), through ``contracts.signals.final_allocation_changed``. A rendering of an
+round), through ``awards.signals.final_allocation_changed``. A rendering of an
 allocation that stopped being the result meanwhile is never stored over the new one."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from contracts import services as contract_services
-from contracts.models import EvaluationRun
+from awards import services as award_services
+from awards.models import EvaluationRun
 from reports import services
 from reports.models import GenerationJob, ReportDocument
-from tests.contracts.factories import opened_round
-from tests.contracts.test_reassignment import choose, published
+from tests.awards.factories import opened_round
+from tests.awards.test_reassignment import choose, published
 
 pytestmark = pytest.mark.django_db
 
@@ -56,10 +56,10 @@ def test_a_drug_round_pdf_is_provisional_until_province_selection_then_generated
 ) -> None:
     built = opened_round(code="T-2026-PDF-D")
     with django_capture_on_commit_callbacks(execute=True):
-        contract_services.evaluation_request(round_=built.round, by=built.office)
-    contract_services.objection_period_open(round_=built.round, by=built.office)
+        award_services.evaluation_request(round_=built.round, by=built.office)
+    award_services.objection_period_open(round_=built.round, by=built.office)
     with django_capture_on_commit_callbacks(execute=True):
-        contract_services.award_finalize(round_=built.round, by=built.office)
+        award_services.award_finalize(round_=built.round, by=built.office)
     built.round.refresh_from_db()
     finalized = _award_documents(built.round)
     proposed = EvaluationRun.objects.get(round=built.round, is_official=True)
@@ -71,11 +71,11 @@ def test_a_drug_round_pdf_is_provisional_until_province_selection_then_generated
     chinese = _text(finalized["zh-hans"], tmp_path).replace(" ", "")
     assert "暂定本公告中的供应省份和约定采购量：省份选择完成前为暂定" in chinese
 
-    selection = contract_services.selection_open(
+    selection = award_services.selection_open(
         round_=built.round, by=built.office, closes_at=timezone.now() + datetime.timedelta(hours=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        contract_services.selection_close(selection=selection, by=built.office)
+        award_services.selection_close(selection=selection, by=built.office)
     selection.refresh_from_db()
     assert selection.result_run.status == EvaluationRun.Status.DONE
     # Nobody chose: the selection's run has the proposed run's input, so that run's rows
@@ -100,7 +100,7 @@ def test_a_consumables_round_pdf_follows_the_hospitals_choice_run(
     built = published(django_capture_on_commit_callbacks, code="T-2026-PDF-C")
     choose(built, "H1", "B4", "B2")
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        contract_services.award_finalize(round_=built.round, by=built.office)
+        award_services.award_finalize(round_=built.round, by=built.office)
     built.round.refresh_from_db()
     proposed = EvaluationRun.objects.get(round=built.round, is_official=True)
     (on_finalize,) = _jobs(built.round)
@@ -132,7 +132,7 @@ def test_a_rendering_overtaken_by_a_new_result_is_not_stored(
     built = published(django_capture_on_commit_callbacks, code="T-2026-PDF-R")
     choose(built, "H1", "B4")
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        contract_services.award_finalize(round_=built.round, by=built.office)
+        award_services.award_finalize(round_=built.round, by=built.office)
     built.round.refresh_from_db()
     (on_finalize,) = _jobs(built.round)
     proposed = EvaluationRun.objects.get(round=built.round, is_official=True)
@@ -145,7 +145,7 @@ def test_a_rendering_overtaken_by_a_new_result_is_not_stored(
             overtaken.append(run.pk)
             choice = EvaluationRun.objects.get(round=round_, is_hospital_choice=True)
             with django_capture_on_commit_callbacks(execute=False) as later:
-                contract_services.evaluation_execute(run_id=choice.pk)
+                award_services.evaluation_execute(run_id=choice.pk)
             queued.extend(later)  # the new job's tasks, after this one
         return pdf
 

@@ -1,5 +1,5 @@
 """The .xlsx exports mark provisional figures as the award pages do
-(``contracts.selectors.provisional_rounds``): a drug round's allocation before province
+(``awards.selectors.provisional_rounds``): a drug round's allocation before province
 selection has finished, or proposed winners in the objection period."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from contracts.models import EvaluationRun, ProvinceSelection
+from awards.models import EvaluationRun, ProvinceSelection
 from procurement.models import Round
 from tests.factories import TEST_PASSWORD
 from tests.reports.factories import AwardedRound, small_awarded_round

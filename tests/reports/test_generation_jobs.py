@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.pagination import paginate
-from contracts import services as contract_services
-from contracts.models import Objection
+from awards import services as award_services
+from awards.models import Objection
 from contracts.pdf import MissingGlyphsError, render_pdf
 from procurement.models import Round
 from reports import services, views
@@ -139,7 +139,7 @@ def test_finalizing_the_award_generates_the_award_result_pdf(
     built = small_awarded_round(code="R-JOB-4", status=Round.Status.OBJECTION)
     assert not Objection.objects.filter(round=built.round).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        contract_services.award_finalize(round_=built.round, by=built.office)
+        award_services.award_finalize(round_=built.round, by=built.office)
     job = GenerationJob.objects.get(round=built.round)
     assert (job.kind, job.requested_by, job.done, job.is_pending) == (
         "award_result",
@@ -161,7 +161,7 @@ def test_a_finalize_that_is_refused_queues_no_pdf(django_capture_on_commit_callb
         translation.override("en"),
         pytest.raises(ValidationError, match="objection period"),
     ):
-        contract_services.award_finalize(round_=built.round, by=built.office)
+        award_services.award_finalize(round_=built.round, by=built.office)
     assert callbacks == []
     assert not GenerationJob.objects.exists()
 

@@ -1,5 +1,5 @@
 """The OCDS release marks provisional awards as the award pages do
-(``contracts.selectors.provisional_rounds``), with the OCDS 1.1 award status codelist:
+(``awards.selectors.provisional_rounds``), with the OCDS 1.1 award status codelist:
 ``pending`` ("proposed, but not yet in force") until the figures are final, ``active``
 ("made, and currently in force") after. Every variant validates offline against the
 vendored schemas."""

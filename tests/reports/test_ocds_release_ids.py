@@ -9,8 +9,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from awards.models import AuditEntry
 from contracts import services as contract_services
-from contracts.models import AuditEntry, Contract
+from contracts.models import Contract
 from reports import ocds
 from tests.reports.factories import AwardedRound, small_awarded_round
 from tests.reports.test_exports_provisional import finish_province_selection

@@ -1,5 +1,5 @@
 """The report pages say when their figures are provisional, by the rule the award pages,
-the exports and the OCDS use (``contracts.selectors.provisional_rounds``): a drug round
+the exports and the OCDS use (``awards.selectors.provisional_rounds``): a drug round
 before province selection has finished, a consumables round before its hospitals' choice
 run is done, proposed winners in the objection period (the office's page)."""
 
@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from contracts.models import EvaluationRun
+from awards.models import EvaluationRun
 from procurement.models import Round
 from tests.factories import TEST_PASSWORD
 from tests.reports.factories import AwardedRound, small_awarded_round

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from contracts.models import BidResult
+from awards.models import BidResult
 from reports import services
 from reports.models import ReportDocument
 from tests.reports.factories import small_awarded_round

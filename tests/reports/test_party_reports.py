@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
+from awards.models import ProvinceSelection
 from contracts import services as contract_services
-from contracts.models import Contract, ProvinceSelection, Purchase
+from contracts.models import Contract, Purchase
 from contracts.pdf import render_pdf
 from reports import ocds, services
 from reports.models import ReportDocument

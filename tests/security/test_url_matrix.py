@@ -254,32 +254,32 @@ URLS: list[Url] = [
     Url("bidding:receipt", MANUFACTURER, own=MANUFACTURER, scenes=BOTH),
     Url("bidding:receipt-download", MANUFACTURER, own=MANUFACTURER, scenes=BOTH),
     # --- awards, selection, contracts, execution (contracts) ----------------------------
-    Url("contracts:round", OFFICE, own=OFFICE, scenes=BOTH),
-    Url("contracts:evaluate", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
-    Url("contracts:scenario", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
-    Url("contracts:objection-period", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
-    Url("contracts:finalize", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
-    Url("contracts:results", PUBLIC),
-    Url("contracts:results", PUBLIC, get=404, scenes=("bidding",)),  # nothing published
+    Url("awards:round", OFFICE, own=OFFICE, scenes=BOTH),
+    Url("awards:evaluate", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("awards:scenario", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("awards:objection-period", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("awards:finalize", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("awards:results", PUBLIC),
+    Url("awards:results", PUBLIC, get=404, scenes=("bidding",)),  # nothing published
     # Any hospital or manufacturer may object to published results (the service checks
     # the objection period).
-    Url("contracts:objection-new", PARTY, unsafe=("POST",)),
-    Url("contracts:objection-new", PARTY, get=404, unsafe=("POST",), scenes=("bidding",)),
+    Url("awards:objection-new", PARTY, unsafe=("POST",)),
+    Url("awards:objection-new", PARTY, get=404, unsafe=("POST",), scenes=("bidding",)),
     # The office of the round and the winners (maker02 is one of the awarded round too).
-    Url("contracts:selection", OFFICE_MANUFACTURER, unsafe=("POST",), own=OFFICE),
+    Url("awards:selection", OFFICE_MANUFACTURER, unsafe=("POST",), own=OFFICE),
     Url(
-        "contracts:selection",
+        "awards:selection",
         OFFICE_MANUFACTURER,
         get=404,  # no selection before the award
         unsafe=("POST",),
         own=OFFICE,
         scenes=("bidding",),
     ),
-    Url("contracts:selection-open", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
-    Url("contracts:selection-close", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
-    Url("contracts:run", OFFICE, own=OFFICE),
-    Url("contracts:run-progress", OFFICE, own=OFFICE),
-    Url("contracts:run-retry", OFFICE, get=405, unsafe=("POST",), own=OFFICE),
+    Url("awards:selection-open", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("awards:selection-close", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("awards:run", OFFICE, own=OFFICE),
+    Url("awards:run-progress", OFFICE, own=OFFICE),
+    Url("awards:run-retry", OFFICE, get=405, unsafe=("POST",), own=OFFICE),
     Url("contracts:contracts-generate", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     # Polled by htmx; a plain GET is sent back to the award page.
     Url("contracts:contracts-status", OFFICE, get=302, own=OFFICE, scenes=BOTH),
@@ -307,12 +307,12 @@ URLS: list[Url] = [
         scenes=("bidding",),
     ),
     Url("contracts:supplier-switch", OFFICE, unsafe=("POST",), own=OFFICE),
-    Url("contracts:objections", SIGNED_IN),  # the office: of its rounds; a party: its own
-    Url("contracts:objection-answer", OFFICE, unsafe=("POST",), own=OFFICE),
-    Url("contracts:mine", PARTY),
+    Url("awards:objections", SIGNED_IN),  # the office: of its rounds; a party: its own
+    Url("awards:objection-answer", OFFICE, unsafe=("POST",), own=OFFICE),
+    Url("awards:mine", PARTY),
     Url("contracts:notifications", SIGNED_IN),
     # Consumable rounds only, once results are published: both demo rounds are drugs.
-    Url("contracts:lost-volume", HOSPITAL, get=404, unsafe=("POST",), scenes=BOTH),
+    Url("awards:lost-volume", HOSPITAL, get=404, unsafe=("POST",), scenes=BOTH),
     # --- reports -----------------------------------------------------------------------
     Url("reports:public-index", PUBLIC),
     Url("reports:public-round", PUBLIC),
@@ -727,7 +727,7 @@ SHOWN = [
     ("office", "procurement:demand-history", "bidding", "hospital01's declared quantity"),
     ("office", "procurement:demand-history", "bidding", "hospital16's declared quantity"),
     ("hospital", "contracts:purchases", "awarded", "hospital01's purchases from maker01"),
-    ("office", "contracts:objection-answer", "awarded", "hospital01's objection"),
+    ("office", "awards:objection-answer", "awarded", "hospital01's objection"),
 ]
 
 

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from contracts import services
-from contracts.models import ProvinceChoice
+from awards import services
+from awards.models import ProvinceChoice
 from procurement.models import Round
-from tests.contracts.factories import awarded_round
+from tests.awards.factories import awarded_round
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def test_a_pick_for_an_item_that_is_not_a_number_is_refused_with_a_message(
     )
     client = Client()
     assert client.login(username=built.makers[0].username, password=TEST_PASSWORD)
-    url = reverse("contracts:selection", args=[built.round.pk])
+    url = reverse("awards:selection", args=[built.round.pk])
 
     response = client.post(url, {"round_item": round_item, "region": "11"}, follow=True)
 

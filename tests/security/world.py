@@ -19,18 +19,12 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Organization, Region, User
+from awards.models import EvaluationRun, Objection, ProvinceAllocation
 from bidding.models import Bid, BidVersion
 from bidding.services import bid_submit
 from catalog.imports import upload_store
 from catalog.models import Product, StoredUpload
-from contracts.models import (
-    Contract,
-    EvaluationRun,
-    Objection,
-    ProvinceAllocation,
-    Purchase,
-    SupplyFailure,
-)
+from contracts.models import Contract, Purchase, SupplyFailure
 from contracts.services import (
     PURCHASE_UPLOAD,
     PurchaseLine,

@@ -10,11 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from bidding.models import OpenedBid
-from contracts import services
-from contracts.evaluation import PLATFORM_REASON_CODES
-from contracts.models import BidResult
-from contracts.reasons import (
+from awards import services
+from awards.models import BidResult
+from awards.problem import PLATFORM_REASON_CODES
+from awards.reasons import (
     ALLOCATION_SOURCE_LABELS,
     SolverStatus,
     allocation_source_label,
@@ -22,12 +21,13 @@ from contracts.reasons import (
     render_reason,
     solver_status_label,
 )
+from bidding.models import OpenedBid
 from procurement.models import RuleSet
 from procurement.optimiser.model import RunStatus
 from procurement.optimiser.presets import KINDS, PRESETS
 from procurement.optimiser.reasons import ALLOCATION_SOURCES, REASON_CODES
 from procurement.rule_labels import PRESET_TITLES, RuleKind, rule_kind_label, rule_set_title
-from tests.contracts.factories import opened_round
+from tests.awards.factories import opened_round
 from tests.factories import TEST_PASSWORD
 from tests.optimiser.test_reasons import emitted_outcomes
 
@@ -206,7 +206,7 @@ def test_stored_results_carry_codes_and_pages_show_them_in_the_readers_language(
     lost = BidResult.objects.get(run=run, manufacturer=built.makers[3].organization)
     assert [p["code"] for p in lost.reason_parts][:2] == ["rank", "ratio_to_lowest_above"]
 
-    url = reverse("contracts:run", args=[run.pk])
+    url = reverse("awards:run", args=[run.pk])
     page = _client(built.office, "zh-hans").get(url).content.decode()
     assert "申报单价 0.6000 高于规格 10mg 的最高有效申报价 0.5000" in page
     assert "为最低申报价 0.1000 的 3.00 倍，超过 1.8 倍" in page
@@ -235,10 +235,10 @@ def test_a_manufacturer_reads_why_it_lost_in_chinese_on_its_awards_page(
         services.evaluation_request(round_=built.round, by=built.office)
     services.objection_period_open(round_=built.round, by=built.office)
     loser = built.makers[3]
-    page = _client(loser, "zh-hans").get(reverse("contracts:mine")).content.decode()
+    page = _client(loser, "zh-hans").get(reverse("awards:mine")).content.decode()
     assert "为最低申报价 0.1000 的 3.00 倍，超过 1.8 倍" in page
     assert '<th scope="col">计量单位</th>' in page and "<td>片</td>" in page
-    english = _client(loser, "en").get(reverse("contracts:mine")).content.decode()
+    english = _client(loser, "en").get(reverse("awards:mine")).content.decode()
     assert "3.00 times the lowest price 0.1000, above the limit of 1.8 times" in english
 
 

@@ -8,18 +8,19 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from contracts import services
-from contracts.evaluation import problem_build
-from contracts.models import (
+from awards import services
+from awards.models import (
     BidResult,
     EvaluationRun,
     HospitalAllocation,
     ItemAward,
     ProvinceAllocation,
 )
+from awards.problem import problem_build
+from awards.services import storing
 from procurement.models import Round, RuleSet
 from procurement.optimiser import problem_from_dict, problem_to_dict
-from tests.contracts.factories import opened_round
+from tests.awards.factories import opened_round
 
 pytestmark = pytest.mark.django_db
 
@@ -116,14 +117,14 @@ def test_a_run_killed_while_storing_leaves_nothing_and_can_run_again(
     built = opened_round()
     with django_capture_on_commit_callbacks(execute=False):
         run = services.evaluation_request(round_=built.round, by=built.office)
-    real_store = services._store_hospital_rows
+    real_store = storing._store_hospital_rows
 
     def dies_at_hospitals(rows):
         # The worker dies while the last rows (hospital allocations) are being written,
         # by COPY on PostgreSQL or bulk_create elsewhere: everything before is rolled back.
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(services, "_store_hospital_rows", dies_at_hospitals)
+    monkeypatch.setattr(storing, "_store_hospital_rows", dies_at_hospitals)
     with pytest.raises(SystemExit):
         services.evaluation_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -131,7 +132,7 @@ def test_a_run_killed_while_storing_leaves_nothing_and_can_run_again(
     assert ItemAward.objects.count() == BidResult.objects.count() == 0
     assert ProvinceAllocation.objects.count() == 0
 
-    monkeypatch.setattr(services, "_store_hospital_rows", real_store)
+    monkeypatch.setattr(storing, "_store_hospital_rows", real_store)
     services.evaluation_execute(run_id=run.pk)  # the redelivered task
     run.refresh_from_db()
     assert run.status == EvaluationRun.Status.DONE
@@ -197,7 +198,7 @@ def test_an_unexpected_failure_is_shown_and_the_run_can_be_retried(
     def broken_solver(problem):
         raise RuntimeError("solver crashed")
 
-    monkeypatch.setattr(services, "solve", broken_solver)
+    monkeypatch.setattr(storing, "solve", broken_solver)
     run = _evaluate(built, django_capture_on_commit_callbacks)
     assert run.status == EvaluationRun.Status.FAILED
     assert run.error == "RuntimeError: solver crashed"

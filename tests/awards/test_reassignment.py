@@ -26,17 +26,19 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import Organization, Region, User
-from bidding.models import Bid, BidVersion, OpenedBid, Opening
-from catalog.models import BiddingUnit, ProcurementItem, Product, ProductKind, Specification
-from contracts import reassignment, services
-from contracts.models import (
+from awards import problem, services
+from awards.models import (
     AuditEntry,
     EvaluationRun,
     HospitalAllocation,
     LostVolumeChoice,
     ProvinceAllocation,
 )
-from contracts.selectors import provisional_rounds
+from awards.selectors import provisional_rounds
+from awards.services import reassignment
+from bidding.models import Bid, BidVersion, OpenedBid, Opening
+from catalog.models import BiddingUnit, ProcurementItem, Product, ProductKind, Specification
+from contracts import services as contract_services
 from procurement.models import Ceiling, DemandDeclaration, Round, RoundItem, RuleSet
 from procurement.services import rule_set_load_presets
 from tests.factories import user_of
@@ -244,7 +246,7 @@ def test_a_choice_is_stored_in_order_and_replaced(django_capture_on_commit_callb
     choose(built, "H1", "B2")
     rows = LostVolumeChoice.objects.filter(hospital=built.hospitals["H1"].organization)
     assert [(r.rank, r.opened_bid_id) for r in rows] == [(1, built.bids["B2"].pk)]
-    assert reassignment.lost_volume_preferences(round_=built.round) == {
+    assert problem.lost_volume_preferences(round_=built.round) == {
         (built.round_item.pk, built.hospitals["H1"].organization.pk): (built.bids["B2"].pk,)
     }
     assert AuditEntry.objects.filter(action="lost_volume_choice_set").count() == 2
@@ -313,7 +315,7 @@ def test_a_product_nobody_bid_moves_only_its_own_volume_as_the_optimiser_does(
 def test_the_problem_keeps_the_bid_products_volumes_beside_an_unbid_product(
     django_capture_on_commit_callbacks,
 ) -> None:
-    from contracts.evaluation import problem_build
+    from awards.problem import problem_build
     from procurement.optimiser import problem_from_dict, problem_to_dict
     from procurement.optimiser.model import BrandVolume
 
@@ -405,7 +407,7 @@ def test_without_a_choice_the_lost_volume_goes_by_minimum_cost(
     }
     h1 = hospital_rows(built, "H1")
     assert sum(h1.values()) == 100 and "B4" not in h1
-    assert services.contracts_generate_blocker(round_=built.round) == ""
+    assert contract_services.contracts_generate_blocker(round_=built.round) == ""
 
 
 def test_the_hospitals_choice_drives_the_final_allocation(
@@ -420,7 +422,7 @@ def test_the_hospitals_choice_drives_the_final_allocation(
     # Until the choice run has finished, contracts wait and the allocation is provisional.
     run = EvaluationRun.objects.get(is_hospital_choice=True)
     assert run.status == EvaluationRun.Status.QUEUED
-    assert services.contracts_generate_blocker(round_=built.round) == (
+    assert contract_services.contracts_generate_blocker(round_=built.round) == (
         "The hospitals' choices for the volume of losing products are being applied; "
         "contracts can be drawn up when that run has finished."
     )
@@ -445,7 +447,7 @@ def test_the_hospitals_choice_drives_the_final_allocation(
     }
     assert hospital_rows(built, "H1") == {"B1": 60, "B4": 40}
     assert hospital_rows(built, "H4") == {"B1": 10, "B2": 10}
-    assert services.contracts_generate_blocker(round_=built.round) == ""
+    assert contract_services.contracts_generate_blocker(round_=built.round) == ""
     assert built.round.pk not in provisional_rounds(round_ids=[built.round.pk])
     audit = AuditEntry.objects.get(action="lost_volume_choices_applied")
     assert audit.detail == {"run": run.pk, "hospitals": 1, "proposed_run": proposed.pk}
@@ -500,14 +502,14 @@ def test_the_choice_run_refuses_to_change_the_winners(django_capture_on_commit_c
     assert run.error == "The hospitals' choices would change the winners."
     assert not run.is_official
     built.round.refresh_from_db()
-    assert services.contracts_generate_blocker(round_=built.round) == (
+    assert contract_services.contracts_generate_blocker(round_=built.round) == (
         "Applying the hospitals' choices for the volume of losing products failed; run it "
         "again from its run page, then draw up the contracts."
     )
 
 
 def test_a_drug_round_queues_no_choice_run(django_capture_on_commit_callbacks) -> None:
-    from tests.contracts.factories import awarded_round
+    from tests.awards.factories import awarded_round
 
     built = awarded_round(django_capture_on_commit_callbacks)
     assert not EvaluationRun.objects.filter(round=built.round, is_hospital_choice=True).exists()
@@ -550,7 +552,7 @@ def test_the_office_summary_counts_the_hospitals_that_chose(
     assert (summary.hospitals_with_lost_volume, summary.hospitals_chosen) == (2, 1)
     page = (
         _client(built.office)
-        .get(reverse("contracts:round", args=[built.round.pk]), HTTP_ACCEPT_LANGUAGE="en")
+        .get(reverse("awards:round", args=[built.round.pk]), HTTP_ACCEPT_LANGUAGE="en")
         .content.decode()
     )
     assert "1 of 2 hospitals with volume of a losing product have chosen their winners." in page
@@ -559,7 +561,7 @@ def test_the_office_summary_counts_the_hospitals_that_chose(
 def test_the_problem_carries_the_choices_and_its_hash_covers_them(
     django_capture_on_commit_callbacks,
 ) -> None:
-    from contracts.evaluation import problem_build
+    from awards.problem import problem_build
 
     built = published(django_capture_on_commit_callbacks)
     choose(built, "H1", "B4", "B2")
@@ -567,7 +569,7 @@ def test_the_problem_carries_the_choices_and_its_hash_covers_them(
     chosen = problem_build(
         round_=built.round,
         rule_set=built.round.rule_set,
-        reassign_to=reassignment.lost_volume_preferences(round_=built.round),
+        reassign_to=problem.lost_volume_preferences(round_=built.round),
     ).problem
     h1 = f"H{built.hospitals['H1'].organization.pk}"
     targets = {h.id: h.reassign_to for d in chosen.items[0].demand for h in d.hospitals}
@@ -586,7 +588,7 @@ def _client(user: User, language: str = "en") -> Client:
 
 
 def _url(built: JointsRound) -> str:
-    return reverse("contracts:lost-volume", args=[built.round.pk])
+    return reverse("awards:lost-volume", args=[built.round.pk])
 
 
 def test_the_page_is_for_hospitals_only(django_capture_on_commit_callbacks, client) -> None:
@@ -762,8 +764,8 @@ def test_the_home_panel_links_to_the_page_while_it_is_open(
 
 
 def test_a_drug_round_has_no_choice_page(django_capture_on_commit_callbacks) -> None:
-    from tests.contracts.factories import in_objection_period
+    from tests.awards.factories import in_objection_period
 
     built = in_objection_period(django_capture_on_commit_callbacks)
-    url = reverse("contracts:lost-volume", args=[built.round.pk])
+    url = reverse("awards:lost-volume", args=[built.round.pk])
     assert _client(built.hospitals[0]).get(url).status_code == 404

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.pagination import paginate
-from contracts import services, views
-from contracts.models import BidResult
-from tests.contracts.factories import opened_round
+from awards import services
+from awards.models import BidResult
+from awards.views import results as views
+from tests.awards.factories import opened_round
 from tests.factories import TEST_PASSWORD
 
 
@@ -38,7 +39,7 @@ def test_bid_results_page_by_their_own_parameter(
     monkeypatch.setattr(views, "paginate", functools.partial(paginate, per_page=2))
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     assert client.login(username=maker.username, password=TEST_PASSWORD)
-    url = reverse("contracts:mine")
+    url = reverse("awards:mine")
 
     first = _results(client.get(url).content.decode())
     assert "Rows 1–2 of 5" in first

@@ -195,7 +195,7 @@ def opened_round(
 def in_objection_period(capture: Any, **round_fields: Any) -> OpenedRound:
     """``opened_round(**round_fields)`` evaluated (the task run at once) and published
     for objections. ``capture``: pytest-django's ``django_capture_on_commit_callbacks``."""
-    from contracts import services
+    from awards import services
 
     built = opened_round(**round_fields)
     with capture(execute=True):
@@ -207,7 +207,7 @@ def in_objection_period(capture: Any, **round_fields: Any) -> OpenedRound:
 
 def awarded_round(capture: Any, **round_fields: Any) -> OpenedRound:
     """``in_objection_period`` then finalized: the award is final."""
-    from contracts import services
+    from awards import services
 
     built = in_objection_period(capture, **round_fields)
     services.award_finalize(round_=built.round, by=built.office)

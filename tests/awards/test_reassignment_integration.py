@@ -12,10 +12,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from contracts import services
-from contracts.models import EvaluationRun, HospitalAllocation, ProvinceAllocation
+from awards import services
+from awards.models import EvaluationRun, HospitalAllocation, ProvinceAllocation
+from contracts import services as contract_services
 from procurement.models import Round
-from tests.contracts.test_reassignment import joints_round
+from tests.awards.test_reassignment import joints_round
 from tests.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -43,7 +44,7 @@ def test_the_chosen_winner_gets_the_lost_volume(celery_worker: subprocess.Popen[
     assert hospital.login(username=built.hospitals["H1"].username, password=TEST_PASSWORD)
     prefix = f"item-{built.round_item.pk}"
     response = hospital.post(
-        reverse("contracts:lost-volume", args=[built.round.pk]),
+        reverse("awards:lost-volume", args=[built.round.pk]),
         {"round_item": built.round_item.pk, f"{prefix}-preference_1": built.bids["B4"].pk},
     )
     assert response.status_code == 302
@@ -64,4 +65,4 @@ def test_the_chosen_winner_gets_the_lost_volume(celery_worker: subprocess.Popen[
     }
     assert h1 == {built.bids["B1"].pk: 60, built.bids["B4"].pk: 40}
     built.round.refresh_from_db()
-    assert services.contracts_generate_blocker(round_=built.round) == ""
+    assert contract_services.contracts_generate_blocker(round_=built.round) == ""

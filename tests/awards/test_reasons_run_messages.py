@@ -11,14 +11,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from contracts import services
-from contracts.forms import ScenarioForm
-from contracts.models import BidResult, EvaluationRun
-from contracts.reasons import RUN_MESSAGES, render_message, render_message_part
+from awards import services
+from awards.forms import ScenarioForm
+from awards.models import BidResult, EvaluationRun
+from awards.reasons import RUN_MESSAGES, render_message, render_message_part
+from awards.services import storing
 from procurement.models import RuleSet
 from procurement.optimiser import problem_from_dict, solve
 from procurement.optimiser.reasons import MESSAGE_CODES, MESSAGE_ENGLISH, message, message_record
-from tests.contracts.factories import opened_round
+from tests.awards.factories import opened_round
 from tests.factories import TEST_PASSWORD
 from tests.optimiser.test_optimised_award import award_problem
 
@@ -90,7 +91,7 @@ def test_a_stored_run_keeps_codes_params_and_the_english_text(db) -> None:
     document = award_problem(min_winners_per_item=4)
     result = solve(problem_from_dict(document))
     run = EvaluationRun()
-    services._fill_figures(run, result, {})
+    storing._fill_figures(run, result, {})
     assert run.explanation == [
         {
             "code": "min_winners_for_item",
@@ -135,8 +136,8 @@ def test_run_and_award_pages_show_messages_and_rule_set_titles_in_the_readers_la
         explanation=[message_record(conflict), message_record(share), message_record(region)],
         comparison={**run.comparison, "constraint_costs": [cost]},
     )
-    run_url = reverse("contracts:run", args=[run.pk])
-    award_url = reverse("contracts:round", args=[built.round.pk])
+    run_url = reverse("awards:run", args=[run.pk])
+    award_url = reverse("awards:round", args=[built.round.pk])
 
     page = _client(built.office, "zh-hans").get(run_url).content.decode()
     # Manufacturers and provinces by name, not by the optimiser's keys.

@@ -8,11 +8,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.models import Organization
-from contracts import services
-from contracts.models import AuditEntry, BidResult, EvaluationRun, Notification, Objection
+from accounts.models import Notification, Organization
+from awards import services
+from awards.models import AuditEntry, BidResult, EvaluationRun, Objection
 from procurement.models import Round
-from tests.contracts.factories import OpenedRound, opened_round
+from tests.awards.factories import OpenedRound, opened_round
 from tests.factories import TEST_PASSWORD, user_of
 
 pytestmark = pytest.mark.django_db
@@ -45,9 +45,9 @@ def test_office_pages_are_for_the_rounds_own_office_only(
 ) -> None:
     built, run = _evaluated(django_capture_on_commit_callbacks)
     urls = [
-        reverse("contracts:round", args=[built.round.pk]),
-        reverse("contracts:run", args=[run.pk]),
-        reverse("contracts:run-progress", args=[run.pk]),
+        reverse("awards:round", args=[built.round.pk]),
+        reverse("awards:run", args=[run.pk]),
+        reverse("awards:run-progress", args=[run.pk]),
     ]
     other_office = user_of(Organization.Kind.OFFICE)
     for url in urls:
@@ -57,7 +57,7 @@ def test_office_pages_are_for_the_rounds_own_office_only(
         assert client_for(built.makers[0]).get(url).status_code == 403
         response = client_for().get(url)
         assert response.status_code == 302 and "/login/" in response["Location"]
-    for name in ("contracts:evaluate", "contracts:finalize", "contracts:objection-period"):
+    for name in ("awards:evaluate", "awards:finalize", "awards:objection-period"):
         url = reverse(name, args=[built.round.pk])
         assert client_for(built.hospitals[0]).post(url).status_code == 403
         assert client_for(built.makers[0]).post(url).status_code == 403
@@ -70,10 +70,10 @@ def test_office_evaluates_and_sees_the_result_with_exact_totals(
     built = opened_round()
     client = client_for(built.office)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("contracts:evaluate", args=[built.round.pk]))
+        response = client.post(reverse("awards:evaluate", args=[built.round.pk]))
     run = EvaluationRun.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("contracts:run", args=[run.pk])
+    assert response["Location"] == reverse("awards:run", args=[run.pk])
     page = client.get(response["Location"]).content.decode()
     assert "1,400.00" in page  # total cost, to the cent, with a thousands separator
     assert "0.1000" in page and "0.1500" in page
@@ -88,7 +88,7 @@ def test_progress_partial_polls_while_queued_and_reloads_when_done(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run = services.evaluation_request(round_=built.round, by=built.office)
     client = client_for(built.office)
-    url = reverse("contracts:run-progress", args=[run.pk])
+    url = reverse("awards:run-progress", args=[run.pk])
     queued = client.get(url, HTTP_HX_REQUEST="true")
     assert 'hx-trigger="every 2s"' in queued.content.decode()
     assert "Waiting for a worker" in queued.content.decode()
@@ -101,7 +101,7 @@ def test_progress_partial_polls_while_queued_and_reloads_when_done(
 
 def test_results_are_public_only_once_published(django_capture_on_commit_callbacks) -> None:
     built, _ = _evaluated(django_capture_on_commit_callbacks)
-    url = reverse("contracts:results", args=[built.round.pk])
+    url = reverse("awards:results", args=[built.round.pk])
     assert client_for().get(url).status_code == 404
     services.objection_period_open(round_=built.round, by=built.office)
     page = client_for().get(url).content.decode()
@@ -115,7 +115,7 @@ def test_finalizing_is_refused_while_an_objection_is_open(
     built, run = _in_objection_period(django_capture_on_commit_callbacks)
     rival = built.makers[3]  # the bid at 0.3000 that lost
     response = client_for(rival).post(
-        reverse("contracts:objection-new", args=[built.round.pk]),
+        reverse("awards:objection-new", args=[built.round.pk]),
         {"round_item": built.round_item.pk, "text": "The winner at 0.1000 cannot supply."},
     )
     assert response.status_code == 302
@@ -123,7 +123,7 @@ def test_finalizing_is_refused_while_an_objection_is_open(
     assert objection.organization == rival.organization
 
     office = client_for(built.office)
-    response = office.post(reverse("contracts:finalize", args=[built.round.pk]), follow=True)
+    response = office.post(reverse("awards:finalize", args=[built.round.pk]), follow=True)
     assert (
         "1 objection(s) are still open: answer every objection before finalizing."
         in response.content.decode()
@@ -132,7 +132,7 @@ def test_finalizing_is_refused_while_an_objection_is_open(
     assert built.round.status == Round.Status.OBJECTION
 
     office.post(
-        reverse("contracts:objection-answer", args=[objection.pk]),
+        reverse("awards:objection-answer", args=[objection.pk]),
         {"decision": "dismiss", "answer": "The winner declared enough capacity."},
     )
     objection.refresh_from_db()
@@ -141,7 +141,7 @@ def test_finalizing_is_refused_while_an_objection_is_open(
     built.hospitals[0].language = "en"  # e-mails go out in the reader's language
     built.hospitals[0].save()
     with django_capture_on_commit_callbacks(execute=True):
-        office.post(reverse("contracts:finalize", args=[built.round.pk]))
+        office.post(reverse("awards:finalize", args=[built.round.pk]))
     built.round.refresh_from_db()
     assert built.round.status == Round.Status.AWARDED
     entry = AuditEntry.objects.get(action="award_finalized")
@@ -151,10 +151,10 @@ def test_finalizing_is_refused_while_an_objection_is_open(
     ).exists()
     assert [m.to for m in mail.outbox] == [["pharmacy@example.org"]]
     assert mail.outbox[0].subject == "Award results of round T-2026-D1 published"
-    page = client_for().get(reverse("contracts:results", args=[built.round.pk])).content.decode()
+    page = client_for().get(reverse("awards:results", args=[built.round.pk])).content.decode()
     assert "Award results of round T-2026-D1" in page
     # Irreversible: a second finalization is refused, nothing else moves.
-    response = office.post(reverse("contracts:finalize", args=[built.round.pk]), follow=True)
+    response = office.post(reverse("awards:finalize", args=[built.round.pk]), follow=True)
     assert "only a round in its objection period can be finalized" in response.content.decode()
 
 
@@ -171,7 +171,7 @@ def test_an_upheld_objection_excludes_the_bid_and_reruns(
     cheapest = built.bids[0]
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(built.office).post(
-            reverse("contracts:objection-answer", args=[objection.pk]),
+            reverse("awards:objection-answer", args=[objection.pk]),
             {"decision": "uphold", "answer": "Confirmed.", "excluded_bid": cheapest.pk},
         )
     assert response.status_code == 302
@@ -197,7 +197,7 @@ def test_uphold_needs_a_bid(django_capture_on_commit_callbacks) -> None:
         round_=built.round, round_item_id=built.round_item.pk, by=built.makers[4], text="x"
     )
     response = client_for(built.office).post(
-        reverse("contracts:objection-answer", args=[objection.pk]),
+        reverse("awards:objection-answer", args=[objection.pk]),
         {"decision": "uphold", "answer": "Yes."},
     )
     assert response.status_code == 400
@@ -225,25 +225,25 @@ def test_each_party_sees_only_its_own_objections_and_allocations(
         by=built.makers[3],
         text="Secret grounds of maker 3",
     )
-    own = client_for(built.makers[3]).get(reverse("contracts:objections")).content.decode()
-    rival = client_for(built.makers[0]).get(reverse("contracts:objections")).content.decode()
-    hospital = client_for(built.hospitals[0]).get(reverse("contracts:objections")).content.decode()
-    office = client_for(built.office).get(reverse("contracts:objections")).content.decode()
+    own = client_for(built.makers[3]).get(reverse("awards:objections")).content.decode()
+    rival = client_for(built.makers[0]).get(reverse("awards:objections")).content.decode()
+    hospital = client_for(built.hospitals[0]).get(reverse("awards:objections")).content.decode()
+    office = client_for(built.office).get(reverse("awards:objections")).content.decode()
     assert "Secret grounds of maker 3" in own and "Secret grounds of maker 3" in office
     assert "Secret grounds of maker 3" not in rival
     assert "Secret grounds of maker 3" not in hospital
 
     beijing_a, beijing_b, _ = built.hospitals
-    page = client_for(beijing_a).get(reverse("contracts:mine")).content.decode()
+    page = client_for(beijing_a).get(reverse("awards:mine")).content.decode()
     assert "4,200" in page and "2,800" not in page and "7,000" not in page
-    page = client_for(beijing_b).get(reverse("contracts:mine")).content.decode()
+    page = client_for(beijing_b).get(reverse("awards:mine")).content.decode()
     assert "2,800" in page and "4,200" not in page
-    winner = client_for(built.makers[0]).get(reverse("contracts:mine")).content.decode()
+    winner = client_for(built.makers[0]).get(reverse("awards:mine")).content.decode()
     assert "4,200" in winner and "7,000" in winner
-    loser = client_for(built.makers[3]).get(reverse("contracts:mine")).content.decode()
+    loser = client_for(built.makers[3]).get(reverse("awards:mine")).content.decode()
     assert "4,200" not in loser and "Lost" in loser
-    assert client_for(built.office).get(reverse("contracts:mine")).status_code == 403
-    assert client_for().get(reverse("contracts:mine")).status_code == 302
+    assert client_for(built.office).get(reverse("awards:mine")).status_code == 403
+    assert client_for().get(reverse("awards:mine")).status_code == 302
 
 
 def test_an_objection_carries_an_attachment(
@@ -253,7 +253,7 @@ def test_an_objection_carries_an_attachment(
 
     settings.MEDIA_ROOT = tmp_path
     built, _ = _in_objection_period(django_capture_on_commit_callbacks)
-    url = reverse("contracts:objection-new", args=[built.round.pk])
+    url = reverse("awards:objection-new", args=[built.round.pk])
     refused = client_for(built.makers[3]).post(
         url,
         {
@@ -279,7 +279,7 @@ def test_an_objection_carries_an_attachment(
     assert objection.attachment.read() == b"%PDF-1.4 test"
     page = (
         client_for(built.office)
-        .get(reverse("contracts:objection-answer", args=[objection.pk]))
+        .get(reverse("awards:objection-answer", args=[objection.pk]))
         .content.decode()
     )
     assert objection.attachment.url in page
@@ -353,7 +353,7 @@ def test_only_the_rounds_bidders_and_hospitals_may_object(
             "provinces can object to its results."
         ]
         page = client_for(stranger).post(
-            reverse("contracts:objection-new", args=[built.round.pk]),
+            reverse("awards:objection-new", args=[built.round.pk]),
             {"round_item": built.round_item.pk, "text": "x"},
             HTTP_ACCEPT_LANGUAGE="en",
         )

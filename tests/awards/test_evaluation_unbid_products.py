@@ -15,12 +15,13 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Organization, Region
+from awards import services
+from awards.models import EvaluationRun
+from awards.problem import problem_build
+from awards.services import reassignment
 from catalog.models import Product
-from contracts import reassignment, services
-from contracts.evaluation import problem_build
-from contracts.models import EvaluationRun
 from procurement.models import DemandDeclaration
-from tests.contracts.test_reassignment import (
+from tests.awards.test_reassignment import (
     CHOICE,
     DEFAULT,
     INTENDED,

@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from contracts.models import EvaluationRun, LostVolumeChoice
-from tests.contracts.test_reassignment import choose, finalize, published
+from awards.models import EvaluationRun, LostVolumeChoice
+from tests.awards.test_reassignment import choose, finalize, published
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def chosen(django_capture_on_commit_callbacks):
 
 
 def test_runs_list_and_filter_the_hospitals_choice_flag(admin_client_en, chosen) -> None:
-    url = reverse("admin:contracts_evaluationrun_changelist")
+    url = reverse("admin:awards_evaluationrun_changelist")
     page = admin_client_en.get(url)
     assert page.status_code == 200
     html = page.content.decode()
@@ -49,7 +49,7 @@ def test_runs_list_and_filter_the_hospitals_choice_flag(admin_client_en, chosen)
 def test_the_choices_are_listed_with_their_winner_and_cannot_be_changed(
     admin_client_en, chosen
 ) -> None:
-    url = reverse("admin:contracts_lostvolumechoice_changelist")
+    url = reverse("admin:awards_lostvolumechoice_changelist")
     page = admin_client_en.get(url)
     assert page.status_code == 200
     rows = list(page.context["cl"].result_list)
@@ -61,10 +61,10 @@ def test_the_choices_are_listed_with_their_winner_and_cannot_be_changed(
     assert str(chosen.bids["B4"].manufacturer) in html  # the winner column
     assert "T-2026-ADM" in html
     choice = rows[0]
-    change = reverse("admin:contracts_lostvolumechoice_change", args=[choice.pk])
+    change = reverse("admin:awards_lostvolumechoice_change", args=[choice.pk])
     assert admin_client_en.get(change).status_code == 200  # a view, no save button
     assert admin_client_en.post(change, {"rank": 5}).status_code == 403
-    assert admin_client_en.get(reverse("admin:contracts_lostvolumechoice_add")).status_code == 403
-    delete = reverse("admin:contracts_lostvolumechoice_delete", args=[choice.pk])
+    assert admin_client_en.get(reverse("admin:awards_lostvolumechoice_add")).status_code == 403
+    delete = reverse("admin:awards_lostvolumechoice_delete", args=[choice.pk])
     assert admin_client_en.post(delete, {"post": "yes"}).status_code == 403
     assert LostVolumeChoice.objects.get(pk=choice.pk).rank == 1

@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import Organization, Region
-from contracts import services
-from contracts.models import EvaluationRun, HospitalAllocation, ProvinceAllocation
+from awards import services
+from awards.models import EvaluationRun, HospitalAllocation, ProvinceAllocation
 from procurement.models import Round
-from tests.contracts.factories import OpenedRound, opened_round
+from tests.awards.factories import OpenedRound, opened_round
 from tests.factories import TEST_PASSWORD, user_of
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +139,7 @@ def test_selection_page_access_and_picking_from_the_browser(
     services.selection_open(
         round_=built.round, by=built.office, closes_at=timezone.now() + datetime.timedelta(days=1)
     )
-    url = reverse("contracts:selection", args=[built.round.pk])
+    url = reverse("awards:selection", args=[built.round.pk])
     assert _client(built.office).get(url).status_code == 200
     assert _client(built.makers[0]).get(url).status_code == 200
     assert _client(built.makers[3]).get(url).status_code == 404  # lost: not a winner
@@ -159,5 +159,5 @@ def test_selection_page_access_and_picking_from_the_browser(
         url, {"round_item": built.round_item.pk, "region": "11"}, follow=True
     )
     assert "It is not your turn yet." in response.content.decode()
-    close = reverse("contracts:selection-close", args=[built.round.pk])
+    close = reverse("awards:selection-close", args=[built.round.pk])
     assert _client(built.makers[0]).post(close).status_code == 403
