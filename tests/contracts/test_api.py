@@ -1,4 +1,5 @@
-"""The awards and contracts API: each role reads only its own, purchases all or nothing."""
+"""The contracts API (and the award's allocations beside them): each role reads only its
+own, purchases all or nothing. The office's evaluation API is tests/awards/test_api.py."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
-from awards.models import EvaluationRun
 from contracts.models import Contract, Purchase
-from tests.awards.factories import opened_round
 from tests.contracts.test_execution import STARTED, in_execution
 from tests.factories import user_of
 
@@ -113,24 +112,3 @@ def test_hospital_posts_purchases_all_or_nothing(django_capture_on_commit_callba
     for user in (built.office, built.makers[0]):
         assert api(user).post(url, {"lines": []}, format="json").status_code == 403
     assert api().post(url, {"lines": []}, format="json").status_code in {401, 403}
-
-
-def test_office_starts_an_evaluation_by_api(django_capture_on_commit_callbacks) -> None:
-    built = opened_round()
-    url = reverse("api-evaluations", args=[built.round.pk])
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api(built.office).post(url)
-    assert response.status_code == 202
-    run = EvaluationRun.objects.get()
-    body = api(built.office).get(reverse("api-run", args=[run.pk])).json()
-    assert body["status"] == "done" and body["total_cost"] == "1400.00"
-    assert body["is_official"] is True
-    for user in (built.hospitals[0], built.makers[0]):
-        assert api(user).post(url).status_code == 403
-        assert api(user).get(reverse("api-run", args=[run.pk])).status_code == 403
-    assert api(user_of(Organization.Kind.OFFICE)).post(url).status_code == 404
-    assert (
-        api(user_of(Organization.Kind.OFFICE)).get(reverse("api-run", args=[run.pk])).status_code
-        == 404
-    )
-    assert api().post(url).status_code in {401, 403}

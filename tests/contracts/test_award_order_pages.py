@@ -1,8 +1,8 @@
 """The award and contract pages in the order the work happens: contracts only once province
-selection is done (and what has to happen first until then), allocations marked
-provisional before that, pages that update themselves while something is pending (the
-province draft, the contract PDF, the drawing up of contracts), and server-side pages of
-every list that grows."""
+selection is done (and what has to happen first until then), pages that update themselves
+while something is pending (the contract PDF, the drawing up of contracts), and
+server-side pages of every list that grows. The award's side (provisional allocations,
+the province draft, objections and runs) is tests/awards/test_award_order_pages.py."""
 
 from __future__ import annotations
 
@@ -11,51 +11,22 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import Notification, Organization, Region
+from accounts.models import Notification, Organization
 from awards import services
 from awards.models import (
     AuditEntry,
-    EvaluationRun,
     HospitalAllocation,
-    Objection,
-    ProvinceSelection,
 )
 from contracts import services as contract_services
 from contracts.models import Contract, Purchase
-from tests.awards.factories import OpenedRound, awarded_round, in_objection_period
+from tests.awards.factories import OpenedRound
+from tests.awards.test_award_order_pages import _awarded, _client, _htmx, _open_selection
 from tests.contracts.test_execution import STARTED, in_execution
-from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-# Four provinces, three winners (0.1000, 0.1500, 0.1900): draft order 1, 1, 2, 3.
-FOUR = (("11", 4000), ("31", 3000), ("44", 2000), ("51", 1000))
-
-
-def _client(user=None, language: str = "en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    if user is not None:
-        assert client.login(username=user.username, password=TEST_PASSWORD)
-    return client
-
-
-def _htmx(user) -> Client:
-    client = _client(user)
-    client.defaults["HTTP_HX_REQUEST"] = "true"
-    return client
-
-
-def _awarded(capture, demand=FOUR) -> OpenedRound:
-    return awarded_round(capture, demand=demand)
-
-
-def _open_selection(built: OpenedRound, hours: int = 2) -> ProvinceSelection:
-    closes = timezone.now() + datetime.timedelta(hours=hours)
-    return services.selection_open(round_=built.round, by=built.office, closes_at=closes)
 
 
 def _local(moment: datetime.datetime) -> str:
@@ -177,128 +148,7 @@ def test_drawing_up_is_shown_pending_and_the_page_reloads_when_done(
     assert _htmx(built.hospitals[0]).get(status).status_code == 403
 
 
-# --- 2. Provisional allocations ------------------------------------------------------------
-
-
-def test_allocations_are_provisional_until_province_selection_has_finished(
-    django_capture_on_commit_callbacks,
-) -> None:
-    built = _awarded(django_capture_on_commit_callbacks)
-    hospital, maker = built.hospitals[0], built.makers[0]
-    mine = reverse("awards:mine")
-
-    for user in (hospital, maker):
-        page = _client(user).get(mine).content.decode()
-        assert "Provisional until province selection has finished" in page
-        section = page.split('id="hospital-allocations"')[1]
-        assert "Provisional</span>" in section and "Final</span>" not in section
-    zh = _client(hospital, "zh-hans").get(mine).content.decode()
-    assert "暂定" in zh
-    results = _client().get(reverse("awards:results", args=[built.round.pk])).content
-    assert "Provisional until province selection has finished" in results.decode()
-    office_page = _client(built.office).get(reverse("awards:round", args=[built.round.pk]))
-    assert "Provisional until province selection has finished" in office_page.content.decode()
-
-    selection = _open_selection(built)
-    assert "Provisional</span>" in _client(maker).get(mine).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.selection_close(selection=selection, by=built.office)
-    for user in (hospital, maker):
-        page = _client(user).get(mine).content.decode()
-        assert "Provisional" not in page
-        assert "Final</span>" in page.split('id="hospital-allocations"')[1]
-    results = _client().get(reverse("awards:results", args=[built.round.pk])).content
-    assert "Provisional" not in results.decode()
-
-
-def test_the_allocations_api_says_which_figures_are_provisional(
-    django_capture_on_commit_callbacks,
-) -> None:
-    from rest_framework.test import APIClient
-
-    built = _awarded(django_capture_on_commit_callbacks)
-    client = APIClient()
-    client.force_authenticate(built.hospitals[0])
-    url = reverse("api-allocations")
-    assert [a["provisional"] for a in client.get(url).json()["results"]] == [True]
-    selection = _open_selection(built)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.selection_close(selection=selection, by=built.office)
-    assert [a["provisional"] for a in client.get(url).json()["results"]] == [False]
-
-
-def test_proposed_winners_are_provisional_in_the_objection_period(
-    django_capture_on_commit_callbacks,
-) -> None:
-    built = in_objection_period(django_capture_on_commit_callbacks)
-    page = _client(built.hospitals[0]).get(reverse("awards:mine")).content.decode()
-    assert "Proposed: the winners are published for objections" in page
-    assert "Provisional</span>" in page
-
-
-# --- 2. The province draft updates itself --------------------------------------------------
-
-
-def test_the_selection_page_polls_only_while_waiting_and_announces_new_picks(
-    django_capture_on_commit_callbacks,
-) -> None:
-    built = _awarded(django_capture_on_commit_callbacks)
-    first, second = built.makers[0], built.makers[1]
-    item = built.round_item.pk
-    selection = _open_selection(built)
-    url = reverse("awards:selection", args=[built.round.pk])
-
-    page = _client(second).get(url).content.decode()
-    poll = re.search(r'hx-get="([^"]+)" hx-trigger="every 5s"', page)
-    assert poll is not None
-    poll_url = poll.group(1).replace("&amp;", "&")
-    assert 'id="selection-news"' in page and 'aria-live="polite"' in page
-    assert f"Wait for your turn: {first.organization.name_en} is choosing pick 1." in page
-    waiting = _htmx(second)
-    assert waiting.get(poll_url).status_code == 204  # nothing new
-
-    region = Region.objects.get(code="44")
-    services.selection_pick(selection=selection, round_item_id=item, by=first, region=region)
-    news = waiting.get(poll_url)
-    body = news.content.decode()
-    assert news.status_code == 200
-    assert f'<div id="draft-{item}" hx-swap-oob="true">' in body
-    assert f"{built.round_item.item.code}: {first.organization.name_en} chose Guangdong." in body
-    assert "it is your turn" not in body  # the first winner picks again
-    new_poll = re.search(r'hx-get="([^"]+)"', body)
-    assert new_poll is not None and new_poll.group(1) != poll.group(1)
-
-    services.selection_pick(selection=selection, round_item_id=item, by=first, region=None)
-    body = waiting.get(new_poll.group(1).replace("&amp;", "&")).content.decode()
-    assert "left its remaining picks to the platform" in body
-    assert "it is your turn to choose a province" in body
-    assert f'id="id_item{item}_region"' in body  # the pick form, ids unique per item
-
-    # Closed by the office: the next poll reloads the page, which then waits for the
-    # allocation, and stops polling once it is done.
-    services.selection_close(selection=selection, by=built.office)
-    closed = waiting.get(poll_url)
-    assert closed.status_code == 204 and closed["HX-Refresh"] == "true"
-    page = _client(second).get(url).content.decode()
-    assert "The platform is assigning the provinces left open" in page
-    assert 'hx-trigger="every 5s"' in page
-    selection.refresh_from_db()
-    services.evaluation_execute(run_id=selection.result_run_id)
-    page = _client(second).get(url).content.decode()
-    assert "See the allocation" in page and "hx-trigger" not in page
-
-
-def test_a_poll_with_a_garbled_version_reloads_the_page(
-    django_capture_on_commit_callbacks,
-) -> None:
-    built = _awarded(django_capture_on_commit_callbacks)
-    _open_selection(built)
-    url = reverse("awards:selection", args=[built.round.pk])
-    response = _htmx(built.makers[0]).get(url, {"v": "open|x:y"})
-    assert response.status_code == 204 and response["HX-Refresh"] == "true"
-
-
-# --- 3. The contract PDF appears by itself --------------------------------------------------
+# --- 2. The contract PDF appears by itself --------------------------------------------------
 
 
 def _contracted(capture) -> OpenedRound:
@@ -354,7 +204,7 @@ def test_contract_lines_show_the_unit_of_count_in_the_readers_language(
     assert "<td>片</td>" in chinese
 
 
-# --- 4. Server-side pages ------------------------------------------------------------------
+# --- 3. Server-side pages ------------------------------------------------------------------
 
 
 def _hospitals(count: int, region_id: int, prefix: str) -> list[Organization]:
@@ -455,39 +305,6 @@ def test_notifications_page_and_only_the_shown_ones_are_marked_read(
     assert not Notification.objects.filter(organization=org, read_at__isnull=True).exists()
 
 
-def test_objections_page_by_status(django_capture_on_commit_callbacks) -> None:
-    built = in_objection_period(django_capture_on_commit_callbacks)
-    maker = built.makers[3]
-    run = EvaluationRun.objects.get(round=built.round, is_official=True)
-    Objection.objects.bulk_create(
-        Objection(
-            round=built.round,
-            run=run,
-            round_item=built.round_item,
-            organization=maker.organization,
-            filed_by=maker,
-            text=f"Objection number {n}",
-            status=Objection.Status.OPEN if n < 55 else Objection.Status.DISMISSED,
-            answer="" if n < 55 else "Dismissed: the rules were applied as published.",
-        )
-        for n in range(70)
-    )
-    url = reverse("awards:objections")
-    page = _client(built.office).get(url).content.decode()
-    assert "Rows 1–50 of 70" in page
-    page = _client(built.office).get(url, {"status": "open", "page": "2"}).content.decode()
-    assert "Rows 51–55 of 55" in page and 'href="?status=open&amp;page=1"' in page
-    assert "Rows 1–50 of 70" in _client(maker).get(url).content.decode()
-    # The award page lists the open ones first, twenty, and links to the round's list.
-    page = _client(built.office).get(reverse("awards:round", args=[built.round.pk]))
-    html = page.content.decode()
-    assert html.count(">Answer</a>") == 20
-    assert f'href="{url}?round={built.round.pk}">All 70 objections of this round' in html
-    page = _client(built.office).get(url, {"round": built.round.pk, "status": "dismissed"})
-    assert "Rows 1–15 of 15" in page.content.decode()
-    assert "No objections." in _client(built.makers[0]).get(url).content.decode()
-
-
 def test_hospital_allocations_page_and_search(django_capture_on_commit_callbacks) -> None:
     built = _contracted(django_capture_on_commit_callbacks)
     maker = built.makers[0]
@@ -514,7 +331,7 @@ def test_hospital_allocations_page_and_search(django_capture_on_commit_callbacks
     assert "Rows 1–1 of 1" in page and "Paged hospital" not in page
 
 
-# --- 5. Header cells ------------------------------------------------------------------------
+# --- 4. Header cells ------------------------------------------------------------------------
 
 
 def test_every_header_cell_of_the_contract_pages_has_a_scope(
@@ -575,28 +392,3 @@ def test_purchases_page_with_units_pages_and_search(django_capture_on_commit_cal
     assert "No purchases match." in page
     # Another hospital sees none of them.
     assert "No purchases recorded yet." in _client(built.hospitals[1]).get(url).content.decode()
-
-
-def test_the_award_page_lists_every_run_a_page_at_a_time(
-    django_capture_on_commit_callbacks,
-) -> None:
-    built = _awarded(django_capture_on_commit_callbacks)
-    official = EvaluationRun.objects.get(round=built.round, is_official=True)
-    EvaluationRun.objects.bulk_create(
-        EvaluationRun(
-            round=built.round,
-            rule_set=official.rule_set,
-            rule_set_version=official.rule_set_version,
-            is_scenario=True,
-            status=EvaluationRun.Status.DONE,
-            same_as=official,
-        )
-        for _ in range(55)
-    )
-    url = reverse("awards:round", args=[built.round.pk])
-    page = _client(built.office).get(url).content.decode()
-    assert "Rows 1–50 of 56" in page
-    runs = re.findall(r'<a href="/awards/runs/(\d+)/">', page.split("All runs")[1])
-    assert len(runs) == 50 and runs == sorted(runs, key=int, reverse=True)
-    page = _client(built.office).get(url, {"page": 2}).content.decode()
-    assert f'<a href="/awards/runs/{official.pk}/">' in page.split("All runs")[1]
