@@ -1,9 +1,10 @@
 """Executing a queued evaluation run: build the problem, solve it, store what it decides.
 
-Called by the evaluation task (``awards.tasks``); queueing runs is ``awards.services.
-evaluation`` (and the province selection's and the hospitals' choice re-runs). A run's rows
-are written together in one transaction at the end, so a run is complete or has none.
-Locks the round row, then the run row (``awards.services.base``).
+Called by the evaluation task (``awards.tasks``). Runs are queued elsewhere: evaluations
+and scenarios by ``evaluation``, the re-runs of the final award by ``selection`` and
+``reassignment``; none of those is imported here, so the task never imports back a module
+that imports it. A run's rows are written together in one transaction at the end, so a
+run is complete or has none. Locks the round row, then the run row (``base``).
 """
 
 from __future__ import annotations
