@@ -22,8 +22,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from procurement.optimiser import kinds
 from procurement.optimiser.jsonpaths import schema_errors
-from procurement.optimiser.kinds import RULE_KINDS
 from procurement.optimiser.model import (
     PROBLEM_FORMAT,
     RESULT_FORMAT,
@@ -203,7 +203,7 @@ def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     for dup in _duplicates([bid["id"] for bid in doc["bids"]]):
         errors.append(("$.bids", f"bid id {dup!r} is used twice"))
     kind = doc["rule_set"]["kind"]
-    entry = RULE_KINDS.get(kind)  # an unknown kind is reported by validate_rule_set
+    entry = kinds.RULE_KINDS.get(kind)  # an unknown kind is reported by validate_rule_set
     required_fields = entry.item_requires if entry is not None else ()
 
     for i, item in enumerate(doc["items"]):
