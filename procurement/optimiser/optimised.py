@@ -517,6 +517,9 @@ def _apply_solution(
     solution: Solution,
     pricing: Pricing,
 ) -> tuple[list[ItemDecision], list[Allocation], list[HospitalAllocation]]:
+    """The solver's quantities as each bid's verdict, the region allocations and the hospital
+    rows. One pass per item, so the three are built from the same figures (longer than
+    most functions for that reason)."""
     parameters = problem.rule_set.parameters
     share = Decimal(parameters["volume_share"])
     term = int(parameters["term_years"])
