@@ -15,8 +15,7 @@ from decimal import Decimal
 from bench.common import Row, stopwatch
 from bench.national import award_scenario, drug_round
 from procurement.optimiser.io import problem_from_dict, problem_to_dict
-from procurement.optimiser.rules import decide_items
-from procurement.optimiser.solve import solve
+from procurement.optimiser.solve import decide_items, solve
 
 TIME_LIMIT = 60.0
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, Region
 from catalog.models import ProcurementItem, Product, ProductKind, Specification
-from procurement.optimiser.presets import KINDS as RULE_KINDS
+from procurement.rule_labels import rule_kind_choices
 
 
 class RuleSet(models.Model):
@@ -26,7 +26,7 @@ class RuleSet(models.Model):
 
     name = models.CharField(_("name"), max_length=80)
     version = models.PositiveIntegerField(_("version"), default=1)
-    kind = models.CharField(_("rule kind"), max_length=32, choices=[(k, k) for k in RULE_KINDS])
+    kind = models.CharField(_("rule kind"), max_length=32, choices=rule_kind_choices)
     parameters = models.JSONField(_("parameters"))
     description = models.CharField(_("description"), max_length=300, blank=True)
     source = models.CharField(_("source"), max_length=300, blank=True)

@@ -1,8 +1,10 @@
 """Labels of rule kinds and of the ready-made rule sets, in the reader's language.
 
-``RuleSet.kind`` stores the optimiser's kind (``procurement.optimiser.presets.KINDS``)
+``RuleSet.kind`` stores the optimiser's kind (``procurement.optimiser.kinds.RULE_KINDS``)
 and a preset's ``name`` is its stable slug (``national-drug-batch-4``): both are data the
 optimiser and the API read, so they stay as they are and are labelled here for display.
+A kind's label is the English message id its registry entry holds (extracted from
+``kinds.py`` by ``makemessages``); it is translated here.
 """
 
 from __future__ import annotations
@@ -13,17 +15,21 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from procurement.optimiser.kinds import RULE_KINDS
 
-class RuleKind(models.TextChoices):
-    NATIONAL_DRUG = "national_drug", _("National drug rule (batches 2 to 9)")
-    NATIONAL_DRUG_BATCH10 = "national_drug_batch10", _("National drug rule, batch 10")
-    NATIONAL_DRUG_ANCHOR = (
-        "national_drug_anchor",
-        _("National drug rule with anchor price (batch 11)"),
-    )
-    CONSUMABLES_GROUPS = "consumables_groups", _("Consumables in groups A and B")
-    RENEWAL = "renewal", _("Renewal at the previous highest winning price")
-    OPTIMISED_AWARD = "optimised_award", _("Optimised award (scenario analysis)")
+# The kinds as Django choices (``RuleKind.values``, ``.choices``, ``RuleKind(kind).label``),
+# one member per registry entry: NATIONAL_DRUG = "national_drug", "National drug rule ...".
+# Built with Enum's functional form, which the type stubs do not describe.
+RuleKind: type[models.TextChoices] = models.TextChoices(  # type: ignore[call-overload]
+    "RuleKind",
+    [(kind.name.upper(), (kind.name, _(kind.label))) for kind in RULE_KINDS.values()],
+    module=__name__,
+)
+
+
+def rule_kind_choices() -> list[tuple[str, str]]:
+    """``RuleSet.kind``'s choices. A callable, so a new kind needs no migration."""
+    return RuleKind.choices
 
 
 PRESET_TITLES: Mapping[str, Promise] = {

@@ -13,9 +13,10 @@ the hospital-level one: a unit price does not depend on the hospital.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
@@ -24,6 +25,7 @@ from procurement.optimiser.model import (
     Bid,
     HospitalAllocation,
     Item,
+    Problem,
     RegionCost,
     RegionDemand,
 )
@@ -37,6 +39,9 @@ from procurement.optimiser.reasons import (
     message,
 )
 from procurement.optimiser.rules import ItemDecision
+
+if TYPE_CHECKING:  # optimised.py builds on this module
+    from procurement.optimiser.optimised import Solution
 
 
 @dataclass
@@ -67,6 +72,22 @@ class Pricing:
 
     def region_cost(self, bid: str, region: str) -> RegionCost | None:
         return self.costs.get((bid, region))
+
+
+@dataclass(frozen=True)
+class Allocated:
+    """A rule kind's allocation of a problem: the decisions (the optimised award replaces
+    the rule layer's), who supplies which region and hospital, and the optimised award's
+    solution (None for the other kinds)."""
+
+    decisions: list[ItemDecision]
+    allocations: list[Allocation]
+    hospitals: list[HospitalAllocation]
+    solution: Solution | None = None
+
+
+# A rule kind's allocation: (problem, the rule layer's decisions, exact money, solver stats).
+Allocator = Callable[[Problem, list[ItemDecision], Pricing, SolveStats], Allocated]
 
 
 def decimals_of(value: Decimal) -> int:
@@ -494,3 +515,39 @@ def _min_cost_split(
         r: [(b.id, solver.value(y[b.id, r])) for b in winners if solver.value(y[b.id, r]) > 0]
         for r in regions
     }
+
+
+# --- allocators of the rule kinds (procurement.optimiser.kinds) ---------------------------
+
+ItemAllocator = Callable[
+    [ItemDecision, Pricing, SolveStats], tuple[list[Allocation], list[HospitalAllocation]]
+]
+
+
+def _each_item(
+    allocate: ItemAllocator,
+    decisions: list[ItemDecision],
+    pricing: Pricing,
+    stats: SolveStats,
+) -> Allocated:
+    allocations: list[Allocation] = []
+    hospitals: list[HospitalAllocation] = []
+    for decision in decisions:
+        a, h = allocate(decision, pricing, stats)
+        allocations.extend(a)
+        hospitals.extend(h)
+    return Allocated(decisions, allocations, hospitals)
+
+
+def allocate_by_province(
+    problem: Problem, decisions: list[ItemDecision], pricing: Pricing, stats: SolveStats
+) -> Allocated:
+    """Drug rounds: each item's provinces by draft, preference and assignment."""
+    return _each_item(allocate_drug_item, decisions, pricing, stats)
+
+
+def allocate_by_brand_choice(
+    problem: Problem, decisions: list[ItemDecision], pricing: Pricing, stats: SolveStats
+) -> Allocated:
+    """Consumables: each item's intended volume kept, lost volume by hospitals' choices."""
+    return _each_item(allocate_brand_choice, decisions, pricing, stats)

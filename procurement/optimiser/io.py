@@ -22,6 +22,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from procurement.optimiser import kinds
 from procurement.optimiser.jsonpaths import schema_errors
 from procurement.optimiser.model import (
     PROBLEM_FORMAT,
@@ -202,6 +203,8 @@ def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     for dup in _duplicates([bid["id"] for bid in doc["bids"]]):
         errors.append(("$.bids", f"bid id {dup!r} is used twice"))
     kind = doc["rule_set"]["kind"]
+    entry = kinds.RULE_KINDS.get(kind)  # an unknown kind is reported by validate_rule_set
+    required_fields = entry.item_requires if entry is not None else ()
 
     for i, item in enumerate(doc["items"]):
         at = f"$.items[{i}]"
@@ -220,10 +223,9 @@ def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
                     "required when an item has more than one specification",
                 )
             )
-        if kind == "renewal" and "previous_highest_winning_price" not in item:
-            errors.append(
-                (f"{at}.previous_highest_winning_price", "required by the renewal rule kind")
-            )
+        for needed in required_fields:
+            if needed not in item:
+                errors.append((f"{at}.{needed}", f"required by the {kind} rule kind"))
         for dup in _duplicates([d["region"] for d in item["demand"]]):
             errors.append((f"{at}.demand", f"region {dup!r} appears twice"))
         for j, demand in enumerate(item["demand"]):

@@ -24,9 +24,28 @@ from typing import Any
 from ortools.math_opt.python import mathopt
 from ortools.sat.python import cp_model
 
-from procurement.optimiser.allocation import Pricing, agreed_quantity
-from procurement.optimiser.model import Bid, Problem
-from procurement.optimiser.reasons import ReasonPart, format_message, message
+from procurement.optimiser.allocation import (
+    Allocated,
+    Pricing,
+    SolveStats,
+    agreed_quantity,
+    largest_remainder,
+    lay_out,
+)
+from procurement.optimiser.model import (
+    Allocation,
+    Bid,
+    BidOutcome,
+    HospitalAllocation,
+    Problem,
+)
+from procurement.optimiser.reasons import (
+    SOURCE_OPTIMISED_AWARD,
+    ReasonPart,
+    format_message,
+    message,
+    part,
+)
 from procurement.optimiser.rules import ItemDecision
 
 
@@ -481,3 +500,119 @@ def solve_award(problem: Problem, decisions: Sequence[ItemDecision], pricing: Pr
     objective = sum((s.objective for s in solutions if s.objective is not None), Decimal(0))
     bound = sum((s.bound for s in solutions if s.bound is not None), Decimal(0))
     return Solution(status, objective, bound, quantities, (), solver)
+
+
+def allocate_optimised_award(
+    problem: Problem, decisions: list[ItemDecision], pricing: Pricing, stats: SolveStats
+) -> Allocated:
+    """The optimised award's allocator: one model over all items picks winners and volumes."""
+    solution = solve_award(problem, decisions, pricing)
+    decided, allocations, hospitals = _apply_solution(problem, decisions, solution, pricing)
+    return Allocated(decided, allocations, hospitals, solution)
+
+
+def _apply_solution(
+    problem: Problem,
+    decisions: list[ItemDecision],
+    solution: Solution,
+    pricing: Pricing,
+) -> tuple[list[ItemDecision], list[Allocation], list[HospitalAllocation]]:
+    """The solver's quantities as each bid's verdict, the region allocations and the hospital
+    rows. One pass per item, so the three are built from the same figures (longer than
+    most functions for that reason)."""
+    parameters = problem.rule_set.parameters
+    share = Decimal(parameters["volume_share"])
+    term = int(parameters["term_years"])
+    new_decisions: list[ItemDecision] = []
+    allocations: list[Allocation] = []
+    hospitals: list[HospitalAllocation] = []
+    for decision in decisions:
+        item = decision.item
+        supplied: dict[str, list[tuple[str, int]]] = {}
+        for bid in decision.winners:
+            for demand in item.demand:
+                q = solution.quantities.get((bid.id, demand.region), 0)
+                if q:
+                    supplied.setdefault(bid.id, []).append((demand.region, q))
+        winners = tuple(b for b in decision.winners if b.id in supplied)
+        outcomes: list[BidOutcome] = []
+        for outcome in decision.outcomes:
+            if outcome.status == "invalid":
+                outcomes.append(outcome)
+                continue
+            if outcome.bid in supplied:
+                regions = supplied[outcome.bid]
+                units = sum(q for _, q in regions)
+                reason = part(
+                    "optimiser_awarded",
+                    regions=len(regions),
+                    units=units,
+                    price=decision.award_prices[outcome.bid],
+                )
+                status = "won"
+                price = decision.award_prices[outcome.bid]
+            elif solution.status in ("infeasible", "unknown"):
+                reason = part("optimiser_no_award", status=solution.status)
+                status, price = "lost", None
+            else:
+                reason = part("optimiser_not_chosen")
+                status, price = "lost", None
+            outcomes.append(
+                BidOutcome(
+                    bid=outcome.bid,
+                    item=outcome.item,
+                    supplier=outcome.supplier,
+                    status=status,  # type: ignore[arg-type]
+                    reason_parts=(reason,),
+                    unit_comparable_price=outcome.unit_comparable_price,
+                    award_price=price,
+                )
+            )
+        for bid in winners:
+            for region, q in supplied[bid.id]:
+                extra = pricing.region_cost(bid.id, region)
+                delivery = (extra.per_unit * q + extra.fixed) if extra else Decimal(0)
+                price = decision.award_prices[bid.id]
+                allocations.append(
+                    Allocation(
+                        item=item.id,
+                        bid=bid.id,
+                        supplier=bid.supplier,
+                        region=region,
+                        quantity=q,
+                        unit_price=price,
+                        delivery_cost=delivery,
+                        cost=price * q + delivery,
+                        source=SOURCE_OPTIMISED_AWARD,
+                    )
+                )
+        for demand in item.demand:
+            parts = [
+                (b.id, solution.quantities[b.id, demand.region])
+                for b in winners
+                if (b.id, demand.region) in solution.quantities
+            ]
+            if not demand.hospitals or not parts:
+                continue
+            total = sum(q for _, q in parts)
+            agreed = largest_remainder(total, [(h.id, h.quantity) for h in demand.hospitals])
+            hospitals.extend(
+                HospitalAllocation(item.id, bid, demand.region, h, q)
+                for h, bid, q in lay_out(sorted(agreed.items()), parts)
+                if q > 0
+            )
+        new_decisions.append(
+            ItemDecision(
+                item=item,
+                outcomes=tuple(outcomes),
+                winners=winners,
+                award_prices=decision.award_prices,
+                bidders=decision.bidders,
+                valid_bids=decision.valid_bids,
+                winner_cap=None,
+                agreed_volume_share=share if winners else None,
+                term_years=term if winners else None,
+                notes=decision.notes,
+            )
+        )
+    return new_decisions, allocations, hospitals

@@ -18,11 +18,10 @@ from catalog.comparable_price import (
     unit_comparable_price,
 )
 from catalog.comparable_price import Specification as PriceSpecification
-from procurement.optimiser.model import Bid, BidOutcome, BidStatus, Item, Problem, Specification
+from procurement.optimiser.model import Bid, BidOutcome, BidStatus, Item, Specification
 from procurement.optimiser.reasons import ReasonPart, part
 
 PRICE = Decimal("0.0001")
-DRUG_KINDS = ("national_drug", "national_drug_batch10", "national_drug_anchor")
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,10 @@ class ItemDecision:
     term_years: int | None
     notes: tuple[str, ...] = ()
     groups: Mapping[str, str] = field(default_factory=dict)
+
+
+# A rule kind's rule layer for one item: (item, its bids, the rule set's parameters).
+ItemDecider = Callable[[Item, Sequence[Bid], Mapping[str, Any]], ItemDecision]
 
 
 def money(value: Decimal) -> str:
@@ -275,10 +278,37 @@ def _volume_and_term(
     return share, term
 
 
-def decide_drug_item(
-    item: Item, bids: Sequence[Bid], kind: str, parameters: Mapping[str, Any]
+def decide_national_drug_item(
+    item: Item, bids: Sequence[Bid], parameters: Mapping[str, Any]
 ) -> ItemDecision:
-    """National drug rule (batches 2 to 9) and its batch 10 and batch 11 variants."""
+    """National drug rule (batches 2 to 9): a candidate inside the cap wins on a condition."""
+    return _decide_drug_item(item, bids, parameters, anchor_price=False, price_adjustment=False)
+
+
+def decide_national_drug_batch10_item(
+    item: Item, bids: Sequence[Bid], parameters: Mapping[str, Any]
+) -> ItemDecision:
+    """Batch 10: a candidate failing every condition may win at the adjusted price."""
+    return _decide_drug_item(item, bids, parameters, anchor_price=False, price_adjustment=True)
+
+
+def decide_national_drug_anchor_item(
+    item: Item, bids: Sequence[Bid], parameters: Mapping[str, Any]
+) -> ItemDecision:
+    """Batch 11: a candidate within a multiple of the anchor price wins too."""
+    return _decide_drug_item(item, bids, parameters, anchor_price=True, price_adjustment=False)
+
+
+def _decide_drug_item(
+    item: Item,
+    bids: Sequence[Bid],
+    parameters: Mapping[str, Any],
+    *,
+    anchor_price: bool,
+    price_adjustment: bool,
+) -> ItemDecision:
+    """National drug rule with its batch 10 (``price_adjustment``) and batch 11
+    (``anchor_price``) variants."""
     coefficients = ComparablePriceCoefficients.from_parameters(
         parameters.get("comparable_price", {})
     )
@@ -305,7 +335,7 @@ def decide_drug_item(
     conditions = parameters["price_conditions"]
     anchor: Decimal | None = None
     anchor_limit: Decimal | None = None
-    if kind == "national_drug_anchor":
+    if anchor_price:
         shortlisted = [ucp[b.id] for b in ranked[:cap]]
         average = sum(shortlisted, Decimal(0)) / len(shortlisted)
         average_share = Decimal(parameters["anchor"]["average_share"])
@@ -344,10 +374,10 @@ def decide_drug_item(
             outcomes[bid.id] = _outcome(
                 bid, "won", (position, met[0], *tie), price, rank=rank, award_price=price
             )
-        elif kind == "national_drug_batch10" and bid.accepts_price_adjustment:
+        elif price_adjustment and bid.accepts_price_adjustment:
             pending_adjustment.append((rank, bid, (position, *failed, *tie)))
         else:
-            declined = (part("adjusted_price_declined"),) if kind == "national_drug_batch10" else ()
+            declined = (part("adjusted_price_declined"),) if price_adjustment else ()
             outcomes[bid.id] = _outcome(
                 bid, "lost", (position, *failed, *declined, *tie), price, rank=rank
             )
@@ -547,29 +577,3 @@ def valid_bids_for_optimisation(
         agreed_volume_share=None,
         term_years=None,
     )
-
-
-Decider = Callable[[Item, Sequence[Bid], Mapping[str, Any]], ItemDecision]
-
-
-def decide_items(problem: Problem) -> list[ItemDecision]:
-    """Apply the problem's rule kind to every item, in item id order."""
-    kind = problem.rule_set.kind
-    parameters = problem.rule_set.parameters
-    by_item: dict[str, list[Bid]] = {item.id: [] for item in problem.items}
-    for bid in problem.bids:
-        by_item[bid.item].append(bid)
-    decisions = []
-    for item in problem.items:
-        bids = by_item[item.id]
-        if kind in DRUG_KINDS:
-            decisions.append(decide_drug_item(item, bids, kind, parameters))
-        elif kind == "consumables_groups":
-            decisions.append(decide_consumables_item(item, bids, parameters))
-        elif kind == "renewal":
-            decisions.append(decide_renewal_item(item, bids, parameters))
-        elif kind == "optimised_award":
-            decisions.append(valid_bids_for_optimisation(item, bids, parameters))
-        else:  # io.problem_from_dict rejects unknown kinds before this point
-            raise ValueError(f"unknown rule kind {kind!r}")
-    return decisions

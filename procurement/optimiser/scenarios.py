@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from procurement.optimiser.kinds import Family, family_of
 from procurement.optimiser.model import Problem, Result, RuleSet, Supplier
 from procurement.optimiser.presets import validate_rule_set
 from procurement.optimiser.reasons import ReasonPart, format_message, message
@@ -152,7 +153,7 @@ def compare_scenarios(
         scenario = _with_rule_set(problem, rule_set)
         result = solve(scenario)
         costs: list[ConstraintCost] = []
-        if constraint_costs and rule_set.kind == "optimised_award":
+        if constraint_costs and family_of(rule_set.kind) == Family.OPTIMISED:
             base = _cost(result)
             for name, to, relaxed in _relaxations(scenario):
                 without = _cost(solve(relaxed))

@@ -6,28 +6,19 @@ import time
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from procurement.optimiser.allocation import (
-    Pricing,
-    SolveStats,
-    allocate_brand_choice,
-    allocate_drug_item,
-    decimals_of,
-    largest_remainder,
-    lay_out,
-)
+from procurement.optimiser.allocation import Pricing, SolveStats, decimals_of
+from procurement.optimiser.kinds import rule_kind
 from procurement.optimiser.model import (
     Allocation,
-    BidOutcome,
-    HospitalAllocation,
+    Bid,
     ItemOutcome,
     Problem,
     Result,
     RunRecord,
     Totals,
 )
-from procurement.optimiser.optimised import Solution, solve_award
-from procurement.optimiser.reasons import SOURCE_OPTIMISED_AWARD, part
-from procurement.optimiser.rules import DRUG_KINDS, ItemDecision, decide_items
+from procurement.optimiser.optimised import Solution
+from procurement.optimiser.rules import ItemDecision
 
 CENT = Decimal("0.01")
 
@@ -41,6 +32,16 @@ def money_scale_digits(problem: Problem, decisions: Sequence[ItemDecision]) -> i
     return max((decimals_of(v) for v in values), default=0)
 
 
+def decide_items(problem: Problem) -> list[ItemDecision]:
+    """Apply the problem's rule kind to every item, in item id order."""
+    decide = rule_kind(problem.rule_set.kind).decide
+    parameters = problem.rule_set.parameters
+    by_item: dict[str, list[Bid]] = {item.id: [] for item in problem.items}
+    for bid in problem.bids:
+        by_item[bid.item].append(bid)
+    return [decide(item, by_item[item.id], parameters) for item in problem.items]
+
+
 def solve(problem: Problem) -> Result:
     """Evaluate a parsed problem (see ``io.problem_from_dict``)."""
     started = time.perf_counter()
@@ -49,22 +50,10 @@ def solve(problem: Problem) -> Result:
         digits=money_scale_digits(problem, decisions),
         costs={(c.bid, c.region): c for c in problem.region_costs},
     )
-    kind = problem.rule_set.kind
     stats = SolveStats()
-    allocations: list[Allocation] = []
-    hospitals: list[HospitalAllocation] = []
-    solution: Solution | None = None
-    if kind == "optimised_award":
-        solution = solve_award(problem, decisions, pricing)
-        decisions, allocations, hospitals = _apply_solution(problem, decisions, solution, pricing)
-    else:
-        for decision in decisions:
-            if kind in DRUG_KINDS:
-                a, h = allocate_drug_item(decision, pricing, stats)
-            else:
-                a, h = allocate_brand_choice(decision, pricing, stats)
-            allocations.extend(a)
-            hospitals.extend(h)
+    allocated = rule_kind(problem.rule_set.kind).allocate(problem, decisions, pricing, stats)
+    decisions, allocations = allocated.decisions, allocated.allocations
+    hospitals, solution = allocated.hospitals, allocated.solution
     items = [_item_outcome(d, [a for a in allocations if a.item == d.item.id]) for d in decisions]
     run = _run_record(problem, stats, solution)
     bids = sorted((o for d in decisions for o in d.outcomes), key=lambda o: o.bid)
@@ -112,110 +101,6 @@ def _run_record(problem: Problem, stats: SolveStats, solution: Solution | None) 
         gap=gap,
         explanation_parts=solution.explanation,
     )
-
-
-def _apply_solution(
-    problem: Problem,
-    decisions: list[ItemDecision],
-    solution: Solution,
-    pricing: Pricing,
-) -> tuple[list[ItemDecision], list[Allocation], list[HospitalAllocation]]:
-    parameters = problem.rule_set.parameters
-    share = Decimal(parameters["volume_share"])
-    term = int(parameters["term_years"])
-    new_decisions: list[ItemDecision] = []
-    allocations: list[Allocation] = []
-    hospitals: list[HospitalAllocation] = []
-    for decision in decisions:
-        item = decision.item
-        supplied: dict[str, list[tuple[str, int]]] = {}
-        for bid in decision.winners:
-            for demand in item.demand:
-                q = solution.quantities.get((bid.id, demand.region), 0)
-                if q:
-                    supplied.setdefault(bid.id, []).append((demand.region, q))
-        winners = tuple(b for b in decision.winners if b.id in supplied)
-        outcomes: list[BidOutcome] = []
-        for outcome in decision.outcomes:
-            if outcome.status == "invalid":
-                outcomes.append(outcome)
-                continue
-            if outcome.bid in supplied:
-                regions = supplied[outcome.bid]
-                units = sum(q for _, q in regions)
-                reason = part(
-                    "optimiser_awarded",
-                    regions=len(regions),
-                    units=units,
-                    price=decision.award_prices[outcome.bid],
-                )
-                status = "won"
-                price = decision.award_prices[outcome.bid]
-            elif solution.status in ("infeasible", "unknown"):
-                reason = part("optimiser_no_award", status=solution.status)
-                status, price = "lost", None
-            else:
-                reason = part("optimiser_not_chosen")
-                status, price = "lost", None
-            outcomes.append(
-                BidOutcome(
-                    bid=outcome.bid,
-                    item=outcome.item,
-                    supplier=outcome.supplier,
-                    status=status,  # type: ignore[arg-type]
-                    reason_parts=(reason,),
-                    unit_comparable_price=outcome.unit_comparable_price,
-                    award_price=price,
-                )
-            )
-        for bid in winners:
-            for region, q in supplied[bid.id]:
-                extra = pricing.region_cost(bid.id, region)
-                delivery = (extra.per_unit * q + extra.fixed) if extra else Decimal(0)
-                price = decision.award_prices[bid.id]
-                allocations.append(
-                    Allocation(
-                        item=item.id,
-                        bid=bid.id,
-                        supplier=bid.supplier,
-                        region=region,
-                        quantity=q,
-                        unit_price=price,
-                        delivery_cost=delivery,
-                        cost=price * q + delivery,
-                        source=SOURCE_OPTIMISED_AWARD,
-                    )
-                )
-        for demand in item.demand:
-            parts = [
-                (b.id, solution.quantities[b.id, demand.region])
-                for b in winners
-                if (b.id, demand.region) in solution.quantities
-            ]
-            if not demand.hospitals or not parts:
-                continue
-            total = sum(q for _, q in parts)
-            agreed = largest_remainder(total, [(h.id, h.quantity) for h in demand.hospitals])
-            hospitals.extend(
-                HospitalAllocation(item.id, bid, demand.region, h, q)
-                for h, bid, q in lay_out(sorted(agreed.items()), parts)
-                if q > 0
-            )
-        new_decisions.append(
-            ItemDecision(
-                item=item,
-                outcomes=tuple(outcomes),
-                winners=winners,
-                award_prices=decision.award_prices,
-                bidders=decision.bidders,
-                valid_bids=decision.valid_bids,
-                winner_cap=None,
-                agreed_volume_share=share if winners else None,
-                term_years=term if winners else None,
-                notes=decision.notes,
-            )
-        )
-    return new_decisions, allocations, hospitals
 
 
 def _item_outcome(decision: ItemDecision, allocations: list[Allocation]) -> ItemOutcome:

@@ -21,9 +21,8 @@ from procurement.optimiser.reasons import (
     message,
     message_record,
 )
-from procurement.optimiser.rules import decide_items
 from procurement.optimiser.scenarios import _relaxations, compare_scenarios, comparison_to_dict
-from procurement.optimiser.solve import money_scale_digits
+from procurement.optimiser.solve import decide_items, money_scale_digits
 from tests.optimiser.conftest import bids_at, problem
 from tests.optimiser.test_optimised_award import award_problem
 from tests.optimiser.test_scenarios import preset_rule_set
