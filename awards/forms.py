@@ -17,8 +17,8 @@ from awards.services import WinnerOption
 from awards.templatetags.award_format import price
 from bidding.models import OpenedBid
 from procurement.models import Round, RuleSet
+from procurement.optimiser.kinds import kinds_for_round_kind
 from procurement.rule_labels import rule_set_title
-from procurement.services import RULE_KINDS_BY_ROUND_KIND
 
 ATTACHMENT_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
 
@@ -28,7 +28,7 @@ class ScenarioForm(forms.Form):
 
     def __init__(self, *args: Any, round_: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        kinds = RULE_KINDS_BY_ROUND_KIND[Round.Kind(round_.kind)]
+        kinds = kinds_for_round_kind(round_.kind)
         self.fields["rule_set"].queryset = RuleSet.objects.filter(kind__in=kinds).exclude(  # type: ignore[attr-defined]
             pk=round_.rule_set_id
         )

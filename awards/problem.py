@@ -35,8 +35,6 @@ from procurement.optimiser import model as opt
 from procurement.optimiser import problem_to_dict, validate_rule_set
 from procurement.optimiser.io import canonical_json
 
-DRUG_KINDS = {"national_drug", "national_drug_batch10", "national_drug_anchor"}
-
 # Why the platform itself made a bid ineligible, before the optimiser sees it: reason code
 # -> the English text handed to the optimiser as the bid's ``ineligible_reason``. The text
 # is part of the problem (and of its input hash), so its wording never changes; the code

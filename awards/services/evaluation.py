@@ -17,7 +17,7 @@ from accounts.models import User
 from awards.models import EvaluationRun
 from awards.services.base import EVALUABLE, STAGE_QUEUED, R, exclusions_of, lock_round
 from procurement.models import Round, RuleSet
-from procurement.services import RULE_KINDS_BY_ROUND_KIND
+from procurement.optimiser.kinds import kinds_for_round_kind
 
 
 def evaluation_request(
@@ -40,7 +40,7 @@ def evaluation_request(
                 _("Round %(code)s is %(status)s: it cannot be evaluated now.")
                 % {"code": locked.code, "status": locked.get_status_display()}
             )
-        if rule_set.kind not in RULE_KINDS_BY_ROUND_KIND[Round.Kind(locked.kind)]:
+        if rule_set.kind not in kinds_for_round_kind(locked.kind):
             raise ValidationError(
                 _("Rule set %(rule_set)s (%(kind)s) does not apply to a %(round_kind)s round.")
                 % {

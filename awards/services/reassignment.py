@@ -38,14 +38,15 @@ from awards.models import AuditEntry, BidResult, EvaluationRun, LostVolumeChoice
 from awards.services.base import rerun_create
 from bidding.models import OpenedBid
 from procurement.models import DemandDeclaration, Round, RoundItem
+from procurement.optimiser.kinds import kinds_taking_choices
 
 S = Round.Status
 R = EvaluationRun.Status
 
 # Rule kinds whose allocation keeps winners' intended volume and moves the lost volume by
-# the hospitals' choices (procurement.optimiser.allocation.allocate_brand_choice). The
-# optimised award allocates all volume by its own model and ignores them.
-CHOICE_RULE_KINDS = frozenset({"consumables_groups", "renewal"})
+# the hospitals' choices (the registry's ``takes_choices``). The optimised award allocates
+# all volume by its own model and ignores them.
+CHOICE_RULE_KINDS = kinds_taking_choices()
 
 
 def _takes_choices(round_: Round) -> bool:

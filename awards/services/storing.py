@@ -53,6 +53,7 @@ from awards.services.base import (
 from awards.signals import final_allocation_changed
 from procurement.models import Round
 from procurement.optimiser import result_to_dict, solve
+from procurement.optimiser.kinds import Family, family_of
 from procurement.optimiser.model import Problem, Result
 from procurement.optimiser.reasons import message_record
 from procurement.optimiser.scenarios import ScenarioRow, compare_scenarios, comparison_to_dict, hhi
@@ -123,7 +124,7 @@ def _fail(run_id: int, message: str) -> EvaluationRun:
 
 def _comparison_row(problem: Problem, result: Result) -> dict[str, Any]:
     """This run's row of the optimiser's scenario comparison table."""
-    if problem.rule_set.kind == "optimised_award":
+    if family_of(problem.rule_set.kind) == Family.OPTIMISED:
         # The constraint costs need the scenario solved again with each constraint relaxed.
         row = compare_scenarios(problem, [problem.rule_set])[0]
     else:
