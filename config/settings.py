@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     # Jicai apps, in their one-way import order (a lower app never imports a higher one).
+    "common",
     "accounts",
     "catalog",
     "procurement",

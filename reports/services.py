@@ -15,8 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Organization, User
-from contracts.models import EvaluationRun
-from contracts.pdf import (
+from common.pdf import (
     FONT_FAMILY,
     MissingGlyphsError,
     html_text,
@@ -24,6 +23,7 @@ from contracts.pdf import (
     render_template_pdf,
     sha256,
 )
+from contracts.models import EvaluationRun
 from contracts.selectors import FINAL, official_run, provisional_rounds
 from procurement.models import Round
 from reports import selectors

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.pagination import paginate
+from common.pdf import MissingGlyphsError, render_pdf
 from contracts import services as contract_services
 from contracts.models import Objection
-from contracts.pdf import MissingGlyphsError, render_pdf
 from procurement.models import Round
 from reports import services, views
 from reports.models import GenerationJob, ReportDocument
