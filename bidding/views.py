@@ -20,12 +20,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import manufacturer_required, office_required
 from accounts.models import User
-from accounts.pagination import paginate
 from bidding import selectors
 from bidding.forms import BidSheet
 from bidding.keys import master_key_is_demo
 from bidding.models import Bid, DecryptionAudit, OpenedBid, Opening
 from bidding.services import bid_sheet_submit, bid_version_receipt, bid_withdraw, round_open_bids
+from common.pagination import paginate
 from procurement.models import Round
 
 SHEET_FIELDS = ("product", "unit_price", "annual_capacity")

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.access import manufacturer_required, office_required
-from accounts.pagination import paginate
 from catalog.forms import ProductRegisterForm
 from catalog.import_views import import_page
 from catalog.imports import (
@@ -23,6 +22,7 @@ from catalog.imports import (
 from catalog.selectors import item_list, product_list_for_user
 from catalog.services import product_register
 from catalog.spreadsheets import write_xlsx
+from common.pagination import paginate
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

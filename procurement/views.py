@@ -24,7 +24,6 @@ from rest_framework.authtoken.models import Token
 
 from accounts.access import hospital_required, office_required, role_required
 from accounts.models import Organization, User
-from accounts.pagination import paginate
 from catalog.import_views import import_page
 from catalog.imports import (
     MAX_ROWS_IN_REQUEST,
@@ -36,6 +35,7 @@ from catalog.imports import (
 from catalog.models import StoredUpload
 from catalog.spreadsheets import write_xlsx
 from catalog.views import xlsx_response
+from common.pagination import paginate
 from procurement import selectors, services
 from procurement.forms import (
     TIMETABLE_FIELDS,

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import office_required, role_required
 from accounts.models import Organization, User
-from accounts.pagination import paginate
+from common.pagination import paginate
 from contracts.models import EvaluationRun
 from contracts.selectors import provisional_rounds
 from procurement.models import Round

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.pagination import paginate
+from common.pagination import paginate
 from contracts import services, views
 from contracts.models import BidResult
 from tests.contracts.factories import opened_round

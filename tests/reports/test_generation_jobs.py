@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.pagination import paginate
+from common.pagination import paginate
 from common.pdf import MissingGlyphsError, render_pdf
 from contracts import services as contract_services
 from contracts.models import Objection
