@@ -139,7 +139,9 @@ STORAGES = {
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
-# Uploads: spreadsheets above this size are refused with a message, not read.
+# Uploads: spreadsheets above this size are refused with a message, not read. Files are
+# kept between their preview and their commit in JICAI_UPLOAD_MODEL (common.uploads).
+JICAI_UPLOAD_MODEL = "catalog.StoredUpload"
 JICAI_MAX_UPLOAD_BYTES = env.int("JICAI_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -21,8 +21,8 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Organization, Region, User
 from bidding.models import Bid, BidVersion
 from bidding.services import bid_submit
-from catalog.imports import upload_store
 from catalog.models import Product, StoredUpload
+from common.uploads import upload_store
 from contracts.models import (
     Contract,
     EvaluationRun,
