@@ -266,7 +266,7 @@ def _child() -> None:
     from common.pdf import render_pdf
     from contracts import services as contract_services
     from reports import services
-    from tests.reports.factories import large_awarded_round
+    from reports.sample_rounds import large_awarded_round
 
     plain = (
         "<html><head><style>@page { size: A4 } html { font-family: 'Noto Sans CJK SC' }"

@@ -148,10 +148,3 @@ class RuleSetReviseForm(forms.Form):
         if not isinstance(value, dict):
             raise forms.ValidationError(_("The parameters must be a JSON object."))
         return value
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=_("Spreadsheet (.xlsx or .csv)"),
-        help_text=_("CSV in UTF-8 or GB18030/GBK. The first row holds the column headers."),
-    )
