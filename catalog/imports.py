@@ -27,8 +27,10 @@ from common.uploads import (
     ImportOutcome,
     PreviewRow,
     RowsRefused,
+    action_for,
     outcome_commit,
     outcome_of,
+    row_arguments,
     run_reader,
     upload_discard,
     upload_get_for_user,
@@ -123,21 +125,10 @@ def organization_import(
         lambda record: _organization_row(
             record, label=sheet.column_label, regions=regions, existing=existing
         ),
-        describe=lambda r: f"{r['code']} {r['name']}",
+        describe=lambda r: f"{r['social_credit_code']} {r['name']}",
     )
     if commit:
-        outcome_commit(
-            outcome,
-            resolved,
-            write=lambda r: organization_upsert(
-                kind=r["kind"],
-                name=r["name"],
-                name_en=r["name_en"],
-                social_credit_code=r["code"],
-                region=r["region"],
-                hospital_grade=r["hospital_grade"],
-            ),
-        )
+        outcome_commit(outcome, resolved, write=lambda r: organization_upsert(**row_arguments(r)))
     return outcome
 
 
@@ -196,13 +187,9 @@ def _organization_row(
         "hospital_grade": grade,
     }
     current = existing.get(code)
-    if current is None:
-        action = Action.CREATE
-    elif any(getattr(current, k) != v for k, v in values.items()):
-        action = Action.CHANGE
-    else:
-        action = Action.UNCHANGED
-    return {ROW: row, "action": action, "code": code, **values}, []
+    differs = current is not None and any(getattr(current, k) != v for k, v in values.items())
+    action = action_for(current, differs=differs)
+    return {ROW: row, "action": action, "social_credit_code": code, **values}, []
 
 
 # --- products ----------------------------------------------------------------------------
@@ -272,22 +259,7 @@ def product_import(*, data: bytes, filename: str, max_bytes: int, commit: bool) 
         ),
     )
     if commit:
-        outcome_commit(
-            outcome,
-            resolved,
-            write=lambda r: product_register(
-                manufacturer=r["manufacturer"],
-                specification=r["specification"],
-                name=r["name"],
-                name_en=r["name_en"],
-                approval_number=r["approval_number"],
-                registration_number=r["registration_number"],
-                model_number=r["model_number"],
-                dosage_form=r["dosage_form"],
-                is_originator=r["is_originator"],
-                is_consistency_evaluated=r["is_consistency_evaluated"],
-            ),
-        )
+        outcome_commit(outcome, resolved, write=lambda r: product_register(**row_arguments(r)))
     return outcome
 
 
@@ -394,14 +366,11 @@ def _product_row(
         "is_consistency_evaluated": bool(record.get("is_consistency_evaluated")),
         "model_number": record.get("model_number") or "",
     }
-    if existing is None:
-        action = Action.CREATE
-    elif existing.specification_id != specification.pk or any(
-        getattr(existing, k) != values[k] for k in _PRODUCT_FIELDS
-    ):
-        action = Action.CHANGE
-    else:
-        action = Action.UNCHANGED
+    differs = existing is not None and (
+        existing.specification_id != specification.pk
+        or any(getattr(existing, k) != values[k] for k in _PRODUCT_FIELDS)
+    )
+    action = action_for(existing, differs=differs)
     return {
         ROW: row,
         "action": action,

@@ -161,6 +161,20 @@ def outcome_of(
     return outcome, resolved
 
 
+def action_for(existing: object | None, *, differs: bool) -> str:
+    """What writing a row does: create what does not exist yet, change what ``differs``,
+    leave the rest unchanged."""
+    if existing is None:
+        return Action.CREATE
+    return Action.CHANGE if differs else Action.UNCHANGED
+
+
+def row_arguments(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved row's values without its row number and action: the keyword arguments
+    of the service that writes it."""
+    return {k: v for k, v in row.items() if k not in (ROW, "action")}
+
+
 def outcome_commit(
     outcome: ImportOutcome,
     resolved: Iterable[Mapping[str, Any]],

@@ -14,8 +14,8 @@ from catalog.models import Specification
 from common.spreadsheets import ROW, Column, ColumnKind, RowError
 from common.uploads import (
     MAX_ROWS_IN_REQUEST,
-    Action,
     ImportOutcome,
+    action_for,
     outcome_commit,
     outcome_of,
     run_reader,
@@ -123,14 +123,11 @@ def _ceiling_row(
     )
     price = record["max_valid_bid_price"]
     reference = record.get("reference_price")
-    if current is None:
-        action = Action.CREATE
-    elif current.max_valid_bid_price != price or (
-        reference is not None and round_item.reference_price != reference
-    ):
-        action = Action.CHANGE
-    else:
-        action = Action.UNCHANGED
+    differs = current is not None and (
+        current.max_valid_bid_price != price
+        or (reference is not None and round_item.reference_price != reference)
+    )
+    action = action_for(current, differs=differs)
     return {
         ROW: row,
         "action": action,
