@@ -13,7 +13,16 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_FOLDERS = ("accounts", "catalog", "procurement", "bidding", "contracts", "reports", "config")
+APP_FOLDERS = (
+    "common",
+    "accounts",
+    "catalog",
+    "procurement",
+    "bidding",
+    "contracts",
+    "reports",
+    "config",
+)
 
 
 def _normalise(name: str) -> str:
