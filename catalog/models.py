@@ -10,11 +10,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
 from catalog import comparable_price
+from common.i18n import localized
 from common.models import StoredUploadBase
 
 
@@ -96,15 +96,11 @@ class ProcurementItem(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     @property
     def display_unit(self) -> str:
-        if self.unit_of_count_en and (get_language() or "").startswith("en"):
-            return self.unit_of_count_en
-        return self.unit_of_count
+        return localized(self.unit_of_count, self.unit_of_count_en)
 
     @property
     def representative_specification(self) -> Specification | None:
@@ -248,9 +244,7 @@ class Product(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     @property
     def is_eligible(self) -> bool:
