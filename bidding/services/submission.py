@@ -1,19 +1,10 @@
 """Submitting, revising and withdrawing sealed bids (one line, or a whole bid sheet).
 
-Concurrency and the deadline
-----------------------------
-Every bid change first takes the round row in share mode (``SELECT ... FOR SHARE`` on
-PostgreSQL), then, for an existing bid, the bid row ``FOR UPDATE``: always in that order,
-so services cannot deadlock, and bidders do not queue behind one another. The deadline
-sweep (``procurement.services.round_deadline_check``) and the opening change that round
-row (an ``UPDATE``, and ``FOR UPDATE`` for the opening), which conflicts with the share
-lock: they wait for every bid transaction in flight, and a bid transaction arriving after
-them waits, then reads the new status and is refused.
-
-The deadline is judged by the server's clock inside the transaction, twice: once after
-the lock is taken, and again as the very last statement before the commit. A bid whose
-transaction reaches its commit after ``bid_deadline`` is rolled back and refused, even if
-its form was opened (or its request started) before the deadline.
+Every bid transaction holds the round row in share mode, then its bid row ``FOR UPDATE``,
+and reads the server's clock twice, the second time as its very last statement: a bid
+whose transaction reaches its commit after the deadline is rolled back and refused
+(``bidding.services.deadline`` says why this order is safe). A repeated request with the
+same Idempotency-Key gets the first receipt back (``_replay``).
 
 No price and no capacity appear in any exception message or log line here.
 """
