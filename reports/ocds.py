@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 
 from accounts.models import Organization
 from bidding.models import OpenedBid, Opening
+from common.money import round_fen
 from contracts.models import (
     BidResult,
     Contract,
@@ -362,7 +363,7 @@ def _awards(
             "title": org.name,
             "status": "active" if final and not provisional and maker_id in winners else "pending",
             "date": _when(finalized),
-            "value": _money(total.quantize(Decimal("0.01"))),
+            "value": _money(round_fen(total)),
             "suppliers": [party(org, "supplier")],
             "items": items,
             "relatedBids": [str(b) for b in sorted(bids[maker_id])],
