@@ -11,6 +11,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.uscc import USCCError, validate_uscc
+from common.i18n import localized
 
 USCC_MESSAGES = {
     "length": _("Invalid unified social credit code: it must be 18 characters, not %(length)s."),
@@ -107,9 +108,7 @@ class Organization(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     def clean(self) -> None:
         if self.kind == self.Kind.HOSPITAL and self.hospital_grade is None:

@@ -322,7 +322,7 @@ def _child(out: Path) -> None:
 
         # The validation share of it: the same call as a preview, before anything exists,
         # is measured after the import as "all unchanged" below; here, read + convert only.
-        from catalog.spreadsheets import read_spreadsheet
+        from common.spreadsheets import read_spreadsheet
         from procurement.services import demand_columns
 
         start = time.perf_counter()

@@ -264,10 +264,10 @@ def _child() -> None:
     app.conf.task_always_eager = False
     app.conf.task_default_queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
 
+    from common.pdf import render_pdf
     from contracts import services as contract_services
-    from contracts.pdf import render_pdf
     from reports import services
-    from tests.reports.factories import large_awarded_round
+    from reports.sample_rounds import large_awarded_round
 
     plain = (
         "<html><head><style>@page { size: A4 } html { font-family: 'Noto Sans CJK SC' }"

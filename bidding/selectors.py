@@ -4,7 +4,8 @@ Who may see what:
 
 * a bid, its versions and receipts: only users of the bidding manufacturer;
 * the decrypted terms of a bid before the opening: only users of the bidding manufacturer,
-  and every such read is recorded in the decryption audit log;
+  through the unsealing services (``bidding.services.unsealing``), which record every
+  read in the decryption audit log (selectors only read);
 * who has submitted per item (no prices): the office that runs the round;
 * the opening record (every opened bid with its price): anyone, once the round is opened.
 
@@ -22,7 +23,6 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
-from bidding.services import BidTerms, bid_version_unseal
 from catalog.models import Product
 from procurement.models import Ceiling, Round, RoundItem
 
@@ -130,25 +130,6 @@ def bid_current_version(bid: Bid) -> BidVersion:
     )
 
 
-def bid_terms_for_user(*, user: User, bid: Bid, purpose: str) -> BidTerms:
-    """The current terms of the user's own bid (get the bid with ``bid_get_for_user``).
-
-    After the opening they come from the opening record; before it the sealed version is
-    decrypted for its owner only, and the decryption is audited.
-    """
-    if bid.manufacturer_id != getattr(_manufacturer(user), "pk", None):
-        raise Http404("no such bid")
-    opened = OpenedBid.objects.select_related("product").filter(bid=bid).first()
-    if opened is not None:
-        return BidTerms(
-            product=opened.product,
-            unit_price=opened.unit_price,
-            annual_capacity=opened.annual_capacity,
-        )
-    version = bid_current_version(bid)
-    return bid_version_unseal(version=version, by=user, purpose=purpose)
-
-
 def bid_decryptions(bid: Bid) -> QuerySet[DecryptionAudit]:
     """Who decrypted this bid, when and why (shown to the bidder: transparency), newest first.
 
@@ -169,14 +150,14 @@ def bid_versions(bid: Bid) -> QuerySet[BidVersion]:
 
 @dataclass
 class SheetRow:
-    """One line of a manufacturer's bid sheet (no terms until decrypted for the owner)."""
+    """One line of a manufacturer's bid sheet. No terms: a bid's current terms are
+    decrypted for its owner by ``bidding.services.bid_sheet_unseal`` (audited)."""
 
     key: str
     round_item: RoundItem
     ceiling: Ceiling
     products: list[Product]
     bid: Bid | None = None
-    current: BidTerms | None = None
     fixed_product: Product | None = None  # consumables: the row is for this product
 
     @property
@@ -190,10 +171,10 @@ class SheetItem:
     rows: list[SheetRow] = field(default_factory=list)
 
 
-def bid_sheet_for_user(*, user: User, round_: Round, decrypt: bool) -> list[SheetItem]:
+def bid_sheet_for_user(*, user: User, round_: Round) -> list[SheetItem]:
     """The bid sheet of the user's manufacturer for ``round_``: one row per specification
-    (drugs) or per own product (consumables), with the current terms when ``decrypt``.
-    """
+    (drugs) or per own product (consumables), with its bid if any. Reads only: nothing is
+    decrypted here."""
     manufacturer = _manufacturer(user)
     if manufacturer is None:
         raise Http404("no bid sheet")
@@ -242,13 +223,6 @@ def bid_sheet_for_user(*, user: User, round_: Round, decrypt: bool) -> list[Shee
                     bid=bids.get((round_item.pk, ceiling.specification_id, None)),
                 )
             )
-    if decrypt:
-        for sheet_item in items.values():
-            for row in sheet_item.rows:
-                if row.bid is not None and row.bid.status == Bid.Status.ACTIVE:
-                    row.current = bid_terms_for_user(
-                        user=user, bid=row.bid, purpose=DecryptionAudit.Purpose.BID_SHEET
-                    )
     return list(items.values())
 
 

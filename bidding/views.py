@@ -20,12 +20,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import manufacturer_required, office_required
 from accounts.models import User
-from accounts.pagination import paginate
 from bidding import selectors
 from bidding.forms import BidSheet
 from bidding.keys import master_key_is_demo
 from bidding.models import Bid, DecryptionAudit, OpenedBid, Opening
-from bidding.services import bid_sheet_submit, bid_version_receipt, bid_withdraw, round_open_bids
+from bidding.services import (
+    bid_sheet_submit,
+    bid_sheet_unseal,
+    bid_terms_unseal,
+    bid_version_receipt,
+    bid_withdraw,
+    round_open_bids,
+)
+from common.pagination import paginate
 from procurement.models import Round
 
 SHEET_FIELDS = ("product", "unit_price", "annual_capacity")
@@ -64,21 +71,33 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @sensitive_post_parameters()  # prices and capacities never reach an error report
 def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
-    """The bid sheet: enter, check (htmx), review what will be sealed, confirm."""
+    """The bid sheet: enter, check (htmx), review what will be sealed, confirm.
+
+    Each view of the sheet decrypts the bidder's current terms once (one audit row per
+    bid, ``bid_sheet_unseal``); the inline check while typing decrypts nothing: it
+    compares with the terms the page carried (``BidSheet.carried_terms``).
+    """
     round_ = selectors.round_get_by_code(code=code)
     if round_.status != Round.Status.BIDDING_OPEN or round_.bid_deadline <= timezone.now():
         return render(request, "bidding/sheet_closed.html", {"round": round_}, status=200)
-    items = selectors.bid_sheet_for_user(user=_user(request), round_=round_, decrypt=True)
+    user = _user(request)
+    items = selectors.bid_sheet_for_user(user=user, round_=round_)
     context: dict[str, object] = {"round": round_, "demo_key": master_key_is_demo()}
+    step = request.POST.get("step", "review")
+    if request.method == "POST" and step == "check":  # inline validation while typing (htmx)
+        sheet = BidSheet.build(
+            items, request.POST, current=BidSheet.carried_terms(items, request.POST)
+        )
+        sheet.is_valid()
+        return render(request, "bidding/_sheet_feedback.html", {**context, "sheet": sheet})
+    bids = [row.bid for item in items for row in item.rows]
+    current = bid_sheet_unseal(user=user, bids=bids)
     if request.method != "POST":
-        context["sheet"] = BidSheet.build(items)
+        context["sheet"] = BidSheet.build(items, current=current)
         return render(request, "bidding/sheet.html", context)
-    sheet = BidSheet.build(items, request.POST)
+    sheet = BidSheet.build(items, request.POST, current=current)
     valid = sheet.is_valid()
     context["sheet"] = sheet
-    step = request.POST.get("step", "review")
-    if step == "check":  # inline validation while typing (htmx)
-        return render(request, "bidding/_sheet_feedback.html", context)
     if step == "edit":  # back from the confirmation, with the values entered
         return render(request, "bidding/sheet.html", context)
     if not valid:
@@ -90,7 +109,7 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "bidding/confirm.html", context)
     try:
         receipts = bid_sheet_submit(
-            round_=round_, lines=[change.line for change in sheet.changes], by=_user(request)
+            round_=round_, lines=[change.line for change in sheet.changes], by=user
         )
     except ValidationError as exc:
         context["service_errors"] = _errors(exc)
@@ -131,7 +150,7 @@ def bid_detail(request: HttpRequest, bid_id: int) -> HttpResponse:
     bid = selectors.bid_get_for_user(user=request.user, bid_id=bid_id)
     terms = None
     if bid.status == Bid.Status.ACTIVE:
-        terms = selectors.bid_terms_for_user(
+        terms = bid_terms_unseal(
             user=_user(request), bid=bid, purpose=DecryptionAudit.Purpose.OWNER_VIEW
         )
     return render(

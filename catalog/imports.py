@@ -1,254 +1,34 @@
-"""Spreadsheet imports: preview first, then an atomic commit (all rows or none).
+"""The catalog's spreadsheet imports: organizations and products.
 
-Every import here (and the round imports in ``procurement.imports``) is one function
-``<thing>_import(*, data, filename, max_bytes, commit, ...) -> ImportOutcome``:
-
-* with ``commit=False`` it reads and validates the file and says, row by row, what would be
-  created, changed or left unchanged, writing nothing (the preview);
-* with ``commit=True`` it does the same validation again and, only if no row has an error,
-  writes every row inside one transaction. Natural keys (credit code, approval number,
-  registration number + model) make a second import of the same file change nothing.
-
-The uploaded bytes are kept between the preview and the commit in ``StoredUpload``,
-scoped to the user, its organization, the import's purpose and scope.
+Each is one ``<thing>_import(*, data, filename, max_bytes, commit) -> ImportOutcome``: a
+preview with ``commit=False``, all rows or none with ``commit=True`` (``common.uploads``
+says how every import works and keeps the file between the two).
 """
 
 from __future__ import annotations
 
-import datetime
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from accounts.models import USCC_MESSAGES, Organization, Region, User
+from accounts.models import USCC_MESSAGES, Organization, Region
 from accounts.services import organization_upsert
 from accounts.uscc import USCCError, validate_uscc
-from catalog.models import (
-    UPLOAD_CLAIMED,
-    UPLOAD_UNFINISHED,
-    UPLOAD_WORKING,
-    ProcurementItem,
-    Product,
-    ProductKind,
-    Specification,
-    StoredUpload,
-    upload_stalled_before,
-)
+from catalog.models import ProcurementItem, Product, ProductKind, Specification
 from catalog.services import product_register
-from catalog.spreadsheets import (
-    ROW,
-    Column,
-    ColumnKind,
-    RowError,
-    Sheet,
-    SpreadsheetRefused,
-    read_spreadsheet,
-    sort_errors,
+from common.spreadsheets import ROW, Column, ColumnKind, RowError
+from common.uploads import (
+    MAX_ROWS_IN_REQUEST,
+    ImportOutcome,
+    action_for,
+    outcome_commit,
+    outcome_of,
+    row_arguments,
+    run_reader,
 )
-
-PREVIEW_ROWS = 200  # rows listed on a preview page; the counts always cover the whole file
-UPLOAD_KEPT_FOR = datetime.timedelta(hours=24)  # a preview older than this must be redone
-
-
-class Action:
-    CREATE = "create"
-    CHANGE = "change"
-    UNCHANGED = "unchanged"
-    REMOVE = "remove"
-
-
-ACTION_LABELS = {
-    Action.CREATE: gettext_lazy("new"),
-    Action.CHANGE: gettext_lazy("changed"),
-    Action.UNCHANGED: gettext_lazy("unchanged"),
-    Action.REMOVE: gettext_lazy("removed"),
-}
-
-
-@dataclass(frozen=True)
-class PreviewRow:
-    row: int
-    action: str
-    description: str
-
-    @property
-    def action_label(self) -> str:
-        return str(ACTION_LABELS[self.action])
-
-
-@dataclass
-class ImportOutcome:
-    """What an import did (commit) or would do (preview)."""
-
-    total: int = 0
-    created: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    skipped: int = 0  # rows left blank on purpose (e.g. no quantity filled in)
-    errors: list[RowError] = field(default_factory=list)
-    rows: list[PreviewRow] = field(default_factory=list)
-    committed: bool = False
-    file_error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.file_error
-
-    @classmethod
-    def refused(cls, message: str) -> ImportOutcome:
-        return cls(file_error=message)
-
-
-class RowsRefused(ValidationError):
-    """Some rows are invalid; nothing was written. ``row_errors`` lists them all."""
-
-    def __init__(self, row_errors: list[RowError], *, lines: bool = False) -> None:
-        self.row_errors = sort_errors(row_errors)
-        super().__init__([e.describe(lines=lines) for e in self.row_errors])
-
-
-def preview_rows(frame: pd.DataFrame, describe: Any, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:
-    """The first ``limit`` rows of a resolved frame (columns ``row``, ``action``)."""
-    head = frame.head(limit)
-    return [
-        PreviewRow(row=int(r[ROW]), action=str(r["action"]), description=describe(r))
-        for r in head.to_dict("records")
-    ]
-
-
-# --- stored uploads (kept between preview and commit) ------------------------------------
-
-
-def upload_store(
-    *,
-    user: User,
-    purpose: str,
-    scope: str,
-    filename: str,
-    data: bytes,
-    status: str = StoredUpload.Status.PREVIEWED,
-) -> StoredUpload:
-    """Keep an uploaded file for its commit. One pending upload per user, purpose, scope.
-
-    Previews that were never committed are deleted here once they expire, so abandoned
-    uploads do not pile up (the created_at index keeps this cheap). An upload a task is
-    checking or importing is never deleted under it (see ``upload_unfinished_for_user``:
-    the background flow refuses a second file while one is unfinished).
-    ``status=PREVIEW_QUEUED`` keeps a file whose preview a task will make.
-    """
-    with transaction.atomic():
-        StoredUpload.objects.filter(created_at__lt=timezone.now() - UPLOAD_KEPT_FOR).delete()
-        StoredUpload.objects.filter(user=user, purpose=purpose, scope=scope).exclude(
-            _alive()
-        ).delete()
-        return StoredUpload.objects.create(
-            user=user,
-            organization=user.organization,
-            purpose=purpose,
-            scope=scope,
-            filename=filename[:255],
-            data=data,
-            status=status,
-        )
-
-
-def _alive() -> Q:
-    """Uploads a task works on or will work on (a stalled task's upload is not alive)."""
-    return Q(status__in=UPLOAD_WORKING) & ~Q(
-        status__in=UPLOAD_CLAIMED, started_at__lt=upload_stalled_before()
-    )
-
-
-def upload_unfinished_for_user(*, user: User, purpose: str, scope: str) -> StoredUpload | None:
-    """The user's upload that is being checked, awaits confirmation or is being imported.
-
-    The round page links to it, so a user who left the import page finds it again.
-    """
-    return (
-        StoredUpload.objects.filter(
-            created_at__gte=timezone.now() - UPLOAD_KEPT_FOR,
-            user=user,
-            organization=user.organization,
-            purpose=purpose,
-            scope=scope,
-            status__in=UPLOAD_UNFINISHED,
-        )
-        .exclude(status__in=UPLOAD_CLAIMED, started_at__lt=upload_stalled_before())
-        .defer("data")
-        .order_by("-created_at")
-        .first()
-    )
-
-
-def upload_get_for_user(*, user: User, token: str, purpose: str, scope: str) -> StoredUpload:
-    """The stored upload, only for the user (and organization) that made it, same purpose."""
-    try:
-        key = uuid.UUID(str(token))
-    except ValueError as exc:
-        raise StoredUpload.DoesNotExist from exc
-    return StoredUpload.objects.get(
-        created_at__gte=timezone.now() - UPLOAD_KEPT_FOR,
-        token=key,
-        user=user,
-        organization=user.organization,
-        purpose=purpose,
-        scope=scope,
-    )
-
-
-def upload_discard(*, upload: StoredUpload) -> bool:
-    """Delete an upload no task is working on; False if one is (it is left alone).
-
-    A file still waiting in the queue may be discarded: the task then finds nothing to
-    claim. The condition is part of the one ``DELETE`` statement, so a task that claims
-    the file at the same moment either wins (the file stays) or finds it gone.
-    """
-    deleted, _kinds = (
-        StoredUpload.objects.filter(pk=upload.pk)
-        .exclude(Q(status__in=UPLOAD_CLAIMED) & _alive())
-        .delete()
-    )
-    return deleted > 0
-
-
-# Imports checked and written inside a web request read at most this many data rows (the
-# size limit alone would let a 20 MB file of short rows hold half a million of them). The
-# office's collated demand file, which may be national, is checked by a task instead.
-MAX_ROWS_IN_REQUEST = 50_000
-
-
-def run_reader(
-    *,
-    data: bytes,
-    filename: str,
-    columns: list[Column],
-    max_bytes: int,
-    unique_by: tuple[str, ...],
-    max_rows: int | None = None,
-) -> Sheet | str:
-    """The parsed sheet, or the message saying why the file as a whole was refused."""
-    try:
-        return read_spreadsheet(
-            data,
-            filename=filename,
-            columns=columns,
-            max_bytes=max_bytes,
-            unique_by=unique_by,
-            max_rows=max_rows,
-        )
-    except SpreadsheetRefused as exc:
-        return exc.message
-
 
 # --- organizations -----------------------------------------------------------------------
 
@@ -307,8 +87,6 @@ def organization_import(
     )
     if isinstance(sheet, str):
         return ImportOutcome.refused(sheet)
-    label = sheet.column_label
-    errors = list(sheet.errors)
     regions = _region_lookup()
     existing = {
         o.social_credit_code: o
@@ -316,102 +94,76 @@ def organization_import(
             social_credit_code__in=list(sheet.frame["social_credit_code"])
         )
     }
-    resolved: list[dict[str, Any]] = []
-    for record in sheet.frame.to_dict("records"):
-        row = int(record[ROW])
-        row_errors: list[RowError] = []
-        kind = _KIND_WORDS.get(str(record["kind"]).strip().lower())
-        if kind is None:
-            row_errors.append(
-                RowError(
-                    row,
-                    label("kind"),
-                    _("“%(value)s” is not a kind of organization (hospital, manufacturer, office).")
-                    % {"value": record["kind"]},
-                )
-            )
-        try:
-            code = validate_uscc(record["social_credit_code"])
-        except USCCError as exc:
-            row_errors.append(
-                RowError(
-                    row,
-                    label("social_credit_code"),
-                    str(USCC_MESSAGES[exc.reason] % exc.params),
-                )
-            )
-            code = record["social_credit_code"]
-        region_text = str(record["region"]).strip()
-        region = regions.get(region_text) or regions.get(region_text.lower())
-        if region is None:
-            row_errors.append(
-                RowError(
-                    row,
-                    label("region"),
-                    _("“%(value)s” is not a province code or name.") % {"value": region_text},
-                )
-            )
-        grade_text = str(record.get("hospital_grade") or "").strip()
-        grade = _GRADE_WORDS.get(grade_text) if grade_text else None
-        if kind == Organization.Kind.HOSPITAL and grade is None:
-            row_errors.append(
-                RowError(row, label("hospital_grade"), _("a hospital needs a grade (1, 2 or 3)."))
-            )
-        if kind and kind != Organization.Kind.HOSPITAL and grade_text:
-            row_errors.append(
-                RowError(row, label("hospital_grade"), _("only hospitals have a grade."))
-            )
-        if row_errors:
-            errors += row_errors
-            continue
-        values = {
-            "kind": kind,
-            "name": str(record["name"]).strip(),
-            "name_en": str(record.get("name_en") or "").strip(),
-            "region": region,
-            "hospital_grade": grade,
-        }
-        current = existing.get(code)
-        if current is None:
-            action = Action.CREATE
-        elif any(getattr(current, k) != v for k, v in values.items()):
-            action = Action.CHANGE
-        else:
-            action = Action.UNCHANGED
-        resolved.append({ROW: row, "action": action, "code": code, **values})
-    outcome = _outcome(sheet, errors, resolved, lambda r: f"{r['code']} {r['name']}")
-    if commit and outcome.ok:
-        with transaction.atomic():
-            for r in resolved:
-                if r["action"] == Action.UNCHANGED:
-                    continue
-                organization_upsert(
-                    kind=r["kind"],
-                    name=r["name"],
-                    name_en=r["name_en"],
-                    social_credit_code=r["code"],
-                    region=r["region"],
-                    hospital_grade=r["hospital_grade"],
-                )
-        outcome.committed = True
+    outcome, resolved = outcome_of(
+        sheet,
+        lambda record: _organization_row(
+            record, label=sheet.column_label, regions=regions, existing=existing
+        ),
+        describe=lambda r: f"{r['social_credit_code']} {r['name']}",
+    )
+    if commit:
+        outcome_commit(outcome, resolved, write=lambda r: organization_upsert(**row_arguments(r)))
     return outcome
 
 
-def _outcome(
-    sheet: Sheet, errors: list[RowError], resolved: list[dict[str, Any]], describe: Any
-) -> ImportOutcome:
-    actions = [r["action"] for r in resolved]
-    return ImportOutcome(
-        total=len(sheet.frame),
-        created=actions.count(Action.CREATE),
-        changed=actions.count(Action.CHANGE),
-        unchanged=actions.count(Action.UNCHANGED),
-        errors=sort_errors(errors),
-        rows=[
-            PreviewRow(row=r[ROW], action=r["action"], description=describe(r))
-            for r in resolved[:PREVIEW_ROWS]
-        ],
-    )
+def _organization_row(
+    record: dict[str, Any],
+    *,
+    label: Callable[[str], str],
+    regions: dict[str, Region],
+    existing: dict[str, Organization],
+) -> tuple[dict[str, Any], list[RowError]]:
+    """One row resolved (its action, ``code`` and the organization's fields), or its errors."""
+    row = int(record[ROW])
+    errors: list[RowError] = []
+    kind = _KIND_WORDS.get(str(record["kind"]).strip().lower())
+    if kind is None:
+        errors.append(
+            RowError(
+                row,
+                label("kind"),
+                _("“%(value)s” is not a kind of organization (hospital, manufacturer, office).")
+                % {"value": record["kind"]},
+            )
+        )
+    try:
+        code = validate_uscc(record["social_credit_code"])
+    except USCCError as exc:
+        errors.append(
+            RowError(row, label("social_credit_code"), str(USCC_MESSAGES[exc.reason] % exc.params))
+        )
+        code = record["social_credit_code"]
+    region_text = str(record["region"]).strip()
+    region = regions.get(region_text) or regions.get(region_text.lower())
+    if region is None:
+        errors.append(
+            RowError(
+                row,
+                label("region"),
+                _("“%(value)s” is not a province code or name.") % {"value": region_text},
+            )
+        )
+    grade_text = str(record.get("hospital_grade") or "").strip()
+    grade = _GRADE_WORDS.get(grade_text) if grade_text else None
+    if kind == Organization.Kind.HOSPITAL and grade is None:
+        errors.append(
+            RowError(row, label("hospital_grade"), _("a hospital needs a grade (1, 2 or 3)."))
+        )
+    if kind and kind != Organization.Kind.HOSPITAL and grade_text:
+        errors.append(RowError(row, label("hospital_grade"), _("only hospitals have a grade.")))
+    if errors:
+        return {}, errors
+    values = {
+        "kind": kind,
+        "name": str(record["name"]).strip(),
+        "name_en": str(record.get("name_en") or "").strip(),
+        "region": region,
+        "hospital_grade": grade,
+    }
+    current = existing.get(code)
+    differs = current is not None and any(getattr(current, k) != v for k, v in values.items())
+    action = action_for(current, differs=differs)
+    return {ROW: row, "action": action, "social_credit_code": code, **values}, []
 
 
 # --- products ----------------------------------------------------------------------------
@@ -471,288 +223,181 @@ def product_import(*, data: bytes, filename: str, max_bytes: int, commit: bool) 
     )
     if isinstance(sheet, str):
         return ImportOutcome.refused(sheet)
-    label = sheet.column_label
-    errors = list(sheet.errors)
-    frame = sheet.frame
-    manufacturers = {
-        o.social_credit_code: o
-        for o in Organization.objects.filter(
-            social_credit_code__in=list(frame["manufacturer_code"].unique())
-        )
-    }
-    items = {i.code: i for i in ProcurementItem.objects.filter(code__in=list(frame["item_code"]))}
-    specifications = {
-        (s.item.code, s.code): s
-        for s in Specification.objects.filter(item__in=list(items.values())).select_related("item")
-    }
-    by_approval = {
-        p.approval_number: p
-        for p in Product.objects.filter(approval_number__in=list(frame["approval_number"]))
-        .exclude(approval_number="")
-        .select_related("specification")
-    }
-    by_registration = {
-        (p.registration_number, p.model_number): p
-        for p in Product.objects.filter(registration_number__in=list(frame["registration_number"]))
-        .exclude(registration_number="")
-        .select_related("specification")
-    }
-    seen: dict[str, int] = {}
-    resolved: list[dict[str, Any]] = []
-    for record in frame.to_dict("records"):
-        row = int(record[ROW])
-        row_errors: list[RowError] = []
-        manufacturer = manufacturers.get(record["manufacturer_code"])
-        if manufacturer is None or manufacturer.kind != Organization.Kind.MANUFACTURER:
-            row_errors.append(
-                RowError(
-                    row,
-                    label("manufacturer_code"),
-                    _("“%(value)s” is not a manufacturer on the platform.")
-                    % {"value": record["manufacturer_code"]},
-                )
-            )
-        item = items.get(record["item_code"])
-        specification = specifications.get((record["item_code"], record["specification_code"]))
-        if item is None:
-            row_errors.append(
-                RowError(
-                    row,
-                    label("item_code"),
-                    _("unknown item code “%(value)s”.") % {"value": record["item_code"]},
-                )
-            )
-        elif specification is None:
-            row_errors.append(
-                RowError(
-                    row,
-                    label("specification_code"),
-                    _("“%(spec)s” is not a specification of item %(item)s.")
-                    % {"spec": record["specification_code"], "item": item.code},
-                )
-            )
-        existing: Product | None = None
-        key = ""
-        if item is not None and item.kind == ProductKind.DRUG:
-            key = str(record.get("approval_number") or "")
-            if not key:
-                row_errors.append(
-                    RowError(row, label("approval_number"), _("a drug needs its approval number."))
-                )
-            existing = by_approval.get(key)
-        elif item is not None:
-            reg = str(record.get("registration_number") or "")
-            model = str(record.get("model_number") or "")
-            key = f"{reg}\x1f{model}"
-            if not reg:
-                row_errors.append(
-                    RowError(
-                        row,
-                        label("registration_number"),
-                        _("a consumable needs its registration certificate number."),
-                    )
-                )
-            existing = by_registration.get((reg, model))
-        if key and key in seen:
-            row_errors.append(
-                RowError(
-                    row,
-                    "",
-                    _("duplicate of row %(first)s (same approval or registration number).")
-                    % {"first": seen[key]},
-                )
-            )
-        elif key:
-            seen[key] = row
-        if (
-            existing is not None
-            and manufacturer is not None
-            and existing.manufacturer_id != manufacturer.pk
-        ):
-            row_errors.append(
-                RowError(
-                    row,
-                    "",
-                    _("this approval or registration number belongs to another manufacturer."),
-                )
-            )
-        if row_errors:
-            errors += row_errors
-            continue
-        assert item is not None and specification is not None and manufacturer is not None
-        values = {
-            "name": record["name"],
-            "name_en": record.get("name_en") or "",
-            "dosage_form": record.get("dosage_form") or "",
-            "is_originator": bool(record.get("is_originator")),
-            "is_consistency_evaluated": bool(record.get("is_consistency_evaluated")),
-            "model_number": record.get("model_number") or "",
-        }
-        if existing is None:
-            action = Action.CREATE
-        elif existing.specification_id != specification.pk or any(
-            getattr(existing, k) != values[k] for k in _PRODUCT_FIELDS
-        ):
-            action = Action.CHANGE
-        else:
-            action = Action.UNCHANGED
-        resolved.append(
-            {
-                ROW: row,
-                "action": action,
-                "manufacturer": manufacturer,
-                "specification": specification,
-                "approval_number": record.get("approval_number") or "",
-                "registration_number": record.get("registration_number") or "",
-                **values,
-            }
-        )
-    outcome = _outcome(
+    known = _ProductLookups.of(sheet.frame)
+    outcome, resolved = outcome_of(
         sheet,
-        errors,
-        resolved,
-        lambda r: (
+        lambda record: _product_row(record, label=sheet.column_label, known=known),
+        describe=lambda r: (
             f"{r['specification'].item.code} {r['specification'].label} · {r['name']} · "
             f"{r['approval_number'] or r['registration_number']}"
         ),
     )
-    if commit and outcome.ok:
-        with transaction.atomic():
-            for r in resolved:
-                if r["action"] == Action.UNCHANGED:
-                    continue
-                product_register(
-                    manufacturer=r["manufacturer"],
-                    specification=r["specification"],
-                    name=r["name"],
-                    name_en=r["name_en"],
-                    approval_number=r["approval_number"],
-                    registration_number=r["registration_number"],
-                    model_number=r["model_number"],
-                    dosage_form=r["dosage_form"],
-                    is_originator=r["is_originator"],
-                    is_consistency_evaluated=r["is_consistency_evaluated"],
-                )
-        outcome.committed = True
+    if commit:
+        outcome_commit(outcome, resolved, write=lambda r: product_register(**row_arguments(r)))
     return outcome
 
 
-def template_frame(columns: list[Column], rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
-    """An empty (or pre-filled) sheet whose headers are the columns' Chinese / English names."""
-    headers = {
-        c.key: f"{c.headers[0]} ({c.headers[-1]})" if len(c.headers) > 1 else c.headers[0]
-        for c in columns
+@dataclass
+class _ProductLookups:
+    """What a product sheet names, read in a few queries; ``seen`` maps a natural key to
+    the first row that used it."""
+
+    manufacturers: dict[str, Organization]
+    items: dict[str, ProcurementItem]
+    specifications: dict[tuple[str, str], Specification]
+    by_approval: dict[str, Product]
+    by_registration: dict[tuple[str, str], Product]
+    seen: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _ProductLookups:
+        items = {
+            i.code: i for i in ProcurementItem.objects.filter(code__in=list(frame["item_code"]))
+        }
+        specifications = Specification.objects.filter(item__in=list(items.values()))
+        approval = frame["approval_number"]
+        registration = frame["registration_number"]
+        return cls(
+            manufacturers={
+                o.social_credit_code: o
+                for o in Organization.objects.filter(
+                    social_credit_code__in=list(frame["manufacturer_code"].unique())
+                )
+            },
+            items=items,
+            specifications={
+                (s.item.code, s.code): s for s in specifications.select_related("item")
+            },
+            by_approval={
+                p.approval_number: p
+                for p in Product.objects.filter(approval_number__in=list(approval))
+                .exclude(approval_number="")
+                .select_related("specification")
+            },
+            by_registration={
+                (p.registration_number, p.model_number): p
+                for p in Product.objects.filter(registration_number__in=list(registration))
+                .exclude(registration_number="")
+                .select_related("specification")
+            },
+        )
+
+
+def _product_row(
+    record: dict[str, Any], *, label: Callable[[str], str], known: _ProductLookups
+) -> tuple[dict[str, Any], list[RowError]]:
+    """One row resolved (its action and ``product_register``'s arguments), or its errors."""
+    row = int(record[ROW])
+    errors: list[RowError] = []
+    manufacturer = known.manufacturers.get(record["manufacturer_code"])
+    if manufacturer is None or manufacturer.kind != Organization.Kind.MANUFACTURER:
+        errors.append(
+            RowError(
+                row,
+                label("manufacturer_code"),
+                _("“%(value)s” is not a manufacturer on the platform.")
+                % {"value": record["manufacturer_code"]},
+            )
+        )
+    item = known.items.get(record["item_code"])
+    specification = known.specifications.get((record["item_code"], record["specification_code"]))
+    if item is None:
+        errors.append(
+            RowError(
+                row,
+                label("item_code"),
+                _("unknown item code “%(value)s”.") % {"value": record["item_code"]},
+            )
+        )
+    elif specification is None:
+        errors.append(
+            RowError(
+                row,
+                label("specification_code"),
+                _("“%(spec)s” is not a specification of item %(item)s.")
+                % {"spec": record["specification_code"], "item": item.code},
+            )
+        )
+    existing = _product_existing(record, item=item, label=label, known=known, errors=errors)
+    if (
+        existing is not None
+        and manufacturer is not None
+        and existing.manufacturer_id != manufacturer.pk
+    ):
+        errors.append(
+            RowError(
+                row, "", _("this approval or registration number belongs to another manufacturer.")
+            )
+        )
+    if errors:
+        return {}, errors
+    assert item is not None and specification is not None and manufacturer is not None
+    values = {
+        "name": record["name"],
+        "name_en": record.get("name_en") or "",
+        "dosage_form": record.get("dosage_form") or "",
+        "is_originator": bool(record.get("is_originator")),
+        "is_consistency_evaluated": bool(record.get("is_consistency_evaluated")),
+        "model_number": record.get("model_number") or "",
     }
-    frame = pd.DataFrame(rows or [], columns=[c.key for c in columns])
-    return frame.rename(columns=headers)
-
-
-# --- background previews and commits (national-scale files) -----------------------------
-
-ERRORS_KEPT = 500  # row errors kept with a background import's result
-
-
-def upload_queue(*, upload: StoredUpload) -> bool:
-    """Mark a previewed upload for a background commit. False if it was already queued.
-
-    Concurrency: a conditional ``UPDATE ... WHERE status = 'previewed'`` whose row count is
-    checked, so a double click queues the import once.
-    """
-    updated = StoredUpload.objects.filter(
-        pk=upload.pk, status=StoredUpload.Status.PREVIEWED
-    ).update(status=StoredUpload.Status.QUEUED)
-    return updated == 1
-
-
-def outcome_as_json(outcome: ImportOutcome) -> dict[str, Any]:
+    differs = existing is not None and (
+        existing.specification_id != specification.pk
+        or any(getattr(existing, k) != values[k] for k in _PRODUCT_FIELDS)
+    )
+    action = action_for(existing, differs=differs)
     return {
-        "total": outcome.total,
-        "created": outcome.created,
-        "changed": outcome.changed,
-        "unchanged": outcome.unchanged,
-        "skipped": outcome.skipped,
-        "committed": outcome.committed,
-        "file_error": outcome.file_error,
-        "error_count": len(outcome.errors),
-        "errors": [
-            {"row": e.row, "column": e.column, "message": e.message}
-            for e in outcome.errors[:ERRORS_KEPT]
-        ],
-        "rows": [
-            {"row": r.row, "action": r.action, "description": r.description} for r in outcome.rows
-        ],
-    }
+        ROW: row,
+        "action": action,
+        "manufacturer": manufacturer,
+        "specification": specification,
+        "approval_number": record.get("approval_number") or "",
+        "registration_number": record.get("registration_number") or "",
+        **values,
+    }, []
 
 
-def _upload_claim(token: str, *, claimable: str, working: str) -> StoredUpload | None:
-    """Move an upload from ``claimable`` to ``working``; None if another task has it.
-
-    A conditional update whose row count is checked, so a redelivered task finds the
-    upload already claimed (or finished) and does nothing.
-    """
-    claimed = StoredUpload.objects.filter(pk=token, status=claimable).update(
-        status=working, started_at=timezone.now()
-    )
-    if claimed != 1:
+def _product_existing(
+    record: dict[str, Any],
+    *,
+    item: ProcurementItem | None,
+    label: Callable[[str], str],
+    known: _ProductLookups,
+    errors: list[RowError],
+) -> Product | None:
+    """The product a row's natural key names (approval number, or registration number and
+    model), adding to ``errors`` a missing key and a key repeated from an earlier row."""
+    if item is None:
         return None
-    return StoredUpload.objects.select_related("user").get(pk=token)
-
-
-def _run_in_users_language(
-    upload: StoredUpload, run: Callable[[StoredUpload], ImportOutcome]
-) -> dict[str, Any]:
-    """The outcome as JSON, its messages in the language the user chose."""
-    language = upload.user.language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        try:
-            outcome = run(upload)
-        except ValidationError as exc:
-            return {"file_error": " ".join(exc.messages), "committed": False, "error_count": 0}
-        return outcome_as_json(outcome)
-
-
-def upload_preview_run(*, token: str, run: Callable[[StoredUpload], ImportOutcome]) -> None:
-    """Check a stored upload without writing (called by a task); idempotent.
-
-    ``run`` validates the file (``commit=False``). A file without errors becomes
-    ``previewed`` and waits for the user to confirm; a file with any error becomes
-    ``failed`` with every problem kept on the upload (the first ``ERRORS_KEPT``) and its
-    bytes are dropped. Claimed preview-queued -> previewing, like ``upload_run``.
-    """
-    upload = _upload_claim(
-        token,
-        claimable=StoredUpload.Status.PREVIEW_QUEUED,
-        working=StoredUpload.Status.PREVIEWING,
-    )
-    if upload is None:
-        return
-    result = {**_run_in_users_language(upload, run), "phase": "check"}
-    ok = not result.get("file_error") and not result.get("error_count")
-    if ok:
-        StoredUpload.objects.filter(pk=token, status=StoredUpload.Status.PREVIEWING).update(
-            status=StoredUpload.Status.PREVIEWED, result=result
-        )
+    row = int(record[ROW])
+    if item.kind == ProductKind.DRUG:
+        key = str(record.get("approval_number") or "")
+        if not key:
+            errors.append(
+                RowError(row, label("approval_number"), _("a drug needs its approval number."))
+            )
+        existing = known.by_approval.get(key)
     else:
-        StoredUpload.objects.filter(pk=token, status=StoredUpload.Status.PREVIEWING).update(
-            status=StoredUpload.Status.FAILED, result=result, finished_at=timezone.now(), data=b""
+        reg = str(record.get("registration_number") or "")
+        model = str(record.get("model_number") or "")
+        key = f"{reg}\x1f{model}"
+        if not reg:
+            errors.append(
+                RowError(
+                    row,
+                    label("registration_number"),
+                    _("a consumable needs its registration certificate number."),
+                )
+            )
+        existing = known.by_registration.get((reg, model))
+    if key and key in known.seen:
+        errors.append(
+            RowError(
+                row,
+                "",
+                _("duplicate of row %(first)s (same approval or registration number).")
+                % {"first": known.seen[key]},
+            )
         )
-
-
-def upload_run(*, token: str, run: Callable[[StoredUpload], ImportOutcome]) -> None:
-    """Commit a queued upload (called by a task); idempotent.
-
-    The upload is claimed with a conditional update (queued -> running), so a redelivered
-    task finds it running or finished and does nothing. The import itself is one
-    transaction (all rows or none); its outcome is kept on the upload and the file's bytes
-    are dropped.
-    """
-    upload = _upload_claim(
-        token, claimable=StoredUpload.Status.QUEUED, working=StoredUpload.Status.RUNNING
-    )
-    if upload is None:
-        return
-    result = {**_run_in_users_language(upload, run), "phase": "import"}
-    status = StoredUpload.Status.DONE if result.get("committed") else StoredUpload.Status.FAILED
-    StoredUpload.objects.filter(pk=token).update(
-        status=status, result=result, finished_at=timezone.now(), data=b""
-    )
+    elif key:
+        known.seen[key] = row
+    return existing

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import datetime
-import uuid
 from decimal import Decimal
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization
+from accounts.models import Organization, User
 from catalog import comparable_price
+from common.i18n import localized
+from common.models import StoredUploadBase
 
 
 class ProductKind(models.TextChoices):
@@ -96,15 +96,11 @@ class ProcurementItem(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     @property
     def display_unit(self) -> str:
-        if self.unit_of_count_en and (get_language() or "").startswith("en"):
-            return self.unit_of_count_en
-        return self.unit_of_count
+        return localized(self.unit_of_count, self.unit_of_count_en)
 
     @property
     def representative_specification(self) -> Specification | None:
@@ -248,9 +244,7 @@ class Product(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     @property
     def is_eligible(self) -> bool:
@@ -260,86 +254,24 @@ class Product(models.Model):
         return True
 
 
-class StoredUpload(models.Model):
-    """An uploaded spreadsheet kept between its preview and its commit.
+class StoredUpload(StoredUploadBase):
+    """An uploaded spreadsheet kept between its preview and its commit (``common.uploads``).
 
-    Keyed by an unguessable token and scoped to the user, the organization it acts for, the
-    kind of import (``purpose``) and what it applies to (``scope``, e.g. a round code), so
-    a token cannot be replayed by another user or against another round. The commit reads
-    the stored bytes and validates them again; it then deletes the upload.
+    Scoped, beyond the kernel's user, purpose and scope, to the organization the user acts
+    for: a token stops working for a user who moved to another organization.
     """
 
-    class Status(models.TextChoices):
-        # Large files (the office's collated demand) are checked and committed by tasks:
-        # preview-queued -> previewing -> previewed (or failed) -> queued -> running ->
-        # done (or failed). Small files are checked in the request and start "previewed".
-        PREVIEW_QUEUED = "preview-queued", _("Waiting to be checked")
-        PREVIEWING = "previewing", _("Checking")
-        PREVIEWED = "previewed", _("Checked: waiting for your confirmation")
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Importing")
-        DONE = "done", _("Imported")
-        FAILED = "failed", _("Not imported")
-
-    token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    purpose = models.CharField(max_length=32)
-    scope = models.CharField(max_length=64, blank=True)
-    filename = models.CharField(max_length=255)
-    data = models.BinaryField()
-    # Large imports are committed by a background task; these fields report its outcome.
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREVIEWED)
-    result = models.JSONField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)  # of the current task
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["created_at"])]
 
-    def __str__(self) -> str:
-        return f"{self.purpose} {self.filename}"
+    @classmethod
+    def owner(cls, user: AbstractBaseUser) -> dict[str, Any]:
+        return {"user": user, "organization": cast(User, user).organization}
 
-    @property
-    def is_working(self) -> bool:
-        """A task is checking or importing the file (or is about to): the page polls."""
-        return self.status in UPLOAD_WORKING and not self.is_stalled
-
-    @property
-    def is_stalled(self) -> bool:
-        """A task claimed the file longer ago than any task may run: its worker died.
-
-        Celery kills a task at ``CELERY_TASK_TIME_LIMIT``; a worker that was killed (or
-        lost its machine) never reports back, so the upload would otherwise say
-        "Checking" or "Importing" for ever and block the next file. Nothing was written
-        (the import is one transaction).
-        """
-        if self.status not in UPLOAD_CLAIMED or self.started_at is None:
-            return False
-        return self.started_at < upload_stalled_before()
-
-    @property
-    def is_unfinished(self) -> bool:
-        """Working, or checked and waiting for the user to confirm the import."""
-        return self.status in UPLOAD_UNFINISHED
-
-
-UPLOAD_WORKING = frozenset(
-    {
-        StoredUpload.Status.PREVIEW_QUEUED,
-        StoredUpload.Status.PREVIEWING,
-        StoredUpload.Status.QUEUED,
-        StoredUpload.Status.RUNNING,
-    }
-)
-UPLOAD_UNFINISHED = UPLOAD_WORKING | {StoredUpload.Status.PREVIEWED}
-UPLOAD_CLAIMED = frozenset({StoredUpload.Status.PREVIEWING, StoredUpload.Status.RUNNING})
-
-
-def upload_stalled_before() -> datetime.datetime:
-    """A task claimed before this moment has outlived Celery's hard time limit."""
-    limit = int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 1800))
-    return timezone.now() - datetime.timedelta(seconds=limit + 60)
+    def reply_language(self) -> str:
+        """The language the uploader chose (messages of a background check are in it)."""
+        return str(self.user.language or settings.LANGUAGE_CODE)

@@ -10,27 +10,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.access import manufacturer_required, office_required
-from accounts.pagination import paginate
 from catalog.forms import ProductRegisterForm
-from catalog.import_views import import_page
 from catalog.imports import (
     ORGANIZATION_COLUMNS,
     PRODUCT_COLUMNS,
     organization_import,
     product_import,
-    template_frame,
 )
 from catalog.selectors import item_list, product_list_for_user
 from catalog.services import product_register
-from catalog.spreadsheets import write_xlsx
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def xlsx_response(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+from common.pagination import paginate
+from common.spreadsheet_views import ImportSetup, import_page, xlsx_response
+from common.spreadsheets import template_frame, write_xlsx
 
 
 @manufacturer_required
@@ -89,23 +80,19 @@ def item_list_view(request: HttpRequest) -> HttpResponse:
 def organization_import_view(request: HttpRequest) -> HttpResponse:
     return import_page(
         request,
-        purpose="organizations",
-        scope="",
-        run=lambda data, name, commit: organization_import(
-            data=data, filename=name, max_bytes=_max_bytes(), commit=commit
-        ),
-        context={
-            "title": _("Import organizations"),
-            "intro": _(
+        ImportSetup(
+            purpose="organizations",
+            run=organization_import,
+            title=_("Import organizations"),
+            intro=_(
                 "Hospitals, manufacturers and offices, keyed by their unified social credit "
                 "code: a known code is updated, a new one created."
             ),
-            "back_url": reverse("accounts:home"),
-            "back_label": _("Home"),
-            "template_url": reverse("catalog:organization-import-template"),
-            "columns_help": ORGANIZATION_COLUMNS,
-        },
-        done_url=reverse("accounts:home"),
+            columns=ORGANIZATION_COLUMNS,
+            back_url=reverse("accounts:home"),
+            back_label=_("Home"),
+            template_url=reverse("catalog:organization-import-template"),
+        ),
     )
 
 
@@ -113,30 +100,20 @@ def organization_import_view(request: HttpRequest) -> HttpResponse:
 def product_import_view(request: HttpRequest) -> HttpResponse:
     return import_page(
         request,
-        purpose="products",
-        scope="",
-        run=lambda data, name, commit: product_import(
-            data=data, filename=name, max_bytes=_max_bytes(), commit=commit
-        ),
-        context={
-            "title": _("Import products"),
-            "intro": _(
+        ImportSetup(
+            purpose="products",
+            run=product_import,
+            title=_("Import products"),
+            intro=_(
                 "Drugs keyed by approval number, consumables by registration certificate "
                 "number and model."
             ),
-            "back_url": reverse("catalog:items"),
-            "back_label": _("Catalog"),
-            "template_url": reverse("catalog:product-import-template"),
-            "columns_help": PRODUCT_COLUMNS,
-        },
-        done_url=reverse("catalog:items"),
+            columns=PRODUCT_COLUMNS,
+            back_url=reverse("catalog:items"),
+            back_label=_("Catalog"),
+            template_url=reverse("catalog:product-import-template"),
+        ),
     )
-
-
-def _max_bytes() -> int:
-    from django.conf import settings
-
-    return int(settings.JICAI_MAX_UPLOAD_BYTES)
 
 
 @office_required

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     # Jicai apps, in their one-way import order (a lower app never imports a higher one).
+    "common",
     "accounts",
     "catalog",
     "procurement",
@@ -139,7 +140,9 @@ STORAGES = {
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
-# Uploads: spreadsheets above this size are refused with a message, not read.
+# Uploads: spreadsheets above this size are refused with a message, not read. Files are
+# kept between their preview and their commit in JICAI_UPLOAD_MODEL (common.uploads).
+JICAI_UPLOAD_MODEL = "catalog.StoredUpload"
 JICAI_MAX_UPLOAD_BYTES = env.int("JICAI_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Organization, User
 from awards.api import ErrorsSerializer, RoleIs
-from catalog.imports import RowsRefused
+from common.uploads import RowsRefused
 from contracts import selectors, services
 from contracts.models import Contract, Purchase
 

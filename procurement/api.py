@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
-from catalog.imports import RowsRefused
+from common.uploads import RowsRefused
 from procurement import selectors, services
 from procurement.models import DemandChange, DemandDeclaration, Round, RoundItem
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Region
 from catalog.models import ProcurementItem
 from procurement.models import Round, RuleSet
-from procurement.services import RULE_KINDS_BY_ROUND_KIND
+from procurement.optimiser.kinds import kinds_for_round_kind
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -106,7 +106,7 @@ class RoundCreateForm(TimetableForm):
                     "items",
                     _("Not of this round's kind: %(codes)s.") % {"codes": ", ".join(wrong)},
                 )
-        if kind and rule_set and rule_set.kind not in RULE_KINDS_BY_ROUND_KIND[Round.Kind(kind)]:
+        if kind and rule_set and rule_set.kind not in kinds_for_round_kind(kind):
             self.add_error(
                 "rule_set",
                 _("This rule set does not apply to a %(kind)s round.")
@@ -125,7 +125,7 @@ class RuleSetChoiceForm(forms.Form):
     def __init__(self, *args: Any, round_: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["rule_set"].queryset = RuleSet.objects.filter(  # type: ignore[attr-defined]
-            kind__in=RULE_KINDS_BY_ROUND_KIND[Round.Kind(round_.kind)]
+            kind__in=kinds_for_round_kind(round_.kind)
         ).order_by("name", "-version")
         self.fields["rule_set"].initial = round_.rule_set_id
 
@@ -148,10 +148,3 @@ class RuleSetReviseForm(forms.Form):
         if not isinstance(value, dict):
             raise forms.ValidationError(_("The parameters must be a JSON object."))
         return value
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=_("Spreadsheet (.xlsx or .csv)"),
-        help_text=_("CSV in UTF-8 or GB18030/GBK. The first row holds the column headers."),
-    )

@@ -7,11 +7,11 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, Region
 from catalog.models import ProcurementItem, Product, ProductKind, Specification
+from common.i18n import localized
 from procurement.rule_labels import rule_kind_choices
 
 
@@ -123,9 +123,7 @@ class Round(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     @property
     def product_kind(self) -> str:

@@ -109,14 +109,6 @@ def rule_set_list() -> QuerySet[RuleSet]:
     return RuleSet.objects.annotate(round_count=Count("rounds")).order_by("name", "-version")
 
 
-def rule_sets_for_round_kind(*, kind: str) -> QuerySet[RuleSet]:
-    from procurement.services import RULE_KINDS_BY_ROUND_KIND
-
-    return RuleSet.objects.filter(kind__in=RULE_KINDS_BY_ROUND_KIND[Round.Kind(kind)]).order_by(
-        "name", "-version"
-    )
-
-
 # --- demand ------------------------------------------------------------------------------
 
 
@@ -172,6 +164,29 @@ def demand_rows_for_hospital(*, round_: Round, hospital: Organization) -> list[D
                         declaration=declarations.get((round_item.pk, None, product.pk)),
                     )
                 )
+    return rows
+
+
+def demand_template_rows(*, round_: Round, hospital: Organization) -> list[dict[str, object]]:
+    """The hospital's demand sheet pre-filled with every line and its current quantity."""
+    rows: list[dict[str, object]] = []
+    for line in demand_rows_for_hospital(round_=round_, hospital=hospital):
+        item = line.round_item.item
+        record: dict[str, object] = {
+            "hospital_code": hospital.social_credit_code,
+            "item_code": item.code,
+            "item_name": item.display_name,
+            "unit": item.display_unit,
+            "quantity": line.quantity if line.quantity is not None else "",
+        }
+        if line.specification is not None:
+            record["specification_code"] = line.specification.code
+            record["specification_label"] = line.specification.label
+        elif line.product is not None:
+            record["registration_number"] = line.product.registration_number
+            record["model_number"] = line.product.model_number
+            record["product_name"] = line.product.display_name
+        rows.append(record)
     return rows
 
 

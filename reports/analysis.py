@@ -35,13 +35,12 @@ Definitions (docs/reports.md):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pandas as pd
 
-FEN = Decimal("0.01")
-PRICE = Decimal("0.0001")
-PERCENT = Decimal("0.01")
+from common.money import round_fen, round_percent, round_price
+
 ZERO = Decimal(0)
 
 INPUT_COLUMNS = (
@@ -71,18 +70,14 @@ FIGURE_COLUMNS = (
 )
 
 
-def money(value: Decimal) -> Decimal:
-    return value.quantize(FEN, rounding=ROUND_HALF_UP)
-
-
-def price(value: Decimal) -> Decimal:
-    return value.quantize(PRICE, rounding=ROUND_HALF_UP)
+money = round_fen  # amounts: to the fen, half up (common.money)
+price = round_price  # average unit prices: to 4 places, half up
 
 
 def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     if denominator == 0:
         return None
-    return (numerator / denominator * 100).quantize(PERCENT, rounding=ROUND_HALF_UP)
+    return round_percent(numerator / denominator * 100)
 
 
 def _dsum(values: Iterable[Decimal | None]) -> Decimal:

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from contracts.pdf import FONT_FAMILY
+from common.pdf import FONT_FAMILY
 
 # Typed loosely: matplotlib types rcParams keys as a Literal of every setting name.
 STYLE: Any = {

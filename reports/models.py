@@ -2,7 +2,7 @@
 
 A document is stored with its SHA-256 so a reader can check a downloaded copy against the
 hash shown beside the public link. One row per (round, kind, language, organization):
-regenerating with unchanged data renders the same bytes (``contracts.pdf`` writes no
+regenerating with unchanged data renders the same bytes (``common.pdf`` writes no
 creation date), so the row is left as it is; changed data replace the bytes and the hash.
 """
 

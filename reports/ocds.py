@@ -33,6 +33,7 @@ from awards.models import (
 )
 from awards.selectors import FINAL, provisional_rounds
 from bidding.models import OpenedBid, Opening
+from common.money import round_fen
 from contracts.models import Contract, ContractAmendment
 from procurement.models import Round, RoundItem
 from reports import selectors
@@ -78,14 +79,20 @@ def _money(amount: Decimal) -> dict[str, Any]:
     return {"amount": amount, "currency": CURRENCY}
 
 
-def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> dict[str, Any]:
-    """The release package of ``round_`` (``run`` = the official run's source, if any)."""
-    parties: dict[int, dict[str, Any]] = {}
+class _Parties:
+    """Every organization a release names, once, with all its roles (OCDS ``parties``).
 
-    def party(org: Organization, role: str) -> dict[str, Any]:
-        entry = parties.get(org.pk)
+    Called with an organization and a role, it records both and returns the reference
+    that the release's sections carry (``{"id", "name"}``).
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, org: Organization, role: str) -> dict[str, Any]:
+        entry = self.entries.get(org.pk)
         if entry is None:
-            entry = parties[org.pk] = {
+            entry = self.entries[org.pk] = {
                 "id": _party_id(org),
                 "name": org.name,
                 "identifier": {
@@ -102,8 +109,50 @@ def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> di
             entry["roles"].append(role)
         return _ref(org)
 
+    def listed(self) -> list[dict[str, Any]]:
+        return sorted(self.entries.values(), key=lambda p: p["id"])
+
+
+def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> dict[str, Any]:
+    """The release package of ``round_`` (``run`` = the official run's source, if any)."""
+    party = _Parties()
     office = party(round_.office, "procuringEntity")
     party(round_.office, "buyer")
+    tender = _tender(round_=round_, run=run, office=office)
+    release: dict[str, Any] = {
+        "ocid": ocid(round_),
+        "id": "",
+        "date": "",
+        "tag": ["tender"],
+        "initiationType": "tender",
+        "language": "zh",
+        "buyer": office,
+        "tender": tender,
+    }
+    dates = [round_.created_at]
+    opening = Opening.objects.filter(round=round_).first()
+    if opening is not None:
+        release["bids"] = _bids(opening=opening, tender=tender, party=party)
+        dates.append(opening.opened_at)
+    if run is not None and round_.status in {*FINAL, Round.Status.OBJECTION}:
+        dates += _award_sections(release, round_=round_, run=run, party=party)
+    release["parties"] = party.listed()
+    last = max(d for d in dates if d is not None)
+    release["date"] = _when(last)
+    release["id"] = release_id(release, round_=round_, last=last)
+    return {
+        "uri": uri,
+        "version": "1.1",
+        "extensions": [BIDS_EXTENSION],
+        "publishedDate": _when(last),
+        "publisher": {"name": round_.office.name},
+        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+        "releases": [release],
+    }
+
+
+def _tender(*, round_: Round, run: EvaluationRun | None, office: dict[str, Any]) -> dict[str, Any]:
+    """The tender: the round, its items with their ceilings and pooled demand, its dates."""
     round_items = list(
         RoundItem.objects.filter(round=round_).select_related("item").order_by("item__code")
     )
@@ -123,10 +172,8 @@ def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> di
         if award is not None:
             entry["quantity"] = award.pooled_demand
         items.append(entry)
-
-    opening = Opening.objects.filter(round=round_).first()
     final = round_.status in FINAL
-    tender: dict[str, Any] = {
+    return {
         "id": round_.code,
         "title": round_.name,
         "status": "complete"
@@ -146,104 +193,88 @@ def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> di
         "awardPeriod": {"startDate": _when(round_.opening_at)},
         "contractPeriod": {"startDate": _day(round_.contract_starts_on)},
     }
-    release: dict[str, Any] = {
-        "ocid": ocid(round_),
-        "id": "",
-        "date": "",
-        "tag": ["tender"],
-        "initiationType": "tender",
-        "language": "zh",
-        "buyer": office,
-        "tender": tender,
-    }
-    dates = [round_.created_at]
 
-    if opening is not None:
-        opened = list(
-            OpenedBid.objects.filter(opening=opening)
-            .select_related("manufacturer__region", "round_item__item", "version")
-            .order_by("round_item__item__code", "unit_comparable_price", "pk")
-        )
-        details = []
-        for o in opened:
-            bid: dict[str, Any] = {
-                "id": str(o.pk),
-                "date": _when(o.version.server_time),
-                "status": "valid" if o.validity == OpenedBid.Validity.VALID else "disqualified",
-                "tenderers": [party(o.manufacturer, "tenderer")],
-                "items": [
-                    {
-                        "id": o.round_item.item.code,
-                        "description": o.round_item.item.name,
-                        "unit": {"name": o.round_item.item.unit_of_count}
-                        | ({"value": _money(o.unit_price)} if o.unit_price is not None else {}),
-                    }
-                ],
-            }
-            details.append(bid)
-        tender["numberOfTenderers"] = len({o.manufacturer_id for o in opened})
-        tender["tenderers"] = sorted(
-            {o.manufacturer_id: _ref(o.manufacturer) for o in opened}.values(),
-            key=lambda r: r["id"],
-        )
-        release["bids"] = {
-            "statistics": [
+
+def _bids(*, opening: Opening, tender: dict[str, Any], party: _Parties) -> dict[str, Any]:
+    """The opened bids (OCDS bids extension); the tender gets its tenderers."""
+    opened = list(
+        OpenedBid.objects.filter(opening=opening)
+        .select_related("manufacturer__region", "round_item__item", "version")
+        .order_by("round_item__item__code", "unit_comparable_price", "pk")
+    )
+    details = []
+    for o in opened:
+        bid: dict[str, Any] = {
+            "id": str(o.pk),
+            "date": _when(o.version.server_time),
+            "status": "valid" if o.validity == OpenedBid.Validity.VALID else "disqualified",
+            "tenderers": [party(o.manufacturer, "tenderer")],
+            "items": [
                 {
-                    "id": "bids",
-                    "measure": "bids",
-                    "value": len(opened),
-                    "date": _when(opening.opened_at),
-                },
-                {
-                    "id": "validBids",
-                    "measure": "validBids",
-                    "value": sum(1 for o in opened if o.validity == OpenedBid.Validity.VALID),
-                    "date": _when(opening.opened_at),
-                },
+                    "id": o.round_item.item.code,
+                    "description": o.round_item.item.name,
+                    "unit": {"name": o.round_item.item.unit_of_count}
+                    | ({"value": _money(o.unit_price)} if o.unit_price is not None else {}),
+                }
             ],
-            "details": details,
         }
-        dates.append(opening.opened_at)
-
-    if run is not None and round_.status in {*FINAL, Round.Status.OBJECTION}:
-        with translation.override("zh-hans"):  # the release's language
-            provisional = provisional_rounds(round_ids=[round_.pk]).get(round_.pk, "")
-        release["awards"] = _awards(
-            round_=round_, run=run, party=party, final=final, provisional=provisional
-        )
-        release["tag"] = ["award"]
-        finalized = selectors._finalized_at(round_)
-        if finalized:
-            dates.append(finalized)
-        if not provisional:
-            # A drug round's allocation becomes final when the province selection's run
-            # is done: a new release (date and id) although the round's status is the same.
-            dates.extend(
-                moment
-                for moment in ProvinceSelection.objects.filter(round=round_).values_list(
-                    "result_run__finished_at", flat=True
-                )
-                if moment is not None
-            )
-        contracts = _contracts(round_=round_, party=party)
-        if contracts:
-            release["contracts"] = contracts
-            release["tag"] = ["award", "contract"]
-            dates.extend(_contracts_changed_at(round_))
-
-    release["parties"] = sorted(parties.values(), key=lambda p: p["id"])
-    last = max(d for d in dates if d is not None)
-    release["date"] = _when(last)
-    release["id"] = release_id(release, round_=round_, last=last)
+        details.append(bid)
+    tender["numberOfTenderers"] = len({o.manufacturer_id for o in opened})
+    tender["tenderers"] = sorted(
+        {o.manufacturer_id: _ref(o.manufacturer) for o in opened}.values(),
+        key=lambda r: r["id"],
+    )
     return {
-        "uri": uri,
-        "version": "1.1",
-        "extensions": [BIDS_EXTENSION],
-        "publishedDate": _when(last),
-        "publisher": {"name": round_.office.name},
-        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
-        "releases": [release],
+        "statistics": [
+            {
+                "id": "bids",
+                "measure": "bids",
+                "value": len(opened),
+                "date": _when(opening.opened_at),
+            },
+            {
+                "id": "validBids",
+                "measure": "validBids",
+                "value": sum(1 for o in opened if o.validity == OpenedBid.Validity.VALID),
+                "date": _when(opening.opened_at),
+            },
+        ],
+        "details": details,
     }
+
+
+def _award_sections(
+    release: dict[str, Any], *, round_: Round, run: EvaluationRun, party: _Parties
+) -> list[datetime.datetime]:
+    """Add the awards (and the contracts, once drawn up) to ``release``; returns the
+    moments they changed, which date the release."""
+    dates: list[datetime.datetime] = []
+    final = round_.status in FINAL
+    with translation.override("zh-hans"):  # the release's language
+        provisional = provisional_rounds(round_ids=[round_.pk]).get(round_.pk, "")
+    release["awards"] = _awards(
+        round_=round_, run=run, party=party, final=final, provisional=provisional
+    )
+    release["tag"] = ["award"]
+    finalized = selectors._finalized_at(round_)
+    if finalized:
+        dates.append(finalized)
+    if not provisional:
+        # A drug round's allocation becomes final when the province selection's run
+        # is done: a new release (date and id) although the round's status is the same.
+        dates.extend(
+            moment
+            for moment in ProvinceSelection.objects.filter(round=round_).values_list(
+                "result_run__finished_at", flat=True
+            )
+            if moment is not None
+        )
+    contracts = _contracts(round_=round_, party=party)
+    if contracts:
+        release["contracts"] = contracts
+        release["tag"] = ["award", "contract"]
+        dates.extend(_contracts_changed_at(round_))
+    return dates
 
 
 def release_id(release: dict[str, Any], *, round_: Round, last: datetime.datetime) -> str:
@@ -331,7 +362,7 @@ def _awards(
             "title": org.name,
             "status": "active" if final and not provisional and maker_id in winners else "pending",
             "date": _when(finalized),
-            "value": _money(total.quantize(Decimal("0.01"))),
+            "value": _money(round_fen(total)),
             "suppliers": [party(org, "supplier")],
             "items": items,
             "relatedBids": [str(b) for b in sorted(bids[maker_id])],

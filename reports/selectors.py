@@ -260,9 +260,47 @@ def award_result_data(*, round_: Round, run: EvaluationRun) -> dict[str, Any]:
     Names are taken in the active language (``display_name``), so call it inside
     ``translation.override``.
     """
+    frame = allocation_frame(round_=round_, run=run)
+    results = {
+        r.opened_bid_id: r
+        for r in BidResult.objects.filter(run=run).select_related(
+            "opened_bid__product", "opened_bid__specification", "manufacturer"
+        )
+    }
+    sections = _item_sections(round_=round_, run=run, frame=frame, results=results)
+    opened = (
+        OpenedBid.objects.filter(round_item__round=round_)
+        .select_related("manufacturer", "product", "specification", "round_item__item")
+        .order_by("round_item__item__code", "unit_comparable_price", "manufacturer__name", "pk")
+    )
+    opening_rows = [_opening_row(o, results) for o in opened]
+    bidders = len({o.manufacturer_id for o in opened})
+    won_results = [r for r in results.values() if r.outcome == "won"]
+    return {
+        "round": round_,
+        "run": run,
+        "office": round_.office,
+        "opening": Opening.objects.filter(round=round_).first(),
+        "finalized_at": _finalized_at(round_),
+        "summary": {
+            "items": len(sections),
+            "bidders": bidders,
+            "bids": len(opening_rows),
+            "winning_bids": len(won_results),
+            "winning_companies": len({r.manufacturer_id for r in won_results}),
+            **analysis.cut_totals(frame),
+        },
+        "sections": sections,
+        "opening_rows": opening_rows,
+    }
+
+
+def _item_sections(
+    *, round_: Round, run: EvaluationRun, frame: pd.DataFrame, results: dict[int, BidResult]
+) -> list[ItemSection]:
+    """One section per awarded item: its figures and its winners in rank order."""
     items = _round_items(round_)
     ceilings = item_ceilings(round_=round_)
-    frame = allocation_frame(round_=round_, run=run)
     per_item = {
         row["item_code"]: row for row in analysis.item_table(frame).to_dict(orient="records")
     }
@@ -270,24 +308,7 @@ def award_result_data(*, round_: Round, run: EvaluationRun) -> dict[str, Any]:
         a.round_item_id: a
         for a in ItemAward.objects.filter(run=run).select_related("round_item__item")
     }
-    provinces: dict[int, list[str]] = defaultdict(list)
-    volumes: dict[int, int] = defaultdict(int)
-    for a in (
-        ProvinceAllocation.objects.filter(run=run)
-        .select_related("region")
-        .order_by("region__code", "pk")
-    ):
-        # A winner may hold several rows in one province (e.g. its own hospitals' volume and
-        # a hospital's choice for a losing product): name the province once.
-        if a.region.name not in provinces[a.opened_bid_id]:
-            provinces[a.opened_bid_id].append(a.region.name)
-        volumes[a.opened_bid_id] += a.quantity
-    results = {
-        r.opened_bid_id: r
-        for r in BidResult.objects.filter(run=run).select_related(
-            "opened_bid__product", "opened_bid__specification", "manufacturer"
-        )
-    }
+    provinces, volumes = _winner_provinces(run)
     sections: list[ItemSection] = []
     for ri in sorted(items.values(), key=lambda r: r.item.code):
         award = awards.get(ri.pk)
@@ -334,50 +355,42 @@ def award_result_data(*, round_: Round, run: EvaluationRun) -> dict[str, Any]:
                 )
             )
         sections.append(section)
+    return sections
 
-    opening = Opening.objects.filter(round=round_).first()
-    opened = (
-        OpenedBid.objects.filter(round_item__round=round_)
-        .select_related("manufacturer", "product", "specification", "round_item__item")
-        .order_by("round_item__item__code", "unit_comparable_price", "manufacturer__name", "pk")
+
+def _winner_provinces(run: EvaluationRun) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """Per opened bid: the provinces it supplies (each named once) and its total volume."""
+    provinces: dict[int, list[str]] = defaultdict(list)
+    volumes: dict[int, int] = defaultdict(int)
+    for a in (
+        ProvinceAllocation.objects.filter(run=run)
+        .select_related("region")
+        .order_by("region__code", "pk")
+    ):
+        # A winner may hold several rows in one province (e.g. its own hospitals' volume and
+        # a hospital's choice for a losing product): name the province once.
+        if a.region.name not in provinces[a.opened_bid_id]:
+            provinces[a.opened_bid_id].append(a.region.name)
+        volumes[a.opened_bid_id] += a.quantity
+    return provinces, volumes
+
+
+def _opening_row(o: OpenedBid, results: dict[int, BidResult]) -> OpeningRow:
+    return OpeningRow(
+        item_code=o.round_item.item.code,
+        manufacturer=o.manufacturer.display_name,
+        product=o.product.display_name if o.product else "",
+        specification=o.specification.label,
+        unit_price=o.unit_price,
+        unit_comparable_price=o.unit_comparable_price,
+        validity=o.get_validity_display(),
+        reasons=", ".join(
+            str(OpenedBid.Reason(x).label) if x in OpenedBid.Reason.values else str(x)
+            for x in (o.reasons or [])
+        ),
+        outcome=(results[o.pk].get_outcome_display() if o.pk in results else ""),
+        receipt_hash=o.receipt_hash,
     )
-    opening_rows = [
-        OpeningRow(
-            item_code=o.round_item.item.code,
-            manufacturer=o.manufacturer.display_name,
-            product=o.product.display_name if o.product else "",
-            specification=o.specification.label,
-            unit_price=o.unit_price,
-            unit_comparable_price=o.unit_comparable_price,
-            validity=o.get_validity_display(),
-            reasons=", ".join(
-                str(OpenedBid.Reason(x).label) if x in OpenedBid.Reason.values else str(x)
-                for x in (o.reasons or [])
-            ),
-            outcome=(results[o.pk].get_outcome_display() if o.pk in results else ""),
-            receipt_hash=o.receipt_hash,
-        )
-        for o in opened
-    ]
-    bidders = len({o.manufacturer_id for o in opened})
-    won_results = [r for r in results.values() if r.outcome == "won"]
-    return {
-        "round": round_,
-        "run": run,
-        "office": round_.office,
-        "opening": opening,
-        "finalized_at": _finalized_at(round_),
-        "summary": {
-            "items": len(sections),
-            "bidders": bidders,
-            "bids": len(opening_rows),
-            "winning_bids": len(won_results),
-            "winning_companies": len({r.manufacturer_id for r in won_results}),
-            **analysis.cut_totals(frame),
-        },
-        "sections": sections,
-        "opening_rows": opening_rows,
-    }
 
 
 @dataclass

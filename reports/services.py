@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import Organization, User
 from awards.models import EvaluationRun
 from awards.selectors import FINAL, official_run, provisional_rounds
-from contracts.pdf import (
+from common.pdf import (
     FONT_FAMILY,
     MissingGlyphsError,
     html_text,

@@ -19,9 +19,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import office_required, role_required
 from accounts.models import Organization, User
-from accounts.pagination import paginate
 from awards.models import EvaluationRun
 from awards.selectors import provisional_rounds
+from common.pagination import paginate
+from common.spreadsheet_views import xlsx_response
 from procurement.models import Round
 from reports import charts, exports, selectors, services
 from reports.api import ocds_response
@@ -110,13 +111,9 @@ def _xlsx(round_: Round, analysis: selectors.Analysis, suffix: str) -> HttpRespo
     }
     provisional = provisional_rounds(round_ids=[round_.pk]).get(round_.pk, "")
     data = exports.analysis_workbook(analysis=analysis, facts=facts, provisional=provisional)
-    response = HttpResponse(
-        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
     if provisional:
         suffix = f"{suffix}-provisional"
-    response["Content-Disposition"] = f'attachment; filename="{round_.code}-{suffix}.xlsx"'
-    return response
+    return xlsx_response(data, f"{round_.code}-{suffix}.xlsx")
 
 
 def public_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:

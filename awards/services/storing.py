@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +36,7 @@ from awards.problem import (
     selection_preferences,
 )
 from awards.services.base import (
+    BATCH_SIZE,
     EVALUABLE,
     NO_AWARD_STATUSES,
     STAGE_DONE,
@@ -51,6 +52,7 @@ from awards.services.base import (
     official_run_get,
 )
 from awards.signals import final_allocation_changed
+from common.bulk_copy import copy_rows
 from procurement.models import Round
 from procurement.optimiser import result_to_dict, solve
 from procurement.optimiser.kinds import Family, family_of
@@ -396,22 +398,7 @@ HOSPITAL_COLUMNS = (
 
 
 def _store_hospital_rows(rows: Iterable[tuple[Any, ...]]) -> int:
-    """Write hospital allocation rows inside the current transaction.
-
-    PostgreSQL: one ``COPY ... FROM STDIN`` streamed row by row (a national round writes
-    ~1,000,000 rows; COPY is several times faster than INSERTs and holds no batch in
-    memory). Other databases: ``bulk_create`` in batches.
-    """
-    if connection.vendor == "postgresql":
-        table = HospitalAllocation._meta.db_table
-        sql = f"COPY {table} ({', '.join(HOSPITAL_COLUMNS)}) FROM STDIN"
-        count = 0
-        with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        return count
-    return insert_batched(
-        HospitalAllocation,
-        (HospitalAllocation(**dict(zip(HOSPITAL_COLUMNS, row, strict=True))) for row in rows),
-    )
+    """Write hospital allocation rows inside the current transaction, through the one bulk
+    writer (``common.bulk_copy``): a streamed ``COPY ... FROM STDIN`` on PostgreSQL (a
+    national round writes ~1,000,000 rows), ``bulk_create`` in batches elsewhere."""
+    return copy_rows(HospitalAllocation, HOSPITAL_COLUMNS, rows, batch_size=BATCH_SIZE)

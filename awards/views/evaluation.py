@@ -15,11 +15,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import office_required
-from accounts.pagination import paginate
 from awards import selectors, services
 from awards.forms import ScenarioForm, SelectionOpenForm
 from awards.models import EvaluationRun, Objection, ProvinceSelection
 from awards.views.base import error_messages
+from common.pagination import paginate
 
 
 @office_required

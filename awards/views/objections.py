@@ -15,12 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import office_required
-from accounts.pagination import paginate
 from awards import selectors, services
 from awards.forms import ObjectionAnswerForm, ObjectionForm
 from awards.models import ItemAward, Objection
 from awards.views.base import any_role_required, office_round_action, party_required, row_id
 from bidding.models import OpenedBid
+from common.pagination import paginate
 
 
 @office_required

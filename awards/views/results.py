@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from accounts.pagination import paginate
 from awards import selectors
 from awards.views.base import party_required, search_text
+from common.pagination import paginate
 
 
 def results(request: HttpRequest, round_id: int) -> HttpResponse:

@@ -364,7 +364,7 @@ def contract_pdf_render(*, contract_id: int) -> bool:
     """
     from django.core.files.base import ContentFile
 
-    from contracts.pdf import render_template_pdf, sha256
+    from common.pdf import render_template_pdf, sha256
 
     contract = Contract.objects.select_related(
         "round", "hospital", "manufacturer", "hospital_confirmed_by", "manufacturer_confirmed_by"

@@ -19,7 +19,8 @@ from accounts.models import Notification, Organization, User
 from accounts.notifications import notify
 from awards.models import AuditEntry
 from awards.services import BATCH_SIZE
-from catalog.imports import (
+from common.spreadsheets import ROW, Column, ColumnKind, RowError, convert_frame, sort_errors
+from common.uploads import (
     PREVIEW_ROWS,
     Action,
     ImportOutcome,
@@ -27,7 +28,6 @@ from catalog.imports import (
     RowsRefused,
     run_reader,
 )
-from catalog.spreadsheets import ROW, Column, ColumnKind, RowError, convert_frame, sort_errors
 from contracts.models import Contract, ContractLine, Purchase
 from contracts.progress import month_start, parse_month
 from contracts.selectors import current_lines, progress_behind, progress_schedule

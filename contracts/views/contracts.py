@@ -21,7 +21,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import office_required
 from accounts.models import Organization
 from accounts.notifications import notification_list_for_user, notifications_mark_read
-from accounts.pagination import paginate
 from awards import selectors as award_selectors
 from awards.views.base import (
     any_role_required,
@@ -31,6 +30,7 @@ from awards.views.base import (
     row_id,
     search_text,
 )
+from common.pagination import paginate
 from contracts import selectors, services
 from contracts.forms import AmendmentForm
 from contracts.models import Contract

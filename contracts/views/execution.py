@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 
 from accounts.access import hospital_required, office_required
 from accounts.models import Organization
-from accounts.pagination import paginate
 from awards import selectors as award_selectors
 from awards.models import BidResult, ItemAward, ProvinceAllocation
 from awards.views.base import any_role_required, search_text
-from catalog.imports import upload_discard, upload_get_for_user, upload_store
 from catalog.models import StoredUpload
+from common.pagination import paginate
+from common.uploads import upload_discard, upload_get_for_user, upload_store
 from contracts import selectors, services
 from contracts.forms import PurchaseForm, PurchaseUploadForm, SupplyFailureForm, SwitchForm
 from contracts.models import Contract, ContractLine, Purchase, SupplyFailure

@@ -1,52 +1,40 @@
 """Number formats of reports: thousands separators, money to the fen, prices to 4 places.
 
-Locale-independent on purpose: a published PDF must read the same whoever renders it,
-and ``format(Decimal, ",.2f")`` is exact (no float on the way).
+Every figure goes through ``common.money`` (one rounding rule: half up to the fen); a
+missing value shows as a dash.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import template
+
+from common.money import format_money, format_percent, format_quantity, format_unit_price
 
 register = template.Library()
 
-
-def _decimal(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int | str):
-        return Decimal(value)
-    return None
+MISSING = "—"
 
 
 @register.filter
 def yuan(value: object) -> str:
-    """Money to the fen with thousands separators: 1,234,567.80."""
-    d = _decimal(value)
-    return "—" if d is None else format(d, ",.2f")
+    """Money to the fen, half up, with thousands separators: 1,234,567.80."""
+    return format_money(value, empty=MISSING)
 
 
 @register.filter
 def unit_price(value: object) -> str:
     """A unit price to 4 decimal places: 12,345.6789."""
-    d = _decimal(value)
-    return "—" if d is None else format(d, ",.4f")
+    return format_unit_price(value, empty=MISSING)
 
 
 @register.filter
 def quantity(value: object) -> str:
-    d = _decimal(value)
-    return "—" if d is None else format(d, ",.0f")
+    return format_quantity(value, empty=MISSING)
 
 
 @register.filter
 def pct(value: object) -> str:
-    d = _decimal(value)
-    return "—" if d is None else f"{format(d, '.2f')}%"
+    return format_percent(value, places=2, empty=MISSING)
 
 
 @register.filter

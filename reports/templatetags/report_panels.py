@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.core.paginator import Page
 
-from accounts.pagination import paginate
+from common.pagination import paginate
 from reports import selectors
 
 register = template.Library()

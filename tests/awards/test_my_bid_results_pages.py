@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.pagination import paginate
 from awards import services
 from awards.models import BidResult
 from awards.views import results as views
+from common.pagination import paginate
 from tests.awards.factories import opened_round
 from tests.factories import TEST_PASSWORD
 

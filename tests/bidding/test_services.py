@@ -153,7 +153,7 @@ def test_a_transaction_reaching_commit_after_the_deadline_is_rolled_back(world: 
     before = deadline - datetime.timedelta(milliseconds=5)
     after = deadline + datetime.timedelta(milliseconds=1)
     with (
-        mock.patch("bidding.services._now", side_effect=[before, after]),
+        mock.patch("bidding.services.deadline._now", side_effect=[before, after]),
         override("en"),
         pytest.raises(ValidationError) as exc,
     ):

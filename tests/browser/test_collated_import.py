@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from catalog.models import StoredUpload
-from procurement import services, views
+from procurement import services
 from procurement.models import DemandDeclaration
+from procurement.views import demand_office as views
 from tests.browser.helpers import axe_violations
 from tests.factories import TEST_PASSWORD, user_of
 from tests.procurement.factories import drug_item, hospital_user, make_round

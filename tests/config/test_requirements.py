@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_FOLDERS = (
+    "common",
     "accounts",
     "catalog",
     "procurement",

@@ -14,8 +14,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from catalog.imports import ERRORS_KEPT
 from catalog.models import StoredUpload
+from common.uploads import ERRORS_KEPT
 from procurement.models import DemandChange, DemandDeclaration
 from tests.factories import user_of
 from tests.procurement.conftest import client_for
@@ -201,7 +201,7 @@ def test_a_checked_file_can_be_discarded_without_writing(
 
 
 def test_a_file_being_imported_cannot_be_discarded(open_round, office_en):
-    from catalog.imports import upload_store
+    from common.uploads import upload_store
 
     upload = upload_store(
         user=office_en,
@@ -258,7 +258,7 @@ def test_a_task_that_died_does_not_block_the_next_file(
 
     from django.utils import timezone
 
-    from catalog.imports import upload_store
+    from common.uploads import upload_store
 
     stalled = upload_store(
         user=office_en,
@@ -294,7 +294,7 @@ def test_a_task_that_died_does_not_block_the_next_file(
 
 
 def test_a_file_waiting_in_the_queue_can_be_discarded(open_round, office_en):
-    from catalog.imports import upload_store
+    from common.uploads import upload_store
 
     upload = upload_store(
         user=office_en,

@@ -210,8 +210,8 @@ def test_collated_import_runs_on_the_real_worker(celery_worker: object) -> None:
     """Both tasks on the real worker: the check (nothing written), then the commit."""
     import time
 
-    from catalog.imports import upload_queue, upload_store
     from catalog.models import StoredUpload
+    from common.uploads import upload_queue, upload_store
     from procurement.tasks import demand_collated_import_task, demand_collated_preview_task
 
     office = user_of("office")

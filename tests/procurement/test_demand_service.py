@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from catalog.imports import RowsRefused
+from common.uploads import RowsRefused
 from procurement.models import DemandChange, DemandDeclaration, Round
 from procurement.services import (
     DemandLine,

@@ -91,7 +91,7 @@ def test_missing_hospitals_download(open_round, office, declared):
 
 def test_background_import_reports_rows_that_became_invalid(open_round, office, hospital):
     """The task validates again: a window closed between preview and commit writes nothing."""
-    from catalog.imports import upload_store
+    from common.uploads import upload_store
     from procurement.services import round_close_demand
     from procurement.tasks import demand_collated_import_task
 
@@ -105,7 +105,7 @@ def test_background_import_reports_rows_that_became_invalid(open_round, office, 
             f"hospital code,item code,specification code,quantity\n{code},D-ATV-OS,10MG,5\n"
         ).encode(),
     )
-    from catalog.imports import upload_queue
+    from common.uploads import upload_queue
 
     # The task reports in the language the user chose.
     office.language = "en"

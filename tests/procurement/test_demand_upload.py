@@ -265,7 +265,7 @@ def test_the_error_summary_takes_the_focus_and_lists_each_row_with_its_reason(op
 def test_a_hospital_file_checked_in_the_request_is_bounded_in_rows(
     open_round, hospital, monkeypatch
 ):
-    monkeypatch.setattr("procurement.views.MAX_ROWS_IN_REQUEST", 2)
+    monkeypatch.setattr("procurement.views.demand.MAX_ROWS_IN_REQUEST", 2)
     content = (HEADER + "D-ATV-OS,10MG,1\nD-ATV-OS,20MG,2\nD-CLO-OS,75MG,3\n").encode()
     response = upload(client_for(hospital), open_round, content)
     assert response.status_code == 400

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from awards.models import ProvinceAllocation
-from contracts.pdf import sha256
+from common.pdf import sha256
 from reports import services
 from reports.models import ReportDocument
 from tests.reports.factories import AwardedRound, large_awarded_round, small_awarded_round

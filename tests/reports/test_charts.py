@@ -41,7 +41,7 @@ def test_nothing_to_draw_gives_no_chart() -> None:
 def test_a_chart_label_without_a_glyph_fails_the_pdf(monkeypatch) -> None:
     import pytest
 
-    from contracts.pdf import MissingGlyphsError
+    from common.pdf import MissingGlyphsError
     from reports import services
 
     svg = charts.price_before_after_svg([("试管 \N{TEST TUBE}", Decimal("2"), Decimal("1"))])

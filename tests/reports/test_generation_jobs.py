@@ -14,10 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.pagination import paginate
 from awards import services as award_services
 from awards.models import Objection
-from contracts.pdf import MissingGlyphsError, render_pdf
+from common.pagination import paginate
+from common.pdf import MissingGlyphsError, render_pdf
 from procurement.models import Round
 from reports import services, views
 from reports.models import GenerationJob, ReportDocument

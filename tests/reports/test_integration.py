@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from contracts.pdf import sha256
+from common.pdf import sha256
 from reports import services
 from reports.models import GenerationJob, ReportDocument
 from reports.tasks import award_result_task

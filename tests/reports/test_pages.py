@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Organization
-from contracts.pdf import sha256
+from common.pdf import sha256
 from procurement.models import Round
 from reports import services
 from reports.models import ReportDocument

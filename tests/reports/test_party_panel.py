@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from contracts.pdf import render_pdf
+from common.pdf import render_pdf
 from reports import services
 from reports.models import ReportDocument
 from reports.templatetags import report_panels

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from awards.models import ProvinceSelection
+from common.pdf import render_pdf
 from contracts import services as contract_services
 from contracts.models import Contract, Purchase
-from contracts.pdf import render_pdf
 from reports import ocds, services
 from reports.models import ReportDocument
 from tests.factories import TEST_PASSWORD, user_of

@@ -22,8 +22,8 @@ from accounts.models import Organization, Region, User
 from awards.models import EvaluationRun, Objection, ProvinceAllocation
 from bidding.models import Bid, BidVersion
 from bidding.services import bid_submit
-from catalog.imports import upload_store
 from catalog.models import Product, StoredUpload
+from common.uploads import upload_store
 from contracts.models import Contract, Purchase, SupplyFailure
 from contracts.services import (
     PURCHASE_UPLOAD,

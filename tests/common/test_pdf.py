@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.template import Context, Template
 
-from contracts.pdf import MissingGlyphsError, missing_glyphs, render_pdf, sha256
+from common.pdf import MissingGlyphsError, missing_glyphs, render_pdf, sha256
 
 ROWS = 160
 

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from django.utils import translation
 
-from catalog.spreadsheets import (
+from common.spreadsheets import (
     Column,
     ColumnKind,
     SpreadsheetRefused,

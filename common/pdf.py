@@ -1,4 +1,4 @@
-"""PDF rendering for contracts and reports: WeasyPrint from HTML templates, CJK fonts embedded.
+"""PDF rendering: WeasyPrint from HTML templates, CJK fonts embedded.
 
 A PDF with a missing glyph is a failed build: before rendering, every character of the
 document's text is checked against the character map of the CJK font (Noto Sans CJK SC,
@@ -6,7 +6,7 @@ Debian package ``fonts-noto-cjk``), and ``MissingGlyphsError`` names what is mis
 Output is deterministic: the same HTML gives the same bytes (no creation date is written),
 so a document's SHA-256 identifies its content.
 
-Lives in ``contracts`` (the lowest app that renders PDFs) so ``reports`` can use it too.
+Any app renders its documents here (contracts, award results, party reports).
 """
 
 from __future__ import annotations

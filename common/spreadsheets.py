@@ -35,7 +35,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -506,6 +506,14 @@ def read_spreadsheet(
         labels=[labels.get(k, k) for k in unique_by],
     )
     return Sheet(frame=frame, errors=sort_errors(errors), headers=labels)
+
+
+def template_frame(
+    columns: Sequence[Column], rows: list[dict[str, Any]] | None = None
+) -> pd.DataFrame:
+    """An empty (or pre-filled) sheet whose headers are the columns' Chinese / English names."""
+    frame = pd.DataFrame(rows or [], columns=[c.key for c in columns])
+    return frame.rename(columns={c.key: c.display_header for c in columns})
 
 
 def write_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:

@@ -1,10 +1,11 @@
-"""Server-side pagination shared by every list page.
+"""Server-side pagination shared by every list page (the helper, its tag and its partial).
 
 Lists in a national round run to tens of thousands of rows (contracts, purchases, opening
 records), so no page renders them all. ``paginate`` wraps Django's ``Paginator.get_page``,
 which turns a missing, non-numeric or out-of-range ``?page=`` into the nearest real page
-instead of an error; ``templates/partials/pagination.html`` renders the links and keeps
-every other query parameter (filters, sort, another list's page).
+instead of an error; the partial ``partials/pagination.html`` renders the links (with the
+``page_links`` tag) and keeps every other query parameter (filters, sort, another list's
+page).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import translation
 
-from accounts.pagination import paginate
+from common.pagination import paginate
 
 ROWS = list(range(1, 131))  # 130 rows: three pages of 50
 

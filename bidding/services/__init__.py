@@ -1,0 +1,50 @@
+"""State changes of sealed bidding, by sub-domain; every name is re-exported here so
+callers write ``services.bid_submit(...)``.
+
+* ``deadline``: the server's clock and the round lock that order bids against the deadline;
+* ``terms``: what a bid says (terms, sheet lines, receipts) and the checks on it;
+* ``versions``: sealing a version and decrypting one (audited);
+* ``submission``: submit, revise, withdraw, a whole bid sheet;
+* ``unsealing``: reading sealed terms for an allowed reader, each read audited;
+* ``opening``: the public opening and the sweep that opens due rounds.
+
+No price and no capacity appear in any exception message or log line of these modules.
+"""
+
+from bidding.services.opening import opening_due_check, round_open_bids
+from bidding.services.submission import bid_revise, bid_sheet_submit, bid_submit, bid_withdraw
+from bidding.services.terms import (
+    BidLine,
+    BidReceipt,
+    BidTerms,
+    bid_terms_validate,
+    bid_warnings,
+    product_code,
+    server_time_text,
+)
+from bidding.services.unsealing import (
+    bid_sheet_unseal,
+    bid_terms_unseal,
+    bid_version_receipt,
+    bid_version_unseal,
+)
+
+__all__ = [
+    "BidLine",
+    "BidReceipt",
+    "BidTerms",
+    "bid_revise",
+    "bid_sheet_submit",
+    "bid_sheet_unseal",
+    "bid_submit",
+    "bid_terms_unseal",
+    "bid_terms_validate",
+    "bid_version_receipt",
+    "bid_version_unseal",
+    "bid_warnings",
+    "bid_withdraw",
+    "opening_due_check",
+    "product_code",
+    "round_open_bids",
+    "server_time_text",
+]

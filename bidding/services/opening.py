@@ -1,0 +1,272 @@
+"""The public opening: every latest, non-withdrawn bid decrypted (audited), checked
+against its receipt, priced on the representative specification, judged; and the sweep
+that opens rounds whose opening time has come."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from accounts.models import User
+from bidding import sealing
+from bidding.keys import round_key_get
+from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
+from bidding.services.deadline import _lock_round, _when
+from bidding.services.terms import server_time_text
+from bidding.services.versions import _version_identity
+from catalog.comparable_price import ComparablePriceCoefficients, unit_comparable_price
+from catalog.models import Specification
+from procurement.models import Ceiling, Round
+from procurement.services import round_advance, round_close_bidding
+
+logger = logging.getLogger("bidding.services")
+S = Round.Status
+
+
+@dataclass
+class _Judgement:
+    validity: str
+    reasons: list[str]
+    terms: sealing.SealedTerms | None
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _judge(*, version: BidVersion, data_key: bytes | None, ceiling: Ceiling | None) -> _Judgement:
+    """Decrypt, check the receipt, judge validity. Tampering is reported, never hidden."""
+    R = OpenedBid.Reason
+    if data_key is None:
+        return _Judgement(OpenedBid.Validity.TAMPERED, [R.CIPHERTEXT_FAILED], None)
+    try:
+        # The opening's audit entries are written in bulk by the caller, before this.
+        terms = sealing.unseal(
+            sealed=sealing.Sealed(nonce=bytes(version.nonce), ciphertext=bytes(version.ciphertext)),
+            identity=_version_identity(version),
+            data_key=data_key,
+        )
+    except sealing.SealingError:
+        logger.warning(
+            "opening: bid %s version %s failed authentication", version.bid_id, version.number
+        )
+        return _Judgement(OpenedBid.Validity.TAMPERED, [R.CIPHERTEXT_FAILED], None)
+    document = sealing.receipt_document(
+        identity=_version_identity(version),
+        terms=terms,
+        server_time=server_time_text(version.server_time),
+    )
+    if not sealing.receipt_verify({**document, "hash": version.receipt_hash}):
+        logger.warning(
+            "opening: bid %s version %s does not match its receipt", version.bid_id, version.number
+        )
+        return _Judgement(OpenedBid.Validity.TAMPERED, [R.RECEIPT_MISMATCH], None)
+    reasons = []
+    if (
+        ceiling is None
+        or terms.unit_price is None
+        or terms.unit_price > ceiling.max_valid_bid_price
+    ):
+        reasons.append(R.ABOVE_CEILING)
+    if version.product is None or not version.product.is_eligible:
+        reasons.append(R.INELIGIBLE_PRODUCT)
+    if not terms.annual_capacity:
+        reasons.append(R.NO_CAPACITY)
+    validity = OpenedBid.Validity.INVALID if reasons else OpenedBid.Validity.VALID
+    return _Judgement(validity, [str(r) for r in reasons], terms)
+
+
+def round_open_bids(
+    *,
+    round_: Round,
+    by: User | None,
+    trigger: str = Opening.Trigger.OFFICE,
+    now: datetime.datetime | None = None,
+) -> Opening:
+    """Open every latest, non-withdrawn bid of ``round_`` in public.
+
+    At or after ``opening_at`` only. Closes bidding first if the deadline sweep has not yet
+    run. Decrypts each bid (audited), checks its receipt, computes the unit comparable
+    price with the round's frozen rule set, judges validity, stores the opening record,
+    locks the bids and moves the round to "bids opened" — all in one transaction, under
+    the round row lock, so a second opening (a double click, the scheduled check) waits
+    and then finds the round already opened.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_round(round_.pk, exclusive=True)
+        _require_openable(locked, by=by, now=now)
+        opening = Opening.objects.create(round=locked, opened_at=now, opened_by=by, trigger=trigger)
+        record = _OpeningInputs.of(locked)
+        # Every decryption is on record before it happens, in bulk.
+        DecryptionAudit.objects.bulk_create(
+            [
+                DecryptionAudit(
+                    by=by,
+                    organization=getattr(by, "organization", None),
+                    bid_version=record.versions[bid.pk],
+                    purpose=DecryptionAudit.Purpose.OPENING,
+                )
+                for bid in record.bids
+                if bid.pk in record.versions
+            ],
+            batch_size=500,
+        )
+        opened = [
+            _opened_bid(opening=opening, bid=bid, version=record.versions[bid.pk], record=record)
+            for bid in record.bids
+            if bid.pk in record.versions
+        ]
+        OpenedBid.objects.bulk_create(opened, batch_size=500)
+        opening.bid_count = len(opened)
+        opening.valid_count = sum(o.validity == OpenedBid.Validity.VALID for o in opened)
+        opening.tampered_count = sum(o.validity == OpenedBid.Validity.TAMPERED for o in opened)
+        opening.save(update_fields=["bid_count", "valid_count", "tampered_count"])
+        Bid.objects.filter(round=locked).update(locked_at=now)
+        round_advance(round_=locked, to=S.BIDS_OPENED, by=by, note="bids opened")
+    logger.info(
+        "round %s opened: %s bids, %s valid, %s tampered",
+        locked.code,
+        opening.bid_count,
+        opening.valid_count,
+        opening.tampered_count,
+    )
+    return opening
+
+
+def _require_openable(locked: Round, *, by: User | None, now: datetime.datetime) -> None:
+    """Refuse a second opening, an early one, or one of a round not in bidding; close
+    bidding first if the deadline sweep has not yet run."""
+    if Opening.objects.filter(round=locked).exists():
+        raise ValidationError(
+            _("The bids of round %(code)s have already been opened.") % {"code": locked.code},
+            code="already_opened",
+        )
+    if now < locked.opening_at:
+        raise ValidationError(
+            _("The bids of round %(code)s can be opened from %(when)s.")
+            % {"code": locked.code, "when": _when(locked.opening_at)},
+            code="too_early",
+        )
+    if locked.status == S.BIDDING_OPEN:
+        round_close_bidding(round_=locked, by=by, now=now, note="closed at the opening")
+    if locked.status != S.BIDDING_CLOSED:
+        raise ValidationError(
+            _("Round %(code)s is %(status)s: its bids cannot be opened.")
+            % {"code": locked.code, "status": locked.get_status_display()},
+            code="wrong_status",
+        )
+
+
+@dataclass
+class _OpeningInputs:
+    """What the opening reads, in a few queries (bounded by the round's bids)."""
+
+    data_key: bytes | None
+    coefficients: ComparablePriceCoefficients
+    ceilings: dict[tuple[int, int], Ceiling]
+    representatives: dict[int, Specification]
+    bids: list[Bid]
+    versions: dict[int, BidVersion]  # the counting version of each live bid, by bid id
+
+    @classmethod
+    def of(cls, locked: Round) -> _OpeningInputs:
+        return cls(
+            data_key=round_key_get(round_=locked),
+            coefficients=ComparablePriceCoefficients.from_parameters(
+                locked.rule_set.parameters.get("comparable_price") or {}
+            ),
+            ceilings={
+                (c.round_item_id, c.specification_id): c
+                for c in Ceiling.objects.filter(round_item__round=locked).select_related(
+                    "specification"
+                )
+            },
+            representatives={
+                s.item_id: s
+                for s in Specification.objects.filter(
+                    item__round_items__round=locked, is_representative=True
+                ).select_related("item")
+            },
+            bids=list(
+                Bid.objects.filter(round=locked, status=Bid.Status.ACTIVE)
+                .select_related("round", "round_item__item", "specification__item", "manufacturer")
+                .order_by("round_item_id", "specification_id", "manufacturer_id", "pk")
+            ),
+            versions={
+                v.bid_id: v
+                for v in BidVersion.objects.filter(
+                    bid__round=locked,
+                    bid__status=Bid.Status.ACTIVE,
+                    number=F("bid__current_version"),
+                ).select_related("product")
+            },
+        )
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _opened_bid(
+    *, opening: Opening, bid: Bid, version: BidVersion, record: _OpeningInputs
+) -> OpenedBid:
+    """One bid opened: decrypted, judged, priced on the item's representative spec."""
+    version.bid = bid
+    ceiling = record.ceilings.get((bid.round_item_id, bid.specification_id))
+    judgement = _judge(version=version, data_key=record.data_key, ceiling=ceiling)
+    comparable = None
+    terms = judgement.terms
+    if terms is not None and terms.unit_price is not None:
+        representative = record.representatives.get(bid.round_item.item_id, bid.specification)
+        try:
+            comparable = unit_comparable_price(
+                terms.unit_price,
+                bid.specification.as_comparable(),
+                representative.as_comparable(),
+                record.coefficients,
+            )
+        except ValueError:
+            comparable = None
+    return OpenedBid(
+        opening=opening,
+        bid=bid,
+        version=version,
+        round_item=bid.round_item,
+        manufacturer=bid.manufacturer,
+        specification=bid.specification,
+        product=version.product,
+        unit_price=terms.unit_price if terms else None,
+        annual_capacity=terms.annual_capacity if terms else None,
+        unit_comparable_price=comparable,
+        max_valid_bid_price=ceiling.max_valid_bid_price if ceiling else None,
+        validity=judgement.validity,
+        reasons=judgement.reasons,
+        receipt_hash=version.receipt_hash,
+    )
+
+
+def opening_due_check(*, now: datetime.datetime) -> int:
+    """Open the bids of rounds whose opening time has come (Celery beat; idempotent).
+
+    A round already opened (by the office, or by an earlier sweep) has an ``Opening`` and
+    is skipped; two sweeps racing serialize on the round row lock in ``round_open_bids``.
+    """
+    opened = 0
+    due = Round.objects.filter(
+        status__in=[S.BIDDING_OPEN, S.BIDDING_CLOSED],
+        opening_at__lte=now,
+        bid_deadline__lte=now,
+        opening__isnull=True,
+    ).values_list("pk", flat=True)
+    for pk in due:
+        try:
+            round_open_bids(
+                round_=Round.objects.get(pk=pk), by=None, trigger=Opening.Trigger.SCHEDULE, now=now
+            )
+            opened += 1
+        except ValidationError:
+            pass  # opened or moved by someone else meanwhile
+    return opened

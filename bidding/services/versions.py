@@ -1,0 +1,128 @@
+"""Sealing a bid version and reading one back: its identity (what the seal binds), the
+receipt document, the stored version, the audited decryption.
+
+No price and no capacity appear in any exception message or log line here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from decimal import Decimal
+
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from accounts.models import User
+from bidding import sealing
+from bidding.keys import round_key_ensure
+from bidding.models import Bid, BidVersion, DecryptionAudit
+from bidding.services.terms import BidReceipt, product_code, server_time_text
+from catalog.models import Product
+from procurement.models import Round
+
+logger = logging.getLogger("bidding.services")
+
+
+def _identity(
+    *, bid: Bid, number: int, action: str, product: Product | None
+) -> sealing.BidIdentity:
+    round_ = bid.round
+    return sealing.BidIdentity(
+        round_code=round_.code,
+        round_id=round_.pk,
+        bid_id=bid.pk,
+        version=number,
+        manufacturer_id=bid.manufacturer_id,
+        manufacturer_code=bid.manufacturer.social_credit_code,
+        item_code=bid.round_item.item.code,
+        specification_code=bid.specification.code,
+        product_id=product.pk if product is not None else None,
+        product_code=product_code(product),
+        action=action,
+    )
+
+
+def _version_identity(version: BidVersion) -> sealing.BidIdentity:
+    return _identity(
+        bid=version.bid, number=version.number, action=version.action, product=version.product
+    )
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _receipt_document(
+    *, identity: sealing.BidIdentity, terms: sealing.SealedTerms, server_time: datetime.datetime
+) -> dict[str, object]:
+    document: dict[str, object] = dict(
+        sealing.receipt_document(
+            identity=identity, terms=terms, server_time=server_time_text(server_time)
+        )
+    )
+    document["hash"] = sealing.receipt_hash(document)  # type: ignore[arg-type]
+    return document
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _write_version(
+    *,
+    round_: Round,
+    bid: Bid,
+    action: str,
+    product: Product | None,
+    unit_price: Decimal | None,
+    annual_capacity: int | None,
+    by: User,
+    idempotency_key: str,
+) -> BidReceipt:
+    """Seal and store one version of ``bid``; the caller holds the round and bid locks."""
+    data_key = round_key_ensure(round_=round_)
+    number = (
+        BidVersion.objects.filter(bid=bid).order_by("-number").values_list("number", flat=True)
+    ).first() or 0
+    number += 1
+    identity = _identity(bid=bid, number=number, action=action, product=product)
+    terms = sealing.SealedTerms(
+        unit_price=unit_price, annual_capacity=annual_capacity, salt=sealing.new_salt()
+    )
+    sealed = sealing.seal(terms=terms, identity=identity, data_key=data_key)
+    server_time = timezone.now()
+    document = _receipt_document(identity=identity, terms=terms, server_time=server_time)
+    version = BidVersion.objects.create(
+        bid=bid,
+        number=number,
+        action=action,
+        product=product,
+        nonce=sealed.nonce,
+        ciphertext=sealed.ciphertext,
+        receipt_hash=str(document["hash"]),
+        server_time=server_time,
+        submitted_by=by,
+        idempotency_key=idempotency_key,
+        manufacturer=bid.manufacturer,
+    )
+    bid.current_version = number
+    bid.status = Bid.Status.WITHDRAWN if action == BidVersion.Action.WITHDRAW else Bid.Status.ACTIVE
+    bid.save(update_fields=["current_version", "status", "updated_at"])
+    logger.info(
+        "bid %s version %s %s by user %s (round %s)", bid.pk, number, action, by.pk, round_.code
+    )
+    return BidReceipt(version=version, document=document)
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _decrypt(
+    *, version: BidVersion, data_key: bytes, by: User | None, purpose: str, note: str = ""
+) -> sealing.SealedTerms:
+    """Decrypt one version, recording the access first (the record stays if it fails)."""
+    DecryptionAudit.objects.create(
+        by=by,
+        organization=getattr(by, "organization", None),
+        bid_version=version,
+        purpose=purpose,
+        note=note,
+    )
+    return sealing.unseal(
+        sealed=sealing.Sealed(nonce=bytes(version.nonce), ciphertext=bytes(version.ciphertext)),
+        identity=_version_identity(version),
+        data_key=data_key,
+    )

@@ -1,0 +1,351 @@
+"""The round's lifecycle: creation, its items, every transition, the timetable, the
+deadline sweep.
+
+Every lifecycle step is one service. A transition is a conditional
+``UPDATE ... WHERE status = <expected>`` whose row count is checked, so two concurrent
+requests (or a request racing the deadline sweep) cannot both move a round: the loser gets
+the "already moved" refusal instead of a double transition.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization, Region, User
+from catalog.models import ProcurementItem
+from procurement.models import Round, RoundItem, RoundTransition, RuleSet
+from procurement.services.rule_sets import rule_set_require_fits
+
+S = Round.Status
+
+# Which state may follow which (DESIGN.md §2.3). Cancellation is possible before award.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.DEMAND_OPEN, S.CANCELLED}),
+    S.DEMAND_OPEN: frozenset({S.DEMAND_CLOSED, S.CANCELLED}),
+    S.DEMAND_CLOSED: frozenset({S.BIDDING_OPEN, S.DEMAND_OPEN, S.CANCELLED}),
+    S.BIDDING_OPEN: frozenset({S.BIDDING_CLOSED, S.CANCELLED}),
+    S.BIDDING_CLOSED: frozenset({S.BIDS_OPENED, S.CANCELLED}),
+    S.BIDS_OPENED: frozenset({S.EVALUATED, S.CANCELLED}),
+    S.EVALUATED: frozenset({S.OBJECTION, S.EVALUATED, S.CANCELLED}),
+    S.OBJECTION: frozenset({S.AWARDED, S.EVALUATED, S.CANCELLED}),
+    S.AWARDED: frozenset({S.CONTRACTED}),
+    S.CONTRACTED: frozenset({S.IN_EXECUTION}),
+    S.IN_EXECUTION: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+def when_shown(moment: datetime.datetime) -> str:
+    """A moment as messages show it: local time to the minute."""
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+@transaction.atomic
+def round_create(
+    *,
+    office: Organization,
+    code: str,
+    name: str,
+    kind: str,
+    rule_set: RuleSet,
+    regions: Iterable[Region],
+    demand_opens_at: datetime.datetime,
+    demand_closes_at: datetime.datetime,
+    bid_deadline: datetime.datetime,
+    opening_at: datetime.datetime,
+    objection_ends_at: datetime.datetime,
+    contract_starts_on: datetime.date,
+    items: Sequence[ProcurementItem] = (),
+    name_en: str = "",
+    by: User | None = None,
+) -> Round:
+    if office.kind != Organization.Kind.OFFICE:
+        raise ValidationError(_("Only a procurement office can create a round."))
+    rule_set_require_fits(round_kind=kind, rule_set=rule_set)
+    round_ = Round(
+        office=office,
+        code=code.strip(),
+        name=name,
+        name_en=name_en,
+        kind=kind,
+        rule_set=rule_set,
+        demand_opens_at=demand_opens_at,
+        demand_closes_at=demand_closes_at,
+        bid_deadline=bid_deadline,
+        opening_at=opening_at,
+        objection_ends_at=objection_ends_at,
+        contract_starts_on=contract_starts_on,
+    )
+    round_.full_clean()
+    round_.save()
+    round_.regions.set(list(regions))
+    round_add_items(round_=round_, items=items)
+    RoundTransition.objects.create(
+        round=round_, from_status=S.DRAFT, to_status=S.DRAFT, by=by, note="created"
+    )
+    return round_
+
+
+def round_require_editable(round_: Round) -> None:
+    """Refuse a change of items or ceilings once demand is closed for good (bidding opened)."""
+    if round_.status not in {S.DRAFT, S.DEMAND_OPEN, S.DEMAND_CLOSED}:
+        raise ValidationError(
+            _("Round %(code)s is %(status)s: its items and ceilings can no longer change.")
+            % {"code": round_.code, "status": round_.get_status_display()}
+        )
+
+
+@transaction.atomic
+def round_add_items(*, round_: Round, items: Sequence[ProcurementItem]) -> list[RoundItem]:
+    round_require_editable(round_)
+    wrong = [i.code for i in items if i.kind != round_.product_kind]
+    if wrong:
+        raise ValidationError(
+            _("Items %(codes)s are not of this round's kind (%(kind)s).")
+            % {"codes": ", ".join(wrong), "kind": round_.get_kind_display()}
+        )
+    created = []
+    for item in items:
+        round_item, was_created = RoundItem.objects.get_or_create(round=round_, item=item)
+        if was_created:
+            created.append(round_item)
+    return created
+
+
+def _transition(
+    *,
+    round_: Round,
+    to: str,
+    by: User | None,
+    note: str = "",
+    extra: dict[str, object] | None = None,
+) -> Round:
+    """Move ``round_`` to ``to`` if it is still in the state the caller saw."""
+    expected = round_.status
+    if to not in ALLOWED_TRANSITIONS[expected]:
+        raise ValidationError(
+            _("Round %(code)s cannot go from “%(from)s” to “%(to)s”.")
+            % {"code": round_.code, "from": round_.get_status_display(), "to": S(to).label}
+        )
+    updated = Round.objects.filter(pk=round_.pk, status=expected).update(status=to, **(extra or {}))
+    if updated != 1:
+        current = Round.objects.get(pk=round_.pk)
+        raise ValidationError(
+            _("Round %(code)s has already moved to “%(status)s”; reload the page.")
+            % {"code": round_.code, "status": current.get_status_display()}
+        )
+    RoundTransition.objects.create(
+        round=round_, from_status=expected, to_status=to, by=by, note=note
+    )
+    round_.status = to
+    for field, value in (extra or {}).items():
+        setattr(round_, field, value)
+    return round_
+
+
+@transaction.atomic
+def round_open_demand(
+    *, round_: Round, by: User | None, now: datetime.datetime | None = None
+) -> Round:
+    now = now or timezone.now()
+    if not round_.items.exists():
+        raise ValidationError(_("Add at least one item before opening demand declaration."))
+    if now >= round_.demand_closes_at:
+        raise ValidationError(
+            _("The demand window closed at %(when)s; move the timetable before opening demand.")
+            % {"when": when_shown(round_.demand_closes_at)}
+        )
+    return _transition(round_=round_, to=S.DEMAND_OPEN, by=by)
+
+
+@transaction.atomic
+def round_close_demand(*, round_: Round, by: User | None, note: str = "") -> Round:
+    return _transition(round_=round_, to=S.DEMAND_CLOSED, by=by, note=note)
+
+
+@transaction.atomic
+def round_open_bidding(
+    *, round_: Round, by: User | None, now: datetime.datetime | None = None
+) -> Round:
+    """Open bidding: needs a ceiling for every item; freezes the rule set version."""
+    now = now or timezone.now()
+    if now >= round_.bid_deadline:
+        raise ValidationError(
+            _("The bid deadline %(when)s has passed; move the timetable before opening bidding.")
+            % {"when": when_shown(round_.bid_deadline)}
+        )
+    missing = list(
+        round_.items.filter(ceilings__isnull=True)
+        .values_list("item__code", flat=True)
+        .order_by("item__code")
+    )
+    if missing:
+        raise ValidationError(
+            _("Set a maximum valid bid price for every item first; missing: %(codes)s.")
+            % {"codes": ", ".join(missing)}
+        )
+    RuleSet.objects.filter(pk=round_.rule_set_id, frozen_at__isnull=True).update(frozen_at=now)
+    return _transition(round_=round_, to=S.BIDDING_OPEN, by=by)
+
+
+@transaction.atomic
+def round_close_bidding(
+    *, round_: Round, by: User | None, now: datetime.datetime | None = None, note: str = ""
+) -> Round:
+    now = now or timezone.now()
+    if now < round_.bid_deadline:
+        raise ValidationError(
+            _("Bidding stays open until the deadline %(when)s.")
+            % {"when": when_shown(round_.bid_deadline)}
+        )
+    return _transition(round_=round_, to=S.BIDDING_CLOSED, by=by, note=note)
+
+
+@transaction.atomic
+def round_advance(*, round_: Round, to: str, by: User | None, note: str = "") -> Round:
+    """A later-stage transition (opening, evaluation, award...) made by a higher app's service."""
+    return _transition(round_=round_, to=to, by=by, note=note)
+
+
+# Which timetable fields may still change in each state. Before bidding everything may; once
+# bidding is open the deadline can only be extended (bidders keep the time they were
+# promised); past the opening only the objection period and the contract start remain.
+TIMETABLE_EDITABLE: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset(
+        {"demand_opens_at", "demand_closes_at", "bid_deadline", "opening_at"}
+        | {"objection_ends_at", "contract_starts_on"}
+    ),
+    S.DEMAND_OPEN: frozenset(
+        {
+            "demand_closes_at",
+            "bid_deadline",
+            "opening_at",
+            "objection_ends_at",
+            "contract_starts_on",
+        }
+    ),
+    S.DEMAND_CLOSED: frozenset(
+        {"bid_deadline", "opening_at", "objection_ends_at", "contract_starts_on"}
+    ),
+    S.BIDDING_OPEN: frozenset(
+        {"bid_deadline", "opening_at", "objection_ends_at", "contract_starts_on"}
+    ),
+    S.BIDDING_CLOSED: frozenset({"opening_at", "objection_ends_at", "contract_starts_on"}),
+    S.BIDS_OPENED: frozenset({"objection_ends_at", "contract_starts_on"}),
+    S.EVALUATED: frozenset({"objection_ends_at", "contract_starts_on"}),
+    S.OBJECTION: frozenset({"objection_ends_at", "contract_starts_on"}),
+}
+
+
+@transaction.atomic
+def round_update_timetable(
+    *,
+    round_: Round,
+    by: User | None,
+    timetable: dict[str, datetime.datetime | datetime.date],
+    now: datetime.datetime | None = None,
+) -> Round:
+    """Move a round's timetable, within what its state still allows.
+
+    The round row is locked (``select_for_update``) so a change cannot interleave with a
+    transition or with a bid transaction reading the deadline. Every change is recorded in
+    the round's history with the old and new values.
+    """
+    now = now or timezone.now()
+    locked = Round.objects.select_for_update().get(pk=round_.pk)
+    editable = TIMETABLE_EDITABLE.get(locked.status, frozenset())
+    changed = {f: v for f, v in timetable.items() if getattr(locked, f) != v}
+    if not changed:
+        return locked
+    labels = {f: str(getattr(Round._meta.get_field(f), "verbose_name", f)) for f in changed}
+    frozen = sorted(set(changed) - editable)
+    if frozen:
+        raise ValidationError(
+            _("Round %(code)s is %(status)s: %(fields)s can no longer change.")
+            % {
+                "code": locked.code,
+                "status": locked.get_status_display(),
+                "fields": ", ".join(labels[f] for f in frozen),
+            }
+        )
+    new_deadline = changed.get("bid_deadline")
+    if (
+        locked.status == S.BIDDING_OPEN
+        and isinstance(new_deadline, datetime.datetime)
+        and new_deadline < locked.bid_deadline
+    ):
+        raise ValidationError(
+            _("While bidding is open the bid deadline can only be extended, not brought forward.")
+        )
+    for field in ("demand_closes_at", "bid_deadline", "opening_at"):
+        moment = changed.get(field)
+        if isinstance(moment, datetime.datetime) and moment <= now:
+            raise ValidationError(
+                _("The new %(field)s (%(when)s) is already past.")
+                % {"field": labels[field], "when": when_shown(moment)}
+            )
+    for field, value in changed.items():
+        setattr(locked, field, value)
+    locked.full_clean(exclude=["office", "rule_set", "code", "name", "name_en", "kind", "status"])
+    locked.save(update_fields=sorted(changed))
+    note = "; ".join(
+        f"{f}: {_shown(getattr(round_, f))} -> {_shown(v)}" for f, v in sorted(changed.items())
+    )
+    RoundTransition.objects.create(
+        round=locked, from_status=locked.status, to_status=locked.status, by=by, note=note[:300]
+    )
+    return locked
+
+
+def _shown(value: datetime.datetime | datetime.date) -> str:
+    return when_shown(value) if isinstance(value, datetime.datetime) else value.isoformat()
+
+
+@transaction.atomic
+def round_cancel(*, round_: Round, by: User | None, reason: str) -> Round:
+    if not reason.strip():
+        raise ValidationError(_("Give a reason for cancelling the round."))
+    return _transition(
+        round_=round_, to=S.CANCELLED, by=by, note=reason, extra={"cancelled_reason": reason}
+    )
+
+
+@transaction.atomic
+def round_set_rule_set(*, round_: Round, rule_set: RuleSet) -> Round:
+    if round_.status not in {S.DRAFT, S.DEMAND_OPEN, S.DEMAND_CLOSED}:
+        raise ValidationError(
+            _("The rule set is frozen once bidding opens; round %(code)s is %(status)s.")
+            % {"code": round_.code, "status": round_.get_status_display()}
+        )
+    rule_set_require_fits(round_kind=round_.kind, rule_set=rule_set)
+    round_.rule_set = rule_set
+    round_.save(update_fields=["rule_set"])
+    return round_
+
+
+def round_deadline_check(*, now: datetime.datetime) -> int:
+    """Close demand and bidding windows whose deadlines have passed (Celery beat, idempotent)."""
+    changed = 0
+    for round_ in Round.objects.filter(status=S.DEMAND_OPEN, demand_closes_at__lte=now):
+        try:
+            with transaction.atomic():
+                _transition(round_=round_, to=S.DEMAND_CLOSED, by=None, note="deadline")
+            changed += 1
+        except ValidationError:
+            pass  # moved by someone else meanwhile: nothing to do
+    for round_ in Round.objects.filter(status=S.BIDDING_OPEN, bid_deadline__lte=now):
+        try:
+            with transaction.atomic():
+                _transition(round_=round_, to=S.BIDDING_CLOSED, by=None, note="deadline")
+            changed += 1
+        except ValidationError:
+            pass
+    return changed

@@ -1,0 +1,267 @@
+"""Round pages: the list, creation, the round page and the office's actions on it."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import office_required
+from common.pagination import paginate
+from common.uploads import upload_unfinished_for_user
+from procurement import selectors, services
+from procurement.forms import (
+    TIMETABLE_FIELDS,
+    CancelForm,
+    RoundCreateForm,
+    RuleSetChoiceForm,
+    TimetableForm,
+)
+from procurement.models import Round
+from procurement.views.shared import COLLATED, round_of, user_of
+
+
+@login_required
+def round_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    rounds = selectors.round_search(
+        selectors.round_list_for_user(user=user_of(request)), query=query, status=status
+    )
+    page = paginate(request, rounds)
+    return render(
+        request,
+        "procurement/round_list.html",
+        {
+            "rounds": page,
+            "page_obj": page,
+            "q": query,
+            "status": status,
+            "statuses": Round.Status.choices,
+        },
+    )
+
+
+@office_required
+def round_create(request: HttpRequest) -> HttpResponse:
+    form = RoundCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            round_ = services.round_create(
+                office=user_of(request).organization,  # type: ignore[arg-type]
+                code=data["code"],
+                name=data["name"],
+                name_en=data["name_en"],
+                kind=data["kind"],
+                rule_set=data["rule_set"],
+                regions=data["regions"],
+                demand_opens_at=data["demand_opens_at"],
+                demand_closes_at=data["demand_closes_at"],
+                bid_deadline=data["bid_deadline"],
+                opening_at=data["opening_at"],
+                objection_ends_at=data["objection_ends_at"],
+                contract_starts_on=data["contract_starts_on"],
+                items=list(data["items"]),
+                by=user_of(request),
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                _("Round %(code)s created. Set its ceilings, then open demand declaration.")
+                % {"code": round_.code},
+            )
+            return redirect("procurement:round", code=round_.code)
+    return render(request, "procurement/round_create.html", {"form": form})
+
+
+# Office actions on the round page (the lifecycle services decide what is legal).
+TRANSITIONS: dict[str, Callable[..., Round]] = {
+    "open_demand": services.round_open_demand,
+    "close_demand": services.round_close_demand,
+    "open_bidding": services.round_open_bidding,
+    "close_bidding": services.round_close_bidding,
+}
+# Which actions to offer in which state (the services still decide).
+ACTIONS_BY_STATUS: dict[str, list[str]] = {
+    Round.Status.DRAFT: ["open_demand"],
+    Round.Status.DEMAND_OPEN: ["close_demand"],
+    Round.Status.DEMAND_CLOSED: ["open_demand", "open_bidding"],
+    Round.Status.BIDDING_OPEN: ["close_bidding"],
+}
+
+
+def _action_labels() -> dict[str, str]:
+    return {
+        "open_demand": _("Open demand declaration"),
+        "close_demand": _("Close demand declaration"),
+        "open_bidding": _("Open bidding"),
+        "close_bidding": _("Close bidding"),
+    }
+
+
+def _success_message(action: str) -> str:
+    return {
+        "open_demand": _("Demand declaration is open."),
+        "close_demand": _("Demand declaration is closed."),
+        "open_bidding": _("Bidding is open; the rule set is frozen."),
+        "close_bidding": _("Bidding is closed."),
+    }[action]
+
+
+def _timetable_form(round_: Round, data: Any = None) -> TimetableForm | None:
+    """The timetable form, with the fields the round's state no longer allows disabled."""
+    editable = services.TIMETABLE_EDITABLE.get(round_.status)
+    if not editable:
+        return None
+    initial = {
+        field: timezone.localtime(value) if isinstance(value, datetime.datetime) else value
+        for field in TIMETABLE_FIELDS
+        for value in [getattr(round_, field)]
+    }
+    form = TimetableForm(data, initial=initial, prefix="timetable")
+    for field in TIMETABLE_FIELDS:
+        form.fields[field].disabled = field not in editable
+    return form
+
+
+@login_required
+def round_detail(request: HttpRequest, code: str) -> HttpResponse:
+    return _round_page(request, round_of(request, code))
+
+
+def _round_page(
+    request: HttpRequest, round_: Round, *, timetable_form: TimetableForm | None = None
+) -> HttpResponse:
+    user = user_of(request)
+    organization = user.organization
+    is_office = organization is not None and organization.pk == round_.office_id
+    labels = _action_labels()
+    context: dict[str, Any] = {
+        "round": round_,
+        "price_rows": selectors.round_price_rows(round_=round_),
+        "regions": list(round_.regions.order_by("code")),
+        "is_office": is_office,
+        "round_panels": settings.JICAI_ROUND_PANELS,
+        "can_declare": selectors.round_can_declare(round_=round_, organization=organization),
+    }
+    if is_office:
+        context.update(
+            actions=[(a, labels[a]) for a in ACTIONS_BY_STATUS.get(round_.status, [])],
+            transitions=selectors.round_transitions(round_=round_),
+            cancel_form=CancelForm(),
+            can_cancel=Round.Status.CANCELLED
+            in services.ALLOWED_TRANSITIONS[Round.Status(round_.status)],
+            editable=round_.status
+            in {Round.Status.DRAFT, Round.Status.DEMAND_OPEN, Round.Status.DEMAND_CLOSED},
+            rule_set_form=RuleSetChoiceForm(round_=round_),
+            demand=selectors.demand_summary(round_=round_),
+            timetable_form=timetable_form or _timetable_form(round_),
+            collated_upload=upload_unfinished_for_user(
+                user=user, purpose=COLLATED, scope=round_.code
+            ),
+        )
+    status = 400 if timetable_form is not None and timetable_form.errors else 200
+    return render(request, "procurement/round_detail.html", context, status=status)
+
+
+@office_required
+@require_POST
+def round_timetable(request: HttpRequest, code: str) -> HttpResponse:
+    round_ = round_of(request, code)
+    if round_.office_id != user_of(request).organization_id:
+        raise Http404
+    form = _timetable_form(round_, request.POST)
+    if form is None:
+        messages.error(
+            request,
+            _("Round %(code)s is %(status)s: its timetable can no longer change.")
+            % {"code": round_.code, "status": round_.get_status_display()},
+        )
+        return redirect("procurement:round", code=code)
+    if form.is_valid():
+        try:
+            services.round_update_timetable(
+                round_=round_, by=user_of(request), timetable=form.cleaned_data
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("The timetable is updated."))
+            return redirect("procurement:round", code=code)
+    return _round_page(request, round_, timetable_form=form)
+
+
+@office_required
+@require_POST
+def round_transition(request: HttpRequest, code: str) -> HttpResponse:
+    round_ = round_of(request, code)
+    action = request.POST.get("action", "")
+    if action not in TRANSITIONS:
+        messages.error(request, _("Unknown action."))
+        return redirect("procurement:round", code=code)
+    service = TRANSITIONS[action]
+    try:
+        service(round_=round_, by=user_of(request))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _success_message(action))
+    return redirect("procurement:round", code=code)
+
+
+@office_required
+@require_POST
+def round_cancel(request: HttpRequest, code: str) -> HttpResponse:
+    round_ = round_of(request, code)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason for cancelling the round."))
+        return redirect("procurement:round", code=code)
+    try:
+        services.round_cancel(
+            round_=round_, by=user_of(request), reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Round %(code)s is cancelled.") % {"code": round_.code})
+    return redirect("procurement:round", code=code)
+
+
+@office_required
+@require_POST
+def round_rule_set(request: HttpRequest, code: str) -> HttpResponse:
+    round_ = round_of(request, code)
+    form = RuleSetChoiceForm(request.POST, round_=round_)
+    if not form.is_valid():
+        messages.error(request, _("Choose a rule set that applies to this round."))
+        return redirect("procurement:round", code=code)
+    try:
+        services.round_set_rule_set(round_=round_, rule_set=form.cleaned_data["rule_set"])
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("The round now uses rule set %(rule_set)s.")
+            % {"rule_set": str(form.cleaned_data["rule_set"])},
+        )
+    return redirect("procurement:round", code=code)
