@@ -184,6 +184,12 @@ class ItemAward(models.Model):
     )
     pooled_demand = models.PositiveBigIntegerField(_("pooled demand"))
     agreed_volume = models.PositiveBigIntegerField(_("agreed volume"))
+    # The item's maximum valid bid price per unit of its representative specification, as
+    # the run enforced it (a specification's own ceiling converted when the representative
+    # has none): reports print this figure, never one computed again.
+    max_valid_bid_price = models.DecimalField(
+        _("maximum valid bid price"), max_digits=14, decimal_places=4
+    )
     term_years = models.PositiveSmallIntegerField(_("term (years)"), null=True, blank=True)
     cost = models.DecimalField(_("cost"), max_digits=20, decimal_places=2)
     savings_vs_reference = models.DecimalField(

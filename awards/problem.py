@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from awards.models import LostVolumeChoice, ProvinceChoice, ProvinceSelection
 from bidding.models import OpenedBid
-from catalog.comparable_price import ComparablePriceCoefficients, unit_comparable_price
+from catalog.comparable_price import ComparablePriceCoefficients, representative_ceiling
 from catalog.models import FormGroup, Specification
 from procurement.models import Ceiling, DemandDeclaration, Round, RoundItem, RuleSet
 from procurement.optimiser import model as opt
@@ -123,24 +123,19 @@ def _item_ceiling(
     specs: Mapping[int, Specification],
     coefficients: ComparablePriceCoefficients,
 ) -> Decimal:
-    """The item's maximum valid bid price per unit of the representative specification.
-
-    The representative specification's own ceiling when it has one; otherwise the highest
-    ceiling of the other specifications converted by the unit comparable price.
-    """
-    if representative.pk in ceilings:
-        return ceilings[representative.pk]
-    converted = [
-        unit_comparable_price(
-            price, specs[spec_id].as_comparable(), representative.as_comparable(), coefficients
-        )
-        for spec_id, price in ceilings.items()
-    ]
-    if not converted:
+    """The item's maximum valid bid price per unit of the representative specification
+    (``catalog.comparable_price.representative_ceiling``: the one computation of it)."""
+    ceiling = representative_ceiling(
+        own=ceilings.get(representative.pk),
+        others=[(specs[spec_id].as_comparable(), price) for spec_id, price in ceilings.items()],
+        representative=representative.as_comparable(),
+        coefficients=coefficients,
+    )
+    if ceiling is None:
         raise ValidationError(
             _("Item %(code)s has no maximum valid bid price.") % {"code": round_item.item.code}
         )
-    return max(converted)
+    return ceiling
 
 
 def problem_build(
@@ -163,9 +158,7 @@ def problem_build(
     of winners for the volume of their declared products that lost (consumables,
     ``lost_volume_preferences``); bids not in the problem or of another item are left out.
     """
-    coefficients = ComparablePriceCoefficients.from_parameters(
-        rule_set.parameters.get("comparable_price") or {}
-    )
+    coefficients = _coefficients(rule_set)
     round_items = _round_items(round_)
     ceilings = _ceilings(round_)
     specs_by_item = _specifications(round_)
@@ -181,6 +174,10 @@ def problem_build(
         excluded=set(excluded),
         region_preferences=region_preferences or {},
         backup_preferences=backup_preferences or {},
+        # The opening priced every bid on its item's representative specification under the
+        # round's own (frozen) rule set: a rule set with the same coefficients ranks on those
+        # very figures; a scenario with other coefficients has them computed anew.
+        opening_prices=coefficients == _coefficients(round_.rule_set),
     )
     code_of = {ri.pk: ri.item.code for ri in round_items}
     bid_item = {bid_key(o.pk): code_of[o.round_item_id] for o in opened}
@@ -219,6 +216,12 @@ def problem_build(
     return built
 
 
+def _coefficients(rule_set: RuleSet) -> ComparablePriceCoefficients:
+    return ComparablePriceCoefficients.from_parameters(
+        rule_set.parameters.get("comparable_price") or {}
+    )
+
+
 def _round_items(round_: Round) -> list[RoundItem]:
     round_items = list(
         RoundItem.objects.filter(round=round_).select_related("item").order_by("item__code")
@@ -253,11 +256,14 @@ def _bids(
     excluded: set[int],
     region_preferences: Mapping[int, tuple[str, ...]],
     backup_preferences: Mapping[int, tuple[str, ...]],
+    opening_prices: bool,
 ) -> tuple[list[opt.Bid], dict[tuple[int, int], str]]:
     """The priced opened bids as the optimiser's bids (item codes still to fill in), and
     (round item id, product id) -> bid key. Records on ``built`` each bid's manufacturer,
     unit price and the platform's reason code for an ineligible bid; a bid opened without
-    a price goes to ``built.not_evaluated``."""
+    a price goes to ``built.not_evaluated``. With ``opening_prices`` each bid carries the
+    unit comparable price the opening computed and stored, so the ranking uses that figure
+    rather than computing it again."""
     bids: list[opt.Bid] = []
     product_bid: dict[tuple[int, int], str] = {}
     for o in opened:
@@ -284,6 +290,7 @@ def _bids(
                 item="",  # filled in by the caller, once item codes are known
                 unit_price=o.unit_price,
                 specification=o.specification.code,
+                unit_comparable_price=o.unit_comparable_price if opening_prices else None,
                 capacity=o.annual_capacity,
                 eligible=code is None,
                 ineligible_reason=INELIGIBLE_REASONS[code] if code is not None else "",

@@ -19,7 +19,7 @@ Pure Python and Decimal; imports nothing from Django.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from types import MappingProxyType
@@ -159,3 +159,27 @@ def unit_comparable_price(
         )
         per_unit = representative_pack_price / representative.pack_count
     return per_unit.quantize(_PRICE_QUANTUM, rounding="ROUND_HALF_UP")
+
+
+def representative_ceiling(
+    *,
+    own: Decimal | None,
+    others: Iterable[tuple[Specification, Decimal]],
+    representative: Specification,
+    coefficients: ComparablePriceCoefficients,
+) -> Decimal | None:
+    """An item's maximum valid bid price per unit of its representative specification.
+
+    The representative specification's ``own`` ceiling when it has one; otherwise the
+    highest of the ``others`` (each specification with its ceiling) converted to the
+    representative by the unit comparable price. None when no specification has one.
+    This is the one place the item ceiling is computed: the evaluation enforces it and
+    every report prints it (the value is stored with the run's item award).
+    """
+    if own is not None:
+        return own
+    converted = [
+        unit_comparable_price(price, specification, representative, coefficients)
+        for specification, price in others
+    ]
+    return max(converted) if converted else None

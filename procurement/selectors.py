@@ -10,14 +10,18 @@ Who sees what:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pandas as pd
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import Organization, Region, User
+from catalog.comparable_price import ComparablePriceCoefficients, representative_ceiling
 from catalog.models import Product, Specification
 from procurement.models import (
+    Ceiling,
     DemandChange,
     DemandDeclaration,
     Round,
@@ -80,6 +84,43 @@ class PriceRow:
     ceiling: object  # Decimal | None
     first: bool
     span: int
+
+
+def item_ceilings(*, round_: Round) -> dict[int, Decimal]:
+    """Round item id -> its maximum valid bid price per unit of the representative
+    specification (the one marked so, or the only one), under the round's rule set.
+
+    The same computation the evaluation enforces (``representative_ceiling``); once a run
+    exists, reports print the figure stored with its item awards instead. Items without a
+    representative specification or any ceiling are left out.
+    """
+    coefficients = ComparablePriceCoefficients.from_parameters(
+        round_.rule_set.parameters.get("comparable_price") or {}
+    )
+    specs: dict[int, list[Specification]] = defaultdict(list)
+    for spec in Specification.objects.filter(item__round_items__round=round_):
+        specs[spec.item_id].append(spec)
+    prices: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for c in Ceiling.objects.filter(round_item__round=round_):
+        prices[c.round_item_id][c.specification_id] = c.max_valid_bid_price
+    out: dict[int, Decimal] = {}
+    for round_item in RoundItem.objects.filter(round=round_):
+        item_specs = specs.get(round_item.item_id, [])
+        marked = [s for s in item_specs if s.is_representative]
+        representative = marked[0] if marked else (item_specs[0] if len(item_specs) == 1 else None)
+        if representative is None:
+            continue
+        by_id = {s.pk: s for s in item_specs}
+        own = prices[round_item.pk]
+        ceiling = representative_ceiling(
+            own=own.get(representative.pk),
+            others=[(by_id[pk].as_comparable(), p) for pk, p in own.items() if pk in by_id],
+            representative=representative.as_comparable(),
+            coefficients=coefficients,
+        )
+        if ceiling is not None:
+            out[round_item.pk] = ceiling
+    return out
 
 
 def round_price_rows(*, round_: Round) -> list[PriceRow]:

@@ -156,7 +156,7 @@ def _tender(*, round_: Round, run: EvaluationRun | None, office: dict[str, Any])
     round_items = list(
         RoundItem.objects.filter(round=round_).select_related("item").order_by("item__code")
     )
-    ceilings = selectors.item_ceilings(round_=round_)
+    ceilings = selectors.item_ceilings(round_=round_, run=run)
     awards_by_item = {a.round_item_id: a for a in ItemAward.objects.filter(run=run)} if run else {}
     items = []
     for ri in round_items:

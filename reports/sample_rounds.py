@@ -264,6 +264,7 @@ class _Builder:
                 agreed_volume_share=Decimal("0.5000"),
                 pooled_demand=agreed * 2,
                 agreed_volume=agreed,
+                max_valid_bid_price=ceiling,
                 term_years=1 if len(winners) <= 2 else 2,
                 cost=cost,
                 savings_vs_reference=(reference * agreed - cost) if reference else None,

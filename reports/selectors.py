@@ -29,7 +29,8 @@ from awards.models import (
 from awards.reasons import bid_result_reason
 from awards.selectors import FINAL, official_run
 from bidding.models import OpenedBid, Opening
-from procurement.models import Ceiling, Round, RoundItem
+from procurement import selectors as procurement_selectors
+from procurement.models import Round, RoundItem
 from reports import analysis
 from reports.models import GenerationJob, ReportDocument
 
@@ -118,18 +119,15 @@ def documents_public(*, round_: Round) -> list[ReportDocument]:
 # --- the data reports are built from ------------------------------------------------------
 
 
-def item_ceilings(*, round_: Round) -> dict[int, Decimal]:
+def item_ceilings(*, round_: Round, run: EvaluationRun | None) -> dict[int, Decimal]:
     """Each round item's maximum valid bid price per unit of its representative
-    specification (the highest specification ceiling when none is representative)."""
-    out: dict[int, Decimal] = {}
-    fallback: dict[int, Decimal] = {}
-    for c in Ceiling.objects.filter(round_item__round=round_).select_related("specification"):
-        if c.specification.is_representative:
-            out[c.round_item_id] = c.max_valid_bid_price
-        fallback[c.round_item_id] = max(
-            fallback.get(c.round_item_id, c.max_valid_bid_price), c.max_valid_bid_price
-        )
-    return {**fallback, **out}
+    specification: the figure the run enforced (stored with its item awards), or before
+    any run the same computation on the round's ceilings."""
+    if run is None:
+        return procurement_selectors.item_ceilings(round_=round_)
+    return dict(
+        ItemAward.objects.filter(run=run).values_list("round_item_id", "max_valid_bid_price")
+    )
 
 
 def _round_items(round_: Round) -> dict[int, RoundItem]:
@@ -139,7 +137,7 @@ def _round_items(round_: Round) -> dict[int, RoundItem]:
 def allocation_frame(*, round_: Round, run: EvaluationRun) -> pd.DataFrame:
     """Province allocations of the run as the analysis input (one row per allocation)."""
     items = _round_items(round_)
-    ceilings = item_ceilings(round_=round_)
+    ceilings = item_ceilings(round_=round_, run=run)
     rows: list[dict[str, object]] = []
     allocations = (
         ProvinceAllocation.objects.filter(run=run)
@@ -174,7 +172,7 @@ def hospital_allocation_frame(
 ) -> pd.DataFrame:
     """Hospital allocations of the run (optionally one hospital's or one maker's)."""
     items = _round_items(round_)
-    ceilings = item_ceilings(round_=round_)
+    ceilings = item_ceilings(round_=round_, run=run)
     qs = HospitalAllocation.objects.filter(run=run)
     if hospital is not None:
         qs = qs.filter(hospital=hospital)
@@ -300,7 +298,7 @@ def _item_sections(
 ) -> list[ItemSection]:
     """One section per awarded item: its figures and its winners in rank order."""
     items = _round_items(round_)
-    ceilings = item_ceilings(round_=round_)
+    ceilings = item_ceilings(round_=round_, run=run)
     per_item = {
         row["item_code"]: row for row in analysis.item_table(frame).to_dict(orient="records")
     }
@@ -346,7 +344,8 @@ def _item_sections(
                     product=bid.product.display_name if bid.product else "",
                     specification=bid.specification.label,
                     unit_price=bid.unit_price,
-                    unit_comparable_price=bid.unit_comparable_price,
+                    # The figure the ranking used (the opening's, carried into the run).
+                    unit_comparable_price=r.unit_comparable_price,
                     award_price=r.award_price,
                     cut_vs_ceiling_pct=cut,
                     agreed_volume=volumes.get(bid.pk, 0),

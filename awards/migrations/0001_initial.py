@@ -130,6 +130,7 @@ class Migration(migrations.Migration):
                 ('agreed_volume_share', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True, verbose_name='agreed volume share')),
                 ('pooled_demand', models.PositiveBigIntegerField(verbose_name='pooled demand')),
                 ('agreed_volume', models.PositiveBigIntegerField(verbose_name='agreed volume')),
+                ('max_valid_bid_price', models.DecimalField(decimal_places=4, max_digits=14, verbose_name='maximum valid bid price')),
                 ('term_years', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='term (years)')),
                 ('cost', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='cost')),
                 ('savings_vs_reference', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='savings against reference price')),

@@ -276,6 +276,7 @@ def _store_rows(run: EvaluationRun, built: BuiltProblem, result: Result) -> None
 
 def _store_item_awards(run: EvaluationRun, built: BuiltProblem, result: Result) -> None:
     items = built.round_items
+    ceilings = {i.id: i.max_valid_bid_price for i in built.problem.items}
     insert_batched(
         ItemAward,
         (
@@ -289,6 +290,7 @@ def _store_item_awards(run: EvaluationRun, built: BuiltProblem, result: Result) 
                 agreed_volume_share=i.agreed_volume_share,
                 pooled_demand=i.pooled_demand,
                 agreed_volume=i.agreed_volume,
+                max_valid_bid_price=ceilings[i.item],
                 term_years=i.term_years,
                 cost=i.cost,
                 savings_vs_reference=i.savings_vs_reference,

@@ -492,8 +492,11 @@ def test_the_choice_run_refuses_to_change_the_winners(django_capture_on_commit_c
     choose(built, "H1", "B4")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.award_finalize(round_=built.round, by=built.office)
-    # A winner's price changes behind the platform's back before the run is solved.
-    OpenedBid.objects.filter(pk=built.bids["B4"].pk).update(unit_price=Decimal("1400.0000"))
+    # A winner's price changes behind the platform's back before the run is solved (its
+    # unit comparable price too: the ranking uses the figure the opening stored).
+    OpenedBid.objects.filter(pk=built.bids["B4"].pk).update(
+        unit_price=Decimal("1400.0000"), unit_comparable_price=Decimal("1400.0000")
+    )
     with django_capture_on_commit_callbacks(execute=True):
         for callback in callbacks:
             callback()
