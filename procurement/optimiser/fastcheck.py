@@ -84,10 +84,15 @@ _HOSPITAL_KEYS = frozenset({"id", "quantity", "brand_volumes", "reassign_to"})
 
 
 def hospital_ok(hospital: Any) -> bool:
-    """The common hospital line (id and quantity) on a short path; the rest field by field."""
+    """The common hospital line (an id and a quantity, perhaps with empty lists of brand
+    volumes and reassignments) on a short path; any other line field by field."""
     if type(hospital) is not dict:
         return False
-    if len(hospital) == 2:
+    if len(hospital) == 2 or (
+        len(hospital) == 4
+        and hospital.get("brand_volumes") == []
+        and hospital.get("reassign_to") == []
+    ):
         hid, quantity = hospital.get("id"), hospital.get("quantity")
         return (
             type(hid) is str

@@ -257,8 +257,10 @@ def _hospital_reference_errors(
             )
         )
     for k, hospital in enumerate(hospitals):
-        if len(hospital) == 2:
-            continue  # id and quantity only
+        if len(hospital) == 2 or (
+            not hospital.get("brand_volumes") and not hospital.get("reassign_to")
+        ):
+            continue  # an id and a quantity only
         hat = f"{dat}.hospitals[{k}]"
         brands = hospital.get("brand_volumes", [])
         if brands and sum(b["quantity"] for b in brands) != hospital["quantity"]:
@@ -313,9 +315,10 @@ def _winner_count_errors(
 
 def _hospitals(lines: Sequence[Mapping[str, Any]]) -> tuple[HospitalDemand, ...]:
     """A region's hospitals, sorted by id (a list already in order is not sorted again)."""
+    line = hospital_line
     built = [
-        hospital_line(h["id"], h["quantity"])
-        if len(h) == 2
+        line(h["id"], h["quantity"])
+        if len(h) == 2 or (not h.get("brand_volumes") and not h.get("reassign_to"))
         else HospitalDemand(
             id=h["id"],
             quantity=h["quantity"],
@@ -490,7 +493,11 @@ def problem_to_json(problem: Problem) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
-_FLOAT_TOKEN = re.compile(rb"[:\[,]\s*-?\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+)\s*[,\]}]")
+# A number that orjson would not read exactly: with a fraction or an exponent, or an
+# integer of 19 digits or more (orjson turns one beyond 64 bits into a binary float).
+_INEXACT_NUMBER = re.compile(
+    rb"[:\[,]\s*-?(?:\d{19,}|\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+))\s*[,\]}]"
+)
 
 
 def load_problem_json(data: bytes | str) -> Any:
@@ -498,13 +505,14 @@ def load_problem_json(data: bytes | str) -> Any:
     text (``0.0526`` becomes ``"0.0526"``), never as a binary float, so prices may be
     written as numbers in a file; whole numbers stay integers.
 
-    orjson reads a document with no fractional number (what ``problem_to_json`` writes);
-    one that has any is read by the standard library with ``parse_float=str`` (slower).
-    ``_FLOAT_TOKEN`` finds every fractional number outside strings (a number there
-    stands after ``:``, ``[`` or ``,``), and sometimes text inside a string, which only
-    costs the slower path."""
+    orjson reads a document with no fractional number and no integer of 19 digits or
+    more (what ``problem_to_json`` writes); any other is read by the standard library
+    with ``parse_float=str`` (slower).
+    ``_INEXACT_NUMBER`` finds every such number outside strings (a number there stands
+    after ``:``, ``[`` or ``,``), and sometimes text inside a string, which only costs the
+    slower path."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if not _FLOAT_TOKEN.search(raw) and raw.lstrip()[:1] in (b"{", b"["):
+    if not _INEXACT_NUMBER.search(raw) and raw.lstrip()[:1] in (b"{", b"["):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -546,9 +554,19 @@ def _hospitals_fragment(hospitals: Sequence[HospitalDemand]) -> orjson.Fragment:
 
 
 def _hospitals_lines(hospitals: Sequence[HospitalDemand]) -> orjson.Fragment | list[Any]:
+    """One hospital per line; a hospital with no brand volumes and no reassignment is
+    written without those empty lists (they are optional), which also keeps it on the
+    reader's short path."""
     if not hospitals:
         return []
-    return orjson.Fragment(b"[\n" + b",\n".join(_hospital_bytes(hospitals)) + b"\n]")
+    dumps = orjson.dumps
+    lines = [
+        b'{"id":%b,"quantity":%d}' % (dumps(h.id), h.quantity)
+        if not h.brand_volumes and not h.reassign_to
+        else dumps(_hospital_dict(h), option=orjson.OPT_SORT_KEYS)
+        for h in hospitals
+    ]
+    return orjson.Fragment(b"[\n" + b",\n".join(lines) + b"\n]")
 
 
 def _s(value: Decimal | None) -> str | None:
