@@ -222,6 +222,10 @@ MESSAGE_ENGLISH: Mapping[str, str] = MappingProxyType(
         "relax_min_split_share": "minimum split share {share}",
         "relax_supplier_capacity": "supplier capacity across items",
         "relax_bid_capacity": "bid capacity",
+        "relax_item_min_winners": "the items' own minimum numbers of winners",
+        "relax_item_max_winners": "the items' own maximum numbers of winners",
+        "relax_price_ratio": "winners within {ratio} x the item's lowest winning price",
+        "relax_min_national_share": "each winner at least {share} of the item's volume",
         # what a constraint is relaxed to
         "relaxed_to_count": "{count}",
         "relaxed_no_maximum": "no maximum",

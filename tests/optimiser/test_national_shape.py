@@ -4,6 +4,7 @@ Each constraint is checked on both sides of its boundary."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from decimal import Decimal
@@ -413,3 +414,21 @@ def test_the_automatic_backend_gives_large_plain_assignment_models_to_highs() ->
     small = choose_backend(plain(AUTO_HIGHS_MIN_VARIABLES - 1))
     assert small[0] == "cp_sat"
     assert small[1].code == "backend_cp_sat_small"
+
+
+def test_the_scenario_comparison_prices_each_national_shape_constraint() -> None:
+    from procurement.optimiser.scenarios import compare_scenarios
+
+    parsed = problem_from_dict(json.loads(EXAMPLE.read_text(encoding="utf-8")))
+    rule_set = dataclasses.replace(parsed.rule_set, parameters=dict(parsed.rule_set.parameters))
+    (row,) = compare_scenarios(parsed, [rule_set])
+    costs = {c.constraint: c.cost_of_constraint for c in row.constraint_costs}
+    assert costs == {
+        "the items' own maximum numbers of winners": Decimal(0),
+        # without the ratio A3 (0.80) takes P2 instead of A2 at 0.85: 300 x 0.05
+        "winners within 1.8 x the item's lowest winning price": Decimal("15"),
+        "each winner at least 0.2 of the item's volume": Decimal(0),
+        "one supplier per region": costs["one supplier per region"],
+        "supplier capacity across items": costs["supplier capacity across items"],
+    }
+    assert row.total_cost == Decimal("535.00")

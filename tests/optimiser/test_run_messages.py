@@ -134,9 +134,14 @@ def test_every_relaxation_code_is_used_by_the_comparison() -> None:
     document = award_problem()
     document["suppliers"] = [{"id": "S-B1", "capacity": 400}, {"id": "S-B2"}, {"id": "S-B3"}]
     with_supplier_capacity = problem_from_dict(document)
+    national = award_problem(
+        max_price_ratio_among_winners="1.8", min_national_share_per_winner="0.1"
+    )
+    national["items"][0].update(min_winners=2, max_winners=3)
+    national_shape = problem_from_dict(national)
     used = {
         p.code
-        for source in (base, split, with_supplier_capacity)
+        for source in (base, split, with_supplier_capacity, national_shape)
         for constraint, relaxed, _ in _relaxations(source)
         for p in (constraint, relaxed)
     }
