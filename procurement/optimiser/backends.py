@@ -4,11 +4,15 @@ OR-Tools' MathOpt, floating point), each on the same ``LinearModel``."""
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from ortools.math_opt.python import mathopt
 from ortools.sat.python import cp_model
+from ortools.util.python.solve_interrupter import SolveInterrupter
 
 from procurement.optimiser.award_model import LinearModel
 
@@ -42,12 +46,26 @@ def _cp_model(
     return model, xs, literals
 
 
+SolverRun = tuple[str, list[int] | None, Decimal | None]  # status, values, bound
+
+
 def solve_cp_sat(
-    lm: LinearModel, *, time_limit: float, relative_gap: float, workers: int, scale: int
-) -> tuple[str, list[int] | None, Decimal | None]:
+    lm: LinearModel,
+    *,
+    time_limit: float,
+    relative_gap: float,
+    workers: int,
+    scale: int,
+    work_limit: float | None = None,
+    stop: Stop | None = None,
+) -> SolverRun:
+    """CP-SAT on the model. ``work_limit``: a limit in CP-SAT's deterministic time (the
+    same on every machine, unlike ``time_limit``); ``stop`` lets another thread end it."""
     model, xs, _ = _cp_model(lm, with_objective=True, enforce=False)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
+    if work_limit is not None:
+        solver.parameters.max_deterministic_time = work_limit
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = 0
     # Full LP relaxation in the search: on national award models (31,000 binaries, capacity
@@ -57,6 +75,8 @@ def solve_cp_sat(
     # Interleaved search makes a multi-worker run repeatable (same input, same result).
     solver.parameters.interleave_search = workers > 1
     solver.parameters.relative_gap_limit = relative_gap
+    if stop is not None and not stop.register(solver.stop_search):
+        return "unknown", None, None
     status = solver.solve(model)
     if status == cp_model.INFEASIBLE:
         return "infeasible", None, None
@@ -70,9 +90,16 @@ def solve_cp_sat(
 
 
 def solve_highs(
-    lm: LinearModel, *, time_limit: float, relative_gap: float, scale: int
-) -> tuple[str, list[int] | None, Decimal | None]:
-    """The same model in HiGHS through MathOpt (costs in yuan as floats)."""
+    lm: LinearModel,
+    *,
+    time_limit: float,
+    relative_gap: float,
+    scale: int,
+    work_limit: int | None = None,
+    stop: Stop | None = None,
+) -> SolverRun:
+    """The same model in HiGHS through MathOpt (costs in yuan as floats). ``work_limit``:
+    a limit in branch-and-bound nodes (the same on every machine)."""
     model = mathopt.Model(name="optimised-award")
     xs = [
         model.add_binary_variable(name=n)
@@ -89,9 +116,14 @@ def solve_highs(
         )
     model.minimize(mathopt.LinearSum((k / scale) * xs[i] for i, k in enumerate(lm.objective) if k))
     params = mathopt.SolveParameters(
-        time_limit=timedelta(seconds=time_limit), relative_gap_tolerance=relative_gap
+        time_limit=timedelta(seconds=time_limit),
+        relative_gap_tolerance=relative_gap,
+        node_limit=work_limit,
     )
-    result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params)
+    interrupter = SolveInterrupter()
+    if stop is not None and not stop.register(interrupter.interrupt):
+        return "unknown", None, None
+    result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params, interrupter=interrupter)
     reason = result.termination.reason
     if reason == mathopt.TerminationReason.INFEASIBLE:
         return "infeasible", None, None
@@ -101,3 +133,112 @@ def solve_highs(
     bound = Decimal(repr(result.termination.objective_bounds.dual_bound)).quantize(Decimal("0.01"))
     status = "optimal" if reason == mathopt.TerminationReason.OPTIMAL else "feasible"
     return status, values, bound
+
+
+class Stop:
+    """Ends a solve running in another thread, whether it has started yet or not."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._action: Callable[[], object] | None = None
+
+    def register(self, action: Callable[[], object]) -> bool:
+        """Called by the solve before it starts; False when it should not start at all."""
+        with self._lock:
+            self._action = action
+            return not self._stopped
+
+    def __call__(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._action is not None:
+                self._action()
+
+
+CP_SAT = "cp-sat"
+HIGHS = "highs (mathopt)"
+
+
+@dataclass(frozen=True)
+class Race:
+    """How the automatic backend runs both solvers side by side (``solve_side_by_side``)."""
+
+    preferred: str  # CP_SAT or HIGHS: its solution is reported when it proves the gap
+    cp_sat_work: float  # CP-SAT's deterministic-time limit when it is preferred
+    highs_work: int  # HiGHS's node limit when it is preferred
+
+
+def solve_side_by_side(
+    lm: LinearModel, race: Race, *, time_limit: float, relative_gap: float, scale: int
+) -> tuple[str, list[int] | None, Decimal | None, str]:
+    """CP-SAT and HiGHS at once (one thread each: the two cores), with a verdict that does
+    not depend on which finishes first.
+
+    The preferred solver runs under a work limit that is the same on every machine (CP-SAT
+    deterministic time, HiGHS nodes); the other under the time limit only. The preferred
+    solver's solution is reported when it proves the relative gap (or infeasibility)
+    within its work limit, and the other is then stopped; otherwise the other's when it
+    proves the gap; otherwise the lower objective (the preferred on a tie). Only the last
+    case, where neither proves before the time limit, depends on the machine's speed.
+    Returns status, values, bound and the solver whose values they are.
+    """
+    runs: dict[str, SolverRun] = {}
+    errors: list[BaseException] = []
+    stops = {CP_SAT: Stop(), HIGHS: Stop()}
+
+    def run(name: str) -> None:
+        try:
+            if name == CP_SAT:
+                work = race.cp_sat_work if race.preferred == CP_SAT else None
+                runs[name] = solve_cp_sat(
+                    lm,
+                    time_limit=time_limit,
+                    relative_gap=relative_gap,
+                    workers=1,
+                    scale=scale,
+                    work_limit=work,
+                    stop=stops[name],
+                )
+            else:
+                nodes = race.highs_work if race.preferred == HIGHS else None
+                runs[name] = solve_highs(
+                    lm,
+                    time_limit=time_limit,
+                    relative_gap=relative_gap,
+                    scale=scale,
+                    work_limit=nodes,
+                    stop=stops[name],
+                )
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+            runs[name] = ("unknown", None, None)
+
+    other = HIGHS if race.preferred == CP_SAT else CP_SAT
+    threads = {name: threading.Thread(target=run, args=(name,)) for name in (CP_SAT, HIGHS)}
+    for thread in threads.values():
+        thread.start()
+    threads[race.preferred].join()
+    first = runs[race.preferred]
+    if first[0] in ("optimal", "infeasible"):
+        stops[other]()
+    threads[other].join()
+    if errors:
+        raise errors[0]
+    if first[0] in ("optimal", "infeasible"):
+        return (*first, race.preferred)
+    second = runs[other]
+    bounds = [b for b in (first[2], second[2]) if b is not None]
+    bound = max(bounds) if bounds else None
+    if second[0] in ("optimal", "infeasible"):
+        return second[0], second[1], bound if second[1] is not None else None, other
+    candidates = [(run, name) for run, name in ((first, race.preferred), (second, other)) if run[1]]
+    if not candidates:
+        return "unknown", None, None, race.preferred
+    best, name = min(candidates, key=lambda c: _objective(lm, c[0][1]))  # stable: preferred first
+    return "feasible", best[1], bound, name
+
+
+def _objective(lm: LinearModel, values: list[int] | None) -> int:
+    assert values is not None
+    return sum(k * v for k, v in zip(lm.objective, values, strict=True))

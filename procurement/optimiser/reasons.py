@@ -200,17 +200,18 @@ MESSAGE_ENGLISH: Mapping[str, str] = MappingProxyType(
             "penalty {penalty} per unit"
         ),
         # why the automatic backend chose its solver (run.solver_reason_parts)
-        "backend_highs_large_assignment": (
-            "HiGHS: {variables} variables (at least {threshold}) and no price window, "
-            "minimum national share or unmet demand; HiGHS proved such models fastest"
-        ),
         "backend_cp_sat_small": (
-            "CP-SAT: {variables} variables (fewer than {threshold}); CP-SAT proved small "
-            "models fastest"
+            "CP-SAT alone: {variables} variables (fewer than {threshold}); CP-SAT proved "
+            "small models fastest"
         ),
-        "backend_cp_sat_national_shape": (
-            "CP-SAT: price windows, minimum national shares or unmet demand; CP-SAT "
-            "proved the national shape where HiGHS did not"
+        "backend_highs_large": (
+            "HiGHS alone: {variables} variables (at least {threshold}) linked only by "
+            "capacities and shares; HiGHS proved such models fastest"
+        ),
+        "backend_side_by_side_highs_first": (
+            "HiGHS and CP-SAT side by side: {variables} variables with price windows, "
+            "minimum national shares or unmet demand; HiGHS's solution when it proves the "
+            "gap within {nodes} nodes, else CP-SAT's when it does, else the better of the two"
         ),
         # explanation: no solution in time
         "no_solution_within_time": "no solution found within {seconds} s for item(s) {items}",

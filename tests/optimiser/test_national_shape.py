@@ -261,9 +261,13 @@ def test_same_input_gives_byte_identical_results(backend: str) -> None:
 def test_the_automatic_backend_states_its_choice_and_reason() -> None:
     result = solve(problem_from_dict(json.loads(EXAMPLE.read_text(encoding="utf-8"))))
     assert result.run.solver == "auto: cp-sat"
-    assert [p.code for p in result.run.solver_reason_parts] == ["backend_cp_sat_national_shape"]
+    assert [p.to_dict() for p in result.run.solver_reason_parts] == [
+        {"code": "backend_cp_sat_small", "params": {"threshold": 10_000, "variables": 22}}
+    ]
     document = result_to_dict(result)
-    assert document["run"]["solver_reason"].startswith("CP-SAT: price windows")
+    assert document["run"]["solver_reason"] == (
+        "CP-SAT alone: 22 variables (fewer than 10000); CP-SAT proved small models fastest"
+    )
 
 
 def test_an_explicit_backend_writes_no_reason_so_older_results_are_unchanged() -> None:
@@ -391,29 +395,64 @@ def test_the_parameters_check_accepts_the_national_shape() -> None:
     assert validate_rule_set("optimised_award", document["rule_set"]["parameters"]) == []
 
 
-def test_the_automatic_backend_gives_large_plain_assignment_models_to_highs() -> None:
-    from procurement.optimiser.optimised import (
-        AUTO_HIGHS_MIN_VARIABLES,
-        AwardModel,
-        LinearModel,
-        choose_backend,
-    )
+def _plain(variables: int, *names: str) -> Any:
+    from procurement.optimiser.optimised import AwardModel, LinearModel
 
-    def plain(variables: int) -> AwardModel:
-        model = LinearModel()
-        for k in range(variables):
-            model.var(f"supply[{k}]", 1)
-        return AwardModel(model, (), {}, Decimal(1))
+    model = LinearModel()
+    for k in range(variables - len(names)):
+        model.var(f"supply[{k}]", 1)
+    for name in names:
+        model.var(name, 1)
+    return AwardModel(model, (), {}, Decimal(1))
 
-    large = choose_backend(plain(AUTO_HIGHS_MIN_VARIABLES))
+
+def test_the_automatic_backend_chooses_by_size_and_structure() -> None:
+    from procurement.optimiser.backends import HIGHS, Race
+    from procurement.optimiser.optimised import AUTO_HIGHS_MIN_VARIABLES, choose_backend
+
+    large = choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES))
     assert large[0] == "highs"
     assert large[1].to_dict() == {
-        "code": "backend_highs_large_assignment",
+        "code": "backend_highs_large",
         "params": {"threshold": 10_000, "variables": 10_000},
     }
-    small = choose_backend(plain(AUTO_HIGHS_MIN_VARIABLES - 1))
+    small = choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES - 1, "window[B1]"))
     assert small[0] == "cp_sat"
     assert small[1].code == "backend_cp_sat_small"
+    national = choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES, "window[B1]"))
+    assert national[0] == Race(HIGHS, 0.0, 100_000)
+    assert national[1].code == "backend_side_by_side_highs_first"
+
+
+def _side_by_side(preferred: str, **kwargs: Any) -> tuple[Any, ...]:
+    from procurement.optimiser.allocation import Pricing
+    from procurement.optimiser.backends import Race, solve_side_by_side
+    from procurement.optimiser.optimised import build_award_model
+    from procurement.optimiser.solve import decide_items, money_scale_digits
+
+    parsed = problem_from_dict(json.loads(EXAMPLE.read_text(encoding="utf-8")))
+    decisions = decide_items(parsed)
+    pricing = Pricing(
+        money_scale_digits(parsed, decisions), {(c.bid, c.region): c for c in parsed.region_costs}
+    )
+    model = build_award_model(parsed, decisions, pricing).model
+    race = Race(preferred, kwargs.pop("cp_sat_work", 10.0), kwargs.pop("highs_work", 1000))
+    return solve_side_by_side(model, race, time_limit=10, relative_gap=0, scale=pricing.scale)
+
+
+@pytest.mark.parametrize("preferred", ["cp-sat", "highs (mathopt)"])
+def test_side_by_side_reports_the_preferred_solvers_proof_every_time(preferred: str) -> None:
+    outcomes = [_side_by_side(preferred) for _ in range(3)]
+    assert {(o[0], tuple(o[1]), o[3]) for o in outcomes} == {
+        ("optimal", tuple(outcomes[0][1]), preferred)
+    }
+
+
+def test_side_by_side_falls_back_to_the_other_solver_when_the_preferred_runs_out_of_work() -> None:
+    # CP-SAT with no deterministic time at all cannot prove anything: HiGHS's proof stands
+    status, values, bound, used = _side_by_side("cp-sat", cp_sat_work=0.0)
+    assert (status, used) == ("optimal", "highs (mathopt)")
+    assert values is not None and bound == Decimal("1335.00")
 
 
 def test_the_scenario_comparison_prices_each_national_shape_constraint() -> None:
