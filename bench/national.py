@@ -205,7 +205,8 @@ def national_award(
             "max_winners_per_item": None,
             "single_source_per_region": True,
             "volume_share": "0.7",
-            "time_limit_seconds": time_limit,
+            # a whole number as an integer: a JSON file then has no fractional number
+            "time_limit_seconds": int(time_limit) if time_limit == int(time_limit) else time_limit,
             "relative_gap": relative_gap,
             "backend": backend,
             "num_workers": 1,
