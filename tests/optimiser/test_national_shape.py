@@ -471,3 +471,18 @@ def test_the_scenario_comparison_prices_each_national_shape_constraint() -> None
         "supplier capacity across items": costs["supplier capacity across items"],
     }
     assert row.total_cost == Decimal("535.00")
+
+
+def test_side_by_side_through_solve_gives_byte_identical_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from procurement.optimiser import optimised
+
+    monkeypatch.setattr(optimised, "AUTO_HIGHS_MIN_VARIABLES", 0)  # the example goes side by side
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    results = [solve(problem_from_dict(document)) for _ in range(3)]
+    assert results[0].run.solver == "auto: highs (mathopt)"
+    assert results[0].run.solver_reason_parts[0].code == "backend_side_by_side_highs_first"
+    assert results[0].run.objective == Decimal("1335")
+    outputs = {json.dumps(result_to_dict(r, include_timing=False)) for r in results}
+    assert len(outputs) == 1
