@@ -183,17 +183,16 @@ def _solve_group(
     gap = float(p["relative_gap"])
     backend, reason = p["backend"], None
     if backend == "auto":
-        choice, reason = choose_backend(award)
+        backend, reason = choose_backend(award)
         lm.hint.clear()  # the rule-based hint breaks shared capacities; CP-SAT was faster without
-        if isinstance(choice, Race):
-            status, values, bound, used = solve_side_by_side(
-                lm, choice, time_limit=time_limit, relative_gap=gap, scale=pricing.scale
-            )
-            solution = _solution_of(
-                award, decisions, p, status, values, bound, f"auto: {used}", pricing.scale
-            )
-            return replace(solution, solver_reason=(reason,))
-        backend = choice
+    if backend == "side_by_side":
+        race = Race(HIGHS, 0.0, SIDE_BY_SIDE_HIGHS_NODES)
+        status, values, bound, used = solve_side_by_side(
+            lm, race, time_limit=time_limit, relative_gap=gap, scale=pricing.scale
+        )
+        return _solution_of(
+            award, decisions, p, status, values, bound, f"side by side: {used}", pricing.scale
+        )
     if backend == "highs":
         status, values, bound = solve_highs(
             lm, time_limit=time_limit, relative_gap=gap, scale=pricing.scale
@@ -214,43 +213,30 @@ def _solve_group(
     return replace(solution, solver_reason=() if reason is None else (reason,))
 
 
-#: The automatic backend runs CP-SAT alone on models with fewer variables than this and
-#: HiGHS on larger ones (see ``choose_backend``).
+#: The automatic backend runs CP-SAT on models with fewer variables than this and HiGHS
+#: on larger ones (see ``choose_backend``).
 AUTO_HIGHS_MIN_VARIABLES = 10_000
 #: Side by side, HiGHS is preferred up to this many branch-and-bound nodes (a limit that
-#: is the same on every machine; about the time limit's worth on the national shape).
-AUTO_HIGHS_NODES = 100_000
+#: is the same on every machine; more than a 60 s national-shape run needs).
+SIDE_BY_SIDE_HIGHS_NODES = 100_000
 
 
-def choose_backend(award: AwardModel) -> tuple[str | Race, ReasonPart]:
-    """How the automatic backend solves one model, by its structure, and why.
+def choose_backend(award: AwardModel) -> tuple[str, ReasonPart]:
+    """The backend for one model, by its size, and why (a run message).
 
-    Measured on the benchmarks (bench/, 2 cores): small models (OR-Library cap71 and
-    gap12, under 1,000 variables) are proven fastest by CP-SAT (0.2 to 1.0 s against 0.4
-    to 2.4 s); large assignment models linked by shared capacities (50 items x 20 bidders
-    x 31 regions, 32,000 variables) by HiGHS (3.6 s against 5.5 s). On the national shape
-    (price windows, minimum national shares, unmet demand; 55 items x 445 firms x 32
-    regions) neither wins every time: HiGHS reached a 0.01% gap on two seeds in 31 and 36
-    s; CP-SAT proved one of them in 17 s and was 0.8% away on the other after 60 s. So
-    there both run side by side (``solve_side_by_side``), HiGHS preferred: the result is
-    never later than HiGHS's own on the same model, and CP-SAT's answer stands in when
-    HiGHS does not prove the gap.
+    Measured on the benchmarks (bench/, a shared 2-core machine): small models (OR-Library
+    cap71 and gap12, under 1,000 variables) are proven fastest by CP-SAT (0.2 to 1.0 s
+    against 0.4 to 2.4 s for HiGHS); large ones by HiGHS: 50 items x 20 bidders x 31
+    regions (32,000 variables, shared capacities) in 3.6 s against 5.5 s for CP-SAT, and
+    the national shape (28,000 variables with price windows, minimum national shares and
+    unmet demand) to a 0.01% gap in 31 to 59 s on three instances, where CP-SAT reached
+    it on one only and was 0.4% to 0.8% away after 60 s on the others. Running both side
+    by side (backend ``side_by_side``) was no faster than HiGHS alone on that machine.
     """
-    lm = award.model
-    variables = len(lm.names)
+    variables = len(award.model.names)
     if variables < AUTO_HIGHS_MIN_VARIABLES:
         return "cp_sat", message(
             "backend_cp_sat_small", variables=variables, threshold=AUTO_HIGHS_MIN_VARIABLES
-        )
-    national = (
-        bool(award.unmet)
-        or any(name.startswith("window[") for name in lm.names)
-        or any(m.code == "min_national_share_for_item" for m in lm.messages.values())
-    )
-    if national:
-        race = Race(HIGHS, 0.0, AUTO_HIGHS_NODES)
-        return race, message(
-            "backend_side_by_side_highs_first", variables=variables, nodes=AUTO_HIGHS_NODES
         )
     return "highs", message(
         "backend_highs_large", variables=variables, threshold=AUTO_HIGHS_MIN_VARIABLES

@@ -201,17 +201,11 @@ MESSAGE_ENGLISH: Mapping[str, str] = MappingProxyType(
         ),
         # why the automatic backend chose its solver (run.solver_reason_parts)
         "backend_cp_sat_small": (
-            "CP-SAT alone: {variables} variables (fewer than {threshold}); CP-SAT proved "
-            "small models fastest"
+            "CP-SAT: {variables} variables (fewer than {threshold}); CP-SAT proved small "
+            "models fastest"
         ),
         "backend_highs_large": (
-            "HiGHS alone: {variables} variables (at least {threshold}) linked only by "
-            "capacities and shares; HiGHS proved such models fastest"
-        ),
-        "backend_side_by_side_highs_first": (
-            "HiGHS and CP-SAT side by side: {variables} variables with price windows, "
-            "minimum national shares or unmet demand; HiGHS's solution when it proves the "
-            "gap within {nodes} nodes, else CP-SAT's when it does, else the better of the two"
+            "HiGHS: {variables} variables (at least {threshold}); HiGHS proved large models fastest"
         ),
         # explanation: no solution in time
         "no_solution_within_time": "no solution found within {seconds} s for item(s) {items}",

@@ -19,7 +19,7 @@ from procurement.optimiser.presets import validate_rule_set
 from tests.optimiser.conftest import problem
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs/examples/optimiser/national_shape.json"
-BACKENDS = ["cp_sat", "highs", "auto"]
+BACKENDS = ["cp_sat", "highs", "auto", "side_by_side"]
 
 
 def shape_problem(
@@ -266,7 +266,7 @@ def test_the_automatic_backend_states_its_choice_and_reason() -> None:
     ]
     document = result_to_dict(result)
     assert document["run"]["solver_reason"] == (
-        "CP-SAT alone: 22 variables (fewer than 10000); CP-SAT proved small models fastest"
+        "CP-SAT: 22 variables (fewer than 10000); CP-SAT proved small models fastest"
     )
 
 
@@ -337,7 +337,7 @@ def test_new_item_fields_round_trip_through_the_canonical_document() -> None:
             {"backend": "fastest"},
             (
                 "$.rule_set.parameters.backend",
-                "expected one of 'auto', 'cp_sat', 'highs', got 'fastest'",
+                "expected one of 'auto', 'cp_sat', 'highs', 'side_by_side', got 'fastest'",
             ),
         ),
     ],
@@ -406,22 +406,19 @@ def _plain(variables: int, *names: str) -> Any:
     return AwardModel(model, (), {}, Decimal(1))
 
 
-def test_the_automatic_backend_chooses_by_size_and_structure() -> None:
-    from procurement.optimiser.backends import HIGHS, Race
+def test_the_automatic_backend_chooses_by_size() -> None:
     from procurement.optimiser.optimised import AUTO_HIGHS_MIN_VARIABLES, choose_backend
 
-    large = choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES))
+    large = choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES, "window[B1]"))
     assert large[0] == "highs"
     assert large[1].to_dict() == {
         "code": "backend_highs_large",
         "params": {"threshold": 10_000, "variables": 10_000},
     }
+    assert large[1] == choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES))[1]
     small = choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES - 1, "window[B1]"))
     assert small[0] == "cp_sat"
     assert small[1].code == "backend_cp_sat_small"
-    national = choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES, "window[B1]"))
-    assert national[0] == Race(HIGHS, 0.0, 100_000)
-    assert national[1].code == "backend_side_by_side_highs_first"
 
 
 def _side_by_side(preferred: str, **kwargs: Any) -> tuple[Any, ...]:
@@ -473,16 +470,12 @@ def test_the_scenario_comparison_prices_each_national_shape_constraint() -> None
     assert row.total_cost == Decimal("535.00")
 
 
-def test_side_by_side_through_solve_gives_byte_identical_results(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from procurement.optimiser import optimised
-
-    monkeypatch.setattr(optimised, "AUTO_HIGHS_MIN_VARIABLES", 0)  # the example goes side by side
+def test_side_by_side_through_solve_gives_byte_identical_results() -> None:
     document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    document["rule_set"]["parameters"]["backend"] = "side_by_side"
     results = [solve(problem_from_dict(document)) for _ in range(3)]
-    assert results[0].run.solver == "auto: highs (mathopt)"
-    assert results[0].run.solver_reason_parts[0].code == "backend_side_by_side_highs_first"
+    assert results[0].run.solver == "side by side: highs (mathopt)"
+    assert results[0].run.solver_reason_parts == ()
     assert results[0].run.objective == Decimal("1335")
     outputs = {json.dumps(result_to_dict(r, include_timing=False)) for r in results}
     assert len(outputs) == 1
