@@ -182,7 +182,10 @@ def _items_replaced(problem: Problem, clear: str = "min_winners", **changes: Any
     rule_set = dataclasses.replace(
         problem.rule_set, parameters={**problem.rule_set.parameters, **changes}
     )
-    items = tuple(dataclasses.replace(i, **{clear: None}) for i in problem.items)
+    if clear == "min_winners":
+        items = tuple(dataclasses.replace(i, min_winners=None) for i in problem.items)
+    else:
+        items = tuple(dataclasses.replace(i, max_winners=None) for i in problem.items)
     return dataclasses.replace(problem, rule_set=rule_set, items=items)
 
 
