@@ -164,7 +164,7 @@ HIGHS = "highs (mathopt)"
 
 @dataclass(frozen=True)
 class Race:
-    """How the automatic backend runs both solvers side by side (``solve_side_by_side``)."""
+    """How backend ``side_by_side`` runs both solvers at once (``solve_side_by_side``)."""
 
     preferred: str  # CP_SAT or HIGHS: its solution is reported when it proves the gap
     cp_sat_work: float  # CP-SAT's deterministic-time limit when it is preferred
@@ -181,8 +181,10 @@ def solve_side_by_side(
     deterministic time, HiGHS nodes); the other under the time limit only. The preferred
     solver's solution is reported when it proves the relative gap (or infeasibility)
     within its work limit, and the other is then stopped; otherwise the other's when it
-    proves the gap; otherwise the lower objective (the preferred on a tie). Only the last
-    case, where neither proves before the time limit, depends on the machine's speed.
+    proves the gap; otherwise the lower objective (the preferred on a tie). The verdict
+    depends on the machine's speed only when the preferred solver reaches the time limit
+    before a proof or its work limit (then the answer is what was found by then, as for a
+    single solver stopped by the clock).
     Returns status, values, bound and the solver whose values they are.
     """
     runs: dict[str, SolverRun] = {}
@@ -224,7 +226,7 @@ def solve_side_by_side(
         thread.start()
     threads[race.preferred].join()
     first = runs[race.preferred]
-    if first[0] in ("optimal", "infeasible"):
+    if first[0] in ("optimal", "infeasible") or errors:
         stops[other]()
     threads[other].join()
     if errors:

@@ -229,9 +229,10 @@ def choose_backend(award: AwardModel) -> tuple[str, ReasonPart]:
     against 0.4 to 2.4 s for HiGHS); large ones by HiGHS: 50 items x 20 bidders x 31
     regions (32,000 variables, shared capacities) in 3.6 s against 5.5 s for CP-SAT, and
     the national shape (28,000 variables with price windows, minimum national shares and
-    unmet demand) to a 0.01% gap in 31 to 59 s on three instances, where CP-SAT reached
-    it on one only and was 0.4% to 0.8% away after 60 s on the others. Running both side
-    by side (backend ``side_by_side``) was no faster than HiGHS alone on that machine.
+    unmet demand) to a 0.01% gap within 60 s on every instance tried, where CP-SAT was
+    faster on some and 0.6% to 0.8% away after 60 s on others (docs/optimiser.md,
+    *Benchmark*). Running both side by side (backend ``side_by_side``) was no faster than
+    HiGHS alone on that machine.
     """
     variables = len(award.model.names)
     if variables < AUTO_HIGHS_MIN_VARIABLES:
