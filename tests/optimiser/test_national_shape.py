@@ -479,3 +479,24 @@ def test_side_by_side_through_solve_gives_byte_identical_results() -> None:
     assert results[0].run.objective == Decimal("1335")
     outputs = {json.dumps(result_to_dict(r, include_timing=False)) for r in results}
     assert len(outputs) == 1
+
+
+def test_an_infeasible_national_shape_names_the_conflicting_constraints() -> None:
+    # Two winners required, each with at least 60% of the item: they cannot both exist.
+    bids = [{"id": "B1", "unit_price": "1"}, {"id": "B2", "unit_price": "1"}]
+    document = shape_problem(
+        bids,
+        {"P1": 500, "P2": 500},
+        item={"min_winners": 2},
+        min_national_share_per_winner="0.6",
+        max_price_ratio_among_winners="1.8",
+        unmet_penalty_ratio="1",
+    )
+    result = solve(problem_from_dict(document))
+    assert result.run.status == "infeasible"
+    # minimal: without P2's cover both winners could supply P2 on top of P1
+    assert result.run.explanation == (
+        "at least 2 winners for item X",
+        "supply the 500 agreed units of item X in region P2 from one supplier or leave them unmet",
+        "each winner of item X supplies at least 0.6 of its 1,000 agreed units (600 units)",
+    )
