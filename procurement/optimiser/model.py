@@ -8,7 +8,7 @@ stents, sets). Every tuple is kept in the canonical order that ``io`` produces
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
@@ -77,6 +77,10 @@ class HospitalDemand:
 
 _new = object.__new__
 _set = object.__setattr__
+# hospital_line writes these fields itself: a field added to HospitalDemand must be added there.
+_HOSPITAL_FIELDS = ("id", "quantity", "brand_volumes", "reassign_to")
+if tuple(f.name for f in fields(HospitalDemand)) != _HOSPITAL_FIELDS:  # pragma: no cover
+    raise TypeError("HospitalDemand's fields changed: update hospital_line")
 
 
 def hospital_line(id: str, quantity: int) -> HospitalDemand:
