@@ -175,3 +175,14 @@ def test_long_lists_are_checked_with_the_schema_messages(
     with pytest.raises(ProblemError) as raised:
         problem_from_dict(document)
     assert error in raised.value.errors
+
+
+def test_a_fast_hospital_line_is_the_hospital_the_constructor_makes() -> None:
+    import dataclasses
+
+    from procurement.optimiser.model import HospitalDemand, hospital_line
+
+    fast, made = hospital_line("H1", 3), HospitalDemand("H1", 3)
+    assert fast == made and hash(fast) == hash(made) and repr(fast) == repr(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.quantity = 4  # type: ignore[misc]
