@@ -1,6 +1,7 @@
 """Check the optimised award mode against OR-Library instances with known optima.
 
-    python scripts/check_orlib.py [--data ../shared/data/orlib] [--backend cp_sat|highs|both]
+    python scripts/check_orlib.py [--data ../shared/data/orlib]
+                                  [--backend auto|cp_sat|highs|both|all]
                                   [--time-limit 60]
 
 Each instance is converted into the documented JSON problem format (optimised award
@@ -202,10 +203,14 @@ def check(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--backend", choices=["cp_sat", "highs", "both"], default="both")
+    parser.add_argument(
+        "--backend", choices=["auto", "cp_sat", "highs", "both", "all"], default="all"
+    )
     parser.add_argument("--time-limit", type=float, default=60.0)
     args = parser.parse_args(argv)
-    backends = ["cp_sat", "highs"] if args.backend == "both" else [args.backend]
+    backends = {"both": ["cp_sat", "highs"], "all": ["auto", "cp_sat", "highs"]}.get(
+        args.backend, [args.backend]
+    )
     ok = True
     for backend in backends:
         rows = check(args.data, backend, args.time_limit)

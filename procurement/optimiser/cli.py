@@ -11,9 +11,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from procurement.optimiser.io import ProblemError, problem_from_dict, result_to_dict
+from procurement.optimiser.io import (
+    ProblemError,
+    load_problem_json,
+    problem_from_dict,
+    result_to_dict,
+)
 from procurement.optimiser.solve import solve
 
 
@@ -21,13 +26,6 @@ class Writer(Protocol):
     """Where messages go: ``sys.stderr``, or a Django command's ``self.stderr``."""
 
     def write(self, text: str, /) -> object: ...
-
-
-def load_problem_json(text: str) -> Any:
-    """Read a problem file. A JSON number with a fraction is kept as its exact decimal
-    text (``0.0526`` becomes ``"0.0526"``), never as a binary float, so prices may be
-    written as numbers in a file; whole numbers stay integers."""
-    return json.loads(text, parse_float=str)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(problem_path: str, out: str | None, *, timing: bool, stderr: Writer | None = None) -> int:
     err = stderr if stderr is not None else sys.stderr
     try:
-        document = load_problem_json(Path(problem_path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        document = load_problem_json(Path(problem_path).read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         err.write(f"cannot read {problem_path}: {exc}\n")
         return 2
     try:

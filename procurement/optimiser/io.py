@@ -11,11 +11,12 @@ of lists in the file.
 from __future__ import annotations
 
 import copy
-import hashlib
+import gc
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -23,9 +24,18 @@ from types import MappingProxyType
 from typing import Any
 
 from procurement.optimiser import kinds
+from procurement.optimiser.canonical import (  # re-exported: the format's public functions
+    CanonicalProblem,
+    canonical_json,
+    load_problem_json,
+    problem_canonical,
+    problem_to_dict,
+    problem_to_json,
+    with_input_hash,
+)
+from procurement.optimiser.fastcheck import long_list_errors
 from procurement.optimiser.jsonpaths import schema_errors
 from procurement.optimiser.model import (
-    PROBLEM_FORMAT,
     RESULT_FORMAT,
     Bid,
     BrandVolume,
@@ -39,8 +49,26 @@ from procurement.optimiser.model import (
     Specification,
     Supplier,
     brand_volume_order,
+    hospital_line,
 )
 from procurement.optimiser.presets import validate_rule_set
+
+__all__ = [
+    "SHOWN_ERRORS",
+    "CanonicalProblem",
+    "ProblemError",
+    "canonical_json",
+    "load_problem_json",
+    "load_schema",
+    "path_sort_key",
+    "problem_canonical",
+    "problem_from_dict",
+    "problem_from_json",
+    "problem_to_dict",
+    "problem_to_json",
+    "result_to_dict",
+    "with_input_hash",
+]
 
 #: The message of a ``ProblemError`` lists this many errors; ``errors`` holds them all.
 SHOWN_ERRORS = 50
@@ -87,92 +115,47 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_thaw(v) for v in value]
-    return value
-
-
 def _duplicates(values: list[str]) -> list[str]:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
 @cache
-def _schema_without_hospitals() -> dict[str, Any]:
-    """The problem schema with hospitals accepted as they come; ``_hospital_errors`` checks
-    them instead. A national round has ~10^6 hospital lines, and a generic JSON Schema
-    validator spends ~90 s on them; the loop below spends about a second."""
+def _schema_without_long_lists() -> dict[str, Any]:
+    """The problem schema with bids, region costs and demand lines accepted as lists;
+    ``fastcheck.long_list_errors`` checks their entries instead. A national round has
+    ~10^6 hospital lines and ~25,000 region costs, on which a generic JSON Schema
+    validator spends about a minute; the dedicated loops spend about a second."""
     schema = copy.deepcopy(load_schema("problem"))
-    schema["$defs"]["region_demand"]["properties"]["hospitals"] = {"type": "array"}
+    schema["$defs"]["item"]["properties"]["demand"] = {"type": "array"}
+    schema["properties"]["bids"] = {"type": "array"}
+    schema["properties"]["region_costs"] = {"type": "array"}
     return schema
 
 
-@cache
-def _hospital_schema() -> dict[str, Any]:
-    schema = load_schema("problem")
-    return {"$defs": schema["$defs"], "$ref": "#/$defs/hospital"}
-
-
-_HOSPITAL_KEYS = frozenset({"id", "quantity", "brand_volumes", "reassign_to"})
-_MAX_QUANTITY = 10**12
-
-
-def _is_id(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 100
-
-
-def _is_quantity(value: Any) -> bool:
-    return type(value) is int and 0 <= value <= _MAX_QUANTITY
-
-
-def _hospital_ok(hospital: Any) -> bool:
-    if not isinstance(hospital, dict) or not _HOSPITAL_KEYS.issuperset(hospital):
-        return False
-    if not _is_id(hospital.get("id")) or not _is_quantity(hospital.get("quantity")):
-        return False
-    brands = hospital.get("brand_volumes")
-    if brands is not None and not isinstance(brands, list):
-        return False
-    if brands and not all(_brand_volume_ok(b) for b in brands):
-        return False
-    targets = hospital.get("reassign_to")
-    if targets is None:
-        return True
-    return isinstance(targets, list) and all(_is_id(t) for t in targets)
-
-
-def _brand_volume_ok(brand: Any) -> bool:
-    """A product's bid, or a product nobody bid, with its quantity (the schema's check)."""
-    if not isinstance(brand, dict) or len(brand) != 2 or "quantity" not in brand:
-        return False
-    label = brand.get("bid", brand.get("product"))
-    return _is_id(label) and _is_quantity(brand["quantity"])
-
-
-def _hospital_errors(document: Any) -> list[tuple[str, str]]:
-    """Schema errors of every hospital; the full validator runs only on the failing ones,
-    so messages are the same as for any other part of the document."""
-    errors: list[tuple[str, str]] = []
-    for i, item in enumerate(document.get("items", [])):
-        for j, demand in enumerate(item.get("demand", [])):
-            for k, hospital in enumerate(demand.get("hospitals", [])):
-                if _hospital_ok(hospital):
-                    continue
-                prefix = f"$.items[{i}].demand[{j}].hospitals[{k}]"
-                errors.extend(
-                    (prefix + path[1:], message)
-                    for path, message in schema_errors(_hospital_schema(), hospital)
-                )
-    return errors
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """No cyclic garbage collection while a national problem's ~10^7 objects are made:
+    they hold no cycles, and each generation-2 pass would walk all of them again (it
+    cost 40% of reading a national round). The collector is left as it was found."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def problem_from_dict(document: Any) -> Problem:
     """Parse and check a problem document; raise ``ProblemError`` with every error found."""
-    errors = schema_errors(_schema_without_hospitals(), document)
-    if not errors:
-        errors = _hospital_errors(document)
+    with _bulk():
+        return _problem_from_dict(document)
+
+
+def _problem_from_dict(document: Any) -> Problem:
+    errors = schema_errors(_schema_without_long_lists(), document)
+    if type(document) is dict:
+        errors += long_list_errors(document)
     if errors:
         raise ProblemError(errors)
     rule = document["rule_set"]
@@ -226,58 +209,14 @@ def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         for needed in required_fields:
             if needed not in item:
                 errors.append((f"{at}.{needed}", f"required by the {kind} rule kind"))
+        errors.extend(_winner_count_errors(at, item, doc["rule_set"]["parameters"]))
         for dup in _duplicates([d["region"] for d in item["demand"]]):
             errors.append((f"{at}.demand", f"region {dup!r} appears twice"))
         for j, demand in enumerate(item["demand"]):
             dat = f"{at}.demand[{j}]"
             if known_regions is not None and demand["region"] not in known_regions:
                 errors.append((f"{dat}.region", f"unknown region {demand['region']!r}"))
-            hospitals = demand.get("hospitals", [])
-            for dup in _duplicates([h["id"] for h in hospitals]):
-                errors.append((f"{dat}.hospitals", f"hospital id {dup!r} is used twice"))
-            if hospitals and sum(h["quantity"] for h in hospitals) != demand["quantity"]:
-                total = sum(h["quantity"] for h in hospitals)
-                errors.append(
-                    (
-                        f"{dat}.quantity",
-                        f"expected the sum of its hospitals' quantities ({total}), "
-                        f"got {demand['quantity']}",
-                    )
-                )
-            for k, hospital in enumerate(hospitals):
-                hat = f"{dat}.hospitals[{k}]"
-                brands = hospital.get("brand_volumes", [])
-                if brands and sum(b["quantity"] for b in brands) != hospital["quantity"]:
-                    total = sum(b["quantity"] for b in brands)
-                    errors.append(
-                        (
-                            f"{hat}.quantity",
-                            f"expected the sum of its brand volumes ({total}), "
-                            f"got {hospital['quantity']}",
-                        )
-                    )
-                for dup in _duplicates([b["product"] for b in brands if "product" in b]):
-                    errors.append((f"{hat}.brand_volumes", f"product {dup!r} is listed twice"))
-                for m, brand in enumerate(brands):
-                    if "bid" not in brand:
-                        continue  # a product nobody bid: its volume is always moved
-                    other = bids.get(brand["bid"])
-                    if other is None or other["item"] != item["id"]:
-                        errors.append(
-                            (
-                                f"{hat}.brand_volumes[{m}].bid",
-                                f"expected a bid on item {item['id']!r}, got {brand['bid']!r}",
-                            )
-                        )
-                for m, target in enumerate(hospital.get("reassign_to", [])):
-                    other = bids.get(target)
-                    if other is None or other["item"] != item["id"]:
-                        errors.append(
-                            (
-                                f"{hat}.reassign_to[{m}]",
-                                f"expected a bid on item {item['id']!r}, got {target!r}",
-                            )
-                        )
+            errors.extend(_hospital_reference_errors(dat, item["id"], demand, bids))
 
     for i, bid in enumerate(doc["bids"]):
         at = f"$.bids[{i}]"
@@ -330,35 +269,120 @@ def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     return errors
 
 
+def _hospital_reference_errors(
+    dat: str, item_id: str, demand: Mapping[str, Any], bids: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """A demand line's hospitals: ids unique, quantities adding up, brand volumes and
+    reassignments naming bids on the item. Lines with only an id and a quantity (nearly
+    all of a national round's 10^6) take the short path."""
+    errors: list[tuple[str, str]] = []
+    hospitals = demand.get("hospitals", [])
+    ids = [h["id"] for h in hospitals]
+    if len(set(ids)) != len(ids):
+        for dup in _duplicates(ids):
+            errors.append((f"{dat}.hospitals", f"hospital id {dup!r} is used twice"))
+    total = sum(h["quantity"] for h in hospitals)
+    if hospitals and total != demand["quantity"]:
+        errors.append(
+            (
+                f"{dat}.quantity",
+                f"expected the sum of its hospitals' quantities ({total}), "
+                f"got {demand['quantity']}",
+            )
+        )
+    for k, hospital in enumerate(hospitals):
+        if len(hospital) == 2 or (
+            not hospital.get("brand_volumes") and not hospital.get("reassign_to")
+        ):
+            continue  # an id and a quantity only
+        hat = f"{dat}.hospitals[{k}]"
+        brands = hospital.get("brand_volumes", [])
+        if brands and sum(b["quantity"] for b in brands) != hospital["quantity"]:
+            brand_total = sum(b["quantity"] for b in brands)
+            errors.append(
+                (
+                    f"{hat}.quantity",
+                    f"expected the sum of its brand volumes ({brand_total}), "
+                    f"got {hospital['quantity']}",
+                )
+            )
+        for dup in _duplicates([b["product"] for b in brands if "product" in b]):
+            errors.append((f"{hat}.brand_volumes", f"product {dup!r} is listed twice"))
+        for m, brand in enumerate(brands):
+            if "bid" not in brand:
+                continue  # a product nobody bid: its volume is always moved
+            other = bids.get(brand["bid"])
+            if other is None or other["item"] != item_id:
+                errors.append(
+                    (
+                        f"{hat}.brand_volumes[{m}].bid",
+                        f"expected a bid on item {item_id!r}, got {brand['bid']!r}",
+                    )
+                )
+        for m, target in enumerate(hospital.get("reassign_to", [])):
+            other = bids.get(target)
+            if other is None or other["item"] != item_id:
+                errors.append(
+                    (
+                        f"{hat}.reassign_to[{m}]",
+                        f"expected a bid on item {item_id!r}, got {target!r}",
+                    )
+                )
+    return errors
+
+
+def _winner_count_errors(
+    at: str, item: Mapping[str, Any], parameters: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """An item's own minimum number of winners must not exceed its maximum (its own, or
+    the rule set's)."""
+    low = item.get("min_winners", parameters.get("min_winners_per_item"))
+    high = item.get("max_winners", parameters.get("max_winners_per_item"))
+    if not isinstance(low, int) or not isinstance(high, int) or low <= high:
+        return []
+    if "max_winners" in item:
+        return [
+            (f"{at}.max_winners", f"must be at least the item's minimum number of winners ({low})")
+        ]
+    return [(f"{at}.min_winners", f"must be at most the maximum number of winners ({high})")]
+
+
+def _hospitals(lines: Sequence[Mapping[str, Any]]) -> tuple[HospitalDemand, ...]:
+    """A region's hospitals, sorted by id (a list already in order is not sorted again)."""
+    line = hospital_line
+    built = [
+        line(h["id"], h["quantity"])
+        if len(h) == 2 or (not h.get("brand_volumes") and not h.get("reassign_to"))
+        else HospitalDemand(
+            id=h["id"],
+            quantity=h["quantity"],
+            brand_volumes=tuple(
+                sorted(
+                    (
+                        BrandVolume(b.get("bid"), b["quantity"], b.get("product"))
+                        for b in h.get("brand_volumes", [])
+                    ),
+                    key=brand_volume_order,
+                )
+            ),
+            reassign_to=tuple(h.get("reassign_to", [])),
+        )
+        for h in lines
+    ]
+    ids = [h.id for h in built]
+    if ids != sorted(ids):  # timsort: one linear pass over a list already in order
+        built.sort(key=lambda h: h.id)
+    return tuple(built)
+
+
 def _build(doc: Mapping[str, Any]) -> Problem:
     rule = doc["rule_set"]
     items = []
     for item in doc["items"]:
-        demand = []
-        for d in item["demand"]:
-            hospitals = tuple(
-                sorted(
-                    (
-                        HospitalDemand(
-                            id=h["id"],
-                            quantity=h["quantity"],
-                            brand_volumes=tuple(
-                                sorted(
-                                    (
-                                        BrandVolume(b.get("bid"), b["quantity"], b.get("product"))
-                                        for b in h.get("brand_volumes", [])
-                                    ),
-                                    key=brand_volume_order,
-                                )
-                            ),
-                            reassign_to=tuple(h.get("reassign_to", [])),
-                        )
-                        for h in d.get("hospitals", [])
-                    ),
-                    key=lambda h: h.id,
-                )
-            )
-            demand.append(RegionDemand(d["region"], d["quantity"], hospitals))
+        demand = [
+            RegionDemand(d["region"], d["quantity"], _hospitals(d.get("hospitals", ())))
+            for d in item["demand"]
+        ]
         specs = tuple(
             sorted(
                 (
@@ -386,6 +410,9 @@ def _build(doc: Mapping[str, Any]) -> Problem:
                 representative_specification=item.get("representative_specification"),
                 reference_price=_dec(item.get("reference_price")),
                 previous_highest_winning_price=_dec(item.get("previous_highest_winning_price")),
+                min_winners=item.get("min_winners"),
+                max_winners=item.get("max_winners"),
+                unmet_penalty_price=_dec(item.get("unmet_penalty_price")),
             )
         )
     bids = tuple(
@@ -451,132 +478,18 @@ def _build(doc: Mapping[str, Any]) -> Problem:
             )
         ),
     )
-    digest = hashlib.sha256(canonical_json(problem_to_dict(problem)).encode("utf-8")).hexdigest()
-    return Problem(**{**problem.__dict__, "input_hash": digest})
+    return Problem(**{**problem.__dict__, "input_hash": problem_canonical(problem).input_hash})
 
 
-def canonical_json(document: Any) -> str:
-    """Sorted keys, no insignificant whitespace, UTF-8 text: the form that is hashed."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def problem_from_json(data: bytes | str) -> Problem:
+    """``problem_from_dict(load_problem_json(data))``; raises ``ProblemError``, or
+    ``ValueError`` for text that is not JSON."""
+    with _bulk():
+        return _problem_from_dict(load_problem_json(data))
 
 
 def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
-
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _brand_volume_dict(brand: BrandVolume) -> dict[str, Any]:
-    # A bid's entry is written exactly as before unbid products existed, so the canonical
-    # document (and the input hash) of a problem without them is unchanged.
-    if brand.bid is not None:
-        return {"bid": brand.bid, "quantity": brand.quantity}
-    return {"product": brand.product, "quantity": brand.quantity}
-
-
-def problem_to_dict(problem: Problem) -> dict[str, Any]:
-    """The canonical document of a parsed problem (defaults written out, lists sorted)."""
-    return {
-        "format": PROBLEM_FORMAT,
-        "rule_set": {
-            "kind": problem.rule_set.kind,
-            "name": problem.rule_set.name,
-            "version": problem.rule_set.version,
-            "parameters": _thaw(problem.rule_set.parameters),
-        },
-        "regions": list(problem.regions),
-        # Absent, not empty, when no supplier was listed: an empty list would make every
-        # bid's supplier unknown when the document is read back.
-        **(
-            {
-                "suppliers": [
-                    _drop_none({"id": s.id, "name": s.name, "capacity": s.capacity})
-                    for s in problem.suppliers
-                ]
-            }
-            if problem.suppliers
-            else {}
-        ),
-        "items": [
-            _drop_none(
-                {
-                    "id": item.id,
-                    "name": item.name,
-                    "max_valid_bid_price": str(item.max_valid_bid_price),
-                    "reference_price": _s(item.reference_price),
-                    "previous_highest_winning_price": _s(item.previous_highest_winning_price),
-                    "representative_specification": item.representative_specification,
-                    "specifications": [
-                        _drop_none(
-                            {
-                                "id": s.id,
-                                "strength": _s(s.strength),
-                                "fill_volume": _s(s.fill_volume),
-                                "pack_count": s.pack_count,
-                                "dosage_form": s.dosage_form,
-                                "oral_solid": s.oral_solid,
-                                "max_valid_bid_price": _s(s.max_valid_bid_price),
-                            }
-                        )
-                        for s in item.specifications
-                    ],
-                    "demand": [
-                        {
-                            "region": d.region,
-                            "quantity": d.quantity,
-                            "hospitals": [
-                                {
-                                    "id": h.id,
-                                    "quantity": h.quantity,
-                                    "brand_volumes": [
-                                        _brand_volume_dict(b) for b in h.brand_volumes
-                                    ],
-                                    "reassign_to": list(h.reassign_to),
-                                }
-                                for h in d.hospitals
-                            ],
-                        }
-                        for d in item.demand
-                    ],
-                }
-            )
-            for item in problem.items
-        ],
-        "bids": [
-            _drop_none(
-                {
-                    "id": b.id,
-                    "supplier": b.supplier,
-                    "item": b.item,
-                    "unit_price": str(b.unit_price),
-                    "specification": b.specification,
-                    "unit_comparable_price": _s(b.unit_comparable_price),
-                    "capacity": b.capacity,
-                    "eligible": b.eligible,
-                    "ineligible_reason": b.ineligible_reason,
-                    "region_preferences": list(b.region_preferences),
-                    "backup_preferences": list(b.backup_preferences),
-                    "tie_break_rank": b.tie_break_rank,
-                    "intended_volume": b.intended_volume,
-                    "accepts_price_adjustment": b.accepts_price_adjustment,
-                    "fixed_award_cost": str(b.fixed_award_cost),
-                }
-            )
-            for b in problem.bids
-        ],
-        "region_costs": [
-            {
-                "bid": c.bid,
-                "region": c.region,
-                "per_unit": str(c.per_unit),
-                "fixed": str(c.fixed),
-                "capacity_use_per_unit": c.capacity_use_per_unit,
-            }
-            for c in problem.region_costs
-        ],
-    }
 
 
 def result_to_dict(result: Result, *, include_timing: bool = True) -> dict[str, Any]:
@@ -599,6 +512,15 @@ def result_to_dict(result: Result, *, include_timing: bool = True) -> dict[str, 
             "explanation_parts": [m.to_dict() for m in result.run.explanation_parts],
             "warnings": list(result.run.warnings),
             "warning_parts": [m.to_dict() for m in result.run.warning_parts],
+            # Only for the automatic backend, so other documents are unchanged.
+            **(
+                {
+                    "solver_reason": result.run.solver_reason,
+                    "solver_reason_parts": [m.to_dict() for m in result.run.solver_reason_parts],
+                }
+                if result.run.solver_reason_parts
+                else {}
+            ),
         },
         "totals": {
             "cost": str(result.totals.cost),
@@ -606,6 +528,11 @@ def result_to_dict(result: Result, *, include_timing: bool = True) -> dict[str, 
             "ceiling_cost": str(result.totals.ceiling_cost),
             "savings_vs_reference": _s(result.totals.savings_vs_reference),
             "savings_vs_ceiling": str(result.totals.savings_vs_ceiling),
+            **(
+                {"unmet_penalty": str(result.totals.unmet_penalty)}
+                if result.totals.unmet_penalty is not None
+                else {}
+            ),
         },
         "items": [
             {
@@ -666,6 +593,17 @@ def result_to_dict(result: Result, *, include_timing: bool = True) -> dict[str, 
             for h in result.hospital_allocations
         ],
     }
+    if result.unmet_allowed:  # only when the problem lets demand go unmet
+        document["unmet_demand"] = [
+            {
+                "item": u.item,
+                "region": u.region,
+                "quantity": u.quantity,
+                "penalty_price": str(u.penalty_price),
+                "penalty": str(u.penalty),
+            }
+            for u in result.unmet
+        ]
     if include_timing:
         document["timing"] = {"solve_seconds": round(result.solve_seconds, 3)}
     return document

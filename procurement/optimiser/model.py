@@ -8,7 +8,7 @@ stents, sets). Every tuple is kept in the canonical order that ``io`` produces
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
@@ -75,6 +75,26 @@ class HospitalDemand:
     reassign_to: tuple[str, ...] = ()
 
 
+_new = object.__new__
+# hospital_line writes these fields itself: a field added to HospitalDemand must be added there.
+_HOSPITAL_FIELDS = ("id", "quantity", "brand_volumes", "reassign_to")
+if tuple(f.name for f in fields(HospitalDemand)) != _HOSPITAL_FIELDS:  # pragma: no cover
+    raise TypeError("HospitalDemand's fields changed: update hospital_line")
+
+
+def hospital_line(id: str, quantity: int) -> HospitalDemand:
+    """``HospitalDemand(id, quantity)`` without the frozen dataclass's per-field
+    ``__setattr__`` calls: a national round builds 10^6 of them (in half the time). The
+    object is equal to, and behaves exactly as, the one the constructor makes."""
+    hospital = _new(HospitalDemand)
+    state = hospital.__dict__
+    state["id"] = id
+    state["quantity"] = quantity
+    state["brand_volumes"] = ()
+    state["reassign_to"] = ()
+    return hospital
+
+
 @dataclass(frozen=True)
 class RegionDemand:
     region: str
@@ -92,6 +112,12 @@ class Item:
     representative_specification: str | None = None
     reference_price: Decimal | None = None
     previous_highest_winning_price: Decimal | None = None
+    # Optimised award only (None: the rule set's parameter applies). The item's own
+    # minimum and maximum number of winners, and the penalty price per agreed unit left
+    # unmet (given: the item may leave demand unmet, or end with no winner at all).
+    min_winners: int | None = None
+    max_winners: int | None = None
+    unmet_penalty_price: Decimal | None = None
 
     @property
     def pooled_demand(self) -> int:
@@ -210,12 +236,26 @@ class HospitalAllocation:
 
 
 @dataclass(frozen=True)
+class UnmetDemand:
+    """Agreed units of an (item, region) the optimised award leaves unmet, at a penalty."""
+
+    item: str
+    region: str
+    quantity: int
+    penalty_price: Decimal  # per unit
+    penalty: Decimal  # quantity x penalty_price, exact
+
+
+@dataclass(frozen=True)
 class Totals:
     cost: Decimal
     reference_cost: Decimal | None
     ceiling_cost: Decimal
     savings_vs_reference: Decimal | None
     savings_vs_ceiling: Decimal
+    # Only when the problem lets demand go unmet: the penalties of the unmet units (the
+    # objective is cost + unmet_penalty); None otherwise, and then not in the document.
+    unmet_penalty: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +269,13 @@ class RunRecord:
     # Run messages (``reasons.MESSAGE_CODES``): why there is no solution, and warnings.
     explanation_parts: tuple[ReasonPart, ...] = ()
     warning_parts: tuple[ReasonPart, ...] = ()
+    # Why the automatic backend ("auto") chose the solver it used; empty otherwise.
+    solver_reason_parts: tuple[ReasonPart, ...] = ()
+
+    @property
+    def solver_reason(self) -> str:
+        """The reason for the backend in English, derived from :attr:`solver_reason_parts`."""
+        return "; ".join(format_message(p) for p in self.solver_reason_parts)
 
     @property
     def explanation(self) -> tuple[str, ...]:
@@ -251,3 +298,7 @@ class Result:
     hospital_allocations: tuple[HospitalAllocation, ...]
     totals: Totals
     solve_seconds: float = 0.0
+    # Optimised award that may leave demand unmet: the unmet units (``unmet_allowed``
+    # says the problem allowed it, so the document lists them even when there are none).
+    unmet: tuple[UnmetDemand, ...] = ()
+    unmet_allowed: bool = False

@@ -13,28 +13,45 @@ to a minimal one by deletion, so the explanation names only constraints that con
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import ROUND_CEILING, Decimal
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
-from ortools.math_opt.python import mathopt
 from ortools.sat.python import cp_model
 
 from procurement.optimiser.allocation import (
     Allocated,
     Pricing,
     SolveStats,
-    agreed_quantity,
     largest_remainder,
     lay_out,
 )
+from procurement.optimiser.award_model import (  # re-exported: the model's public names
+    AwardModel,
+    Cell,
+    Constraint,
+    ItemTerms,
+    LinearModel,
+    UnmetCell,
+    agreed_total,
+    build_award_model,
+    item_terms,
+    price_windows,
+    unmet_penalty_price,
+)
+from procurement.optimiser.backends import (
+    CP_SAT,
+    HIGHS,
+    Race,
+    _cp_model,
+    solve_cp_sat,
+    solve_highs,
+    solve_side_by_side,
+)
 from procurement.optimiser.model import (
     Allocation,
-    Bid,
     BidOutcome,
     HospitalAllocation,
     Problem,
@@ -42,82 +59,29 @@ from procurement.optimiser.model import (
 from procurement.optimiser.reasons import (
     SOURCE_OPTIMISED_AWARD,
     ReasonPart,
-    format_message,
     message,
     part,
 )
 from procurement.optimiser.rules import ItemDecision
 
-
-@dataclass
-class Constraint:
-    terms: list[tuple[int, int]]  # (variable index, integer coefficient)
-    lower: int | None
-    upper: int | None
-    group: str
-    hard: bool = False  # structural links are never part of an explanation
-
-
-@dataclass
-class LinearModel:
-    """Variables are integer in [0, upper]; ``objective`` has integer (scaled) costs."""
-
-    names: list[str] = field(default_factory=list)
-    upper: list[int] = field(default_factory=list)
-    objective: list[int] = field(default_factory=list)
-    constraints: list[Constraint] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
-    # group name (its English text) -> the run message that names it in an explanation
-    messages: dict[str, ReasonPart] = field(default_factory=dict)
-    hint: dict[int, int] = field(default_factory=dict)
-
-    def var(self, name: str, upper: int, cost: int = 0) -> int:
-        self.names.append(name)
-        self.upper.append(upper)
-        self.objective.append(cost)
-        return len(self.names) - 1
-
-    def add(
-        self,
-        terms: list[tuple[int, int]],
-        lower: int | None,
-        upper: int | None,
-        group: ReasonPart | str,
-        *,
-        hard: bool = False,
-    ) -> None:
-        """A constraint of a group; a group that may explain infeasibility is a run
-        message, a structural link (``hard``) only a name."""
-        if isinstance(group, ReasonPart):
-            name = format_message(group)
-            self.messages.setdefault(name, group)
-        elif not hard:
-            raise ValueError(f"constraint group {group!r} needs a message to explain it")
-        else:
-            name = group
-        if not hard and name not in self.groups:
-            self.groups.append(name)
-        self.constraints.append(Constraint(terms, lower, upper, name, hard))
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One (bid, region) pair the model may award: its quantity and selection variables."""
-
-    item: str
-    bid: Bid
-    region: str
-    quantity: int  # agreed quantity of the region
-    select: int  # variable index: 1 when the bid supplies the region
-    amount: int | None  # variable index of the quantity when splitting is allowed
-
-
-@dataclass(frozen=True)
-class AwardModel:
-    model: LinearModel
-    cells: tuple[Cell, ...]
-    awards: Mapping[str, int]  # bid id -> award variable
-    volume_share: Decimal
+__all__ = [
+    "AwardModel",
+    "Cell",
+    "Constraint",
+    "ItemTerms",
+    "LinearModel",
+    "Solution",
+    "UnmetCell",
+    "agreed_total",
+    "allocate_optimised_award",
+    "build_award_model",
+    "item_terms",
+    "price_windows",
+    "solve_award",
+    "solve_cp_sat",
+    "solve_highs",
+    "unmet_penalty_price",
+]
 
 
 @dataclass(frozen=True)
@@ -128,228 +92,10 @@ class Solution:
     quantities: Mapping[tuple[str, str], int]  # (bid, region) -> units
     explanation: tuple[ReasonPart, ...] = ()
     solver: str = "cp-sat"
-
-
-def agreed_total(problem: Problem) -> int:
-    """All agreed units of the problem (the base of ``max_supplier_share``)."""
-    share = Decimal(problem.rule_set.parameters["volume_share"])
-    return sum(agreed_quantity(d.quantity, share) for item in problem.items for d in item.demand)
-
-
-def build_award_model(
-    problem: Problem,
-    decisions: Sequence[ItemDecision],
-    pricing: Pricing,
-    total_volume: int | None = None,
-) -> AwardModel:
-    """Translate the optimised-award parameters into a ``LinearModel`` over ``decisions``.
-
-    ``total_volume`` is the base of the supplier share limit: all agreed units of the
-    problem, also when the model covers only some of its items.
-    """
-    p = problem.rule_set.parameters
-    share = Decimal(p["volume_share"])
-    single = bool(p["single_source_per_region"])
-    min_split = p.get("min_split_share")
-    model = LinearModel()
-    cells: list[Cell] = []
-    awards: dict[str, int] = {}
-    region_costs = pricing.costs
-    use: dict[tuple[str, str], int] = {k: c.capacity_use_per_unit for k, c in region_costs.items()}
-    supplier_terms: dict[str, list[tuple[int, int]]] = {}
-    if total_volume is None:
-        total_volume = agreed_total(problem)
-    for decision in decisions:
-        item = decision.item
-        bids = list(decision.winners)  # for this kind: every valid bid, in rank order
-        for bid in bids:
-            awards[bid.id] = model.var(f"award[{bid.id}]", 1, pricing.to_int(bid.fixed_award_cost))
-        item_awards = [(awards[b.id], 1) for b in bids]
-        low, high = p["min_winners_per_item"], p["max_winners_per_item"]
-        model.add(item_awards, low, None, message("min_winners_for_item", count=low, item=item.id))
-        if high is not None:
-            model.add(
-                item_awards, None, high, message("max_winners_for_item", count=high, item=item.id)
-            )
-        bid_terms: dict[str, list[tuple[int, int]]] = {b.id: [] for b in bids}
-        coverage: list[tuple[int, int]] = []
-        for demand in item.demand:
-            q = agreed_quantity(demand.quantity, share)
-            if q == 0:
-                continue
-            region_cover: list[tuple[int, int]] = []
-            for bid in bids:
-                extra = pricing.region_cost(bid.id, demand.region)
-                unit = decision.award_prices[bid.id] + (extra.per_unit if extra else Decimal(0))
-                fixed = extra.fixed if extra else Decimal(0)
-                weight = use.get((bid.id, demand.region), 1)
-                if single:
-                    select = model.var(
-                        f"supply[{bid.id},{demand.region}]",
-                        1,
-                        pricing.to_int(unit * q + fixed),
-                    )
-                    amount = None
-                    region_cover.append((select, q))
-                    bid_terms[bid.id].append((select, q * weight))
-                    supplier_terms.setdefault(bid.supplier, []).append((select, q))
-                else:
-                    select = model.var(f"uses[{bid.id},{demand.region}]", 1, pricing.to_int(fixed))
-                    amount = model.var(f"units[{bid.id},{demand.region}]", q, pricing.to_int(unit))
-                    region_cover.append((amount, 1))
-                    bid_terms[bid.id].append((amount, weight))
-                    supplier_terms.setdefault(bid.supplier, []).append((amount, 1))
-                    model.add([(amount, 1), (select, -q)], None, 0, "split link", hard=True)
-                    if min_split is not None:
-                        least = int(
-                            (Decimal(min_split) * q).to_integral_value(rounding=ROUND_CEILING)
-                        )
-                        model.add(
-                            [(amount, 1), (select, -least)],
-                            0,
-                            None,
-                            message("min_split_share_for_item", item=item.id, share=str(min_split)),
-                        )
-                model.add([(select, 1), (awards[bid.id], -1)], None, 0, "award link", hard=True)
-                cells.append(Cell(item.id, bid, demand.region, q, select, amount))
-            model.add(
-                region_cover,
-                q,
-                q,
-                message(
-                    "supply_region_single_source" if single else "supply_region",
-                    units=q,
-                    item=item.id,
-                    region=demand.region,
-                ),
-            )
-            coverage.extend(region_cover)
-            # Hint: the cheapest valid bid supplies the region (the rule-based default).
-            if single and bids:
-                cheapest = min(
-                    (c for c in cells if c.item == item.id and c.region == demand.region),
-                    key=lambda c: (model.objective[c.select], c.bid.id),
-                )
-                model.hint[cheapest.select] = 1
-        for bid in bids:
-            model.add([*bid_terms[bid.id], (awards[bid.id], -1)], 0, None, "award link", hard=True)
-            if bid.capacity is not None:
-                model.add(
-                    bid_terms[bid.id],
-                    None,
-                    bid.capacity,
-                    message("bid_capacity", bid=bid.id, units=bid.capacity),
-                )
-    for supplier in problem.suppliers:
-        terms = supplier_terms.get(supplier.id, [])
-        if supplier.capacity is not None and terms:
-            model.add(
-                terms,
-                None,
-                supplier.capacity,
-                message("supplier_capacity", supplier=supplier.id, units=supplier.capacity),
-            )
-    cap = p.get("max_supplier_share")
-    if cap is not None:
-        limit = int(Decimal(cap) * total_volume)
-        for supplier_id, terms in sorted(supplier_terms.items()):
-            model.add(
-                terms,
-                None,
-                limit,
-                message("supplier_share", supplier=supplier_id, share=str(cap), units=total_volume),
-            )
-    return AwardModel(model, tuple(cells), awards, share)
-
-
-def _cp_model(
-    lm: LinearModel, *, with_objective: bool, enforce: bool
-) -> tuple[cp_model.CpModel, list[cp_model.IntVar], dict[str, cp_model.IntVar]]:
-    model = cp_model.CpModel()
-    xs = [
-        model.new_bool_var(n) if u == 1 else model.new_int_var(0, u, n)
-        for n, u in zip(lm.names, lm.upper, strict=True)
-    ]
-    literals: dict[str, cp_model.IntVar] = {}
-    if enforce:
-        for group in lm.groups:
-            literals[group] = model.new_bool_var(group)
-    for c in lm.constraints:
-        expr = cp_model.LinearExpr.weighted_sum(
-            [xs[i] for i, _ in c.terms], [k for _, k in c.terms]
-        )
-        lower = c.lower if c.lower is not None else -(2**62)
-        upper = c.upper if c.upper is not None else 2**62
-        ct = model.add_linear_constraint(expr, lower, upper)
-        if enforce and not c.hard:
-            ct.only_enforce_if(literals[c.group])
-    if with_objective:
-        nz = [(xs[i], k) for i, k in enumerate(lm.objective) if k]
-        model.minimize(cp_model.LinearExpr.weighted_sum([v for v, _ in nz], [k for _, k in nz]))
-        for i, v in sorted(lm.hint.items()):
-            model.add_hint(xs[i], v)
-    return model, xs, literals
-
-
-def solve_cp_sat(
-    lm: LinearModel, *, time_limit: float, relative_gap: float, workers: int, scale: int
-) -> tuple[str, list[int] | None, Decimal | None]:
-    model, xs, _ = _cp_model(lm, with_objective=True, enforce=False)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = 0
-    # Full LP relaxation in the search: on national award models (31,000 binaries, capacity
-    # shared across items) one worker at level 2 proved the optimum in ~10 s where the
-    # default two-worker portfolio stopped at a 0.0001% gap after 60 s (bench/).
-    solver.parameters.linearization_level = 2
-    # Interleaved search makes a multi-worker run repeatable (same input, same result).
-    solver.parameters.interleave_search = workers > 1
-    solver.parameters.relative_gap_limit = relative_gap
-    status = solver.solve(model)
-    if status == cp_model.INFEASIBLE:
-        return "infeasible", None, None
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return "unknown", None, None
-    values = [int(v) for v in solver.values(xs)]
-    # The objective is integral (scaled money), so its bound may be rounded up.
-    bound = Decimal(math.ceil(solver.best_objective_bound - 1e-6)) / scale
-    proven = status == cp_model.OPTIMAL
-    return ("optimal" if proven else "feasible"), values, bound
-
-
-def solve_highs(
-    lm: LinearModel, *, time_limit: float, relative_gap: float, scale: int
-) -> tuple[str, list[int] | None, Decimal | None]:
-    """The same model in HiGHS through MathOpt (costs in yuan as floats)."""
-    model = mathopt.Model(name="optimised-award")
-    xs = [
-        model.add_binary_variable(name=n)
-        if u == 1
-        else model.add_integer_variable(lb=0, ub=u, name=n)
-        for n, u in zip(lm.names, lm.upper, strict=True)
-    ]
-    for c in lm.constraints:
-        expr = mathopt.LinearSum(k * xs[i] for i, k in c.terms)
-        model.add_linear_constraint(
-            lb=-math.inf if c.lower is None else c.lower,
-            ub=math.inf if c.upper is None else c.upper,
-            expr=expr,
-        )
-    model.minimize(mathopt.LinearSum((k / scale) * xs[i] for i, k in enumerate(lm.objective) if k))
-    params = mathopt.SolveParameters(
-        time_limit=timedelta(seconds=time_limit), relative_gap_tolerance=relative_gap
-    )
-    result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params)
-    reason = result.termination.reason
-    if reason == mathopt.TerminationReason.INFEASIBLE:
-        return "infeasible", None, None
-    if not result.has_primal_feasible_solution():
-        return "unknown", None, None
-    values = [round(v) for v in result.variable_values(xs)]
-    bound = Decimal(repr(result.termination.objective_bounds.dual_bound)).quantize(Decimal("0.01"))
-    status = "optimal" if reason == mathopt.TerminationReason.OPTIMAL else "feasible"
-    return status, values, bound
+    unmet: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (item, region)
+    penalties: Mapping[str, Decimal] = field(default_factory=dict)  # items that may go unmet
+    warnings: tuple[ReasonPart, ...] = ()
+    solver_reason: tuple[ReasonPart, ...] = ()
 
 
 def explain_infeasible(
@@ -435,11 +181,23 @@ def _solve_group(
     award = build_award_model(problem, decisions, pricing, total_volume)
     lm = award.model
     gap = float(p["relative_gap"])
-    if p["backend"] == "highs":
+    backend, reason = p["backend"], None
+    if backend == "auto":
+        backend, reason = choose_backend(award)
+        lm.hint.clear()  # the rule-based hint breaks shared capacities; CP-SAT was faster without
+    if backend == "side_by_side":
+        race = Race(HIGHS, 0.0, SIDE_BY_SIDE_HIGHS_NODES)
+        status, values, bound, used = solve_side_by_side(
+            lm, race, time_limit=time_limit, relative_gap=gap, scale=pricing.scale
+        )
+        return _solution_of(
+            award, decisions, p, status, values, bound, f"side by side: {used}", pricing.scale
+        )
+    if backend == "highs":
         status, values, bound = solve_highs(
             lm, time_limit=time_limit, relative_gap=gap, scale=pricing.scale
         )
-        solver = "highs (mathopt)"
+        solver = HIGHS
     else:
         status, values, bound = solve_cp_sat(
             lm,
@@ -448,7 +206,55 @@ def _solve_group(
             workers=int(p.get("num_workers", 1)),
             scale=pricing.scale,
         )
-        solver = "cp-sat"
+        solver = CP_SAT
+    if reason is not None:
+        solver = f"auto: {solver}"
+    solution = _solution_of(award, decisions, p, status, values, bound, solver, pricing.scale)
+    return replace(solution, solver_reason=() if reason is None else (reason,))
+
+
+#: The automatic backend runs CP-SAT on models with fewer variables than this and HiGHS
+#: on larger ones (see ``choose_backend``).
+AUTO_HIGHS_MIN_VARIABLES = 10_000
+#: Side by side, HiGHS is preferred up to this many branch-and-bound nodes (a limit that
+#: is the same on every machine; more than a 60 s national-shape run needs).
+SIDE_BY_SIDE_HIGHS_NODES = 100_000
+
+
+def choose_backend(award: AwardModel) -> tuple[str, ReasonPart]:
+    """The backend for one model, by its size, and why (a run message).
+
+    Measured on the benchmarks (bench/, a shared 2-core machine): small models (OR-Library
+    cap71 and gap12, under 1,000 variables) are proven fastest by CP-SAT (0.2 to 1.0 s
+    against 0.4 to 2.4 s for HiGHS); large ones by HiGHS: 50 items x 20 bidders x 31
+    regions (32,000 variables, shared capacities) in 3.6 s against 5.5 s for CP-SAT, and
+    the national shape (28,000 variables with price windows, minimum national shares and
+    unmet demand) to a 0.01% gap within 60 s on every instance tried, where CP-SAT was
+    faster on some and 0.6% to 0.8% away after 60 s on others (docs/optimiser.md,
+    *Benchmark*). Running both side by side (backend ``side_by_side``) was no faster than
+    HiGHS alone on that machine.
+    """
+    variables = len(award.model.names)
+    if variables < AUTO_HIGHS_MIN_VARIABLES:
+        return "cp_sat", message(
+            "backend_cp_sat_small", variables=variables, threshold=AUTO_HIGHS_MIN_VARIABLES
+        )
+    return "highs", message(
+        "backend_highs_large", variables=variables, threshold=AUTO_HIGHS_MIN_VARIABLES
+    )
+
+
+def _solution_of(
+    award: AwardModel,
+    decisions: Sequence[ItemDecision],
+    p: Mapping[str, Any],
+    status: str,
+    values: list[int] | None,
+    bound: Decimal | None,
+    solver: str,
+    scale: int,
+) -> Solution:
+    lm = award.model
     if status == "infeasible":
         return Solution("infeasible", None, None, {}, explain_infeasible(lm), solver)
     if values is None:
@@ -462,13 +268,33 @@ def _solve_group(
             ),
         )
         return Solution("unknown", None, None, {}, explanation, solver)
+    return _read_solution(award, values, status, bound, solver, scale)
+
+
+def _read_solution(
+    award: AwardModel,
+    values: Sequence[int],
+    status: str,
+    bound: Decimal | None,
+    solver: str,
+    scale: int,
+) -> Solution:
+    """The units per (bid, region) and per unmet (item, region) of the model's values; the
+    objective recomputed exactly from the scaled integer costs."""
+    lm = award.model
     quantities: dict[tuple[str, str], int] = {}
     for cell in award.cells:
         q = values[cell.amount] if cell.amount is not None else cell.quantity * values[cell.select]
         if q:
             quantities[cell.bid.id, cell.region] = q
-    exact = Decimal(sum(k * v for k, v in zip(lm.objective, values, strict=True))) / pricing.scale
-    return Solution(status, exact, bound, quantities, (), solver)
+    unmet: dict[tuple[str, str], int] = {}
+    for left in award.unmet:
+        q = left.quantity * values[left.var] if left.single else values[left.var]
+        if q:
+            unmet[left.item, left.region] = q
+    exact = Decimal(sum(k * v for k, v in zip(lm.objective, values, strict=True))) / scale
+    penalties = {u.item: u.penalty for u in award.unmet}
+    return Solution(status, exact, bound, quantities, (), solver, unmet, penalties)
 
 
 def solve_award(problem: Problem, decisions: Sequence[ItemDecision], pricing: Pricing) -> Solution:
@@ -485,21 +311,63 @@ def solve_award(problem: Problem, decisions: Sequence[ItemDecision], pricing: Pr
     for group in groups:
         remaining = max(deadline - time.monotonic(), 1.0)
         solutions.append(_solve_group(problem, group, pricing, total_volume, remaining))
-    solver = solutions[0].solver if solutions else "none"
+    solver = _solver_name(solutions)
     if len(groups) > 1:
         solver += f" ({len(groups)} independent models)"
+    reasons = tuple(dict.fromkeys(r for s in solutions for r in s.solver_reason))
     for weakest in ("infeasible", "unknown"):
         failed = [s for s in solutions if s.status == weakest]
         if failed:
             explanation = tuple(line for s in failed for line in s.explanation)
-            return Solution(weakest, None, None, {}, explanation, solver)
+            return Solution(weakest, None, None, {}, explanation, solver, solver_reason=reasons)
     quantities: dict[tuple[str, str], int] = {}
+    unmet: dict[tuple[str, str], int] = {}
+    penalties: dict[str, Decimal] = {}
     for s in solutions:
         quantities.update(s.quantities)
+        unmet.update(s.unmet)
+        penalties.update(s.penalties)
     status = "optimal" if all(s.status == "optimal" for s in solutions) else "feasible"
     objective = sum((s.objective for s in solutions if s.objective is not None), Decimal(0))
     bound = sum((s.bound for s in solutions if s.bound is not None), Decimal(0))
-    return Solution(status, objective, bound, quantities, (), solver)
+    return Solution(
+        status,
+        objective,
+        bound,
+        quantities,
+        (),
+        solver,
+        unmet,
+        penalties,
+        _unmet_warnings(unmet, penalties),
+        reasons,
+    )
+
+
+def _solver_name(solutions: Sequence[Solution]) -> str:
+    """``cp-sat``, ``highs (mathopt)``, or for the automatic backend ``auto: <solver>``;
+    ``auto: cp-sat + highs (mathopt)`` when it chose differently for independent models."""
+    names = list(dict.fromkeys(s.solver for s in solutions))
+    if not names:
+        return "none"
+    if len(names) == 1:
+        return names[0]
+    return "auto: " + " + ".join(n.removeprefix("auto: ") for n in names)
+
+
+def _unmet_warnings(
+    unmet: Mapping[tuple[str, str], int], penalties: Mapping[str, Decimal]
+) -> tuple[ReasonPart, ...]:
+    """One warning per item that leaves agreed units unmet, in item order."""
+    by_item: dict[str, list[int]] = {}
+    for (item, _), units in sorted(unmet.items()):
+        by_item.setdefault(item, []).append(units)
+    return tuple(
+        message(
+            "unmet_demand", item=item, units=sum(units), regions=len(units), penalty=penalties[item]
+        )
+        for item, units in by_item.items()
+    )
 
 
 def allocate_optimised_award(
@@ -535,6 +403,7 @@ def _apply_solution(
                 if q:
                     supplied.setdefault(bid.id, []).append((demand.region, q))
         winners = tuple(b for b in decision.winners if b.id in supplied)
+        item_unmet = sum(solution.unmet.get((item.id, d.region), 0) for d in item.demand)
         outcomes: list[BidOutcome] = []
         for outcome in decision.outcomes:
             if outcome.status == "invalid":
@@ -553,6 +422,13 @@ def _apply_solution(
                 price = decision.award_prices[outcome.bid]
             elif solution.status in ("infeasible", "unknown"):
                 reason = part("optimiser_no_award", status=solution.status)
+                status, price = "lost", None
+            elif not winners and item_unmet:
+                reason = part(
+                    "optimiser_item_left_unmet",
+                    units=item_unmet,
+                    penalty=solution.penalties[item.id],
+                )
                 status, price = "lost", None
             else:
                 reason = part("optimiser_not_chosen")

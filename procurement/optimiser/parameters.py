@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 ParameterErrors = list[tuple[str, str]]
@@ -130,7 +131,11 @@ RENEWAL_SCHEMA = _object(
 
 OPTIMISED_AWARD_SCHEMA = _object(
     {
-        "min_winners_per_item": {"type": "integer", "minimum": 1},
+        "min_winners_per_item": {
+            "type": "integer",
+            "minimum": 0,
+            "x-expected": "a whole number of at least 0 (0: an item may end with no winner)",
+        },
         "max_winners_per_item": {
             "anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}],
             "x-expected": "a whole number of at least 1, or null for no maximum",
@@ -154,8 +159,24 @@ OPTIMISED_AWARD_SCHEMA = _object(
             "x-expected": "seconds, more than 0 and at most 3600",
         },
         "relative_gap": {"type": "string", "pattern": r"^0(\.\d{1,9})?$"},
-        "backend": {"enum": ["cp_sat", "highs"]},
+        "backend": {"enum": ["auto", "cp_sat", "highs", "side_by_side"]},
         "num_workers": {"type": "integer", "minimum": 1, "maximum": 64},
+        # The national shape (optional; absent or null: the constraint does not apply).
+        "max_price_ratio_among_winners": {
+            "anyOf": [*_DECIMAL["anyOf"], {"type": "null"}],
+            "x-expected": 'a ratio of at least 1 such as "1.8", or null for no limit',
+        },
+        "min_national_share_per_winner": {
+            "anyOf": [_SHARE, {"type": "null"}],
+            "x-expected": 'a share such as "0.05", or null for no minimum',
+        },
+        "unmet_penalty_ratio": {
+            "anyOf": [*_DECIMAL["anyOf"], {"type": "null"}],
+            "x-expected": (
+                'a multiple of the item\'s maximum valid bid price such as "2", or null: '
+                "every agreed unit must be supplied"
+            ),
+        },
     },
     [
         "min_winners_per_item",
@@ -181,12 +202,20 @@ def winner_cap_errors(parameters: Mapping[str, Any]) -> ParameterErrors:
 
 
 def optimised_award_errors(parameters: Mapping[str, Any]) -> ParameterErrors:
-    """The optimised award's minimum number of winners must not exceed its maximum."""
+    """The optimised award's minimum number of winners must not exceed its maximum; a price
+    ratio among winners is at least 1; an unmet-demand penalty is more than 0."""
+    errors: ParameterErrors = []
     low = parameters["min_winners_per_item"]
     high = parameters["max_winners_per_item"]
     if high is not None and high < low:
-        return [("$.max_winners_per_item", f"must be at least min_winners_per_item ({low})")]
-    return []
+        errors.append(("$.max_winners_per_item", f"must be at least min_winners_per_item ({low})"))
+    ratio = parameters.get("max_price_ratio_among_winners")
+    if ratio is not None and Decimal(ratio) < 1:
+        errors.append(("$.max_price_ratio_among_winners", f"must be at least 1, got {ratio!r}"))
+    penalty = parameters.get("unmet_penalty_ratio")
+    if penalty is not None and Decimal(penalty) <= 0:
+        errors.append(("$.unmet_penalty_ratio", f"must be more than 0, got {penalty!r}"))
+    return errors
 
 
 def no_errors(parameters: Mapping[str, Any]) -> ParameterErrors:

@@ -175,7 +175,9 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             name="optimised-award",
-            version="1",
+            # 2: the automatic backend (was "cp_sat") and the national shape's parameters,
+            # off (null) as before.
+            version="2",
             kind=kinds.OPTIMISED_AWARD.name,
             parameters={
                 "min_winners_per_item": 2,
@@ -187,8 +189,11 @@ PRESETS: dict[str, Preset] = {
                 "term_years": 2,
                 "time_limit_seconds": 60,
                 "relative_gap": "0",
-                "backend": "cp_sat",
+                "backend": "auto",
                 "num_workers": 1,
+                "max_price_ratio_among_winners": None,
+                "min_national_share_per_winner": None,
+                "unmet_penalty_ratio": None,
             },
             source="scenario analysis: minimum cost with supply-security constraints",
         ),

@@ -74,6 +74,11 @@ ENGLISH: Mapping[str, str] = MappingProxyType(
         "optimiser_not_chosen": (
             "not chosen by the optimiser: a cheaper award meets every constraint"
         ),
+        "optimiser_item_left_unmet": (
+            "not chosen by the optimiser: no bid of the item is awarded; its {units} agreed "
+            "units are left unmet at the penalty {penalty} per unit, which costs less than "
+            "any award meeting every constraint"
+        ),
     }
 )
 
@@ -83,7 +88,7 @@ REASON_CODES: frozenset[str] = frozenset(ENGLISH)
 PARENTHETICAL: frozenset[str] = frozenset({"tied"})
 
 # Parameters that are counts of units (grouped in thousands when shown).
-UNIT_PARAMS: frozenset[str] = frozenset({"units"})
+UNIT_PARAMS: frozenset[str] = frozenset({"units", "total"})
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,33 @@ MESSAGE_ENGLISH: Mapping[str, str] = MappingProxyType(
         "bid_capacity": "capacity of bid {bid} ({units} units)",
         "supplier_capacity": "capacity of supplier {supplier} across items ({units} units)",
         "supplier_share": "supplier {supplier} at most {share} of all {units} units",
+        "supply_region_or_unmet": (
+            "supply the {units} agreed units of item {item} in region {region} or leave them unmet"
+        ),
+        "supply_region_single_source_or_unmet": (
+            "supply the {units} agreed units of item {item} in region {region} from one "
+            "supplier or leave them unmet"
+        ),
+        "max_price_ratio_for_item": (
+            "the winners of item {item} within {ratio} x its lowest winning price"
+        ),
+        "min_national_share_for_item": (
+            "each winner of item {item} supplies at least {share} of its {total} agreed "
+            "units ({units} units)"
+        ),
+        # warnings (optimised award)
+        "unmet_demand": (
+            "item {item}: {units} agreed units in {regions} region(s) left unmet at the "
+            "penalty {penalty} per unit"
+        ),
+        # why the automatic backend chose its solver (run.solver_reason_parts)
+        "backend_cp_sat_small": (
+            "CP-SAT: {variables} variables (fewer than {threshold}); CP-SAT proved small "
+            "models fastest"
+        ),
+        "backend_highs_large": (
+            "HiGHS: {variables} variables (at least {threshold}); HiGHS proved large models fastest"
+        ),
         # explanation: no solution in time
         "no_solution_within_time": "no solution found within {seconds} s for item(s) {items}",
         # constraints relaxed by the scenario comparison
@@ -185,6 +217,10 @@ MESSAGE_ENGLISH: Mapping[str, str] = MappingProxyType(
         "relax_min_split_share": "minimum split share {share}",
         "relax_supplier_capacity": "supplier capacity across items",
         "relax_bid_capacity": "bid capacity",
+        "relax_item_min_winners": "the items' own minimum numbers of winners",
+        "relax_item_max_winners": "the items' own maximum numbers of winners",
+        "relax_price_ratio": "winners within {ratio} x the item's lowest winning price",
+        "relax_min_national_share": "each winner at least {share} of the item's volume",
         # what a constraint is relaxed to
         "relaxed_to_count": "{count}",
         "relaxed_no_maximum": "no maximum",

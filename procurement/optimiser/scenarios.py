@@ -89,17 +89,50 @@ def _relaxations(problem: Problem) -> list[tuple[ReasonPart, ReasonPart, Problem
         rule_set = dataclasses.replace(problem.rule_set, parameters={**parameters, **changes})
         out.append((name, to, dataclasses.replace(problem, rule_set=rule_set)))
 
-    if parameters["min_winners_per_item"] > 1:
+    item_low = any(i.min_winners is not None and i.min_winners > 1 for i in problem.items)
+    item_high = any(i.max_winners is not None for i in problem.items)
+    if parameters["min_winners_per_item"] > 1 and not item_low:
         relaxed(
             message("relax_min_winners", count=parameters["min_winners_per_item"]),
             message("relaxed_to_count", count=1),
             min_winners_per_item=1,
         )
-    if parameters["max_winners_per_item"] is not None:
+    elif item_low:  # items' own minimums (the national shape): all relaxed together
+        least = min(parameters["min_winners_per_item"], 1)
+        out.append(
+            (
+                message("relax_item_min_winners"),
+                message("relaxed_to_count", count=least),
+                _items_replaced(problem, min_winners_per_item=least),
+            )
+        )
+    if parameters["max_winners_per_item"] is not None and not item_high:
         relaxed(
             message("relax_max_winners", count=parameters["max_winners_per_item"]),
             message("relaxed_no_maximum"),
             max_winners_per_item=None,
+        )
+    elif item_high:
+        out.append(
+            (
+                message("relax_item_max_winners"),
+                message("relaxed_no_maximum"),
+                _items_replaced(problem, max_winners_per_item=None, clear="max_winners"),
+            )
+        )
+    if parameters.get("max_price_ratio_among_winners") is not None:
+        relaxed(
+            message("relax_price_ratio", ratio=str(parameters["max_price_ratio_among_winners"])),
+            message("relaxed_no_maximum"),
+            max_price_ratio_among_winners=None,
+        )
+    if parameters.get("min_national_share_per_winner") is not None:
+        relaxed(
+            message(
+                "relax_min_national_share", share=str(parameters["min_national_share_per_winner"])
+            ),
+            message("relaxed_no_minimum"),
+            min_national_share_per_winner=None,
         )
     if parameters["max_supplier_share"] is not None:
         relaxed(
@@ -142,6 +175,18 @@ def _relaxations(problem: Problem) -> list[tuple[ReasonPart, ReasonPart, Problem
             )
         )
     return out
+
+
+def _items_replaced(problem: Problem, clear: str = "min_winners", **changes: Any) -> Problem:
+    """The problem without the items' own ``clear`` field, its parameters changed."""
+    rule_set = dataclasses.replace(
+        problem.rule_set, parameters={**problem.rule_set.parameters, **changes}
+    )
+    if clear == "min_winners":
+        items = tuple(dataclasses.replace(i, min_winners=None) for i in problem.items)
+    else:
+        items = tuple(dataclasses.replace(i, max_winners=None) for i in problem.items)
+    return dataclasses.replace(problem, rule_set=rule_set, items=items)
 
 
 def compare_scenarios(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from procurement.optimiser.allocation import Pricing, SolveStats, decimals_of
@@ -16,8 +17,9 @@ from procurement.optimiser.model import (
     Result,
     RunRecord,
     Totals,
+    UnmetDemand,
 )
-from procurement.optimiser.optimised import Solution
+from procurement.optimiser.optimised import Solution, unmet_penalty_price
 from procurement.optimiser.rules import ItemDecision
 
 CENT = Decimal("0.01")
@@ -27,6 +29,10 @@ def money_scale_digits(problem: Problem, decisions: Sequence[ItemDecision]) -> i
     """Decimals needed so every price and cost times ``10 ** digits`` is an integer."""
     values = [c.per_unit for c in problem.region_costs] + [c.fixed for c in problem.region_costs]
     values += [b.fixed_award_cost for b in problem.bids]
+    values += [i.unmet_penalty_price for i in problem.items if i.unmet_penalty_price is not None]
+    if problem.rule_set.parameters.get("unmet_penalty_ratio") is not None:
+        parameters = problem.rule_set.parameters
+        values += [p for i in problem.items if (p := unmet_penalty_price(i, parameters))]
     for decision in decisions:
         values += list(decision.award_prices.values())
     return max((decimals_of(v) for v in values), default=0)
@@ -57,6 +63,10 @@ def solve(problem: Problem) -> Result:
     items = [_item_outcome(d, [a for a in allocations if a.item == d.item.id]) for d in decisions]
     run = _run_record(problem, stats, solution)
     bids = sorted((o for d in decisions for o in d.outcomes), key=lambda o: o.bid)
+    unmet = _unmet(solution)
+    totals = _totals(items, decisions)
+    if solution is not None and solution.penalties:
+        totals = replace(totals, unmet_penalty=sum((u.penalty for u in unmet), Decimal(0)))
     return Result(
         rule_set=problem.rule_set,
         run=run,
@@ -66,8 +76,19 @@ def solve(problem: Problem) -> Result:
         hospital_allocations=tuple(
             sorted(hospitals, key=lambda h: (h.item, h.region, h.hospital, h.bid))
         ),
-        totals=_totals(items, decisions),
+        totals=totals,
         solve_seconds=time.perf_counter() - started,
+        unmet=unmet,
+        unmet_allowed=solution is not None and bool(solution.penalties),
+    )
+
+
+def _unmet(solution: Solution | None) -> tuple[UnmetDemand, ...]:
+    if solution is None:
+        return ()
+    return tuple(
+        UnmetDemand(item, region, q, solution.penalties[item], solution.penalties[item] * q)
+        for (item, region), q in sorted(solution.unmet.items())
     )
 
 
@@ -100,6 +121,8 @@ def _run_record(problem: Problem, stats: SolveStats, solution: Solution | None) 
         bound=solution.bound,
         gap=gap,
         explanation_parts=solution.explanation,
+        warning_parts=solution.warnings,
+        solver_reason_parts=solution.solver_reason,
     )
 
 

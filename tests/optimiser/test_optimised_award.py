@@ -158,7 +158,7 @@ def two_item_problem(**parameters: object) -> dict:
 
 def test_items_that_share_no_constraint_are_solved_as_separate_models() -> None:
     result = solve(problem_from_dict(two_item_problem()))
-    assert result.run.solver == "cp-sat (2 independent models)"
+    assert result.run.solver == "auto: cp-sat (2 independent models)"
     assert result.run.status == "optimal"
     assert result.run.objective == brute_force_minimum(1) + 100  # C1 supplies Y at 1.00
     assert result.totals.cost == result.run.objective
@@ -166,7 +166,7 @@ def test_items_that_share_no_constraint_are_solved_as_separate_models() -> None:
 
 def test_a_share_limit_links_items_into_one_model() -> None:
     result = solve(problem_from_dict(two_item_problem(max_supplier_share="0.9")))
-    assert result.run.solver == "cp-sat"
+    assert result.run.solver == "auto: cp-sat"
 
 
 def test_no_solution_within_the_time_limit_is_reported_as_unknown_not_infeasible(

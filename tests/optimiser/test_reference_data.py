@@ -36,7 +36,7 @@ def test_batch2_replay_matches_28_of_32_drugs_and_explains_the_other_four() -> N
 
 
 @pytest.mark.reference_data
-@pytest.mark.parametrize("backend", ["cp_sat", "highs"])
+@pytest.mark.parametrize("backend", ["auto", "cp_sat", "highs"])
 def test_orlib_instances_reach_their_known_optima(backend: str) -> None:
     check = load_script("check_orlib")
     rows = check.check(SHARED / "orlib", backend, 60.0, io.StringIO())

@@ -27,10 +27,11 @@ from tests.optimiser.conftest import bids_at, problem
 from tests.optimiser.test_optimised_award import award_problem
 from tests.optimiser.test_scenarios import preset_rule_set
 
-WARNING_CODES = {"capacity_shortfall"}
+WARNING_CODES = {"capacity_shortfall", "unmet_demand"}
 TIME_LIMIT_CODES = {"no_solution_within_time"}
 RELAX_CODES = {c for c in MESSAGE_CODES if c.startswith(("relax_", "relaxed_"))}
-CONSTRAINT_CODES = MESSAGE_CODES - WARNING_CODES - TIME_LIMIT_CODES - RELAX_CODES
+BACKEND_CODES = {c for c in MESSAGE_CODES if c.startswith("backend_")}
+CONSTRAINT_CODES = MESSAGE_CODES - WARNING_CODES - TIME_LIMIT_CODES - RELAX_CODES - BACKEND_CODES
 
 
 def _shortfall_result() -> Result:
@@ -83,7 +84,18 @@ def test_every_constraint_code_names_a_group_of_some_model() -> None:
     split = _model_codes(
         single_source_per_region=False, min_split_share="0.2", max_winners_per_item=3
     )
-    assert single | split == CONSTRAINT_CODES
+    national = _model_codes(
+        min_winners_per_item=0,
+        max_price_ratio_among_winners="1.1",
+        min_national_share_per_winner="0.1",
+        unmet_penalty_ratio="1",
+    )
+    national_split = _model_codes(
+        single_source_per_region=False, min_winners_per_item=0, unmet_penalty_ratio="1"
+    )
+    assert single | split | national | national_split == CONSTRAINT_CODES
+    assert "supply_region_single_source_or_unmet" in national
+    assert "supply_region_or_unmet" in national_split
     assert "supply_region_single_source" in single
     assert "supply_region" in split
 
@@ -122,9 +134,14 @@ def test_every_relaxation_code_is_used_by_the_comparison() -> None:
     document = award_problem()
     document["suppliers"] = [{"id": "S-B1", "capacity": 400}, {"id": "S-B2"}, {"id": "S-B3"}]
     with_supplier_capacity = problem_from_dict(document)
+    national = award_problem(
+        max_price_ratio_among_winners="1.8", min_national_share_per_winner="0.1"
+    )
+    national["items"][0].update(min_winners=2, max_winners=3)
+    national_shape = problem_from_dict(national)
     used = {
         p.code
-        for source in (base, split, with_supplier_capacity)
+        for source in (base, split, with_supplier_capacity, national_shape)
         for constraint, relaxed, _ in _relaxations(source)
         for p in (constraint, relaxed)
     }
@@ -167,6 +184,8 @@ def test_schema_enumerates_exactly_the_explanation_and_warning_codes() -> None:
     warned = run["warning_parts"]["items"]["properties"]["code"]["enum"]
     assert set(explained) == CONSTRAINT_CODES | TIME_LIMIT_CODES
     assert set(warned) == WARNING_CODES
+    chosen = run["solver_reason_parts"]["items"]["properties"]["code"]["enum"]
+    assert set(chosen) == BACKEND_CODES
 
 
 def test_message_codes_are_their_own_and_unknown_ones_are_refused() -> None:
