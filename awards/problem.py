@@ -16,7 +16,6 @@ volume enter the problem as preferences, read here too (``selection_preferences`
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,8 +31,8 @@ from catalog.comparable_price import ComparablePriceCoefficients, representative
 from catalog.models import FormGroup, Specification
 from procurement.models import Ceiling, DemandDeclaration, Round, RoundItem, RuleSet
 from procurement.optimiser import model as opt
-from procurement.optimiser import problem_to_dict, validate_rule_set
-from procurement.optimiser.io import canonical_json
+from procurement.optimiser import validate_rule_set
+from procurement.optimiser.canonical import with_input_hash
 
 # Why the platform itself made a bid ineligible, before the optimiser sees it: reason code
 # -> the English text handed to the optimiser as the bid's ``ineligible_reason``. The text
@@ -80,11 +79,6 @@ class BuiltProblem:
     bid_manufacturer: dict[int, int] = field(default_factory=dict)
     bid_unit_price: dict[int, Decimal] = field(default_factory=dict)
     ineligible: dict[int, str] = field(default_factory=dict)  # opened bid id -> reason code
-
-
-def input_hash(problem: opt.Problem) -> str:
-    """SHA-256 of the canonical JSON of the problem, as the optimiser's parser computes it."""
-    return hashlib.sha256(canonical_json(problem_to_dict(problem)).encode("utf-8")).hexdigest()
 
 
 def _opt_rule_set(rule_set: RuleSet) -> opt.RuleSet:
@@ -212,7 +206,8 @@ def problem_build(
             )
         ),
     )
-    built.problem = replace(problem, input_hash=input_hash(problem))
+    # The canonical bytes and their SHA-256 in one pass, as the optimiser's parser hashes.
+    built.problem = with_input_hash(problem)
     return built
 
 

@@ -113,6 +113,11 @@ MESSAGES: Mapping[str, Promise] = {
     "optimiser_not_chosen": _(
         "not chosen by the optimiser: a cheaper award meets every constraint"
     ),
+    "optimiser_item_left_unmet": _(
+        "not chosen by the optimiser: no bid of the item is awarded; its %(units)s agreed "
+        "units are left unmet at the penalty %(penalty)s per unit, which costs less than "
+        "any award meeting every constraint"
+    ),
     # the platform's own reasons (awards.problem)
     "excluded_by_objection": _("excluded after an upheld objection"),
     "failed_integrity_check": _("failed the integrity check at the bid opening"),
@@ -140,7 +145,9 @@ ALLOCATION_SOURCE_LABELS: Mapping[str, Promise] = {
 }
 
 # Parameters holding a price per smallest unit (shown to 4 decimals, grouped).
-PRICE_PARAMS = frozenset({"price", "ceiling", "lowest", "anchor", "max_price", "previous"})
+PRICE_PARAMS = frozenset(
+    {"price", "ceiling", "lowest", "anchor", "max_price", "previous", "penalty"}
+)
 
 
 def _list(values: Iterable[str]) -> str:
@@ -264,6 +271,32 @@ RUN_MESSAGES: Mapping[str, Promise] = {
         "supply all %(units)s agreed units of item %(item)s in province %(region)s from one "
         "supplier"
     ),
+    "supply_region_or_unmet": _(
+        "supply the %(units)s agreed units of item %(item)s in province %(region)s or leave "
+        "them unmet"
+    ),
+    "supply_region_single_source_or_unmet": _(
+        "supply the %(units)s agreed units of item %(item)s in province %(region)s from one "
+        "supplier or leave them unmet"
+    ),
+    "max_price_ratio_for_item": _(
+        "the winners of item %(item)s within %(ratio)s times its lowest winning price"
+    ),
+    "min_national_share_for_item": _(
+        "each winner of item %(item)s supplies at least %(share)s of its %(total)s agreed "
+        "units (%(units)s units)"
+    ),
+    "unmet_demand": _(
+        "item %(item)s: %(units)s agreed units in %(regions)s province(s) left unmet at the "
+        "penalty %(penalty)s per unit"
+    ),
+    "backend_cp_sat_small": _(
+        "CP-SAT: %(variables)s variables (fewer than %(threshold)s); CP-SAT proved small "
+        "models fastest"
+    ),
+    "backend_highs_large": _(
+        "HiGHS: %(variables)s variables (at least %(threshold)s); HiGHS proved large models fastest"
+    ),
     "bid_capacity": _("capacity of bid %(bid)s (%(units)s units)"),
     "supplier_capacity": _("capacity of supplier %(supplier)s across items (%(units)s units)"),
     "supplier_share": _("supplier %(supplier)s at most %(share)s of all %(units)s units"),
@@ -275,6 +308,10 @@ RUN_MESSAGES: Mapping[str, Promise] = {
     "relax_min_split_share": _("a minimum share of %(share)s for each supplier of a province"),
     "relax_supplier_capacity": _("supplier capacity across items"),
     "relax_bid_capacity": _("bid capacity"),
+    "relax_item_min_winners": _("the items' own minimum numbers of winners"),
+    "relax_item_max_winners": _("the items' own maximum numbers of winners"),
+    "relax_price_ratio": _("winners within %(ratio)s times the item's lowest winning price"),
+    "relax_min_national_share": _("each winner at least %(share)s of the item's volume"),
     "relaxed_to_count": pgettext_lazy("constraint relaxed to a number", "%(count)s"),
     "relaxed_no_maximum": _("no maximum"),
     "relaxed_no_minimum": _("no minimum"),

@@ -38,6 +38,12 @@ SAMPLES: dict[str, object] = {
     "share": "0.3",
     "seconds": "60",
     "items": ["ATOR-T", "CLO-T"],
+    "penalty": "1.2345",
+    "regions": 3,
+    "ratio": "1.8",
+    "total": 2000000,
+    "variables": 32000,
+    "threshold": 10000,
 }
 
 
