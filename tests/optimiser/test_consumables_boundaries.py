@@ -197,3 +197,16 @@ def test_renewal_with_no_quote_under_the_limit_awards_nothing() -> None:
         item={"previous_highest_winning_price": "798"},
     )
     assert item(run(document)) == ItemRow((), 1, 1, None, None, None, 0, "0.00")
+
+
+def test_a_group_ratio_a_millionth_above_the_limit_is_shown_above_it() -> None:
+    """DESIGN.md §3 ("explained per bid"): 180.0001 / 100 = 1.800001 never reads 1.8000."""
+    result = run(joints(("B1", "100", 500), ("B2", "180.0001", 300), ("B3", "400", 200)))
+    assert bids(result)["B2"] == BidRow(
+        "lost",
+        2,
+        None,
+        "180.0001",
+        "group A: rank 2 of 2, cap 2; 1.800001 x the group's lowest 100, limit 1.8",
+        "A",
+    )

@@ -73,6 +73,26 @@ def test_one_ten_thousandth_above_1_8_times_the_lowest_loses() -> None:
     assert item(result) == ItemRow(("B1",), 2, 2, 2, "0.5", 1, 0, "0.00")
 
 
+def test_a_ratio_a_millionth_above_the_limit_is_shown_above_it() -> None:
+    """DESIGN.md §3 ("explained per bid"): a lost bid's ratio never reads as the limit."""
+    result = run(
+        problem("national-drug-batch-4", bids_at("100.0000", "180.0001"), ceiling="200.0000")
+    )
+    # 180.0001 / 100 = 1.800001: at four decimals that would read 1.8000, "within" 1.8.
+    assert bids(result)["B2"] == BidRow(
+        "lost",
+        2,
+        None,
+        "180.0001",
+        "rank 2 of 2 valid bids, cap 2 for 2 bidders; 1.800001 x the lowest 100.0000, "
+        "limit 1.8; 180.0001 per unit is above 0.10; cuts 10.0% from the maximum valid bid "
+        "price 200.0000, needs 50.0%",
+    )
+
+
+# --- condition (b): at most 0.10 yuan per unit --------------------------------------------
+
+
 def test_exactly_ten_fen_per_unit_wins() -> None:
     """DESIGN.md §2.1 rule 5(b), batches 2-9: "at most 0.10 yuan per unit"."""
     result = run(problem("national-drug-batch-4", bids_at("0.0400", "0.1000"), ceiling="0.1500"))
@@ -118,6 +138,24 @@ def test_exactly_a_half_cut_from_the_ceiling_wins() -> None:
         "price 2.0000, needs 50.0%",
     )
     assert item(result) == ItemRow(("B1", "B2"), 2, 2, 2, "0.6", 1, 0, "0.00")
+
+
+def test_just_under_a_half_cut_loses_and_says_by_how_much() -> None:
+    """DESIGN.md §2.1 rule 5(c): 1.0001 of 2.0000 cuts 49.995%, short of 50%."""
+    result = run(problem("national-drug-batch-4", bids_at("0.5000", "1.0001"), ceiling="2.0000"))
+    assert bids(result)["B2"] == BidRow(
+        "lost",
+        2,
+        None,
+        "1.0001",
+        "rank 2 of 2 valid bids, cap 2 for 2 bidders; 2.00 x the lowest 0.5000, limit 1.8; "
+        "1.0001 per unit is above 0.10; cuts 49.995% from the maximum valid bid price 2.0000, "
+        "needs 50.0%",
+    )
+    assert item(result).winners == ("B1",)
+
+
+# --- the maximum valid bid price ----------------------------------------------------------
 
 
 def test_a_bid_exactly_at_the_ceiling_is_valid_and_above_it_invalid() -> None:
