@@ -122,7 +122,7 @@ def test_from_parameters_keeps_every_coefficient_of_the_rule_set() -> None:
             "strength": "1.6",
             "fill_volume": "1.8",
             "pack_count_oral_solid": "1.9",
-            "pack_count_other": 2,
+            "pack_count_other": "1.85",
             "dosage_form_ratios": {"tablet": 1, "capsule": "1.1"},
         }
     )
@@ -130,13 +130,22 @@ def test_from_parameters_keeps_every_coefficient_of_the_rule_set() -> None:
         strength=Decimal("1.6"),
         fill_volume=Decimal("1.8"),
         pack_count_oral_solid=Decimal("1.9"),
-        pack_count_other=Decimal("2"),
+        pack_count_other=Decimal("1.85"),
         dosage_form_ratios={"capsule": Decimal("1.1"), "tablet": Decimal("1")},
     )
-    # and they are the ones applied: 5 -> 10 ml x1.8; 1 -> 2 vials x2; 3 x 1.8 x 2 / 2
+    # and they are the ones applied: 5 -> 10 ml x1.8; 1 -> 2 vials x1.85:
+    # 3 x 1.8 x 1.85 / 2 = 4.9950
     five = Specification(fill_volume=Decimal(5), oral_solid=False)
     ten_twos = Specification(fill_volume=Decimal(10), pack_count=2, oral_solid=False)
-    assert unit_comparable_price(Decimal(3), five, ten_twos, coefficients) == Decimal("5.4000")
+    assert unit_comparable_price(Decimal(3), five, ten_twos, coefficients) == Decimal("4.9950")
+    # 10 mg -> 20 mg x1.6: 1.0000 x 1.6 = 1.6000
+    ten_mg = Specification(strength=Decimal(10))
+    twenty_mg = Specification(strength=Decimal(20))
+    assert unit_comparable_price(Decimal(1), ten_mg, twenty_mg, coefficients) == Decimal("1.6000")
+    # capsule -> tablet 1 / 1.1 (to 34 digits), 1.1000 a capsule is 1.0000 a tablet
+    capsule = Specification(dosage_form="capsule")
+    tablet = Specification(dosage_form="tablet")
+    assert unit_comparable_price(Decimal("1.1"), capsule, tablet, coefficients) == Decimal("1.0000")
     # oral solid, 10 -> 20 tablets x1.9: 1.0000 x 10 x 1.9 / 20 = 0.9500
     tens = Specification(pack_count=10)
     twenties = Specification(pack_count=20)
@@ -168,6 +177,16 @@ def test_whole_doublings_are_exact_powers_of_the_coefficient() -> None:
     with localcontext() as ctx:
         ctx.prec = 34
         assert comparable_factor(eighty, five, PUBLISHED) == Decimal(1) / Decimal("8.3521")
+        # a sixteenth of the pack, not an oral solid: 2.0 ** -4 = 0.0625 exactly (the
+        # continuous formula gives 0.06250000000000000000000000000000004)
+        sixteen = Specification(pack_count=16, oral_solid=False)
+        single = Specification(pack_count=1, oral_solid=False)
+        assert comparable_factor(sixteen, single, PUBLISHED) == Decimal("0.0625")
+        # a 64th of the strength: 1.7 ** -6 to 34 digits (continuous: ...9071, not ...9068)
+        sixty_four = Specification(strength=Decimal(64))
+        assert comparable_factor(sixty_four, Specification(strength=Decimal(1)), PUBLISHED) == (
+            Decimal(1) / Decimal("1.7") ** 6
+        )
     # 0.5000 x 8.3521 = 4.17605, exactly half way: 4.1761. A factor a hair under 8.3521
     # (the continuous formula gives 8.352099...996) would round it down to 4.1760.
     assert unit_comparable_price(Decimal("0.5000"), five, eighty, PUBLISHED) == Decimal("4.1761")

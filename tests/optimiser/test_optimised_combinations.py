@@ -259,3 +259,27 @@ def test_one_group_found_but_not_proven_optimal_makes_the_whole_run_feasible(
 def test_a_soft_constraint_needs_a_message_to_explain_it() -> None:
     with pytest.raises(ValueError, match=r"^constraint group 'cap' needs a message to explain it$"):
         LinearModel().add([], 0, 1, "cap")
+
+
+def test_each_region_has_exactly_one_supplier_so_three_winners_need_three_regions() -> None:
+    """Single source: an extra winner cannot co-supply a region already supplied."""
+    result = run(
+        award(
+            {"B1": "1.00", "B2": "1.10", "B3": "1.20"}, {"P1": 10, "P2": 10}, min_winners_per_item=3
+        )
+    )
+    assert result.run.status == "infeasible"
+    assert result.run.explanation[0] == "at least 3 winners for item X"
+
+
+def test_a_suppliers_capacity_across_items_decides_where_it_supplies() -> None:
+    """S1 bids on X (10 units) and Y (5) at 1.00 but can make 12: it supplies Y, where the
+    other bid is dearer (4.00 against X's 2.00): X 10 x 2.00 + Y 5 x 1.00 = 25.00."""
+    document = two_items(S1=12)
+    document["bids"][1].update({"supplier": "S1", "unit_price": "1.00"})
+    document["bids"].append({"id": "B2", "item": "X", "supplier": "S3", "unit_price": "2.00"})
+    document["bids"].append({"id": "C2", "item": "Y", "supplier": "S4", "unit_price": "4.00"})
+    document["suppliers"] += [{"id": "S2"}, {"id": "S3"}, {"id": "S4"}]
+    result = run(document)
+    assert supplied(result) == {("B2", "P1"): 10, ("C1", "P1"): 5}
+    assert result.run.objective == Decimal(25)
