@@ -8,6 +8,7 @@ rule set built in code without the optional parameters the schema would require.
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from types import MappingProxyType
 
 from procurement.optimiser import problem_from_dict
@@ -353,3 +354,29 @@ def test_consumables_ties_are_explained_and_winners_listed_by_price() -> None:
 def test_consumables_with_no_valid_bid_award_nothing() -> None:
     result = run(problem("consumables-joints", [{"id": "B1", "unit_price": "600"}], ceiling="500"))
     assert item(result) == ItemRow((), 1, 0, None, None, None, 0, "0.00")
+
+
+def test_for_the_optimised_award_the_rules_only_rank_the_valid_bids() -> None:
+    """decide_items: the optimised award's rule layer checks validity and ranks; every
+    valid bid awaits the solver at its own comparable price."""
+    document = problem("optimised-award", bids_at("1.2000", "1.0000", "9.0000"), ceiling="2.0000")
+    [decision] = decide_items(problem_from_dict(document))
+    rows = {
+        o.bid: (o.status, o.rank, o.award_price, o.unit_comparable_price, o.reason)
+        for o in decision.outcomes
+    }
+    assert rows == {
+        "B1": ("lost", 2, None, Decimal("1.2000"), "valid; awaiting the optimiser"),
+        "B2": ("lost", 1, None, Decimal("1.0000"), "valid; awaiting the optimiser"),
+        "B3": (
+            "invalid",
+            None,
+            None,
+            Decimal("9.0000"),
+            "9.0000 is above the maximum valid bid price 2.0000",
+        ),
+    }
+    assert [b.id for b in decision.winners] == ["B2", "B1"]
+    assert decision.award_prices == {"B2": Decimal("1.0000"), "B1": Decimal("1.2000")}
+    assert (decision.bidders, decision.valid_bids, decision.winner_cap) == (3, 2, None)
+    assert (decision.agreed_volume_share, decision.term_years) == (None, None)
