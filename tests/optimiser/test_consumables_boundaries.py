@@ -210,3 +210,43 @@ def test_a_group_ratio_a_millionth_above_the_limit_is_shown_above_it() -> None:
         "group A: rank 2 of 2, cap 2; 1.800001 x the group's lowest 100, limit 1.8",
         "A",
     )
+
+
+def test_at_exactly_1_8_the_group_ratio_is_coded_within_the_limit() -> None:
+    """The reason's codes (the result format; the web page words them per language) say
+    which side of the limit the ratio is on, also at exactly 1.8."""
+    result = run(joints(("B1", "100", 500), ("B2", "180", 300), ("B3", "400", 200)))
+    b2 = next(b for b in result.bids if b.bid == "B2")
+    assert [p.code for p in b2.reason_parts] == ["group_rank", "group_ratio_within"]
+    above = run(joints(("B1", "100", 500), ("B2", "180.01", 300), ("B3", "400", 200)))
+    b2 = next(b for b in above.bids if b.bid == "B2")
+    assert [p.code for p in b2.reason_parts] == ["group_rank", "group_ratio_above"]
+
+
+def test_group_ratios_of_prices_under_one_yuan() -> None:
+    """0.50 and 1.00 in one group: 2.00 x the group's lowest, above 1.8."""
+    result = run(joints(("B1", "0.50", 500), ("B2", "1.00", 300), ("B3", "400", 200)))
+    assert bids(result)["B2"] == BidRow(
+        "lost",
+        2,
+        None,
+        "1.00",
+        "group A: rank 2 of 2, cap 2; 2.00 x the group's lowest 0.50, limit 1.8",
+        "A",
+    )
+
+
+def test_a_group_a_share_is_shown_rounded_half_up() -> None:
+    """A rule set's group A share of 81.25% reads 81.3% (and 812.5 of 1,000 units: B2,
+    starting at 800, is still group A)."""
+    result = run(
+        joints(
+            ("B1", "100", 800),
+            ("B2", "150", 200),
+            parameters={"group_a_volume_share": "0.8125"},
+        )
+    )
+    assert result.items[0].notes == (
+        "group A: the largest suppliers holding the first 81.3% of 1000 intended units",
+    )
+    assert {b: r.group for b, r in bids(result).items()} == {"B1": "A", "B2": "A"}

@@ -380,3 +380,16 @@ def test_for_the_optimised_award_the_rules_only_rank_the_valid_bids() -> None:
     assert decision.award_prices == {"B2": Decimal("1.0000"), "B1": Decimal("1.2000")}
     assert (decision.bidders, decision.valid_bids, decision.winner_cap) == (3, 2, None)
     assert (decision.agreed_volume_share, decision.term_years) == (None, None)
+
+
+def test_decide_items_gives_each_consumables_bid_its_group() -> None:
+    document = problem(
+        "consumables-joints",
+        [
+            {"id": "B1", "unit_price": "100", "intended_volume": 800},
+            {"id": "B2", "unit_price": "150", "intended_volume": 200},
+        ],
+        ceiling="5000",
+    )
+    [decision] = decide_items(problem_from_dict(document))
+    assert decision.groups == {"B1": "A", "B2": "B"}
