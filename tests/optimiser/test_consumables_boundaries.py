@@ -250,3 +250,13 @@ def test_a_group_a_share_is_shown_rounded_half_up() -> None:
         "group A: the largest suppliers holding the first 81.3% of 1000 intended units",
     )
     assert {b: r.group for b, r in bids(result).items()} == {"B1": "A", "B2": "A"}
+
+
+def test_winners_tied_across_groups_are_listed_by_bid_id_after_the_rule_sets_order() -> None:
+    """DESIGN.md §2.1 rule 6: the bid id ends every tie-break order, also when the rule
+    set's order does not name it (here capacity only)."""
+    result = run(
+        joints(("B2", "150", 800), ("B1", "150", 200), parameters={"tie_break": ["capacity_desc"]})
+    )
+    assert {b: r.group for b, r in bids(result).items()} == {"B1": "B", "B2": "A"}
+    assert item(result).winners == ("B1", "B2")

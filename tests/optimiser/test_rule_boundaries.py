@@ -742,3 +742,18 @@ def test_no_valid_bid_leaves_the_item_unawarded_with_every_count() -> None:
     result = run(problem("national-drug-batch-4", bids_at("2.0000", "3.0000")))
     assert item(result) == ItemRow((), 2, 0, None, None, None, 0, "0.00")
     assert result.items[0].notes == ("no valid bid: the item is not awarded",)
+
+
+def test_a_ratio_is_shown_rounded_half_up_at_every_precision() -> None:
+    """0.9000 / 0.8000 = 1.125 reads 1.13; 36.0010 / 20 = 1.80005 reads 1.8001 (half up
+    at four decimals already shows it above 1.8)."""
+    within = run(problem("national-drug-batch-4", bids_at("0.8000", "0.9000"), ceiling="1.0000"))
+    assert bids(within)["B2"].reason == (
+        "rank 2 of 2 valid bids, cap 2 for 2 bidders; 1.13 x the lowest 0.8000, limit 1.8"
+    )
+    above = run(problem("national-drug-batch-4", bids_at("20.0000", "36.0010"), ceiling="40"))
+    assert bids(above)["B2"].reason == (
+        "rank 2 of 2 valid bids, cap 2 for 2 bidders; 1.8001 x the lowest 20.0000, limit 1.8; "
+        "36.0010 per unit is above 0.10; cuts 10.0% from the maximum valid bid price 40, "
+        "needs 50.0%"
+    )
