@@ -358,3 +358,28 @@ def test_money_scaling_refuses_a_figure_with_more_decimals_than_the_scale() -> N
     assert (pricing.scale, pricing.to_int(Decimal("1.23"))) == (100, 123)
     with pytest.raises(ValueError, match=r"^1\.234 has more than 2 decimals$"):
         pricing.to_int(Decimal("1.234"))
+
+
+def test_a_default_reassignment_of_a_single_set_and_a_capacity_of_zero() -> None:
+    """B1 (100) has room for one more set: it takes 1 of P01's 5 and B2 (120) the other
+    4; a lone winner with a capacity of 0 is short by all it must supply."""
+    document = problem(
+        "consumables-joints",
+        [
+            {"id": "B1", "unit_price": "100", "capacity": 1},
+            {"id": "B2", "unit_price": "120"},
+        ],
+        ceiling="5000",
+        demand=[{"region": "P01", "quantity": 5}],
+    )
+    assert rows_of(run(document)) == {
+        ("P01", "B1", DEFAULT): (1, "0", "100"),
+        ("P01", "B2", DEFAULT): (4, "0", "480"),
+    }
+    alone = problem(
+        "consumables-joints",
+        [{"id": "B1", "unit_price": "100", "capacity": 0}],
+        ceiling="5000",
+        demand=[{"region": "P01", "quantity": 5}],
+    )
+    assert run(alone).run.warnings == (shortfall("B1", 5, 0),)
