@@ -6,10 +6,13 @@ Each case is small enough to solve by hand; the comment says why its optimum is 
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from ortools.math_opt.python import mathopt
+from ortools.sat.python import cp_model
 
 from procurement.optimiser import optimised
 from procurement.optimiser.optimised import LinearModel
@@ -283,3 +286,88 @@ def test_a_suppliers_capacity_across_items_decides_where_it_supplies() -> None:
     result = run(document)
     assert supplied(result) == {("B2", "P1"): 10, ("C1", "P1"): 5}
     assert result.run.objective == Decimal(25)
+
+
+@pytest.mark.parametrize("backend", ["cp_sat", "highs"])
+def test_split_supply_never_uses_a_negative_amount(backend: str) -> None:
+    """Three bidders, no minimum split: B1 (capacity 6) 6, B2 4, B3 nothing: 14.00.
+    (A negative amount of the dearest bid would pay for more of the others.)"""
+    result = run(
+        award(
+            {"B1": "1", "B2": "2", "B3": "3"},
+            {"P1": 10},
+            capacities={"B1": 6},
+            backend=backend,
+            **SPLIT,
+        )
+    )
+    assert supplied(result) == {("B1", "P1"): 6, ("B2", "P1"): 4}
+    assert result.run.objective == Decimal(14)
+
+
+@pytest.mark.parametrize("backend", ["cp_sat", "highs"])
+def test_a_region_of_two_units_supplied_by_the_one_winner_allowed(backend: str) -> None:
+    """Split supply, at most one winner: B1 supplies both units of P1 alone."""
+    result = run(
+        award(
+            {"B1": "1.00", "B2": "2.00"},
+            {"P1": 2},
+            max_winners_per_item=1,
+            backend=backend,
+            **SPLIT,
+        )
+    )
+    assert supplied(result) == {("B1", "P1"): 2}
+
+
+@pytest.mark.parametrize("backend", ["cp_sat", "highs"])
+def test_the_bound_is_in_yuan_when_prices_have_decimals(backend: str) -> None:
+    """Money is scaled by 100 in the solver (prices with two decimals); the objective and
+    the bound are reported back in yuan: 100 x 1.10 + 1 x 1.00 = 111.00."""
+    result = run(
+        award(
+            {"B1": "1.00", "B2": "1.10"},
+            {"P1": 100, "P2": 0, "P3": 1},
+            region_costs=[{"bid": "B1", "region": "P1", "fixed": "20"}],
+            backend=backend,
+        )
+    )
+    assert (result.run.objective, result.run.bound, result.run.gap) == (
+        Decimal("111.00"),
+        Decimal("111.00"),
+        Decimal(0),
+    )
+
+
+class _Unproven(cp_model.CpSolver):
+    """CP-SAT that says FEASIBLE where it proved OPTIMAL (as after a time limit)."""
+
+    def solve(self, model: cp_model.CpModel, *args: Any, **kwargs: Any) -> Any:
+        status = super().solve(model, *args, **kwargs)
+        return cp_model.FEASIBLE if status == cp_model.OPTIMAL else status
+
+
+def test_a_cp_sat_solution_not_proven_optimal_is_reported_feasible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cp_model, "CpSolver", _Unproven)
+    result = run(award({"B1": "1.00", "B2": "1.10"}, {"P1": 100}))
+    assert (result.run.status, result.run.objective) == ("feasible", Decimal("100.00"))
+    assert supplied(result) == {("B1", "P1"): 100}
+
+
+def test_a_highs_solution_not_proven_optimal_is_reported_feasible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = mathopt.solve
+
+    def unproven(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        termination = dataclasses.replace(
+            result.termination, reason=mathopt.TerminationReason.FEASIBLE
+        )
+        return dataclasses.replace(result, termination=termination)
+
+    monkeypatch.setattr(mathopt, "solve", unproven)
+    result = run(award({"B1": "1.00", "B2": "1.10"}, {"P1": 100}, backend="highs"))
+    assert (result.run.status, result.run.objective) == ("feasible", Decimal("100.00"))
