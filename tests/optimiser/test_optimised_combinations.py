@@ -371,3 +371,10 @@ def test_a_highs_solution_not_proven_optimal_is_reported_feasible(
     monkeypatch.setattr(mathopt, "solve", unproven)
     result = run(award({"B1": "1.00", "B2": "1.10"}, {"P1": 100}, backend="highs"))
     assert (result.run.status, result.run.objective) == ("feasible", Decimal("100.00"))
+
+
+def test_no_solution_in_time_still_names_the_solver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(optimised, "solve_cp_sat", lambda *args, **kwargs: ("unknown", None, None))
+    result = run(award({"B1": "1.00"}, {"P1": 10}))
+    assert (result.run.status, result.run.solver) == ("unknown", "cp-sat")
+    assert result.run.explanation == ("no solution found within 10 s for item(s) X",)
