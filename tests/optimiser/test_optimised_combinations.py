@@ -378,3 +378,9 @@ def test_no_solution_in_time_still_names_the_solver(monkeypatch: pytest.MonkeyPa
     result = run(award({"B1": "1.00"}, {"P1": 10}))
     assert (result.run.status, result.run.solver) == ("unknown", "cp-sat")
     assert result.run.explanation == ("no solution found within 10 s for item(s) X",)
+
+
+def test_no_solution_in_time_from_highs_names_highs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(optimised, "solve_highs", lambda *args, **kwargs: ("unknown", None, None))
+    result = run(award({"B1": "1.00"}, {"P1": 10}, backend="highs"))
+    assert (result.run.status, result.run.solver) == ("unknown", "highs (mathopt)")
