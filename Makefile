@@ -9,7 +9,7 @@ PORT ?= 8000
 # back, Chromium for the browser journeys, gettext for the translation catalogs.
 SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils chromium gettext
 
-.PHONY: run test bench lint typecheck setup setup-dev system-packages migrate seed messages clean
+.PHONY: run test bench mutation lint typecheck setup setup-dev system-packages migrate seed messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
@@ -70,6 +70,11 @@ test: system-packages setup-dev lint typecheck
 
 bench: setup-dev
 	$(BIN)/python -m bench.run
+
+# Mutation testing of the pure cores, each module against its own tests (minutes, not
+# part of `make test`; README "Mutation testing"). `make mutation MODULES=rules` runs one.
+mutation: setup-dev
+	nice $(BIN)/python scripts/mutation.py $(MODULES)
 
 messages: setup-dev
 	$(BIN)/python scripts/i18n.py update

@@ -50,12 +50,19 @@ def money(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _ratio_shown(ratio: Decimal, limit: Decimal) -> Decimal:
-    """Two decimals, or four when two would hide which side of the limit it is on."""
-    shown = ratio.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if (ratio > limit) != (shown > limit):
-        shown = ratio.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+def _shown(value: Decimal, places: int, side: Callable[[Decimal], bool]) -> Decimal:
+    """``value`` half up to ``places`` decimals, two more at a time while rounding would
+    put it on the other side of its limit (``side``): a reason never contradicts its verdict."""
+    shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    while side(shown) != side(value):
+        places += 2
+        shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return shown
+
+
+def _ratio_shown(ratio: Decimal, limit: Decimal) -> Decimal:
+    """Two decimals, or four (or more) when two would hide which side of the limit it is on."""
+    return _shown(ratio, 2, lambda shown: shown > limit)
 
 
 def _percent_number(share: Decimal) -> Decimal:
@@ -260,7 +267,7 @@ def _price_conditions(
         (met if enough else failed).append(
             part(
                 "cut_from_ceiling_met" if enough else "cut_from_ceiling_short",
-                cut=_percent_number(cut),
+                cut=_shown(cut * 100, 1, lambda shown: shown >= min_cut * 100),
                 ceiling=ceiling,
                 needed=_percent_number(min_cut),
             )
