@@ -185,7 +185,7 @@ def test_an_infeasible_scenario_names_the_solver_and_the_split_share() -> None:
             **SPLIT,
         )
     )
-    assert (result.run.status, result.run.solver) == ("infeasible", "cp-sat")
+    assert (result.run.status, result.run.solver) == ("infeasible", "auto: cp-sat")
     assert result.run.explanation == (
         "at least 2 winners for item X",
         "each supplier of a region of item X takes at least 0.6 of it",
@@ -230,8 +230,8 @@ def two_items(**suppliers: int | None) -> dict:
 
 def test_items_linked_by_no_supplier_constraint_are_separate_models() -> None:
     """Only a capacity across items (or a share limit) links items into one model."""
-    assert run(two_items(S1=None, S2=None)).run.solver == "cp-sat (2 independent models)"
-    assert run(two_items(S1=100, S2=100)).run.solver == "cp-sat (2 independent models)"
+    assert run(two_items(S1=None, S2=None)).run.solver == "auto: cp-sat (2 independent models)"
+    assert run(two_items(S1=100, S2=100)).run.solver == "auto: cp-sat (2 independent models)"
     shared = two_items(S1=100)
     shared["bids"][1]["supplier"] = "S1"
     result = run(shared)
@@ -376,7 +376,7 @@ def test_a_highs_solution_not_proven_optimal_is_reported_feasible(
 def test_no_solution_in_time_still_names_the_solver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(optimised, "solve_cp_sat", lambda *args, **kwargs: ("unknown", None, None))
     result = run(award({"B1": "1.00"}, {"P1": 10}))
-    assert (result.run.status, result.run.solver) == ("unknown", "cp-sat")
+    assert (result.run.status, result.run.solver) == ("unknown", "auto: cp-sat")
     assert result.run.explanation == ("no solution found within 10 s for item(s) X",)
 
 

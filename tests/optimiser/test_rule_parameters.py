@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from procurement.optimiser import problem_from_dict
 from procurement.optimiser.model import RuleSet
-from procurement.optimiser.rules import decide_items
+from procurement.optimiser.solve import decide_items
 from tests.optimiser.conftest import bids_at, problem
 from tests.optimiser.outcomes import BidRow, ItemRow, bids, item, run
 
