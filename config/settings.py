@@ -343,6 +343,15 @@ if not DEBUG and JICAI_MASTER_KEY == JICAI_DEMO_MASTER_KEY:
 JICAI_OCID_PREFIX = env.str("JICAI_OCID_PREFIX", default="ocds-jicai0")
 
 SESSION_COOKIE_HTTPONLY = True
+# HTTPS only in production (debug off): plain HTTP is redirected, and browsers are told
+# by HSTS to use HTTPS for a year. Behind a TLS-terminating proxy set
+# DJANGO_SECURE_PROXY_SSL_HEADER=on (the proxy must set X-Forwarded-Proto).
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"

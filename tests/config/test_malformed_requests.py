@@ -139,3 +139,56 @@ def test_a_lost_connection_in_a_middleware_is_a_503_too(monkeypatch) -> None:
     assert response.status_code == 503
     api = client.get("/api/v1/me/")
     assert api.status_code == 503 and api.json()["code"] == "database_unavailable"
+
+
+# --- throttles: 429 with Retry-After and a JSON body ---------------------------------------
+
+
+def _rates(settings, **rates: str | None) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": None, "user": None, "write": None, "anon": None}
+        | rates,
+    }
+
+
+def test_a_token_over_its_rate_gets_429_with_retry_after_and_json(settings) -> None:
+    _rates(settings, token="3/minute")
+    client = _api("hospital")
+    assert [client.get("/api/v1/me/").status_code for _ in range(3)] == [200, 200, 200]
+    throttled = client.get("/api/v1/me/")
+    assert throttled.status_code == 429
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert throttled.json()["detail"] == "请求已被限流。 预计 60 秒后可用。"  # Chinese by default
+    # Another caller has its own count.
+    assert _api("manufacturer").get("/api/v1/me/").status_code == 200
+
+
+def test_a_users_tokens_and_sessions_share_the_users_rate(settings) -> None:
+    from rest_framework.authtoken.models import Token
+
+    _rates(settings, user="2/minute")
+    user = user_of("office")
+    token_client = APIClient()
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    session_client = APIClient()
+    session_client.force_login(user)
+    assert token_client.get("/api/v1/me/").status_code == 200
+    assert session_client.get("/api/v1/me/").status_code == 200
+    assert token_client.get("/api/v1/me/").status_code == 429
+
+
+def test_anonymous_callers_are_throttled_per_address(settings) -> None:
+    _rates(settings, anon="2/minute")
+    here = APIClient(REMOTE_ADDR="10.0.0.1")
+    assert [here.get("/api/v1/rounds/X/opening/").status_code for _ in range(2)] == [404, 404]
+    assert here.get("/api/v1/rounds/X/opening/").status_code == 429
+    assert APIClient(REMOTE_ADDR="10.0.0.2").get("/api/v1/rounds/X/opening/").status_code == 404
+
+
+def test_writes_have_their_own_tighter_rate(settings) -> None:
+    _rates(settings, write="1/minute")
+    client = _api("hospital")
+    assert client.post("/api/v1/purchases/", {"lines": []}, format="json").status_code == 400
+    assert client.post("/api/v1/purchases/", {"lines": []}, format="json").status_code == 429
+    assert client.get("/api/v1/me/").status_code == 200  # reads are not writes
