@@ -37,12 +37,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 
 import numpy as np
 import openpyxl
 import pandas as pd
+from defusedxml import DefusedXmlException
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font
+
+from common.xlsx_guard import XlsxLimits, XlsxRefused, inspect_xlsx
 
 ROW = "row"
 # Whole numbers above this are refused: beyond any real annual quantity, and it keeps
@@ -50,6 +54,14 @@ ROW = "row"
 MAX_WHOLE_NUMBER = 10**12
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK and GB2312
 SUFFIXES = (".csv", ".xlsx")
+# Limits checked while a file is read, before it is parsed whole (common.xlsx_guard for
+# .xlsx): a national collated demand file has a million lines of about ten columns and
+# unpacks to a few hundred MB; nothing real comes near these.
+MAX_ROWS_ANY = 2_000_000  # data rows, where the caller sets no lower limit
+MAX_COLUMNS = 100
+MAX_CELLS = 30_000_000
+MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100  # spreadsheets compress 5 to 30 times; zip bombs thousands
 
 
 class ColumnKind(enum.Enum):
@@ -168,7 +180,7 @@ def _normalise_header(text: object) -> str:
     return value
 
 
-def _read_csv(data: bytes) -> pd.DataFrame:
+def _read_csv(data: bytes, max_rows: int) -> pd.DataFrame:
     if b"\x00" in data[:4096]:
         raise SpreadsheetRefused(
             _("The file is not a readable CSV file: save it as CSV (UTF-8 or GB18030) or .xlsx.")
@@ -189,14 +201,21 @@ def _read_csv(data: bytes) -> pd.DataFrame:
         )
     if not text.strip():
         raise SpreadsheetRefused(_("The file is empty."))
+    # The header says how wide the sheet is: a header of 100,000 columns is refused
+    # before pandas builds a column for each (a data row wider than the header is a
+    # parser error). Rows are read up to one past the limit, never all of them.
+    header = next(csv.reader(io.StringIO(text[: text.find("\n") + 1 or len(text)])), [])
+    if len(header) > MAX_COLUMNS:
+        raise SpreadsheetRefused(_columns_refused(MAX_COLUMNS))
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             io.StringIO(text),
             dtype=str,
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,  # keep positions so row numbers match the file
             engine="c",
+            nrows=max_rows + 1,
         )
     except pd.errors.EmptyDataError as exc:
         raise SpreadsheetRefused(_("The file is empty.")) from exc
@@ -204,9 +223,73 @@ def _read_csv(data: bytes) -> pd.DataFrame:
         raise SpreadsheetRefused(
             _("The CSV file could not be read: %(detail)s") % {"detail": str(exc)[:200]}
         ) from exc
+    if len(frame) > max_rows:
+        raise SpreadsheetRefused(_rows_refused(max_rows))
+    return frame
 
 
-def _read_xlsx(data: bytes) -> pd.DataFrame:
+def _rows_refused(limit: int) -> str:
+    return _("The file has more than %(limit)s data rows; at most %(limit)s are accepted here.") % {
+        "limit": f"{limit:,}"
+    }
+
+
+def _columns_refused(limit: int) -> str:
+    return _(
+        "A row of the file has more than %(limit)s columns; at most %(limit)s are accepted."
+    ) % {"limit": f"{limit:,}"}
+
+
+def _xlsx_refused(refusal: XlsxRefused) -> str:
+    """The message for a workbook ``common.xlsx_guard`` refused."""
+    values = refusal.values
+    limit = values.get("limit")
+    shown = (
+        human_size(limit)
+        if refusal.reason == "uncompressed"
+        else f"{limit:,}"
+        if isinstance(limit, int)
+        else ""
+    )
+    messages = {
+        "dtd": _(
+            "The workbook holds an XML document type declaration (DTD) in %(part)s, which "
+            "spreadsheets never need; it is refused for safety. Save it again from your "
+            "spreadsheet program."
+        ),
+        "xml": _(
+            "The workbook's part %(part)s is not well-formed XML: save it again from your "
+            "spreadsheet program."
+        ),
+        "ratio": _(
+            "The workbook is compressed %(ratio)s to 1 (at most %(limit)s to 1 is accepted): "
+            "it may be a zip bomb. Save it again from your spreadsheet program."
+        ),
+        "uncompressed": _("The workbook unpacks to more than %(limit)s; it is refused."),
+        "members": _("The workbook has %(count)s parts; at most %(limit)s are accepted."),
+        "cells": _("The file has more than %(limit)s cells; at most %(limit)s are accepted."),
+    }
+    if refusal.reason == "rows":
+        return _rows_refused(int(values["limit"]))  # type: ignore[call-overload]
+    if refusal.reason == "columns":
+        return _columns_refused(int(values["limit"]))  # type: ignore[call-overload]
+    if refusal.reason in messages:
+        return messages[refusal.reason] % {**values, "limit": shown}
+    return _("The file is not a readable .xlsx workbook: save it again from your spreadsheet.")
+
+
+def _read_xlsx(data: bytes, max_rows: int) -> pd.DataFrame:
+    limits = XlsxLimits(
+        max_rows=max_rows,
+        max_columns=MAX_COLUMNS,
+        max_cells=MAX_CELLS,
+        max_uncompressed_bytes=MAX_UNCOMPRESSED_BYTES,
+        max_compression_ratio=MAX_COMPRESSION_RATIO,
+    )
+    try:
+        inspect_xlsx(data, limits)
+    except XlsxRefused as refusal:
+        raise SpreadsheetRefused(_xlsx_refused(refusal)) from refusal
     try:
         frame = pd.read_excel(
             io.BytesIO(data),
@@ -216,7 +299,14 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
             na_filter=False,
             engine="openpyxl",
         )
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+        ParseError,
+        DefusedXmlException,
+    ) as exc:
         raise SpreadsheetRefused(
             _("The file is not a readable .xlsx workbook: save it again from your spreadsheet.")
         ) from exc
@@ -226,13 +316,16 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def read_frame(data: bytes, *, filename: str) -> pd.DataFrame:
-    """Read every cell as text. Raises SpreadsheetRefused for unreadable files."""
+def read_frame(data: bytes, *, filename: str, max_rows: int | None = None) -> pd.DataFrame:
+    """Read every cell as text. Raises SpreadsheetRefused for unreadable files, and for
+    files over the limits (rows, columns, cells; for .xlsx the unpacked size, the
+    compression ratio, a DTD) as soon as reading tells, before parsing them whole."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    rows = max_rows if max_rows is not None else MAX_ROWS_ANY
     if suffix == ".csv":
-        frame = _read_csv(data)
+        frame = _read_csv(data, rows)
     elif suffix == ".xlsx":
-        frame = _read_xlsx(data)
+        frame = _read_xlsx(data, rows)
     else:
         raise SpreadsheetRefused(
             _("Unknown file type “%(name)s”: upload a .xlsx or .csv file.") % {"name": filename}
@@ -491,7 +584,7 @@ def read_spreadsheet(
         # held in memory whole.
         data = source.read(max_bytes + 1)
         check_size(len(data), max_bytes=max_bytes)
-    raw = read_frame(data, filename=filename)
+    raw = read_frame(data, filename=filename, max_rows=max_rows)
     mapping = match_columns(raw, columns)
     if raw.empty:
         raise SpreadsheetRefused(_("The file has a header row but no data rows."))
