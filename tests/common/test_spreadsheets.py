@@ -172,5 +172,7 @@ def test_a_file_with_more_rows_than_allowed_is_refused_before_its_rows_are_check
     data = ("品种编码,数量\n" + "D-ATV-OS,5\n" * 4).encode()
     with pytest.raises(SpreadsheetRefused) as refused:
         read(data, max_rows=3)
-    assert refused.value.message == "The file has more than 3 data rows; at most 3 are accepted here."
+    assert refused.value.message == (
+        "The file has more than 3 data rows; at most 3 are accepted here."
+    )
     assert len(read(data, max_rows=4).frame) == 4

@@ -62,8 +62,10 @@ def workbook_with(parts: dict[str, bytes]) -> bytes:
 def sheet_xml(rows: int, cells_per_row: int = 1, prolog: bytes = b"") -> bytes:
     """A worksheet of ``rows`` rows of tiny cells (after a header row)."""
     head = (
-        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + prolog + b'<worksheet xmlns="'
-        b'http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        + prolog
+        + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<sheetData>"
         b'<row r="1"><c r="A1" t="inlineStr"><is><t>item code</t></is></c>'
         b'<c r="B1" t="inlineStr"><is><t>quantity</t></is></c></row>'
     )
@@ -89,9 +91,7 @@ def test_an_xlsx_of_200k_tiny_rows_is_refused_in_well_under_a_second() -> None:
     data = workbook_with({SHEET: sheet_xml(200_000)})
     assert len(data) < 600_000  # the issue's file was 199 KB
     message, seconds = refusal(data, max_rows=MAX_ROWS_IN_REQUEST)
-    assert message == (
-        "The file has more than 50,000 data rows; at most 50,000 are accepted here."
-    )
+    assert message == ("The file has more than 50,000 data rows; at most 50,000 are accepted here.")
     assert seconds < 1.0
 
 
@@ -107,7 +107,7 @@ def test_a_row_limit_of_n_accepts_n_rows() -> None:
 
 
 def test_a_row_wider_than_the_column_limit_is_refused() -> None:
-    message, seconds = refusal(workbook_with({SHEET: sheet_xml(3, cells_per_row=101)}))
+    message, _seconds = refusal(workbook_with({SHEET: sheet_xml(3, cells_per_row=101)}))
     assert message == "A row of the file has more than 100 columns; at most 100 are accepted."
 
 
@@ -126,9 +126,7 @@ def test_a_csv_with_too_many_rows_is_refused_after_reading_one_past_the_limit() 
 
 
 def test_an_xlsx_with_a_dtd_is_refused_with_a_clear_message() -> None:
-    laughs = (
-        b'<!DOCTYPE worksheet [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
-    )
+    laughs = b'<!DOCTYPE worksheet [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
     data = workbook_with({SHEET: sheet_xml(2, prolog=laughs).replace(b"<v>1</v>", b"<v>&b;</v>")})
     message, _seconds = refusal(data)
     assert message == (
@@ -141,9 +139,10 @@ def test_an_xlsx_with_a_dtd_is_refused_with_a_clear_message() -> None:
 def test_a_dtd_in_any_part_is_refused_even_without_entities() -> None:
     data = _template()
     source = zipfile.ZipFile(io.BytesIO(data))
-    styles = b'<!DOCTYPE styleSheet SYSTEM "http://evil.example/x.dtd">' + source.read(
-        "xl/styles.xml"
-    ).split(b"?>", 1)[-1]
+    styles = (
+        b'<!DOCTYPE styleSheet SYSTEM "http://evil.example/x.dtd">'
+        + source.read("xl/styles.xml").split(b"?>", 1)[-1]
+    )
     message, _seconds = refusal(workbook_with({"xl/styles.xml": styles}))
     assert "(DTD) in xl/styles.xml" in message
 
