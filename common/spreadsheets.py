@@ -35,7 +35,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, Any
 from xml.etree.ElementTree import ParseError
 
@@ -46,12 +46,10 @@ from defusedxml import DefusedXmlException
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font
 
+from common.numbers import MAX_WHOLE_NUMBER, NumberRefused, parse_decimal, parse_whole_number
 from common.xlsx_guard import XlsxLimits, XlsxRefused, inspect_xlsx
 
 ROW = "row"
-# Whole numbers above this are refused: beyond any real annual quantity, and it keeps
-# values inside PostgreSQL's bigint.
-MAX_WHOLE_NUMBER = 10**12
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK and GB2312
 SUFFIXES = (".csv", ".xlsx")
 # Limits checked while a file is read, before it is parsed whole (common.xlsx_guard for
@@ -386,44 +384,30 @@ def map_unique(values: pd.Series, function: Callable[[str], str]) -> pd.Series:
     return pd.Series(mapped[codes] if len(mapped) else [], index=values.index, dtype=object)
 
 
-def _clean_number(text: str) -> str:
-    # Thousands separators are common in Chinese spreadsheets ("1,200", "1，200").
-    return text.strip().replace(",", "").replace("，", "")
-
-
 def _convert_positive_int(
     raw: pd.Series, rows: pd.Series, label: str, allow_blank: bool
 ) -> tuple[pd.Series, list[RowError]]:
+    """Whole numbers above zero, by ``common.numbers``' policy. Plain ASCII digits (nearly
+    every cell of a large file) are converted in C; only the other cells go through
+    ``parse_whole_number`` one by one."""
     errors: list[RowError] = []
     blank = raw == ""
     if not allow_blank:
         errors += _errors_where(blank, rows, raw, label, _("a value is required."))
-    # Parse in C first; only the few cells that fail are cleaned and parsed again.
-    numbers = pd.to_numeric(raw.where(~blank, None), errors="coerce")
-    retry = numbers.isna() & ~blank
-    if retry.any():
-        numbers[retry] = pd.to_numeric(raw[retry].map(_clean_number), errors="coerce")
-    not_number = ~blank & numbers.isna()
-    errors += _errors_where(not_number, rows, raw, label, _("“%(value)s” is not a number."))
-    ok = ~blank & ~not_number
-    numbers_f = numbers.astype("float64")
-    finite = np.isfinite(numbers_f.fillna(0))
-    errors += _errors_where(ok & ~finite, rows, raw, label, _("“%(value)s” is not a number."))
-    ok &= finite
-    fractional = ok & (numbers_f % 1 != 0)
-    errors += _errors_where(fractional, rows, raw, label, _("“%(value)s” is not a whole number."))
-    ok &= ~fractional
-    negative = ok & (numbers_f < 0)
-    errors += _errors_where(
-        negative, rows, raw, label, _("“%(value)s” is negative; it must be greater than zero.")
-    )
-    zero = ok & (numbers_f == 0)
-    errors += _errors_where(zero, rows, raw, label, _("must be greater than zero."))
-    too_large = ok & (numbers_f > MAX_WHOLE_NUMBER)
-    errors += _errors_where(too_large, rows, raw, label, _("“%(value)s” is too large."))
-    good = ok & ~negative & ~zero & ~too_large
+    plain = raw.str.fullmatch(r"[0-9]{1,13}").fillna(False).astype(bool)
     result = pd.Series(pd.NA, index=raw.index, dtype="Int64")
-    result[good] = numbers_f[good].astype("int64")
+    numbers = pd.to_numeric(raw[plain], errors="coerce").astype("int64")
+    zero = numbers == 0
+    errors += _errors_where(zero, rows[plain], raw[plain], label, _("must be greater than zero."))
+    large = numbers > MAX_WHOLE_NUMBER
+    errors += _errors_where(large, rows[plain], raw[plain], label, _("“%(value)s” is too large."))
+    good = numbers[~zero & ~large]
+    result[good.index] = good
+    for index in raw.index[~plain & ~blank]:
+        try:
+            result[index] = parse_whole_number(raw[index])
+        except NumberRefused as refused:
+            errors.append(RowError(int(rows[index]), label, refused.message))
     return result, errors
 
 
@@ -434,44 +418,17 @@ def _convert_decimal(
     # them exact (no float on the way).
     errors: list[RowError] = []
     out: list[Decimal | None] = []
-    quantum = Decimal(1).scaleb(-places)
     for row, value in zip(rows, raw, strict=True):
-        text = value.replace(",", "").replace("，", "")
-        if text == "":
+        if value.strip() == "":
             if not allow_blank:
                 errors.append(RowError(int(row), label, _("a value is required.")))
             out.append(None)
             continue
         try:
-            number = Decimal(text)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            errors.append(
-                RowError(int(row), label, _("“%(value)s” is not a number.") % {"value": value})
-            )
+            out.append(parse_decimal(value, places=places))
+        except NumberRefused as refused:
+            errors.append(RowError(int(row), label, refused.message))
             out.append(None)
-        elif number <= 0:
-            errors.append(
-                RowError(
-                    int(row),
-                    label,
-                    _("“%(value)s” must be greater than zero.") % {"value": value},
-                )
-            )
-            out.append(None)
-        elif number != number.quantize(quantum):
-            errors.append(
-                RowError(
-                    int(row),
-                    label,
-                    _("“%(value)s” has more than %(places)s decimal places.")
-                    % {"value": value, "places": places},
-                )
-            )
-            out.append(None)
-        else:
-            out.append(number.quantize(quantum))
     return pd.Series(out, index=raw.index, dtype=object), errors
 
 
