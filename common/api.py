@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from rest_framework import exceptions, throttling
-from rest_framework.parsers import JSONParser
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, renderers, serializers, throttling
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
+
+from common.numbers import NumberRefused, parse_decimal, parse_whole_number
 
 _OPEN = np.frombuffer(b"[{", dtype=np.uint8)
 _CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
@@ -48,10 +52,19 @@ def value_depth(value: object) -> int:
     return deepest
 
 
-class LimitedJSONParser(JSONParser):
-    """DRF's JSON parser, refusing (400, with a JSON body) a body over
+class LimitedJSONParser(BaseParser):
+    """A JSON parser refusing (400, with a JSON body) a body over
     ``JICAI_API_MAX_BODY_BYTES`` or nested deeper than ``JICAI_API_MAX_JSON_DEPTH``
-    before it is parsed."""
+    before it is parsed.
+
+    Not a subclass of DRF's ``JSONParser`` on purpose: DRF reads a ``JSONParser``'s body
+    through ``request.body``, which Django caps at ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (5 MB,
+    meant for form posts) with an HTML 400, so the documented 50,000-line demand request
+    could not be sent. This parser reads the stream itself, up to its own limit.
+    """
+
+    media_type = "application/json"
+    renderer_class = renderers.JSONRenderer
 
     def parse(
         self,
@@ -84,6 +97,65 @@ class LimitedJSONParser(JSONParser):
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+# --- numbers: the one policy of common.numbers, as serializer fields -----------------------
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1},
+            {"type": "string", "pattern": "^\\s*[0-9０-９][0-9０-９,，]*(\\.0+)?\\s*$"},
+        ],
+        "description": "A whole number: a JSON integer, or text of digits (full-width "
+        "digits and thousands separators in groups of three accepted; no sign, no "
+        "exponent).",
+        "example": 1200,
+    }
+)
+class WholeNumberField(serializers.Field):
+    """A quantity or capacity read by ``common.numbers.parse_whole_number``."""
+
+    def __init__(self, *, minimum: int = 1, **kwargs: Any) -> None:
+        self.minimum = minimum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            return parse_whole_number(data, minimum=self.minimum)
+        except NumberRefused as refused:
+            raise serializers.ValidationError(refused.message) from refused
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^\\s*[0-9０-９][0-9０-９,，]*([.．][0-9０-９]+)?\\s*$",
+        "description": "A decimal above zero as text (full-width digits and thousands "
+        "separators accepted; no sign, no exponent).",
+        "example": "1.9876",
+    }
+)
+class PriceField(serializers.Field):
+    """A price read by ``common.numbers.parse_decimal`` (a JSON number is read from its
+    text; it is documented as a string, the exact form)."""
+
+    def __init__(self, *, places: int = 4, **kwargs: Any) -> None:
+        self.places = places
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            return parse_decimal(data, places=self.places)
+        except NumberRefused as refused:
+            raise serializers.ValidationError(refused.message) from refused
+
+    def to_representation(self, value: Any) -> Any:
+        return str(value)
 
 
 # --- throttles ------------------------------------------------------------------------------

@@ -47,6 +47,15 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+def _also_malformed(response: dict[str, Any]) -> None:
+    """A view's own 400 may also be the malformed-request answer (a NUL in the URL is
+    refused before the view runs): its schema becomes "the view's, or an Error"."""
+    for media in response.get("content", {}).values():
+        schema = media.get("schema")
+        if schema is not None and schema is not ERROR_SCHEMA:
+            media["schema"] = {"anyOf": [schema, ERROR_SCHEMA]}
+
+
 class ErrorsDeclaredAutoSchema(AutoSchema):
     """drf-spectacular's schema, with the errors every operation can answer added to
     what its view declares (a view's own declaration of a code wins):
@@ -63,9 +72,11 @@ class ErrorsDeclaredAutoSchema(AutoSchema):
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for code in self._error_codes():
             if code in responses:
+                if code == "400":
+                    _also_malformed(responses[code])
                 continue
             schema: dict[str, Any] = (
-                {"oneOf": [ERROR_SCHEMA, FIELD_ERRORS_SCHEMA]} if code == "400" else ERROR_SCHEMA
+                {"anyOf": [ERROR_SCHEMA, FIELD_ERRORS_SCHEMA]} if code == "400" else ERROR_SCHEMA
             )
             responses[code] = {
                 "content": {"application/json": {"schema": schema}},

@@ -78,8 +78,9 @@ def _text_of(value: object) -> str:
     return str(value)
 
 
-def parse_whole_number(value: object) -> int:
-    """A quantity: a whole number above zero (see the module's policy)."""
+def parse_whole_number(value: object, *, minimum: int = 1) -> int:
+    """A quantity: a whole number above zero, or at least ``minimum`` (0 for a capacity
+    that may be none), by the module's policy."""
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
         text = str(value)
@@ -96,7 +97,7 @@ def parse_whole_number(value: object) -> int:
         raise NumberRefused(
             _("“%(value)s” is negative; it must be greater than zero.") % {"value": text}
         )
-    if number == 0:
+    if number == 0 and minimum > 0:
         raise NumberRefused(_("must be greater than zero."))
     if number > MAX_WHOLE_NUMBER:
         raise NumberRefused(_("“%(value)s” is too large.") % {"value": text})
