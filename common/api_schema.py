@@ -62,7 +62,7 @@ class ErrorsDeclaredAutoSchema(AutoSchema):
 
     * 400 (any operation: the URL, the query or the body can be malformed),
     * 401 and 403 where the view authenticates or restricts,
-    * 404 where the path names an object or the list is paged,
+    * 404 where the path or the body names an object, or the list is paged,
     * 429 where a throttle applies and 503 always, both with ``Retry-After``.
 
     Each body is ``{"detail": ..., "code": ...}``; a 400 may also be DRF's field errors.
@@ -97,7 +97,9 @@ class ErrorsDeclaredAutoSchema(AutoSchema):
         if restricted or (authenticates and self.method not in ("GET", "HEAD", "OPTIONS")):
             codes.append("403")
         paged = self._is_list_view() and self._get_paginator() is not None
-        if "{" in self.path or paged:
+        # A change names objects in its body too (a round code, a contract number).
+        changes = self.method not in ("GET", "HEAD", "OPTIONS")
+        if "{" in self.path or paged or changes:
             codes.append("404")
         if view.get_throttles():
             codes.append("429")

@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views.defaults import bad_request as django_bad_request
+from django.views.defaults import page_not_found as django_page_not_found
 from django.views.defaults import server_error as django_server_error
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -94,3 +95,11 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
             {"detail": str(exception) or "Bad request.", "code": "bad_request"}, status=400
         )
     return django_bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: JSON on the API (an address no route matches, such as
+    ``/api/v1/bids/-1/``, is answered by Django, not DRF), the page elsewhere."""
+    if is_api(request):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return django_page_not_found(request, exception)

@@ -38,4 +38,5 @@ urlpatterns = [
 
 # A database outage is a 503 with Retry-After, never a 500; the API answers in JSON.
 handler400 = "config.errors.bad_request"
+handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
