@@ -60,6 +60,32 @@ def tokens(settings) -> Iterator[dict[str, str]]:
     yield {role: Token.objects.create(user=user).key for role, user in users.items()}
 
 
+def _exercise(operation, role: str, headers: dict[str, str], failures: list[str]) -> int:
+    """Call one operation with ``EXAMPLES`` generated requests; failures are appended."""
+    calls = 0
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same cases every run: a failure is reproducible
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def call(case: schemathesis.Case) -> None:
+        nonlocal calls
+        calls += 1
+        response = case.call(headers=headers)
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except Exception as exc:  # schemathesis' failure group: kept, the run goes on
+            failures.append(f"{role} {operation.label}: {str(exc)[:600]}")
+
+    call()
+    return calls
+
+
 def test_the_api_answers_as_its_schema_says_for_every_role(tokens: dict[str, str]) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -70,26 +96,7 @@ def test_the_api_answers_as_its_schema_says_for_every_role(tokens: dict[str, str
     for role, token in tokens.items():
         headers = {"Authorization": f"Token {token}", "Accept-Language": "en"}
         for operation in operations:
-
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,  # the same cases every run: a failure is reproducible
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy())
-            def call(case: schemathesis.Case) -> None:
-                nonlocal calls
-                calls += 1
-                response = case.call(headers=headers)
-                try:
-                    case.validate_response(response, checks=CHECKS, headers=headers)
-                except Exception as exc:  # schemathesis' failure group: kept, run goes on
-                    failures.append(f"{role} {operation.label}: {str(exc)[:600]}")
-
-            call()
+            calls += _exercise(operation, role, headers, failures)
     elapsed = time.perf_counter() - started
     print(f"schemathesis: {calls} requests in {elapsed:.0f} s, {len(failures)} failures")
     assert not failures, "\n\n".join(failures[:20])
