@@ -105,6 +105,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+    # A statement running longer is cancelled and its request answered 503 with
+    # Retry-After (config.errors). Set it for the web processes; workers run the national
+    # imports, whose statements may take minutes.
+    if statement_timeout := env.int("DJANGO_DB_STATEMENT_TIMEOUT", default=0):
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c statement_timeout={statement_timeout * 1000}"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
