@@ -186,8 +186,8 @@ class _SettingsRate(throttling.SimpleRateThrottle):
     at import), so a changed setting takes effect. A scope set to None is not throttled."""
 
     def get_rate(self) -> str | None:
-        rates = api_settings.DEFAULT_THROTTLE_RATES or {}
-        return rates.get(self.scope)
+        rate = (api_settings.DEFAULT_THROTTLE_RATES or {}).get(str(self.scope))
+        return str(rate) if rate else None
 
 
 class TokenRateThrottle(_SettingsRate):

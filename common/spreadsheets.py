@@ -243,11 +243,11 @@ def _xlsx_refused(refusal: XlsxRefused) -> str:
     values = refusal.values
     limit = values.get("limit")
     shown = (
-        human_size(limit)
+        ""
+        if not isinstance(limit, int)
+        else human_size(limit)
         if refusal.reason == "uncompressed"
         else f"{limit:,}"
-        if isinstance(limit, int)
-        else ""
     )
     messages = {
         "dtd": _(

@@ -143,6 +143,12 @@ AXES_LOCKOUT_PARAMETERS = [
     entry.split("+") if "+" in entry else entry
     for entry in env.list("JICAI_LOGIN_LOCKOUT_BY", default=["username"])
 ]
+# axes warns (W006) when the client address is not a lockout parameter, because rotating
+# user agents or cookies would then escape a lockout; a lockout by username cannot be
+# escaped that way (the account stays locked), and locking by address would lock a whole
+# hospital behind one NAT address after a few typing mistakes. So the warning is
+# silenced while the username is a parameter.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"] if "username" in AXES_LOCKOUT_PARAMETERS else []
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_USERNAME_FORM_FIELD = "username"
