@@ -1,5 +1,5 @@
 """Apply a signed-in user's remembered language before Django's LocaleMiddleware runs;
-refuse a query string holding a NUL character."""
+refuse a URL (path or query string) holding a NUL character."""
 
 from __future__ import annotations
 
@@ -24,18 +24,24 @@ class UserLanguageMiddleware:
         return self.get_response(request)
 
 
-class NulQueryRefusedMiddleware:
-    """A query string holding a NUL character is a 400 (Bad Request), never a 500.
+class NulRefusedMiddleware:
+    """A URL holding a NUL character, in its path or its query string, is a 400 (Bad
+    Request), never a 500.
 
     PostgreSQL text cannot hold NUL: a search box sent ``?q=%00`` failed in the database
-    (DataError). Forms and the API refuse NUL in what they validate; the list views read
-    their query parameters raw, so the one check is made here for all of them.
+    (DataError), and so did a round code in the path (``/bidding/rounds/X%00/opening/``,
+    the API's ``/api/v1/rounds/X%00/...``), for anonymous visitors too. Forms and the API
+    refuse NUL in what they validate; URL arguments and list views' query parameters are
+    read raw, so the one check is made here for all of them. The 400 is the translated
+    page, or JSON on the API (``config.errors.bad_request``).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info or "\x00" in request.path:
+            raise BadRequest("NUL character in the URL path")
         if "\x00" in unquote_plus(request.META.get("QUERY_STRING", "")):
             raise BadRequest("NUL character in the query string")
         return self.get_response(request)

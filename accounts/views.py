@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
+import math
+from typing import Any
+
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -60,6 +69,55 @@ def manufacturer_home(request: HttpRequest) -> HttpResponse:
         "accounts/manufacturer_home.html",
         {"panels": settings.JICAI_HOME_PANELS["manufacturer"]},
     )
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The sign-in page of a locked-out account (django-axes' ``AXES_LOCKOUT_CALLABLE``):
+    429, with when the user may try again (in Asia/Shanghai time and in minutes) and
+    ``Retry-After``. The right password does not work until then."""
+    until = _lockout_ends(request, credentials)
+    now = timezone.now()
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    message = _(
+        "Too many failed sign-in attempts: this account is locked. You may try again at "
+        "%(time)s (in %(minutes)s minutes). Signing in with the right password does not "
+        "work before then."
+    ) % {
+        "time": date_format(timezone.localtime(until), "DATETIME_FORMAT"),
+        "minutes": minutes,
+    }
+    form = AuthenticationForm(request)
+    response = render(
+        request,
+        "accounts/login.html",
+        {"form": form, "locked_out": message, "next": request.POST.get("next", "")},
+        status=429,
+    )
+    response["Retry-After"] = str(max(1, int((until - now).total_seconds())))
+    return response
+
+
+def _lockout_ends(request: HttpRequest, credentials: dict[str, Any] | None) -> datetime.datetime:
+    """When the lockout ends: the newest failed attempt counted against this sign-in,
+    plus the cool-off (each failure during the lockout starts it again)."""
+    cool_off = get_cool_off(request) or datetime.timedelta(0)
+    username = get_client_username(request, credentials)
+    attempts = AccessAttempt.objects.all()
+    attempts = attempts.filter(username=username) if username else attempts.none()
+    latest = attempts.order_by("-attempt_time").values_list("attempt_time", flat=True).first()
+    if latest is None:  # locked by client address only (JICAI_LOGIN_LOCKOUT_BY)
+        address = getattr(request, "axes_ip_address", None)
+        latest = (
+            AccessAttempt.objects.filter(ip_address=address)
+            .order_by("-attempt_time")
+            .values_list("attempt_time", flat=True)
+            .first()
+        )
+    return (latest or timezone.now()) + cool_off
 
 
 @require_POST

@@ -28,6 +28,7 @@ from bidding import selectors
 from bidding.models import Bid, DecryptionAudit, OpenedBid
 from bidding.services import BidReceipt, bid_revise, bid_submit, bid_version_receipt, bid_withdraw
 from catalog.models import Product, Specification
+from common.api import PriceField, WholeNumberField
 from procurement.models import RoundItem
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -91,16 +92,15 @@ class BidSubmitSerializer(serializers.Serializer):
     item = serializers.CharField(help_text="Procurement item code.")
     specification = serializers.CharField(help_text="Specification code within the item.")
     product = serializers.IntegerField(help_text="Id of your own eligible product.")
-    unit_price = serializers.DecimalField(
-        max_digits=14, decimal_places=4, help_text="Yuan per unit of count, up to 4 decimals."
-    )
-    annual_capacity = serializers.IntegerField(min_value=0, help_text="Units per year.")
+    # The one number policy of common.numbers (as the demand and purchases APIs).
+    unit_price = PriceField(help_text="Yuan per unit of count, up to 4 decimals.")
+    annual_capacity = WholeNumberField(minimum=0, help_text="Units per year.")
 
 
 class BidReviseSerializer(serializers.Serializer):
     product = serializers.IntegerField()
-    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4)
-    annual_capacity = serializers.IntegerField(min_value=0)
+    unit_price = PriceField()
+    annual_capacity = WholeNumberField(minimum=0)
 
 
 class ReceiptContentSerializer(serializers.Serializer):

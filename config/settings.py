@@ -7,6 +7,7 @@ Production (``DJANGO_DEBUG`` off) refuses to start without ``DJANGO_SECRET_KEY``
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -29,7 +30,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.JicaiAdminConfig",  # django.contrib.admin, staff only (config/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",  # sign-in throttling and lockout (see "Sign-in lockout" below)
     # Jicai apps, in their one-way import order (a lower app never imports a higher one).
     "common",
     "accounts",
@@ -62,12 +64,14 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # After the language is known, so the 400 page is in the reader's language.
-    "accounts.middleware.NulQueryRefusedMiddleware",
+    "accounts.middleware.NulRefusedMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,9 +105,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+    # A statement running longer is cancelled and its request answered 503 with
+    # Retry-After (config.errors). Set it for the web processes; workers run the national
+    # imports, whose statements may take minutes.
+    if statement_timeout := env.int("DJANGO_DB_STATEMENT_TIMEOUT", default=0):
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c statement_timeout={statement_timeout * 1000}"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes checks the lockout before any password is compared (first), then the usual
+# username/password check.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -113,6 +130,34 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Sign-in lockout (django-axes, the site's and the admin's sign-in alike): after
+# JICAI_LOGIN_FAILURE_LIMIT wrong passwords the account (by default; see
+# JICAI_LOGIN_LOCKOUT_BY) is locked for JICAI_LOGIN_COOLOFF_MINUTES, counted from the last
+# failed try; the right password does not work meanwhile. The lockout page says when the
+# user may try again (accounts.views.locked_out). Failures are kept in the database.
+AXES_FAILURE_LIMIT = env.int("JICAI_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("JICAI_LOGIN_COOLOFF_MINUTES", default=15))
+# A comma-separated list: each entry locks on its own, "a+b" locks the combination.
+AXES_LOCKOUT_PARAMETERS = [
+    entry.split("+") if "+" in entry else entry
+    for entry in env.list("JICAI_LOGIN_LOCKOUT_BY", default=["username"])
+]
+# axes warns (W006) when the client address is not a lockout parameter, because rotating
+# user agents or cookies would then escape a lockout; a lockout by username cannot be
+# escaped that way (the account stays locked), and locking by address would lock a whole
+# hospital behind one NAT address after a few typing mistakes. So the warning is
+# silenced while the username is a parameter.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"] if "username" in AXES_LOCKOUT_PARAMETERS else []
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
+# Behind a reverse proxy, the client address comes from X-Forwarded-For (proxy count 1).
+AXES_IPWARE_PROXY_COUNT = env.int("JICAI_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 
 # Internationalisation: Simplified Chinese by default, English on request; times are
 # stored in UTC and shown in Asia/Shanghai.
@@ -144,7 +189,11 @@ MEDIA_URL = "media/"
 # kept between their preview and their commit in JICAI_UPLOAD_MODEL (common.uploads).
 JICAI_UPLOAD_MODEL = "catalog.StoredUpload"
 JICAI_MAX_UPLOAD_BYTES = env.int("JICAI_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Form posts (pages) are small. The API's JSON bodies have their own limit, large enough
+# for its documented 50,000-line demand request, checked by common.api.LimitedJSONParser.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+JICAI_API_MAX_BODY_BYTES = env.int("JICAI_API_MAX_BODY_BYTES", default=32 * 1024 * 1024)
+JICAI_API_MAX_JSON_DEPTH = env.int("JICAI_API_MAX_JSON_DEPTH", default=20)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_BACKEND = env.str(
@@ -170,11 +219,26 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
-CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; tasks are idempotent
+# A task is acknowledged when it finishes (acks_late), and a task whose pool process died
+# (kill -9, out of memory) is rejected back to the queue at once (reject_on_worker_lost),
+# so another process runs it again; tasks are idempotent and guarded on status.
+# When the whole worker dies, the messages it had taken stay "unacked" in Redis until the
+# transport's visibility timeout has passed (an hour by Redis's default), then any
+# running worker puts them back in the queue (it looks every unacked_restore_interval
+# seconds). The timeout is kept above the hard time limit, so a message is never given to
+# a second worker while its task may still be running.
+CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int(
+        "CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 120
+    ),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
+}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Deadline-driven state changes (demand window closing, bid deadline, opening time) are
@@ -200,7 +264,30 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "common.api.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Every operation is throttled: per token (or per signed-in session), per user across
+    # its tokens, changes apart, and per client address for anonymous callers. Over the
+    # rate: 429 with Retry-After and a JSON body. Rates "N/second|minute|hour|day"; an
+    # empty value turns that throttle off.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "common.api.TokenRateThrottle",
+        "common.api.UserRateThrottle",
+        "common.api.WriteRateThrottle",
+        "common.api.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("JICAI_API_RATE_TOKEN", default="600/minute") or None,
+        "user": env.str("JICAI_API_RATE_USER", default="1200/minute") or None,
+        "write": env.str("JICAI_API_RATE_WRITE", default="300/minute") or None,
+        "anon": env.str("JICAI_API_RATE_ANON", default="120/minute") or None,
+    },
+    "NUM_PROXIES": env.int("JICAI_PROXY_COUNT", default=0) or None,
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "common.api_schema.ErrorsDeclaredAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "COERCE_DECIMAL_TO_STRING": True,
@@ -269,6 +356,15 @@ if not DEBUG and JICAI_MASTER_KEY == JICAI_DEMO_MASTER_KEY:
 JICAI_OCID_PREFIX = env.str("JICAI_OCID_PREFIX", default="ocds-jicai0")
 
 SESSION_COOKIE_HTTPONLY = True
+# HTTPS only in production (debug off): plain HTTP is redirected, and browsers are told
+# by HSTS to use HTTPS for a year. Behind a TLS-terminating proxy set
+# DJANGO_SECURE_PROXY_SSL_HEADER=on (the proxy must set X-Forwarded-Proto).
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"

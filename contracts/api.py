@@ -12,7 +12,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.permissions import BasePermission
@@ -21,7 +26,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
-from awards.api import ErrorsSerializer, RoleIs
+from awards.api import RoleIs
+from common.api_schema import ERROR_SCHEMA, FIELD_ERRORS_SCHEMA
 from common.uploads import RowsRefused
 from contracts import selectors, services
 from contracts.models import Contract, Purchase
@@ -82,10 +88,20 @@ class ContractSerializer(serializers.ModelSerializer):
         return ContractLineSerializer(services.contract_lines(contract), many=True).data  # type: ignore[return-value]
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "example": "2026-11"}
+)
+class MonthField(serializers.DateField):
+    """A month as the API writes it, "2026-11" (declared so: it is not a date)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m", **kwargs)
+
+
 class PurchaseSerializer(serializers.ModelSerializer):
     contract_number = serializers.CharField(source="contract.number")
     item_code = serializers.CharField(source="round_item.item.code")
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthField()
 
     class Meta:
         model = Purchase
@@ -97,6 +113,13 @@ class PurchaseLineSerializer(serializers.Serializer):
     item_code = serializers.CharField(max_length=32)
     month = serializers.CharField(max_length=10, help_text="e.g. 2027-03")
     quantity = serializers.JSONField(help_text="a whole number of smallest units, above 0")
+
+
+PURCHASE_ROW_ERRORS = {
+    "type": "object",
+    "properties": {"errors": {"type": "array", "items": {"type": "string"}}},
+    "required": ["errors"],
+}
 
 
 class PurchaseBatchSerializer(serializers.Serializer):
@@ -186,7 +209,15 @@ class PurchaseView(APIView):
 
     @extend_schema(
         request=PurchaseBatchSerializer,
-        responses={201: PurchaseOutcomeSerializer, 400: ErrorsSerializer},
+        responses={
+            201: PurchaseOutcomeSerializer,
+            400: OpenApiResponse(
+                {"anyOf": [PURCHASE_ROW_ERRORS, ERROR_SCHEMA, FIELD_ERRORS_SCHEMA]},
+                description="Nothing written: the lines' errors (``errors``, one text per "
+                "row), or the request's fields (field name -> messages), or a body that "
+                "is not valid JSON or over the limits (``detail``).",
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         batch = PurchaseBatchSerializer(data=request.data)

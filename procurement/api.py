@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -192,15 +193,22 @@ class DemandLineSerializer(serializers.Serializer):
     quantity = QuantityField(help_text="Annual quantity in smallest units, a whole number > 0.")
 
 
-class DemandSubmitSerializer(serializers.Serializer):
-    lines = DemandLineSerializer(many=True, allow_empty=False)
+MAX_API_LINES = 50_000
 
-    def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if len(value) > MAX_API_LINES:
-            raise serializers.ValidationError(
-                f"At most {MAX_API_LINES} lines per request; upload a spreadsheet for more."
-            )
-        return value
+
+class DemandSubmitSerializer(serializers.Serializer):
+    # minItems 1 and maxItems 50,000 in the schema, as enforced (an empty request is
+    # refused: it would change nothing and is most likely a client's mistake).
+    lines = serializers.ListField(
+        child=DemandLineSerializer(),
+        min_length=1,
+        max_length=MAX_API_LINES,
+        error_messages={
+            "min_length": "Send at least one line.",
+            "max_length": "At most {max_length} lines per request; upload a spreadsheet for more.",
+            "not_a_list": "Send the lines as a list.",
+        },
+    )
 
 
 class DemandErrorSerializer(serializers.Serializer):
@@ -219,7 +227,30 @@ DemandRefusedSerializer = inline_serializer(
     "DemandRefused",
     {"detail": serializers.CharField(), "errors": DemandErrorSerializer(many=True)},
 )
-MAX_API_LINES = 50_000
+
+
+def demand_refused(detail: str, errors: list[dict[str, Any]]) -> Response:
+    """Every 400 of the demand endpoint has one shape (``DemandRefused``)."""
+    return Response({"detail": detail, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _line_errors(detail: Any) -> list[dict[str, Any]]:
+    """DRF's nested errors of ``lines`` as ``DemandRefused`` errors (line 1 = the first)."""
+    errors: list[dict[str, Any]] = []
+    for field, problems in detail.items() if isinstance(detail, dict) else []:
+        if field == "lines" and isinstance(problems, dict):  # {index: {field: [...]}}
+            for index, fields in sorted(problems.items()):
+                for name, messages in fields.items():
+                    errors += [
+                        {"line": int(index) + 1, "field": name, "message": str(m)}
+                        for m in (messages if isinstance(messages, list) else [messages])
+                    ]
+        else:
+            errors += [
+                {"line": None, "field": field, "message": str(m)}
+                for m in (problems if isinstance(problems, list) else [problems])
+            ]
+    return errors
 
 
 class DeclarationSerializer(serializers.ModelSerializer):
@@ -294,7 +325,10 @@ class DemandView(GenericAPIView):
         responses={
             200: DemandResultSerializer,
             400: OpenApiResponse(
-                DemandRefusedSerializer, description="Invalid lines; nothing written."
+                DemandRefusedSerializer,
+                description="Nothing written: invalid lines (each with its line number), "
+                "no line or more than 50,000, or a body that is not valid JSON or over the "
+                "size limit (then ``errors`` is empty).",
             ),
             409: OpenApiResponse(
                 inline_serializer("WindowClosed", {"detail": serializers.CharField()}),
@@ -315,9 +349,17 @@ class DemandView(GenericAPIView):
         ],
     )
     def post(self, request: Request, code: str) -> Response:
+        try:
+            data = request.data
+        except ParseError as exc:  # malformed JSON, a body or nesting over the limits
+            return demand_refused(str(exc.detail), [])
         round_ = _round_for(request, code)
-        serializer = DemandSubmitSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        serializer = DemandSubmitSerializer(data=data)
+        if not serializer.is_valid():
+            errors = _line_errors(serializer.errors)
+            if len(errors) == 1 and errors[0]["line"] is None:
+                return demand_refused(errors[0]["message"], errors)
+            return demand_refused("Some lines are invalid; nothing was written.", errors)
         user: User = request.user  # type: ignore[assignment]
         lines = [services.DemandLine(**line) for line in serializer.validated_data["lines"]]
         try:
@@ -329,15 +371,9 @@ class DemandView(GenericAPIView):
                 by=user,
             )
         except RowsRefused as exc:
-            return Response(
-                {
-                    "detail": "Some lines are invalid; nothing was written.",
-                    "errors": [
-                        {"line": e.row, "field": e.column, "message": e.message}
-                        for e in exc.row_errors
-                    ],
-                },
-                status=status.HTTP_400_BAD_REQUEST,
+            return demand_refused(
+                "Some lines are invalid; nothing was written.",
+                [{"line": e.row, "field": e.column, "message": e.message} for e in exc.row_errors],
             )
         except ValidationError as exc:
             return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)

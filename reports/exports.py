@@ -13,7 +13,6 @@ units. Labels are message ids, translated in the active language.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping
 from decimal import Decimal
@@ -25,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from common.spreadsheets import workbook_bytes
 from reports.selectors import Analysis
 
 MONEY_FORMAT = "#,##0.00"
@@ -128,6 +128,4 @@ def analysis_workbook(
         if frame is None:
             continue
         _write(wb.create_sheet(str(title)[:31]), frame, status)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(wb)

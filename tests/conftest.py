@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -196,3 +196,110 @@ def celery_worker(
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+class KillableWorker:
+    """A real worker process (own queue, low visibility timeout) that a test may kill
+    with SIGKILL, the whole process group, and start again (``killable_worker``)."""
+
+    def __init__(self, database_url: str, delay: float, solve_delay: float) -> None:
+        self.queue = f"jicai-kill-{uuid.uuid4().hex[:12]}"
+        self.env = dict(os.environ)
+        self.env.update(
+            DATABASE_URL=database_url,
+            CELERY_TASK_DEFAULT_QUEUE=self.queue,
+            DJANGO_SETTINGS_MODULE="config.settings",
+            # A killed worker's unacked messages go back to the queue after 10 s (the
+            # production value is the hard time limit plus two minutes; as there, it is
+            # longer than any task of the test), looked for every second.
+            CELERY_VISIBILITY_TIMEOUT="10",
+            CELERY_UNACKED_RESTORE_INTERVAL="1",
+            JICAI_TEST_TASK_DELAY=str(delay),
+            JICAI_TEST_SOLVE_DELAY=str(solve_delay),
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.log_path = ROOT / "test-artifacts" / f"{self.queue}.log"
+        self.log_path.parent.mkdir(exist_ok=True)
+
+    def start(self) -> None:
+        from config.celery import app
+        from config.tasks import worker_ping
+
+        self.starts += 1
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tests.integration.slow_worker",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-Q",
+                self.queue,
+                "-n",
+                f"{self.queue}-{self.starts}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill() reaches the pool too
+        )
+        log.close()
+        app.conf.task_default_queue = self.queue
+        deadline = time.monotonic() + 90
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited early; see {self.log_path}")
+            try:
+                worker_ping.apply_async(args=["ready"], queue=self.queue).get(timeout=10)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+
+    def kill(self) -> None:
+        """SIGKILL to the worker and its pool processes: nothing is acknowledged."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def killable_worker(transactional_db: None) -> Iterator[Callable[..., KillableWorker]]:
+    """Make a ``KillableWorker`` (``make(delay=seconds before each task, solve_delay=
+    seconds before the evaluation's solver)``); every worker made is stopped at the end
+    and the default queue restored."""
+    from django.db import connection
+
+    from config.celery import app
+
+    made: list[KillableWorker] = []
+    previous = app.conf.task_default_queue
+
+    def make(*, delay: float = 0, solve_delay: float = 0) -> KillableWorker:
+        worker = KillableWorker(
+            _database_url_for(connection.settings_dict["NAME"]), delay, solve_delay
+        )
+        made.append(worker)
+        return worker
+
+    yield make
+    for worker in made:
+        worker.stop()
+    app.conf.task_default_queue = previous

@@ -75,8 +75,11 @@ def test_csv_row_numbers_count_blank_lines():
         ("1.5", "“1.5” is not a whole number."),
         ("abc", "“abc” is not a number."),
         ("", "a value is required."),
-        ("1e20", "“1e20” is too large."),
+        ("1e20", "“1e20”: write the number in full, without an exponent."),
+        ("1000000000001", "“1000000000001” is too large."),
         ("inf", "“inf” is not a number."),
+        ("+5", "“+5”: write the number without a + sign."),
+        ("1 000", "“1 000” is not a number."),
     ],
 )
 def test_bad_whole_numbers_are_reported_with_row_and_reason(value, message):
@@ -155,7 +158,7 @@ def test_decimal_column_keeps_exact_values():
     assert [str(v) for v in list(result.frame["price"])[:2]] == ["3.4400", "5.8480"]
     assert [str(e) for e in result.errors] == [
         "Row 4, price: “1.23456” has more than 4 decimal places.",
-        "Row 5, price: “-1” must be greater than zero.",
+        "Row 5, price: “-1” is negative; it must be greater than zero.",
     ]
 
 
@@ -172,5 +175,7 @@ def test_a_file_with_more_rows_than_allowed_is_refused_before_its_rows_are_check
     data = ("品种编码,数量\n" + "D-ATV-OS,5\n" * 4).encode()
     with pytest.raises(SpreadsheetRefused) as refused:
         read(data, max_rows=3)
-    assert refused.value.message == "The file has 4 data rows; at most 3 are accepted here."
+    assert refused.value.message == (
+        "The file has more than 3 data rows; at most 3 are accepted here."
+    )
     assert len(read(data, max_rows=4).frame) == 4

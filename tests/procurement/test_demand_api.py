@@ -186,7 +186,8 @@ def test_openapi_schema_describes_the_demand_endpoints(db):
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/DemandSubmit"
     )
-    assert set(post["responses"]) == {"200", "400", "409"}
+    # Besides its own answers, every error the API's machinery can give is declared.
+    assert set(post["responses"]) == {"200", "400", "401", "403", "404", "409", "429", "503"}
     line = schema["components"]["schemas"]["DemandLine"]
     assert {"item_code", "specification_code", "quantity"} <= set(line["properties"])
     assert "delete" in schema["paths"]["/api/v1/rounds/{code}/demand/{id}/"]

@@ -752,9 +752,10 @@ def test_a_change_shows_in_the_fingerprint(world: World) -> None:
 # --- the admin: staff only -----------------------------------------------------------------
 
 NON_STAFF = ("anonymous", "office", "hospital", "maker")
-# The sign-in form (a non-staff user is told it is not authorized); signing out sends a
-# non-staff user to the admin's index (and so to the sign-in form).
-ADMIN_OPEN = {"admin:login": 200, "admin:logout": 302}
+# The admin's sign-in form is never shown to a non-staff user: an anonymous visitor is
+# sent to the site's own sign-in (with its lockout), a signed-in one refused (403);
+# signing out sends a non-staff user to the admin's index (and so on to those).
+ADMIN_OPEN = {"admin:login": 403, "admin:logout": 302}
 
 
 def _admin_path(pattern: Pattern) -> str:
@@ -779,8 +780,13 @@ def test_every_admin_url_is_for_staff_only(world: World) -> None:
             got = client.get(path)
             if pattern.key == "admin:logout":
                 ok = got.status_code == 302 and got["Location"] == reverse("admin:index")
+            elif pattern.key == "admin:login" and role == "anonymous":
+                ok = got.status_code == 302 and got["Location"].startswith(
+                    reverse("accounts:login") + "?next="
+                )
             elif pattern.key in ADMIN_OPEN:
                 ok = got.status_code == ADMIN_OPEN[pattern.key]
+                ok = ok and 'name="password"' not in got.content.decode()
             else:
                 ok = got.status_code == 302 and got["Location"].startswith(login + "?next=")
             if not ok:
