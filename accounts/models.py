@@ -153,6 +153,11 @@ class Notification(models.Model):
         CONTRACT_TO_CONFIRM = "contract_to_confirm", _("Contract to confirm")
         BEHIND_SCHEDULE = "behind_schedule", _("Behind schedule")
         SUPPLIER_SWITCHED = "supplier_switched", _("Supplier switched")
+        # The tender app: amendments, re-confirmation, clarifications.
+        AMENDMENT_PUBLISHED = "amendment_published", _("Amendment published")
+        BID_RECONFIRM = "bid_reconfirm", _("Bid to re-confirm")
+        QUESTION_RECEIVED = "question_received", _("Question received")
+        CLARIFICATION_PUBLISHED = "clarification_published", _("Clarification published")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="notifications"

@@ -285,9 +285,9 @@ def _child(out: Path) -> None:
         regions=regions,
         demand_opens_at=now - datetime.timedelta(hours=1),
         demand_closes_at=now + datetime.timedelta(days=1),
-        bid_deadline=now + datetime.timedelta(days=2),
-        opening_at=now + datetime.timedelta(days=2, hours=1),
-        objection_ends_at=now + datetime.timedelta(days=3),
+        bid_deadline=now + datetime.timedelta(days=22),  # the rule set's 20 days of bidding
+        opening_at=now + datetime.timedelta(days=22, hours=1),
+        objection_ends_at=now + datetime.timedelta(days=23),
         contract_starts_on=(now + datetime.timedelta(days=30)).date(),
         items=item_objects,
         by=user,

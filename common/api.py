@@ -137,7 +137,7 @@ class WholeNumberField(serializers.Field):
         "pattern": "^\\s*[0-9０-９][0-9０-９,，]*([.．][0-9０-９]+)?\\s*$",
         "description": "A decimal above zero as text (full-width digits and thousands "
         "separators accepted; no sign, no exponent).",
-        "example": "1.9876",
+        "example": "12.50",
     }
 )
 class PriceField(serializers.Field):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("catalog.api_urls")),
     path("", include("procurement.api_urls")),
+    path("", include("tender.api_urls")),
     path("", include("bidding.api_urls")),
     path("", include("awards.api_urls")),
     path("", include("contracts.api_urls")),

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "procurement",
+    "tender",
     "bidding",
     "awards",
     "contracts",
@@ -324,10 +325,16 @@ JICAI_HOME_PANELS: dict[str, list[str]] = {
     ],
 }
 JICAI_ROUND_PANELS: list[str] = [
+    "tender/_round_panel.html",
     "bidding/_round_panel.html",
     "awards/_round_panel.html",
     "reports/_round_panel.html",
 ]
+# Whose bids an amendment of a round item (and specification) touches: a function taking
+# ``round_item_id`` and ``specification_id`` (keywords; None: the whole item) and returning
+# organization ids. The tender app sits below bidding and cannot read bids; until bidding
+# names its own provider, every manufacturer with a product of that line is told.
+JICAI_TENDER_BIDDERS = "tender.selectors.potential_bidders_on_line"
 # Panels of higher apps on the office's award page of a round (awards/round_award.html).
 JICAI_AWARD_PANELS: list[str] = [
     "contracts/_award_panel.html",

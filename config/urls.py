@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("catalog/", include("catalog.urls")),
     path("rounds/", include("procurement.urls")),
+    path("tender/", include("tender.urls")),
     path("bidding/", include("bidding.urls")),
     # The award's pages and the contracts' pages share /awards/ (their paths do not overlap).
     path("awards/", include("awards.urls")),

@@ -25,6 +25,7 @@ from contracts import services
 from contracts.models import Contract, ContractLine
 from contracts.progress import expected_by, month_start
 from procurement.models import Round
+from tender.demo import document_restate
 
 S = Round.Status
 
@@ -93,6 +94,7 @@ def load(*, stdout: TextIO) -> None:
     _contract(round_)
     round_.refresh_from_db()
     starts = _move_timetable_back(round_)
+    document_restate(round_)
     round_.refresh_from_db()
     services.execution_start(round_=round_, by=office_user())
     purchases = _buy_one_month(round_, starts)

@@ -1,7 +1,8 @@
 """Demo rule sets and two demo rounds in draft (idempotent).
 
-The timetable is set relative to the first time the demo is loaded; the office moves the
-rounds through their states from the round page. Ceilings are the published figures
+The timetable is set relative to the first time the demo is loaded (two weeks of demand,
+then at least the rule set's 20 days of bidding); the office moves the rounds through
+their states from the round page. Ceilings are the published figures
 (DESIGN.md and issue 3): ambroxol 2ml:15mg 3.44 / 4ml:30mg 5.848, duloxetine 20mg 3.948 /
 60mg 9.1544, voriconazole 50mg 109.24 / 200mg 315.69, the stent ceiling 2,850 yuan.
 """
@@ -61,9 +62,11 @@ def _create_round(
         regions=Region.objects.filter(code__in=DEMO_REGIONS),
         demand_opens_at=now,
         demand_closes_at=now + datetime.timedelta(days=14),
-        bid_deadline=now + datetime.timedelta(days=21),
-        opening_at=now + datetime.timedelta(days=21, hours=1),
-        objection_ends_at=now + datetime.timedelta(days=28),
+        # Bidding opens when demand closes; the rule set keeps at least 20 days from then
+        # (the publication of the procurement document) to the bid deadline.
+        bid_deadline=now + datetime.timedelta(days=35),
+        opening_at=now + datetime.timedelta(days=35, hours=1),
+        objection_ends_at=now + datetime.timedelta(days=42),
         contract_starts_on=(now + datetime.timedelta(days=60)).date(),
         items=items,
     )

@@ -135,11 +135,27 @@ class RuleSetReviseForm(forms.Form):
         label=_("Parameters (JSON)"),
         widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code"}),
     )
+    periods = forms.CharField(
+        label=_("Minimum periods in days (JSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code"}),
+        help_text=_(
+            "Leave a period out to use its statutory default; 0 switches a minimum off. "
+            "The defaults and their sources are listed above."
+        ),
+    )
     description = forms.CharField(label=_("What changed"), max_length=300, required=False)
 
+    def clean_periods(self) -> dict[str, Any] | None:
+        text = self.cleaned_data["periods"].strip()
+        return self._json_object(text) if text else None  # blank: keep them as they are
+
     def clean_parameters(self) -> dict[str, Any]:
+        return self._json_object(self.cleaned_data["parameters"])
+
+    def _json_object(self, text: str) -> dict[str, Any]:
         try:
-            value = json.loads(self.cleaned_data["parameters"])
+            value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 _("Not valid JSON: %(error)s (line %(line)s, column %(column)s).")

@@ -19,7 +19,8 @@ class RuleSet(models.Model):
     """A named rule kind plus its parameters, versioned.
 
     ``parameters`` is exactly the optimiser's rule-set parameter document
-    (``procurement.optimiser.presets.validate_rule_set`` checks it). Once a round using a
+    (``procurement.optimiser.presets.validate_rule_set`` checks it); ``periods`` holds the
+    procedure's statutory minimum periods (``procurement.periods``). Once a round using a
     version opens bidding the version is frozen; later edits create a new version
     (``procurement.services.rule_set_revise``) and never change a round already bidding.
     """
@@ -28,6 +29,9 @@ class RuleSet(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     kind = models.CharField(_("rule kind"), max_length=32, choices=rule_kind_choices)
     parameters = models.JSONField(_("parameters"))
+    # The procedure's minimum periods in days (``procurement.periods``); a period not named
+    # here takes its rule kind's default.
+    periods = models.JSONField(_("minimum periods (days)"), default=dict, blank=True)
     description = models.CharField(_("description"), max_length=300, blank=True)
     source = models.CharField(_("source"), max_length=300, blank=True)
     frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True)

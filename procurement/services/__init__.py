@@ -2,7 +2,8 @@
 callers write ``services.round_open_bidding(...)``.
 
 * ``rule_sets``: the ready-made presets, revisions, which rule kinds fit which rounds;
-* ``lifecycle``: a round's creation, items, transitions, timetable and deadline sweep;
+* ``lifecycle``: a round's creation, items, transitions, timetable and deadline sweep, and
+  when its procurement document counts as published (``round_is_published``);
 * ``ceilings``: maximum valid bid prices and reference prices (form and spreadsheet);
 * ``demand``: declaring demand (web table, upload, API), with ``demand_lines`` (codes
   resolved) and ``demand_write`` (bulk writes);
@@ -13,6 +14,7 @@ from procurement.services.ceilings import (
     CEILING_COLUMNS,
     ceiling_import,
     round_item_set_prices,
+    round_item_write_prices,
     round_prices_set,
 )
 from procurement.services.collated import demand_collated_import_run, demand_collated_preview_run
@@ -33,6 +35,8 @@ from procurement.services.demand import (
 )
 from procurement.services.lifecycle import (
     ALLOWED_TRANSITIONS,
+    DIRECT_AFTER_PUBLICATION,
+    PUBLISHED_STATES,
     TIMETABLE_EDITABLE,
     round_add_items,
     round_advance,
@@ -41,11 +45,15 @@ from procurement.services.lifecycle import (
     round_close_demand,
     round_create,
     round_deadline_check,
+    round_is_published,
     round_open_bidding,
     round_open_demand,
+    round_require_bid_period,
     round_require_editable,
     round_set_rule_set,
+    round_timetable_write,
     round_update_timetable,
+    when_shown,
 )
 from procurement.services.rule_sets import (
     rule_set_load_presets,
@@ -62,6 +70,8 @@ __all__ = [
     "DEMAND_QUANTITY",
     "DEMAND_REGISTRATION",
     "DEMAND_SPECIFICATION",
+    "DIRECT_AFTER_PUBLICATION",
+    "PUBLISHED_STATES",
     "TIMETABLE_EDITABLE",
     "DemandLine",
     "ceiling_import",
@@ -80,14 +90,19 @@ __all__ = [
     "round_close_demand",
     "round_create",
     "round_deadline_check",
+    "round_is_published",
     "round_item_set_prices",
+    "round_item_write_prices",
     "round_open_bidding",
     "round_open_demand",
     "round_prices_set",
+    "round_require_bid_period",
     "round_require_editable",
     "round_set_rule_set",
+    "round_timetable_write",
     "round_update_timetable",
     "rule_set_load_presets",
     "rule_set_require_fits",
     "rule_set_revise",
+    "when_shown",
 ]

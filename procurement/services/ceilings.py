@@ -145,8 +145,25 @@ def round_item_set_prices(
     ceilings: dict[Specification, Decimal],
     reference_price: Decimal | None = None,
 ) -> None:
-    """Set maximum valid bid prices (per specification) and the reference price."""
+    """Set maximum valid bid prices (per specification) and the reference price.
+
+    Refused once the procurement document is published (``round_require_editable``).
+    """
     round_require_editable(round_item.round)
+    round_item_write_prices(
+        round_item=round_item, ceilings=ceilings, reference_price=reference_price
+    )
+
+
+def round_item_write_prices(
+    *,
+    round_item: RoundItem,
+    ceilings: dict[Specification, Decimal],
+    reference_price: Decimal | None = None,
+) -> None:
+    """Write ceilings and the reference price without the state guard: for
+    ``round_item_set_prices`` and for the amendment service (``tender``), which holds the
+    round's lock and publishes the change as a numbered amendment."""
     for specification, price in ceilings.items():
         if specification.item_id != round_item.item_id:
             raise ValidationError(

@@ -17,11 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Organization, Region, User
 from catalog.models import ProcurementItem
 from procurement.models import Round, RoundItem, RoundTransition, RuleSet
+from procurement.periods import PERIODS, period_days
 from procurement.services.rule_sets import rule_set_require_fits
+from procurement.signals import round_published
 
 S = Round.Status
 
@@ -43,9 +46,91 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# The round's procurement document (招标文件) is published when bidding opens (the rule set
+# is frozen then, and items, ceilings and the pooled demand are final): from then on its
+# items, ceilings and timetable change only through a numbered amendment (补遗, the tender
+# app), never through the direct edits below. docs/procurement-document.md says why.
+PUBLISHED_STATES = frozenset(
+    {
+        S.BIDDING_OPEN,
+        S.BIDDING_CLOSED,
+        S.BIDS_OPENED,
+        S.EVALUATED,
+        S.OBJECTION,
+        S.AWARDED,
+        S.CONTRACTED,
+        S.IN_EXECUTION,
+        S.CLOSED,
+    }
+)
+# What the timetable form may still change directly after publication: the objection
+# period is not a term bidders price (its rules are the award's).
+DIRECT_AFTER_PUBLICATION = frozenset({"objection_ends_at"})
+
+
+def round_is_published(round_: Round) -> bool:
+    """Has the round's procurement document been published (bidding opened)?"""
+    return round_.status in PUBLISHED_STATES
+
+
 def when_shown(moment: datetime.datetime) -> str:
     """A moment as messages show it: local time to the minute."""
     return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _next_minute(moment: datetime.datetime) -> datetime.datetime:
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + datetime.timedelta(minutes=1)
+
+
+def round_require_bid_period(
+    round_: Round, *, now: datetime.datetime, publishing: bool = False
+) -> None:
+    """The bid deadline leaves the rule set's ``bid_preparation_days`` after publication.
+
+    The document is published when bidding opens (``publishing``: now); before that the
+    timetable plans it for the close of demand, and it cannot be earlier than now. Checked
+    when a round is created, whenever its timetable changes before publication, and when
+    bidding opens (``procurement.periods``).
+    """
+    days = period_days(round_.rule_set, "bid_preparation_days")
+    publication = now if publishing else max(now, round_.demand_closes_at)
+    earliest = publication + datetime.timedelta(days=days)
+    if round_.bid_deadline >= earliest:
+        return
+    params = {
+        "deadline": when_shown(round_.bid_deadline),
+        "publication": when_shown(publication),
+        "days": days,
+        "rule_set": str(round_.rule_set),
+        "source": str(PERIODS["bid_preparation_days"].source),
+        "earliest": when_shown(_next_minute(earliest)),
+    }
+    if publishing:
+        message = ngettext(
+            "Bidding cannot open now: rule set %(rule_set)s requires at least %(days)s day "
+            "between publishing the procurement document, which opening bidding does, and the "
+            "bid deadline %(deadline)s (%(source)s). Extend the bid deadline to %(earliest)s "
+            "or later first.",
+            "Bidding cannot open now: rule set %(rule_set)s requires at least %(days)s days "
+            "between publishing the procurement document, which opening bidding does, and the "
+            "bid deadline %(deadline)s (%(source)s). Extend the bid deadline to %(earliest)s "
+            "or later first.",
+            days,
+        )
+    else:
+        message = ngettext(
+            "The bid deadline %(deadline)s is too early: rule set %(rule_set)s requires at "
+            "least %(days)s day between publishing the procurement document, when bidding "
+            "opens (at the earliest %(publication)s), and the bid deadline (%(source)s). Set "
+            "the bid deadline to %(earliest)s or later.",
+            "The bid deadline %(deadline)s is too early: rule set %(rule_set)s requires at "
+            "least %(days)s days between publishing the procurement document, when bidding "
+            "opens (at the earliest %(publication)s), and the bid deadline (%(source)s). Set "
+            "the bid deadline to %(earliest)s or later.",
+            days,
+        )
+    raise ValidationError(message % params, code="bid_period")
 
 
 @transaction.atomic
@@ -66,6 +151,7 @@ def round_create(
     items: Sequence[ProcurementItem] = (),
     name_en: str = "",
     by: User | None = None,
+    now: datetime.datetime | None = None,
 ) -> Round:
     if office.kind != Organization.Kind.OFFICE:
         raise ValidationError(_("Only a procurement office can create a round."))
@@ -85,6 +171,7 @@ def round_create(
         contract_starts_on=contract_starts_on,
     )
     round_.full_clean()
+    round_require_bid_period(round_, now=now or timezone.now())
     round_.save()
     round_.regions.set(list(regions))
     round_add_items(round_=round_, items=items)
@@ -95,7 +182,18 @@ def round_create(
 
 
 def round_require_editable(round_: Round) -> None:
-    """Refuse a change of items or ceilings once demand is closed for good (bidding opened)."""
+    """Refuse a direct change of items or ceilings once the procurement document is
+    published (bidding opened): while bidding is open an amendment makes it."""
+    if round_.status == S.BIDDING_OPEN:
+        raise ValidationError(
+            _(
+                "The procurement document of round %(code)s is published: its items no longer "
+                "change, and its ceilings only through a numbered amendment, published to "
+                "every bidder (Publish an amendment, on the round page)."
+            )
+            % {"code": round_.code},
+            code="published",
+        )
     if round_.status not in {S.DRAFT, S.DEMAND_OPEN, S.DEMAND_CLOSED}:
         raise ValidationError(
             _("Round %(code)s is %(status)s: its items and ceilings can no longer change.")
@@ -175,7 +273,10 @@ def round_close_demand(*, round_: Round, by: User | None, note: str = "") -> Rou
 def round_open_bidding(
     *, round_: Round, by: User | None, now: datetime.datetime | None = None
 ) -> Round:
-    """Open bidding: needs a ceiling for every item; freezes the rule set version."""
+    """Open bidding: needs a ceiling for every item and a bid deadline the rule set's
+    ``bid_preparation_days`` away; freezes the rule set version and publishes the round's
+    procurement document (the ``round_published`` signal, received by the tender app in
+    the same transaction)."""
     now = now or timezone.now()
     if now >= round_.bid_deadline:
         raise ValidationError(
@@ -192,8 +293,11 @@ def round_open_bidding(
             _("Set a maximum valid bid price for every item first; missing: %(codes)s.")
             % {"codes": ", ".join(missing)}
         )
+    round_require_bid_period(round_, now=now, publishing=True)
     RuleSet.objects.filter(pk=round_.rule_set_id, frozen_at__isnull=True).update(frozen_at=now)
-    return _transition(round_=round_, to=S.BIDDING_OPEN, by=by)
+    opened = _transition(round_=round_, to=S.BIDDING_OPEN, by=by)
+    round_published.send(sender=Round, round_=opened, by=by, at=now)
+    return opened
 
 
 @transaction.atomic
@@ -253,14 +357,60 @@ def round_update_timetable(
     timetable: dict[str, datetime.datetime | datetime.date],
     now: datetime.datetime | None = None,
 ) -> Round:
-    """Move a round's timetable, within what its state still allows.
+    """Move a round's timetable directly (the timetable form), within what its state allows.
 
-    The round row is locked (``select_for_update``) so a change cannot interleave with a
-    transition or with a bid transaction reading the deadline. Every change is recorded in
-    the round's history with the old and new values.
+    Once the procurement document is published (bidding opened) only the objection period
+    changes here: every other time is a term of the document and moves only through a
+    numbered amendment (``tender.services.amendment_publish``).
     """
     now = now or timezone.now()
     locked = Round.objects.select_for_update().get(pk=round_.pk)
+    if round_is_published(locked):
+        # What the state still lets move, but not directly (times the state no longer lets
+        # move at all are refused as such by round_timetable_write).
+        editable = TIMETABLE_EDITABLE.get(locked.status, frozenset())
+        amended = sorted(
+            f
+            for f, v in timetable.items()
+            if getattr(locked, f) != v and f in editable - DIRECT_AFTER_PUBLICATION
+        )
+        if amended:
+            raise ValidationError(
+                _(
+                    "The procurement document of round %(code)s is published: change "
+                    "%(fields)s through a numbered amendment, published to every bidder "
+                    "(Publish an amendment, on the round page)."
+                )
+                % {
+                    "code": locked.code,
+                    "fields": ", ".join(
+                        str(getattr(Round._meta.get_field(f), "verbose_name", f)) for f in amended
+                    ),
+                },
+                code="published",
+            )
+    return round_timetable_write(round_=locked, by=by, timetable=timetable, now=now)
+
+
+@transaction.atomic
+def round_timetable_write(
+    *,
+    round_: Round,
+    by: User | None,
+    timetable: dict[str, datetime.datetime | datetime.date],
+    now: datetime.datetime,
+    history: bool = True,
+) -> Round:
+    """Change the timetable within what the round's state allows, without the publication
+    guard: ``round_update_timetable`` (the form) and the amendment service call it; the
+    amendment records its own history and notice (``history=False``).
+
+    The round row is locked (``select_for_update``) so a change cannot interleave with a
+    transition or with a bid transaction reading the deadline. Before publication the bid
+    deadline is re-checked against the rule set's ``bid_preparation_days``.
+    """
+    locked = Round.objects.select_for_update().get(pk=round_.pk)
+    before = {f: getattr(locked, f) for f in timetable}
     editable = TIMETABLE_EDITABLE.get(locked.status, frozenset())
     changed = {f: v for f, v in timetable.items() if getattr(locked, f) != v}
     if not changed:
@@ -295,13 +445,16 @@ def round_update_timetable(
     for field, value in changed.items():
         setattr(locked, field, value)
     locked.full_clean(exclude=["office", "rule_set", "code", "name", "name_en", "kind", "status"])
+    if not round_is_published(locked):
+        round_require_bid_period(locked, now=now)
     locked.save(update_fields=sorted(changed))
-    note = "; ".join(
-        f"{f}: {_shown(getattr(round_, f))} -> {_shown(v)}" for f, v in sorted(changed.items())
-    )
-    RoundTransition.objects.create(
-        round=locked, from_status=locked.status, to_status=locked.status, by=by, note=note[:300]
-    )
+    if history:
+        note = "; ".join(
+            f"{f}: {_shown(before[f])} -> {_shown(v)}" for f, v in sorted(changed.items())
+        )
+        RoundTransition.objects.create(
+            round=locked, from_status=locked.status, to_status=locked.status, by=by, note=note[:300]
+        )
     return locked
 
 

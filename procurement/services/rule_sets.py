@@ -11,10 +11,15 @@ from django.utils.translation import gettext as _
 from procurement.models import Round, RuleSet
 from procurement.optimiser.kinds import kinds_for_round_kind
 from procurement.optimiser.presets import PRESETS, validate_rule_set
+from procurement.periods import periods_errors
 
 
-def _rule_set_errors(kind: str, parameters: dict[str, object]) -> None:
+def _rule_set_errors(
+    kind: str, parameters: dict[str, object], periods: dict[str, object] | None = None
+) -> None:
     errors = validate_rule_set(kind, parameters)
+    if periods is not None:
+        errors += [(f"periods {path}", message) for path, message in periods_errors(periods)]
     if errors:
         raise ValidationError(
             [
@@ -57,20 +62,27 @@ def rule_set_load_presets() -> int:
 
 @transaction.atomic
 def rule_set_revise(
-    *, rule_set: RuleSet, parameters: dict[str, object], description: str = ""
+    *,
+    rule_set: RuleSet,
+    parameters: dict[str, object],
+    description: str = "",
+    periods: dict[str, object] | None = None,
 ) -> RuleSet:
-    """Change a rule set's parameters.
+    """Change a rule set's parameters (and its minimum periods, ``procurement.periods``;
+    ``None`` keeps them).
 
     A frozen version (used by a round that has opened bidding) is never changed: the edit
     becomes a new version, and rounds already bidding keep the version they froze.
     """
-    _rule_set_errors(rule_set.kind, parameters)
+    _rule_set_errors(rule_set.kind, parameters, periods)
     locked = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
+    periods = locked.periods if periods is None else periods
     if not locked.is_frozen:
         locked.parameters = parameters
+        locked.periods = periods
         if description:
             locked.description = description
-        locked.save(update_fields=["parameters", "description"])
+        locked.save(update_fields=["parameters", "periods", "description"])
         return locked
     latest = RuleSet.objects.filter(name=locked.name).aggregate(v=Max("version"))["v"] or 0
     return RuleSet.objects.create(
@@ -78,6 +90,7 @@ def rule_set_revise(
         version=latest + 1,
         kind=locked.kind,
         parameters=parameters,
+        periods=periods,
         description=description or locked.description,
         source=locked.source,
     )

@@ -123,8 +123,11 @@ def _success_message(action: str) -> str:
 
 
 def _timetable_form(round_: Round, data: Any = None) -> TimetableForm | None:
-    """The timetable form, with the fields the round's state no longer allows disabled."""
-    editable = services.TIMETABLE_EDITABLE.get(round_.status)
+    """The timetable form, with the fields the round's state no longer allows disabled
+    (after publication all but the objection period: the others move by amendment)."""
+    editable = services.TIMETABLE_EDITABLE.get(round_.status, frozenset())
+    if services.round_is_published(round_):
+        editable = editable & services.DIRECT_AFTER_PUBLICATION
     if not editable:
         return None
     initial = {

@@ -16,6 +16,7 @@ from common.pagination import paginate
 from procurement import selectors, services
 from procurement.forms import RuleSetReviseForm
 from procurement.models import RuleSet
+from procurement.periods import rule_set_period_values
 from procurement.views.shared import user_of
 
 
@@ -34,7 +35,10 @@ def rule_set_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if is_office:
         form = RuleSetReviseForm(
             request.POST or None,
-            initial={"parameters": json.dumps(rule_set.parameters, indent=2, ensure_ascii=False)},
+            initial={
+                "parameters": json.dumps(rule_set.parameters, indent=2, ensure_ascii=False),
+                "periods": json.dumps(rule_set.periods or {}, indent=2),
+            },
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -42,6 +46,7 @@ def rule_set_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     rule_set=rule_set,
                     parameters=form.cleaned_data["parameters"],
                     description=form.cleaned_data["description"],
+                    periods=form.cleaned_data["periods"],
                 )
             except ValidationError as exc:
                 for message in exc.messages:
@@ -74,6 +79,7 @@ def rule_set_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "rule_set": rule_set,
             "parameters_json": json.dumps(rule_set.parameters, indent=2, ensure_ascii=False),
+            "periods": rule_set_period_values(rule_set),
             "versions": RuleSet.objects.filter(name=rule_set.name).order_by("-version"),
             "rounds": rounds,
             "form": form,

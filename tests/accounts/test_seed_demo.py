@@ -21,7 +21,16 @@ def _row_counts() -> dict[str, int]:
         model._meta.label: model.objects.count()
         for model in apps.get_models()
         if model._meta.app_label
-        in {"accounts", "catalog", "procurement", "bidding", "awards", "contracts", "reports"}
+        in {
+            "accounts",
+            "catalog",
+            "procurement",
+            "tender",
+            "bidding",
+            "awards",
+            "contracts",
+            "reports",
+        }
     }
 
 

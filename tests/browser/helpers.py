@@ -274,9 +274,10 @@ def journey_round(code: str, *, items: tuple[str, ...] = ("D-CLO-OS", "D-AML-OS"
         regions=Region.objects.filter(code__in=DEMO_REGIONS),
         demand_opens_at=now - datetime.timedelta(hours=1),
         demand_closes_at=now + datetime.timedelta(days=7),
-        bid_deadline=now + datetime.timedelta(days=14),
-        opening_at=now + datetime.timedelta(days=14, hours=1),
-        objection_ends_at=now + datetime.timedelta(days=21),
+        # The rule set's 20 days from publication (bidding opens) to the deadline.
+        bid_deadline=now + datetime.timedelta(days=28),
+        opening_at=now + datetime.timedelta(days=28, hours=1),
+        objection_ends_at=now + datetime.timedelta(days=35),
         contract_starts_on=(now + datetime.timedelta(days=30)).date(),
         items=list(ProcurementItem.objects.filter(code__in=items)),
     )

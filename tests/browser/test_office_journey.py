@@ -92,9 +92,10 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
         page.locator(f"input[name=regions][value='{region.pk}']").check()
     page.locator("#id_demand_opens_at").fill(_local(now - datetime.timedelta(hours=1)))
     page.locator("#id_demand_closes_at").fill(_local(now + datetime.timedelta(days=7)))
-    page.locator("#id_bid_deadline").fill(_local(now + datetime.timedelta(days=14)))
-    page.locator("#id_opening_at").fill(_local(now + datetime.timedelta(days=14, hours=1)))
-    page.locator("#id_objection_ends_at").fill(_local(now + datetime.timedelta(days=21)))
+    # The rule set keeps 20 days from publication (bidding opens) to the deadline.
+    page.locator("#id_bid_deadline").fill(_local(now + datetime.timedelta(days=28)))
+    page.locator("#id_opening_at").fill(_local(now + datetime.timedelta(days=28, hours=1)))
+    page.locator("#id_objection_ends_at").fill(_local(now + datetime.timedelta(days=35)))
     page.locator("#id_contract_starts_on").fill(
         (timezone.localdate() + datetime.timedelta(days=30)).isoformat()
     )

@@ -18,6 +18,7 @@ APP_FOLDERS = (
     "accounts",
     "catalog",
     "procurement",
+    "tender",
     "bidding",
     "awards",
     "contracts",

@@ -92,9 +92,10 @@ def _round_with_demand_and_bids():
         regions=regions,
         demand_opens_at=now - datetime.timedelta(days=2),
         demand_closes_at=now + datetime.timedelta(hours=1),
-        bid_deadline=now + datetime.timedelta(hours=2),
-        opening_at=now + datetime.timedelta(hours=3),
-        objection_ends_at=now + datetime.timedelta(days=7),
+        # The rule set's 20 days from publication (bidding opens) to the deadline.
+        bid_deadline=now + datetime.timedelta(days=21),
+        opening_at=now + datetime.timedelta(days=21, hours=1),
+        objection_ends_at=now + datetime.timedelta(days=28),
         contract_starts_on=(now + datetime.timedelta(days=1)).date(),
         items=[item],
     )
@@ -132,7 +133,7 @@ def _round_with_demand_and_bids():
             annual_capacity=5_000_000,
             by=maker,
         )
-    later = timezone.now() + datetime.timedelta(hours=3, minutes=1)
+    later = timezone.now() + datetime.timedelta(days=21, hours=1, minutes=1)
     round_open_bids(round_=round_, by=office, now=later)
     round_.refresh_from_db()
     return office, hospitals, makers, round_, round_item

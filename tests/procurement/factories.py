@@ -102,9 +102,10 @@ def make_round(
         regions=Region.objects.filter(code__in=regions),
         demand_opens_at=now - datetime.timedelta(days=1),
         demand_closes_at=now + datetime.timedelta(days=7),
-        bid_deadline=now + datetime.timedelta(days=14),
-        opening_at=now + datetime.timedelta(days=14, hours=1),
-        objection_ends_at=now + datetime.timedelta(days=21),
+        # The rule set's 20 days between publication (bidding opens) and the deadline.
+        bid_deadline=now + datetime.timedelta(days=28),
+        opening_at=now + datetime.timedelta(days=28, hours=1),
+        objection_ends_at=now + datetime.timedelta(days=35),
         contract_starts_on=(now + datetime.timedelta(days=60)).date(),
         items=items,
         by=office,

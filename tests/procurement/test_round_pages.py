@@ -158,9 +158,9 @@ def _create_data(**overrides):
         ],
         "demand_opens_at": now.strftime(fmt),
         "demand_closes_at": (now + datetime.timedelta(days=7)).strftime(fmt),
-        "bid_deadline": (now + datetime.timedelta(days=14)).strftime(fmt),
-        "opening_at": (now + datetime.timedelta(days=14, hours=1)).strftime(fmt),
-        "objection_ends_at": (now + datetime.timedelta(days=21)).strftime(fmt),
+        "bid_deadline": (now + datetime.timedelta(days=28)).strftime(fmt),
+        "opening_at": (now + datetime.timedelta(days=28, hours=1)).strftime(fmt),
+        "objection_ends_at": (now + datetime.timedelta(days=35)).strftime(fmt),
         "contract_starts_on": (now + datetime.timedelta(days=60)).strftime("%Y-%m-%d"),
     }
     data.update(overrides)

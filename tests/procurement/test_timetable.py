@@ -14,6 +14,7 @@ from procurement.models import Round, RoundTransition
 from procurement.services import (
     round_close_demand,
     round_open_bidding,
+    round_timetable_write,
     round_update_timetable,
 )
 from tests.factories import user_of
@@ -58,7 +59,8 @@ def test_office_brings_a_draft_rounds_deadline_forward_and_the_history_says_so(
 ) -> None:
     office = user_of("office")
     round_ = make_round(office=office)
-    soon = (timezone.now() + datetime.timedelta(days=8, minutes=30)).replace(
+    # Demand closes in 7 days; the rule set keeps 20 days from then to the deadline.
+    soon = (timezone.now() + datetime.timedelta(days=27, minutes=30)).replace(
         second=0, microsecond=0
     )
     client.force_login(office)
@@ -77,23 +79,53 @@ def test_office_brings_a_draft_rounds_deadline_forward_and_the_history_says_so(
     assert "The timetable is updated." in page.content.decode()
 
 
-def test_while_bidding_is_open_the_deadline_can_be_extended_but_not_brought_forward() -> None:
+def test_once_published_the_deadline_is_refused_here_and_the_message_says_amendment() -> None:
+    round_, office = _bidding_round()
+    later = round_.bid_deadline + datetime.timedelta(days=2)
+    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
+        round_update_timetable(
+            round_=round_, by=office, timetable=_timetable(round_, bid_deadline=later)
+        )
+    assert excinfo.value.messages == [
+        f"The procurement document of round {round_.code} is published: change bid deadline "
+        "through a numbered amendment, published to every bidder (Publish an amendment, on "
+        "the round page)."
+    ]
+    round_.refresh_from_db()
+    assert round_.bid_deadline == later - datetime.timedelta(days=2)
+
+
+def test_once_published_the_objection_period_still_moves_here() -> None:
+    round_, office = _bidding_round()
+    later = round_.objection_ends_at + datetime.timedelta(days=2)
+    round_update_timetable(
+        round_=round_, by=office, timetable=_timetable(round_, objection_ends_at=later)
+    )
+    round_.refresh_from_db()
+    assert round_.objection_ends_at == later
+
+
+def test_the_timetable_writer_amendments_use_extends_the_deadline_but_never_brings_it_forward() -> (
+    None
+):
     round_, office = _bidding_round()
     earlier = round_.bid_deadline - datetime.timedelta(days=1)
     with translation.override("en"), pytest.raises(ValidationError) as excinfo:
-        round_update_timetable(
-            round_=round_, by=office, timetable=_timetable(round_, bid_deadline=earlier)
+        round_timetable_write(
+            round_=round_,
+            by=office,
+            timetable={"bid_deadline": earlier},
+            now=timezone.now(),
         )
     assert excinfo.value.messages == [
         "While bidding is open the bid deadline can only be extended, not brought forward."
     ]
     later = round_.bid_deadline + datetime.timedelta(days=2)
-    round_update_timetable(
+    round_timetable_write(
         round_=round_,
         by=office,
-        timetable=_timetable(
-            round_, bid_deadline=later, opening_at=later + datetime.timedelta(hours=1)
-        ),
+        timetable={"bid_deadline": later, "opening_at": later + datetime.timedelta(hours=1)},
+        now=timezone.now(),
     )
     round_.refresh_from_db()
     assert round_.bid_deadline == later

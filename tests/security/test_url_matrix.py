@@ -54,11 +54,13 @@ from django.utils.translation import gettext
 
 from contracts.models import SupplyFailure
 from contracts.services import PurchaseLine
+from tender.models import Clarification
 from tests.security.world import (
     CAPACITY,
     HOSPITAL_QUANTITY,
     KIND,
     OUTSIDE,
+    PENDING_QUESTION,
     PRICE,
     PURCHASED,
     RIVAL_CAPACITY,
@@ -163,6 +165,11 @@ def _rule_set(scene: Scene) -> object:
 
 def _declaration(scene: Scene) -> object:
     return scene.declaration.pk
+
+
+def _pending_question(scene: Scene) -> object:
+    """maker01's unanswered question on the round in bidding."""
+    return Clarification.objects.get(round=scene.round, question=PENDING_QUESTION).pk
 
 
 # What a signed-in user gets on the sign-in page: sent on to its home page.
@@ -357,6 +364,44 @@ URLS: list[Url] = [
         args={"language": lambda s: "zh-hans"},
         scenes=("bidding",),
     ),
+    # --- procurement documents, amendments, clarifications (tender) -----------------------
+    # Public once bidding has opened: the document, its versions, notices and answers.
+    Url("tender:round", PUBLIC, scenes=BOTH),
+    Url(
+        "tender:document-pdf",
+        PUBLIC,
+        args={"number": lambda s: 1, "language": lambda s: "zh-hans"},
+        scenes=("bidding",),
+    ),
+    Url(
+        "tender:document-pdf",
+        PUBLIC,
+        get=404,  # the demo renders its PDFs after its transaction; the matrix's never commits
+        args={"number": lambda s: 1, "language": lambda s: "zh-hans"},
+        scenes=("awarded",),
+    ),
+    Url("tender:notice", PUBLIC, args={"number": lambda s: 1}, scenes=("bidding",)),
+    Url("tender:notice", PUBLIC, get=404, args={"number": lambda s: 1}, scenes=("awarded",)),
+    # The office of the round sees every question (with who asked); a manufacturer its own
+    # and asks; the office is refused the asking.
+    Url(
+        "tender:questions",
+        OFFICE_MANUFACTURER,
+        unsafe=("POST",),
+        unsafe_who=MANUFACTURER,
+        own=OFFICE,
+        exceptions={"POST office2": 404},  # not its round: nothing to refuse
+        scenes=BOTH,
+    ),
+    Url(
+        "tender:answer",
+        OFFICE,
+        unsafe=("POST",),
+        own=OFFICE,
+        args={"pk": _pending_question},
+        scenes=("bidding",),
+    ),
+    Url("tender:amend", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     # --- REST API -----------------------------------------------------------------------
     Url("api-schema", PUBLIC),
     Url("api-docs", PUBLIC),
@@ -408,6 +453,20 @@ URLS: list[Url] = [
     Url("api-run", OFFICE, own=OFFICE),
     Url("api-round-ocds", PUBLIC),
     Url("api-round-ocds", PUBLIC, get=404, scenes=("bidding",)),  # not awarded yet
+    Url("api-round-document", PUBLIC, scenes=BOTH),
+    Url("api-round-amendments", PUBLIC, scenes=BOTH),
+    # Anyone reads the answered questions; manufacturers ask.
+    Url("api-round-clarifications", PUBLIC, unsafe=("POST",), unsafe_who=MANUFACTURER, scenes=BOTH),
+    Url("api-my-clarifications", MANUFACTURER, scenes=BOTH),  # its own questions
+    Url(
+        "api-clarification-answer",
+        OFFICE,
+        get=405,
+        unsafe=("POST",),
+        own=OFFICE,
+        args={"pk": _pending_question},
+        scenes=("bidding",),
+    ),
 ]
 
 
@@ -473,6 +532,11 @@ def _markers(world: World) -> list[Marker]:
             "hospital01's purchases from maker01",
             tuple(_number(t) for t in _grouped(PURCHASED)),
             frozenset({"office", "hospital", "maker"}),
+        ),
+        Marker(
+            "maker01's unanswered question",
+            (re.compile(re.escape(PENDING_QUESTION)),),
+            frozenset({"office", "maker"}),
         ),
         Marker(
             "hospital01's objection",
@@ -728,6 +792,10 @@ SHOWN = [
     ("office", "procurement:demand-history", "bidding", "hospital16's declared quantity"),
     ("hospital", "contracts:purchases", "awarded", "hospital01's purchases from maker01"),
     ("office", "awards:objection-answer", "awarded", "hospital01's objection"),
+    ("maker", "tender:questions", "bidding", "maker01's unanswered question"),
+    ("maker", "api-my-clarifications", "bidding", "maker01's unanswered question"),
+    ("office", "tender:questions", "bidding", "maker01's unanswered question"),
+    ("office", "tender:answer", "bidding", "maker01's unanswered question"),
 ]
 
 
@@ -849,6 +917,7 @@ MISSING: dict[str, object] = {
     "failure_id": 987_654,
     "token": "00000000-0000-4000-8000-000000000000",
     "language": "xx",
+    "number": 987_654,
 }
 # Each URL name once (its first entry), if it takes arguments and answers GET.
 WITH_ARGUMENTS = [

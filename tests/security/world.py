@@ -40,6 +40,14 @@ from procurement.services import (
     round_open_bidding,
     round_open_demand,
 )
+from tender.models import DocumentPdf, ProcurementDocumentVersion
+from tender.services import (
+    AmendmentDraft,
+    amendment_publish,
+    clarification_answer,
+    clarification_ask,
+    document_pdf_render,
+)
 from tests.factories import OrganizationFactory
 
 AWARDED = "DEMO-2026-A1"  # in execution: opened, awarded, contracted, purchases recorded
@@ -56,6 +64,8 @@ HOSPITAL_QUANTITY = 123_457
 RIVAL_HOSPITAL_QUANTITY = 200_003
 # What hospital01 bought last month on its contract with maker01.
 PURCHASED = 98_761
+# maker01's question on the round in bidding, not answered: the office's and its own.
+PENDING_QUESTION = "URL matrix: is the 20 mg ceiling tax-inclusive? (maker01, unanswered)"
 
 # role -> demo user (None: anonymous). The "2" and "3" roles are strangers to every
 # object; hospital3 is in a province (Tibet) outside the demo rounds' regions.
@@ -184,7 +194,27 @@ def _bidding_round(users: dict[str, User | None]) -> Round:
             annual_capacity=capacity,
             by=user,
         )
+    _tender(round_, office, maker, rival)
     return round_
+
+
+def _tender(round_: Round, office: User, maker: User, rival: User) -> None:
+    """The round's procurement document (published when bidding opened) rendered, one
+    amendment (a reference price), maker02's question answered, maker01's waiting."""
+    version = ProcurementDocumentVersion.objects.get(round=round_, number=1)
+    document_pdf_render(version_id=version.pk)
+    assert DocumentPdf.objects.filter(version=version).count() == 2
+    atv = round_.items.get(item__code="D-ATV-OS")
+    amendment_publish(
+        round_=round_,
+        by=office,
+        draft=AmendmentDraft(
+            reason="参考价更正（URL 矩阵）", reference_prices={atv.pk: Decimal(7)}
+        ),
+    )
+    answered = clarification_ask(round_=round_, by=rival, question="Is delivery included?")
+    clarification_answer(clarification=answered, by=office, answer="Yes, to the hospital.")
+    clarification_ask(round_=round_, by=maker, question=PENDING_QUESTION, round_item=atv)
 
 
 def _awarded_scene(office: User, hospital: User, maker: User) -> Scene:
