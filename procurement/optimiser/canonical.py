@@ -22,6 +22,7 @@ from procurement.optimiser.model import (
     PROBLEM_FORMAT,
     BrandVolume,
     HospitalDemand,
+    Item,
     Problem,
 )
 
@@ -184,6 +185,46 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
     return _problem_document(problem, _hospital_dicts)
 
 
+def _item_document(
+    item: Item, hospitals_of: Callable[[Sequence[HospitalDemand]], Any]
+) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "id": item.id,
+            "name": item.name,
+            "max_valid_bid_price": str(item.max_valid_bid_price),
+            "reference_price": _s(item.reference_price),
+            "previous_highest_winning_price": _s(item.previous_highest_winning_price),
+            "representative_specification": item.representative_specification,
+            "min_winners": item.min_winners,
+            "max_winners": item.max_winners,
+            "unmet_penalty_price": _s(item.unmet_penalty_price),
+            "specifications": [
+                _drop_none(
+                    {
+                        "id": s.id,
+                        "strength": _s(s.strength),
+                        "fill_volume": _s(s.fill_volume),
+                        "pack_count": s.pack_count,
+                        "dosage_form": s.dosage_form,
+                        "oral_solid": s.oral_solid,
+                        "max_valid_bid_price": _s(s.max_valid_bid_price),
+                    }
+                )
+                for s in item.specifications
+            ],
+            "demand": [
+                {
+                    "region": d.region,
+                    "quantity": d.quantity,
+                    "hospitals": hospitals_of(d.hospitals),
+                }
+                for d in item.demand
+            ],
+        }
+    )
+
+
 def _problem_document(
     problem: Problem, hospitals_of: Callable[[Sequence[HospitalDemand]], Any]
 ) -> dict[str, Any]:
@@ -209,44 +250,7 @@ def _problem_document(
             if problem.suppliers
             else {}
         ),
-        "items": [
-            _drop_none(
-                {
-                    "id": item.id,
-                    "name": item.name,
-                    "max_valid_bid_price": str(item.max_valid_bid_price),
-                    "reference_price": _s(item.reference_price),
-                    "previous_highest_winning_price": _s(item.previous_highest_winning_price),
-                    "representative_specification": item.representative_specification,
-                    "min_winners": item.min_winners,
-                    "max_winners": item.max_winners,
-                    "unmet_penalty_price": _s(item.unmet_penalty_price),
-                    "specifications": [
-                        _drop_none(
-                            {
-                                "id": s.id,
-                                "strength": _s(s.strength),
-                                "fill_volume": _s(s.fill_volume),
-                                "pack_count": s.pack_count,
-                                "dosage_form": s.dosage_form,
-                                "oral_solid": s.oral_solid,
-                                "max_valid_bid_price": _s(s.max_valid_bid_price),
-                            }
-                        )
-                        for s in item.specifications
-                    ],
-                    "demand": [
-                        {
-                            "region": d.region,
-                            "quantity": d.quantity,
-                            "hospitals": hospitals_of(d.hospitals),
-                        }
-                        for d in item.demand
-                    ],
-                }
-            )
-            for item in problem.items
-        ],
+        "items": [_item_document(item, hospitals_of) for item in problem.items],
         "bids": [
             _drop_none(
                 {

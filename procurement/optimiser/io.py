@@ -169,6 +169,85 @@ def _problem_from_dict(document: Any) -> Problem:
     return _build(document)
 
 
+def _item_reference_errors(
+    at: str,
+    item: Mapping[str, Any],
+    doc: Mapping[str, Any],
+    known_regions: set[str] | None,
+    bids: Mapping[str, Mapping[str, Any]],
+) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    kind = doc["rule_set"]["kind"]
+    entry = kinds.RULE_KINDS.get(kind)  # an unknown kind is reported by validate_rule_set
+    required_fields = entry.item_requires if entry is not None else ()
+    specs = [s["id"] for s in item.get("specifications", [])]
+    for dup in _duplicates(specs):
+        errors.append((f"{at}.specifications", f"specification id {dup!r} is used twice"))
+    rep = item.get("representative_specification")
+    if rep is not None and rep not in specs:
+        errors.append(
+            (f"{at}.representative_specification", f"expected one of {specs}, got {rep!r}")
+        )
+    if len(specs) > 1 and rep is None:
+        errors.append(
+            (
+                f"{at}.representative_specification",
+                "required when an item has more than one specification",
+            )
+        )
+    for needed in required_fields:
+        if needed not in item:
+            errors.append((f"{at}.{needed}", f"required by the {kind} rule kind"))
+    errors.extend(_winner_count_errors(at, item, doc["rule_set"]["parameters"]))
+    for dup in _duplicates([d["region"] for d in item["demand"]]):
+        errors.append((f"{at}.demand", f"region {dup!r} appears twice"))
+    for j, demand in enumerate(item["demand"]):
+        dat = f"{at}.demand[{j}]"
+        if known_regions is not None and demand["region"] not in known_regions:
+            errors.append((f"{dat}.region", f"unknown region {demand['region']!r}"))
+        errors.extend(_hospital_reference_errors(dat, item["id"], demand, bids))
+    return errors
+
+
+def _bid_reference_errors(
+    at: str,
+    bid: Mapping[str, Any],
+    items: Mapping[str, Mapping[str, Any]],
+    known_suppliers: set[str] | None,
+) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    item = items.get(bid["item"])
+    if item is None:
+        errors.append((f"{at}.item", f"unknown item {bid['item']!r}"))
+        return errors
+    if known_suppliers is not None and bid["supplier"] not in known_suppliers:
+        errors.append((f"{at}.supplier", f"unknown supplier {bid['supplier']!r}"))
+    specs = [s["id"] for s in item.get("specifications", [])]
+    spec = bid.get("specification")
+    if spec is not None and spec not in specs:
+        errors.append(
+            (
+                f"{at}.specification",
+                f"expected one of {specs} of item {item['id']!r}, got {spec!r}",
+            )
+        )
+    if spec is None and len(specs) > 1 and "unit_comparable_price" not in bid:
+        errors.append(
+            (
+                f"{at}.specification",
+                "required (or unit_comparable_price) when the item has several specifications",
+            )
+        )
+    item_regions = {d["region"] for d in item["demand"]}
+    for key in ("region_preferences", "backup_preferences"):
+        for j, region in enumerate(bid.get(key, [])):
+            if region not in item_regions:
+                errors.append((f"{at}.{key}[{j}]", f"no demand for item in region {region!r}"))
+        for dup in _duplicates(bid.get(key, [])):
+            errors.append((f"{at}.{key}", f"region {dup!r} is listed twice"))
+    return errors
+
+
 def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []
     regions = doc.get("regions")
@@ -185,70 +264,10 @@ def _reference_errors(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     bids = {bid["id"]: bid for bid in doc["bids"]}
     for dup in _duplicates([bid["id"] for bid in doc["bids"]]):
         errors.append(("$.bids", f"bid id {dup!r} is used twice"))
-    kind = doc["rule_set"]["kind"]
-    entry = kinds.RULE_KINDS.get(kind)  # an unknown kind is reported by validate_rule_set
-    required_fields = entry.item_requires if entry is not None else ()
-
     for i, item in enumerate(doc["items"]):
-        at = f"$.items[{i}]"
-        specs = [s["id"] for s in item.get("specifications", [])]
-        for dup in _duplicates(specs):
-            errors.append((f"{at}.specifications", f"specification id {dup!r} is used twice"))
-        rep = item.get("representative_specification")
-        if rep is not None and rep not in specs:
-            errors.append(
-                (f"{at}.representative_specification", f"expected one of {specs}, got {rep!r}")
-            )
-        if len(specs) > 1 and rep is None:
-            errors.append(
-                (
-                    f"{at}.representative_specification",
-                    "required when an item has more than one specification",
-                )
-            )
-        for needed in required_fields:
-            if needed not in item:
-                errors.append((f"{at}.{needed}", f"required by the {kind} rule kind"))
-        errors.extend(_winner_count_errors(at, item, doc["rule_set"]["parameters"]))
-        for dup in _duplicates([d["region"] for d in item["demand"]]):
-            errors.append((f"{at}.demand", f"region {dup!r} appears twice"))
-        for j, demand in enumerate(item["demand"]):
-            dat = f"{at}.demand[{j}]"
-            if known_regions is not None and demand["region"] not in known_regions:
-                errors.append((f"{dat}.region", f"unknown region {demand['region']!r}"))
-            errors.extend(_hospital_reference_errors(dat, item["id"], demand, bids))
-
+        errors.extend(_item_reference_errors(f"$.items[{i}]", item, doc, known_regions, bids))
     for i, bid in enumerate(doc["bids"]):
-        at = f"$.bids[{i}]"
-        item = items.get(bid["item"])
-        if item is None:
-            errors.append((f"{at}.item", f"unknown item {bid['item']!r}"))
-            continue
-        if known_suppliers is not None and bid["supplier"] not in known_suppliers:
-            errors.append((f"{at}.supplier", f"unknown supplier {bid['supplier']!r}"))
-        specs = [s["id"] for s in item.get("specifications", [])]
-        spec = bid.get("specification")
-        if spec is not None and spec not in specs:
-            errors.append(
-                (
-                    f"{at}.specification",
-                    f"expected one of {specs} of item {item['id']!r}, got {spec!r}",
-                )
-            )
-        if spec is None and len(specs) > 1 and "unit_comparable_price" not in bid:
-            errors.append(
-                (
-                    f"{at}.specification",
-                    "required (or unit_comparable_price) when the item has several specifications",
-                )
-            )
-        item_regions = {d["region"] for d in item["demand"]}
-        for key in ("region_preferences", "backup_preferences"):
-            for j, region in enumerate(bid.get(key, [])):
-                if region not in item_regions:
-                    errors.append((f"{at}.{key}[{j}]", f"no demand for item in region {region!r}"))
-            for dup in _duplicates(bid.get(key, [])):
-                errors.append((f"{at}.{key}", f"region {dup!r} is listed twice"))
+        errors.extend(_bid_reference_errors(f"$.bids[{i}]", bid, items, known_suppliers))
 
     pairs = [(c["bid"], c["region"]) for c in doc.get("region_costs", [])]
     for dup in _duplicates([f"{b} / {r}" for b, r in pairs]):
@@ -375,46 +394,46 @@ def _hospitals(lines: Sequence[Mapping[str, Any]]) -> tuple[HospitalDemand, ...]
     return tuple(built)
 
 
+def _item_from_dict(item: Mapping[str, Any]) -> Item:
+    demand = [
+        RegionDemand(d["region"], d["quantity"], _hospitals(d.get("hospitals", ())))
+        for d in item["demand"]
+    ]
+    specs = tuple(
+        sorted(
+            (
+                Specification(
+                    id=s["id"],
+                    strength=_dec(s.get("strength")),
+                    fill_volume=_dec(s.get("fill_volume")),
+                    pack_count=s.get("pack_count", 1),
+                    dosage_form=s.get("dosage_form"),
+                    oral_solid=s.get("oral_solid", True),
+                    max_valid_bid_price=_dec(s.get("max_valid_bid_price")),
+                )
+                for s in item.get("specifications", [])
+            ),
+            key=lambda s: s.id,
+        )
+    )
+    return Item(
+        id=item["id"],
+        name=item["name"],
+        max_valid_bid_price=Decimal(item["max_valid_bid_price"]),
+        demand=tuple(sorted(demand, key=lambda d: d.region)),
+        specifications=specs,
+        representative_specification=item.get("representative_specification"),
+        reference_price=_dec(item.get("reference_price")),
+        previous_highest_winning_price=_dec(item.get("previous_highest_winning_price")),
+        min_winners=item.get("min_winners"),
+        max_winners=item.get("max_winners"),
+        unmet_penalty_price=_dec(item.get("unmet_penalty_price")),
+    )
+
+
 def _build(doc: Mapping[str, Any]) -> Problem:
     rule = doc["rule_set"]
-    items = []
-    for item in doc["items"]:
-        demand = [
-            RegionDemand(d["region"], d["quantity"], _hospitals(d.get("hospitals", ())))
-            for d in item["demand"]
-        ]
-        specs = tuple(
-            sorted(
-                (
-                    Specification(
-                        id=s["id"],
-                        strength=_dec(s.get("strength")),
-                        fill_volume=_dec(s.get("fill_volume")),
-                        pack_count=s.get("pack_count", 1),
-                        dosage_form=s.get("dosage_form"),
-                        oral_solid=s.get("oral_solid", True),
-                        max_valid_bid_price=_dec(s.get("max_valid_bid_price")),
-                    )
-                    for s in item.get("specifications", [])
-                ),
-                key=lambda s: s.id,
-            )
-        )
-        items.append(
-            Item(
-                id=item["id"],
-                name=item["name"],
-                max_valid_bid_price=Decimal(item["max_valid_bid_price"]),
-                demand=tuple(sorted(demand, key=lambda d: d.region)),
-                specifications=specs,
-                representative_specification=item.get("representative_specification"),
-                reference_price=_dec(item.get("reference_price")),
-                previous_highest_winning_price=_dec(item.get("previous_highest_winning_price")),
-                min_winners=item.get("min_winners"),
-                max_winners=item.get("max_winners"),
-                unmet_penalty_price=_dec(item.get("unmet_penalty_price")),
-            )
-        )
+    items = [_item_from_dict(item) for item in doc["items"]]
     bids = tuple(
         sorted(
             (
@@ -501,39 +520,8 @@ def result_to_dict(result: Result, *, include_timing: bool = True) -> dict[str, 
             "name": result.rule_set.name,
             "version": result.rule_set.version,
         },
-        "run": {
-            "status": result.run.status,
-            "input_hash": result.run.input_hash,
-            "solver": result.run.solver,
-            "objective": _s(result.run.objective),
-            "bound": _s(result.run.bound),
-            "gap": _s(result.run.gap),
-            "explanation": list(result.run.explanation),
-            "explanation_parts": [m.to_dict() for m in result.run.explanation_parts],
-            "warnings": list(result.run.warnings),
-            "warning_parts": [m.to_dict() for m in result.run.warning_parts],
-            # Only for the automatic backend, so other documents are unchanged.
-            **(
-                {
-                    "solver_reason": result.run.solver_reason,
-                    "solver_reason_parts": [m.to_dict() for m in result.run.solver_reason_parts],
-                }
-                if result.run.solver_reason_parts
-                else {}
-            ),
-        },
-        "totals": {
-            "cost": str(result.totals.cost),
-            "reference_cost": _s(result.totals.reference_cost),
-            "ceiling_cost": str(result.totals.ceiling_cost),
-            "savings_vs_reference": _s(result.totals.savings_vs_reference),
-            "savings_vs_ceiling": str(result.totals.savings_vs_ceiling),
-            **(
-                {"unmet_penalty": str(result.totals.unmet_penalty)}
-                if result.totals.unmet_penalty is not None
-                else {}
-            ),
-        },
+        "run": _run_to_dict(result),
+        "totals": _totals_to_dict(result),
         "items": [
             {
                 "id": i.item,
@@ -567,6 +555,60 @@ def result_to_dict(result: Result, *, include_timing: bool = True) -> dict[str, 
             }
             for b in result.bids
         ],
+        **_allocations_to_dict(result),
+    }
+    if result.unmet_allowed:  # only when the problem lets demand go unmet
+        document["unmet_demand"] = [
+            {
+                "item": u.item,
+                "region": u.region,
+                "quantity": u.quantity,
+                "penalty_price": str(u.penalty_price),
+                "penalty": str(u.penalty),
+            }
+            for u in result.unmet
+        ]
+    if include_timing:
+        document["timing"] = {"solve_seconds": round(result.solve_seconds, 3)}
+    return document
+
+
+def _run_to_dict(result: Result) -> dict[str, Any]:
+    run = result.run
+    document: dict[str, Any] = {
+        "status": run.status,
+        "input_hash": run.input_hash,
+        "solver": run.solver,
+        "objective": _s(run.objective),
+        "bound": _s(run.bound),
+        "gap": _s(run.gap),
+        "explanation": list(run.explanation),
+        "explanation_parts": [m.to_dict() for m in run.explanation_parts],
+        "warnings": list(run.warnings),
+        "warning_parts": [m.to_dict() for m in run.warning_parts],
+    }
+    if run.solver_reason_parts:  # only for the automatic backend: other documents unchanged
+        document["solver_reason"] = run.solver_reason
+        document["solver_reason_parts"] = [m.to_dict() for m in run.solver_reason_parts]
+    return document
+
+
+def _totals_to_dict(result: Result) -> dict[str, Any]:
+    totals = result.totals
+    document: dict[str, Any] = {
+        "cost": str(totals.cost),
+        "reference_cost": _s(totals.reference_cost),
+        "ceiling_cost": str(totals.ceiling_cost),
+        "savings_vs_reference": _s(totals.savings_vs_reference),
+        "savings_vs_ceiling": str(totals.savings_vs_ceiling),
+    }
+    if totals.unmet_penalty is not None:
+        document["unmet_penalty"] = str(totals.unmet_penalty)
+    return document
+
+
+def _allocations_to_dict(result: Result) -> dict[str, Any]:
+    return {
         "allocations": [
             {
                 "item": a.item,
@@ -593,17 +635,3 @@ def result_to_dict(result: Result, *, include_timing: bool = True) -> dict[str, 
             for h in result.hospital_allocations
         ],
     }
-    if result.unmet_allowed:  # only when the problem lets demand go unmet
-        document["unmet_demand"] = [
-            {
-                "item": u.item,
-                "region": u.region,
-                "quantity": u.quantity,
-                "penalty_price": str(u.penalty_price),
-                "penalty": str(u.penalty),
-            }
-            for u in result.unmet
-        ]
-    if include_timing:
-        document["timing"] = {"solve_seconds": round(result.solve_seconds, 3)}
-    return document

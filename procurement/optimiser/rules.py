@@ -324,34 +324,16 @@ def _decide_drug_item(
     notes: list[str] = []
     if not ranked:
         notes.append("no valid bid: the item is not awarded")
-        share, term = None, None
         return ItemDecision(
-            item,
-            _ordered(bids, outcomes),
-            (),
-            {},
-            ranking.bidders,
-            0,
-            None,
-            share,
-            term,
+            item, _ordered(bids, outcomes), (), {}, ranking.bidders, 0, None, None, None,
             tuple(notes),
-        )
+        )  # fmt: skip
     cap = int(_table(parameters["winner_cap_by_bidders"], max(ranking.bidders, 1)))
     lowest = ucp[ranked[0].id]
     conditions = parameters["price_conditions"]
-    anchor: Decimal | None = None
-    anchor_limit: Decimal | None = None
-    if anchor_price:
-        shortlisted = [ucp[b.id] for b in ranked[:cap]]
-        average = sum(shortlisted, Decimal(0)) / len(shortlisted)
-        average_share = Decimal(parameters["anchor"]["average_share"])
-        anchor = max((average_share * average).quantize(PRICE, ROUND_HALF_UP), lowest)
-        anchor_limit = Decimal(parameters["anchor"]["max_ratio_to_anchor"])
-        notes.append(
-            f"anchor price {money(anchor)} = max({_percent(average_share)} of the shortlisted "
-            f"average {money(average.quantize(PRICE, ROUND_HALF_UP))}, the lowest {money(lowest)})"
-        )
+    anchor, anchor_limit = (
+        _anchor(ranked[:cap], ucp, lowest, parameters, notes) if anchor_price else (None, None)
+    )
     winners: list[Bid] = []
     award: dict[str, Decimal] = {}
     pending_adjustment: list[tuple[int, Bid, tuple[ReasonPart, ...]]] = []
@@ -389,24 +371,7 @@ def _decide_drug_item(
                 bid, "lost", (position, *failed, *declined, *tie), price, rank=rank
             )
     if pending_adjustment:
-        if parameters.get("adjusted_price") == "ratio_to_lowest":
-            ratio_limit = Decimal(conditions["max_ratio_to_lowest"])
-            adjusted = (ratio_limit * lowest).quantize(PRICE, ROUND_HALF_UP)
-            basis = part("won_at_adjusted_price_ratio", price=adjusted, limit=ratio_limit)
-        else:
-            adjusted = max(award.values()) if award else lowest
-            basis = part("won_at_adjusted_price_highest", price=adjusted)
-        for rank, bid, parts in pending_adjustment:
-            winners.append(bid)
-            award[bid.id] = adjusted
-            outcomes[bid.id] = _outcome(
-                bid,
-                "won",
-                (*parts, basis),
-                ucp[bid.id],
-                rank=rank,
-                award_price=adjusted,
-            )
+        _award_adjusted(pending_adjustment, parameters, lowest, ucp, award, outcomes, winners)
         winners.sort(key=lambda b: ranked.index(b))
     share, term = _volume_and_term(parameters, len(winners))
     return ItemDecision(
@@ -421,6 +386,52 @@ def _decide_drug_item(
         term_years=term,
         notes=tuple(notes),
     )
+
+
+def _anchor(
+    shortlisted: Sequence[Bid],
+    ucp: Mapping[str, Decimal],
+    lowest: Decimal,
+    parameters: Mapping[str, Any],
+    notes: list[str],
+) -> tuple[Decimal, Decimal]:
+    """Batch 11's anchor price (a share of the shortlisted bids' average, never below the
+    lowest) and the highest ratio to it a winner may have; the note says how it was set."""
+    prices = [ucp[b.id] for b in shortlisted]
+    average = sum(prices, Decimal(0)) / len(prices)
+    average_share = Decimal(parameters["anchor"]["average_share"])
+    anchor = max((average_share * average).quantize(PRICE, ROUND_HALF_UP), lowest)
+    notes.append(
+        f"anchor price {money(anchor)} = max({_percent(average_share)} of the shortlisted "
+        f"average {money(average.quantize(PRICE, ROUND_HALF_UP))}, the lowest {money(lowest)})"
+    )
+    return anchor, Decimal(parameters["anchor"]["max_ratio_to_anchor"])
+
+
+def _award_adjusted(
+    pending: Sequence[tuple[int, Bid, tuple[ReasonPart, ...]]],
+    parameters: Mapping[str, Any],
+    lowest: Decimal,
+    ucp: Mapping[str, Decimal],
+    award: dict[str, Decimal],
+    outcomes: dict[str, BidOutcome],
+    winners: list[Bid],
+) -> None:
+    """Batch 10: bids that failed the price conditions but accepted the adjusted price win
+    at it (the ratio limit times the lowest, or the highest price already awarded)."""
+    if parameters.get("adjusted_price") == "ratio_to_lowest":
+        ratio_limit = Decimal(parameters["price_conditions"]["max_ratio_to_lowest"])
+        adjusted = (ratio_limit * lowest).quantize(PRICE, ROUND_HALF_UP)
+        basis = part("won_at_adjusted_price_ratio", price=adjusted, limit=ratio_limit)
+    else:
+        adjusted = max(award.values()) if award else lowest
+        basis = part("won_at_adjusted_price_highest", price=adjusted)
+    for rank, bid, parts in pending:
+        winners.append(bid)
+        award[bid.id] = adjusted
+        outcomes[bid.id] = _outcome(
+            bid, "won", (*parts, basis), ucp[bid.id], rank=rank, award_price=adjusted
+        )
 
 
 def _ordered(bids: Sequence[Bid], outcomes: Mapping[str, BidOutcome]) -> tuple[BidOutcome, ...]:

@@ -153,6 +153,13 @@ def _relaxations(problem: Problem) -> list[tuple[ReasonPart, ReasonPart, Problem
             message("relaxed_no_minimum"),
             min_split_share=None,
         )
+    out.extend(_capacity_relaxations(problem))
+    return out
+
+
+def _capacity_relaxations(problem: Problem) -> list[tuple[ReasonPart, ReasonPart, Problem]]:
+    """Suppliers' and bids' capacities lifted, where any is set."""
+    out: list[tuple[ReasonPart, ReasonPart, Problem]] = []
     if any(s.capacity is not None for s in problem.suppliers):
         out.append(
             (
