@@ -158,6 +158,14 @@ class Notification(models.Model):
         BID_RECONFIRM = "bid_reconfirm", _("Bid to re-confirm")
         QUESTION_RECEIVED = "question_received", _("Question received")
         CLARIFICATION_PUBLISHED = "clarification_published", _("Clarification published")
+        # The round's turns (procurement.notices, awards' province selection).
+        DEMAND_OPEN = "demand_open", _("Demand declaration open")
+        DEMAND_CLOSING = "demand_closing", _("Demand declaration closing")
+        DEMAND_CLOSED = "demand_closed", _("Demand declaration closed")
+        BIDDING_OPEN = "bidding_open", _("Bidding open")
+        BIDDING_CLOSING = "bidding_closing", _("Bidding closing")
+        BIDS_OPENED = "bids_opened", _("Bids opened")
+        SELECTION_TURN = "selection_turn", _("Your turn to choose provinces")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="notifications"
@@ -172,6 +180,9 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=120)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # Set when the action the notice asks for has been taken (demand declared, bid
+    # sealed, province chosen, contract confirmed); a notice asking nothing stays empty.
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,6 +10,7 @@ untranslated and shown (the notifications page) or emailed in the reader's langu
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -87,6 +88,16 @@ def notifications_mark_read(*, organization: Organization, ids: Sequence[int] | 
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())
+
+
+def notifications_mark_done(
+    *, organization_id: int, dedupe_keys: Sequence[str], now: datetime.datetime | None = None
+) -> int:
+    """The action these notices asked the organization for has been taken: they reach
+    their done state (a conditional UPDATE; notices already done keep their time)."""
+    return Notification.objects.filter(
+        organization_id=organization_id, dedupe_key__in=dedupe_keys, done_at__isnull=True
+    ).update(done_at=now or timezone.now())
 
 
 def notification_list_for_user(*, user: User) -> QuerySet[Notification]:

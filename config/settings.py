@@ -253,6 +253,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 JICAI_DEADLINE_CHECKS: list[str] = [
     "procurement.services.round_deadline_check",
+    "procurement.notices.round_reminders_check",
+    "bidding.notices.bidding_notices_done_check",
     "bidding.services.opening_due_check",
     "awards.services.selection_deadline_check",
     "contracts.services.execution_start_check",

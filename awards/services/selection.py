@@ -17,10 +17,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from accounts.models import Region, User
+from accounts.models import Notification, Region, User
+from accounts.notifications import notifications_mark_done, notify
 from awards.models import (
     AuditEntry,
     BidResult,
@@ -30,8 +33,9 @@ from awards.models import (
     ProvinceSelection,
 )
 from awards.services.base import S, lock_round, official_run_get, rerun_create
-from procurement.models import Round
+from procurement.models import Round, RoundItem
 from procurement.optimiser.allocation import draft_order
+from procurement.services import when_shown
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,10 @@ def selection_open(
             by=by,
             detail={"closes_at": closes_at.isoformat()},
         )
+        round_item_ids = BidResult.objects.filter(
+            run=selection.run.source_run, outcome=BidResult.Outcome.WON
+        ).values_list("round_item_id", flat=True)
+        _notify_turns(selection, sorted(set(round_item_ids)))
     return selection
 
 
@@ -207,12 +215,13 @@ def selection_pick(
                     if p.bid_id == bid.opened_bid_id and not p.made
                 ]
             )
+            _turn_taken(locked, round_item_id, current)
             return None
         if region.pk not in {r.pk for r in board.free}:
             raise ValidationError(
                 _("%(province)s is not free any more.") % {"province": region.name}
             )
-        return ProvinceChoice.objects.create(
+        choice = ProvinceChoice.objects.create(
             selection=locked,
             round_item_id=round_item_id,
             opened_bid_id=bid.opened_bid_id,
@@ -220,6 +229,47 @@ def selection_pick(
             pick=current.number,
             region=region,
             by=by,
+        )
+        _turn_taken(locked, round_item_id, current)
+        return choice
+
+
+def _turn_key(selection: ProvinceSelection, round_item_id: int, pick: DraftPick) -> str:
+    return f"selection:{selection.pk}:{round_item_id}:{pick.number}"
+
+
+def _turn_taken(selection: ProvinceSelection, round_item_id: int, pick: DraftPick) -> None:
+    """The pick is made: its notice is done, and whoever's turn it is now is told."""
+    notifications_mark_done(
+        organization_id=pick.manufacturer_id,
+        dedupe_keys=[_turn_key(selection, round_item_id, pick)],
+    )
+    _notify_turns(selection, [round_item_id])
+
+
+def _notify_turns(selection: ProvinceSelection, round_item_ids: Sequence[int]) -> None:
+    """Tell the winner whose turn it is on each item (once per pick)."""
+    names = dict(RoundItem.objects.filter(pk__in=round_item_ids).values_list("pk", "item__name"))
+    for round_item_id in round_item_ids:
+        current = draft_board(selection=selection, round_item_id=round_item_id).current
+        if current is None:
+            continue
+        notify(
+            organizations=[current.manufacturer_id],
+            kind=Notification.Kind.SELECTION_TURN,
+            subject=gettext_noop("Your turn to choose a province for %(item)s (round %(code)s)"),
+            body=gettext_noop(
+                "It is your turn in the province selection of %(item)s, round %(code)s. "
+                "Choose before %(closes)s (China Standard Time); picks left open then are "
+                "assigned by the platform."
+            ),
+            params={
+                "item": names.get(round_item_id, ""),
+                "code": selection.round.code,
+                "closes": when_shown(selection.closes_at),
+            },
+            url=reverse("awards:selection", args=[selection.round_id]),
+            dedupe_key=_turn_key(selection, round_item_id, current),
         )
 
 

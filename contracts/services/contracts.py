@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Notification, User
-from accounts.notifications import notify
+from accounts.notifications import notifications_mark_done, notify
 from awards.models import (
     AuditEntry,
     EvaluationRun,
@@ -242,6 +242,12 @@ def contract_confirm(
             )
             if updated != 1:
                 raise ValidationError(_("Your organization has already confirmed this contract."))
+            if not Contract.objects.filter(
+                round_id=contract.round_id, hospital_id=org.pk, status=C.AWAITING_HOSPITAL
+            ).exists():  # the hospital has confirmed every contract of the round
+                notifications_mark_done(
+                    organization_id=org.pk, dedupe_keys=[f"contracts-ready:{contract.round_id}"]
+                )
             notify(
                 organizations=[contract.manufacturer_id],
                 kind=Notification.Kind.CONTRACT_TO_CONFIRM,
@@ -267,6 +273,9 @@ def contract_confirm(
             )
             if updated != 1:
                 raise ValidationError(_("Your organization has already confirmed this contract."))
+            notifications_mark_done(
+                organization_id=org.pk, dedupe_keys=[f"contract-to-confirm:{contract.pk}"]
+            )
             if (
                 locked_round.status == S.AWARDED
                 and not Contract.objects.filter(round=locked_round)

@@ -35,6 +35,7 @@ from common.spreadsheets import (
 )
 from common.uploads import PREVIEW_ROWS, Action, ImportOutcome, PreviewRow, RowsRefused
 from procurement.models import DemandChange, DemandDeclaration, Round
+from procurement.notices import demand_notices_done
 from procurement.services.demand_lines import demand_key, demand_resolve
 from procurement.services.demand_write import demand_existing, demand_write
 from procurement.services.lifecycle import when_shown
@@ -178,6 +179,8 @@ def demand_apply(
             changed = merged[merged["action"] != Action.UNCHANGED]
             demand_write(lines=changed, target=key[-1], channel=channel, by=by, now=now)
             outcome.committed = True
+            if hospital is not None:
+                demand_notices_done(round_=round_, hospital_id=hospital.pk)
     return outcome
 
 

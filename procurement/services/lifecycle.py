@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 from accounts.models import Organization, Region, User
 from catalog.models import ProcurementItem
 from procurement.models import Round, RoundItem, RoundTransition, RuleSet
+from procurement.notices import round_transition_notices
 from procurement.periods import PERIODS, period_days
 from procurement.services.rule_sets import rule_set_require_fits
 from procurement.signals import round_published
@@ -246,6 +247,7 @@ def _transition(
     round_.status = to
     for field, value in (extra or {}).items():
         setattr(round_, field, value)
+    round_transition_notices(round_, to)
     return round_
 
 

@@ -161,3 +161,39 @@ def test_selection_page_access_and_picking_from_the_browser(
     assert "It is not your turn yet." in response.content.decode()
     close = reverse("awards:selection-close", args=[built.round.pk])
     assert _client(built.makers[0]).post(close).status_code == 403
+
+
+def test_each_winner_is_told_when_it_is_its_turn_and_the_notice_is_done_once_picked(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from accounts.models import Notification
+
+    built = _awarded(django_capture_on_commit_callbacks)
+    first, second, third = built.makers[:3]
+    item = built.round_item.pk
+    selection = services.selection_open(
+        round_=built.round, by=built.office, closes_at=timezone.now() + datetime.timedelta(days=2)
+    )
+
+    def turns() -> list[tuple[int, str, bool]]:
+        return [
+            (n.organization_id, n.dedupe_key.rsplit(":", 1)[1], n.done_at is not None)
+            for n in Notification.objects.filter(kind=Notification.Kind.SELECTION_TURN).order_by(
+                "pk"
+            )
+        ]
+
+    assert turns() == [(first.organization_id, "0", False)]
+    services.selection_pick(selection=selection, round_item_id=item, by=first, region=_region("44"))
+    assert turns() == [(first.organization_id, "0", True), (first.organization_id, "1", False)]
+    services.selection_pick(selection=selection, round_item_id=item, by=first, region=_region("11"))
+    services.selection_pick(selection=selection, round_item_id=item, by=second, region=None)
+    assert turns()[-2:] == [
+        (second.organization_id, "2", True),
+        (third.organization_id, "3", False),
+    ]
+    services.selection_pick(selection=selection, round_item_id=item, by=third, region=_region("31"))
+    assert all(done for _, _, done in turns()) and len(turns()) == 4
+    notice = Notification.objects.filter(organization_id=third.organization_id).latest("pk")
+    with translation.override("en"):
+        assert notice.subject_text.startswith("Your turn to choose a province for ")
