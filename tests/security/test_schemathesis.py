@@ -20,7 +20,6 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -30,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from config.wsgi import application
 from procurement.models import Round
-from tests.factories import user_of
+from tests.factories import api_token_for, user_of
 from tests.procurement.factories import drug_item, hospital_user, make_round
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +56,7 @@ def tokens(settings) -> Iterator[dict[str, str]]:
     assert Round.objects.filter(code="R-ST-1").exists()
     users = {"hospital": hospital_user("11"), "manufacturer": user_of("manufacturer")}
     users["office"] = office
-    yield {role: Token.objects.create(user=user).key for role, user in users.items()}
+    yield {role: api_token_for(user) for role, user in users.items()}
 
 
 def _exercise(operation, role: str, headers: dict[str, str], failures: list[str]) -> int:
