@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import Notification, Organization, Region, User
+from accounts.models import ApiToken, Notification, Organization, Region, User
 
 
 @admin.register(Region)
@@ -38,4 +38,22 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff may see and revoke (delete) API tokens; a token is created only by its owner
+    on the API token page, where it is shown once (docs/security.md)."""
+
+    list_display = ["name", "user", "token_key", "created", "expiry"]
+    list_filter = ["created", "expiry"]
+    search_fields = ["name", "token_key", "user__username"]
+    fields = ["name", "user", "token_key", "created", "expiry"]
+    readonly_fields = ["name", "user", "token_key", "created", "expiry"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,14 +1,17 @@
-"""Users, the organizations they act for, the provincial regions, and the notifications
-sent to organizations."""
+"""Users, the organizations they act for, the provincial regions, the notifications
+sent to organizations, and the credentials users hold (API tokens and sign-in sessions),
+which the database keeps only as digests (docs/security.md)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 
 from accounts.uscc import USCCError, validate_uscc
 from common.i18n import localized
@@ -117,7 +120,9 @@ class Organization(models.Model):
             raise ValidationError({"hospital_grade": _("Only hospitals have a grade.")})
 
 
-class User(AbstractUser):
+# The manager knox's token model adds to users (auth_token_set) is not seen by
+# django-stubs, as knox has no type information.
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A person who signs in. Acts only for its own organization (none for superusers)."""
 
     organization = models.ForeignKey(
@@ -204,3 +209,49 @@ class Notification(models.Model):
     @property
     def body_text(self) -> str:
         return gettext(self.body) % self.params
+
+
+class ApiToken(AbstractAuthToken):
+    """A named API token with an expiry (django-rest-knox's token model, swapped in by the
+    setting ``KNOX_TOKEN_MODEL``).
+
+    The token itself is shown once, when it is created (``accounts.services.api_token_create``);
+    the database keeps only its SHA-512 ``digest`` (the primary key) and ``token_key``, the
+    token's first 15 characters (the public ``jicai_`` prefix and 9 random hex characters),
+    by which the owner recognises it in the list. Revoking a token deletes its row.
+    """
+
+    name: models.CharField[str, str] = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="api_token_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.name} ({self.token_key}…)"
+
+
+class HashedSession(AbstractBaseSession):
+    """A sign-in session whose primary key is the SHA-256 digest of the session key.
+
+    The browser's cookie holds the session key; the database only its digest, so a copy of
+    the table signs nobody in (``accounts.sessions.SessionStore``).
+    """
+
+    session_key = models.CharField(
+        _("session key digest (SHA-256)"), max_length=64, primary_key=True
+    )
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from accounts.sessions import SessionStore
+
+        return SessionStore

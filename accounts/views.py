@@ -9,6 +9,8 @@ from typing import Any
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
@@ -19,11 +21,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import hospital_required, manufacturer_required, office_required
 from accounts.models import Organization
-from accounts.services import user_set_language
+from accounts.services import api_tokens_revoke_all, user_set_language
 
 HOME_BY_ROLE = {
     Organization.Kind.OFFICE: "accounts:office-home",
@@ -141,3 +144,27 @@ def language_switch(request: HttpRequest) -> HttpResponse:
         samesite="Lax",
     )
     return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change; the user's API tokens are revoked with the old password
+    (someone who learnt the password may have created one), and its other sessions end
+    (Django's session hash)."""
+
+    template_name = "accounts/password_change.html"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        if revoked := api_tokens_revoke_all(user=form.user):
+            messages.info(
+                self.request,
+                ngettext(
+                    "Your API token was revoked with the old password; create a new one "
+                    "on the API token page.",
+                    "Your %(count)s API tokens were revoked with the old password; create "
+                    "new ones on the API token page.",
+                    revoked,
+                )
+                % {"count": revoked},
+            )
+        return response

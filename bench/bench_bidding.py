@@ -91,10 +91,9 @@ def _setup_data() -> dict[str, object]:
 
     django.setup()
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from accounts.demo import demo_code
-    from accounts.models import Organization, Region, User
+    from accounts.models import ApiToken, Organization, Region, User
     from accounts.services import regions_ensure
     from catalog.models import FormGroup, ProductKind
     from catalog.services import item_upsert, product_register, specification_upsert
@@ -178,7 +177,9 @@ def _setup_data() -> dict[str, object]:
                 is_consistency_evaluated=True,
             )
             products.append(product.pk)
-        makers.append({"token": Token.objects.create(user=user).key, "products": products})
+        makers.append(
+            {"token": ApiToken.objects.create(user=user, name="bench")[1], "products": products}
+        )
     return {"makers": makers, "items": [i.code for i in items]}
 
 

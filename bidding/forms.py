@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from bidding.selectors import SheetItem, SheetRow
 from bidding.services import BidLine, BidTerms, bid_warnings
 from catalog.models import Product
+from common.number_fields import DecimalNumberField, WholeNumberField
 
 CARRIED = "current-"  # prefix of the hidden inputs that carry a row's current terms
 
@@ -27,16 +28,12 @@ class BidRowForm(forms.Form):
         label=gettext_lazy("Product"),
         empty_label=gettext_lazy("Choose your product"),
     )
-    unit_price = forms.DecimalField(
-        required=False,
-        max_digits=14,
-        decimal_places=4,
-        min_value=Decimal("0.0001"),
-        label=gettext_lazy("Unit price (yuan)"),
-        localize=False,
+    # Read by common.numbers, as the API reads them (full-width digits, "1,200").
+    unit_price = DecimalNumberField(
+        required=False, places=4, label=gettext_lazy("Unit price (yuan)")
     )
-    annual_capacity = forms.IntegerField(
-        required=False, min_value=0, max_value=10**15, label=gettext_lazy("Annual capacity")
+    annual_capacity = WholeNumberField(
+        required=False, minimum=0, label=gettext_lazy("Annual capacity")
     )
 
     def __init__(self, data: Any = None, *, row: SheetRow, current: BidTerms | None) -> None:

@@ -11,6 +11,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -39,7 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens stored as digests (accounts.ApiToken; see "API tokens" below)
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (see CONTENT_SECURITY_POLICY)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -259,11 +261,12 @@ JICAI_DEADLINE_CHECKS: list[str] = [
     "awards.services.selection_deadline_check",
     "contracts.services.execution_start_check",
     "contracts.services.behind_schedule_check",
+    "accounts.services.api_tokens_expired_delete",
 ]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -364,6 +367,22 @@ if not DEBUG and JICAI_MASTER_KEY == JICAI_DEMO_MASTER_KEY:
 # "ocds-jicai0" is a placeholder until a real prefix is registered (docs/reports.md).
 JICAI_OCID_PREFIX = env.str("JICAI_OCID_PREFIX", default="ocds-jicai0")
 
+# API tokens (django-rest-knox, docs/security.md): shown once at creation, stored as
+# SHA-512 digests, named, expiring, revocable. Sent as "Authorization: Token <token>".
+# Tokens start with "jicai_" so secret scanners and people recognise them.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model name
+JICAI_API_TOKEN_DAYS = env.int("JICAI_API_TOKEN_DAYS", default=90)  # default validity
+JICAI_API_TOKEN_MAX_DAYS = env.int("JICAI_API_TOKEN_MAX_DAYS", default=365)
+JICAI_API_TOKENS_PER_USER = env.int("JICAI_API_TOKENS_PER_USER", default=10)
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_PREFIX": "jicai_",
+    "TOKEN_TTL": datetime.timedelta(days=JICAI_API_TOKEN_DAYS),
+}
+
+# Sign-in sessions are kept in the database under the SHA-256 digest of their key
+# (accounts.sessions), so a copy of the database signs nobody in (docs/security.md).
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 # HTTPS only in production (debug off): plain HTTP is redirected, and browsers are told
 # by HSTS to use HTTPS for a year. Behind a TLS-terminating proxy set
@@ -377,6 +396,27 @@ if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every answer. Scripts only from this site's own
+# files: no inline <script>, no on*= handlers, no eval (htmx is configured with allowEval
+# and includeIndicatorStyles off, base.html). Styles may still be inline (style=""
+# attributes in a few templates, the <style> matplotlib writes into its inline SVG charts,
+# Swagger UI); an injected style cannot run script. Nothing is loaded from another origin.
+# docs/security.md, "Content-Security-Policy".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region
 from awards.models import ItemAward
+from common.number_fields import WholeNumberField
 
 
 class AmendmentForm(forms.Form):
@@ -23,9 +24,9 @@ class AmendmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.lines = lines
         for line in lines:
-            self.fields[f"quantity_{line.round_item_id}"] = forms.IntegerField(
+            self.fields[f"quantity_{line.round_item_id}"] = WholeNumberField(
                 label=_("Agreed volume of %(item)s") % {"item": line.round_item.item.code},
-                min_value=0,
+                minimum=0,
                 initial=line.quantity,
             )
 
@@ -45,9 +46,9 @@ class PurchaseForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "month"}),
         help_text=_("The month the goods were bought, e.g. 2027-03."),
     )
-    quantity = forms.IntegerField(
+    quantity = WholeNumberField(
         label=_("Quantity bought"),
-        min_value=1,
+        minimum=1,
         help_text=_("In the item's unit of count, shown in brackets after the item."),
     )
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("rule-sets/", rule_sets.rule_set_list, name="rule-sets"),
     path("rule-sets/<int:pk>/", rule_sets.rule_set_detail, name="rule-set"),
     path("api-token/", api_token.api_token, name="api-token"),
+    path("api-token/revoke/", api_token.api_token_revoke_view, name="api-token-revoke"),
     path("<str:code>/", rounds.round_detail, name="round"),
     path("<str:code>/transition/", rounds.round_transition, name="round-transition"),
     path("<str:code>/cancel/", rounds.round_cancel, name="round-cancel"),

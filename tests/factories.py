@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import factory
 
 from accounts.demo import demo_code
-from accounts.models import Organization, Region, User
+from accounts.models import ApiToken, Organization, Region, User
 
 TEST_PASSWORD = "pw-for-tests-1"
 _CODE_PREFIX = {"office": "11", "hospital": "12", "manufacturer": "91"}
@@ -46,3 +48,9 @@ def user_of(kind: str, **organization_fields: object) -> User:
     """A user acting for a new organization of the given kind."""
     fields = {f"organization__{k}": v for k, v in organization_fields.items()}
     return UserFactory(organization__kind=kind, **fields)
+
+
+def api_token_for(user: User) -> str:
+    """A new API token of ``user`` (the clear token, as a client would send it)."""
+    _token, key = ApiToken.objects.create(user=user, name=f"test-{uuid.uuid4().hex[:12]}")
+    return key

@@ -17,12 +17,12 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from bidding.models import OpenedBid
 from bidding.services import bid_submit, round_open_bids
 from tests.bidding.conftest import World, build_world, past_opening
+from tests.factories import api_token_for
 
 PRICE = "1.9876"
 CAPACITY = 7654321
@@ -63,8 +63,8 @@ def _client(role: str, world: World, superuser: User) -> Client:
     }.get(role)
     if user is not None:
         client.force_login(user)
-        token, _ = Token.objects.get_or_create(user=user)
-        client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+        token = api_token_for(user)
+        client.defaults["HTTP_AUTHORIZATION"] = f"Token {token}"
     return client
 
 

@@ -7,21 +7,21 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bidding import sealing
 from bidding.models import Bid, BidVersion
 from bidding.services import round_open_bids
 from tests.bidding.conftest import World, move_clock, past_opening
+from tests.factories import api_token_for
 
 pytestmark = pytest.mark.django_db
 
 
 def api_for(user) -> APIClient:
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token_for(user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -24,6 +23,7 @@ from catalog.models import Product
 from procurement.models import Round
 from procurement.services import round_close_demand, round_open_bidding, round_open_demand
 from tests.bidding.conftest import move_clock
+from tests.factories import api_token_for
 
 pytestmark = pytest.mark.django_db
 CODE = "DEMO-2026-D1"
@@ -78,7 +78,7 @@ def test_two_manufacturers_bid_in_the_browser_one_through_the_api_and_all_verify
 
     api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     maker03 = User.objects.get(username="maker03")
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=maker03).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(maker03)}")
     response = api.post(
         reverse("api-bids"),
         {

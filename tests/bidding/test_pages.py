@@ -84,7 +84,7 @@ def test_inline_validation_reports_errors_per_line(world: World) -> None:
     assert response.status_code == 200
     body = response.content.decode()
     assert "1 line has errors" in body
-    assert "Ensure that there are no more than 4 decimal places." in body
+    assert "“1.23456” has more than 4 decimal places." in body
     assert "Enter the annual supply capacity." in body
     assert "<html" not in body  # a partial for htmx
     key = f"{world.round_item.pk}-{world.spec20.pk}"
@@ -257,3 +257,18 @@ def test_round_panel_renders_for_every_role(world: World) -> None:
         maker = _render_panel('{% include "bidding/_manufacturer_panel.html" %}', world.bidder)
         assert world.round.code in maker
         assert "You have 1 live bid." in maker
+
+
+def test_the_sheet_reads_full_width_digits_and_thousands_separators(world: World) -> None:
+    client = client_for(world.bidder)
+    url = reverse("bidding:sheet", args=[world.round.code])
+    response = client.post(
+        url, sheet_data(world, price="１．２３４５", capacity="1,200,000", step="confirm")
+    )
+    assert response.status_code == 302
+    bid = Bid.objects.get()
+    page = client.get(reverse("bidding:bid-detail", args=[bid.pk])).content.decode()
+    assert "1.2345" in page and "1,200,000" in page
+    refused = client.post(url, sheet_data(world, capacity="1e6", step="review"))
+    assert refused.status_code == 422
+    assert "“1e6”: write the number in full, without an exponent." in refused.content.decode()

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import user_of
+from tests.factories import api_token_for, user_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -32,8 +31,8 @@ def test_a_statement_timeout_on_the_api_is_a_json_503(monkeypatch, statement_tim
 
     assert connection.vendor == "postgresql"
     client = APIClient(raise_request_exception=False)
-    token = Token.objects.create(user=user_of("hospital"))
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token_for(user_of("hospital"))
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     monkeypatch.setattr(MeView, "get", _slow_statement)
     response = client.get("/api/v1/me/")
     assert response.status_code == 503

@@ -12,10 +12,9 @@ import json
 import pytest
 from django.db import OperationalError
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import user_of
+from tests.factories import api_token_for, user_of
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +52,8 @@ def _signed_in(kind: str) -> Client:
 
 def _api(kind: str) -> APIClient:
     client = APIClient(raise_request_exception=False)
-    token, _ = Token.objects.get_or_create(user=user_of(kind))
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token_for(user_of(kind))
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 
@@ -165,12 +164,12 @@ def test_a_token_over_its_rate_gets_429_with_retry_after_and_json(settings) -> N
 
 
 def test_a_users_tokens_and_sessions_share_the_users_rate(settings) -> None:
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_token_for
 
     _rates(settings, user="2/minute")
     user = user_of("office")
     token_client = APIClient()
-    token_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     session_client = APIClient()
     session_client.force_login(user)
     assert token_client.get("/api/v1/me/").status_code == 200

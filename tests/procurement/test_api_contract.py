@@ -15,18 +15,18 @@ import jsonschema
 import pytest
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from procurement.models import DemandDeclaration
+from tests.factories import api_token_for
 
 pytestmark = pytest.mark.django_db
 
 
 def api_for(user) -> APIClient:
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token_for(user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
 from procurement.models import DemandChange, DemandDeclaration
 from procurement.services import round_close_demand
+from tests.factories import api_token_for
 from tests.procurement.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -17,8 +20,8 @@ pytestmark = pytest.mark.django_db
 def api_for(user) -> APIClient:
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        token = api_token_for(user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 
@@ -193,16 +196,19 @@ def test_openapi_schema_describes_the_demand_endpoints(db):
     assert "delete" in schema["paths"]["/api/v1/rounds/{code}/demand/{id}/"]
 
 
-def test_token_page_creates_and_rotates_the_token(hospital):
+def test_token_page_shows_a_new_token_once_and_revokes_it(hospital):
     client = client_for(hospital)
     url = reverse("procurement:api-token")
     assert "You have no API token yet." in client.get(url).content.decode()
-    client.post(url)
-    first = Token.objects.get(user=hospital).key
-    assert first in client.get(url).content.decode()
-    client.post(url)
-    second = Token.objects.get(user=hospital).key
-    assert second != first
+    created = client.post(url, {"name": "HIS", "valid_days": "30"}).content.decode()
+    first = re.search(r'<code id="api-token">(jicai_[0-9a-f]{64})</code>', created).group(1)
+    assert first not in client.get(url).content.decode()
+    assert (
+        api_for(None).get(reverse("api-rounds"), HTTP_AUTHORIZATION=f"Token {first}").status_code
+        == 200
+    )
+    token = ApiToken.objects.get(user=hospital)
+    client.post(reverse("procurement:api-token-revoke"), {"token": token.pk})
     assert (
         api_for(None).get(reverse("api-rounds"), HTTP_AUTHORIZATION=f"Token {first}").status_code
         == 401

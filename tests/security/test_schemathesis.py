@@ -22,7 +22,6 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -32,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from config.wsgi import application
 from procurement.models import Round
-from tests.factories import user_of
+from tests.factories import api_token_for, user_of
 from tests.procurement.factories import drug_item, hospital_user, make_round
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +73,7 @@ def tokens(settings) -> Iterator[dict[str, str]]:
     assert Round.objects.filter(code="R-ST-1").exists()
     users = {"hospital": hospital_user("11"), "manufacturer": user_of("manufacturer")}
     users["office"] = office
-    yield {role: Token.objects.create(user=user).key for role, user in users.items()}
+    yield {role: api_token_for(user) for role, user in users.items()}
 
 
 def _exercise(operation, role: str, headers: dict[str, str], failures: list[str]) -> int:

@@ -16,7 +16,6 @@ from typing import Any
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Organization, Region, User
 from awards.models import EvaluationRun, Objection, ProvinceAllocation
@@ -48,7 +47,7 @@ from tender.services import (
     clarification_ask,
     document_pdf_render,
 )
-from tests.factories import OrganizationFactory
+from tests.factories import OrganizationFactory, api_token_for
 
 AWARDED = "DEMO-2026-A1"  # in execution: opened, awarded, contracted, purchases recorded
 BIDDING = "DEMO-2026-D1"  # moved here from draft into bidding, with two sealed bids
@@ -321,8 +320,8 @@ def build_world() -> World:
         client = Client()
         if user is not None:
             client.force_login(user)
-            token, _created = Token.objects.get_or_create(user=user)
-            client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+            token = api_token_for(user)
+            client.defaults["HTTP_AUTHORIZATION"] = f"Token {token}"
         clients[role] = client
     superuser = User.objects.create(
         username="matrix-admin", is_staff=True, is_superuser=True, last_login=timezone.now()

@@ -13,13 +13,12 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Notification, Organization, User
 from procurement.models import RoundTransition
 from tender.models import Clarification
 from tender.services import clarification_answer, clarification_ask
-from tests.factories import user_of
+from tests.factories import api_token_for, user_of
 from tests.tender.conftest import Published, client_for, move_deadline
 
 pytestmark = pytest.mark.django_db
@@ -144,8 +143,8 @@ def _responses(published: Published, question: Clarification, who: User | None) 
     client = client_for(who)
     api = Client()
     if who is not None:
-        token, _ = Token.objects.get_or_create(user=who)
-        api.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+        token = api_token_for(who)
+        api.defaults["HTTP_AUTHORIZATION"] = f"Token {token}"
     paths = {
         "public page": reverse("tender:round", args=[code]),
         "public page (zh)": reverse("tender:round", args=[code]),
@@ -209,21 +208,21 @@ def test_the_published_api_rows_hold_no_asker_field(published: Published) -> Non
 
 
 def test_a_manufacturer_asks_through_the_api(published: Published) -> None:
-    token, _ = Token.objects.get_or_create(user=published.maker)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token_for(published.maker)
+    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
     url = reverse("api-round-clarifications", args=[published.round.code])
     response = api.post(
         url, {"question": QUESTION, "item_code": "D-ATV-OS"}, content_type="application/json"
     )
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "pending"
-    hospital_token, _ = Token.objects.get_or_create(user=published.hospital)
-    refused = Client(HTTP_AUTHORIZATION=f"Token {hospital_token.key}").post(
+    hospital_token = api_token_for(published.hospital)
+    refused = Client(HTTP_AUTHORIZATION=f"Token {hospital_token}").post(
         url, {"question": QUESTION}, content_type="application/json"
     )
     assert refused.status_code == 403
-    office_token, _ = Token.objects.get_or_create(user=published.office)
-    answered = Client(HTTP_AUTHORIZATION=f"Token {office_token.key}").post(
+    office_token = api_token_for(published.office)
+    answered = Client(HTTP_AUTHORIZATION=f"Token {office_token}").post(
         reverse("api-clarification-answer", args=[published.round.code, response.json()["id"]]),
         {"answer": ANSWER},
         content_type="application/json",
