@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_notification_tender_kinds'),
+        ('accounts', '0006_drop_clear_text_credentials'),
     ]
 
     operations = [
