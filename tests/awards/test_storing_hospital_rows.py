@@ -24,6 +24,7 @@ from awards.models import (
     ItemAward,
     ProvinceAllocation,
 )
+from awards.problem import problem_build
 from awards.services import storing
 from bidding.models import OpenedBid
 from procurement.models import Round
@@ -186,3 +187,21 @@ def test_postgresql_stores_by_binary_copy_into_a_table_without_row_triggers(
         )
         assert cursor.fetchone() == (0,)
     assert _stored_rows(run) == _expected_rows(run)
+
+
+def test_a_result_without_hospital_rows_stores_none(django_capture_on_commit_callbacks) -> None:
+    """A round whose result has no hospital rows (nothing awarded): no query per key, no
+    row, no error."""
+    built = opened_round(prices=PRICES, demand=DEMAND)
+    with django_capture_on_commit_callbacks(execute=False):
+        run = services.evaluation_request(round_=built.round, by=built.office)
+    problem = problem_build(round_=built.round, rule_set=run.rule_set, excluded=[])
+    result = dataclasses.replace(storing.solve(problem.problem), hospital_allocations=())
+    regions = dict(Region.objects.values_list("code", "pk"))
+    frame = storing._hospital_frame(run, problem, result, regions)
+    assert len(frame) == 0 and list(frame.columns) == [*storing.HOSPITAL_COLUMNS, "unit_price"]
+    with CaptureQueriesContext(connection) as queries:
+        storing._check_references(frame)
+        assert storing._store_hospital_rows(run.pk, frame) == 0
+    assert queries.captured_queries == []
+    assert not HospitalAllocation.objects.exists()
