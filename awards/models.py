@@ -291,23 +291,45 @@ class HospitalAllocation(models.Model):
     Kept narrow on purpose: ids, a quantity and the unit price; and lightly indexed (the
     run, and hospital or manufacturer with the run, which is how it is read), because every
     index costs on each of the million inserts of a national evaluation.
+
+    For the same reason its six foreign keys are not database constraints
+    (``db_constraint=False``), as for the demand lines: PostgreSQL checks a constraint row
+    by row at COMMIT (six keys x 920,000 rows took 19.9 s, longer than writing the rows).
+    Integrity is kept by the only writer, ``awards.services.storing``, which checks every
+    distinct id of every key against its table in bulk, inside the storing transaction and
+    before the first row is written, and refuses the run if one is missing; deletions go
+    through Django's ``on_delete`` (CASCADE with the run, PROTECT otherwise).
+    docs/awards-and-contracts.md ("Storing a national evaluation") states the trade-off.
     """
 
     run = models.ForeignKey(
-        EvaluationRun, on_delete=models.CASCADE, related_name="hospital_allocations"
+        EvaluationRun,
+        on_delete=models.CASCADE,
+        related_name="hospital_allocations",
+        db_constraint=False,
     )
     round_item = models.ForeignKey(
-        RoundItem, on_delete=models.PROTECT, related_name="+", db_index=False
+        RoundItem, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     opened_bid = models.ForeignKey(
-        OpenedBid, on_delete=models.PROTECT, related_name="+", db_index=False
+        OpenedBid, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     manufacturer = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     hospital = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     quantity = models.PositiveBigIntegerField(_("agreed volume"))
     unit_price = models.DecimalField(_("unit price"), max_digits=24, decimal_places=6)

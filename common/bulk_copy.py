@@ -9,10 +9,11 @@ writer:
   whole. On PostgreSQL one ``COPY ... FROM STDIN`` (text format: psycopg escapes tabs,
   newlines and backslashes, and sends None as NULL), several times faster than INSERTs.
 * ``copy_columns(target, columns, rows)``: whole columns at once, each a Series of whole
-  numbers or a constant (int, str, aware datetime). On PostgreSQL a binary ``COPY`` whose
-  stream is built with one numpy array: a million rows cost milliseconds where formatting
-  them as text costs seconds. No value may be NULL here: leave a column that is NULL
-  throughout out of ``columns`` (the database then writes its default, NULL).
+  numbers, exact decimals given as whole numbers of a fixed scale (``Decimals``), or a
+  constant (int, str, aware datetime). On PostgreSQL a binary ``COPY`` whose stream is
+  built with one numpy array: a million rows cost milliseconds where formatting them as
+  text costs seconds. No value may be NULL here: leave a column that is NULL throughout
+  out of ``columns`` (the database then writes its default, NULL).
 
 ``target`` is a model, or on PostgreSQL a table's name (a temporary staging table);
 ``columns`` are database column names (``round_item_id``) in the order of the values.
@@ -25,14 +26,31 @@ from __future__ import annotations
 import datetime
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 from django.db import connection, models
 
+
+@dataclass(frozen=True)
+class Decimals:
+    """A column of exact decimals given as whole numbers of ``10**-scale``: ``units`` 1234
+    with ``scale`` 2 is 12.34. Written to a ``numeric`` column without ever formatting a
+    number as text (on PostgreSQL: binary ``numeric``, fixed width)."""
+
+    units: pd.Series[Any]
+    scale: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.scale <= 16:
+            raise ValueError(f"scale {self.scale} is outside 0..16")
+
+
 Target: TypeAlias = type[models.Model] | str
-ColumnValues: TypeAlias = "pd.Series[Any] | int | str | datetime.datetime"
+ColumnValues: TypeAlias = "pd.Series[Any] | Decimals | int | str | datetime.datetime"
 BATCH_SIZE = 2000  # rows per INSERT where there is no COPY: bounds each statement's memory
 
 _BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, extension length
@@ -68,7 +86,8 @@ def copy_columns(
     batch_size: int = BATCH_SIZE,
 ) -> int:
     """Write ``rows`` rows given column by column: whole numbers (a Series, sent as
-    bigint) or constants (an int, a text, an aware datetime). No value may be NULL."""
+    bigint), exact decimals (``Decimals``, sent as numeric) or constants (an int, a text,
+    an aware datetime). No value may be NULL."""
     if not rows:
         return 0
     if connection.vendor != "postgresql":
@@ -86,34 +105,91 @@ def copy_columns(
 def binary_copy_stream(fields: Sequence[ColumnValues], rows: int) -> bytes:
     """PostgreSQL's binary COPY stream of ``rows`` tuples, built with one numpy array.
 
-    Each field is a column of whole numbers (a Series, sent as bigint) or a constant: an
-    int (bigint), a text (its UTF-8 bytes) or an aware datetime (timestamptz, microseconds
-    since 2000-01-01). A tuple is its field count (int16), then per field its length
-    (int32) and its bytes, all big-endian: fixed widths, so one structured array holds the
-    whole stream.
+    Each field is a column of whole numbers (a Series, sent as bigint), of exact decimals
+    (``Decimals``, sent as numeric) or a constant: an int (bigint), a text (its UTF-8
+    bytes) or an aware datetime (timestamptz, microseconds since 2000-01-01). A tuple is
+    its field count (int16), then per field its length (int32) and its bytes, all
+    big-endian: fixed widths, so one structured array holds the whole stream.
     """
     encoded = [f.encode() if isinstance(f, str) else f for f in fields]
-    layout: list[tuple[str, str]] = [("count", ">i2")]
+    layout: list[tuple[str, Any]] = [("count", ">i2")]
     for i, field in enumerate(encoded):
-        kind = f"S{len(field)}" if isinstance(field, bytes) else ">i8"
+        kind: Any = ">i8"
+        if isinstance(field, bytes):
+            kind = f"S{len(field)}"
+        elif isinstance(field, Decimals):
+            kind = _numeric_dtype(field.scale)
         layout += [(f"length{i}", ">i4"), (f"value{i}", kind)]
     out = np.empty(rows, dtype=np.dtype(layout))
     out["count"] = len(encoded)
     for i, field in enumerate(encoded):
         value: object = field
+        length = 8
         if isinstance(field, datetime.datetime):
             value = (field - _POSTGRES_EPOCH) // datetime.timedelta(microseconds=1)
+        elif isinstance(field, bytes):
+            length = len(field)
+        elif isinstance(field, Decimals):
+            value = _numeric_values(_whole(field.units, i), field.scale)
+            length = out.dtype[f"value{i}"].itemsize
         elif isinstance(field, pd.Series):
-            if field.isna().any():
-                raise ValueError(f"field {i} has NULLs; a binary COPY column cannot hold one")
-            value = field.to_numpy(dtype=np.int64)
-        out[f"length{i}"] = len(field) if isinstance(field, bytes) else 8
+            value = _whole(field, i)
+        out[f"length{i}"] = length
         out[f"value{i}"] = value
     return _BINARY_HEADER + out.tobytes() + _BINARY_TRAILER
 
 
+# PostgreSQL's binary numeric: ndigits, weight, sign, dscale (int16 each), then ndigits
+# base-10,000 digits (int16). The server strips leading and trailing zero digits itself,
+# so a fixed layout fits every value: five integer digits (any int64 has at most 19
+# decimal digits) and as many fractional digits as the scale needs.
+_NUMERIC_INTEGER_DIGITS = 5
+_NUMERIC_NEGATIVE = 0x4000
+
+
+def _numeric_dtype(scale: int) -> np.dtype[Any]:
+    digits = _NUMERIC_INTEGER_DIGITS + -(-scale // 4)
+    return np.dtype(
+        [("ndigits", ">i2"), ("weight", ">i2"), ("sign", ">u2"), ("dscale", ">i2")]
+        + [(f"d{k}", ">i2") for k in range(digits)]
+    )
+
+
+def _numeric_values(units: np.ndarray[Any, Any], scale: int) -> np.ndarray[Any, Any]:
+    dtype = _numeric_dtype(scale)
+    fraction_digits = -(-scale // 4)
+    digits = _NUMERIC_INTEGER_DIGITS + fraction_digits
+    if (units == np.iinfo(np.int64).min).any():
+        raise ValueError("a decimal's whole-number units are out of range")
+    magnitude = np.abs(units)
+    integer, fraction = np.divmod(magnitude, np.int64(10**scale))
+    fraction = fraction * np.int64(10 ** (4 * fraction_digits - scale))  # < 10**16
+    out = np.empty(len(units), dtype=dtype)
+    out["ndigits"] = digits
+    out["weight"] = _NUMERIC_INTEGER_DIGITS - 1
+    out["sign"] = np.where(units < 0, _NUMERIC_NEGATIVE, 0)
+    out["dscale"] = scale
+    for k in range(_NUMERIC_INTEGER_DIGITS):
+        out[f"d{k}"] = (integer // np.int64(10_000 ** (_NUMERIC_INTEGER_DIGITS - 1 - k))) % 10_000
+    for k in range(fraction_digits):
+        out[f"d{_NUMERIC_INTEGER_DIGITS + k}"] = (
+            fraction // np.int64(10_000 ** (fraction_digits - 1 - k))
+        ) % 10_000
+    return out
+
+
+def _whole(field: pd.Series[Any], i: int) -> np.ndarray[Any, Any]:
+    if field.isna().any():
+        raise ValueError(f"field {i} has NULLs; a binary COPY column cannot hold one")
+    return field.to_numpy(dtype=np.int64)
+
+
 def _as_values(field: ColumnValues, rows: int) -> Iterator[Any]:
-    """A column's values one by one: a Series' whole numbers, or the constant repeated."""
+    """A column's values one by one: a Series' whole numbers, exact decimals, or the
+    constant repeated."""
+    if isinstance(field, Decimals):
+        units = _as_values(field.units, rows)
+        return (Decimal(u).scaleb(-field.scale) for u in units)
     if isinstance(field, pd.Series):
         if field.isna().any():
             raise ValueError("a column given whole cannot hold NULLs")

@@ -8,12 +8,15 @@ Production (``DJANGO_DEBUG`` off) refuses to start without ``DJANGO_SECRET_KEY``
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.storage import default_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -175,8 +178,11 @@ FORMAT_MODULE_PATH = ["config.formats"]  # zh_Hans: "," every three digits (see 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded and generated files (report and contract PDFs, objection attachments): the file
+# system under MEDIA_ROOT, or S3-compatible object storage when JICAI_S3_BUCKET is set
+# (config/storage.py says how; README.md "Configuration" lists the variables).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage(os.environ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -3,13 +3,21 @@
 A document is stored with its SHA-256 so a reader can check a downloaded copy against the
 hash shown beside the public link. One row per (round, kind, language, organization):
 regenerating with unchanged data renders the same bytes (``common.pdf`` writes no
-creation date), so the row is left as it is; changed data replace the bytes and the hash.
+creation date), so the row is left as it is; changed data replace the file and the hash.
+
+The PDF itself is a file in Django's storage (``STORAGES["default"]``: the file system
+under ``MEDIA_ROOT``, or S3-compatible object storage when configured, see
+config/settings.py), not bytes in the table: the row keeps the file's name, its SHA-256,
+size and page count. Files are named by their content (``..._<first 16 hex of the
+SHA-256>.pdf``), so a new version never overwrites the one a reader may be downloading.
 """
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
@@ -42,7 +50,7 @@ class ReportDocument(models.Model):
         related_name="+",
         verbose_name=_("organization"),
     )
-    content = models.BinaryField(_("PDF"))
+    pdf = models.FileField(_("PDF"), upload_to="reports/", max_length=255)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveIntegerField(_("size (bytes)"))
     pages = models.PositiveIntegerField(_("pages"))
@@ -79,6 +87,37 @@ class ReportDocument(models.Model):
     def filename(self) -> str:
         suffix = "" if self.organization_id is None else f"-{self.organization_id}"
         return f"{self.round.code}-{self.kind}{suffix}-{self.language}.pdf"
+
+    @property
+    def content(self) -> bytes:
+        """The PDF's bytes, read from storage (downloads stream the file instead)."""
+        with self.pdf.open("rb") as stream:
+            data: bytes = stream.read()
+        return data
+
+
+def report_file_name(
+    *, round_code: str, kind: str, organization_id: int | None, language: str, digest: str
+) -> str:
+    """Where a document's PDF is stored: by round, and named by its content."""
+    suffix = "" if organization_id is None else f"-{organization_id}"
+    return f"reports/{round_code}/{kind}{suffix}-{language}-{digest[:16]}.pdf"
+
+
+def delete_file_on_commit(name: str) -> None:
+    """Delete a stored PDF once the transaction that stopped referring to it commits (a
+    rollback keeps it: the row still names it)."""
+    if not name:
+        return
+    storage = ReportDocument._meta.get_field("pdf").storage
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+@receiver(post_delete, sender=ReportDocument)
+def _delete_pdf_file(
+    sender: type[ReportDocument], instance: ReportDocument, **kwargs: object
+) -> None:
+    delete_file_on_commit(instance.pdf.name)
 
 
 class GenerationJob(models.Model):

@@ -105,12 +105,11 @@ def document_get(
 
 
 def documents_public(*, round_: Round) -> list[ReportDocument]:
-    """The award-result PDFs of a round (metadata only: the bytes are not loaded)."""
+    """The award-result PDFs of a round (their rows: the files are not opened)."""
     return list(
         ReportDocument.objects.filter(
             round=round_, kind=ReportDocument.Kind.AWARD_RESULT, organization=None
         )
-        .defer("content")
         .select_related("round")
         .order_by("-language")
     )
@@ -590,7 +589,6 @@ def party_documents_for_user(*, user: User) -> QuerySet[ReportDocument]:
         return ReportDocument.objects.none()
     return (
         ReportDocument.objects.filter(organization=org, round__status__in=FINAL)
-        .defer("content")
         .select_related("round")
         .order_by("-round__opening_at", "round__code", "-language", "pk")
     )
@@ -605,13 +603,9 @@ def rounds_for_office_panel(*, user: User) -> list[dict[str, Any]]:
         Round.objects.filter(office=org, status__in=EVALUATED_OR_LATER).order_by("-opening_at")[:20]
     )
     published = defaultdict(list)
-    for document in (
-        ReportDocument.objects.filter(
-            round__in=rounds, kind=ReportDocument.Kind.AWARD_RESULT, organization=None
-        )
-        .defer("content")
-        .order_by("-language")
-    ):
+    for document in ReportDocument.objects.filter(
+        round__in=rounds, kind=ReportDocument.Kind.AWARD_RESULT, organization=None
+    ).order_by("-language"):
         published[document.round_id].append(document)
     generating = set(
         GenerationJob.objects.filter(

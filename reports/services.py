@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime
 import io
 import logging
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -27,7 +30,12 @@ from common.pdf import (
 )
 from procurement.models import Round
 from reports import selectors
-from reports.models import GenerationJob, ReportDocument
+from reports.models import (
+    GenerationJob,
+    ReportDocument,
+    delete_file_on_commit,
+    report_file_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +81,16 @@ def document_store(
 ) -> ReportDocument:
     """Store ``pdf`` as the round's document of this kind, language and organization.
 
-    Idempotent: the same bytes leave the stored row untouched (same hash, same time);
-    new bytes replace content and hash. Safe when two workers race: the unique constraints
-    let one insert win and the other updates that row.
+    The bytes go to a file in storage (``ReportDocument.pdf``), the row keeps its name,
+    SHA-256, size and pages. Idempotent: the same bytes leave the stored row and file
+    untouched (same hash, same time); new bytes are written to a new file, the row points
+    at it, and the old file is deleted once that commits (a rollback deletes the new one).
+    Safe when two workers race: the unique constraints let one insert win and the other
+    updates that row.
     """
     digest = sha256(pdf)
     key = {"round": round_, "kind": kind, "language": language, "organization": organization}
-    values = {
-        "content": pdf,
+    values: dict[str, object] = {
         "sha256": digest,
         "size": len(pdf),
         "pages": _page_count(pdf),
@@ -88,24 +98,52 @@ def document_store(
         "generated_at": timezone.now(),
     }
     for _attempt in range(2):
-        with transaction.atomic():
-            # The stored bytes are not read: the hash says whether they are the same.
-            existing = (
-                ReportDocument.objects.select_for_update().defer("content").filter(**key).first()
-            )
-            if existing is not None:
-                if existing.sha256 == digest and existing.run_id_reported == run.pk:
+        written = ""  # the file this attempt wrote: deleted again if it is not kept
+        try:
+            with transaction.atomic():
+                # The stored file is not read: the hash says whether it holds these bytes.
+                existing = ReportDocument.objects.select_for_update().filter(**key).first()
+                if existing is not None:
+                    if existing.sha256 == digest and existing.run_id_reported == run.pk:
+                        return existing
+                    if existing.sha256 != digest:
+                        old_name = existing.pdf.name
+                        written = _save_file(key, digest, pdf)
+                        existing.pdf.name = written
+                        delete_file_on_commit(old_name)
+                    for name, value in values.items():
+                        setattr(existing, name, value)
+                    existing.save()
                     return existing
-                for name, value in values.items():
-                    setattr(existing, name, value)
-                existing.save()
-                return existing
-            try:
+                written = _save_file(key, digest, pdf)
                 with transaction.atomic():
-                    return ReportDocument.objects.create(**key, **values)
-            except IntegrityError:
-                continue  # another worker inserted it first: update that row
+                    return ReportDocument.objects.create(**key, **values, pdf=written)
+        except IntegrityError:
+            _storage().delete(written)  # another worker inserted it first: update that row
+            continue
+        except BaseException:
+            if written:
+                _storage().delete(written)
+            raise
     raise RuntimeError("report document could not be stored")  # pragma: no cover
+
+
+def _storage() -> Storage:
+    return ReportDocument._meta.get_field("pdf").storage
+
+
+def _save_file(key: dict[str, Any], digest: str, pdf: bytes) -> str:
+    """Write the PDF to storage under a name made of its key and its hash; the name given
+    back is the one stored (the storage adds a suffix if that name is taken)."""
+    organization = key["organization"]
+    name = report_file_name(
+        round_code=key["round"].code,
+        kind=key["kind"],
+        organization_id=None if organization is None else organization.pk,
+        language=key["language"],
+        digest=digest,
+    )
+    return _storage().save(name, ContentFile(pdf))
 
 
 def _provisional(round_: Round, language: str) -> str:
@@ -189,13 +227,9 @@ def award_result_generate(
     """
     part = award_part(language)
     if job_id is not None and _part_finished(job_id, part):
-        return (
-            ReportDocument.objects.filter(
-                round_id=round_id, kind=ReportDocument.Kind.AWARD_RESULT, language=language
-            )
-            .defer("content")
-            .first()
-        )
+        return ReportDocument.objects.filter(
+            round_id=round_id, kind=ReportDocument.Kind.AWARD_RESULT, language=language
+        ).first()
     round_ = _awarded_round(round_id=round_id, job_id=job_id, part=part, language=language)
     if round_ is None:
         return None

@@ -7,11 +7,12 @@ reports only.
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -27,6 +28,8 @@ from procurement.models import Round
 from reports import charts, exports, selectors, services
 from reports.api import ocds_response
 from reports.models import GenerationJob, ReportDocument
+
+logger = logging.getLogger(__name__)
 
 
 def _user(request: HttpRequest) -> User:
@@ -129,6 +132,21 @@ def office_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
     return _xlsx(round_, analysis, "price-cuts-office")
 
 
+def _pdf_response(document: ReportDocument) -> HttpResponse:
+    """The document's PDF streamed from storage, shown in the browser, with its SHA-256."""
+    try:
+        stream = document.pdf.open("rb")
+    except FileNotFoundError:
+        logger.error("report document %s: its file %s is missing", document.pk, document.pdf.name)
+        raise Http404 from None
+    response = FileResponse(
+        stream, content_type="application/pdf", as_attachment=False, filename=document.filename
+    )
+    response["X-Content-SHA256"] = document.sha256
+    # FileResponse streams; the views are typed (and decorated) for HttpResponse.
+    return cast(HttpResponse, response)
+
+
 def award_pdf(request: HttpRequest, round_id: int, language: str) -> HttpResponse:
     """The published award-result PDF; its SHA-256 is in a header and on the page."""
     round_, _run = selectors.round_get_public(round_id=round_id)
@@ -139,10 +157,7 @@ def award_pdf(request: HttpRequest, round_id: int, language: str) -> HttpRespons
     )
     if document is None:
         raise Http404
-    response = HttpResponse(bytes(document.content), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{document.filename}"'
-    response["X-Content-SHA256"] = document.sha256
-    return response
+    return _pdf_response(document)
 
 
 def _award_job_context(round_: Round) -> dict[str, Any]:
@@ -302,7 +317,4 @@ def party_report_pdf(request: HttpRequest, round_id: int, language: str) -> Http
     )
     if document is None:
         raise Http404
-    response = HttpResponse(bytes(document.content), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{document.filename}"'
-    response["X-Content-SHA256"] = document.sha256
-    return response
+    return _pdf_response(document)

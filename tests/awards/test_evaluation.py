@@ -119,7 +119,7 @@ def test_a_run_killed_while_storing_leaves_nothing_and_can_run_again(
         run = services.evaluation_request(round_=built.round, by=built.office)
     real_store = storing._store_hospital_rows
 
-    def dies_at_hospitals(rows):
+    def dies_at_hospitals(*args):
         # The worker dies while the last rows (hospital allocations) are being written,
         # by COPY on PostgreSQL or bulk_create elsewhere: everything before is rolled back.
         raise SystemExit("worker killed")

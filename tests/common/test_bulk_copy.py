@@ -16,7 +16,7 @@ import pytest
 from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 
-from common.bulk_copy import binary_copy_stream, copy_columns, copy_rows
+from common.bulk_copy import Decimals, binary_copy_stream, copy_columns, copy_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +92,27 @@ def test_columns_of_whole_numbers_and_constants() -> None:
     ]
 
 
+def test_columns_of_exact_decimals_are_written_exactly() -> None:
+    """Decimals given as whole numbers of a scale: signs, zero, the column's largest value,
+    a scale that is not a multiple of PostgreSQL's four-digit groups."""
+    units = pd.Series([123_456_789, -1, 0, 99_999_999_999_999, -50_000, 10_000])
+    assert copy_columns(Probe, {"amount": Decimals(units, 4), "label": "d4"}, 6) == 6
+    odd = pd.Series([1234, -5, 999_999_999_999])
+    assert copy_columns(Probe, {"amount": Decimals(odd, 2), "label": "d2"}, 3) == 3
+    stored = [a for _label, a, *_rest in _stored()]
+    assert stored == [
+        Decimal("12345.6789"),
+        Decimal("-0.0001"),
+        Decimal("0"),
+        Decimal("9999999999.9999"),
+        Decimal("-5"),
+        Decimal("1"),
+        Decimal("12.34"),
+        Decimal("-0.05"),
+        Decimal("9999999999.99"),
+    ]
+
+
 def test_a_column_given_whole_cannot_hold_a_null() -> None:
     counts = pd.Series([1, None], dtype="Int64")
     with pytest.raises(ValueError, match="NULL"):
@@ -137,11 +158,20 @@ def test_postgresql_is_written_with_copy() -> None:
     rows = [(TRICKY, Decimal("0.125"), datetime.date(2026, 2, 28), AT, 7, True)]
     with CaptureQueriesContext(connection) as queries:
         copy_rows(Probe, COLUMNS, rows)
-        copy_columns(Probe, {"count": pd.Series([8, 9]), "label": "binary", "at": AT}, 2)
+        copy_columns(
+            Probe,
+            {
+                "count": pd.Series([8, 9]),
+                "label": "binary",
+                "at": AT,
+                "amount": Decimals(pd.Series([-1_250, 7]), 4),
+            },
+            2,
+        )
     # psycopg's COPY is not a Django query: no INSERT was sent.
     assert not [q for q in queries.captured_queries if "INSERT" in q["sql"]]
     assert _stored() == [
         *rows,
-        ("binary", None, None, AT, 8, None),
-        ("binary", None, None, AT, 9, None),
+        ("binary", Decimal("-0.125"), None, AT, 8, None),
+        ("binary", Decimal("0.0007"), None, AT, 9, None),
     ]

@@ -3,12 +3,12 @@
 1. Contract PDFs: bytes per contract (Chinese + English), render time. They are files
    (``Contract.pdf_zh`` / ``pdf_en``, FileField): the contract row holds two names and two
    SHA-256 digests.
-2. Report PDFs (``ReportDocument.content``, a BinaryField: the bytes are in the
-   database): bytes of the award-result announcement and of a hospital's and a
+2. Report PDFs (``ReportDocument.pdf``, FileField since reports 0003: the row holds a
+   name and a SHA-256): bytes of the award-result announcement and of a hospital's and a
    manufacturer's report.
 3. Listing: contracts (the office's list, every row) with and without deferring the PDF
    columns; report documents (a party's home panel: a page of 10, and every row) with and
-   without deferring ``content``, with ``DOCUMENTS`` rows holding a real report's bytes.
+   (``DOCUMENTS`` rows, each naming a file).
 
     MEASURE_ITEMS=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> \\
         .venv/bin/pytest tests/reports/measure_storage.py -q -s -p no:cacheprovider
@@ -129,7 +129,7 @@ def test_measure_pdf_storage(django_capture_on_commit_callbacks, tmp_path, setti
                 kind=ReportDocument.Kind.HOSPITAL,
                 language="zh-hans",
                 organization=org,
-                content=hospital_pdf,
+                pdf=f"reports/MEASURE/hospital-{org.pk}-zh-hans-{'c' * 16}.pdf",
                 sha256="c" * 64,
                 size=len(hospital_pdf),
                 pages=2,
@@ -153,9 +153,5 @@ def test_measure_pdf_storage(django_capture_on_commit_callbacks, tmp_path, setti
     _best_of("every contract, PDF columns loaded", lambda: list(listing.all()))
     _best_of("every contract, PDF columns deferred", lambda: list(listing.defer(*PDF_COLUMNS)))
     documents = ReportDocument.objects.filter(round=measured.round).order_by("pk")
-    _best_of("a page of 10 documents, content loaded", lambda: list(documents[:10]))
-    _best_of(
-        "a page of 10 documents, content deferred", lambda: list(documents.defer("content")[:10])
-    )
-    _best_of("every document, content loaded", lambda: list(documents.all()), times=2)
-    _best_of("every document, content deferred", lambda: list(documents.defer("content")))
+    _best_of("a page of 10 documents", lambda: list(documents[:10]))
+    _best_of("every document", lambda: list(documents.all()), times=2)

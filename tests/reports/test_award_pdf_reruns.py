@@ -37,9 +37,7 @@ def _text(document: ReportDocument, tmp_path: Path) -> str:
 def _award_documents(round_) -> dict[str, ReportDocument]:
     return {
         d.language: d
-        for d in ReportDocument.objects.filter(
-            round=round_, kind=ReportDocument.Kind.AWARD_RESULT
-        ).defer("content")
+        for d in ReportDocument.objects.filter(round=round_, kind=ReportDocument.Kind.AWARD_RESULT)
     }
 
 

@@ -75,7 +75,7 @@ def test_the_worker_publishes_both_languages_once(celery_worker: subprocess.Pope
 
     download = Client().get(reverse("reports:award-pdf", args=[built.round.pk, "zh-hans"]))
     assert download.status_code == 200
-    assert sha256(download.content) == first["zh-hans"][1]
+    assert sha256(download.getvalue()) == first["zh-hans"][1]
 
 
 def test_party_reports_fan_out_over_the_worker(celery_worker: subprocess.Popen[bytes]) -> None:
@@ -105,4 +105,4 @@ def test_party_reports_fan_out_over_the_worker(celery_worker: subprocess.Popen[b
         for d in documents
         if d.organization_id == hospital.organization_id and d.language == "zh-hans"
     )
-    assert sha256(download.content) == stored.sha256
+    assert sha256(download.getvalue()) == stored.sha256

@@ -67,7 +67,7 @@ def test_the_pdf_download_carries_the_hash_shown_on_the_page(
     assert ReportDocument.objects.filter(round=built.round).count() == 2  # zh-hans and en
     response = client_for().get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    digest = sha256(response.content)
+    digest = sha256(response.getvalue())
     assert response["X-Content-SHA256"] == digest
     page = client_for().get(reverse("reports:public-round", args=[built.round.pk]))
     assert digest in page.content.decode()
