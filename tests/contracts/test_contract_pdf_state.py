@@ -41,7 +41,8 @@ def _since(contract: Contract, seconds_ago: float) -> str:
 
 
 def _rendered_files(media) -> list[str]:
-    return sorted(p.name for p in media.rglob("*.pdf"))
+    """The contract PDFs stored (the award-result PDFs live under reports/)."""
+    return sorted(p.name for p in (media / "contracts").rglob("*.pdf"))
 
 
 @pytest.fixture
