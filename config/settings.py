@@ -380,6 +380,9 @@ KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model name
 JICAI_API_TOKEN_DAYS = env.int("JICAI_API_TOKEN_DAYS", default=90)  # default validity
 JICAI_API_TOKEN_MAX_DAYS = env.int("JICAI_API_TOKEN_MAX_DAYS", default=365)
 JICAI_API_TOKENS_PER_USER = env.int("JICAI_API_TOKENS_PER_USER", default=10)
+# knox's own migrations create its default token table even when the model is swapped
+# out; without them no table is made for it (accounts.ApiToken is the table).
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_PREFIX": "jicai_",

@@ -4,8 +4,9 @@ DRF's ``authtoken_token`` kept every API token as is, and ``django_session`` eve
 key: whoever had a copy of the database (a backup, a replica, a dump) could use them, and
 old backups still hold them. They cannot be carried over as digests without keeping
 credentials that have already been exposed, so they are dropped: every user signs in again,
-and hospitals and manufacturers create new API tokens on the API token page (README.md,
-"Upgrading"). The ``authtoken`` app's migration records go too, as its table is gone.
+and hospitals and manufacturers create new API tokens on the API token page
+(docs/security.md, "Upgrading an existing installation"). The ``authtoken`` app's
+migration records go too, as its table is gone.
 """
 
 from __future__ import annotations

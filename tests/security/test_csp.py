@@ -105,3 +105,17 @@ def test_every_page_has_the_policy_and_no_inline_script(
             continue
         problems = inline_script_problems(response.content.decode())
         assert problems == [], f"{path} as {role}: {problems}"
+
+
+def test_the_admin_pages_have_the_policy_and_no_inline_script(world: World) -> None:  # noqa: F811
+    from django.contrib.admin import site
+
+    paths = [reverse("admin:index")] + [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in site._registry
+    ]
+    for path in paths:
+        response = world.admin.get(path)
+        assert response.status_code == 200, path
+        assert "Content-Security-Policy" in response, path
+        assert inline_script_problems(response.content.decode()) == [], path

@@ -62,17 +62,27 @@ def _credential_tables() -> list[str]:
         names = connection.introspection.table_names(cursor)
     found = [n for n in names if "token" in n.lower() or "session" in n.lower()]
     assert "accounts_apitoken" in found and "accounts_hashedsession" in found
+    assert "knox_authtoken" not in found  # knox's default table is not made (swapped out)
     return found
 
 
 def _dump() -> set[str]:
-    """Every text value of every column of every token and session table."""
+    """Every text value of every column of every token and session table, and every
+    other stored text that could pass for a credential (16 to 300 characters, no spaces:
+    keys, digests, hashes in any other table, e.g. the sign-in log's session hashes)."""
+    credential_tables = set(_credential_tables())
     values: set[str] = set()
     with connection.cursor() as cursor:
-        for table in _credential_tables():
+        for table in connection.introspection.table_names(cursor):
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
             for row in cursor.fetchall():
-                values |= {str(v) for v in row if isinstance(v, str) and v}
+                for value in row:
+                    if not isinstance(value, str) or not value or not value.isascii():
+                        continue  # a credential is ASCII (and only ASCII goes in a header)
+                    if table in credential_tables or (
+                        16 <= len(value) <= 300 and not any(c.isspace() for c in value)
+                    ):
+                        values.add(value)
     return values
 
 
