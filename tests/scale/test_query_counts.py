@@ -1,0 +1,111 @@
+"""On PostgreSQL: the number of queries each page and API list makes does not grow with
+the data (issue 19).
+
+The demo round (``seed_demo``: 30 hospitals, 12 bids) is built and every page is read;
+then a bigger round is built through the same services (``bench.world.build_round``:
+the demo's hospitals plus ``EXTRA_HOSPITALS`` more, plus ``EXTRA_MAKERS`` more bids,
+so more winners, allocations, contracts and purchases) and every page is read again, on
+the bigger round. The counts must be equal. The pages of a user across rounds ("my
+awards", the API lists) then show the rows of both rounds, so a query per row or per
+round shows up too.
+
+Besides the counts, no page may read a run's result document (tens of megabytes on a
+national round) nor write an anti-join as ``NOT (... IN (SELECT ...))``, which
+PostgreSQL cannot hash over hundreds of thousands of ids (``NOT EXISTS`` instead).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from bench.world import build_round
+from procurement.models import Round
+
+EXTRA_HOSPITALS = int(os.environ.get("JICAI_SCALE_TEST_HOSPITALS", "90"))
+EXTRA_MAKERS = 4
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql")),
+        reason="query plans and counts are measured on PostgreSQL (set DATABASE_URL)",
+    ),
+]
+
+# A read of the result column of the evaluation runs, wherever it is selected from.
+RESULT_READ = re.compile(r'"awards_evaluationrun"\."result"|T\d+"\."result"')
+NOT_IN_SUBQUERY = re.compile(r"NOT \([^()]*\bIN \(SELECT", re.IGNORECASE)
+
+
+def pages(round_: Round) -> list[tuple[str, str | None, str]]:
+    """(name, username or None for anonymous, URL) of every page and list measured."""
+    code, pk = round_.code, round_.pk
+    return [
+        ("my awards", "hospital01", "/awards/mine/"),
+        ("my awards", "maker01", "/awards/mine/"),
+        ("API allocations", "hospital01", "/api/v1/allocations/"),
+        ("API allocations", "maker01", "/api/v1/allocations/"),
+        ("demand totals + missing", "office", f"/rounds/{code}/demand/totals/"),
+        ("missing hospitals .xlsx", "office", f"/rounds/{code}/demand/missing.xlsx"),
+        ("demand history", "office", f"/rounds/{code}/demand/history/"),
+        ("opening", None, f"/bidding/rounds/{code}/opening/"),
+        ("opening CSV", None, f"/bidding/rounds/{code}/opening.csv"),
+        ("API opening", None, f"/api/v1/rounds/{code}/opening/"),
+        ("province selection", "office", f"/awards/rounds/{pk}/selection/"),
+        ("province selection", "maker01", f"/awards/rounds/{pk}/selection/"),
+        ("contracts", "office", f"/awards/contracts/?round={pk}"),
+        ("contracts", "hospital01", "/awards/contracts/"),
+        ("contracts", "maker01", "/awards/contracts/"),
+        ("API contracts", "office", "/api/v1/contracts/"),
+        ("API contracts", "hospital01", "/api/v1/contracts/"),
+        ("API contracts", "maker01", "/api/v1/contracts/"),
+        ("progress by hospital", "office", f"/awards/progress/?round={pk}&detail=hospitals"),
+        ("progress lines", "office", f"/awards/progress/?round={pk}&detail=lines"),
+        ("progress behind", "office", f"/awards/progress/?round={pk}&detail=behind"),
+        ("progress", "hospital01", f"/awards/progress/?round={pk}"),
+        ("progress by hospital", "maker01", f"/awards/progress/?round={pk}&detail=hospitals"),
+    ]
+
+
+def measure(round_: Round) -> dict[tuple[str, str | None], int]:
+    clients: dict[str | None, Client] = {}
+    counts: dict[tuple[str, str | None], int] = {}
+    problems: list[str] = []
+    for name, username, url in pages(round_):
+        client = clients.get(username)
+        if client is None:
+            client = clients[username] = Client()
+            if username is not None:
+                client.force_login(User.objects.get(username=username))
+        client.get(url)  # warm: sessions, caches, translations
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, (name, username, url, response.status_code)
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+        counts[(name, username)] = len(queries)
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            if RESULT_READ.search(sql):
+                problems.append(f"{name} ({username}) reads the result document: {sql[:300]}")
+            if NOT_IN_SUBQUERY.search(sql):
+                problems.append(f"{name} ({username}) anti-join as NOT IN: {sql[:300]}")
+    assert not problems, "\n".join(problems)
+    return counts
+
+
+def test_query_counts_per_page_do_not_grow_with_the_data() -> None:
+    call_command("seed_demo", verbosity=0)
+    small = measure(Round.objects.get(code="DEMO-2026-A1"))
+    bigger = build_round("SCALE-2026-B", hospitals=EXTRA_HOSPITALS, makers=EXTRA_MAKERS).round
+    large = measure(bigger)
+    grown = {page: (small[page], large[page]) for page in small if large[page] != small[page]}
+    assert not grown, f"query counts grew with the data (small, large): {grown}"
