@@ -132,3 +132,33 @@ def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound
     _buy_one_month(round_, starts)
     round_.refresh_from_db()
     return BuiltRound(round=round_, hospitals=30 + hospitals, makers=makers)
+
+
+def pages(round_: Round) -> list[tuple[str, str | None, str]]:
+    """(name, username or None for anonymous, URL) of every page and list measured."""
+    code, pk = round_.code, round_.pk
+    return [
+        ("my awards", "hospital01", "/awards/mine/"),
+        ("my awards", "maker01", "/awards/mine/"),
+        ("API allocations", "hospital01", "/api/v1/allocations/"),
+        ("API allocations", "maker01", "/api/v1/allocations/"),
+        ("demand totals + missing", "office", f"/rounds/{code}/demand/totals/"),
+        ("missing hospitals .xlsx", "office", f"/rounds/{code}/demand/missing.xlsx"),
+        ("demand history", "office", f"/rounds/{code}/demand/history/"),
+        ("opening", None, f"/bidding/rounds/{code}/opening/"),
+        ("opening CSV", None, f"/bidding/rounds/{code}/opening.csv"),
+        ("API opening", None, f"/api/v1/rounds/{code}/opening/"),
+        ("province selection", "office", f"/awards/rounds/{pk}/selection/"),
+        ("province selection", "maker01", f"/awards/rounds/{pk}/selection/"),
+        ("contracts", "office", f"/awards/contracts/?round={pk}"),
+        ("contracts", "hospital01", "/awards/contracts/"),
+        ("contracts", "maker01", "/awards/contracts/"),
+        ("API contracts", "office", "/api/v1/contracts/"),
+        ("API contracts", "hospital01", "/api/v1/contracts/"),
+        ("API contracts", "maker01", "/api/v1/contracts/"),
+        ("progress by hospital", "office", f"/awards/progress/?round={pk}&detail=hospitals"),
+        ("progress lines", "office", f"/awards/progress/?round={pk}&detail=lines"),
+        ("progress behind", "office", f"/awards/progress/?round={pk}&detail=behind"),
+        ("progress", "hospital01", f"/awards/progress/?round={pk}"),
+        ("progress by hospital", "maker01", f"/awards/progress/?round={pk}&detail=hospitals"),
+    ]

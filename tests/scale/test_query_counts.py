@@ -26,7 +26,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from bench.world import build_round
+from bench.world import build_round, pages
 from procurement.models import Round
 
 EXTRA_HOSPITALS = int(os.environ.get("JICAI_SCALE_TEST_HOSPITALS", "90"))
@@ -43,36 +43,6 @@ pytestmark = [
 # A read of the result column of the evaluation runs, wherever it is selected from.
 RESULT_READ = re.compile(r'"awards_evaluationrun"\."result"|T\d+"\."result"')
 NOT_IN_SUBQUERY = re.compile(r"NOT \([^()]*\bIN \(SELECT", re.IGNORECASE)
-
-
-def pages(round_: Round) -> list[tuple[str, str | None, str]]:
-    """(name, username or None for anonymous, URL) of every page and list measured."""
-    code, pk = round_.code, round_.pk
-    return [
-        ("my awards", "hospital01", "/awards/mine/"),
-        ("my awards", "maker01", "/awards/mine/"),
-        ("API allocations", "hospital01", "/api/v1/allocations/"),
-        ("API allocations", "maker01", "/api/v1/allocations/"),
-        ("demand totals + missing", "office", f"/rounds/{code}/demand/totals/"),
-        ("missing hospitals .xlsx", "office", f"/rounds/{code}/demand/missing.xlsx"),
-        ("demand history", "office", f"/rounds/{code}/demand/history/"),
-        ("opening", None, f"/bidding/rounds/{code}/opening/"),
-        ("opening CSV", None, f"/bidding/rounds/{code}/opening.csv"),
-        ("API opening", None, f"/api/v1/rounds/{code}/opening/"),
-        ("province selection", "office", f"/awards/rounds/{pk}/selection/"),
-        ("province selection", "maker01", f"/awards/rounds/{pk}/selection/"),
-        ("contracts", "office", f"/awards/contracts/?round={pk}"),
-        ("contracts", "hospital01", "/awards/contracts/"),
-        ("contracts", "maker01", "/awards/contracts/"),
-        ("API contracts", "office", "/api/v1/contracts/"),
-        ("API contracts", "hospital01", "/api/v1/contracts/"),
-        ("API contracts", "maker01", "/api/v1/contracts/"),
-        ("progress by hospital", "office", f"/awards/progress/?round={pk}&detail=hospitals"),
-        ("progress lines", "office", f"/awards/progress/?round={pk}&detail=lines"),
-        ("progress behind", "office", f"/awards/progress/?round={pk}&detail=behind"),
-        ("progress", "hospital01", f"/awards/progress/?round={pk}"),
-        ("progress by hospital", "maker01", f"/awards/progress/?round={pk}&detail=hospitals"),
-    ]
 
 
 def measure(round_: Round) -> dict[tuple[str, str | None], int]:
