@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,7 +25,7 @@ from awards.selectors import provisional_rounds
 from common.pagination import paginate
 from common.spreadsheet_views import xlsx_response
 from procurement.models import Round
-from reports import charts, exports, selectors, services
+from reports import charts, exports, open_data, selectors, services
 from reports.api import ocds_response
 from reports.models import GenerationJob, ReportDocument
 
@@ -191,6 +192,7 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
         ],
         **_award_job_context(round_),
         **_party_job_context(round_),
+        ocds_file=open_data.status(round_),
     )
     # A national round has thousands of hospitals: one page of them at a time.
     context["hospital_page"] = paginate(request, context.pop("hospitals") or [])
@@ -230,11 +232,27 @@ def party_job_progress(request: HttpRequest, round_id: int) -> HttpResponse:
     )
 
 
-def ocds_json(request: HttpRequest, round_id: int) -> HttpResponse:
+def ocds_json(request: HttpRequest, round_id: int) -> HttpResponseBase:
     """The OCDS release package (public once final; the office's own rounds before)."""
     user = _user(request) if request.user.is_authenticated else None
     round_, run = selectors.round_get_for_open_data(user=user, round_id=round_id)
     return ocds_response(request, round_, run)
+
+
+@office_required
+@require_POST
+def ocds_rebuild(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Queue a rebuild of the round's OCDS release package (built in the background)."""
+    round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
+    open_data.request_build(round_, key=open_data.inputs_key(round_, run), force=True)
+    messages.success(
+        request,
+        _(
+            "The release package is being rebuilt in the background; its time of build "
+            "below changes when it is ready."
+        ),
+    )
+    return redirect(reverse("reports:office-analysis", args=[round_.pk]) + "#open-data")
 
 
 def _job_message(request: HttpRequest, job: GenerationJob, *, pending: str, finished: str) -> None:
