@@ -157,11 +157,15 @@ class OpenDataFile(models.Model):
 
     class Kind(models.TextChoices):
         OCDS = "ocds", _("OCDS release package")
+        PRICE_CUTS = "price_cuts", _("Price-cut analysis (.xlsx)")
+        PRICE_CUTS_OFFICE = "price_cuts_office", _("Price-cut analysis with hospitals (.xlsx)")
 
     round = models.ForeignKey(
         Round, on_delete=models.CASCADE, related_name="open_data_files", verbose_name=_("round")
     )
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # The workbooks are written in the reader's language; the OCDS package has none ("").
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
     file = models.FileField(_("file"), upload_to="open-data/%Y/", blank=True, default="")
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, default="")
     size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
@@ -175,7 +179,9 @@ class OpenDataFile(models.Model):
         verbose_name = _("open-data file")
         verbose_name_plural = _("open-data files")
         constraints = [
-            models.UniqueConstraint(fields=["round", "kind"], name="open_data_one_per_kind")
+            models.UniqueConstraint(
+                fields=["round", "kind", "language"], name="open_data_one_per_kind"
+            )
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -27,7 +28,8 @@ from django.db import transaction
 from django.http import FileResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from awards.models import EvaluationRun, ProvinceSelection
 from awards.selectors import official_run, provisional_rounds
@@ -67,28 +69,59 @@ def inputs_key(round_: Round, run: EvaluationRun | None) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _row(round_: Round) -> OpenDataFile:
-    row, _ = OpenDataFile.objects.get_or_create(round=round_, kind=OpenDataFile.Kind.OCDS)
+K = OpenDataFile.Kind
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _row(round_: Round, kind: str, language: str) -> OpenDataFile:
+    row, _ = OpenDataFile.objects.get_or_create(round=round_, kind=kind, language=language)
     return row
 
 
-def build_ocds(*, round_id: int) -> OpenDataFile | None:
-    """Build and store the round's OCDS package (the task's service). Nothing when the
-    round has no open data (not opened) or the stored file is already current."""
+def _ocds_bytes(round_: Round, run: EvaluationRun | None) -> bytes:
+    document = ocds.release_package(round_=round_, run=run, uri=ocds_uri(round_))
+    return ocds.dumps(document).encode()
+
+
+def _workbook_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) -> bytes:
+    """The price-cut analysis as .xlsx, in the active language (what the views served)."""
+    from reports import exports, selectors
+
+    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=with_hospitals)
+    facts = {
+        _("Round code"): round_.code,
+        _("Name"): round_.display_name,
+        _("Issued by"): round_.office.display_name,
+        _("Status"): round_.get_status_display(),
+    }
+    provisional = provisional_rounds(round_ids=[round_.pk]).get(round_.pk, "")
+    return exports.analysis_workbook(analysis=analysis, facts=facts, provisional=provisional)
+
+
+def build(*, round_id: int, kind: str, language: str = "") -> OpenDataFile | None:
+    """Build and store one open-data file of a round (the task's service). Nothing when
+    the round has none yet (not opened; no official run for a workbook) or the stored
+    file is already current."""
     round_ = Round.objects.select_related("office__region").filter(pk=round_id).first()
     if round_ is None or not Opening.objects.filter(round=round_).exists():
         return None
     official = official_run(round_=round_)
     run = official.source_run if official is not None else None
+    if kind != K.OCDS and run is None:
+        return None
     key = inputs_key(round_, run)
-    row = _row(round_)
+    row = _row(round_, kind, language)
     if row.inputs_key == key and row.file:
         return row
-    document = ocds.release_package(round_=round_, run=run, uri=ocds_uri(round_))
-    data = ocds.dumps(document).encode()
-    del document
+    if kind == K.OCDS:
+        data, name = _ocds_bytes(round_, run), f"{round_.code}-ocds.json"
+    else:
+        assert run is not None
+        with translation.override(language or None):
+            data = _workbook_bytes(round_, run, with_hospitals=kind == K.PRICE_CUTS_OFFICE)
+        name = f"{round_.code}-{kind}-{language}.xlsx"
     old = row.file.name if row.file else ""
-    row.file.save(f"{round_.code}-ocds.json", ContentFile(data), save=False)
+    row.file.save(name, ContentFile(data), save=False)
     row.sha256 = hashlib.sha256(data).hexdigest()
     row.size = len(data)
     row.inputs_key = key
@@ -99,11 +132,17 @@ def build_ocds(*, round_id: int) -> OpenDataFile | None:
     return row
 
 
-def request_build(round_: Round, *, key: str, force: bool = False) -> None:
+def build_ocds(*, round_id: int) -> OpenDataFile | None:
+    return build(round_id=round_id, kind=K.OCDS)
+
+
+def request_build(
+    round_: Round, *, key: str, kind: str = K.OCDS, language: str = "", force: bool = False
+) -> None:
     """Queue a build for ``key`` unless one was queued for it recently (or ``force``)."""
     from reports.tasks import open_data_build_task
 
-    row = _row(round_)
+    row = _row(round_, kind, language)
     now = timezone.now()
     if (
         not force
@@ -115,39 +154,58 @@ def request_build(round_: Round, *, key: str, force: bool = False) -> None:
     OpenDataFile.objects.filter(pk=row.pk).update(requested_key=key, requested_at=now)
     round_id = round_.pk
     if current_app.conf.task_always_eager:
-        build_ocds(round_id=round_id)  # no broker: in-process, so this request has the file
+        # No broker: in-process, so this request has the file.
+        build(round_id=round_id, kind=kind, language=language)
     else:
-        transaction.on_commit(lambda: open_data_build_task.delay(round_id, OpenDataFile.Kind.OCDS))
+        transaction.on_commit(lambda: open_data_build_task.delay(round_id, kind, language))
 
 
 def on_award_changed(sender: Any, round_: Round, **kwargs: Any) -> None:
     """Receiver of ``round_finalized`` and ``final_allocation_changed``: rebuild the
-    package once the transaction commits."""
+    files once the transaction commits (the workbooks in both languages)."""
     from reports.tasks import open_data_build_task
 
+    if current_app.conf.task_always_eager:
+        # No broker (development, the test suite): each file is built in-process on its
+        # first read instead, so finalizing does not render five files nobody may read.
+        return
     round_id = round_.pk
-    transaction.on_commit(lambda: open_data_build_task.delay(round_id, OpenDataFile.Kind.OCDS))
+    jobs = [(K.OCDS, "")] + [
+        (kind, language)
+        for kind in (K.PRICE_CUTS, K.PRICE_CUTS_OFFICE)
+        for language, _name in settings.LANGUAGES
+    ]
+    for kind, language in jobs:
+        transaction.on_commit(partial(open_data_build_task.delay, round_id, kind, language))
 
 
-def serve_ocds(round_: Round, run: EvaluationRun | None) -> HttpResponseBase:
-    """The stored package, streamed from storage (see the module docstring)."""
+def _serve(
+    round_: Round,
+    run: EvaluationRun | None,
+    *,
+    kind: str,
+    language: str,
+    content_type: str,
+    filename: str,
+    disposition: str,
+) -> HttpResponseBase:
     key = inputs_key(round_, run)
-    row = OpenDataFile.objects.filter(round=round_, kind=OpenDataFile.Kind.OCDS).first()
+    row = OpenDataFile.objects.filter(round=round_, kind=kind, language=language).first()
     if row is None or row.inputs_key != key or not row.file:
-        request_build(round_, key=key)
-        row = OpenDataFile.objects.filter(round=round_, kind=OpenDataFile.Kind.OCDS).first()
+        request_build(round_, key=key, kind=kind, language=language)
+        row = OpenDataFile.objects.filter(round=round_, kind=kind, language=language).first()
     if row is None or not row.file:
         unavailable = JsonResponse(
             {
-                "detail": "The release package is being built; try again in a moment.",
+                "detail": "The file is being built; try again in a moment.",
                 "code": "being_built",
             },
             status=503,
         )
         unavailable["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return unavailable
-    response = FileResponse(row.file.open("rb"), content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'inline; filename="{round_.code}-ocds.json"'
+    response = FileResponse(row.file.open("rb"), content_type=content_type)
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["Content-Length"] = str(row.size)
     response["X-Content-SHA256"] = row.sha256
     response["X-Built-At"] = row.built_at.isoformat() if row.built_at else ""
@@ -156,6 +214,37 @@ def serve_ocds(round_: Round, run: EvaluationRun | None) -> HttpResponseBase:
     return response
 
 
+def serve_ocds(round_: Round, run: EvaluationRun | None) -> HttpResponseBase:
+    """The stored package, streamed from storage (see the module docstring)."""
+    return _serve(
+        round_,
+        run,
+        kind=K.OCDS,
+        language="",
+        content_type="application/json; charset=utf-8",
+        filename=f"{round_.code}-ocds.json",
+        disposition="inline",
+    )
+
+
+def serve_workbook(
+    round_: Round, run: EvaluationRun, *, with_hospitals: bool, suffix: str
+) -> HttpResponseBase:
+    """The stored price-cut workbook in the active language, streamed from storage."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    if round_.pk in provisional_rounds(round_ids=[round_.pk]):
+        suffix = f"{suffix}-provisional"
+    return _serve(
+        round_,
+        run,
+        kind=K.PRICE_CUTS_OFFICE if with_hospitals else K.PRICE_CUTS,
+        language=language,
+        content_type=XLSX,
+        filename=f"{round_.code}-{suffix}.xlsx",
+        disposition="attachment",
+    )
+
+
 def status(round_: Round) -> OpenDataFile | None:
     """The round's stored package (for the office page: built at, size, hash)."""
-    return OpenDataFile.objects.filter(round=round_, kind=OpenDataFile.Kind.OCDS).first()
+    return OpenDataFile.objects.filter(round=round_, kind=K.OCDS, language="").first()

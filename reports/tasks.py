@@ -102,10 +102,9 @@ def party_reports_batch_task(
 
 
 @shared_task(bind=True, name="reports.open_data_build", **RETRY)
-def open_data_build_task(self: Task, round_id: int, kind: str) -> None:
+def open_data_build_task(self: Task, round_id: int, kind: str, language: str = "") -> None:
     """Build and store a round's open-data file (``reports.open_data``); idempotent: a
     file already built from the current inputs is left as it is."""
     from reports import open_data
 
-    if kind == "ocds":
-        open_data.build_ocds(round_id=round_id)
+    open_data.build(round_id=round_id, kind=kind, language=language)

@@ -23,9 +23,8 @@ from accounts.models import Organization, User
 from awards.models import EvaluationRun
 from awards.selectors import provisional_rounds
 from common.pagination import paginate
-from common.spreadsheet_views import xlsx_response
 from procurement.models import Round
-from reports import charts, exports, open_data, selectors, services
+from reports import charts, open_data, selectors, services
 from reports.api import ocds_response
 from reports.models import GenerationJob, ReportDocument
 
@@ -103,31 +102,19 @@ def public_round(request: HttpRequest, round_id: int) -> HttpResponse:
     )
 
 
-def _xlsx(round_: Round, analysis: selectors.Analysis, suffix: str) -> HttpResponse:
-    facts = {
-        _("Round code"): round_.code,
-        _("Name"): round_.display_name,
-        _("Issued by"): round_.office.display_name,
-        _("Status"): round_.get_status_display(),
-    }
-    provisional = provisional_rounds(round_ids=[round_.pk]).get(round_.pk, "")
-    data = exports.analysis_workbook(analysis=analysis, facts=facts, provisional=provisional)
-    if provisional:
-        suffix = f"{suffix}-provisional"
-    return xlsx_response(data, f"{round_.code}-{suffix}.xlsx")
-
-
-def public_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
+def public_xlsx(request: HttpRequest, round_id: int) -> HttpResponseBase:
+    """The public workbook: a stored file built by a task (``reports.open_data``)."""
     round_, run = selectors.round_get_public(round_id=round_id)
-    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=False)
-    return _xlsx(round_, analysis, "price-cuts")
+    return open_data.serve_workbook(round_, run, with_hospitals=False, suffix="price-cuts")
 
 
 @office_required
 def office_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
-    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=True)
-    return _xlsx(round_, analysis, "price-cuts-office")
+    # A streamed file (FileResponse), which office_required's typing does not name.
+    return open_data.serve_workbook(  # type: ignore[return-value]
+        round_, run, with_hospitals=True, suffix="price-cuts-office"
+    )
 
 
 def award_pdf(request: HttpRequest, round_id: int, language: str) -> HttpResponse:

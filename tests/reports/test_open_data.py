@@ -55,7 +55,7 @@ def test_requests_serve_the_stored_file_and_never_build_it(with_broker, monkeypa
     first = Client().get(url)
     assert first.status_code == 503 and first["Retry-After"] == "30"
     assert Client().get(url).status_code == 503
-    assert with_broker == [(built.round.pk, "ocds")]  # queued once, not per request
+    assert with_broker == [(built.round.pk, "ocds", "")]  # queued once, not per request
 
     monkeypatch.setattr(ocds, "release_package", real_release_package)
     open_data_build_task(built.round.pk, "ocds")  # what the worker runs
@@ -87,8 +87,34 @@ def test_the_office_page_shows_when_it_was_built_and_rebuilds(with_broker) -> No
     assert "Not built yet" in page.content.decode()
     response = office.post(reverse("reports:ocds-rebuild", args=[built.round.pk]))
     assert response.status_code == 302
-    assert with_broker == [(built.round.pk, "ocds")]
+    assert with_broker == [(built.round.pk, "ocds", "")]
     open_data_build_task(built.round.pk, "ocds")
     row = OpenDataFile.objects.get(round=built.round)
     page = office.get(reverse("reports:office-analysis", args=[built.round.pk])).content.decode()
     assert "Built at" in page and row.sha256 in page
+
+
+def test_the_price_cut_workbooks_are_built_by_the_task_in_the_readers_language(
+    with_broker, monkeypatch
+) -> None:
+    from reports import selectors
+
+    built = small_awarded_round(code="R-OD-3")
+    finish_province_selection(built)
+    url = reverse("reports:public-xlsx", args=[built.round.pk])
+    real = selectors.analysis_get
+    monkeypatch.setattr(selectors, "analysis_get", lambda **kw: pytest.fail("built per request"))
+    reader = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert reader.get(url).status_code == 503
+    assert with_broker == [(built.round.pk, "price_cuts", "en")]
+    monkeypatch.setattr(selectors, "analysis_get", real)
+    open_data_build_task(built.round.pk, "price_cuts", "en")
+    monkeypatch.setattr(selectors, "analysis_get", lambda **kw: pytest.fail("built per request"))
+    response = reader.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="R-OD-3-price-cuts.xlsx"'
+    body = b"".join(response.streaming_content)
+    assert response["X-Content-SHA256"] == hashlib.sha256(body).hexdigest()
+    # The Chinese reader's workbook is another file, queued on its first request.
+    assert Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get(url).status_code == 503
+    assert with_broker[-1] == (built.round.pk, "price_cuts", "zh-hans")
