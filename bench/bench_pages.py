@@ -178,8 +178,8 @@ def _child() -> None:
     from contracts.models import Contract
     from procurement.models import Round
 
+    call_command("migrate", verbosity=0)  # a reused database gets new migrations too
     if not reuse:
-        call_command("migrate", verbosity=0)
         call_command("seed_demo", verbosity=0)
         build_round(code, hospitals=HOSPITALS, makers=MAKERS)
     round_ = Round.objects.get(code=code)

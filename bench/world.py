@@ -161,4 +161,13 @@ def pages(round_: Round) -> list[tuple[str, str | None, str]]:
         ("progress behind", "office", f"/awards/progress/?round={pk}&detail=behind"),
         ("progress", "hospital01", f"/awards/progress/?round={pk}"),
         ("progress by hospital", "maker01", f"/awards/progress/?round={pk}&detail=hospitals"),
+        ("price-cut analysis", "office", f"/reports/office/rounds/{pk}/"),
+        ("price-cut .xlsx", None, f"/reports/rounds/{pk}/price-cuts.xlsx"),
+        (
+            "price-cut .xlsx with hospitals",
+            "office",
+            f"/reports/office/rounds/{pk}/price-cuts.xlsx",
+        ),
+        ("OCDS release package", None, f"/reports/rounds/{pk}/ocds.json"),
+        ("API OCDS release package", None, f"/api/v1/rounds/{code}/ocds/"),
     ]
