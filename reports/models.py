@@ -159,6 +159,9 @@ class OpenDataFile(models.Model):
         OCDS = "ocds", _("OCDS release package")
         PRICE_CUTS = "price_cuts", _("Price-cut analysis (.xlsx)")
         PRICE_CUTS_OFFICE = "price_cuts_office", _("Price-cut analysis with hospitals (.xlsx)")
+        # The analysis pages' tables and charts (JSON), public and the office's.
+        ANALYSIS = "analysis", _("Price-cut analysis page")
+        ANALYSIS_OFFICE = "analysis_office", _("Price-cut analysis page with hospitals")
 
     round = models.ForeignKey(
         Round, on_delete=models.CASCADE, related_name="open_data_files", verbose_name=_("round")

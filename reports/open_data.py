@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -98,6 +102,84 @@ def _workbook_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) 
     return exports.analysis_workbook(analysis=analysis, facts=facts, provisional=provisional)
 
 
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, datetime.date | pd.Timestamp):
+        return {"$date": value.isoformat()}
+    if value is pd.NA or value is pd.NaT:
+        return None
+    raise TypeError(f"cannot store {type(value).__name__} in the analysis file")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if obj.keys() == {"$decimal"}:
+        return Decimal(obj["$decimal"])
+    if obj.keys() == {"$date"}:
+        return datetime.datetime.fromisoformat(obj["$date"])
+    return obj
+
+
+def _analysis_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) -> bytes:
+    """What the analysis pages show (tables as records, the charts as SVG), as JSON with
+    exact decimals, in the active language."""
+    from reports import charts, selectors
+
+    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=with_hospitals)
+    items = analysis.items.to_dict(orient="records")
+    provinces = analysis.provinces.to_dict(orient="records")
+    page = {
+        "totals": analysis.totals,
+        "items": items,
+        "provinces": provinces,
+        "manufacturers": analysis.manufacturers.to_dict(orient="records"),
+        "hospitals": (
+            analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
+        ),
+        "price_chart": charts.price_before_after_svg(
+            [
+                (f"{r['item_code']} {r['item_name']}", r["price_before"], r["price_after"])
+                for r in items
+            ]
+        ),
+        "province_chart": charts.savings_by_province_svg(
+            [(r["region"], r["savings"]) for r in provinces]
+        ),
+        "winner_chart": charts.winner_count_svg(
+            [
+                (int(r["winners"]), int(r["items"]))
+                for r in analysis.winner_counts.to_dict("records")
+            ]
+        ),
+    }
+    return json.dumps(page, default=_encode, ensure_ascii=False).encode()
+
+
+def analysis_page(
+    round_: Round, run: EvaluationRun, *, with_hospitals: bool
+) -> tuple[dict[str, Any] | None, OpenDataFile | None]:
+    """The analysis page's figures and charts in the active language, from the stored
+    file (built by the task; queued on a change, the previous one read meanwhile), and
+    the file's row (its build time); ``None`` before the first build."""
+    kind = K.ANALYSIS_OFFICE if with_hospitals else K.ANALYSIS
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    key = inputs_key(round_, run)
+    row = OpenDataFile.objects.filter(round=round_, kind=kind, language=language).first()
+    if row is None or row.inputs_key != key or not row.file:
+        request_build(round_, key=key, kind=kind, language=language)
+        row = OpenDataFile.objects.filter(round=round_, kind=kind, language=language).first()
+    if row is None or not row.file:
+        return None, row
+    with row.file.open("rb") as stored:
+        page: dict[str, Any] = json.load(stored, object_hook=_decode)
+    page["stale"] = row.inputs_key != key
+    return page, row
+
+
 def build(*, round_id: int, kind: str, language: str = "") -> OpenDataFile | None:
     """Build and store one open-data file of a round (the task's service). Nothing when
     the round has none yet (not opened; no official run for a workbook) or the stored
@@ -115,6 +197,11 @@ def build(*, round_id: int, kind: str, language: str = "") -> OpenDataFile | Non
         return row
     if kind == K.OCDS:
         data, name = _ocds_bytes(round_, run), f"{round_.code}-ocds.json"
+    elif kind in (K.ANALYSIS, K.ANALYSIS_OFFICE):
+        assert run is not None
+        with translation.override(language or None):
+            data = _analysis_bytes(round_, run, with_hospitals=kind == K.ANALYSIS_OFFICE)
+        name = f"{round_.code}-{kind}-{language}.json"
     else:
         assert run is not None
         with translation.override(language or None):
@@ -172,7 +259,7 @@ def on_award_changed(sender: Any, round_: Round, **kwargs: Any) -> None:
     round_id = round_.pk
     jobs = [(K.OCDS, "")] + [
         (kind, language)
-        for kind in (K.PRICE_CUTS, K.PRICE_CUTS_OFFICE)
+        for kind in (K.PRICE_CUTS, K.PRICE_CUTS_OFFICE, K.ANALYSIS, K.ANALYSIS_OFFICE)
         for language, _name in settings.LANGUAGES
     ]
     for kind, language in jobs:

@@ -24,7 +24,7 @@ from awards.models import EvaluationRun
 from awards.selectors import provisional_rounds
 from common.pagination import paginate
 from procurement.models import Round
-from reports import charts, open_data, selectors, services
+from reports import open_data, selectors, services
 from reports.api import ocds_response
 from reports.models import GenerationJob, ReportDocument
 
@@ -33,44 +33,31 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _charts(analysis: selectors.Analysis) -> dict[str, str]:
-    items = analysis.items.to_dict(orient="records")
-    return {
-        "price_chart": charts.price_before_after_svg(
-            [
-                (f"{r['item_code']} {r['item_name']}", r["price_before"], r["price_after"])
-                for r in items
-            ]
-        ),
-        "province_chart": charts.savings_by_province_svg(
-            [(r["region"], r["savings"]) for r in analysis.provinces.to_dict(orient="records")]
-        ),
-        "winner_chart": charts.winner_count_svg(
-            [
-                (int(r["winners"]), int(r["items"]))
-                for r in analysis.winner_counts.to_dict("records")
-            ]
-        ),
-    }
-
-
-def _context(
-    round_: Round, run: EvaluationRun, analysis: selectors.Analysis, **extra: Any
+def _stored_context(
+    round_: Round, run: EvaluationRun, *, with_hospitals: bool, **extra: Any
 ) -> dict[str, Any]:
+    """``_context`` from the stored analysis file (``reports.open_data``): tables and
+    charts are built by a task, not per request; before the first build the page says
+    the analysis is being prepared."""
+    page, row = open_data.analysis_page(round_, run, with_hospitals=with_hospitals)
+    if page is None:
+        page = {"items": [], "provinces": [], "manufacturers": [], "hospitals": None}
+        extra["analysis_pending"] = True
     return {
         "round": round_,
         "run": run,
-        "totals": analysis.totals,
-        "items": analysis.items.to_dict(orient="records"),
-        "provinces": analysis.provinces.to_dict(orient="records"),
-        "manufacturers": analysis.manufacturers.to_dict(orient="records"),
-        "hospitals": (
-            analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
-        ),
+        "totals": page.get("totals", {}),
+        "items": page["items"],
+        "provinces": page["provinces"],
+        "manufacturers": page["manufacturers"],
+        "hospitals": page["hospitals"],
+        "price_chart": page.get("price_chart", ""),
+        "province_chart": page.get("province_chart", ""),
+        "winner_chart": page.get("winner_chart", ""),
+        "analysis_built_at": row.built_at if row is not None and row.file else None,
+        "analysis_stale": page.get("stale", False),
         "documents": selectors.documents_public(round_=round_),
-        # Why the figures may still change, as the award pages and the exports say it.
         "provisional": provisional_rounds(round_ids=[round_.pk]).get(round_.pk, ""),
-        **_charts(analysis),
         **extra,
     }
 
@@ -94,11 +81,10 @@ def _public_downloads(round_: Round) -> list[tuple[str, str]]:
 
 def public_round(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, run = selectors.round_get_public(round_id=round_id)
-    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=False)
     return render(
         request,
         "reports/public_round.html",
-        _context(round_, run, analysis, downloads=_public_downloads(round_)),
+        _stored_context(round_, run, with_hospitals=False, downloads=_public_downloads(round_)),
     )
 
 
@@ -155,11 +141,10 @@ def _party_job_context(round_: Round) -> dict[str, Any]:
 @office_required
 def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
-    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=True)
-    context = _context(
+    context = _stored_context(
         round_,
         run,
-        analysis,
+        with_hospitals=True,
         final=round_.status in selectors.FINAL,
         downloads=[
             (
