@@ -79,3 +79,27 @@ def test_query_counts_per_page_do_not_grow_with_the_data() -> None:
     large = measure(bigger)
     grown = {page: (small[page], large[page]) for page in small if large[page] != small[page]}
     assert not grown, f"query counts grew with the data (small, large): {grown}"
+
+
+def test_boards_and_missing_hospitals_stay_bounded() -> None:
+    """The province-selection boards of every item are read in the queries of one; the
+    missing hospitals are an anti-join PostgreSQL can hash (not a NOT IN subplan)."""
+    from awards import services
+    from awards.models import ProvinceSelection
+    from procurement.selectors import hospitals_not_declared
+
+    call_command("seed_demo", verbosity=0)
+    round_ = Round.objects.get(code="DEMO-2026-A1")
+    selection = ProvinceSelection.objects.select_related("run").get(round=round_)
+    items = list(round_.items.values_list("pk", flat=True))
+    assert len(items) > 1
+    with CaptureQueriesContext(connection) as one:
+        services.draft_boards(selection=selection, round_item_ids=items[:1])
+    with CaptureQueriesContext(connection) as every:
+        boards = services.draft_boards(selection=selection, round_item_ids=items)
+    assert len(every) == len(one) and set(boards) == set(items)
+    for item_id in items:  # the same boards as one item at a time
+        single = services.draft_board(selection=selection, round_item_id=item_id)
+        assert [p.region_id for p in single.picks] == [p.region_id for p in boards[item_id].picks]
+    plan = hospitals_not_declared(round_=round_).explain()
+    assert "Anti Join" in plan and "SubPlan" not in plan, plan
