@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from django.contrib.auth.hashers import make_password
+from django.db.models import QuerySet
 
 from accounts.models import Organization, Region, User
 from accounts.services import organization_upsert, regions_ensure
@@ -131,6 +132,16 @@ def load(*, stdout: TextIO) -> None:
     stdout.write(
         f"accounts: {Organization.objects.count()} organizations, {created_users} new users\n"
     )
+
+
+def demo_hospitals() -> QuerySet[Organization]:
+    """The demo's own hospitals (``hospital01`` to ``hospital30``), whatever other
+    hospitals the database holds: the demo round declares demand only for these, so a
+    database with other organizations (a national data set) can hold the demo too."""
+    codes = [o.social_credit_code for o in demo_organizations() if o.kind == "hospital"]
+    return Organization.objects.filter(
+        kind=Organization.Kind.HOSPITAL, social_credit_code__in=codes
+    ).order_by("pk")
 
 
 def organization_for(username: str) -> Organization:

@@ -126,6 +126,23 @@ class AllocationListView(ListAPIView):
     def get_queryset(self) -> QuerySet[HospitalAllocation]:
         return selectors.hospital_allocations_list_for_user(user=self.request.user)  # type: ignore[arg-type]
 
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        """The page, and which of its rounds are provisional: one check for all of them
+        (read by ``AllocationSerializer.get_provisional``), not one per round."""
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            round_ids = {a.run.round_id for a in page}
+            provisional = selectors.provisional_rounds(round_ids=round_ids)
+            self.provisional_rounds = {pk: pk in provisional for pk in round_ids}
+        return page
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        known = getattr(self, "provisional_rounds", None)
+        if known is not None:
+            context["provisional_rounds"] = dict(known)
+        return context
+
 
 class EvaluationView(APIView):
     """The office starts the official evaluation of a round (202, poll the run)."""

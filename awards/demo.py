@@ -61,7 +61,11 @@ def _select_provinces(round_: Round) -> None:
     selection = services.selection_open(
         round_=round_, by=office, closes_at=timezone.now() + datetime.timedelta(hours=1)
     )
-    home = dict(Organization.objects.values_list("pk", "region_id"))
+    home = dict(
+        Organization.objects.filter(kind=Organization.Kind.MANUFACTURER).values_list(
+            "pk", "region_id"
+        )
+    )
     for round_item in round_.items.order_by("pk"):
         while True:
             board = services.draft_board(selection=selection, round_item_id=round_item.pk)

@@ -15,7 +15,8 @@ from functools import reduce
 from operator import or_
 from typing import TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -191,6 +192,7 @@ def bid_results_list_for_manufacturer(*, user: User) -> QuerySet[BidResult]:
             run__round__status__in=PUBLISHED,
         )
         .select_related("run__round", "round_item__item")
+        .defer("run__result")
         .order_by("-run__round__created_at", "round_item__item__code")
     )
 
@@ -210,6 +212,7 @@ def province_allocations_list_for_user(*, user: User) -> QuerySet[ProvinceAlloca
     return (
         ProvinceAllocation.objects.filter(manufacturer=org, run_id__in=_official_source_runs())
         .select_related("run__round", "round_item__item", "region")
+        .defer("run__result")
         .order_by("run__round_id", "round_item__item__code", "region__code")
     )
 
@@ -227,9 +230,11 @@ def hospital_allocations_list_for_user(*, user: User) -> QuerySet[HospitalAlloca
         qs = qs.filter(manufacturer=org)
     else:
         return HospitalAllocation.objects.none()
-    return qs.select_related(
-        "run__round", "round_item__item", "manufacturer", "hospital", "region"
-    ).order_by("run__round_id", "round_item__item__code", "hospital_id", "opened_bid_id")
+    return (
+        qs.select_related("run__round", "round_item__item", "manufacturer", "hospital", "region")
+        .defer("run__result")
+        .order_by("run__round_id", "round_item__item__code", "hospital_id", "opened_bid_id")
+    )
 
 
 _M = TypeVar("_M", bound=Model)
@@ -284,7 +289,8 @@ def selection_get_for_user(*, user: User, round_id: int) -> ProvinceSelection:
     org = _org(user)
     selection = (
         ProvinceSelection.objects.filter(round_id=round_id)
-        .select_related("round", "run", "result_run")
+        .select_related("round", "run__same_as", "result_run")
+        .defer("run__result", "run__same_as__result", "result_run__result")
         .first()
     )
     if selection is None or org is None:
@@ -305,12 +311,16 @@ def selection_list_for_manufacturer(*, user: User) -> list[ProvinceSelection]:
     org = _org(user)
     if org is None or org.kind != Organization.Kind.MANUFACTURER:
         return []
-    out = []
-    for selection in ProvinceSelection.objects.select_related("round", "run").order_by(
-        "-opened_at"
-    ):
-        if BidResult.objects.filter(
-            run=selection.run.source_run, manufacturer=org, outcome=BidResult.Outcome.WON
-        ).exists():
-            out.append(selection)
-    return out
+    # One query: the selections of the rounds whose official result (the run's own rows,
+    # or those of the run it had the same input as) names this manufacturer a winner.
+    won = BidResult.objects.filter(
+        run_id=Coalesce(OuterRef("run__same_as_id"), OuterRef("run_id")),
+        manufacturer=org,
+        outcome=BidResult.Outcome.WON,
+    )
+    return list(
+        ProvinceSelection.objects.filter(Exists(won))
+        .select_related("round", "run")
+        .defer("run__result")
+        .order_by("-opened_at")
+    )

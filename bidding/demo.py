@@ -18,12 +18,13 @@ look like a round run months ago once the award is done.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TextIO
 
 from django.utils import timezone
 
-from accounts.demo import organization_for
+from accounts.demo import demo_hospitals, organization_for
 from accounts.models import Organization, User
 from bidding.services import bid_submit, round_open_bids
 from catalog.models import Product
@@ -84,10 +85,13 @@ def _user(username: str) -> User:
     return User.objects.get(username=username)
 
 
-def _declare_and_bid(round_: Round) -> None:
+def _declare_and_bid(round_: Round, hospitals: Iterable[Organization] | None = None) -> None:
+    """Demand of ``hospitals`` (the demo's own unless given; never every hospital of the
+    database, which may hold others), then the demo makers' sealed bids."""
     office = _user("office")
     round_open_demand(round_=round_, by=office)
-    hospitals = Organization.objects.filter(kind=Organization.Kind.HOSPITAL).order_by("pk")
+    if hospitals is None:
+        hospitals = demo_hospitals()
     for serial, hospital in enumerate(hospitals, 1):
         demand_declare(
             hospital=hospital,

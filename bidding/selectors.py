@@ -339,7 +339,8 @@ def opening_record(*, round_: Round) -> OpeningRecord | None:
     opening = Opening.objects.select_related("opened_by").get(round=round_)
     opened = (
         OpenedBid.objects.filter(opening=opening)
-        .select_related("manufacturer", "product", "specification", "version")
+        # Each bid's item too: the CSV and the API print it per bid.
+        .select_related("manufacturer", "product", "specification", "version", "round_item__item")
         # Lowest unit comparable price first; tampered bids (no price) last.
         .order_by(
             "round_item__item__code",

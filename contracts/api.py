@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -30,7 +30,7 @@ from awards.api import RoleIs
 from common.api_schema import ERROR_SCHEMA, FIELD_ERRORS_SCHEMA
 from common.uploads import RowsRefused
 from contracts import selectors, services
-from contracts.models import Contract, Purchase
+from contracts.models import Contract, ContractLine, Purchase
 
 
 class IsAnyRole(RoleIs):
@@ -85,7 +85,27 @@ class ContractSerializer(serializers.ModelSerializer):
 
     @extend_schema(responses=ContractLineSerializer(many=True))
     def get_lines(self, contract: Contract) -> list[dict[str, Any]]:
-        return ContractLineSerializer(services.contract_lines(contract), many=True).data  # type: ignore[return-value]
+        # Prefetched by the views (``with_current_lines``): one query for a page of contracts.
+        lines = getattr(contract, "current_lines", None)
+        if lines is None:
+            lines = services.contract_lines(contract)
+        return ContractLineSerializer(lines, many=True).data  # type: ignore[return-value]
+
+
+def with_current_lines(contracts: QuerySet[Contract]) -> QuerySet[Contract]:
+    """Each contract's lines of its current version, as ``contract.current_lines``, read
+    in one query for all the contracts (the lines ``services.contract_lines`` returns)."""
+    return contracts.prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=ContractLine.objects.filter(version=F("contract__current_version"))
+            .select_related(
+                "round_item__item", "region", "opened_bid__product", "opened_bid__specification"
+            )
+            .order_by("round_item__item__code"),
+            to_attr="current_lines",
+        )
+    )
 
 
 @extend_schema_field(
@@ -177,7 +197,9 @@ class ContractListView(ListAPIView):
     serializer_class = ContractSerializer
 
     def get_queryset(self) -> QuerySet[Contract]:
-        return selectors.contract_list_for_user(user=self.request.user).order_by("number")  # type: ignore[arg-type]
+        return with_current_lines(
+            selectors.contract_list_for_user(user=self.request.user).order_by("number")  # type: ignore[arg-type]
+        )
 
 
 class ContractDetailView(RetrieveAPIView):
@@ -186,7 +208,7 @@ class ContractDetailView(RetrieveAPIView):
     lookup_url_kwarg = "contract_id"
 
     def get_queryset(self) -> QuerySet[Contract]:
-        return selectors.contract_list_for_user(user=self.request.user)  # type: ignore[arg-type]
+        return with_current_lines(selectors.contract_list_for_user(user=self.request.user))  # type: ignore[arg-type]
 
 
 class PurchaseView(APIView):

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
-from django.urls import reverse
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from reports import ocds, selectors
+from reports import open_data, selectors
 
 
-def ocds_response(request: Any, round_: Any, run: Any) -> HttpResponse:
-    uri = request.build_absolute_uri(reverse("api-round-ocds", args=[round_.code]))
-    document = ocds.release_package(round_=round_, run=run, uri=uri)
-    response = HttpResponse(ocds.dumps(document), content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'inline; filename="{round_.code}-ocds.json"'
-    return response
+def ocds_response(request: Any, round_: Any, run: Any) -> HttpResponseBase:
+    """The stored package, streamed (built by a task, never by this request when a
+    broker is configured: ``reports.open_data``)."""
+    return open_data.serve_ocds(round_, run)
 
 
 class RoundOcdsView(APIView):
@@ -32,7 +29,7 @@ class RoundOcdsView(APIView):
         summary="OCDS release package of a round",
         responses={200: OpenApiResponse(description="OCDS 1.1 release package (JSON)")},
     )
-    def get(self, request: Request, code: str) -> HttpResponse:
+    def get(self, request: Request, code: str) -> HttpResponseBase:
         user = request.user if request.user.is_authenticated else None
         round_, run = selectors.round_get_for_open_data(user=user, code=code)
         return ocds_response(request, round_, run)

@@ -16,3 +16,8 @@ class ReportsConfig(AppConfig):
         final_allocation_changed.connect(
             award_result_on_allocation_change, dispatch_uid="reports.award_result_again"
         )
+        # The OCDS release package is rebuilt, in the background, on the same events.
+        from reports.open_data import on_award_changed
+
+        round_finalized.connect(on_award_changed, dispatch_uid="reports.open_data")
+        final_allocation_changed.connect(on_award_changed, dispatch_uid="reports.open_data_again")

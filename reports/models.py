@@ -183,3 +183,48 @@ class GenerationJob(models.Model):
         if not self.total:
             return 100
         return (self.done + self.failed) * 100 // self.total
+
+
+class OpenDataFile(models.Model):
+    """A round's open-data file built by a task and stored through the storage API
+    (``reports.open_data``): requests serve the stored file, they never build one.
+
+    ``inputs_key`` fingerprints what the file was built from (the round's status, its
+    official run, province selection, contracts): when the current key differs the file
+    is rebuilt by a task and, until then, the previous one is served with its build time.
+    """
+
+    class Kind(models.TextChoices):
+        OCDS = "ocds", _("OCDS release package")
+        PRICE_CUTS = "price_cuts", _("Price-cut analysis (.xlsx)")
+        PRICE_CUTS_OFFICE = "price_cuts_office", _("Price-cut analysis with hospitals (.xlsx)")
+        # The analysis pages' tables and charts (JSON), public and the office's.
+        ANALYSIS = "analysis", _("Price-cut analysis page")
+        ANALYSIS_OFFICE = "analysis_office", _("Price-cut analysis page with hospitals")
+
+    round = models.ForeignKey(
+        Round, on_delete=models.CASCADE, related_name="open_data_files", verbose_name=_("round")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # The workbooks are written in the reader's language; the OCDS package has none ("").
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
+    file = models.FileField(_("file"), upload_to="open-data/%Y/", blank=True, default="")
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, default="")
+    size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    inputs_key = models.CharField(max_length=64, blank=True, default="")
+    built_at = models.DateTimeField(_("built at"), null=True, blank=True)
+    # The key a build was last queued for, and when: one build per change, not per request.
+    requested_key = models.CharField(max_length=64, blank=True, default="")
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("open-data file")
+        verbose_name_plural = _("open-data files")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "kind", "language"], name="open_data_one_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of round {self.round_id} ({self.built_at})"

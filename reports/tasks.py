@@ -99,3 +99,12 @@ def party_reports_batch_task(
         language=language,
         organization_ids=organization_ids,
     )
+
+
+@shared_task(bind=True, name="reports.open_data_build", **RETRY)
+def open_data_build_task(self: Task, round_id: int, kind: str, language: str = "") -> None:
+    """Build and store a round's open-data file (``reports.open_data``); idempotent: a
+    file already built from the current inputs is left as it is."""
+    from reports import open_data
+
+    open_data.build(round_id=round_id, kind=kind, language=language)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("office/rounds/<int:round_id>/price-cuts.xlsx", views.office_xlsx, name="office-xlsx"),
     path("office/rounds/<int:round_id>/", views.office_analysis, name="office-analysis"),
     path("office/rounds/<int:round_id>/publish/", views.publish, name="publish"),
+    path("office/rounds/<int:round_id>/ocds/rebuild/", views.ocds_rebuild, name="ocds-rebuild"),
     path(
         "office/rounds/<int:round_id>/publication/",
         views.award_job_progress,

@@ -13,6 +13,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,9 +24,8 @@ from accounts.models import Organization, User
 from awards.models import EvaluationRun
 from awards.selectors import provisional_rounds
 from common.pagination import paginate
-from common.spreadsheet_views import xlsx_response
 from procurement.models import Round
-from reports import charts, exports, selectors, services
+from reports import open_data, selectors, services
 from reports.api import ocds_response
 from reports.models import GenerationJob, ReportDocument
 
@@ -36,44 +36,31 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _charts(analysis: selectors.Analysis) -> dict[str, str]:
-    items = analysis.items.to_dict(orient="records")
-    return {
-        "price_chart": charts.price_before_after_svg(
-            [
-                (f"{r['item_code']} {r['item_name']}", r["price_before"], r["price_after"])
-                for r in items
-            ]
-        ),
-        "province_chart": charts.savings_by_province_svg(
-            [(r["region"], r["savings"]) for r in analysis.provinces.to_dict(orient="records")]
-        ),
-        "winner_chart": charts.winner_count_svg(
-            [
-                (int(r["winners"]), int(r["items"]))
-                for r in analysis.winner_counts.to_dict("records")
-            ]
-        ),
-    }
-
-
-def _context(
-    round_: Round, run: EvaluationRun, analysis: selectors.Analysis, **extra: Any
+def _stored_context(
+    round_: Round, run: EvaluationRun, *, with_hospitals: bool, **extra: Any
 ) -> dict[str, Any]:
+    """``_context`` from the stored analysis file (``reports.open_data``): tables and
+    charts are built by a task, not per request; before the first build the page says
+    the analysis is being prepared."""
+    page, row = open_data.analysis_page(round_, run, with_hospitals=with_hospitals)
+    if page is None:
+        page = {"items": [], "provinces": [], "manufacturers": [], "hospitals": None}
+        extra["analysis_pending"] = True
     return {
         "round": round_,
         "run": run,
-        "totals": analysis.totals,
-        "items": analysis.items.to_dict(orient="records"),
-        "provinces": analysis.provinces.to_dict(orient="records"),
-        "manufacturers": analysis.manufacturers.to_dict(orient="records"),
-        "hospitals": (
-            analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
-        ),
+        "totals": page.get("totals", {}),
+        "items": page["items"],
+        "provinces": page["provinces"],
+        "manufacturers": page["manufacturers"],
+        "hospitals": page["hospitals"],
+        "price_chart": page.get("price_chart", ""),
+        "province_chart": page.get("province_chart", ""),
+        "winner_chart": page.get("winner_chart", ""),
+        "analysis_built_at": row.built_at if row is not None and row.file else None,
+        "analysis_stale": page.get("stale", False),
         "documents": selectors.documents_public(round_=round_),
-        # Why the figures may still change, as the award pages and the exports say it.
         "provisional": provisional_rounds(round_ids=[round_.pk]).get(round_.pk, ""),
-        **_charts(analysis),
         **extra,
     }
 
@@ -97,39 +84,26 @@ def _public_downloads(round_: Round) -> list[tuple[str, str]]:
 
 def public_round(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, run = selectors.round_get_public(round_id=round_id)
-    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=False)
     return render(
         request,
         "reports/public_round.html",
-        _context(round_, run, analysis, downloads=_public_downloads(round_)),
+        _stored_context(round_, run, with_hospitals=False, downloads=_public_downloads(round_)),
     )
 
 
-def _xlsx(round_: Round, analysis: selectors.Analysis, suffix: str) -> HttpResponse:
-    facts = {
-        _("Round code"): round_.code,
-        _("Name"): round_.display_name,
-        _("Issued by"): round_.office.display_name,
-        _("Status"): round_.get_status_display(),
-    }
-    provisional = provisional_rounds(round_ids=[round_.pk]).get(round_.pk, "")
-    data = exports.analysis_workbook(analysis=analysis, facts=facts, provisional=provisional)
-    if provisional:
-        suffix = f"{suffix}-provisional"
-    return xlsx_response(data, f"{round_.code}-{suffix}.xlsx")
-
-
-def public_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
+def public_xlsx(request: HttpRequest, round_id: int) -> HttpResponseBase:
+    """The public workbook: a stored file built by a task (``reports.open_data``)."""
     round_, run = selectors.round_get_public(round_id=round_id)
-    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=False)
-    return _xlsx(round_, analysis, "price-cuts")
+    return open_data.serve_workbook(round_, run, with_hospitals=False, suffix="price-cuts")
 
 
 @office_required
 def office_xlsx(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
-    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=True)
-    return _xlsx(round_, analysis, "price-cuts-office")
+    # A streamed file (FileResponse), which office_required's typing does not name.
+    return open_data.serve_workbook(  # type: ignore[return-value]
+        round_, run, with_hospitals=True, suffix="price-cuts-office"
+    )
 
 
 def _pdf_response(document: ReportDocument) -> HttpResponse:
@@ -182,11 +156,10 @@ def _party_job_context(round_: Round) -> dict[str, Any]:
 @office_required
 def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
     round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
-    analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=True)
-    context = _context(
+    context = _stored_context(
         round_,
         run,
-        analysis,
+        with_hospitals=True,
         final=round_.status in selectors.FINAL,
         downloads=[
             (
@@ -206,6 +179,7 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
         ],
         **_award_job_context(round_),
         **_party_job_context(round_),
+        ocds_file=open_data.status(round_),
     )
     # A national round has thousands of hospitals: one page of them at a time.
     context["hospital_page"] = paginate(request, context.pop("hospitals") or [])
@@ -245,11 +219,27 @@ def party_job_progress(request: HttpRequest, round_id: int) -> HttpResponse:
     )
 
 
-def ocds_json(request: HttpRequest, round_id: int) -> HttpResponse:
+def ocds_json(request: HttpRequest, round_id: int) -> HttpResponseBase:
     """The OCDS release package (public once final; the office's own rounds before)."""
     user = _user(request) if request.user.is_authenticated else None
     round_, run = selectors.round_get_for_open_data(user=user, round_id=round_id)
     return ocds_response(request, round_, run)
+
+
+@office_required
+@require_POST
+def ocds_rebuild(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Queue a rebuild of the round's OCDS release package (built in the background)."""
+    round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
+    open_data.request_build(round_, key=open_data.inputs_key(round_, run), force=True)
+    messages.success(
+        request,
+        _(
+            "The release package is being rebuilt in the background; its time of build "
+            "below changes when it is ready."
+        ),
+    )
+    return redirect(reverse("reports:office-analysis", args=[round_.pk]) + "#open-data")
 
 
 def _job_message(request: HttpRequest, job: GenerationJob, *, pending: str, finished: str) -> None:

@@ -80,47 +80,59 @@ def draft_board(*, selection: ProvinceSelection, round_item_id: int) -> DraftBoa
     The provinces are those the final run allocated for the item (those with demand),
     the same list the optimiser drafts over, so the walk below and the optimiser's agree.
     """
+    return draft_boards(selection=selection, round_item_ids=[round_item_id])[round_item_id]
+
+
+def draft_boards(
+    *, selection: ProvinceSelection, round_item_ids: Sequence[int]
+) -> dict[int, DraftBoard]:
+    """``draft_board`` of each of ``round_item_ids``, read in four queries for all of
+    them (the selection page shows a board per item: a national round has 60)."""
     run = selection.run.source_run
-    winners = list(
-        BidResult.objects.filter(
-            run=run, round_item_id=round_item_id, outcome=BidResult.Outcome.WON
-        )
+    ids = list(round_item_ids)
+    winners: dict[int, list[BidResult]] = {pk: [] for pk in ids}
+    for w in (
+        BidResult.objects.filter(run=run, round_item_id__in=ids, outcome=BidResult.Outcome.WON)
         .select_related("manufacturer")
         .order_by("rank", "opened_bid_id")
-    )
-    regions = list(
-        Region.objects.filter(
-            pk__in=ProvinceAllocation.objects.filter(run=run, round_item_id=round_item_id).values(
-                "region_id"
+    ):
+        winners[w.round_item_id].append(w)
+    region_ids: dict[int, set[int]] = {pk: set() for pk in ids}
+    for item_id, region_id in (
+        ProvinceAllocation.objects.filter(run=run, round_item_id__in=ids)
+        .values_list("round_item_id", "region_id")
+        .distinct()
+    ):
+        region_ids[item_id].add(region_id)
+    all_regions = Region.objects.in_bulk({r for rs in region_ids.values() for r in rs})
+    made: dict[int, dict[int, ProvinceChoice]] = {pk: {} for pk in ids}
+    backups: dict[int, dict[int, list[int]]] = {pk: {} for pk in ids}
+    for c in ProvinceChoice.objects.filter(selection=selection, round_item_id__in=ids).order_by(
+        "opened_bid_id", "pick"
+    ):
+        if c.kind == ProvinceChoice.Kind.PRIMARY:
+            made[c.round_item_id][c.pick] = c
+        elif c.kind == ProvinceChoice.Kind.BACKUP and c.region_id is not None:
+            backups[c.round_item_id].setdefault(c.opened_bid_id, []).append(c.region_id)
+    boards = {}
+    for item_id in ids:
+        item_winners = winners[item_id]
+        regions = sorted((all_regions[r] for r in region_ids[item_id]), key=lambda r: r.code)
+        picks = []
+        for number, index in enumerate(draft_order(len(item_winners), len(regions))):
+            w = item_winners[index]
+            choice = made[item_id].get(number)
+            picks.append(
+                DraftPick(
+                    number=number,
+                    bid_id=w.opened_bid_id,
+                    manufacturer_id=w.manufacturer_id,
+                    region_id=choice.region_id if choice else None,
+                    made=choice is not None,
+                )
             )
-        ).order_by("code")
-    )
-    made = {
-        c.pick: c
-        for c in ProvinceChoice.objects.filter(
-            selection=selection, round_item_id=round_item_id, kind=ProvinceChoice.Kind.PRIMARY
-        )
-    }
-    picks = []
-    for number, index in enumerate(draft_order(len(winners), len(regions))):
-        w = winners[index]
-        choice = made.get(number)
-        picks.append(
-            DraftPick(
-                number=number,
-                bid_id=w.opened_bid_id,
-                manufacturer_id=w.manufacturer_id,
-                region_id=choice.region_id if choice else None,
-                made=choice is not None,
-            )
-        )
-    backups: dict[int, list[int]] = {}
-    for c in ProvinceChoice.objects.filter(
-        selection=selection, round_item_id=round_item_id, kind=ProvinceChoice.Kind.BACKUP
-    ).order_by("opened_bid_id", "pick"):
-        if c.region_id is not None:
-            backups.setdefault(c.opened_bid_id, []).append(c.region_id)
-    return DraftBoard(round_item_id, winners, picks, regions, backups)
+        boards[item_id] = DraftBoard(item_id, item_winners, picks, regions, backups[item_id])
+    return boards
 
 
 def _selection_for_update(selection_id: int, now: datetime.datetime) -> ProvinceSelection:

@@ -131,10 +131,15 @@ def _selection_boards(
             ).values("round_item_id")
         )
     regions = {r.pk: r for r in Region.objects.all()}
+    shown = list(awards)
+    # Every board in one go (a few queries in all, not a few per item).
+    all_boards = services.draft_boards(
+        selection=selection_, round_item_ids=[a.round_item_id for a in shown]
+    )
     boards = []
-    for award in awards:
+    for award in shown:
         item_id = award.round_item_id
-        board = services.draft_board(selection=selection_, round_item_id=item_id)
+        board = all_boards[item_id]
         mine = next((w for w in board.winners if w.manufacturer_id == org_id), None)
         if mine is None and not is_office:
             continue

@@ -96,7 +96,9 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         request,
         "contracts/contract_list.html",
         {
-            "page_obj": paginate(request, contracts.order_by("-round__created_at", "number")),
+            # Newest round first (ids follow creation), by number: the order of the
+            # ``contract_newest_round_number`` index, no join to sort on.
+            "page_obj": paginate(request, contracts.order_by("-round_id", "number")),
             "status": status,
             "statuses": Contract.Status.choices,
             "rounds": rounds,

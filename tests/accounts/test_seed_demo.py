@@ -120,3 +120,28 @@ def test_the_awarded_demo_round_shows_results_contracts_progress_and_its_pdf() -
     assert hospital.login(username="hospital01", password=DEMO_PASSWORD)
     home = hospital.get(reverse("accounts:home"), follow=True).content.decode()
     assert "My reports" in home and "DEMO-2026-A1" in home
+
+
+def test_seed_demo_coexists_with_other_hospitals_and_touches_only_its_own() -> None:
+    """A database holding other hospitals (a national data set: some in the demo's
+    provinces, some outside, none with a demo user) can also hold the demo: the demo
+    round's demand, allocations and contracts are those of its own 30 hospitals."""
+    from accounts.demo import demo_hospitals
+    from accounts.services import regions_ensure
+    from awards.models import HospitalAllocation
+    from contracts.models import Contract
+    from procurement.models import DemandDeclaration
+    from tests.factories import OrganizationFactory
+
+    regions_ensure()
+    others = [
+        OrganizationFactory(kind="hospital", region=Region.objects.get(code=code))
+        for code in ("11", "31", "44", "54", "65")
+    ]
+    call_command("seed_demo", verbosity=0)
+    own = set(demo_hospitals().values_list("pk", flat=True))
+    assert len(own) == 30
+    assert set(DemandDeclaration.objects.values_list("hospital_id", flat=True)) == own
+    assert set(HospitalAllocation.objects.values_list("hospital_id", flat=True)) <= own
+    assert set(Contract.objects.values_list("hospital_id", flat=True)) == own
+    assert not DemandDeclaration.objects.filter(hospital__in=others).exists()

@@ -172,5 +172,5 @@ def test_price_cut_workbook_quotes_a_hostile_manufacturer_name() -> None:
     maker.save(update_fields=["name", "name_en"])
     response = _client().get(reverse("reports:public-xlsx", args=[built.round.pk]))
     assert response.status_code == 200
-    texts = _assert_inert_xlsx(response.content)
+    texts = _assert_inert_xlsx(b"".join(response.streaming_content))
     assert "'@SUM(1+1)*cmd|' /C calc'!A0" in texts

@@ -37,7 +37,7 @@ def test_the_public_spreadsheet_has_the_pages_numbers() -> None:
     response = client_for().get(reverse("reports:public-xlsx", args=[built.round.pk]))
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="R-XLS-1-price-cuts.xlsx"'
-    sheets = _sheets(response.content)
+    sheets = _sheets(b"".join(response.streaming_content))
     assert list(sheets) == [
         "Summary",
         "By item",
@@ -86,7 +86,7 @@ def test_the_office_spreadsheet_adds_the_hospitals() -> None:
     url = reverse("reports:office-xlsx", args=[built.round.pk])
     response = client_for(built.office).get(url)
     assert response.status_code == 200
-    sheets = _sheets(response.content)
+    sheets = _sheets(b"".join(response.streaming_content))
     hospitals = sheets["By hospital"]
     assert hospitals[0][:2] == ("Province", "Hospital")
     assert {r[1] for r in hospitals[1:]} == {
@@ -107,14 +107,17 @@ def test_no_spreadsheet_for_the_public_before_the_award_is_final() -> None:
     )
     response = client_for(built.office).get(reverse("reports:office-xlsx", args=[built.round.pk]))
     assert response.status_code == 200
-    assert dict(_sheets(response.content)["Summary"])["Status"] == "Objection period"
+    assert (
+        dict(_sheets(b"".join(response.streaming_content))["Summary"])["Status"]
+        == "Objection period"
+    )
 
 
 def test_chinese_headers_are_message_ids_and_names_stay_chinese() -> None:
     built = small_awarded_round(code="R-XLS-4")
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     response = client.get(reverse("reports:public-xlsx", args=[built.round.pk]))
-    sheets = _sheets(response.content)
+    sheets = _sheets(b"".join(response.streaming_content))
     names = {r[1] for sheet in sheets.values() for r in sheet[1:] if len(r) > 1}
     assert "冠脉药物洗脱支架" in names
     makers = {r[0] for r in list(sheets.values())[3][1:]}

@@ -58,7 +58,7 @@ def _client(user=None, language: str = "en") -> Client:
 
 def _workbook(response) -> dict[str, list[tuple]]:
     assert response.status_code == 200
-    wb = load_workbook(io.BytesIO(response.content))
+    wb = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     return {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb}
 
 

@@ -43,7 +43,7 @@ def package(awarded) -> dict:
     response = client_for().get(reverse("api-round-ocds", args=["R-OCDS-1"]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json; charset=utf-8"
-    return ocds.loads(response.content)
+    return ocds.loads(b"".join(response.streaming_content))
 
 
 def test_the_package_validates_against_the_vendored_schemas(package) -> None:
@@ -154,7 +154,7 @@ def test_public_access_only_once_the_award_is_final(awarded) -> None:
         assert client_for(user_of(Organization.Kind.OFFICE)).get(url).status_code == 404
         response = client_for(awarded.office).get(url)
         assert response.status_code == 200
-        release = ocds.loads(response.content)["releases"][0]
+        release = ocds.loads(b"".join(response.streaming_content))["releases"][0]
         assert {a["status"] for a in release["awards"]} == {"pending"}
     assert client_for().get(reverse("api-round-ocds", args=["NO-SUCH"])).status_code == 404
 

@@ -31,7 +31,7 @@ def _release(built, user=None, language: str = "en") -> dict:
         assert client.login(username=user.username, password=TEST_PASSWORD)
     response = client.get(reverse("api-round-ocds", args=[built.round.code]))
     assert response.status_code == 200
-    package = ocds.loads(response.content)
+    package = ocds.loads(b"".join(response.streaming_content))
     assert ocds.validation_errors(package) == []
     return package["releases"][0]
 
@@ -79,7 +79,9 @@ def test_proposed_winners_are_pending_with_the_objection_reason() -> None:
 def test_the_schema_refuses_a_status_outside_the_codelist() -> None:
     built = small_awarded_round(code="R-OCDS-P5")
     client = Client()
-    package = ocds.loads(client.get(reverse("api-round-ocds", args=["R-OCDS-P5"])).content)
+    package = ocds.loads(
+        b"".join(client.get(reverse("api-round-ocds", args=["R-OCDS-P5"])).streaming_content)
+    )
     assert ocds.validation_errors(package) == []
     for status in ("provisional", "proposed", "final"):
         broken = copy.deepcopy(package)

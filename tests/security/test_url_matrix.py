@@ -344,6 +344,7 @@ URLS: list[Url] = [
     Url("reports:office-analysis", OFFICE, own=OFFICE),
     Url("reports:office-analysis", OFFICE, get=404, own=OFFICE, scenes=("bidding",)),
     Url("reports:publish", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("reports:ocds-rebuild", OFFICE, get=405, unsafe=("POST",), own=OFFICE),
     Url("reports:award-job-progress", OFFICE, own=OFFICE),
     Url("reports:award-job-progress", OFFICE, get=404, own=OFFICE, scenes=("bidding",)),
     Url("reports:party-job-progress", OFFICE, own=OFFICE),

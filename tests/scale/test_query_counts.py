@@ -1,0 +1,105 @@
+"""On PostgreSQL: the number of queries each page and API list makes does not grow with
+the data (issue 19).
+
+The demo round (``seed_demo``: 30 hospitals, 12 bids) is built and every page is read;
+then a bigger round is built through the same services (``bench.world.build_round``:
+the demo's hospitals plus ``EXTRA_HOSPITALS`` more, plus ``EXTRA_MAKERS`` more bids,
+so more winners, allocations, contracts and purchases) and every page is read again, on
+the bigger round. The counts must be equal. The pages of a user across rounds ("my
+awards", the API lists) then show the rows of both rounds, so a query per row or per
+round shows up too.
+
+Besides the counts, no page may read a run's result document (tens of megabytes on a
+national round) nor write an anti-join as ``NOT (... IN (SELECT ...))``, which
+PostgreSQL cannot hash over hundreds of thousands of ids (``NOT EXISTS`` instead).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from bench.world import build_round, pages
+from procurement.models import Round
+
+EXTRA_HOSPITALS = int(os.environ.get("JICAI_SCALE_TEST_HOSPITALS", "90"))
+EXTRA_MAKERS = 4
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql")),
+        reason="query plans and counts are measured on PostgreSQL (set DATABASE_URL)",
+    ),
+]
+
+# A read of the result column of the evaluation runs, wherever it is selected from.
+RESULT_READ = re.compile(r'"awards_evaluationrun"\."result"|T\d+"\."result"')
+NOT_IN_SUBQUERY = re.compile(r"NOT \([^()]*\bIN \(SELECT", re.IGNORECASE)
+
+
+def measure(round_: Round) -> dict[tuple[str, str | None], int]:
+    clients: dict[str | None, Client] = {}
+    counts: dict[tuple[str, str | None], int] = {}
+    problems: list[str] = []
+    for name, username, url in pages(round_):
+        client = clients.get(username)
+        if client is None:
+            client = clients[username] = Client()
+            if username is not None:
+                client.force_login(User.objects.get(username=username))
+        client.get(url)  # warm: sessions, caches, translations
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, (name, username, url, response.status_code)
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+        counts[(name, username)] = len(queries)
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            if RESULT_READ.search(sql):
+                problems.append(f"{name} ({username}) reads the result document: {sql[:300]}")
+            if NOT_IN_SUBQUERY.search(sql):
+                problems.append(f"{name} ({username}) anti-join as NOT IN: {sql[:300]}")
+    assert not problems, "\n".join(problems)
+    return counts
+
+
+def test_query_counts_per_page_do_not_grow_with_the_data() -> None:
+    call_command("seed_demo", verbosity=0)
+    small = measure(Round.objects.get(code="DEMO-2026-A1"))
+    bigger = build_round("SCALE-2026-B", hospitals=EXTRA_HOSPITALS, makers=EXTRA_MAKERS).round
+    large = measure(bigger)
+    grown = {page: (small[page], large[page]) for page in small if large[page] != small[page]}
+    assert not grown, f"query counts grew with the data (small, large): {grown}"
+
+
+def test_boards_and_missing_hospitals_stay_bounded() -> None:
+    """The province-selection boards of every item are read in the queries of one; the
+    missing hospitals are an anti-join PostgreSQL can hash (not a NOT IN subplan)."""
+    from awards import services
+    from awards.models import ProvinceSelection
+    from procurement.selectors import hospitals_not_declared
+
+    call_command("seed_demo", verbosity=0)
+    round_ = Round.objects.get(code="DEMO-2026-A1")
+    selection = ProvinceSelection.objects.select_related("run").get(round=round_)
+    items = list(round_.items.values_list("pk", flat=True))
+    assert len(items) > 1
+    with CaptureQueriesContext(connection) as one:
+        services.draft_boards(selection=selection, round_item_ids=items[:1])
+    with CaptureQueriesContext(connection) as every:
+        boards = services.draft_boards(selection=selection, round_item_ids=items)
+    assert len(every) == len(one) and set(boards) == set(items)
+    for item_id in items:  # the same boards as one item at a time
+        single = services.draft_board(selection=selection, round_item_id=item_id)
+        assert [p.region_id for p in single.picks] == [p.region_id for p in boards[item_id].picks]
+    plan = hospitals_not_declared(round_=round_).explain()
+    assert "Anti Join" in plan and "SubPlan" not in plan, plan
