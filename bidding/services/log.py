@@ -169,6 +169,20 @@ class InclusionCheck:
     consistent_with_receipt: bool | None = None  # the receipt's own head is a prefix
 
 
+def log_position_of(*, round_: Round, receipt_hash: str) -> int | None:
+    """The position of the entry carrying ``receipt_hash`` under the published head."""
+    head = log_head_published(round_=round_)
+    if head is None:
+        return None
+    return (
+        BidLogEntry.objects.filter(
+            round=round_, receipt_hash=receipt_hash, position__lt=head.closed_size or 0
+        )
+        .values_list("position", flat=True)
+        .first()
+    )
+
+
 def _closed_leaves(round_: Round, head: BidLogHead) -> list[bytes]:
     rows = BidLogEntry.objects.filter(round=round_, position__lt=head.closed_size or 0)
     return [_entry_of(row, round_code=round_.code).leaf_hash() for row in rows.order_by("position")]
