@@ -126,7 +126,8 @@ class ReceiptLogSerializer(serializers.Serializer):
     previous_root = serializers.CharField()
     leaf_hash = serializers.CharField()
     tree_size = serializers.IntegerField()
-    root = serializers.CharField()
+    # The metaclass takes declared fields off the class: this does not shadow Field.root.
+    root = serializers.CharField()  # type: ignore[assignment]
 
 
 class ReceiptSerializer(serializers.Serializer):

@@ -395,3 +395,37 @@ class BidLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"round {self.round_id} #{self.position}: bid {self.bid_id} v{self.version_number}"
+
+
+class TamperDecision(models.Model):
+    """The procurement office's recorded decision on one bid the opening judged tampered
+    (docs/sealed-bidding.md, "Procedure: the office decides on each tampered bid").
+
+    Final once recorded. Admitting re-judges the opened version on its merits (ceiling,
+    eligibility, capacity); excluding leaves it tampered, out of the evaluation.
+    """
+
+    class Decision(models.TextChoices):
+        ADMIT = "admit", _("Admitted: the bidder's receipts prove the opened version")
+        EXCLUDE = "exclude", _("Excluded")
+
+    opened_bid = models.OneToOneField(
+        OpenedBid, on_delete=models.PROTECT, related_name="tamper_decision"
+    )
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    evidence = models.TextField(_("evidence examined"), max_length=2000)
+    previous_validity = models.CharField(_("validity at the opening"), max_length=10)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"))
+
+    class Meta:
+        verbose_name = _("tampered bid decision")
+        verbose_name_plural = _("tampered bid decisions")
+
+    def __str__(self) -> str:
+        return f"{self.decision} opened bid {self.opened_bid_id}"

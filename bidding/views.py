@@ -9,8 +9,10 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -31,6 +33,7 @@ from bidding.services import (
     bid_version_receipt,
     bid_withdraw,
     round_open_bids,
+    tampered_bid_decide,
 )
 from bidding.services.log import log_head_published, log_inclusion, log_position_of
 from common.pagination import paginate
@@ -310,7 +313,34 @@ def opening(request: HttpRequest, code: str) -> HttpResponse:
             receipts=sorted(bid.receipt_hash for bid in page),
         )
         context.update(_tamper_report(context["record"]))  # type: ignore[arg-type]
+        context["can_decide"] = (
+            getattr(request.user, "organization_id", None) == round_.office_id
+            and round_.status == Round.Status.BIDS_OPENED
+        )
     return render(request, "bidding/opening.html", context)
+
+
+@office_required
+@require_POST
+def tampered_bid_decide_view(request: HttpRequest, code: str, opened_id: int) -> HttpResponse:
+    """The office records its decision on one tampered bid (final; see the docs)."""
+    round_ = _office_round(request, code)
+    opened = get_object_or_404(
+        OpenedBid.objects.select_related("round_item"), pk=opened_id, opening__round=round_
+    )
+    try:
+        tampered_bid_decide(
+            opened=opened,
+            decision=request.POST.get("decision", ""),
+            evidence=request.POST.get("evidence", "")[:2000],
+            by=_user(request),
+        )
+    except ValidationError as exc:
+        for message in _errors(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The decision is recorded on the opening record."))
+    return redirect(f"{reverse('bidding:opening', args=[round_.code])}#tamper-report")
 
 
 def _tamper_report(record: Opening) -> dict[str, object]:
@@ -319,8 +349,17 @@ def _tamper_report(record: Opening) -> dict[str, object]:
     report = record.log_report or {}
     findings = [_finding_text(f) for f in report.get("findings", [])]
     tampered = list(
-        OpenedBid.objects.filter(opening=record, validity=OpenedBid.Validity.TAMPERED)
-        .select_related("manufacturer", "specification", "round_item__item", "version")
+        OpenedBid.objects.filter(
+            Q(validity=OpenedBid.Validity.TAMPERED) | Q(tamper_decision__isnull=False),
+            opening=record,
+        )
+        .select_related(
+            "manufacturer",
+            "specification",
+            "round_item__item",
+            "version",
+            "tamper_decision__decided_by",
+        )
         .order_by("round_item_id", "manufacturer_id", "specification_id", "pk")
     )
     return {"tampered": tampered, "log_findings": findings, "log_report": report}

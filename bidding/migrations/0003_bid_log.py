@@ -4,6 +4,7 @@ import datetime
 import hashlib
 
 import django.db.models.deletion
+from django.conf import settings
 from django.db import migrations, models
 from django.utils import timezone
 
@@ -75,6 +76,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('bidding', '0002_audit_append_only_trigger'),
         ('procurement', '0004_rule_set_periods'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
@@ -123,6 +125,22 @@ class Migration(migrations.Migration):
                 'ordering': ['round', 'position'],
                 'indexes': [models.Index(fields=['receipt_hash'], name='bidding_bid_receipt_0dcefc_idx')],
                 'constraints': [models.UniqueConstraint(fields=('round', 'position'), name='bid_log_entry_position_unique')],
+            },
+        ),
+        migrations.CreateModel(
+            name='TamperDecision',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('decision', models.CharField(choices=[('admit', "Admitted: the bidder's receipts prove the opened version"), ('exclude', 'Excluded')], max_length=10, verbose_name='decision')),
+                ('evidence', models.TextField(max_length=2000, verbose_name='evidence examined')),
+                ('previous_validity', models.CharField(max_length=10, verbose_name='validity at the opening')),
+                ('decided_at', models.DateTimeField(verbose_name='decided at')),
+                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
+                ('opened_bid', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='tamper_decision', to='bidding.openedbid')),
+            ],
+            options={
+                'verbose_name': 'tampered bid decision',
+                'verbose_name_plural': 'tampered bid decisions',
             },
         ),
         migrations.RunPython(backfill_logs, migrations.RunPython.noop),

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -24,7 +25,13 @@ from django.utils.translation import override
 
 from bidding import bidlog, sealing
 from bidding.models import Bid, BidLogEntry, BidLogHead, BidVersion, OpenedBid, Opening
-from bidding.services import bid_revise, bid_submit, bid_version_receipt, round_open_bids
+from bidding.services import (
+    bid_revise,
+    bid_submit,
+    bid_version_receipt,
+    round_open_bids,
+    tampered_bid_decide,
+)
 from bidding.services.log import log_inclusion
 from procurement.services import round_deadline_check
 from tests.bidding.conftest import World, past_opening
@@ -425,3 +432,84 @@ def test_the_public_inclusion_page_shows_the_proof(world: World, language: str) 
     )
     assert unknown.status_code == 200
     assert 'id="inclusion-failed"' in unknown.content.decode()
+
+
+# --- the office's decision on a tampered bid ----------------------------------------------
+
+
+def test_the_office_admits_a_tampered_bid_its_receipts_prove(world: World) -> None:
+    s = Scenario(world)
+    _sql("UPDATE bidding_bid SET current_version = 3 WHERE id = %s", [s.bid.pk])
+    opening = s.open()
+    bad = opened(s.bid)
+    with override("en"):
+        with pytest.raises(ValidationError) as exc:
+            tampered_bid_decide(opened=bad, decision="admit", evidence=" ", by=world.office)
+        assert exc.value.code == "evidence"
+        with pytest.raises(ValidationError) as exc:
+            tampered_bid_decide(opened=bad, decision="admit", evidence="x", by=world.bidder)
+        assert exc.value.messages == [
+            "Only the round's procurement office decides on tampered bids."
+        ]
+    decision = tampered_bid_decide(
+        opened=bad,
+        decision="admit",
+        evidence="Receipt v4 (position 3) verified under the published head.",
+        by=world.office,
+    )
+    bad.refresh_from_db()
+    opening.refresh_from_db()
+    assert (bad.validity, bad.unit_price) == (OpenedBid.Validity.VALID, D("1.1000"))
+    assert bad.reasons == ["log_state_mismatch"]  # the record keeps what was found
+    assert decision.previous_validity == OpenedBid.Validity.TAMPERED
+    assert (opening.tampered_count, opening.valid_count) == (0, 3)
+    with override("en"), pytest.raises(ValidationError) as exc:
+        tampered_bid_decide(opened=bad, decision="exclude", evidence="again", by=world.office)
+    assert exc.value.code == "already_decided"
+    html = (
+        Client()
+        .get(f"/bidding/rounds/{world.round.code}/opening/", HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+    )
+    assert "Admitted: the bidder&#x27;s receipts prove the opened version" in html
+    assert "Receipt v4 (position 3) verified under the published head." in html
+
+
+def test_an_unreadable_tampered_bid_can_only_be_excluded(world: World) -> None:
+    s = Scenario(world)
+    _sql(
+        "UPDATE bidding_bidversion SET receipt_hash = %s WHERE id = %s", ["0" * 64, s.version(4).pk]
+    )
+    s.open()
+    bad = opened(s.bid)
+    with override("en"), pytest.raises(ValidationError) as exc:
+        tampered_bid_decide(opened=bad, decision="admit", evidence="none", by=world.office)
+    assert exc.value.code == "unreadable"
+    tampered_bid_decide(opened=bad, decision="exclude", evidence="No receipt.", by=world.office)
+    bad.refresh_from_db()
+    assert bad.validity == OpenedBid.Validity.TAMPERED
+    assert bad.tamper_decision.decision == "exclude"
+
+
+def test_the_office_records_a_decision_from_the_opening_page(world: World) -> None:
+    s = Scenario(world)
+    _sql("UPDATE bidding_bid SET status = 'withdrawn' WHERE id = %s", [s.rival.pk])
+    s.open()
+    client = Client()
+    client.force_login(world.office)
+    page = client.get(f"/bidding/rounds/{world.round.code}/opening/", HTTP_ACCEPT_LANGUAGE="en")
+    decide = f"/bidding/rounds/{world.round.code}/opening/decide/{opened(s.rival).pk}/"
+    assert decide in page.content.decode()
+    answer = client.post(decide, {"decision": "admit", "evidence": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert answer.status_code == 302
+    assert not hasattr(opened(s.rival), "tamper_decision")
+    client.post(decide, {"decision": "admit", "evidence": "Receipt checked."})
+    assert opened(s.rival).validity == OpenedBid.Validity.VALID
+    rival_client = Client()
+    rival_client.force_login(world.rival)
+    assert rival_client.post(decide, {"decision": "exclude", "evidence": "x"}).status_code in (
+        302,
+        403,
+        404,
+    )
+    assert opened(s.rival).tamper_decision.decision == "admit"
