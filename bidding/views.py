@@ -6,6 +6,7 @@ Pages that show a bidder its own terms or receipts are never cached (``never_cac
 from __future__ import annotations
 
 import json
+import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -397,6 +398,10 @@ INCLUSION_PROBLEMS = {
 }
 
 
+def _is_position(query: str) -> bool:
+    return re.fullmatch(r"[0-9]{1,11}", query) is not None  # ASCII digits only
+
+
 @require_GET
 def log_inclusion_page(request: HttpRequest, code: str) -> HttpResponse:
     """Public: is a receipt (its hash) or a log position included under the head published
@@ -407,11 +412,11 @@ def log_inclusion_page(request: HttpRequest, code: str) -> HttpResponse:
     check = None
     problem = ""
     if query and head is not None:
-        position: int | None = None
-        if query.isdigit() and len(query) < 12:
-            position = int(query)
-        else:
-            position = log_position_of(round_=round_, receipt_hash=query)
+        position = (
+            int(query)
+            if _is_position(query)
+            else log_position_of(round_=round_, receipt_hash=query)
+        )
         if position is None:
             problem = str(INCLUSION_PROBLEMS["not_found"])
         else:
@@ -422,7 +427,17 @@ def log_inclusion_page(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "bidding/log.html",
-        {"round": round_, "head": head, "q": query, "check": check, "problem": problem},
+        {
+            "round": round_,
+            "head": head,
+            "q": query,
+            "check": check,
+            "problem": problem,
+            # Before the opening, a look-up by position shows the proof but not the entry
+            # (which bid, when): who holds the receipt hash already knows those.
+            "show_entry": check is not None
+            and (not _is_position(query) or selectors.round_is_opened(round_)),
+        },
     )
 
 

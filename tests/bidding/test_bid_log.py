@@ -513,3 +513,18 @@ def test_the_office_records_a_decision_from_the_opening_page(world: World) -> No
         404,
     )
     assert opened(s.rival).tamper_decision.decision == "admit"
+
+
+def test_the_inclusion_page_refuses_odd_queries_clearly(world: World) -> None:
+    Scenario(world)
+    client = Client()
+    for query in ["²", "-1", "99999999999", "zz", "0" * 200]:
+        page = client.get(
+            f"/bidding/rounds/{world.round.code}/log/", {"q": query}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+        assert page.status_code == 200, query
+        assert 'id="inclusion-failed"' in page.content.decode(), query
+    # Before the opening a position shows the proof, not which bid it is.
+    html = client.get(f"/bidding/rounds/{world.round.code}/log/", {"q": "1"}).content.decode()
+    assert 'id="inclusion-ok"' in html
+    assert BidLogEntry.objects.get(round=world.round, position=1).receipt_hash not in html
