@@ -31,6 +31,9 @@ logger = logging.getLogger("bidding.services")
 S = Round.Status
 
 
+_INTEGRITY_REASONS = (OpenedBid.Reason.CIPHERTEXT_FAILED, OpenedBid.Reason.RECEIPT_MISMATCH)
+
+
 @dataclass
 class _Judgement:
     validity: str
@@ -244,6 +247,8 @@ def _opened_bid(
     log_reasons = record.log.reasons.get(bid.pk)
     if log_reasons:  # the office decides (docs/sealed-bidding.md, "Bid log")
         validity = OpenedBid.Validity.TAMPERED
+        if version.action == BidVersion.Action.WITHDRAW:  # no terms: nothing to judge
+            reasons = [r for r in reasons if r in _INTEGRITY_REASONS]
         reasons = [*log_reasons, *(r for r in reasons if r not in log_reasons)]
     return OpenedBid(
         opening=opening,

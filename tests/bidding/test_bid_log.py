@@ -29,6 +29,7 @@ from bidding.services import (
     bid_revise,
     bid_submit,
     bid_version_receipt,
+    bid_withdraw,
     round_open_bids,
     tampered_bid_decide,
 )
@@ -528,3 +529,54 @@ def test_the_inclusion_page_refuses_odd_queries_clearly(world: World) -> None:
     html = client.get(f"/bidding/rounds/{world.round.code}/log/", {"q": "1"}).content.decode()
     assert 'id="inclusion-ok"' in html
     assert BidLogEntry.objects.get(round=world.round, position=1).receipt_hash not in html
+
+
+def test_a_withdrawal_is_logged_and_a_revived_status_is_named(world: World) -> None:
+    s = Scenario.__new__(Scenario)  # bids only; the close comes after the withdrawal
+    s.world = world
+    mine = bid_submit(
+        round_item=world.round_item,
+        specification=world.spec20,
+        product=world.bidder_20,
+        unit_price=D("1.2000"),
+        annual_capacity=1000,
+        by=world.bidder,
+    )
+    rival = bid_submit(
+        round_item=world.round_item,
+        specification=world.spec20,
+        product=world.rival_20,
+        unit_price=D("1.3000"),
+        annual_capacity=1000,
+        by=world.rival,
+    )
+    withdrawal = bid_withdraw(bid=rival.version.bid, by=world.rival)
+    assert withdrawal.document["log"]["position"] == 2
+    assert BidLogEntry.objects.get(position=2).action == "withdraw"
+    past_opening(world.round)
+    # The opening closes bidding itself: the head is stored before anything is decrypted.
+    _sql("UPDATE bidding_bid SET status = 'active' WHERE id = %s", [rival.version.bid_id])
+    opening = round_open_bids(round_=world.round, by=world.office)
+    assert (opening.log_report["closed_size"], opening.log_report["findings"]) == (3, [])
+    revived = opened(rival.version.bid)
+    assert (revived.validity, revived.reasons) == (
+        OpenedBid.Validity.TAMPERED,
+        ["log_state_mismatch"],
+    )
+    assert revived.version.action == "withdraw" and revived.unit_price is None
+    assert opened(mine.version.bid).validity == OpenedBid.Validity.VALID
+
+
+def test_an_honestly_withdrawn_bid_is_not_opened(world: World) -> None:
+    rival = bid_submit(
+        round_item=world.round_item,
+        specification=world.spec20,
+        product=world.rival_20,
+        unit_price=D("1.3000"),
+        annual_capacity=1000,
+        by=world.rival,
+    )
+    bid_withdraw(bid=rival.version.bid, by=world.rival)
+    past_opening(world.round)
+    opening = round_open_bids(round_=world.round, by=world.office)
+    assert (opening.bid_count, opening.tampered_count) == (0, 0)
