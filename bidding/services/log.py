@@ -305,7 +305,8 @@ def log_audit(*, round_: Round, bids: list[Bid], versions: QuerySet[BidVersion])
     # 1. The chain: every entry's own fields hash to its stored leaf; positions follow one
     #    another; the first entry whose stored heads ("before", "after") leave the heads
     #    recomputed from the entries before it is where an entry was moved or inserted
-    #    (after a gap every later head differs: the gap itself is reported instead).
+    #    (after a gap or an altered entry every later head differs: only the first is
+    #    reported by its heads; each later one is still checked against its own leaf).
     compact = bidlog.CompactRange.empty()
     expected = 0
     diverged = False
@@ -318,6 +319,7 @@ def log_audit(*, round_: Round, bids: list[Bid], versions: QuerySet[BidVersion])
         compact = compact.append(leaf)
         if row.leaf_hash != leaf.hex():
             reasons[row.bid_id].add(R.LOG_ENTRY_ALTERED)
+            diverged = True  # later heads differ because of this entry, not their own
         elif not diverged and (row.previous_root != before or row.root != compact.root().hex()):
             reasons[row.bid_id].add(R.LOG_ENTRY_ALTERED)
             diverged = True
@@ -352,7 +354,8 @@ def log_audit(*, round_: Round, bids: list[Bid], versions: QuerySet[BidVersion])
     for row in rows:
         key = (row.bid_id, row.version_number)
         logged.add(key)
-        latest[row.bid_id] = row
+        if closed_size is None or row.position < closed_size:
+            latest[row.bid_id] = row  # what the published log says; later entries are forged
         version = by_number.get(key)
         if version is None:
             reasons[row.bid_id].add(R.LOG_VERSION_MISSING)
@@ -382,7 +385,6 @@ def log_audit(*, round_: Round, bids: list[Bid], versions: QuerySet[BidVersion])
     # 4. What to open: the log's latest version of every live bid, and of every bid with a
     #    finding (the best stored version there is, when the log's own is gone).
     to_open: dict[int, BidVersion] = {}
-    unopenable: list[int] = []
     for bid in bids:
         last = latest.get(bid.pk)
         live = last is not None and last.action != BidVersion.Action.WITHDRAW
@@ -395,7 +397,6 @@ def log_audit(*, round_: Round, bids: list[Bid], versions: QuerySet[BidVersion])
             candidates = [v for (b, _n), v in by_number.items() if b == bid.pk]
             version = max(candidates, key=lambda v: v.number) if candidates else None
         if version is None:
-            unopenable.append(bid.pk)
             findings.append({"code": "bid_without_versions", "bid": bid.pk})
             continue
         to_open[bid.pk] = version

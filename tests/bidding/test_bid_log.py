@@ -580,3 +580,45 @@ def test_an_honestly_withdrawn_bid_is_not_opened(world: World) -> None:
     past_opening(world.round)
     opening = round_open_bids(round_=world.round, by=world.office)
     assert (opening.bid_count, opening.tampered_count) == (0, 0)
+
+
+def test_an_altered_entry_names_its_bid_only(world: World) -> None:
+    s = Scenario(world)
+    # The entry of version 2 (position 1) now claims another ciphertext digest.
+    _sql(
+        "UPDATE bidding_bidlogentry SET ciphertext_sha256 = %s"
+        " WHERE round_id = %s AND position = 1",
+        ["ab" * 32, world.round.pk],
+    )
+    s.open()
+    assert opened(s.bid).reasons == ["version_altered", "log_entry_altered"]
+    assert_only(s.bid, s.rival, s.bid40)
+
+
+def test_a_forged_revision_appended_after_the_close_is_not_what_opens(world: World) -> None:
+    s = Scenario(world)
+    v3 = s.version(3)
+    _sql(
+        "INSERT INTO bidding_bidversion (bid_id, number, action, product_id, nonce, ciphertext,"
+        " receipt_hash, server_time, submitted_by_id, idempotency_key, manufacturer_id)"
+        " VALUES (%s, 5, 'revise', %s, %s, %s, %s, %s, %s, '', %s)",
+        [
+            s.bid.pk,
+            v3.product_id,
+            bytes(v3.nonce),
+            bytes(v3.ciphertext),
+            "e" * 64,
+            v3.server_time,
+            v3.submitted_by_id,
+            v3.manufacturer_id,
+        ],
+    )
+    forged = BidVersion.objects.get(bid=s.bid, number=5)
+    from bidding.services.log import log_append  # as the application itself would append
+
+    log_append(round_=world.round, version=forged)
+    _sql("UPDATE bidding_bid SET current_version = 5 WHERE id = %s", [s.bid.pk])
+    s.open()
+    bad = opened(s.bid)
+    assert "log_after_close" in bad.reasons and "log_state_mismatch" in bad.reasons
+    assert (bad.version.number, bad.unit_price) == (4, D("1.1000"))
