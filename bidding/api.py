@@ -116,14 +116,30 @@ class ReceiptContentSerializer(serializers.Serializer):
     annual_capacity = serializers.CharField(allow_null=True)
 
 
+class ReceiptLogSerializer(serializers.Serializer):
+    """The version's entry in the round's bid log and the log head right after it
+    (docs/sealed-bidding.md, "Bid log"); not covered by the receipt hash."""
+
+    format = serializers.CharField()
+    position = serializers.IntegerField()
+    ciphertext_sha256 = serializers.CharField()
+    previous_root = serializers.CharField()
+    leaf_hash = serializers.CharField()
+    tree_size = serializers.IntegerField()
+    # The metaclass takes declared fields off the class: this does not shadow Field.root.
+    root = serializers.CharField()  # type: ignore[assignment]
+
+
 class ReceiptSerializer(serializers.Serializer):
-    """The receipt document; ``hash`` is SHA-256 over the canonical JSON of the rest."""
+    """The receipt document; ``hash`` is SHA-256 over the canonical JSON of the rest
+    except ``log`` (the bid log section, absent on versions sealed before the log)."""
 
     format = serializers.CharField()
     content = ReceiptContentSerializer()
     server_time = serializers.CharField()
     salt = serializers.CharField()
     hash = serializers.CharField()
+    log = ReceiptLogSerializer(required=False)
 
 
 class SubmitResponseSerializer(serializers.Serializer):

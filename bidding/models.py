@@ -245,6 +245,9 @@ class Opening(models.Model):
     bid_count = models.PositiveIntegerField(_("bids opened"), default=0)
     valid_count = models.PositiveIntegerField(_("valid bids"), default=0)
     tampered_count = models.PositiveIntegerField(_("tampered bids"), default=0)
+    # The bid log check made before anything was decrypted (``bidding.services.log``):
+    # the published head, the recomputed one and the findings not tied to one bid.
+    log_report = models.JSONField(_("bid log check"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("opening")
@@ -268,6 +271,35 @@ class OpenedBid(models.Model):
         NO_CAPACITY = "no_capacity", _("No supply capacity declared")
         CIPHERTEXT_FAILED = "ciphertext_failed", _("Ciphertext failed authentication")
         RECEIPT_MISMATCH = "receipt_mismatch", _("Content does not match the receipt")
+        # The bid log (docs/sealed-bidding.md, "Bid log"): every one makes the bid tampered.
+        LOG_STATE_MISMATCH = (
+            "log_state_mismatch",
+            _("Its current version or withdrawn state disagrees with the bid log"),
+        )
+        LOG_VERSION_MISSING = (
+            "log_version_missing",
+            _("A version recorded in the bid log is missing"),
+        )
+        VERSION_NOT_IN_LOG = (
+            "version_not_in_log",
+            _("A stored version is not in the bid log (inserted)"),
+        )
+        VERSION_ALTERED = (
+            "version_altered",
+            _("A stored version differs from its bid log entry (ciphertext, receipt or time)"),
+        )
+        LOG_ENTRY_ALTERED = (
+            "log_entry_altered",
+            _("Its bid log entry was altered, moved or reordered"),
+        )
+        LOG_AFTER_CLOSE = (
+            "log_after_close",
+            _("Its bid log entry was added after bidding closed"),
+        )
+        LOG_HEAD_MISMATCH = (
+            "log_head_mismatch",
+            _("The bid log no longer matches the head published when bidding closed"),
+        )
 
     opening = models.ForeignKey(Opening, on_delete=models.PROTECT, related_name="bids")
     bid = models.OneToOneField(Bid, on_delete=models.PROTECT, related_name="opened")
@@ -303,3 +335,97 @@ class OpenedBid(models.Model):
     @property
     def reason_labels(self) -> list[str]:
         return [str(self.Reason(r).label) for r in self.reasons if r in self.Reason.values]
+
+
+class BidLogHead(models.Model):
+    """The head of a round's bid log (``bidding.bidlog``): its size, root and compact
+    range, locked ``FOR UPDATE`` by every append so a round's entries are numbered one
+    after the other; and the head published when bidding closed, before any decryption."""
+
+    round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="bid_log_head")
+    size = models.PositiveBigIntegerField(_("entries"), default=0)
+    root = models.CharField(_("log head"), max_length=64)
+    compact = models.JSONField(_("compact range"), default=list)
+    updated_at = models.DateTimeField(_("last appended"), auto_now=True)
+    closed_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    closed_size = models.PositiveBigIntegerField(_("entries at close"), null=True, blank=True)
+    closed_root = models.CharField(_("log head at close"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("bid log head")
+        verbose_name_plural = _("bid log heads")
+
+    def __str__(self) -> str:
+        return f"round {self.round_id}: {self.size} entries"
+
+
+class BidLogEntry(models.Model):
+    """One submission event in a round's bid log, with the hashes that chain it.
+
+    It names its bid version by number (not by a foreign key), so the log stands on its
+    own: the opening compares it with the stored versions and the bids' state columns.
+    """
+
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="bid_log", verbose_name=_("round")
+    )
+    position = models.PositiveBigIntegerField(_("position"))
+    bid = models.ForeignKey(
+        Bid, on_delete=models.PROTECT, related_name="log_entries", verbose_name=_("bid")
+    )
+    version_number = models.PositiveIntegerField(_("version"))
+    action = models.CharField(_("action"), max_length=10, choices=BidVersion.Action.choices)
+    ciphertext_sha256 = models.CharField(_("ciphertext SHA-256"), max_length=64)
+    receipt_hash = models.CharField(_("receipt hash"), max_length=64)
+    server_time = models.CharField(_("server time"), max_length=40)  # as hashed (UTC, ISO)
+    previous_root = models.CharField(_("log head before"), max_length=64)
+    leaf_hash = models.CharField(_("leaf hash"), max_length=64)
+    root = models.CharField(_("log head after"), max_length=64)
+
+    class Meta:
+        ordering = ["round", "position"]
+        verbose_name = _("bid log entry")
+        verbose_name_plural = _("bid log entries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "position"], name="bid_log_entry_position_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["receipt_hash"])]
+
+    def __str__(self) -> str:
+        return f"round {self.round_id} #{self.position}: bid {self.bid_id} v{self.version_number}"
+
+
+class TamperDecision(models.Model):
+    """The procurement office's recorded decision on one bid the opening judged tampered
+    (docs/sealed-bidding.md, "Procedure: the office decides on each tampered bid").
+
+    Final once recorded. Admitting re-judges the opened version on its merits (ceiling,
+    eligibility, capacity); excluding leaves it tampered, out of the evaluation.
+    """
+
+    class Decision(models.TextChoices):
+        ADMIT = "admit", _("Admitted: the bidder's receipts prove the opened version")
+        EXCLUDE = "exclude", _("Excluded")
+
+    opened_bid = models.OneToOneField(
+        OpenedBid, on_delete=models.PROTECT, related_name="tamper_decision"
+    )
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    evidence = models.TextField(_("evidence examined"), max_length=2000)
+    previous_validity = models.CharField(_("validity at the opening"), max_length=10)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"))
+
+    class Meta:
+        verbose_name = _("tampered bid decision")
+        verbose_name_plural = _("tampered bid decisions")
+
+    def __str__(self) -> str:
+        return f"{self.decision} opened bid {self.opened_bid_id}"

@@ -281,9 +281,14 @@ def receipt_document(
     }
 
 
+# Keys of a receipt file that the receipt hash does not cover: the hash itself, and the
+# bid log section (the log entry commits to the receipt hash, not the other way round).
+UNHASHED_RECEIPT_KEYS = frozenset({"hash", "log"})
+
+
 def receipt_hash(document: JsonDoc) -> str:
-    """SHA-256 (hex) over the canonical receipt document; a ``hash`` key is ignored."""
-    body = {k: v for k, v in document.items() if k != "hash"}
+    """SHA-256 (hex) over the canonical receipt document; ``hash`` and ``log`` are ignored."""
+    body = {k: v for k, v in document.items() if k not in UNHASHED_RECEIPT_KEYS}
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 

@@ -15,6 +15,12 @@ urlpatterns = [
     path("rounds/<str:code>/open/", views.open_bids, name="open"),
     path("rounds/<str:code>/opening/", views.opening, name="opening"),
     path("rounds/<str:code>/opening.csv", views.opening_csv, name="opening-csv"),
+    path("rounds/<str:code>/log/", views.log_inclusion_page, name="log"),
+    path(
+        "rounds/<str:code>/opening/decide/<int:opened_id>/",
+        views.tampered_bid_decide_view,
+        name="tamper-decide",
+    ),
     path("bids/<int:bid_id>/", views.bid_detail, name="bid-detail"),
     path("bids/<int:bid_id>/withdraw/", views.bid_withdraw_view, name="withdraw"),
     path("receipts/<int:version_id>/", views.receipt, name="receipt"),

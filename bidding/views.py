@@ -6,13 +6,17 @@ Pages that show a bidder its own terms or receipts are never cached (``never_cac
 from __future__ import annotations
 
 import json
+import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -30,7 +34,9 @@ from bidding.services import (
     bid_version_receipt,
     bid_withdraw,
     round_open_bids,
+    tampered_bid_decide,
 )
+from bidding.services.log import log_head_published, log_inclusion, log_position_of
 from common.pagination import paginate
 from common.spreadsheets import csv_writer
 from procurement.models import Round
@@ -285,7 +291,11 @@ def opening(request: HttpRequest, code: str) -> HttpResponse:
     (they feed the allocation) and the bidder.
     """
     round_ = selectors.round_get_by_code(code=code)
-    context: dict[str, object] = {"round": round_, "record": None}
+    context: dict[str, object] = {
+        "round": round_,
+        "record": None,
+        "log_head": log_head_published(round_=round_),
+    }
     if selectors.round_is_opened(round_):
         # A national round has thousands of bids: the record is read page by page, and
         # searched on the server (a manufacturer, an item, the start of a receipt hash).
@@ -303,7 +313,132 @@ def opening(request: HttpRequest, code: str) -> HttpResponse:
             q=query,
             receipts=sorted(bid.receipt_hash for bid in page),
         )
+        context.update(_tamper_report(context["record"]))  # type: ignore[arg-type]
+        context["can_decide"] = (
+            getattr(request.user, "organization_id", None) == round_.office_id
+            and round_.status == Round.Status.BIDS_OPENED
+        )
     return render(request, "bidding/opening.html", context)
+
+
+@office_required
+@require_POST
+def tampered_bid_decide_view(request: HttpRequest, code: str, opened_id: int) -> HttpResponse:
+    """The office records its decision on one tampered bid (final; see the docs)."""
+    round_ = _office_round(request, code)
+    opened = get_object_or_404(
+        OpenedBid.objects.select_related("round_item"), pk=opened_id, opening__round=round_
+    )
+    try:
+        tampered_bid_decide(
+            opened=opened,
+            decision=request.POST.get("decision", ""),
+            evidence=request.POST.get("evidence", "")[:2000],
+            by=_user(request),
+        )
+    except ValidationError as exc:
+        for message in _errors(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The decision is recorded on the opening record."))
+    return redirect(f"{reverse('bidding:opening', args=[round_.code])}#tamper-report")
+
+
+def _tamper_report(record: Opening) -> dict[str, object]:
+    """Every bid the opening judged tampered (never paginated away) and the bid log
+    findings not tied to one bid, as sentences."""
+    report = record.log_report or {}
+    findings = [_finding_text(f) for f in report.get("findings", [])]
+    tampered = list(
+        OpenedBid.objects.filter(
+            Q(validity=OpenedBid.Validity.TAMPERED) | Q(tamper_decision__isnull=False),
+            opening=record,
+        )
+        .select_related(
+            "manufacturer",
+            "specification",
+            "round_item__item",
+            "version",
+            "tamper_decision__decided_by",
+        )
+        .order_by("round_item_id", "manufacturer_id", "specification_id", "pk")
+    )
+    return {"tampered": tampered, "log_findings": findings, "log_report": report}
+
+
+def _finding_text(finding: dict[str, object]) -> str:
+    code = finding.get("code")
+    if code == "missing_positions":
+        return _(
+            "Bid log entries at positions %(start)s to %(end)s are missing: ask the bidders "
+            "for their receipts with these positions."
+        ) % {"start": finding.get("from"), "end": int(str(finding.get("to"))) - 1}
+    if code == "head_mismatch":
+        return _(
+            "The bid log recomputed from the stored entries does not match the head "
+            "published when bidding closed."
+        )
+    if code == "head_not_published":
+        return _("No bid log head was published when bidding closed.")
+    if code == "bid_without_versions":
+        return _("Bid %(bid)s has no stored version left to open.") % {"bid": finding.get("bid")}
+    return str(code)
+
+
+INCLUSION_PROBLEMS = {
+    "not_published": _lazy("The bid log head is published when bidding closes; check again then."),
+    "malformed": _lazy("The receipt has no valid bid log section."),
+    "other_round": _lazy("The receipt belongs to another round."),
+    "no_such_position": _lazy("No entry under the published head has this position."),
+    "not_found": _lazy("No entry under the published head has this receipt hash."),
+    "not_included": _lazy("The entry does not lead to the published head: it is not in the log."),
+    "receipt_head_inconsistent": _lazy(
+        "The head on the receipt is not a prefix of the published head: the log was rewritten."
+    ),
+}
+
+
+def _is_position(query: str) -> bool:
+    return re.fullmatch(r"[0-9]{1,11}", query) is not None  # ASCII digits only
+
+
+@require_GET
+def log_inclusion_page(request: HttpRequest, code: str) -> HttpResponse:
+    """Public: is a receipt (its hash) or a log position included under the head published
+    when bidding closed? The proof is shown step by step (docs/sealed-bidding.md)."""
+    round_ = selectors.round_get_by_code(code=code)
+    head = log_head_published(round_=round_)
+    query = request.GET.get("q", "").strip().lower()
+    check = None
+    problem = ""
+    if query and head is not None:
+        position = (
+            int(query)
+            if _is_position(query)
+            else log_position_of(round_=round_, receipt_hash=query)
+        )
+        if position is None:
+            problem = str(INCLUSION_PROBLEMS["not_found"])
+        else:
+            check = log_inclusion(round_=round_, position=position)
+            problem = str(INCLUSION_PROBLEMS.get(check.problem, "")) if not check.ok else ""
+    elif query:
+        problem = str(INCLUSION_PROBLEMS["not_published"])
+    return render(
+        request,
+        "bidding/log.html",
+        {
+            "round": round_,
+            "head": head,
+            "q": query,
+            "check": check,
+            "problem": problem,
+            # Before the opening, a look-up by position shows the proof but not the entry
+            # (which bid, when): who holds the receipt hash already knows those.
+            "show_entry": check is not None
+            and (not _is_position(query) or selectors.round_is_opened(round_)),
+        },
+    )
 
 
 @require_GET

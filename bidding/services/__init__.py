@@ -6,13 +6,16 @@ callers write ``services.bid_submit(...)``.
 * ``versions``: sealing a version and decrypting one (audited);
 * ``submission``: submit, revise, withdraw, a whole bid sheet;
 * ``unsealing``: reading sealed terms for an allowed reader, each read audited;
-* ``opening``: the public opening and the sweep that opens due rounds.
+* ``opening``: the public opening and the sweep that opens due rounds;
+* ``log``: the tamper-evident bid log (append, publish at close, proofs, the opening's check);
+* ``tampering``: the office's decision on a bid the opening judged tampered.
 
 No price and no capacity appear in any exception message or log line of these modules.
 """
 
 from bidding.services.opening import opening_due_check, round_open_bids
 from bidding.services.submission import bid_revise, bid_sheet_submit, bid_submit, bid_withdraw
+from bidding.services.tampering import tampered_bid_decide
 from bidding.services.terms import (
     BidLine,
     BidReceipt,
@@ -47,4 +50,5 @@ __all__ = [
     "product_code",
     "round_open_bids",
     "server_time_text",
+    "tampered_bid_decide",
 ]

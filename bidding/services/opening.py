@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -20,6 +19,7 @@ from bidding import sealing
 from bidding.keys import round_key_get
 from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
 from bidding.services.deadline import _lock_round, _when
+from bidding.services.log import LogAudit, log_audit
 from bidding.services.terms import server_time_text
 from bidding.services.versions import _version_identity
 from catalog.comparable_price import ComparablePriceCoefficients, unit_comparable_price
@@ -29,6 +29,9 @@ from procurement.services import round_advance, round_close_bidding
 
 logger = logging.getLogger("bidding.services")
 S = Round.Status
+
+
+_INTEGRITY_REASONS = (OpenedBid.Reason.CIPHERTEXT_FAILED, OpenedBid.Reason.RECEIPT_MISMATCH)
 
 
 @dataclass
@@ -88,7 +91,8 @@ def round_open_bids(
     trigger: str = Opening.Trigger.OFFICE,
     now: datetime.datetime | None = None,
 ) -> Opening:
-    """Open every latest, non-withdrawn bid of ``round_`` in public.
+    """Open every latest, non-withdrawn bid of ``round_`` in public (latest and withdrawn
+    as the round's bid log says; every bid with a log finding is opened as tampered).
 
     At or after ``opening_at`` only. Closes bidding first if the deadline sweep has not yet
     run. Decrypts each bid (audited), checks its receipt, computes the unit comparable
@@ -101,8 +105,14 @@ def round_open_bids(
     with transaction.atomic():
         locked = _lock_round(round_.pk, exclusive=True)
         _require_openable(locked, by=by, now=now)
-        opening = Opening.objects.create(round=locked, opened_at=now, opened_by=by, trigger=trigger)
-        record = _OpeningInputs.of(locked)
+        record = _OpeningInputs.of(locked)  # the bid log is checked here, before decrypting
+        opening = Opening.objects.create(
+            round=locked,
+            opened_at=now,
+            opened_by=by,
+            trigger=trigger,
+            log_report=record.log.report,
+        )
         # Every decryption is on record before it happens, in bulk.
         DecryptionAudit.objects.bulk_create(
             [
@@ -172,10 +182,23 @@ class _OpeningInputs:
     ceilings: dict[tuple[int, int], Ceiling]
     representatives: dict[int, Specification]
     bids: list[Bid]
-    versions: dict[int, BidVersion]  # the counting version of each live bid, by bid id
+    versions: dict[int, BidVersion]  # the version to open of each bid, by bid id (the log's)
+    log: LogAudit  # the bid log check (tamper reasons by bid id, the report)
 
     @classmethod
     def of(cls, locked: Round) -> _OpeningInputs:
+        # Every bid, whatever its status column says: which version counts, and whether a
+        # bid is withdrawn, comes from the bid log, checked before anything is decrypted.
+        bids = list(
+            Bid.objects.filter(round=locked)
+            .select_related("round", "round_item__item", "specification__item", "manufacturer")
+            .order_by("round_item_id", "specification_id", "manufacturer_id", "pk")
+        )
+        log = log_audit(
+            round_=locked,
+            bids=bids,
+            versions=BidVersion.objects.filter(bid__round=locked).select_related("product"),
+        )
         return cls(
             data_key=round_key_get(round_=locked),
             coefficients=ComparablePriceCoefficients.from_parameters(
@@ -193,19 +216,9 @@ class _OpeningInputs:
                     item__round_items__round=locked, is_representative=True
                 ).select_related("item")
             },
-            bids=list(
-                Bid.objects.filter(round=locked, status=Bid.Status.ACTIVE)
-                .select_related("round", "round_item__item", "specification__item", "manufacturer")
-                .order_by("round_item_id", "specification_id", "manufacturer_id", "pk")
-            ),
-            versions={
-                v.bid_id: v
-                for v in BidVersion.objects.filter(
-                    bid__round=locked,
-                    bid__status=Bid.Status.ACTIVE,
-                    number=F("bid__current_version"),
-                ).select_related("product")
-            },
+            bids=bids,
+            versions=log.to_open,
+            log=log,
         )
 
 
@@ -230,6 +243,13 @@ def _opened_bid(
             )
         except ValueError:
             comparable = None
+    validity, reasons = judgement.validity, judgement.reasons
+    log_reasons = record.log.reasons.get(bid.pk)
+    if log_reasons:  # the office decides (docs/sealed-bidding.md, "Bid log")
+        validity = OpenedBid.Validity.TAMPERED
+        if version.action == BidVersion.Action.WITHDRAW:  # no terms: nothing to judge
+            reasons = [r for r in reasons if r in _INTEGRITY_REASONS]
+        reasons = [*log_reasons, *(r for r in reasons if r not in log_reasons)]
     return OpenedBid(
         opening=opening,
         bid=bid,
@@ -242,8 +262,8 @@ def _opened_bid(
         annual_capacity=terms.annual_capacity if terms else None,
         unit_comparable_price=comparable,
         max_valid_bid_price=ceiling.max_valid_bid_price if ceiling else None,
-        validity=judgement.validity,
-        reasons=judgement.reasons,
+        validity=validity,
+        reasons=reasons,
         receipt_hash=version.receipt_hash,
     )
 

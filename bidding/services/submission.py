@@ -24,6 +24,7 @@ from accounts.models import Organization, User
 from bidding.keys import round_key_get
 from bidding.models import Bid, BidVersion, DecryptionAudit
 from bidding.services.deadline import _finish_before_deadline, _lock_round, _require_bidding_open
+from bidding.services.log import document_with_log, receipt_logged
 from bidding.services.terms import (
     BidLine,
     BidReceipt,
@@ -100,7 +101,7 @@ def _replay(
     document = _receipt_document(
         identity=_version_identity(version), terms=terms, server_time=version.server_time
     )
-    return BidReceipt(version=version, document=document, replayed=True)
+    return BidReceipt(version=version, document=document_with_log(document, version), replayed=True)
 
 
 def _existing_bid(
@@ -175,15 +176,18 @@ def _submit_line(
             code="already_submitted",
         )
     bid.round = round_
-    receipt = _write_version(
-        round_=round_,
-        bid=bid,
-        action=action,
-        product=line.product,
-        unit_price=line.unit_price,
-        annual_capacity=line.annual_capacity,
-        by=by,
-        idempotency_key=idempotency_key,
+    receipt = _logged(
+        round_,
+        _write_version(
+            round_=round_,
+            bid=bid,
+            action=action,
+            product=line.product,
+            unit_price=line.unit_price,
+            annual_capacity=line.annual_capacity,
+            by=by,
+            idempotency_key=idempotency_key,
+        ),
     )
     receipt.warnings = bid_warnings(
         ceiling=ceiling, unit_price=line.unit_price, annual_capacity=line.annual_capacity
@@ -376,15 +380,18 @@ def bid_revise(
                 else BidVersion.Action.REVISE
             )
             locked.round = round_
-            receipt = _write_version(
-                round_=round_,
-                bid=locked,
-                action=action,
-                product=product,
-                unit_price=unit_price,
-                annual_capacity=annual_capacity,
-                by=by,
-                idempotency_key=idempotency_key,
+            receipt = _logged(
+                round_,
+                _write_version(
+                    round_=round_,
+                    bid=locked,
+                    action=action,
+                    product=product,
+                    unit_price=unit_price,
+                    annual_capacity=annual_capacity,
+                    by=by,
+                    idempotency_key=idempotency_key,
+                ),
             )
             receipt.warnings = bid_warnings(
                 ceiling=ceiling, unit_price=unit_price, annual_capacity=annual_capacity
@@ -424,17 +431,26 @@ def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt
             if locked.status == Bid.Status.WITHDRAWN:
                 raise ValidationError(_("This bid is already withdrawn."), code="already_withdrawn")
             locked.round = round_
-            receipt = _write_version(
-                round_=round_,
-                bid=locked,
-                action=BidVersion.Action.WITHDRAW,
-                product=None,
-                unit_price=None,
-                annual_capacity=None,
-                by=by,
-                idempotency_key=idempotency_key,
+            receipt = _logged(
+                round_,
+                _write_version(
+                    round_=round_,
+                    bid=locked,
+                    action=BidVersion.Action.WITHDRAW,
+                    product=None,
+                    unit_price=None,
+                    annual_capacity=None,
+                    by=by,
+                    idempotency_key=idempotency_key,
+                ),
             )
             _finish_before_deadline(round_)
             return receipt
 
     return _with_retry(attempt)
+
+
+def _logged(round_: Round, receipt: BidReceipt) -> BidReceipt:
+    """Append the new version to the round's bid log (under the log head's row lock, the
+    last lock the bid transaction takes) and put its position and the head on the receipt."""
+    return receipt_logged(round_=round_, receipt=receipt)

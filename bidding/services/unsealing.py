@@ -18,6 +18,7 @@ from accounts.models import Organization, User
 from bidding import sealing
 from bidding.keys import round_key_get
 from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid
+from bidding.services.log import document_with_log
 from bidding.services.terms import BidTerms
 from bidding.services.versions import _decrypt, _receipt_document, _version_identity
 
@@ -43,9 +44,10 @@ def bid_version_receipt(*, version: BidVersion, by: User | None, purpose: str) -
     if data_key is None:
         raise sealing.UnsealError("round key missing")
     terms = _decrypt(version=version, data_key=data_key, by=by, purpose=purpose)
-    return _receipt_document(
+    document = _receipt_document(
         identity=_version_identity(version), terms=terms, server_time=version.server_time
     )
+    return document_with_log(document, version)
 
 
 @sensitive_variables()  # no price in a traceback's local variables

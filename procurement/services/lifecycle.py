@@ -25,7 +25,7 @@ from procurement.models import Round, RoundItem, RoundTransition, RuleSet
 from procurement.notices import round_transition_notices
 from procurement.periods import PERIODS, period_days
 from procurement.services.rule_sets import rule_set_require_fits
-from procurement.signals import round_published
+from procurement.signals import bidding_closed, round_published
 
 S = Round.Status
 
@@ -247,6 +247,8 @@ def _transition(
     round_.status = to
     for field, value in (extra or {}).items():
         setattr(round_, field, value)
+    if to == S.BIDDING_CLOSED:
+        bidding_closed.send(sender=Round, round_=round_, by=by, at=timezone.now())
     round_transition_notices(round_, to)
     return round_
 

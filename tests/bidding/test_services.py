@@ -323,7 +323,8 @@ def test_one_altered_ciphertext_byte_makes_the_opening_report_tampering(world: W
     assert opening.tampered_count == 1
     bad = OpenedBid.objects.get(bid_id=victim.version.bid_id)
     assert bad.validity == "tampered"
-    assert bad.reasons == ["ciphertext_failed"]
+    # The bid log names the altered version too (docs/sealed-bidding.md, "Bid log").
+    assert bad.reasons == ["version_altered", "ciphertext_failed"]
     assert bad.unit_price is None
     assert OpenedBid.objects.get(bid_id=honest.version.bid_id).validity == "valid"
     # The failed decryption attempt is on record too.
@@ -336,7 +337,10 @@ def test_an_altered_receipt_hash_is_reported_as_tampered(world: World) -> None:
     past_opening(world.round)
     round_open_bids(round_=world.round, by=world.office)
     opened = OpenedBid.objects.get()
-    assert (opened.validity, opened.reasons) == ("tampered", ["receipt_mismatch"])
+    assert (opened.validity, opened.reasons) == (
+        "tampered",
+        ["version_altered", "receipt_mismatch"],
+    )
 
 
 def test_a_ciphertext_moved_to_another_bid_fails_authentication(world: World) -> None:

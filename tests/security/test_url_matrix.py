@@ -52,6 +52,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.translation import gettext
 
+from bidding.models import OpenedBid
 from contracts.models import SupplyFailure
 from contracts.services import PurchaseLine
 from tender.models import Clarification
@@ -250,6 +251,15 @@ URLS: list[Url] = [
     Url("bidding:open", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("bidding:opening", PUBLIC, scenes=BOTH),  # before the opening: says when it is
     Url("bidding:opening-csv", PUBLIC),
+    Url("bidding:log", PUBLIC, scenes=BOTH),  # the bid log head and inclusion proofs
+    Url(
+        "bidding:tamper-decide",
+        OFFICE,
+        get=405,
+        unsafe=("POST",),
+        own=OFFICE,
+        args={"opened_id": lambda s: OpenedBid.objects.filter(opening__round=s.round).first().pk},
+    ),
     Url("bidding:opening-csv", PUBLIC, get=404, scenes=("bidding",)),  # nothing opened yet
     Url("bidding:bid-detail", MANUFACTURER, own=MANUFACTURER, scenes=BOTH),
     Url(
@@ -916,6 +926,7 @@ MISSING: dict[str, object] = {
     "round_id": 987_654,
     "bid_id": 987_654,
     "version_id": 987_654,
+    "opened_id": 987_654,
     "contract_id": 987_654,
     "run_id": 987_654,
     "objection_id": 987_654,
