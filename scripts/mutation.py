@@ -51,6 +51,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "procurement/optimiser/rules.py": ("tests/optimiser",),
     "procurement/optimiser/allocation.py": ("tests/optimiser",),
     "procurement/optimiser/optimised.py": ("tests/optimiser",),
+    "bidding/sealing.py": ("tests/bidding/test_sealing.py",),
+    "bidding/bidlog.py": ("tests/bidding/test_bidlog.py",),
+    "contracts/progress.py": ("tests/contracts/test_progress_aggregates.py",),
+    "common/money.py": ("tests/common/test_money.py",),
 }
 
 # Never selected: they need services or data a mutation run does not have, and the

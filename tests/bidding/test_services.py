@@ -401,7 +401,8 @@ def test_deadline_sweep_then_opening_check_in_one_beat(world: World, settings) -
 
     submit(world)
     past_opening(world.round)
-    assert run_deadline_checks() == 2  # bidding closed, then bids opened
+    # Bidding closed, the bidder's "bidding open" notice done (it has bid), bids opened.
+    assert run_deadline_checks() == 3
     assert run_deadline_checks() == 0
 
 
