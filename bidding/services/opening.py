@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +26,7 @@ from catalog.comparable_price import ComparablePriceCoefficients, unit_comparabl
 from catalog.models import Specification
 from procurement.models import Ceiling, Round
 from procurement.services import round_advance, round_close_bidding
+from qualification.selectors import bids_disqualified
 
 logger = logging.getLogger("bidding.services")
 S = Round.Status
@@ -173,10 +174,12 @@ class _OpeningInputs:
     representatives: dict[int, Specification]
     bids: list[Bid]
     versions: dict[int, BidVersion]  # the counting version of each live bid, by bid id
+    # Bids whose bidder or product was not qualified on the deadline's day: reason code.
+    disqualified: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, locked: Round) -> _OpeningInputs:
-        return cls(
+        inputs = cls(
             data_key=round_key_get(round_=locked),
             coefficients=ComparablePriceCoefficients.from_parameters(
                 locked.rule_set.parameters.get("comparable_price") or {}
@@ -207,6 +210,13 @@ class _OpeningInputs:
                 ).select_related("product")
             },
         )
+        manufacturers = {b.pk: b.manufacturer_id for b in inputs.bids}
+        inputs.disqualified = bids_disqualified(
+            round_=locked,
+            bids=[(b, manufacturers[b], v.product_id) for b, v in inputs.versions.items()],
+            at=locked.bid_deadline,
+        )
+        return inputs
 
 
 @sensitive_variables()  # no price in a traceback's local variables
@@ -217,6 +227,9 @@ def _opened_bid(
     version.bid = bid
     ceiling = record.ceilings.get((bid.round_item_id, bid.specification_id))
     judgement = _judge(version=version, data_key=record.data_key, ceiling=ceiling)
+    if bid.pk in record.disqualified and judgement.validity != OpenedBid.Validity.TAMPERED:
+        judgement.validity = OpenedBid.Validity.INVALID
+        judgement.reasons.append(record.disqualified[bid.pk])
     comparable = None
     terms = judgement.terms
     if terms is not None and terms.unit_price is not None:
