@@ -190,5 +190,6 @@ class RegistrationDecisionForm(forms.Form):
 
 class RoundRuleForm(forms.Form):
     required = forms.TypedChoiceField(
-        choices=[("1", _("Required")), ("0", _("Not required"))], coerce=lambda v: v == "1"
+        choices=[("1", _("Qualified bidders only")), ("0", _("Any bidder"))],
+        coerce=lambda v: v == "1",
     )
