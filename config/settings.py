@@ -335,6 +335,7 @@ JICAI_HOME_PANELS: dict[str, list[str]] = {
 }
 JICAI_ROUND_PANELS: list[str] = [
     "tender/_round_panel.html",
+    "qualification/_round_panel.html",
     "bidding/_round_panel.html",
     "awards/_round_panel.html",
     "reports/_round_panel.html",

@@ -135,6 +135,15 @@ def bidder_qualified(
     return _judge(documents, product_id=product.pk, product_kind=product.kind, day=local_day(at))
 
 
+def organization_disqualified(
+    *, manufacturer: Organization, at: datetime.datetime
+) -> Disqualification | None:
+    """The organization-level part of the check (business licence, production licence or
+    GMP), for pages: why ``manufacturer`` could not bid at all on ``at``, or None."""
+    documents = _approved([manufacturer.pk]).get(manufacturer.pk, [])
+    return _judge(documents, product_id=None, product_kind=None, day=local_day(at))
+
+
 def bids_disqualified(
     *, round_: Round, bids: Iterable[tuple[int, int, int | None]], at: datetime.datetime
 ) -> dict[int, str]:

@@ -141,3 +141,17 @@ def test_the_bid_sheet_shows_why_an_unqualified_bidder_cannot_seal(world: World)
     assert "has no approved business licence valid on" in response.content.decode()
     assert not Bid.objects.exists()
     assert world.round.status == Round.Status.BIDDING_OPEN
+
+
+def test_the_round_page_tells_a_manufacturer_whether_it_may_bid(world: World) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(world.bidder)
+    url = reverse("procurement:round", args=[world.round.code])
+    body = client.get(url).content.decode()
+    assert "Qualified bidders only" in body
+    assert "has no approved business licence valid on" in body
+    qualify(world.bidder, world.office, [])
+    body = client.get(url).content.decode()
+    assert "documents are approved and valid today" in body
+    RoundQualificationRule.objects.filter(round=world.round).update(required=False)
+    assert "does not check qualification documents" in client.get(url).content.decode()
