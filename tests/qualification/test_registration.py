@@ -155,3 +155,20 @@ def test_the_office_switches_a_rounds_requirement_until_bidding_opens(world: Wor
     assert (
         client.post(reverse("qualification:round-rule", args=[draft.code]), {"required": "0"})
     ).status_code == 404
+
+
+def test_a_hospital_registers_with_its_grade() -> None:
+    code = demo_code("12", "11", 777)
+    response = Client().post(
+        reverse("qualification:register"),
+        _form(kind="hospital", hospital_grade="2", social_credit_code=code, username="h-new"),
+    )
+    assert response.status_code == 302
+    organization = registration_approve(request=RegistrationRequest.objects.get(), by=_office())
+    assert (organization.kind, organization.hospital_grade) == ("hospital", 2)
+    assert User.objects.get(username="h-new").organization == organization
+    missing_grade = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        reverse("qualification:register"),
+        _form(kind="hospital", social_credit_code=demo_code("12", "11", 778), username="h2"),
+    )
+    assert "A hospital needs a grade (1, 2 or 3)." in missing_grade.content.decode()
