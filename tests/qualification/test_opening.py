@@ -11,6 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from awards.problem import problem_build
+from awards.reasons import MESSAGES as PLATFORM_REASONS
 from bidding.models import OpenedBid
 from bidding.services import bid_submit, round_open_bids
 from qualification.models import DocumentKind
@@ -69,6 +71,12 @@ def test_a_licence_expiring_between_sealing_and_the_deadline_invalidates_the_bid
         reverse("bidding:opening", args=[world.round.code])
     )
     assert "Bidder not qualified" in page.content.decode()
+    # The evaluation never awards it: ineligible with the platform's reason.
+    world.round.refresh_from_db()
+    built = problem_build(round_=world.round, rule_set=world.round.rule_set)
+    assert built.ineligible == {mine.pk: "bidder_not_qualified"}
+    with translation.override("zh-hans"):
+        assert "资质" in str(PLATFORM_REASONS["bidder_not_qualified"])
 
 
 def test_a_product_certificate_expired_by_the_deadline_is_its_own_reason(world: World) -> None:
