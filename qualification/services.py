@@ -17,7 +17,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -163,18 +163,28 @@ def registration_submit(*, draft: RegistrationDraft) -> RegistrationRequest:
         errors["password"] = list(exc.messages)
     if errors:
         raise ValidationError(errors)
-    return RegistrationRequest.objects.create(
-        kind=draft.kind,
-        name=draft.name,
-        name_en=draft.name_en,
-        social_credit_code=code,
-        region=draft.region,
-        hospital_grade=draft.hospital_grade,
-        contact_name=draft.contact_name,
-        email=draft.email,
-        username=draft.username,
-        password=make_password(draft.password),
-    )
+    try:
+        with transaction.atomic():
+            return RegistrationRequest.objects.create(
+                kind=draft.kind,
+                name=draft.name,
+                name_en=draft.name_en,
+                social_credit_code=code,
+                region=draft.region,
+                hospital_grade=draft.hospital_grade,
+                contact_name=draft.contact_name,
+                email=draft.email,
+                username=draft.username,
+                password=make_password(draft.password),
+            )
+    except IntegrityError:  # the same code sent twice at once: one pending request
+        raise ValidationError(
+            {
+                "social_credit_code": [
+                    _("A registration with this code is already waiting for the office's review.")
+                ]
+            }
+        ) from None
 
 
 def _lock_pending(request: RegistrationRequest) -> RegistrationRequest:
@@ -213,13 +223,21 @@ def registration_approve(*, request: RegistrationRequest, by: User) -> Organizat
         region=locked.region,
         hospital_grade=locked.hospital_grade,
     )
-    User.objects.create(
-        username=locked.username,
-        email=locked.email,
-        first_name=locked.contact_name[:150],
-        password=locked.password,
-        organization=organization,
-    )
+    try:
+        with transaction.atomic():
+            User.objects.create(
+                username=locked.username,
+                email=locked.email,
+                first_name=locked.contact_name[:150],
+                password=locked.password,
+                organization=organization,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("The user name %(username)s is taken now; reject this request with that reason.")
+            % {"username": locked.username},
+            code="username_taken",
+        ) from None
     locked.status = RegistrationRequest.Status.APPROVED
     locked.reviewed_by = by
     locked.reviewed_at = timezone.now()
