@@ -227,6 +227,15 @@ def registrations_pending() -> QuerySet[RegistrationRequest]:
     ).select_related("region")
 
 
+def registration_get(*, pk: int) -> RegistrationRequest | None:
+    return RegistrationRequest.objects.filter(pk=pk).first()
+
+
+def office_round_get(*, office: Organization, code: str) -> Round | None:
+    """A round of ``office`` (None for another office's round: a 404)."""
+    return Round.objects.filter(code=code, office=office).first()
+
+
 def rounds_with_rule(*, office: Organization) -> list[tuple[Round, bool]]:
     rounds = list(Round.objects.filter(office=office).order_by("-created_at", "code")[:50])
     rules = dict(

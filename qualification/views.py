@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import office_required, role_required
 from accounts.models import Organization, User
-from procurement.models import Round
 from qualification import selectors, services
 from qualification.forms import (
     DocumentForm,
@@ -27,7 +26,7 @@ from qualification.forms import (
     ReviewForm,
     RoundRuleForm,
 )
-from qualification.models import QualificationDocument, RegistrationRequest
+from qualification.models import QualificationDocument
 
 party_required = role_required(Organization.Kind.MANUFACTURER, Organization.Kind.HOSPITAL)
 signed_in_required = role_required(
@@ -266,7 +265,7 @@ def office(request: HttpRequest) -> HttpResponse:
 @office_required
 @require_POST
 def registration_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    registration = RegistrationRequest.objects.filter(pk=pk).first()
+    registration = selectors.registration_get(pk=pk)
     if registration is None:
         raise Http404(_("No such registration."))
     form = RegistrationDecisionForm(request.POST)
@@ -299,7 +298,8 @@ def registration_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def round_rule(request: HttpRequest, code: str) -> HttpResponse:
     organization = _user(request).organization
-    round_ = Round.objects.filter(code=code, office=organization).first()
+    assert organization is not None
+    round_ = selectors.office_round_get(office=organization, code=code)
     if round_ is None:
         raise Http404(_("No such round."))
     form = RoundRuleForm(request.POST)
