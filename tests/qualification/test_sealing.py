@@ -155,3 +155,38 @@ def test_the_round_page_tells_a_manufacturer_whether_it_may_bid(world: World) ->
     assert "documents are approved and valid today" in body
     RoundQualificationRule.objects.filter(round=world.round).update(required=False)
     assert "does not check qualification documents" in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_consumable_needs_its_medical_device_registration_certificate() -> None:
+    from accounts.models import Organization
+    from tests.bidding.conftest import make_consumable_round, stent_product
+    from tests.factories import user_of
+
+    office = user_of(Organization.Kind.OFFICE)
+    maker = user_of(Organization.Kind.MANUFACTURER)
+    round_item = make_consumable_round(office=office.organization)  # type: ignore[arg-type]
+    RoundQualificationRule.objects.create(round=round_item.round, required=True)
+    spec = round_item.item.specifications.get()
+    stent = stent_product(maker.organization, spec, "A-1")  # type: ignore[arg-type]
+    approve(upload(maker, DocumentKind.BUSINESS_LICENCE), office)
+    approve(upload(maker, DocumentKind.PRODUCTION_LICENCE), office)
+    # A drug registration certificate is not a device's.
+    approve(upload(maker, DocumentKind.DRUG_REGISTRATION, product=stent), office)
+
+    def seal() -> object:
+        return bid_submit(
+            round_item=round_item,
+            specification=spec,
+            product=stent,
+            unit_price=D("700.0000"),
+            annual_capacity=10000,
+            by=maker,
+        )
+
+    with pytest.raises(ValidationError) as exc:
+        seal()
+    assert exc.value.code == "product_unqualified"
+    approve(upload(maker, DocumentKind.DEVICE_REGISTRATION, product=stent), office)
+    seal()  # no consistency evaluation for a consumable
+    assert Bid.objects.filter(manufacturer=maker.organization).count() == 1
