@@ -42,11 +42,14 @@ INELIGIBLE_REASONS: Mapping[str, str] = {
     "excluded_by_objection": "excluded after an upheld objection",
     "failed_integrity_check": "failed the integrity check at the opening",
     "product_not_eligible": "product not eligible",
+    "bidder_not_qualified": "bidder or product not qualified at the bid deadline",
 }
 # An opened bid without a price never reaches the optimiser (params: ``reasons``, the
 # opening's reason codes, and ``validity``).
 NOT_EVALUATED = "not_evaluated"
 PLATFORM_REASON_CODES: frozenset[str] = frozenset({*INELIGIBLE_REASONS, NOT_EVALUATED})
+# The opening's qualification reasons (docs/qualification.md): such a bid is never awarded.
+_UNQUALIFIED = {OpenedBid.Reason.SUPPLIER_UNQUALIFIED, OpenedBid.Reason.PRODUCT_UNQUALIFIED}
 
 
 def bid_key(opened_bid_id: int) -> str:
@@ -274,6 +277,8 @@ def _bids(
             code = "failed_integrity_check"
         elif OpenedBid.Reason.INELIGIBLE_PRODUCT in (o.reasons or []):
             code = "product_not_eligible"
+        elif _UNQUALIFIED & set(o.reasons or []):
+            code = "bidder_not_qualified"
         if code is not None:
             built.ineligible[o.pk] = code
         if o.product_id is not None:

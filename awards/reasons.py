@@ -122,6 +122,10 @@ MESSAGES: Mapping[str, Promise] = {
     "excluded_by_objection": _("excluded after an upheld objection"),
     "failed_integrity_check": _("failed the integrity check at the bid opening"),
     "product_not_eligible": _("the product is not eligible"),
+    "bidder_not_qualified": _(
+        "the bidder or the product was not qualified at the bid deadline (qualification "
+        "documents not approved or expired)"
+    ),
     NOT_EVALUATED: _("not evaluated: %(reasons)s"),
 }
 

@@ -269,6 +269,18 @@ class OpenedBid(models.Model):
         ABOVE_CEILING = "above_ceiling", _("Above the maximum valid bid price")
         INELIGIBLE_PRODUCT = "ineligible_product", _("Product not eligible")
         NO_CAPACITY = "no_capacity", _("No supply capacity declared")
+        # qualification.selectors: documents not approved or expired by the bid deadline.
+        SUPPLIER_UNQUALIFIED = (
+            "supplier_unqualified",
+            _("Bidder not qualified: documents not approved or expired by the bid deadline"),
+        )
+        PRODUCT_UNQUALIFIED = (
+            "product_unqualified",
+            _(
+                "Product not qualified: registration or evaluation documents not approved or "
+                "expired by the bid deadline"
+            ),
+        )
         CIPHERTEXT_FAILED = "ciphertext_failed", _("Ciphertext failed authentication")
         RECEIPT_MISMATCH = "receipt_mismatch", _("Content does not match the receipt")
         # The bid log (docs/sealed-bidding.md, "Bid log"): every one makes the bid tampered.

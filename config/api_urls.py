@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("catalog.api_urls")),
     path("", include("procurement.api_urls")),
     path("", include("tender.api_urls")),
+    path("", include("qualification.api_urls")),
     path("", include("bidding.api_urls")),
     path("", include("awards.api_urls")),
     path("", include("contracts.api_urls")),

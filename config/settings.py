@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "catalog",
     "procurement",
     "tender",
+    "qualification",
     "bidding",
     "awards",
     "contracts",
@@ -204,6 +205,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 JICAI_API_MAX_BODY_BYTES = env.int("JICAI_API_MAX_BODY_BYTES", default=32 * 1024 * 1024)
 JICAI_API_MAX_JSON_DEPTH = env.int("JICAI_API_MAX_JSON_DEPTH", default=20)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Qualification documents (docs/qualification.md): PDF, PNG or JPEG up to this size, kept
+# in the default storage. New rounds admit only qualified bidders unless their office
+# switches it off (rounds older than the qualification app were switched off).
+JICAI_QUALIFICATION_MAX_BYTES = env.int("JICAI_QUALIFICATION_MAX_BYTES", default=10 * 1024 * 1024)
+JICAI_QUALIFICATION_REQUIRED = env.bool("JICAI_QUALIFICATION_REQUIRED", default=True)
 
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -320,16 +326,19 @@ SPECTACULAR_SETTINGS = {
 JICAI_HOME_PANELS: dict[str, list[str]] = {
     "office": [
         "procurement/_office_panel.html",
+        "qualification/_office_panel.html",
         "contracts/_office_panel.html",
         "reports/_office_panel.html",
     ],
     "hospital": [
         "procurement/_hospital_panel.html",
+        "qualification/_party_panel.html",
         "contracts/_party_panel.html",
         "reports/_party_panel.html",
     ],
     "manufacturer": [
         "catalog/_manufacturer_panel.html",
+        "qualification/_party_panel.html",
         "bidding/_manufacturer_panel.html",
         "contracts/_party_panel.html",
         "reports/_party_panel.html",
@@ -337,6 +346,7 @@ JICAI_HOME_PANELS: dict[str, list[str]] = {
 }
 JICAI_ROUND_PANELS: list[str] = [
     "tender/_round_panel.html",
+    "qualification/_round_panel.html",
     "bidding/_round_panel.html",
     "awards/_round_panel.html",
     "reports/_round_panel.html",

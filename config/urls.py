@@ -26,6 +26,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("rounds/", include("procurement.urls")),
     path("tender/", include("tender.urls")),
+    path("qualification/", include("qualification.urls")),
     path("bidding/", include("bidding.urls")),
     # The award's pages and the contracts' pages share /awards/ (their paths do not overlap).
     path("awards/", include("awards.urls")),

@@ -39,6 +39,14 @@ def _integration_required() -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Tests of other areas seal bids for factory-made manufacturers without documents, so
+    # the suite runs with qualification off for rounds without their own rule (as if
+    # JICAI_QUALIFICATION_REQUIRED=0); tests/qualification switch it on round by round,
+    # and the demo data (seed_demo) carries approved documents either way.
+    from django.conf import settings
+
+    settings.JICAI_QUALIFICATION_REQUIRED = False
+    os.environ.setdefault("JICAI_QUALIFICATION_REQUIRED", "0")  # real worker processes too
     config.addinivalue_line("markers", "reference_data: reads the published data in ../shared/data")
     if _integration_required() and not _integration_configured():
         raise pytest.UsageError(

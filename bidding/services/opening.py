@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +26,7 @@ from catalog.comparable_price import ComparablePriceCoefficients, unit_comparabl
 from catalog.models import Specification
 from procurement.models import Ceiling, Round
 from procurement.services import round_advance, round_close_bidding
+from qualification.selectors import bids_disqualified
 
 logger = logging.getLogger("bidding.services")
 S = Round.Status
@@ -184,6 +185,8 @@ class _OpeningInputs:
     bids: list[Bid]
     versions: dict[int, BidVersion]  # the version to open of each bid, by bid id (the log's)
     log: LogAudit  # the bid log check (tamper reasons by bid id, the report)
+    # Bids whose bidder or product was not qualified on the deadline's day: reason code.
+    disqualified: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, locked: Round) -> _OpeningInputs:
@@ -199,7 +202,7 @@ class _OpeningInputs:
             bids=bids,
             versions=BidVersion.objects.filter(bid__round=locked).select_related("product"),
         )
-        return cls(
+        inputs = cls(
             data_key=round_key_get(round_=locked),
             coefficients=ComparablePriceCoefficients.from_parameters(
                 locked.rule_set.parameters.get("comparable_price") or {}
@@ -220,6 +223,13 @@ class _OpeningInputs:
             versions=log.to_open,
             log=log,
         )
+        manufacturers = {b.pk: b.manufacturer_id for b in inputs.bids}
+        inputs.disqualified = bids_disqualified(
+            round_=locked,
+            bids=[(b, manufacturers[b], v.product_id) for b, v in inputs.versions.items()],
+            at=locked.bid_deadline,
+        )
+        return inputs
 
 
 @sensitive_variables()  # no price in a traceback's local variables
@@ -230,6 +240,9 @@ def _opened_bid(
     version.bid = bid
     ceiling = record.ceilings.get((bid.round_item_id, bid.specification_id))
     judgement = _judge(version=version, data_key=record.data_key, ceiling=ceiling)
+    if bid.pk in record.disqualified and judgement.validity != OpenedBid.Validity.TAMPERED:
+        judgement.validity = OpenedBid.Validity.INVALID
+        judgement.reasons.append(record.disqualified[bid.pk])
     comparable = None
     terms = judgement.terms
     if terms is not None and terms.unit_price is not None:

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -37,6 +38,7 @@ from bidding.services.terms import (
 from bidding.services.versions import _decrypt, _receipt_document, _version_identity, _write_version
 from catalog.models import Product, Specification
 from procurement.models import Ceiling, Round, RoundItem
+from qualification.selectors import bidder_qualified
 
 _T = TypeVar("_T")
 
@@ -135,6 +137,11 @@ def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) 
         spec=line.specification,
     )
     bid_terms_validate(unit_price=line.unit_price, annual_capacity=line.annual_capacity)
+    refusal = bidder_qualified(
+        round_=round_, manufacturer=manufacturer, product=line.product, at=timezone.now()
+    )
+    if refusal is not None:
+        raise ValidationError(refusal.message, code=refusal.code)
     return ceiling
 
 

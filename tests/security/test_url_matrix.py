@@ -55,6 +55,7 @@ from django.utils.translation import gettext
 from bidding.models import OpenedBid
 from contracts.models import SupplyFailure
 from contracts.services import PurchaseLine
+from qualification.models import QualificationDocument
 from tender.models import Clarification
 from tests.security.world import (
     CAPACITY,
@@ -171,6 +172,13 @@ def _declaration(scene: Scene) -> object:
 def _pending_question(scene: Scene) -> object:
     """maker01's unanswered question on the round in bidding."""
     return Clarification.objects.get(round=scene.round, question=PENDING_QUESTION).pk
+
+
+def _maker_document(scene: Scene) -> object:
+    """maker01's business licence (seed_demo's approved documents)."""
+    return QualificationDocument.objects.get(
+        organization__users__username="maker01", kind="business_licence"
+    ).pk
 
 
 # What a signed-in user gets on the sign-in page: sent on to its home page.
@@ -415,6 +423,42 @@ URLS: list[Url] = [
         scenes=("bidding",),
     ),
     Url("tender:amend", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    # --- registration and qualification (qualification) -----------------------------------
+    # Anyone may ask to register; an organization sees its own documents, the offices all.
+    Url("qualification:register", PUBLIC, unsafe=("POST",)),
+    Url("qualification:documents", PARTY, unsafe=("POST",)),  # its own, and the upload
+    Url(
+        "qualification:document",
+        SIGNED_IN,
+        own=PARTY,
+        args={"pk": _maker_document},
+        exceptions={"hospital": 404},  # maker01's document: another organization's
+    ),
+    Url(
+        "qualification:document-file",
+        SIGNED_IN,
+        own=PARTY,
+        args={"pk": _maker_document},
+        exceptions={"hospital": 404},  # maker01's document: another organization's
+    ),
+    Url("qualification:review", OFFICE, get=405, unsafe=("POST",), args={"pk": _maker_document}),
+    Url(
+        "qualification:resubmit",
+        PARTY,
+        get=405,
+        unsafe=("POST",),
+        own=PARTY,
+        args={"pk": _maker_document},
+    ),
+    Url("qualification:office", OFFICE),
+    Url(
+        "qualification:registration-decide",
+        OFFICE,
+        get=405,
+        unsafe=("POST",),
+        args={"pk": lambda s: 1},
+    ),
+    Url("qualification:round-rule", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     # --- REST API -----------------------------------------------------------------------
     Url("api-schema", PUBLIC),
     Url("api-docs", PUBLIC),
@@ -471,6 +515,7 @@ URLS: list[Url] = [
     # Anyone reads the answered questions; manufacturers ask.
     Url("api-round-clarifications", PUBLIC, unsafe=("POST",), unsafe_who=MANUFACTURER, scenes=BOTH),
     Url("api-my-clarifications", MANUFACTURER, scenes=BOTH),  # its own questions
+    Url("api-qualification-documents", PARTY),  # its own documents
     Url(
         "api-clarification-answer",
         OFFICE,
