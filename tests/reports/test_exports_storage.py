@@ -129,7 +129,8 @@ def test_pages_and_lists_never_open_a_file(stored, monkeypatch) -> None:
     real_open = FileSystemStorage._open
 
     def counting_open(self, name, mode="rb"):
-        opened.append(name)
+        if name.endswith(".pdf"):  # the analysis pages read their stored figures (JSON)
+            opened.append(name)
         return real_open(self, name, mode)
 
     monkeypatch.setattr(FileSystemStorage, "_open", counting_open)
@@ -234,7 +235,8 @@ def test_the_migration_moves_the_stored_bytes_into_files(media) -> None:
     )
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate([("reports", "0003_report_pdf_files")])
+    # Forward to the latest migrations (the later ones too: the next tests need their tables).
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
     document = ReportDocument.objects.get(pk=old.pk)
     assert document.pdf.name == f"reports/R-MIGRATE/award_result-en-{sha256(pdf)[:16]}.pdf"
