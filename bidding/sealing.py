@@ -34,11 +34,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 RECEIPT_FORMAT = "jicai-bid-receipt/1"
-PAYLOAD_FORMAT = "jicai-sealed-bid/1"
+PAYLOAD_FORMAT = "jicai-sealed-bid/2"
 AAD_FORMAT = "jicai-bid-aad/1"
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -46,6 +47,11 @@ SALT_BYTES = 16
 PRICE_QUANTUM = Decimal("0.0001")
 MAX_PRICE = Decimal("9999999999.9999")  # DecimalField(max_digits=14, decimal_places=4)
 MAX_CAPACITY = 10**15
+# Every sealed payload is padded (PKCS#7, from ``cryptography``) to exactly this many bytes
+# before encryption, so every ciphertext has the same length whatever the price and the
+# capacity (issue 13, item 5). The longest possible payload (``MAX_PRICE``, ``MAX_CAPACITY``)
+# is 141 bytes; ``SealedTerms.to_bytes`` refuses one that would not fit.
+PADDED_PAYLOAD_BYTES = 160
 
 JsonScalar = str | int | None
 JsonDoc = Mapping[str, "JsonScalar | JsonDoc"]
@@ -191,6 +197,14 @@ class SealedTerms:
     salt: str  # hex, SALT_BYTES random bytes
 
     def to_bytes(self) -> bytes:
+        """The canonical payload, padded to exactly ``PADDED_PAYLOAD_BYTES`` bytes."""
+        body = self.canonical()
+        if len(body) >= PADDED_PAYLOAD_BYTES:
+            raise SealingError("the sealed payload is too long to pad")
+        padder = padding.PKCS7(PADDED_PAYLOAD_BYTES * 8).padder()
+        return padder.update(body) + padder.finalize()
+
+    def canonical(self) -> bytes:
         return canonical_json(
             {
                 "format": PAYLOAD_FORMAT,
@@ -204,8 +218,12 @@ class SealedTerms:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SealedTerms:
+        if len(data) != PADDED_PAYLOAD_BYTES:
+            raise SealingError("the sealed payload has the wrong length")
         try:
-            doc = json.loads(data.decode("utf-8"))
+            unpadder = padding.PKCS7(PADDED_PAYLOAD_BYTES * 8).unpadder()
+            body = unpadder.update(data) + unpadder.finalize()
+            doc = json.loads(body.decode("utf-8"))
             if doc.get("format") != PAYLOAD_FORMAT:
                 raise SealingError("unknown sealed payload format")
             price = doc["unit_price"]

@@ -213,3 +213,62 @@ def test_sealing_module_imports_no_django() -> None:
         check=True,
     )
     assert probe.stdout.strip() == "False"
+
+
+# --- fixed-size payloads (issue 13, item 5) -----------------------------------------------
+
+PRICES_AND_CAPACITIES = [
+    (D("1.2345"), 111111),
+    (D("23.4567"), 2222222222),
+    (D("345.6789"), 3),
+    (D("0.0001"), 0),
+    (sealing.MAX_PRICE, sealing.MAX_CAPACITY),
+]
+
+
+def test_every_sealed_payload_has_the_same_length_whatever_the_price() -> None:
+    """Before padding, 1.2345/111111, 23.4567/2222222222 and 345.6789/3 gave 138, 143
+    and 135 bytes of ciphertext: the length told the price's length."""
+    key = sealing.generate_key()
+    lengths = {
+        len(
+            sealing.seal(
+                terms=sealing.SealedTerms(
+                    unit_price=price, annual_capacity=capacity, salt="ab" * 16
+                ),
+                identity=IDENTITY,
+                data_key=key,
+            ).ciphertext
+        )
+        for price, capacity in PRICES_AND_CAPACITIES
+    }
+    withdrawal = sealing.seal(
+        terms=sealing.SealedTerms(unit_price=None, annual_capacity=None, salt="ab" * 16),
+        identity=IDENTITY,
+        data_key=key,
+    )
+    lengths.add(len(withdrawal.ciphertext))
+    assert lengths == {sealing.PADDED_PAYLOAD_BYTES + 16}
+
+
+def test_padded_payload_test_vector() -> None:
+    """The stored plaintext format, byte for byte: canonical JSON, then PKCS#7 padding to
+    160 bytes (here 160 - 141 = 19 bytes of 0x13)."""
+    terms = sealing.SealedTerms(
+        unit_price=sealing.MAX_PRICE, annual_capacity=sealing.MAX_CAPACITY, salt="ab" * 16
+    )
+    body = (
+        b'{"annual_capacity":"1000000000000000","format":"jicai-sealed-bid/2",'
+        b'"salt":"abababababababababababababababab","unit_price":"9999999999.9999"}'
+    )
+    assert len(body) == 141
+    assert terms.to_bytes() == body + bytes([19]) * 19
+    assert sealing.SealedTerms.from_bytes(body + bytes([19]) * 19) == terms
+
+
+def test_a_payload_of_the_wrong_length_or_padding_is_refused() -> None:
+    padded = TERMS.to_bytes()
+    with pytest.raises(sealing.SealingError, match="wrong length"):
+        sealing.SealedTerms.from_bytes(padded[:-1])
+    with pytest.raises(sealing.SealingError, match="malformed"):
+        sealing.SealedTerms.from_bytes(padded[:-1] + b"\x00")
