@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bidding import sealing
-from bidding.models import RoundKey
+from bidding.models import BidVersion, RoundKey
 from procurement.models import Round
 
 
@@ -20,8 +20,24 @@ def master_key_is_demo() -> bool:
     return bool(getattr(settings, "JICAI_DEMO_MASTER_KEY", None) == settings.JICAI_MASTER_KEY)
 
 
+class MissingRoundKeyError(sealing.SealingError):
+    """A round that already has sealed bids has no key: never silently replaced."""
+
+
+def stored_key_fingerprints() -> dict[str, set[str]]:
+    """Fingerprints of the master keys that wrapped stored keys, with their rounds' codes."""
+    found: dict[str, set[str]] = {}
+    for fingerprint, code in RoundKey.objects.values_list("master_key_fingerprint", "round__code"):
+        found.setdefault(fingerprint, set()).add(code)
+    return found
+
+
 def round_key_ensure(*, round_: Round) -> bytes:
     """The round's data key, created (and stored wrapped) on first use.
+
+    Only for a round without any sealed bid: if the round has bids but its key row is
+    gone, a new key would make every earlier bid unopenable (reported as tampered), so
+    that is an error (``MissingRoundKeyError``), never a silent new key.
 
     Bid transactions hold the round row only in share mode, so two first bids of a round
     may race here: the one-to-one constraint lets exactly one key in, and the other
@@ -30,6 +46,11 @@ def round_key_ensure(*, round_: Round) -> bytes:
     stored = RoundKey.objects.filter(round=round_).first()
     key = master_key()
     if stored is None:
+        if BidVersion.objects.filter(bid__round=round_).exists():
+            raise MissingRoundKeyError(
+                f"round {round_.code} has sealed bids but its key is missing: restore the "
+                "round's key row from a backup; no new key is created"
+            )
         data_key = sealing.generate_key()
         try:
             with transaction.atomic():

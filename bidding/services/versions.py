@@ -10,12 +10,14 @@ import datetime
 import logging
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from bidding import sealing
-from bidding.keys import round_key_ensure
+from bidding.keys import MissingRoundKeyError, round_key_ensure
 from bidding.models import Bid, BidVersion, DecryptionAudit
 from bidding.services.terms import BidReceipt, product_code, server_time_text
 from catalog.models import Product
@@ -75,7 +77,18 @@ def _write_version(
     idempotency_key: str,
 ) -> BidReceipt:
     """Seal and store one version of ``bid``; the caller holds the round and bid locks."""
-    data_key = round_key_ensure(round_=round_)
+    try:
+        data_key = round_key_ensure(round_=round_)
+    except MissingRoundKeyError:
+        logger.error("round %s: sealing key missing, bid refused", round_.code)
+        raise ValidationError(
+            _(
+                "Round %(code)s cannot take bids at the moment: its sealing key is missing. "
+                "The procurement office must restore it; no bid was stored."
+            )
+            % {"code": round_.code},
+            code="round_key_missing",
+        ) from None
     number = (
         BidVersion.objects.filter(bid=bid).order_by("-number").values_list("number", flat=True)
     ).first() or 0

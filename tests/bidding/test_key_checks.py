@@ -1,0 +1,122 @@
+"""Key configuration checked before serving; a missing round key is an error (issue 13, 4)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from bidding.checks import TAG, require_keys
+from bidding.models import BidVersion, RoundKey
+from bidding.services import bid_submit
+from tests.bidding.conftest import World
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def _key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def _bid(world: World) -> None:
+    bid_submit(
+        round_item=world.round_item,
+        specification=world.spec20,
+        product=world.bidder_20,
+        unit_price=D("1.5000"),
+        annual_capacity=1000,
+        by=world.bidder,
+    )
+
+
+def _ids() -> list[str]:
+    return [m.id for m in run_checks(tags=[TAG]) if m.is_serious()]
+
+
+def test_the_configured_key_passes(world: World) -> None:
+    _bid(world)
+    assert _ids() == []
+    require_keys()
+
+
+@pytest.mark.parametrize("text", ["abc", "", base64.b64encode(b"x" * 16).decode(), "not base64!"])
+def test_a_malformed_key_is_refused_saying_why(settings, text: str) -> None:
+    settings.JICAI_MASTER_KEY = text
+    messages = [m for m in run_checks(tags=[TAG]) if m.is_serious()]
+    assert [m.id for m in messages] == ["bidding.E001"]
+    assert "JICAI_MASTER_KEY is malformed" in messages[0].msg
+    with pytest.raises(ImproperlyConfigured, match=r"bidding\.E001"):
+        require_keys()
+    with pytest.raises(SystemCheckError, match="malformed"):
+        call_command("check", "--deploy")
+
+
+def test_a_well_formed_key_that_did_not_wrap_the_stored_keys_is_refused(
+    world: World, settings
+) -> None:
+    _bid(world)
+    stored = RoundKey.objects.get().master_key_fingerprint
+    settings.JICAI_MASTER_KEY = _key()
+    messages = [m for m in run_checks(tags=[TAG]) if m.is_serious()]
+    assert [m.id for m in messages] == ["bidding.E002"]
+    assert stored in messages[0].msg and world.round.code in messages[0].msg
+    assert "does not match the keys already stored" in messages[0].msg
+    with pytest.raises(SystemCheckError, match="does not match"):
+        call_command("check")
+
+
+def test_a_deleted_round_key_is_an_error_never_a_new_key(world: World) -> None:
+    _bid(world)
+    RoundKey.objects.all().delete()
+    with pytest.raises(ValidationError, match="sealing key is missing") as caught:
+        bid_submit(
+            round_item=world.round_item,
+            specification=world.spec40,
+            product=world.bidder_40,
+            unit_price=D("2.5000"),
+            annual_capacity=1000,
+            by=world.bidder,
+        )
+    assert caught.value.code == "round_key_missing"
+    assert not RoundKey.objects.exists()
+    assert BidVersion.objects.count() == 1
+
+
+def test_gunicorn_refuses_to_start_with_a_malformed_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_DEBUG="off",
+        DJANGO_SECRET_KEY="x" * 50,
+        JICAI_MASTER_KEY="abc",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "bidding.E001: JICAI_MASTER_KEY is malformed" in out.stderr
+
+
+def test_a_celery_worker_does_not_start_with_a_foreign_key(world: World, settings) -> None:
+    from celery.signals import worker_init
+
+    _bid(world)
+    worker_init.send(sender=None)  # the configured key: nothing happens
+    settings.JICAI_MASTER_KEY = _key()
+    with pytest.raises(SystemExit, match=r"bidding\.E002"):
+        worker_init.send(sender=None)
