@@ -4,16 +4,18 @@ Pure Python on the ``cryptography`` package; imports nothing from Django, so it 
 without a database and a manufacturer can run the receipt check on its own machine
 (``python -m bidding.verify_receipt receipt.json``).
 
-Key hierarchy (docs/sealed-bidding.md):
+Sealing (docs/sealed-bidding.md):
 
-* the **master key** (32 random bytes, base64 in ``JICAI_MASTER_KEY``) never touches the
-  database; it only wraps
-* one **round data key** per round (32 random bytes, AES-256), stored wrapped with AES key
-  wrap (RFC 3394); the data key
-* encrypts each bid version's sealed payload (price, capacity and the receipt salt) with
-  AES-256-GCM under a fresh 96-bit nonce. The associated data binds the ciphertext to its
-  round, bid, version, manufacturer, item, specification and product, so a ciphertext
-  copied onto another row (or a row whose product was changed) fails authentication.
+* each bid version's sealed payload (price, capacity and the receipt salt), padded to a
+  fixed size, is encrypted with HPKE (RFC 9180; ``bidding.custody``) to its **round's
+  public key**. The round's private key exists only while the opening officials rebuild it
+  from k of their n shares at the opening ceremony; nobody, the server included, holds it
+  during bidding. The HPKE ``info`` binds the ciphertext to its round, bid, version,
+  manufacturer, item, specification and product, so a ciphertext copied onto another row
+  (or a row whose product was changed) fails authentication;
+* the **master key** (``JICAI_MASTER_KEY``) no longer seals bids: it is the outer layer of
+  the officials' custody records (``bidding.custody.master_seal``) and still wraps the data
+  keys of rounds sealed before (``wrap_key``, rotation).
 
 A receipt is SHA-256 over the canonical receipt document: the canonical bid content (price
 and capacity included), the server timestamp and a 128-bit random salt. The salt travels
@@ -33,16 +35,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from bidding import custody
 
 RECEIPT_FORMAT = "jicai-bid-receipt/1"
 PAYLOAD_FORMAT = "jicai-sealed-bid/2"
-AAD_FORMAT = "jicai-bid-aad/1"
+AAD_FORMAT = "jicai-bid-aad/2"
 KEY_BYTES = 32
-NONCE_BYTES = 12
 SALT_BYTES = 16
 PRICE_QUANTUM = Decimal("0.0001")
 MAX_PRICE = Decimal("9999999999.9999")  # DecimalField(max_digits=14, decimal_places=4)
@@ -241,29 +243,27 @@ def new_salt() -> str:
     return os.urandom(SALT_BYTES).hex()
 
 
-@dataclass(frozen=True)
-class Sealed:
-    nonce: bytes
-    ciphertext: bytes
+SEALED_BID_BYTES = PADDED_PAYLOAD_BYTES + custody.HPKE_OVERHEAD  # 208, every bid
 
 
-def seal(*, terms: SealedTerms, identity: BidIdentity, data_key: bytes) -> Sealed:
-    """Encrypt ``terms`` with AES-256-GCM, binding ``identity`` as associated data."""
-    nonce = os.urandom(NONCE_BYTES)
-    ciphertext = AESGCM(data_key).encrypt(nonce, terms.to_bytes(), identity.associated_data())
-    return Sealed(nonce=nonce, ciphertext=ciphertext)
+def seal(*, terms: SealedTerms, identity: BidIdentity, public_key: bytes) -> bytes:
+    """HPKE-seal the padded ``terms`` to the round's public key (X25519), binding
+    ``identity`` as the HPKE ``info``: the ciphertext opens only under that identity."""
+    return custody.hpke_seal(
+        plaintext=terms.to_bytes(), public_key=public_key, info=identity.associated_data()
+    )
 
 
-def unseal(*, sealed: Sealed, identity: BidIdentity, data_key: bytes) -> SealedTerms:
+def unseal(
+    *, ciphertext: bytes, identity: BidIdentity, private_key: X25519PrivateKey
+) -> SealedTerms:
     """Decrypt and authenticate; a moved, altered or foreign ciphertext raises UnsealError."""
     try:
-        plaintext = AESGCM(data_key).decrypt(
-            sealed.nonce, sealed.ciphertext, identity.associated_data()
+        plaintext = custody.hpke_open(
+            ciphertext=ciphertext, private_key=private_key, info=identity.associated_data()
         )
-    except InvalidTag as exc:
+    except custody.CustodyError as exc:
         raise UnsealError("the sealed bid failed authentication") from exc
-    except ValueError as exc:  # wrong nonce length, key length
-        raise UnsealError("the sealed bid is malformed") from exc
     return SealedTerms.from_bytes(plaintext)
 
 

@@ -29,7 +29,6 @@ from bidding.services import (
     bid_terms_unseal,
     bid_version_receipt,
     bid_withdraw,
-    round_open_bids,
 )
 from common.pagination import paginate
 from common.spreadsheets import csv_writer
@@ -247,23 +246,10 @@ def submission_status(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @office_required
-@require_POST
 def open_bids(request: HttpRequest, code: str) -> HttpResponse:
+    """The former "open bids" button: the opening is the ceremony now (k officials)."""
     round_ = _office_round(request, code)
-    try:
-        opening = round_open_bids(round_=round_, by=_user(request))
-    except ValidationError as exc:
-        for message in _errors(exc):
-            messages.error(request, message)
-        return redirect("bidding:round-status", code=round_.code)
-    if opening.tampered_count:
-        messages.warning(
-            request,
-            _("%(count)s bid(s) failed the integrity check and are reported as tampered.")
-            % {"count": opening.tampered_count},
-        )
-    messages.success(request, _("The bids are opened; the opening record is public."))
-    return redirect("bidding:opening", code=round_.code)
+    return redirect("bidding:ceremony", code=round_.code)
 
 
 # --- public -------------------------------------------------------------------------------

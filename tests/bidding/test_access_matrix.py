@@ -21,8 +21,9 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from bidding.models import OpenedBid
-from bidding.services import bid_submit, round_open_bids
+from bidding.services import bid_submit
 from tests.bidding.conftest import World, build_world, past_opening
+from tests.ceremony import open_bids as round_open_bids
 
 PRICE = "1.9876"
 CAPACITY = 7654321

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from bidding import sealing
 from bidding.models import Bid, BidVersion
-from bidding.services import round_open_bids
 from tests.bidding.conftest import World, move_clock, past_opening
+from tests.ceremony import open_bids as round_open_bids
 
 pytestmark = pytest.mark.django_db
 

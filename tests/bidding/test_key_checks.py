@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from bidding.checks import TAG, require_keys
-from bidding.models import BidVersion, RoundKey
+from bidding.models import BidVersion, OpeningOfficial, RoundCustody
 from bidding.services import bid_submit
 from tests.bidding.conftest import World
 
@@ -66,7 +66,7 @@ def test_a_well_formed_key_that_did_not_wrap_the_stored_keys_is_refused(
     world: World, settings
 ) -> None:
     _bid(world)
-    stored = RoundKey.objects.get().master_key_fingerprint
+    stored = OpeningOfficial.objects.values_list("master_key_fingerprint", flat=True)[0]
     settings.JICAI_MASTER_KEY = _key()
     messages = [m for m in run_checks(tags=[TAG]) if m.is_serious()]
     assert [m.id for m in messages] == ["bidding.E002"]
@@ -78,7 +78,8 @@ def test_a_well_formed_key_that_did_not_wrap_the_stored_keys_is_refused(
 
 def test_a_deleted_round_key_is_an_error_never_a_new_key(world: World) -> None:
     _bid(world)
-    RoundKey.objects.all().delete()
+    public_key = bytes(RoundCustody.objects.get().public_key)
+    RoundCustody.objects.update(public_key=b"", key_generated_at=None)
     with pytest.raises(ValidationError, match="sealing key is missing") as caught:
         bid_submit(
             round_item=world.round_item,
@@ -89,8 +90,22 @@ def test_a_deleted_round_key_is_an_error_never_a_new_key(world: World) -> None:
             by=world.bidder,
         )
     assert caught.value.code == "round_key_missing"
-    assert not RoundKey.objects.exists()
+    assert bytes(RoundCustody.objects.get().public_key) == b""
     assert BidVersion.objects.count() == 1
+    # Nor does a deleted key row come back as a new key.
+    OpeningOfficial.objects.all().delete()
+    RoundCustody.objects.all().delete()
+    with pytest.raises(ValidationError, match="sealing key is missing"):
+        bid_submit(
+            round_item=world.round_item,
+            specification=world.spec40,
+            product=world.bidder_40,
+            unit_price=D("2.5000"),
+            annual_capacity=1000,
+            by=world.bidder,
+        )
+    assert not RoundCustody.objects.exists()
+    assert public_key  # the original key is simply gone: restoring it is the way back
 
 
 def test_gunicorn_refuses_to_start_with_a_malformed_key() -> None:

@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from accounts.models import Organization
 from bidding.models import OpenedBid
-from bidding.services import bid_submit, round_open_bids
+from bidding.services import bid_submit
 from tests.bidding.conftest import World, drug_product, past_opening
+from tests.ceremony import open_bids as round_open_bids
 from tests.factories import user_of
 
 BIDDERS = 55

@@ -20,7 +20,6 @@ from awards.models import BidResult, ProvinceAllocation, ProvinceSelection
 from awards.reasons import bid_result_reason
 from awards.services import draft_board, selection_pick
 from bidding.models import OpenedBid
-from bidding.services import round_open_bids
 from catalog.models import Product, Specification
 from catalog.services import product_register
 from contracts.models import Contract
@@ -46,6 +45,7 @@ from tests.browser.helpers import (
     submit_rival_bids,
     user,
 )
+from tests.ceremony import open_bids as round_open_bids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CODE = "J-2026-MAKER"
