@@ -44,6 +44,8 @@ from procurement.services import (
 
 D = Decimal
 AWARDED_ROUND = "DEMO-2026-A1"
+# Sealed, bidding closed, opening time passed: waiting for two officials' ceremony.
+CEREMONY_ROUND = "DEMO-2026-B1"
 AWARDED_ITEMS = ("D-ATV-OS", "D-CLO-OS", "D-AMB-INJ", "D-AML-OS")
 
 # Yearly demand of a grade-3 hospital per item (representative specification); grade 2
@@ -166,12 +168,31 @@ def _move_past_the_opening(round_: Round) -> None:
     )
 
 
+def _load_ceremony_round(stdout: TextIO) -> None:
+    """A round whose bids are sealed and whose opening time has come: a newcomer opens it
+    at its ceremony as ``opener1`` and ``opener2`` (README, "The opening ceremony")."""
+    if Round.objects.filter(code=CEREMONY_ROUND).exists():
+        return
+    round_ = _create_round(
+        code=CEREMONY_ROUND,
+        name="2026年演示药品集中带量采购（待开标）",
+        name_en="2026 demo drug volume-based procurement (awaiting its opening ceremony)",
+        kind=Round.Kind.DRUGS,
+        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+        prices={code: DRUG_PRICES[code] for code in AWARDED_ITEMS},
+    )
+    _declare_and_bid(round_)
+    _move_past_the_opening(round_)
+    stdout.write(f"bidding: {CEREMONY_ROUND} sealed, waiting for its opening ceremony\n")
+
+
 def load(*, stdout: TextIO) -> None:
     if Round.objects.filter(code=AWARDED_ROUND).exists():
         for code in DRAFT_ROUNDS:
             draft = Round.objects.filter(code=code).first()
             if draft is not None:
                 give_demo_officials(draft)
+        _load_ceremony_round(stdout)
         stdout.write(f"bidding: {AWARDED_ROUND} already loaded\n")
         return
     round_ = _create_round(
@@ -198,3 +219,4 @@ def load(*, stdout: TextIO) -> None:
     stdout.write(
         f"bidding: {AWARDED_ROUND} demand declared, {opening.bid_count} bids sealed and opened\n"
     )
+    _load_ceremony_round(stdout)
