@@ -266,6 +266,7 @@ def submission_status(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @office_required
+@require_POST
 def open_bids(request: HttpRequest, code: str) -> HttpResponse:
     """The former "open bids" button: the opening is the ceremony now (k officials)."""
     round_ = _office_round(request, code)

@@ -376,3 +376,19 @@ def test_the_ceremony_page_in_both_languages(world: World) -> None:
     other.force_login(user_of("office"))
     assert other.get(url).status_code == 404
     assert timezone.now() >= Round.objects.get(pk=world.round.pk).opening_at
+
+
+def test_the_ceremony_log_refuses_rewrites_in_the_database_too(world: World) -> None:
+    """On PostgreSQL a trigger refuses UPDATE and DELETE (migration 0004)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger exists on PostgreSQL only")
+    from django.db import DatabaseError, transaction
+
+    event = CeremonyEvent.objects.first()
+    assert event is not None
+    with (
+        transaction.atomic(),
+        pytest.raises(DatabaseError, match="append-only"),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE bidding_ceremonyevent SET note = 'x' WHERE id = %s", [event.pk])
