@@ -5,6 +5,18 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
+def check_keys_at_worker_start(**kwargs: Any) -> None:
+    """Celery ``worker_init``: refuse to start a worker with a malformed or foreign master
+    key. Celery logs and ignores a receiver's Exception, so the worker is stopped with
+    SystemExit."""
+    from bidding import checks
+
+    try:
+        checks.require_keys()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"Celery worker not started: {exc}") from exc
+
+
 class BiddingConfig(AppConfig):
     name = "bidding"
     verbose_name = _("Sealed bidding")
@@ -14,13 +26,6 @@ class BiddingConfig(AppConfig):
         # when a Celery worker starts; gunicorn runs it from config.wsgi.
         from celery.signals import worker_init
 
-        from bidding import checks
+        from bidding import checks  # noqa: F401 - registers the system check
 
-        def _check_keys_at_worker_start(**kwargs: Any) -> None:
-            # Celery logs and ignores a receiver's Exception: stop the worker explicitly.
-            try:
-                checks.require_keys()
-            except ImproperlyConfigured as exc:
-                raise SystemExit(f"Celery worker not started: {exc}") from exc
-
-        worker_init.connect(_check_keys_at_worker_start, weak=False)
+        worker_init.connect(check_keys_at_worker_start, weak=False, dispatch_uid="jicai-keys")

@@ -387,8 +387,8 @@ def test_the_ceremony_log_refuses_rewrites_in_the_database_too(world: World) -> 
     event = CeremonyEvent.objects.first()
     assert event is not None
     with (
-        transaction.atomic(),
         pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE bidding_ceremonyevent SET note = 'x' WHERE id = %s", [event.pk])

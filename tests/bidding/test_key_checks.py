@@ -14,6 +14,7 @@ from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.utils.translation import override
 
 from bidding.checks import TAG, require_keys
 from bidding.models import BidVersion, OpeningOfficial, RoundCustody
@@ -80,7 +81,7 @@ def test_a_deleted_round_key_is_an_error_never_a_new_key(world: World) -> None:
     _bid(world)
     public_key = bytes(RoundCustody.objects.get().public_key)
     RoundCustody.objects.update(public_key=b"", key_generated_at=None)
-    with pytest.raises(ValidationError, match="sealing key is missing") as caught:
+    with override("en"), pytest.raises(ValidationError, match="sealing key is missing") as caught:
         bid_submit(
             round_item=world.round_item,
             specification=world.spec40,
@@ -95,7 +96,7 @@ def test_a_deleted_round_key_is_an_error_never_a_new_key(world: World) -> None:
     # Nor does a deleted key row come back as a new key.
     OpeningOfficial.objects.all().delete()
     RoundCustody.objects.all().delete()
-    with pytest.raises(ValidationError, match="sealing key is missing"):
+    with override("en"), pytest.raises(ValidationError, match="sealing key is missing"):
         bid_submit(
             round_item=world.round_item,
             specification=world.spec40,
@@ -130,8 +131,13 @@ def test_gunicorn_refuses_to_start_with_a_malformed_key() -> None:
 def test_a_celery_worker_does_not_start_with_a_foreign_key(world: World, settings) -> None:
     from celery.signals import worker_init
 
+    from bidding.apps import check_keys_at_worker_start
+
+    # Connected to worker_init (called here directly: on PostgreSQL, Celery's own Django
+    # fixup, also on worker_init, closes the test's database connection).
+    assert any(key[0] == "jicai-keys" for key, _ in worker_init.receivers)
     _bid(world)
-    worker_init.send(sender=None)  # the configured key: nothing happens
+    check_keys_at_worker_start(sender=None)  # the configured key: nothing happens
     settings.JICAI_MASTER_KEY = _key()
     with pytest.raises(SystemExit, match=r"bidding\.E002"):
-        worker_init.send(sender=None)
+        check_keys_at_worker_start(sender=None)
