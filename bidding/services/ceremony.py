@@ -253,7 +253,12 @@ def official_share(*, official: OpeningOfficial, passphrase: str, by: User | Non
             "round %s: wrong passphrase for share %s", row.round_id, official.share_index
         )
         raise ValidationError(
-            {"passphrase": _("This passphrase does not open your share. Nothing was recorded.")},
+            {
+                "passphrase": _(
+                    "This passphrase does not open your share. The refused attempt is "
+                    "recorded in the ceremony log."
+                )
+            },
             code="wrong_passphrase",
         ) from None
     data = custody.hpke_open(

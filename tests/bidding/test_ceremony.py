@@ -151,7 +151,10 @@ def test_a_wrong_passphrase_is_refused_and_audited(world: World) -> None:
     with override("en"), pytest.raises(ValidationError) as caught:
         _present(world, 2, passphrase="test passphrase one")  # another official's
     assert caught.value.message_dict == {
-        "passphrase": ["This passphrase does not open your share. Nothing was recorded."]
+        "passphrase": [
+            "This passphrase does not open your share. The refused attempt is recorded in the "
+            "ceremony log."
+        ]
     }
     refused = CeremonyEvent.objects.get(kind="refused")
     assert refused.user == _officials(world)[1].user
