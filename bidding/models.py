@@ -356,6 +356,7 @@ class Opening(models.Model):
     class Trigger(models.TextChoices):
         OFFICE = "office", _("Opened by the procurement office")
         SCHEDULE = "schedule", _("Opened on schedule")
+        CEREMONY = "ceremony", _("Opened at the opening ceremony by its officials")
 
     round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="opening")
     opened_at = models.DateTimeField(_("opened at"))

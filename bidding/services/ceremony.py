@@ -341,7 +341,13 @@ def ceremony_present(
         me.save(update_fields=["presented_at"])
         _event(round_, E.PRESENTED, user, f"share {me.share_index}")
         private = custody_rebuild(row=row, shares=[*held, share])
-        opening = round_open_bids(round_=round_, by=user, private_key=private, now=now)
+        opening = round_open_bids(
+            round_=round_,
+            by=user,
+            private_key=private,
+            now=now,
+            trigger=Opening.Trigger.CEREMONY,
+        )
         del private
         # The held shares served their purpose: erase them (presented_at stays as record).
         OpeningOfficial.objects.filter(custody=row).update(presented_share=b"")

@@ -113,6 +113,10 @@ def test_k_minus_one_officials_cannot_open_k_can(world: World) -> None:
         _present(world, 3)
     second = _present(world, 1)
     assert second.opening is not None
+    assert (second.opening.trigger, second.opening.opened_by) == (
+        "ceremony",
+        _officials(world)[0].user,
+    )
     opened = OpenedBid.objects.get()
     assert (opened.unit_price, opened.annual_capacity, opened.validity) == (
         D("1.9876"),
