@@ -261,11 +261,21 @@ def official_share(*, official: OpeningOfficial, passphrase: str, by: User | Non
             },
             code="wrong_passphrase",
         ) from None
-    data = custody.hpke_open(
-        ciphertext=bytes(official.sealed_share),
-        private_key=custody.private_key_from(own),
-        info=_share_info(row, official.share_index),
-    )
+    try:
+        data = custody.hpke_open(
+            ciphertext=bytes(official.sealed_share),
+            private_key=custody.private_key_from(own),
+            info=_share_info(row, official.share_index),
+        )
+    except custody.CustodyError:
+        logger.error("round %s: share %s is damaged", row.round_id, official.share_index)
+        raise ValidationError(
+            _(
+                "Your passphrase is right but your stored share is damaged; the other "
+                "officials can still open the round if enough of them are present."
+            ),
+            code="damaged_share",
+        ) from None
     return custody.Share(index=official.share_index, data=data)
 
 

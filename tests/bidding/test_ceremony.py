@@ -399,3 +399,16 @@ def test_the_ceremony_log_refuses_rewrites_in_the_database_too(world: World) -> 
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE bidding_ceremonyevent SET note = 'x' WHERE id = %s", [event.pk])
+
+
+def test_a_damaged_share_is_refused_clearly_and_the_others_still_open(world: World) -> None:
+    _bid(world)
+    past_opening(world.round)
+    damaged = _officials(world)[0]
+    blob = bytearray(bytes(damaged.sealed_share))
+    blob[-1] ^= 0x01
+    OpeningOfficial.objects.filter(pk=damaged.pk).update(sealed_share=bytes(blob))
+    with override("en"), pytest.raises(ValidationError, match="stored share is damaged"):
+        _present(world, 1)
+    assert _present(world, 2).opening is None
+    assert _present(world, 3).opening is not None
