@@ -65,6 +65,8 @@ def _environment() -> dict[str, str]:
             "DATABASE_URL": DATABASE_URL,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DJANGO_DEBUG": "off",
+            # Plain HTTP to a local gunicorn: no redirect to HTTPS (production default).
+            "DJANGO_SECURE_SSL_REDIRECT": "off",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "JICAI_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "DJANGO_LOG_LEVEL": "WARNING",
