@@ -45,8 +45,11 @@ def master_key_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     configured = sealing.key_fingerprint(key)
     try:
         stored = stored_key_fingerprints()
-    except DatabaseError:
-        return []  # no database yet (before migrate): nothing stored to compare with
+    except (DatabaseError, RuntimeError):
+        # No database yet (before migrate), or database access refused here (pytest-django
+        # outside a database test, e.g. a module importing config.wsgi): nothing stored
+        # can be compared, so only the key's form is checked.
+        return []
     foreign = {fp: rounds for fp, rounds in stored.items() if fp != configured}
     if not foreign:
         return []
