@@ -54,6 +54,7 @@ run: seed
 	@echo "  office            procurement office"
 	@echo "  hospital01..30    hospitals (Beijing, Shanghai, Guangzhou, Chengdu, Jinan, Wuhan)"
 	@echo "  maker01..12       manufacturers"
+	@echo "  opener1..3        opening officials (passphrases: README, Opening ceremony)"
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

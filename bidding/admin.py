@@ -9,7 +9,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening, RoundKey
+from bidding.models import (
+    Bid,
+    BidVersion,
+    CeremonyEvent,
+    DecryptionAudit,
+    OpenedBid,
+    Opening,
+    OpeningOfficial,
+    RoundCustody,
+    RoundKey,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -73,6 +83,26 @@ class BidVersionAdmin(ReadOnlyAdmin):
 class RoundKeyAdmin(ReadOnlyAdmin):
     list_display = ["round", "master_key_fingerprint", "created_at", "rewrapped_at"]
     fields = ["round", "master_key_fingerprint", "created_at", "rewrapped_at"]
+
+
+@admin.register(RoundCustody)
+class RoundCustodyAdmin(ReadOnlyAdmin):
+    list_display = ["round", "threshold", "key_generated_at", "designated_by", "designated_at"]
+    fields = ["round", "threshold", "key_generated_at", "designated_by", "designated_at"]
+
+
+@admin.register(OpeningOfficial)
+class OpeningOfficialAdmin(ReadOnlyAdmin):
+    # No sealed share, no custody key, no held share: nothing readable, nothing to gain.
+    list_display = ["custody", "user", "share_index", "enrolled_at", "presented_at"]
+    fields = ["custody", "user", "share_index", "enrolled_at", "presented_at"]
+
+
+@admin.register(CeremonyEvent)
+class CeremonyEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "round", "kind", "user", "note"]
+    list_filter = ["kind"]
+    fields = ["at", "round", "kind", "user", "note"]
 
 
 @admin.register(DecryptionAudit)

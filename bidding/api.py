@@ -137,9 +137,15 @@ class ReceiptSerializer(serializers.Serializer):
     format = serializers.CharField()
     content = ReceiptContentSerializer()
     server_time = serializers.CharField()
-    salt = serializers.CharField()
+    salt = serializers.CharField(help_text='"sealed" when the platform cannot show it')
     hash = serializers.CharField()
     log = ReceiptLogSerializer(required=False)
+    sealed = serializers.BooleanField(
+        required=False,
+        help_text="Present on the platform's record of a stored version: true before the "
+        'opening (price, capacity and salt read "sealed"), false after it.',
+    )
+    ciphertext_sha256 = serializers.CharField(required=False)
 
 
 class SubmitResponseSerializer(serializers.Serializer):
@@ -358,7 +364,8 @@ class ReceiptView(APIView):
 
     @extend_schema(
         responses=ReceiptSerializer,
-        summary="The full receipt of one of your bid versions (decrypts; audited)",
+        summary="The platform's record of one of your bid versions' receipt (sealed "
+        "before the opening; the full receipt is the one returned at submission)",
     )
     def get(self, request: Request, version_id: int) -> Response:
         version = selectors.bid_version_get_for_user(user=request.user, version_id=version_id)

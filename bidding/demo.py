@@ -5,9 +5,12 @@ results at once; this module takes it from creation to "bids opened", ``contract
 awards it and draws up contracts, ``reports.demo`` publishes the award-result PDF (the
 loader runs them in app order, in one transaction).
 
-Every hospital declares its demand, the demo manufacturers seal their bids (encrypted
-under the configured master key: the development demo key unless JICAI_MASTER_KEY is
-set) and the bids are opened. The services check the clock (bids only before the
+Every hospital declares its demand, the demo manufacturers seal their bids (to the
+round's opening key, held 2 of 3 by the demo opening officials ``opener1`` to ``opener3``,
+whose passphrases are public: ``DEMO_OFFICIALS``, README "Opening ceremony") and the bids
+are opened by a ceremony of ``opener1`` and ``opener2``. The draft demo rounds get the
+same three officials, so a newcomer can take them through bidding and run the ceremony.
+The services check the clock (bids only before the
 deadline, the opening only after it), so the round is created with a timetable from now
 and, demo only, its bid deadline and opening time are then moved into the just-passed
 minutes by a plain UPDATE, as ``tests/browser/helpers.move_past_opening`` does; the
@@ -22,11 +25,13 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import TextIO
 
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts.demo import demo_hospitals, organization_for
+from accounts.demo import DEMO_PASSWORD, demo_hospitals, organization_for
 from accounts.models import Organization, User
-from bidding.services import bid_submit, round_open_bids
+from bidding.models import RoundCustody
+from bidding.services import bid_submit, ceremony_present, custody_designate, official_enroll
 from catalog.models import Product
 from procurement.demo import DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
@@ -40,6 +45,8 @@ from procurement.services import (
 
 D = Decimal
 AWARDED_ROUND = "DEMO-2026-A1"
+# Sealed, bidding closed, opening time passed: waiting for two officials' ceremony.
+CEREMONY_ROUND = "DEMO-2026-B1"
 AWARDED_ITEMS = ("D-ATV-OS", "D-CLO-OS", "D-AMB-INJ", "D-AML-OS")
 
 # Yearly demand of a grade-3 hospital per item (representative specification); grade 2
@@ -72,6 +79,42 @@ BIDS = [
 ]
 ANNUAL_CAPACITY = 50_000_000
 
+# The demo opening officials (users of the procurement office) and their passphrases:
+# public, for the demo only. Any 2 of the 3 open a round.
+DEMO_OFFICIALS = (
+    ("opener1", "opener1-demo-passphrase"),
+    ("opener2", "opener2-demo-passphrase"),
+    ("opener3", "opener3-demo-passphrase"),
+)
+DEMO_THRESHOLD = 2
+DRAFT_ROUNDS = ("DEMO-2026-D1", "DEMO-2026-C1")
+
+
+def demo_officials() -> list[User]:
+    """The three demo opening officials, users of the procurement office (idempotent)."""
+    office = _user("office")
+    password = make_password(DEMO_PASSWORD)
+    officials = []
+    for username, _passphrase in DEMO_OFFICIALS:
+        user, _ = User.objects.get_or_create(
+            username=username,
+            defaults={"organization": office.organization, "password": password},
+        )
+        officials.append(user)
+    return officials
+
+
+def give_demo_officials(round_: Round) -> None:
+    """Designate the demo officials for ``round_`` (2 of 3) and set their passphrases."""
+    if RoundCustody.objects.filter(round=round_).exists():
+        return
+    officials = demo_officials()
+    custody_designate(
+        round_=round_, officials=officials, threshold=DEMO_THRESHOLD, by=_user("office")
+    )
+    for user, (_username, passphrase) in zip(officials, DEMO_OFFICIALS, strict=True):
+        official_enroll(round_=round_, user=user, passphrase=passphrase)
+
 
 def demand_of(hospital: Organization, serial: int) -> list[DemandLine]:
     share = GRADE_SHARE.get(hospital.hospital_grade or 1, D("0.3")) * (1 + D(serial) / 100)
@@ -101,6 +144,7 @@ def _declare_and_bid(round_: Round, hospitals: Iterable[Organization] | None = N
             by=hospital.users.order_by("pk").first(),  # type: ignore[arg-type]
         )
     round_close_demand(round_=round_, by=office)
+    give_demo_officials(round_)
     round_open_bidding(round_=round_, by=office)
     round_.refresh_from_db()
     for username, approval_number, price in BIDS:
@@ -128,8 +172,31 @@ def _move_past_the_opening(round_: Round) -> None:
     )
 
 
+def _load_ceremony_round(stdout: TextIO) -> None:
+    """A round whose bids are sealed and whose opening time has come: a newcomer opens it
+    at its ceremony as ``opener1`` and ``opener2`` (README, "The opening ceremony")."""
+    if Round.objects.filter(code=CEREMONY_ROUND).exists():
+        return
+    round_ = _create_round(
+        code=CEREMONY_ROUND,
+        name="2026年演示药品集中带量采购（待开标）",
+        name_en="2026 demo drug volume-based procurement (awaiting its opening ceremony)",
+        kind=Round.Kind.DRUGS,
+        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+        prices={code: DRUG_PRICES[code] for code in AWARDED_ITEMS},
+    )
+    _declare_and_bid(round_)
+    _move_past_the_opening(round_)
+    stdout.write(f"bidding: {CEREMONY_ROUND} sealed, waiting for its opening ceremony\n")
+
+
 def load(*, stdout: TextIO) -> None:
     if Round.objects.filter(code=AWARDED_ROUND).exists():
+        for code in DRAFT_ROUNDS:
+            draft = Round.objects.filter(code=code).first()
+            if draft is not None:
+                give_demo_officials(draft)
+        _load_ceremony_round(stdout)
         stdout.write(f"bidding: {AWARDED_ROUND} already loaded\n")
         return
     round_ = _create_round(
@@ -143,7 +210,17 @@ def load(*, stdout: TextIO) -> None:
     _declare_and_bid(round_)
     _move_past_the_opening(round_)
     round_.refresh_from_db()
-    opening = round_open_bids(round_=round_, by=_user("office"))
+    officials = demo_officials()
+    ceremony_present(round_=round_, user=officials[0], passphrase=DEMO_OFFICIALS[0][1])
+    opening = ceremony_present(
+        round_=round_, user=officials[1], passphrase=DEMO_OFFICIALS[1][1]
+    ).opening
+    assert opening is not None
+    for code in DRAFT_ROUNDS:
+        draft = Round.objects.filter(code=code).first()
+        if draft is not None:
+            give_demo_officials(draft)
     stdout.write(
         f"bidding: {AWARDED_ROUND} demand declared, {opening.bid_count} bids sealed and opened\n"
     )
+    _load_ceremony_round(stdout)

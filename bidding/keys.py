@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from bidding import sealing
-from bidding.models import RoundKey
+from bidding import custody, sealing
+from bidding.models import BidVersion, OpeningOfficial, RoundCustody, RoundKey
 from procurement.models import Round
 
 
@@ -20,8 +24,32 @@ def master_key_is_demo() -> bool:
     return bool(getattr(settings, "JICAI_DEMO_MASTER_KEY", None) == settings.JICAI_MASTER_KEY)
 
 
+logger = logging.getLogger("bidding.services")
+
+
+class MissingRoundKeyError(sealing.SealingError):
+    """A round that already has sealed bids has no key: never silently replaced."""
+
+
+def stored_key_fingerprints() -> dict[str, set[str]]:
+    """Fingerprints of the master keys that wrapped stored keys, with their rounds' codes."""
+    found: dict[str, set[str]] = {}
+    for fingerprint, code in RoundKey.objects.values_list("master_key_fingerprint", "round__code"):
+        found.setdefault(fingerprint, set()).add(code)
+    officials = OpeningOfficial.objects.exclude(master_key_fingerprint="")
+    for fingerprint, code in officials.values_list(
+        "master_key_fingerprint", "custody__round__code"
+    ):
+        found.setdefault(fingerprint, set()).add(code)
+    return found
+
+
 def round_key_ensure(*, round_: Round) -> bytes:
     """The round's data key, created (and stored wrapped) on first use.
+
+    Only for a round without any sealed bid: if the round has bids but its key row is
+    gone, a new key would make every earlier bid unopenable (reported as tampered), so
+    that is an error (``MissingRoundKeyError``), never a silent new key.
 
     Bid transactions hold the round row only in share mode, so two first bids of a round
     may race here: the one-to-one constraint lets exactly one key in, and the other
@@ -30,6 +58,11 @@ def round_key_ensure(*, round_: Round) -> bytes:
     stored = RoundKey.objects.filter(round=round_).first()
     key = master_key()
     if stored is None:
+        if BidVersion.objects.filter(bid__round=round_).exists():
+            raise MissingRoundKeyError(
+                f"round {round_.code} has sealed bids but its key is missing: restore the "
+                "round's key row from a backup; no new key is created"
+            )
         data_key = sealing.generate_key()
         try:
             with transaction.atomic():
@@ -83,4 +116,67 @@ def round_keys_rewrap(*, old_master_key: bytes, new_master_key: bytes) -> int:
             row.rewrapped_at = timezone.now()
             row.save(update_fields=["wrapped_key", "master_key_fingerprint", "rewrapped_at"])
             count += 1
+    return count + _officials_rewrap(old_master_key=old_master_key, new_master_key=new_master_key)
+
+
+def official_aad(official: OpeningOfficial, what: str) -> bytes:
+    """What a master-key-sealed record of an official is bound to (no moving it)."""
+    return f"jicai-custody/1|{what}|custody {official.custody_id}|user {official.user_id}".encode()
+
+
+def _officials_rewrap(*, old_master_key: bytes, new_master_key: bytes) -> int:
+    """Re-seal the officials' custody records (and any share held during a ceremony)."""
+    old_fp = sealing.key_fingerprint(old_master_key)
+    new_fp = sealing.key_fingerprint(new_master_key)
+    count = 0
+    pks = OpeningOfficial.objects.filter(master_key_fingerprint=old_fp).values_list("pk", flat=True)
+    for pk in pks:
+        with transaction.atomic():
+            row = OpeningOfficial.objects.select_for_update().get(pk=pk)
+            if row.master_key_fingerprint != old_fp:
+                continue
+            for field, what in (("custody_private_sealed", "private"), ("presented_share", "held")):
+                value = bytes(getattr(row, field))
+                if value:
+                    aad = official_aad(row, what)
+                    inner = custody.master_open(sealed=value, master_key=old_master_key, aad=aad)
+                    setattr(
+                        row,
+                        field,
+                        custody.master_seal(data=inner, master_key=new_master_key, aad=aad),
+                    )
+            row.master_key_fingerprint = new_fp
+            row.save(
+                update_fields=[
+                    "custody_private_sealed",
+                    "presented_share",
+                    "master_key_fingerprint",
+                ]
+            )
+            count += 1
     return count
+
+
+def round_public_key(*, round_: Round) -> bytes:
+    """The key bids are sealed to; a clear refusal when the round has none (never a new one)."""
+    row = RoundCustody.objects.filter(round=round_).first()
+    if row is not None and row.has_key and len(bytes(row.public_key)) == custody.KEY_BYTES:
+        return bytes(row.public_key)
+    if BidVersion.objects.filter(bid__round=round_).exists():
+        logger.error("round %s: opening key missing although bids are sealed", round_.code)
+        raise ValidationError(
+            _(
+                "Round %(code)s cannot take bids at the moment: its sealing key is missing. "
+                "The procurement office must restore it; no bid was stored."
+            )
+            % {"code": round_.code},
+            code="round_key_missing",
+        )
+    raise ValidationError(
+        _(
+            "Round %(code)s cannot take bids yet: it has no opening key until all its "
+            "opening officials have set their passphrases."
+        )
+        % {"code": round_.code},
+        code="round_key_not_ready",
+    )

@@ -1,9 +1,9 @@
 """Sealed bids, their versions and receipts, round keys, the decryption audit, the opening.
 
 Before a round's opening no column here holds a price or a capacity in plain text: they
-live only inside ``BidVersion.ciphertext`` (AES-256-GCM under the round's data key, which
-is stored wrapped by the master key from the environment). ``OpenedBid`` holds the opened
-values, written by the opening itself.
+live only inside ``BidVersion.ciphertext`` (HPKE to the round's public key, whose private
+key exists only as the opening officials' k-of-n shares, ``RoundCustody``).
+``OpenedBid`` holds the opened values, written by the opening itself.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from procurement.models import Round, RoundItem
 
 
 class RoundKey(models.Model):
-    """A round's data key, wrapped (AES key wrap) by the master key; never stored in clear."""
+    """A round's data key, wrapped (AES key wrap) by the master key; never stored in clear.
+
+    Rounds sealed before k-of-n opening keys only: new rounds use ``RoundCustody``."""
 
     round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="sealing_key")
     wrapped_key = models.BinaryField(_("wrapped data key"))
@@ -35,6 +37,129 @@ class RoundKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id} ({self.master_key_fingerprint})"
+
+
+class RoundCustody(models.Model):
+    """A round's opening key (issue 13): its public key seals the bids; its private key
+    exists only as k-of-n shares held by the round's opening officials (开标人)."""
+
+    round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="custody")
+    threshold = models.PositiveSmallIntegerField(_("shares needed to open (k)"))
+    public_key = models.BinaryField(_("round public key (X25519)"), default=b"", blank=True)
+    key_generated_at = models.DateTimeField(_("key generated at"), null=True, blank=True)
+    designated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("designated by"),
+    )
+    designated_at = models.DateTimeField(_("designated at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("round opening key")
+        verbose_name_plural = _("round opening keys")
+        constraints = [
+            models.CheckConstraint(condition=Q(threshold__gte=2), name="custody_threshold_ge_2"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id} ({self.threshold} of n)"
+
+    @property
+    def has_key(self) -> bool:
+        return self.key_generated_at is not None
+
+
+class OpeningOfficial(models.Model):
+    """One opening official of a round and what the database keeps for them: their custody
+    public key, their custody private key sealed under their passphrase (scrypt) and then
+    the master key, and their share of the round's private key sealed (HPKE) to that
+    custody key. During a ceremony, a presented share is held sealed under the master key
+    until the k-th official presents; it is erased when the bids are opened."""
+
+    custody = models.ForeignKey(RoundCustody, on_delete=models.PROTECT, related_name="officials")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="opening_duties",
+        verbose_name=_("official"),
+    )
+    share_index = models.PositiveSmallIntegerField(_("share number"))
+    custody_public_key = models.BinaryField(default=b"", blank=True)
+    custody_private_sealed = models.BinaryField(default=b"", blank=True)
+    master_key_fingerprint = models.CharField(
+        _("master key fingerprint"), max_length=16, blank=True
+    )
+    enrolled_at = models.DateTimeField(_("passphrase set at"), null=True, blank=True)
+    sealed_share = models.BinaryField(default=b"", blank=True)
+    presented_share = models.BinaryField(default=b"", blank=True)
+    presented_at = models.DateTimeField(_("presented at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["custody", "share_index"]
+        verbose_name = _("opening official")
+        verbose_name_plural = _("opening officials")
+        constraints = [
+            models.UniqueConstraint(fields=["custody", "user"], name="official_once_per_round"),
+            models.UniqueConstraint(
+                fields=["custody", "share_index"], name="official_share_index_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"official {self.user_id} of custody {self.custody_id}"
+
+
+class CeremonyEventQuerySet(models.QuerySet["CeremonyEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("the ceremony log is append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the ceremony log is append-only")
+
+
+class CeremonyEvent(models.Model):
+    """Append-only record of the opening key's life: designation, passphrases set, key
+    generation, every presentation (refused ones too) and the opening."""
+
+    class Kind(models.TextChoices):
+        DESIGNATED = "designated", _("Opening officials designated")
+        ENROLLED = "enrolled", _("Official set a passphrase and received a share")
+        KEY_GENERATED = "key_generated", _("Round key generated, split and destroyed")
+        PRESENTED = "presented", _("Official presented a share")
+        REFUSED = "refused", _("Presentation refused: wrong passphrase")
+        OPENED = "opened", _("Key rebuilt in memory, bids opened, key discarded")
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="ceremony_events")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    kind = models.CharField(_("event"), max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = CeremonyEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("ceremony event")
+        verbose_name_plural = _("ceremony log")
+
+    def __str__(self) -> str:
+        return f"{self.round_id} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("the ceremony log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the ceremony log is append-only")
 
 
 class Bid(models.Model):
@@ -126,7 +251,8 @@ class BidVersion(models.Model):
         related_name="bid_versions",
         verbose_name=_("product"),
     )
-    # AES-256-GCM of the canonical sealed terms (price, capacity, receipt salt).
+    # HPKE (to the round's public key) of the padded sealed terms (price, capacity, receipt
+    # salt); ``nonce`` is empty (it was the AES-GCM nonce of rounds sealed before).
     nonce = models.BinaryField(_("nonce"))
     ciphertext = models.BinaryField(_("ciphertext"))
     receipt_hash = models.CharField(_("receipt hash"), max_length=64, unique=True)
@@ -230,6 +356,7 @@ class Opening(models.Model):
     class Trigger(models.TextChoices):
         OFFICE = "office", _("Opened by the procurement office")
         SCHEDULE = "schedule", _("Opened on schedule")
+        CEREMONY = "ceremony", _("Opened at the opening ceremony by its officials")
 
     round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="opening")
     opened_at = models.DateTimeField(_("opened at"))

@@ -4,16 +4,18 @@ Pure Python on the ``cryptography`` package; imports nothing from Django, so it 
 without a database and a manufacturer can run the receipt check on its own machine
 (``python -m bidding.verify_receipt receipt.json``).
 
-Key hierarchy (docs/sealed-bidding.md):
+Sealing (docs/sealed-bidding.md):
 
-* the **master key** (32 random bytes, base64 in ``JICAI_MASTER_KEY``) never touches the
-  database; it only wraps
-* one **round data key** per round (32 random bytes, AES-256), stored wrapped with AES key
-  wrap (RFC 3394); the data key
-* encrypts each bid version's sealed payload (price, capacity and the receipt salt) with
-  AES-256-GCM under a fresh 96-bit nonce. The associated data binds the ciphertext to its
-  round, bid, version, manufacturer, item, specification and product, so a ciphertext
-  copied onto another row (or a row whose product was changed) fails authentication.
+* each bid version's sealed payload (price, capacity and the receipt salt), padded to a
+  fixed size, is encrypted with HPKE (RFC 9180; ``bidding.custody``) to its **round's
+  public key**. The round's private key exists only while the opening officials rebuild it
+  from k of their n shares at the opening ceremony; nobody, the server included, holds it
+  during bidding. The HPKE ``info`` binds the ciphertext to its round, bid, version,
+  manufacturer, item, specification and product, so a ciphertext copied onto another row
+  (or a row whose product was changed) fails authentication;
+* the **master key** (``JICAI_MASTER_KEY``) no longer seals bids: it is the outer layer of
+  the officials' custody records (``bidding.custody.master_seal``) and still wraps the data
+  keys of rounds sealed before (``wrap_key``, rotation).
 
 A receipt is SHA-256 over the canonical receipt document: the canonical bid content (price
 and capacity included), the server timestamp and a 128-bit random salt. The salt travels
@@ -33,19 +35,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
+from bidding import custody
+
 RECEIPT_FORMAT = "jicai-bid-receipt/1"
-PAYLOAD_FORMAT = "jicai-sealed-bid/1"
-AAD_FORMAT = "jicai-bid-aad/1"
+PAYLOAD_FORMAT = "jicai-sealed-bid/2"
+AAD_FORMAT = "jicai-bid-aad/2"
 KEY_BYTES = 32
-NONCE_BYTES = 12
 SALT_BYTES = 16
 PRICE_QUANTUM = Decimal("0.0001")
 MAX_PRICE = Decimal("9999999999.9999")  # DecimalField(max_digits=14, decimal_places=4)
 MAX_CAPACITY = 10**15
+# Every sealed payload is padded (PKCS#7, from ``cryptography``) to exactly this many bytes
+# before encryption, so every ciphertext has the same length whatever the price and the
+# capacity (issue 13, item 5). The longest possible payload (``MAX_PRICE``, ``MAX_CAPACITY``)
+# is 141 bytes; ``SealedTerms.to_bytes`` refuses one that would not fit.
+PADDED_PAYLOAD_BYTES = 160
 
 JsonScalar = str | int | None
 JsonDoc = Mapping[str, "JsonScalar | JsonDoc"]
@@ -191,6 +199,14 @@ class SealedTerms:
     salt: str  # hex, SALT_BYTES random bytes
 
     def to_bytes(self) -> bytes:
+        """The canonical payload, padded to exactly ``PADDED_PAYLOAD_BYTES`` bytes."""
+        body = self.canonical()
+        if len(body) >= PADDED_PAYLOAD_BYTES:
+            raise SealingError("the sealed payload is too long to pad")
+        padder = padding.PKCS7(PADDED_PAYLOAD_BYTES * 8).padder()
+        return padder.update(body) + padder.finalize()
+
+    def canonical(self) -> bytes:
         return canonical_json(
             {
                 "format": PAYLOAD_FORMAT,
@@ -204,8 +220,12 @@ class SealedTerms:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SealedTerms:
+        if len(data) != PADDED_PAYLOAD_BYTES:
+            raise SealingError("the sealed payload has the wrong length")
         try:
-            doc = json.loads(data.decode("utf-8"))
+            unpadder = padding.PKCS7(PADDED_PAYLOAD_BYTES * 8).unpadder()
+            body = unpadder.update(data) + unpadder.finalize()
+            doc = json.loads(body.decode("utf-8"))
             if doc.get("format") != PAYLOAD_FORMAT:
                 raise SealingError("unknown sealed payload format")
             price = doc["unit_price"]
@@ -223,29 +243,27 @@ def new_salt() -> str:
     return os.urandom(SALT_BYTES).hex()
 
 
-@dataclass(frozen=True)
-class Sealed:
-    nonce: bytes
-    ciphertext: bytes
+SEALED_BID_BYTES = PADDED_PAYLOAD_BYTES + custody.HPKE_OVERHEAD  # 208, every bid
 
 
-def seal(*, terms: SealedTerms, identity: BidIdentity, data_key: bytes) -> Sealed:
-    """Encrypt ``terms`` with AES-256-GCM, binding ``identity`` as associated data."""
-    nonce = os.urandom(NONCE_BYTES)
-    ciphertext = AESGCM(data_key).encrypt(nonce, terms.to_bytes(), identity.associated_data())
-    return Sealed(nonce=nonce, ciphertext=ciphertext)
+def seal(*, terms: SealedTerms, identity: BidIdentity, public_key: bytes) -> bytes:
+    """HPKE-seal the padded ``terms`` to the round's public key (X25519), binding
+    ``identity`` as the HPKE ``info``: the ciphertext opens only under that identity."""
+    return custody.hpke_seal(
+        plaintext=terms.to_bytes(), public_key=public_key, info=identity.associated_data()
+    )
 
 
-def unseal(*, sealed: Sealed, identity: BidIdentity, data_key: bytes) -> SealedTerms:
+def unseal(
+    *, ciphertext: bytes, identity: BidIdentity, private_key: X25519PrivateKey
+) -> SealedTerms:
     """Decrypt and authenticate; a moved, altered or foreign ciphertext raises UnsealError."""
     try:
-        plaintext = AESGCM(data_key).decrypt(
-            sealed.nonce, sealed.ciphertext, identity.associated_data()
+        plaintext = custody.hpke_open(
+            ciphertext=ciphertext, private_key=private_key, info=identity.associated_data()
         )
-    except InvalidTag as exc:
+    except custody.CustodyError as exc:
         raise UnsealError("the sealed bid failed authentication") from exc
-    except ValueError as exc:  # wrong nonce length, key length
-        raise UnsealError("the sealed bid is malformed") from exc
     return SealedTerms.from_bytes(plaintext)
 
 

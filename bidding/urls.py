@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from bidding import views
+from bidding import ceremony_views, views
 
 app_name = "bidding"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("rounds/<str:code>/my-bids/", views.round_bids, name="round-bids"),
     path("rounds/<str:code>/status/", views.submission_status, name="round-status"),
     path("rounds/<str:code>/open/", views.open_bids, name="open"),
+    path("rounds/<str:code>/ceremony/", ceremony_views.ceremony, name="ceremony"),
     path("rounds/<str:code>/opening/", views.opening, name="opening"),
     path("rounds/<str:code>/opening.csv", views.opening_csv, name="opening-csv"),
     path("rounds/<str:code>/log/", views.log_inclusion_page, name="log"),

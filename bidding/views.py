@@ -28,12 +28,12 @@ from bidding.forms import BidSheet
 from bidding.keys import master_key_is_demo
 from bidding.models import Bid, DecryptionAudit, OpenedBid, Opening
 from bidding.services import (
+    BidReceipt,
     bid_sheet_submit,
     bid_sheet_unseal,
     bid_terms_unseal,
     bid_version_receipt,
     bid_withdraw,
-    round_open_bids,
     tampered_bid_decide,
 )
 from bidding.services.log import log_head_published, log_inclusion, log_position_of
@@ -120,12 +120,7 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
     except ValidationError as exc:
         context["service_errors"] = _errors(exc)
         return render(request, "bidding/sheet.html", context, status=422)
-    messages.success(
-        request,
-        _("%(count)s bid(s) sealed. Keep your receipts: they prove what you submitted.")
-        % {"count": len(receipts)},
-    )
-    return redirect("bidding:round-bids", code=round_.code)
+    return _sealed_page(request, round_, receipts)
 
 
 @manufacturer_required
@@ -185,7 +180,30 @@ def bid_withdraw_view(request: HttpRequest, bid_id: int) -> HttpResponse:
             messages.error(request, message)
         return redirect("bidding:bid-detail", bid_id=bid.pk)
     messages.success(request, _("Your bid is withdrawn. The withdrawal has its own receipt."))
-    return redirect("bidding:receipt", version_id=receipt.version.pk)
+    return _sealed_page(request, bid.round, [receipt])
+
+
+def _sealed_page(request: HttpRequest, round_: Round, receipts: list[BidReceipt]) -> HttpResponse:
+    """The full receipts, terms included, handed over at submission: the only moment the
+    server can show them (it cannot decrypt a sealed bid afterwards). Each downloads as
+    the JSON that ``python -m bidding.verify_receipt`` checks."""
+    rows = []
+    for receipt in receipts:
+        version = receipt.version
+        body = json.dumps(receipt.document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        rows.append(
+            {
+                "receipt": receipt,
+                "version": version,
+                "bid": version.bid,
+                "content": receipt.document["content"],
+                "json": body,
+                "filename": f"receipt-{round_.code}-bid{version.bid_id}-v{version.number}.json",
+            }
+        )
+    response = render(request, "bidding/sealed.html", {"round": round_, "rows": rows})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @manufacturer_required
@@ -202,6 +220,7 @@ def receipt(request: HttpRequest, version_id: int) -> HttpResponse:
         {
             "version": version,
             "bid": version.bid,
+            "sealed": bool(document.get("sealed")),
             "document": document,
             "content": document["content"],
             "document_json": json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True),
@@ -255,21 +274,9 @@ def submission_status(request: HttpRequest, code: str) -> HttpResponse:
 @office_required
 @require_POST
 def open_bids(request: HttpRequest, code: str) -> HttpResponse:
+    """The former "open bids" button: the opening is the ceremony now (k officials)."""
     round_ = _office_round(request, code)
-    try:
-        opening = round_open_bids(round_=round_, by=_user(request))
-    except ValidationError as exc:
-        for message in _errors(exc):
-            messages.error(request, message)
-        return redirect("bidding:round-status", code=round_.code)
-    if opening.tampered_count:
-        messages.warning(
-            request,
-            _("%(count)s bid(s) failed the integrity check and are reported as tampered.")
-            % {"count": opening.tampered_count},
-        )
-    messages.success(request, _("The bids are opened; the opening record is public."))
-    return redirect("bidding:opening", code=round_.code)
+    return redirect("bidding:ceremony", code=round_.code)
 
 
 # --- public -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -79,6 +80,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reporter.write_line(
                 f"deselected {len(deselected)} tests needing: {'; '.join(sorted(reasons))}"
             )
+
+
+@pytest.fixture(autouse=True)
+def _rounds_get_opening_officials(settings: Any) -> Iterator[None]:
+    """Every round that opens for bidding gets three test officials (2 of 3) and so a real
+    k-of-n opening key (tests/ceremony.py); scrypt is cheaper than in production."""
+    from procurement.signals import round_published
+    from tests.ceremony import on_round_published
+
+    settings.JICAI_SCRYPT_LOG2_N = 10
+    round_published.connect(on_round_published, dispatch_uid="tests-opening-officials")
+    yield
+    round_published.disconnect(dispatch_uid="tests-opening-officials")
 
 
 @pytest.fixture(autouse=True)

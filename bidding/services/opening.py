@@ -8,6 +8,7 @@ import datetime
 import logging
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +17,6 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from bidding import sealing
-from bidding.keys import round_key_get
 from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
 from bidding.services.deadline import _lock_round, _when
 from bidding.services.log import LogAudit, log_audit
@@ -43,17 +43,17 @@ class _Judgement:
 
 
 @sensitive_variables()  # no price in a traceback's local variables
-def _judge(*, version: BidVersion, data_key: bytes | None, ceiling: Ceiling | None) -> _Judgement:
+def _judge(
+    *, version: BidVersion, private_key: X25519PrivateKey, ceiling: Ceiling | None
+) -> _Judgement:
     """Decrypt, check the receipt, judge validity. Tampering is reported, never hidden."""
     R = OpenedBid.Reason
-    if data_key is None:
-        return _Judgement(OpenedBid.Validity.TAMPERED, [R.CIPHERTEXT_FAILED], None)
     try:
         # The opening's audit entries are written in bulk by the caller, before this.
         terms = sealing.unseal(
-            sealed=sealing.Sealed(nonce=bytes(version.nonce), ciphertext=bytes(version.ciphertext)),
+            ciphertext=bytes(version.ciphertext),
             identity=_version_identity(version),
-            data_key=data_key,
+            private_key=private_key,
         )
     except sealing.SealingError:
         logger.warning(
@@ -85,19 +85,24 @@ def _judge(*, version: BidVersion, data_key: bytes | None, ceiling: Ceiling | No
     return _Judgement(validity, [str(r) for r in reasons], terms)
 
 
+@sensitive_variables()  # no key in a traceback's local variables
 def round_open_bids(
     *,
     round_: Round,
     by: User | None,
+    private_key: X25519PrivateKey,
     trigger: str = Opening.Trigger.OFFICE,
     now: datetime.datetime | None = None,
 ) -> Opening:
     """Open every latest, non-withdrawn bid of ``round_`` in public (latest and withdrawn
     as the round's bid log says; every bid with a log finding is opened as tampered).
 
-    At or after ``opening_at`` only. Closes bidding first if the deadline sweep has not yet
-    run. Decrypts each bid (audited), checks its receipt, computes the unit comparable
-    price with the round's frozen rule set, judges validity, stores the opening record,
+    ``private_key`` is the round's private key, rebuilt in memory from k officials' shares
+    by the opening ceremony (``bidding.services.ceremony.ceremony_present``); it is only
+    passed down, never stored. At or after ``opening_at`` only. Closes bidding first if
+    the deadline sweep has not yet run. Decrypts each bid (audited), checks its receipt,
+    computes the unit comparable price with the round's frozen rule set,
+    judges validity, stores the opening record,
     locks the bids and moves the round to "bids opened" — all in one transaction, under
     the round row lock, so a second opening (a double click, the scheduled check) waits
     and then finds the round already opened.
@@ -106,7 +111,7 @@ def round_open_bids(
     with transaction.atomic():
         locked = _lock_round(round_.pk, exclusive=True)
         _require_openable(locked, by=by, now=now)
-        record = _OpeningInputs.of(locked)  # the bid log is checked here, before decrypting
+        record = _OpeningInputs.of(locked, private_key)  # the bid log is checked first
         opening = Opening.objects.create(
             round=locked,
             opened_at=now,
@@ -178,7 +183,7 @@ def _require_openable(locked: Round, *, by: User | None, now: datetime.datetime)
 class _OpeningInputs:
     """What the opening reads, in a few queries (bounded by the round's bids)."""
 
-    data_key: bytes | None
+    private_key: X25519PrivateKey
     coefficients: ComparablePriceCoefficients
     ceilings: dict[tuple[int, int], Ceiling]
     representatives: dict[int, Specification]
@@ -189,7 +194,7 @@ class _OpeningInputs:
     disqualified: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, locked: Round) -> _OpeningInputs:
+    def of(cls, locked: Round, private_key: X25519PrivateKey) -> _OpeningInputs:
         # Every bid, whatever its status column says: which version counts, and whether a
         # bid is withdrawn, comes from the bid log, checked before anything is decrypted.
         bids = list(
@@ -203,7 +208,7 @@ class _OpeningInputs:
             versions=BidVersion.objects.filter(bid__round=locked).select_related("product"),
         )
         inputs = cls(
-            data_key=round_key_get(round_=locked),
+            private_key=private_key,
             coefficients=ComparablePriceCoefficients.from_parameters(
                 locked.rule_set.parameters.get("comparable_price") or {}
             ),
@@ -239,7 +244,7 @@ def _opened_bid(
     """One bid opened: decrypted, judged, priced on the item's representative spec."""
     version.bid = bid
     ceiling = record.ceilings.get((bid.round_item_id, bid.specification_id))
-    judgement = _judge(version=version, data_key=record.data_key, ceiling=ceiling)
+    judgement = _judge(version=version, private_key=record.private_key, ceiling=ceiling)
     if bid.pk in record.disqualified and judgement.validity != OpenedBid.Validity.TAMPERED:
         judgement.validity = OpenedBid.Validity.INVALID
         judgement.reasons.append(record.disqualified[bid.pk])
@@ -282,12 +287,14 @@ def _opened_bid(
 
 
 def opening_due_check(*, now: datetime.datetime) -> int:
-    """Open the bids of rounds whose opening time has come (Celery beat; idempotent).
+    """Close bidding of rounds whose opening time has come (Celery beat; idempotent).
 
-    A round already opened (by the office, or by an earlier sweep) has an ``Opening`` and
-    is skipped; two sweeps racing serialize on the round row lock in ``round_open_bids``.
+    The bids themselves are opened only by the opening ceremony, when k officials have
+    presented their shares (``bidding.services.ceremony``): no task can open them, since
+    no task ever holds the round's private key. Returns how many rounds now wait for
+    their ceremony.
     """
-    opened = 0
+    waiting = 0
     due = Round.objects.filter(
         status__in=[S.BIDDING_OPEN, S.BIDDING_CLOSED],
         opening_at__lte=now,
@@ -295,11 +302,15 @@ def opening_due_check(*, now: datetime.datetime) -> int:
         opening__isnull=True,
     ).values_list("pk", flat=True)
     for pk in due:
-        try:
-            round_open_bids(
-                round_=Round.objects.get(pk=pk), by=None, trigger=Opening.Trigger.SCHEDULE, now=now
-            )
-            opened += 1
-        except ValidationError:
-            pass  # opened or moved by someone else meanwhile
-    return opened
+        with transaction.atomic():
+            locked = _lock_round(pk, exclusive=True)
+            if locked.status == S.BIDDING_OPEN:
+                try:
+                    round_close_bidding(
+                        round_=locked, by=None, now=now, note="closed at the opening time"
+                    )
+                except ValidationError:
+                    continue  # moved by someone else meanwhile
+        logger.info("round %s: opening time reached, waiting for the ceremony", locked.code)
+        waiting += 1
+    return waiting

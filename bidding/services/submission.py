@@ -22,8 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Organization, User
-from bidding.keys import round_key_get
-from bidding.models import Bid, BidVersion, DecryptionAudit
+from bidding.models import Bid, BidVersion
 from bidding.services.deadline import _finish_before_deadline, _lock_round, _require_bidding_open
 from bidding.services.log import document_with_log, receipt_logged
 from bidding.services.terms import (
@@ -35,7 +34,7 @@ from bidding.services.terms import (
     bid_terms_validate,
     bid_warnings,
 )
-from bidding.services.versions import _decrypt, _receipt_document, _version_identity, _write_version
+from bidding.services.versions import _sealed_receipt, _write_version
 from catalog.models import Product, Specification
 from procurement.models import Ceiling, Round, RoundItem
 from qualification.selectors import bidder_qualified
@@ -59,8 +58,11 @@ def _replay(
 ) -> BidReceipt | None:
     """The stored answer to a repeated request with the same Idempotency-Key, if any.
 
-    The stored version is decrypted (audited) and compared with the repeated request: the
-    same request gets the original receipt, a different one with the same key is refused.
+    The repeated request is compared with what the server can read of the stored version
+    (bid, action, product): the same gets the original receipt's hash back (sealed: the
+    server cannot decrypt the terms to rebuild the full receipt), a different one with
+    the same key is refused. The terms themselves cannot be compared any more: the server
+    holds nothing that opens them before the ceremony (docs/sealed-bidding.md).
     """
     if not idempotency_key:
         return None
@@ -73,11 +75,7 @@ def _replay(
     )
     if version is None:
         return None
-    data_key = round_key_get(round_=version.bid.round)
-    assert data_key is not None  # a stored version implies its round key
-    terms = _decrypt(
-        version=version, data_key=data_key, by=by, purpose=DecryptionAudit.Purpose.IDEMPOTENT_REPLAY
-    )
+    del unit_price, annual_capacity  # sealed: not comparable (see above)
     same_target = (bid is not None and version.bid_id == bid.pk) or (
         bid is None
         and round_item is not None
@@ -87,11 +85,7 @@ def _replay(
     same_action = (action == BidVersion.Action.WITHDRAW) == (
         version.action == BidVersion.Action.WITHDRAW
     )
-    same_terms = (
-        version.product_id == getattr(product, "pk", None)
-        and terms.unit_price == unit_price
-        and terms.annual_capacity == annual_capacity
-    )
+    same_terms = version.product_id == getattr(product, "pk", None)
     if not (same_target and same_action and same_terms):
         raise ValidationError(
             _(
@@ -100,10 +94,11 @@ def _replay(
             ),
             code="idempotency_conflict",
         )
-    document = _receipt_document(
-        identity=_version_identity(version), terms=terms, server_time=version.server_time
+    return BidReceipt(
+        version=version,
+        document=document_with_log(_sealed_receipt(version), version),
+        replayed=True,
     )
-    return BidReceipt(version=version, document=document_with_log(document, version), replayed=True)
 
 
 def _existing_bid(

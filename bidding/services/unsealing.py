@@ -1,10 +1,9 @@
-"""Reading sealed terms for an allowed reader: every decryption is audited first.
+"""What a bidder can read of its own sealed bids (issue 13).
 
-Access checks are the selectors' job (``bid_get_for_user`` and the like); these services
-decrypt, and write a ``DecryptionAudit`` row per decrypted version before decrypting, so
-an attempt that fails authentication is on record too. A page that shows a bidder its own
-prices calls one of them once per page view; nothing that refreshes as the bidder types
-does.
+Before the opening the server cannot decrypt any bid: the round's private key exists only
+as the opening officials' shares. So a bidder's own pages show its bids as sealed (product,
+time and receipt hash, no terms) until the opening, and the terms from the public opening
+record after it. The full receipt, terms included, is handed over once, at submission.
 """
 
 from __future__ import annotations
@@ -12,51 +11,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.http import Http404
-from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Organization, User
-from bidding import sealing
-from bidding.keys import round_key_get
-from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid
+from bidding.models import Bid, BidVersion, OpenedBid
 from bidding.services.log import document_with_log
 from bidding.services.terms import BidTerms
-from bidding.services.versions import _decrypt, _receipt_document, _version_identity
+from bidding.services.versions import _sealed_receipt
 
 
-@sensitive_variables()  # no price in a traceback's local variables
-def bid_version_unseal(*, version: BidVersion, by: User | None, purpose: str) -> BidTerms:
-    """Decrypt one version for an allowed reader. Access checks are the selectors' job;
-    this records the decryption in the append-only audit log before decrypting, so an
-    attempt that fails authentication is on record too."""
-    data_key = round_key_get(round_=version.bid.round)
-    if data_key is None:
-        raise sealing.UnsealError("round key missing")
-    terms = _decrypt(version=version, data_key=data_key, by=by, purpose=purpose)
-    return BidTerms(
-        product=version.product, unit_price=terms.unit_price, annual_capacity=terms.annual_capacity
-    )
-
-
-@sensitive_variables()  # no price in a traceback's local variables
 def bid_version_receipt(*, version: BidVersion, by: User | None, purpose: str) -> dict[str, object]:
-    """Rebuild the full receipt document of a stored version (decrypts, audited)."""
-    data_key = round_key_get(round_=version.bid.round)
-    if data_key is None:
-        raise sealing.UnsealError("round key missing")
-    terms = _decrypt(version=version, data_key=data_key, by=by, purpose=purpose)
-    document = _receipt_document(
-        identity=_version_identity(version), terms=terms, server_time=version.server_time
-    )
+    """What the server can show of a stored version's receipt: sealed before the opening,
+    with the opened terms after it (the full, verifiable receipt was given at submission)."""
+    document = _sealed_receipt(version)
+    opened = OpenedBid.objects.filter(version=version).first()
+    if opened is not None:
+        content = dict(document["content"])  # type: ignore[call-overload]
+        content["unit_price"] = None if opened.unit_price is None else f"{opened.unit_price:.4f}"
+        content["annual_capacity"] = (
+            None if opened.annual_capacity is None else str(opened.annual_capacity)
+        )
+        document["content"] = content
+        document["sealed"] = False
     return document_with_log(document, version)
 
 
-@sensitive_variables()  # no price in a traceback's local variables
 def bid_terms_unseal(*, user: User, bid: Bid, purpose: str) -> BidTerms:
     """The current terms of the user's own bid (get the bid with ``bid_get_for_user``).
 
-    After the opening they come from the opening record (nothing is decrypted); before it
-    the counting version is decrypted for its owner only, and the decryption is audited
-    with ``purpose``. Another organization's bid is a 404, as for a missing one.
+    After the opening they come from the opening record; before it only the product is
+    known (the price and capacity are sealed: ``None``). Another organization's bid is a
+    404, as for a missing one.
     """
     if bid.manufacturer_id != _own_manufacturer_id(user):
         raise Http404("no such bid")
@@ -68,23 +52,18 @@ def bid_terms_unseal(*, user: User, bid: Bid, purpose: str) -> BidTerms:
             annual_capacity=opened.annual_capacity,
         )
     version = (
-        BidVersion.objects.select_related("product", "bid__round")
+        BidVersion.objects.select_related("product")
         .filter(bid=bid, number=bid.current_version)
         .get()
     )
-    return bid_version_unseal(version=version, by=user, purpose=purpose)
+    return BidTerms(product=version.product, unit_price=None, annual_capacity=None)
 
 
-@sensitive_variables()  # no price in a traceback's local variables
 def bid_sheet_unseal(*, user: User, bids: Iterable[Bid | None]) -> dict[int, BidTerms]:
-    """The current terms of the user's active bids shown on its bid sheet, by bid id.
-
-    Each is decrypted once, audited as a look at the bid sheet: called once per view of
-    the sheet (not by its inline check while the bidder types, which compares with the
-    terms the page carried).
-    """
+    """What the bid sheet shows of the user's active bids, by bid id (sealed terms: the
+    product only; a revision is entered afresh)."""
     return {
-        bid.pk: bid_terms_unseal(user=user, bid=bid, purpose=DecryptionAudit.Purpose.BID_SHEET)
+        bid.pk: bid_terms_unseal(user=user, bid=bid, purpose="bid_sheet")
         for bid in bids
         if bid is not None and bid.status == Bid.Status.ACTIVE
     }

@@ -7,6 +7,7 @@ No price and no capacity appear in any exception message or log line here.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 from decimal import Decimal
 
@@ -15,8 +16,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from bidding import sealing
-from bidding.keys import round_key_ensure
-from bidding.models import Bid, BidVersion, DecryptionAudit
+from bidding.keys import round_public_key
+from bidding.models import Bid, BidVersion
 from bidding.services.terms import BidReceipt, product_code, server_time_text
 from catalog.models import Product
 from procurement.models import Round
@@ -75,7 +76,7 @@ def _write_version(
     idempotency_key: str,
 ) -> BidReceipt:
     """Seal and store one version of ``bid``; the caller holds the round and bid locks."""
-    data_key = round_key_ensure(round_=round_)
+    public_key = round_public_key(round_=round_)  # a clear refusal if the round has none
     number = (
         BidVersion.objects.filter(bid=bid).order_by("-number").values_list("number", flat=True)
     ).first() or 0
@@ -84,7 +85,7 @@ def _write_version(
     terms = sealing.SealedTerms(
         unit_price=unit_price, annual_capacity=annual_capacity, salt=sealing.new_salt()
     )
-    sealed = sealing.seal(terms=terms, identity=identity, data_key=data_key)
+    ciphertext = sealing.seal(terms=terms, identity=identity, public_key=public_key)
     server_time = timezone.now()
     document = _receipt_document(identity=identity, terms=terms, server_time=server_time)
     version = BidVersion.objects.create(
@@ -92,8 +93,8 @@ def _write_version(
         number=number,
         action=action,
         product=product,
-        nonce=sealed.nonce,
-        ciphertext=sealed.ciphertext,
+        nonce=b"",
+        ciphertext=ciphertext,
         receipt_hash=str(document["hash"]),
         server_time=server_time,
         submitted_by=by,
@@ -109,20 +110,31 @@ def _write_version(
     return BidReceipt(version=version, document=document)
 
 
-@sensitive_variables()  # no price in a traceback's local variables
-def _decrypt(
-    *, version: BidVersion, data_key: bytes, by: User | None, purpose: str, note: str = ""
-) -> sealing.SealedTerms:
-    """Decrypt one version, recording the access first (the record stays if it fails)."""
-    DecryptionAudit.objects.create(
-        by=by,
-        organization=getattr(by, "organization", None),
-        bid_version=version,
-        purpose=purpose,
-        note=note,
-    )
-    return sealing.unseal(
-        sealed=sealing.Sealed(nonce=bytes(version.nonce), ciphertext=bytes(version.ciphertext)),
-        identity=_version_identity(version),
-        data_key=data_key,
-    )
+def _sealed_receipt(version: BidVersion) -> dict[str, object]:
+    """What the server can still say about a stored version before the opening: everything
+    on the receipt except the sealed terms and salt (it cannot read them), and the hash.
+
+    The full receipt (with the terms and the salt, which the hash covers) is handed to the
+    bidder once, at submission; it verifies offline (``python -m bidding.verify_receipt``).
+    """
+    identity = _version_identity(version)
+    return {
+        "format": sealing.RECEIPT_FORMAT,
+        "content": {
+            "round": identity.round_code,
+            "item": identity.item_code,
+            "specification": identity.specification_code,
+            "manufacturer": identity.manufacturer_code,
+            "product": identity.product_code,
+            "bid": identity.bid_id,
+            "version": identity.version,
+            "action": identity.action,
+            "unit_price": "sealed" if version.action != BidVersion.Action.WITHDRAW else None,
+            "annual_capacity": "sealed" if version.action != BidVersion.Action.WITHDRAW else None,
+        },
+        "server_time": server_time_text(version.server_time),
+        "salt": "sealed",
+        "hash": version.receipt_hash,
+        "sealed": True,
+        "ciphertext_sha256": hashlib.sha256(bytes(version.ciphertext)).hexdigest(),
+    }

@@ -48,8 +48,17 @@ def test_seed_demo_has_one_office_thirty_hospitals_in_five_provinces_and_twelve_
     assert hospitals.count() == 30
     assert hospitals.values("region").distinct().count() >= 5
     assert Organization.objects.filter(kind="manufacturer").count() == 12
-    for organization in Organization.objects.all():
+    for organization in Organization.objects.exclude(kind="office"):
         assert organization.users.count() == 1
+    # The office: its staff account and the three demo opening officials (2 of 3).
+    assert sorted(
+        Organization.objects.get(kind="office").users.values_list("username", flat=True)
+    ) == [
+        "office",
+        "opener1",
+        "opener2",
+        "opener3",
+    ]
     assert User.objects.get(username="office").check_password(DEMO_PASSWORD)
 
 

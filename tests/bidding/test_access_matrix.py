@@ -20,8 +20,9 @@ from django.urls import reverse
 
 from accounts.models import User
 from bidding.models import OpenedBid
-from bidding.services import bid_submit, round_open_bids
+from bidding.services import bid_submit
 from tests.bidding.conftest import World, build_world, past_opening
+from tests.ceremony import open_bids as round_open_bids
 from tests.factories import api_token_for
 
 PRICE = "1.9876"
@@ -108,7 +109,7 @@ PUBLIC_AFTER = {"opening record", "opening csv", "api opening"}
 
 def price_allowed(role: str, endpoint: str, opened: bool) -> bool:
     if not opened:
-        return role == "bidder" and endpoint in BIDDER_OWN
+        return False  # sealed to the round's k-of-n key: the bidder's own pages included
     if endpoint in PUBLIC_AFTER:
         return True
     if role == "superuser" and endpoint in {"admin opened bids", "admin opened bid"}:
@@ -118,7 +119,7 @@ def price_allowed(role: str, endpoint: str, opened: bool) -> bool:
 
 def capacity_allowed(role: str, endpoint: str, opened: bool) -> bool:
     if not opened:
-        return role == "bidder" and endpoint in BIDDER_OWN
+        return False
     if role == "superuser" and endpoint == "admin opened bid":
         return True
     return role == "bidder" and endpoint in BIDDER_OWN - {"bid sheet"}
@@ -152,9 +153,10 @@ def test_only_allowed_cells_see_prices_before_and_after_the_opening() -> None:
     before = _fetch_all(world, superuser, bid_id, version_id)
     assert _check(before, False, price_allowed, (PRICE,)) == []
     assert _check(before, False, capacity_allowed, CAPACITY_FORMS) == []
-    # The rival's own terms appear on the rival's own bid sheet only.
+    # Nor do the rival's own terms appear anywhere, not even to the rival: the full
+    # receipt was handed over once, at submission.
     rival_cells = [k for k, (_, body) in before.items() if RIVAL_PRICE in body]
-    assert rival_cells == [("rival", "bid sheet")]
+    assert rival_cells == []
     # A few refusals, spelled out: nobody learns that someone else's bid exists.
     assert before[("rival", "bid page")][0] == 404
     assert before[("rival", "receipt download")][0] == 404
@@ -193,7 +195,9 @@ def test_raw_sql_over_the_database_finds_no_plaintext_price_before_the_opening()
     _submit_both(world)
     client = Client()
     client.force_login(world.bidder)
-    assert PRICE in client.get(reverse("bidding:sheet", args=[world.round.code])).content.decode()
+    assert (
+        PRICE not in client.get(reverse("bidding:sheet", args=[world.round.code])).content.decode()
+    )
     needles = [
         PRICE,
         PRICE.replace(".", ""),

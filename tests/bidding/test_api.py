@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from bidding import sealing
 from bidding.models import Bid, BidVersion
-from bidding.services import round_open_bids
 from tests.bidding.conftest import World, move_clock, past_opening
+from tests.ceremony import open_bids as round_open_bids
 from tests.factories import api_token_for
 
 pytestmark = pytest.mark.django_db
@@ -64,9 +64,11 @@ def test_retried_submission_returns_the_same_receipt_and_one_bid(world: World) -
     assert again.json()["replayed"] is True
     assert again.json()["receipt"]["hash"] == body["receipt"]["hash"]
     assert Bid.objects.count() == 1 and BidVersion.objects.count() == 1
+    # The replay cannot rebuild the full receipt (the terms are sealed): it says so.
+    assert again.json()["receipt"]["content"]["unit_price"] == "sealed"
     conflict = client.post(
         reverse("api-bids"),
-        payload(world, unit_price="1.5000"),
+        payload(world, specification="40MG", product=world.bidder_40.pk),
         format="json",
         HTTP_IDEMPOTENCY_KEY="3f1c-retry",
     )
@@ -102,8 +104,10 @@ def test_revise_withdraw_and_list_own_bids_without_terms(world: World) -> None:
     withdrawn = client.post(reverse("api-bid-withdraw", args=[bid_id]), HTTP_IDEMPOTENCY_KEY="c")
     assert withdrawn.status_code == 201
     assert withdrawn.json()["receipt"]["content"]["action"] == "withdraw"
+    assert revised.json()["receipt"]["content"]["unit_price"] == "1.7000"  # at submission
     receipt = client.get(reverse("api-receipt", args=[revised.json()["receipt_id"]]))
-    assert receipt.json()["content"]["unit_price"] == "1.7000"
+    assert receipt.json()["content"]["unit_price"] == "sealed"  # afterwards: sealed
+    assert receipt.json()["hash"] == revised.json()["receipt"]["hash"]
 
 
 def test_above_ceiling_is_accepted_with_a_warning(world: World) -> None:

@@ -22,6 +22,7 @@ from bidding import sealing
 from procurement.models import Round
 from procurement.services import round_close_demand, round_open_bidding, round_open_demand
 from tests.bidding.conftest import move_clock
+from tests.ceremony import open_bids
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/bin/chromium"
@@ -75,9 +76,9 @@ def _bid(page: Page, base: str, username: str, price: str, capacity: str) -> dic
     page.screenshot(path=str(ARTIFACTS / f"{username}-confirm.png"), full_page=True)
     page.click("button[value=confirm]")
     page.wait_for_load_state("networkidle")
-    assert "bid(s) sealed" in page.content()
+    assert "1 bid sealed. Download its receipt now" in page.content()
     with page.expect_download() as download:
-        page.click("a[href$='/download/']")
+        page.click("a[download^='receipt-']")
     document = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert document["content"]["unit_price"] == price
     document["_confirmation"] = confirmation
@@ -113,9 +114,12 @@ def test_manufacturers_bid_office_opens_public_verifies(live_server, browser: Br
         opening_in=-datetime.timedelta(minutes=1),
     )
     office_page.goto(f"{base}/rounds/{CODE}/")
-    office_page.click("#bidding-round-panel button:has-text('Open bids')")
+    office_page.click("#bidding-round-panel a:has-text('Opening ceremony')")
     office_page.wait_for_load_state("networkidle")
-    assert "The bids are opened" in office_page.content()
+    assert "Opening officials" in office_page.content()
+    open_bids(round_=Round.objects.get(code=CODE), by=None)  # two officials present
+    office_page.goto(f"{base}/bidding/rounds/{CODE}/ceremony/")
+    assert "The bids of this round are opened" in office_page.content()
 
     public = _page(browser)
     public.goto(f"{base}/bidding/openings/")

@@ -12,8 +12,9 @@ from django.utils.translation import override
 
 from accounts.models import Organization
 from bidding.models import Bid, OpenedBid
-from bidding.services import bid_revise, bid_submit, round_open_bids
+from bidding.services import bid_revise, bid_submit
 from tests.bidding.conftest import make_consumable_round, past_opening, stent_product
+from tests.ceremony import open_bids as round_open_bids
 from tests.factories import user_of
 
 pytestmark = pytest.mark.django_db

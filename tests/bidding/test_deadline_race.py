@@ -121,22 +121,21 @@ def test_fifty_bids_racing_the_deadline(celery_worker: object) -> None:
     round_.refresh_from_db()
     assert round_.status == Round.Status.BIDDING_CLOSED
 
-    # The scheduled check, run by the real worker, opens every stored bid.
+    # The scheduled check, run by the real worker, cannot open the bids (no task ever
+    # holds the round key): the round waits for its ceremony, which then opens every one.
     from config.tasks import run_deadline_checks
+    from tests.ceremony import open_bids
 
     while timezone.now() < round_.opening_at:
         time.sleep(0.1)
-    # The sweep task ignores its result: wait for its effect instead.
     run_deadline_checks.delay()
-    waited_until = time.monotonic() + 120
-    while not Opening.objects.filter(round=round_).exists():
-        assert time.monotonic() < waited_until, "the worker did not open the round"
-        time.sleep(0.2)
-    run_deadline_checks.delay()  # a second beat: changes nothing
+    time.sleep(3)
+    assert not Opening.objects.filter(round=round_).exists()
+    open_bids(round_=round_, by=None)
+    run_deadline_checks.delay()  # a later beat: changes nothing
     time.sleep(2)
     assert Opening.objects.filter(round=round_).count() == 1
     opening = Opening.objects.get(round=round_)
-    assert opening.trigger == "schedule"
     assert opening.bid_count == len(accepted)
     assert opening.tampered_count == 0
     opened = OpenedBid.objects.filter(opening=opening)
@@ -152,7 +151,6 @@ def test_postgresql_refuses_to_rewrite_the_decryption_audit_log() -> None:
     from django.db import DatabaseError, transaction
 
     from bidding.models import DecryptionAudit
-    from bidding.services import bid_version_unseal
 
     world = build_world(code="AUDIT-1")
     receipt = bid_submit(
@@ -163,7 +161,7 @@ def test_postgresql_refuses_to_rewrite_the_decryption_audit_log() -> None:
         annual_capacity=10,
         by=world.bidder,
     )
-    bid_version_unseal(version=receipt.version, by=world.bidder, purpose="owner_view")
+    DecryptionAudit.objects.create(bid_version=receipt.version, by=world.office, purpose="opening")
     for statement in (
         "UPDATE bidding_decryptionaudit SET note = 'rewritten'",
         "DELETE FROM bidding_decryptionaudit",
@@ -181,10 +179,10 @@ def test_postgresql_refuses_to_rewrite_the_decryption_audit_log() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_first_bids_and_retries_never_duplicate() -> None:
     """Ten manufacturers send their first bid of a fresh round at the same instant, each
-    twice with the same Idempotency-Key (a client retrying before the first answer): one
-    round key, one bid and one version per manufacturer, and both answers carry the same
+    twice with the same Idempotency-Key (a client retrying before the first answer): the
+    one round key, one bid and one version per manufacturer, and both answers carry the same
     receipt."""
-    from bidding.models import RoundKey
+    from bidding.models import RoundCustody
 
     world = build_world(code="SAME-1")
     makers = [user_of(Organization.Kind.MANUFACTURER) for _ in range(10)]
@@ -217,7 +215,7 @@ def test_simultaneous_first_bids_and_retries_never_duplicate() -> None:
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert RoundKey.objects.filter(round=world.round).count() == 1
+    assert RoundCustody.objects.filter(round=world.round).count() == 1
     assert Bid.objects.filter(round=world.round).count() == 10
     assert BidVersion.objects.filter(bid__round=world.round).count() == 10
     for index in range(10):

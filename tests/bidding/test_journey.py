@@ -6,6 +6,7 @@ receipt against the published record."""
 from __future__ import annotations
 
 import datetime
+import html
 import json
 import uuid
 
@@ -35,7 +36,8 @@ def _signed_in(username: str) -> Client:
     return client
 
 
-def _bid_on_sheet(client: Client, product: Product, price: str, capacity: str) -> None:
+def _bid_on_sheet(client: Client, product: Product, price: str, capacity: str) -> dict:
+    """Bid on the sheet; the full receipt as the sealed page offers it for download."""
     round_ = Round.objects.get(code=CODE)
     round_item = round_.items.get(item=product.item)
     key = f"{round_item.pk}-{product.specification_id}"
@@ -49,13 +51,9 @@ def _bid_on_sheet(client: Client, product: Product, price: str, capacity: str) -
     assert review.status_code == 200, review.content.decode()[:2000]
     assert price in review.content.decode()
     done = client.post(url, {**data, "step": "confirm"})
-    assert done.status_code == 302
-
-
-def _download_receipt(client: Client, bid: Bid) -> dict:
-    version = bid.versions.order_by("-number").first()
-    assert version is not None
-    return json.loads(client.get(reverse("bidding:receipt-download", args=[version.pk])).content)
+    assert done.status_code == 200
+    embedded = done.content.decode().split('<pre class="receipt-json">')[1].split("</pre>")[0]
+    return json.loads(html.unescape(embedded))
 
 
 def test_two_manufacturers_bid_in_the_browser_one_through_the_api_and_all_verify() -> None:
@@ -73,8 +71,8 @@ def test_two_manufacturers_bid_in_the_browser_one_through_the_api_and_all_verify
     api_product = Product.objects.get(approval_number="国药准字H20193003")  # 40 mg, maker03
 
     _bid_on_sheet(qian, qian_product, "1.8800", "3000000")
-    _bid_on_sheet(lipitor, lipitor_product, "2.0500", "1500000")
-    _bid_on_sheet(qian, qian_product, "1.7600", "3200000")  # the revision
+    lipitor_receipt = _bid_on_sheet(lipitor, lipitor_product, "2.0500", "1500000")
+    qian_receipt = _bid_on_sheet(qian, qian_product, "1.7600", "3200000")  # the revision
 
     api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     maker03 = User.objects.get(username="maker03")
@@ -111,21 +109,32 @@ def test_two_manufacturers_bid_in_the_browser_one_through_the_api_and_all_verify
 
     # The demo data hold an awarded round with bids of its own: look in this round only.
     qian_bid = Bid.objects.get(round=round_, manufacturer__users__username="maker01")
-    lipitor_bid = Bid.objects.get(round=round_, manufacturer__users__username="maker08")
+    assert Bid.objects.filter(round=round_, manufacturer__users__username="maker08").exists()
     assert qian_bid.current_version == 2
     receipts = {
-        "maker01": _download_receipt(qian, qian_bid),
-        "maker08": _download_receipt(lipitor, lipitor_bid),
+        "maker01": qian_receipt,
+        "maker08": lipitor_receipt,
         "maker03": api_receipt,
     }
 
-    # The opening: the office opens at the opening time.
+    # The opening ceremony: two of the three demo officials present their passphrases.
     move_clock(
         round_,
         deadline_in=-datetime.timedelta(minutes=5),
         opening_in=-datetime.timedelta(minutes=1),
     )
-    opened = office_client.post(reverse("bidding:open", args=[CODE]))
+    ceremony = reverse("bidding:ceremony", args=[CODE])
+    assert office_client.post(reverse("bidding:open", args=[CODE]))["Location"] == ceremony
+    opener1, opener2 = _signed_in("opener1"), _signed_in("opener2")
+    wrong = opener1.post(ceremony, {"action": "present", "passphrase": "not my passphrase"})
+    assert wrong.status_code == 422
+    assert "This passphrase does not open your share." in wrong.content.decode()
+    first = opener1.post(ceremony, {"action": "present", "passphrase": "opener1-demo-passphrase"})
+    assert first["Location"] == ceremony
+    waiting = opener1.get(ceremony).content.decode()
+    assert "The opening waits: 1 more official must present their share." in waiting
+    assert not round_.bids.filter(opened__isnull=False).exists()
+    opened = opener2.post(ceremony, {"action": "present", "passphrase": "opener2-demo-passphrase"})
     assert opened["Location"] == reverse("bidding:opening", args=[CODE])
     record = Client(HTTP_ACCEPT_LANGUAGE="en").get(opened["Location"]).content.decode()
     for price in ("1.7600", "2.0500", "2.9000"):

@@ -4,6 +4,7 @@ withdrawal, submission status, the opening and the public record."""
 from __future__ import annotations
 
 import datetime
+import html
 import json
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from bidding import sealing
 from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid
 from bidding.services import bid_submit
 from tests.bidding.conftest import World, move_clock, past_opening
+from tests.ceremony import open_bids as round_open_bids
 
 pytestmark = pytest.mark.django_db
 
@@ -59,13 +61,17 @@ def test_review_shows_exactly_what_will_be_sealed_and_stores_nothing(world: Worl
     assert "judged invalid at the opening" in body  # above the ceiling: warned first
     assert not Bid.objects.exists()
     response = client.post(url, sheet_data(world, price="2.5000", step="confirm"))
-    assert response.status_code == 302
-    assert response["Location"] == reverse("bidding:round-bids", args=[world.round.code])
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
     version = BidVersion.objects.get()
     assert version.action == "submit"
-    page = client.get(response["Location"]).content.decode()
+    page = response.content.decode()
     assert version.receipt_hash in page
-    assert "1 bid(s) sealed" in page
+    assert "1 bid sealed. Download its receipt now" in page
+    assert "2.5000" in page  # the full receipt, shown this once
+    # Afterwards the platform cannot show the price any more.
+    later = client.get(reverse("bidding:round-bids", args=[world.round.code])).content.decode()
+    assert version.receipt_hash in later and "2.5000" not in later
 
 
 def test_bid_sheet_posts_are_hidden_from_error_reports(world: World) -> None:
@@ -99,11 +105,13 @@ def test_inline_validation_reports_errors_per_line(world: World) -> None:
     assert not Bid.objects.exists()
 
 
-def test_unchanged_sheet_seals_nothing(world: World) -> None:
+def test_a_sheet_left_blank_seals_nothing(world: World) -> None:
+    """The server cannot compare with a sealed bid, so a row left blank is what keeps a
+    bid as it is (re-entering a price is a revision)."""
     client = client_for(world.bidder)
     url = reverse("bidding:sheet", args=[world.round.code])
     client.post(url, sheet_data(world, step="confirm"))
-    response = client.post(url, sheet_data(world, step="review"))
+    response = client.post(url, sheet_data(world, price="", capacity="", step="review"))
     assert response.status_code == 422
     assert "Nothing to seal" in response.content.decode()
     assert BidVersion.objects.count() == 1
@@ -114,8 +122,8 @@ def test_revising_on_the_sheet_creates_a_new_version(world: World) -> None:
     url = reverse("bidding:sheet", args=[world.round.code])
     client.post(url, sheet_data(world, step="confirm"))
     page = client.get(url).content.decode()
-    assert 'value="1.9876"' in page  # prefilled for its owner (decrypted, audited)
-    assert DecryptionAudit.objects.filter(purpose="bid_sheet", by=world.bidder).exists()
+    assert "1.9876" not in page  # sealed: not even its owner reads it back from the server
+    assert not DecryptionAudit.objects.exists()
     client.post(url, sheet_data(world, price="1.5000", step="confirm"))
     bid = Bid.objects.get()
     assert bid.current_version == 2
@@ -140,27 +148,33 @@ def test_confirmation_after_the_deadline_is_refused(world: World) -> None:
 
 def test_bid_page_withdraw_and_receipt_download(world: World) -> None:
     client = client_for(world.bidder)
-    client.post(
+    sealed = client.post(
         reverse("bidding:sheet", args=[world.round.code]), sheet_data(world, step="confirm")
-    )
+    ).content.decode()
     bid = Bid.objects.get()
-    page = client.get(reverse("bidding:bid-detail", args=[bid.pk])).content.decode()
-    assert "1.9876" in page and "120,000" in page
-    assert DecryptionAudit.objects.filter(purpose="owner_view").count() == 1
-    assert "Bidder viewed its own bid" in page  # the bidder sees who decrypted it
     version = bid.versions.get()
-    download = client.get(reverse("bidding:receipt-download", args=[version.pk]))
-    assert download["Content-Disposition"].startswith("attachment;")
-    document = json.loads(download.content)
+    # At submission: the full receipt, downloadable, verifying against the stored hash.
+    embedded = sealed.split('<pre class="receipt-json">')[1].split("</pre>")[0]
+    document = json.loads(html.unescape(embedded))
     assert document["content"]["unit_price"] == "1.9876"
     assert sealing.receipt_verify(document, expected_hash=version.receipt_hash)
+    assert 'download="receipt-' in sealed and "data:application/json" in sealed
+    # Afterwards: sealed, for its owner too, and nothing is decrypted.
+    page = client.get(reverse("bidding:bid-detail", args=[bid.pk])).content.decode()
+    assert "1.9876" not in page and "120,000" not in page
+    assert "Sealed: nobody, the platform included" in page
+    assert not DecryptionAudit.objects.exists()
+    download = client.get(reverse("bidding:receipt-download", args=[version.pk]))
+    assert download["Content-Disposition"].startswith("attachment;")
+    record = json.loads(download.content)
+    assert record["content"]["unit_price"] == "sealed"
+    assert record["hash"] == version.receipt_hash
     assert "no-store" in download["Cache-Control"]
     response = client.post(reverse("bidding:withdraw", args=[bid.pk]))
-    assert response.status_code == 302
+    assert response.status_code == 200
     bid.refresh_from_db()
     assert bid.status == "withdrawn"
-    receipt_page = client.get(response["Location"]).content.decode()
-    assert "Your bid is withdrawn." in receipt_page
+    assert "Your bid is withdrawn." in response.content.decode()
 
 
 def test_office_sees_who_submitted_opens_bids_and_public_sees_the_record(world: World) -> None:
@@ -177,16 +191,16 @@ def test_office_sees_who_submitted_opens_bids_and_public_sees_the_record(world: 
     assert world.bidder.organization.name_en in status
     assert world.rival.organization.name_en not in status
     assert "1.9876" not in status
-    assert "Open bids" not in status  # not due yet
+    assert "Opening ceremony" in status
     early = office.post(reverse("bidding:open", args=[world.round.code]))
-    assert early.status_code == 302
+    assert early["Location"] == reverse("bidding:ceremony", args=[world.round.code])
     assert not OpenedBid.objects.exists()
     past_opening(world.round)
-    status = office.get(reverse("bidding:round-status", args=[world.round.code])).content.decode()
-    assert "Open bids" in status
-    response = office.post(reverse("bidding:open", args=[world.round.code]))
-    assert response["Location"] == reverse("bidding:opening", args=[world.round.code])
-    public = Client(HTTP_ACCEPT_LANGUAGE="en").get(response["Location"]).content.decode()
+    round_open_bids(round_=world.round, by=world.office)  # two officials (test_ceremony.py)
+    response = office.get(reverse("bidding:ceremony", args=[world.round.code]))
+    assert "The bids of this round are opened." in response.content.decode()
+    record_url = reverse("bidding:opening", args=[world.round.code])
+    public = Client(HTTP_ACCEPT_LANGUAGE="en").get(record_url).content.decode()
     opened = OpenedBid.objects.get()
     assert "1.9876" in public
     assert opened.receipt_hash in public

@@ -11,8 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from bidding import sealing
+from bidding import custody, sealing
 
 ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
@@ -32,23 +33,27 @@ IDENTITY = sealing.BidIdentity(
 TERMS = sealing.SealedTerms(unit_price=D("1.2345"), annual_capacity=1000000, salt="ab" * 16)
 
 
-def sealed_with(key: bytes) -> sealing.Sealed:
-    return sealing.seal(terms=TERMS, identity=IDENTITY, data_key=key)
+def new_key() -> X25519PrivateKey:
+    return custody.generate_private_key()
+
+
+def sealed_with(key: X25519PrivateKey) -> bytes:
+    return sealing.seal(terms=TERMS, identity=IDENTITY, public_key=custody.public_bytes(key))
 
 
 def test_seal_and_unseal_round_trip() -> None:
-    key = sealing.generate_key()
+    key = new_key()
     sealed = sealed_with(key)
-    assert sealing.unseal(sealed=sealed, identity=IDENTITY, data_key=key) == TERMS
-    assert b"1.2345" not in sealed.ciphertext
-    assert len(sealed.nonce) == 12
+    assert sealing.unseal(ciphertext=sealed, identity=IDENTITY, private_key=key) == TERMS
+    assert b"1.2345" not in sealed
+    assert len(sealed) == sealing.SEALED_BID_BYTES == 208
 
 
-def test_every_seal_uses_a_fresh_nonce() -> None:
-    key = sealing.generate_key()
+def test_every_seal_uses_a_fresh_ephemeral_key() -> None:
+    key = new_key()
     first, second = sealed_with(key), sealed_with(key)
-    assert first.nonce != second.nonce
-    assert first.ciphertext != second.ciphertext
+    assert first[:32] != second[:32]  # the HPKE encapsulated key
+    assert first != second
 
 
 @pytest.mark.parametrize(
@@ -64,30 +69,48 @@ def test_every_seal_uses_a_fresh_nonce() -> None:
     ],
 )
 def test_a_ciphertext_cannot_be_moved_to_another_identity(field: str, value: object) -> None:
-    key = sealing.generate_key()
+    key = new_key()
     sealed = sealed_with(key)
     with pytest.raises(sealing.UnsealError, match="failed authentication"):
-        sealing.unseal(sealed=sealed, identity=replace(IDENTITY, **{field: value}), data_key=key)
+        sealing.unseal(
+            ciphertext=sealed, identity=replace(IDENTITY, **{field: value}), private_key=key
+        )
 
 
 def test_one_flipped_bit_fails_authentication() -> None:
-    key = sealing.generate_key()
+    key = new_key()
     sealed = sealed_with(key)
-    for position in (0, len(sealed.ciphertext) // 2, len(sealed.ciphertext) - 1):
-        altered = bytearray(sealed.ciphertext)
+    for position in (0, len(sealed) // 2, len(sealed) - 1):
+        altered = bytearray(sealed)
         altered[position] ^= 0x80
         with pytest.raises(sealing.UnsealError):
-            sealing.unseal(
-                sealed=sealing.Sealed(nonce=sealed.nonce, ciphertext=bytes(altered)),
-                identity=IDENTITY,
-                data_key=key,
-            )
+            sealing.unseal(ciphertext=bytes(altered), identity=IDENTITY, private_key=key)
 
 
 def test_another_key_cannot_unseal() -> None:
-    sealed = sealed_with(sealing.generate_key())
+    sealed = sealed_with(new_key())
     with pytest.raises(sealing.UnsealError):
-        sealing.unseal(sealed=sealed, identity=IDENTITY, data_key=sealing.generate_key())
+        sealing.unseal(ciphertext=sealed, identity=IDENTITY, private_key=new_key())
+
+
+# A stored bid of format jicai-sealed-bid/2, sealed (HPKE X25519/HKDF-SHA256/AES-256-GCM)
+# to the public key of VECTOR_PRIVATE_KEY under IDENTITY: it must keep opening to TERMS.
+VECTOR_PRIVATE_KEY = bytes.fromhex(
+    "a8abababababababababababababababababababababababababababababab6b"
+)
+VECTOR_CIPHERTEXT = bytes.fromhex(
+    "e3b0a6e4c5194d9b22625bcc9418fe85e3477c5d1ea3e1f9e404fa9f4fb89b71f7c4510d6ad6b5c578162e50"
+    "4d0d815e68da51716f54086421620c59dc528b94718564d73a731cd93428eb03428697ff1d794486dc66ead5"
+    "0e1ea0ffc0728bfa4e47c7faf313a14b049e09166b4896b05434d4aabe8898f84ba217a2a530c62970f89728"
+    "cc80ec1faf3768c4662cc5509aa0251bcac882b02341c65419feb807e56ccfe082f17803b40e147d922543b4"
+    "a5e81428fd2b3ccc7a1f312ccf697412d5d16e58101900e7d8c8098172873816"
+)
+
+
+def test_stored_format_test_vector_still_opens() -> None:
+    key = custody.private_key_from(VECTOR_PRIVATE_KEY)
+    assert len(VECTOR_CIPHERTEXT) == 208
+    assert sealing.unseal(ciphertext=VECTOR_CIPHERTEXT, identity=IDENTITY, private_key=key) == TERMS
 
 
 def test_key_wrap_round_trip_and_wrong_master_key() -> None:
@@ -213,3 +236,62 @@ def test_sealing_module_imports_no_django() -> None:
         check=True,
     )
     assert probe.stdout.strip() == "False"
+
+
+# --- fixed-size payloads (issue 13, item 5) -----------------------------------------------
+
+PRICES_AND_CAPACITIES = [
+    (D("1.2345"), 111111),
+    (D("23.4567"), 2222222222),
+    (D("345.6789"), 3),
+    (D("0.0001"), 0),
+    (sealing.MAX_PRICE, sealing.MAX_CAPACITY),
+]
+
+
+def test_every_sealed_payload_has_the_same_length_whatever_the_price() -> None:
+    """Before padding, 1.2345/111111, 23.4567/2222222222 and 345.6789/3 gave 138, 143
+    and 135 bytes of ciphertext: the length told the price's length."""
+    key = custody.public_bytes(new_key())
+    lengths = {
+        len(
+            sealing.seal(
+                terms=sealing.SealedTerms(
+                    unit_price=price, annual_capacity=capacity, salt="ab" * 16
+                ),
+                identity=IDENTITY,
+                public_key=key,
+            )
+        )
+        for price, capacity in PRICES_AND_CAPACITIES
+    }
+    withdrawal = sealing.seal(
+        terms=sealing.SealedTerms(unit_price=None, annual_capacity=None, salt="ab" * 16),
+        identity=IDENTITY,
+        public_key=key,
+    )
+    lengths.add(len(withdrawal))
+    assert lengths == {sealing.SEALED_BID_BYTES}
+
+
+def test_padded_payload_test_vector() -> None:
+    """The stored plaintext format, byte for byte: canonical JSON, then PKCS#7 padding to
+    160 bytes (here 160 - 141 = 19 bytes of 0x13)."""
+    terms = sealing.SealedTerms(
+        unit_price=sealing.MAX_PRICE, annual_capacity=sealing.MAX_CAPACITY, salt="ab" * 16
+    )
+    body = (
+        b'{"annual_capacity":"1000000000000000","format":"jicai-sealed-bid/2",'
+        b'"salt":"abababababababababababababababab","unit_price":"9999999999.9999"}'
+    )
+    assert len(body) == 141
+    assert terms.to_bytes() == body + bytes([19]) * 19
+    assert sealing.SealedTerms.from_bytes(body + bytes([19]) * 19) == terms
+
+
+def test_a_payload_of_the_wrong_length_or_padding_is_refused() -> None:
+    padded = TERMS.to_bytes()
+    with pytest.raises(sealing.SealingError, match="wrong length"):
+        sealing.SealedTerms.from_bytes(padded[:-1])
+    with pytest.raises(sealing.SealingError, match="malformed"):
+        sealing.SealedTerms.from_bytes(padded[:-1] + b"\x00")

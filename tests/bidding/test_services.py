@@ -13,21 +13,20 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import override
 
-from bidding import sealing
+from bidding import custody, sealing
 from bidding.keys import round_keys_rewrap
 from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
 from bidding.services import (
     bid_revise,
     bid_submit,
     bid_version_receipt,
-    bid_version_unseal,
     bid_withdraw,
     opening_due_check,
-    round_open_bids,
 )
 from catalog.models import Product
 from procurement.models import Round
 from tests.bidding.conftest import World, move_clock, past_opening
+from tests.ceremony import open_bids as round_open_bids
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -63,8 +62,11 @@ def test_submit_seals_and_returns_a_verifiable_receipt(world: World) -> None:
     version = BidVersion.objects.get()
     assert version.receipt_hash == receipt.document["hash"]
     assert b"1.9876" not in bytes(version.ciphertext)
-    terms = bid_version_unseal(version=version, by=world.bidder, purpose="owner_view")
-    assert (terms.unit_price, terms.annual_capacity) == (D("1.9876"), 7654321)
+    assert len(bytes(version.ciphertext)) == sealing.SEALED_BID_BYTES
+    # The server cannot read it back before the opening: the bidder's view says "sealed".
+    sealed = bid_version_receipt(version=version, by=world.bidder, purpose="receipt")
+    assert sealed["content"]["unit_price"] == "sealed"
+    assert sealed["hash"] == receipt.document["hash"]
 
 
 def test_same_terms_submitted_twice_get_different_receipts(world: World) -> None:
@@ -232,15 +234,17 @@ def test_idempotency_key_returns_the_first_receipt_and_never_a_second_bid(world:
     again = submit(world, key="k-1")
     assert again.replayed
     assert again.hash == first.hash
-    assert again.document == first.document
+    # The terms are sealed: the replay carries the hash, not a rebuilt receipt.
+    assert again.document["hash"] == first.document["hash"]
+    assert again.document["content"]["unit_price"] == "sealed"
     assert BidVersion.objects.count() == 1
-    assert DecryptionAudit.objects.filter(purpose="idempotent_replay").count() == 1
+    assert not DecryptionAudit.objects.exists()
 
 
-def test_idempotency_key_reused_for_different_terms_is_refused(world: World) -> None:
+def test_idempotency_key_reused_for_a_different_request_is_refused(world: World) -> None:
     submit(world, key="k-1")
     with override("en"), pytest.raises(ValidationError) as exc:
-        submit(world, key="k-1", price="1.0000")
+        submit(world, key="k-1", spec=world.spec40, product=world.bidder_40)
     assert exc.value.messages == [
         "This Idempotency-Key was already used for a different request; use a new key for a "
         "new submission."
@@ -298,7 +302,7 @@ def test_bids_are_locked_after_the_opening(world: World) -> None:
 
 def test_receipts_verify_after_the_opening(world: World) -> None:
     receipt = submit(world)
-    downloaded = bid_version_receipt(version=receipt.version, by=world.bidder, purpose="receipt")
+    downloaded = receipt.document  # handed over at submission, the only time it can be
     past_opening(world.round)
     round_open_bids(round_=world.round, by=world.office)
     published = OpenedBid.objects.get().receipt_hash
@@ -381,17 +385,20 @@ def test_second_opening_is_refused(world: World) -> None:
     assert OpenedBid.objects.count() == 1
 
 
-def test_scheduled_opening_check_is_idempotent(world: World) -> None:
+def test_scheduled_check_closes_bidding_and_waits_for_the_ceremony(world: World) -> None:
+    """No task holds the round's key: at the opening time bidding closes and the
+    opening waits for k officials (bidding.services.ceremony)."""
     submit(world)
     now = timezone.now()
     assert opening_due_check(now=now) == 0  # not due yet
     past_opening(world.round)
     assert opening_due_check(now=timezone.now()) == 1
+    assert opening_due_check(now=timezone.now()) == 1  # still waiting, nothing changes
+    assert not Opening.objects.exists()
+    world.refresh()
+    assert world.round.status == Round.Status.BIDDING_CLOSED
+    round_open_bids(round_=world.round, by=None)
     assert opening_due_check(now=timezone.now()) == 0
-    opening = Opening.objects.get()
-    assert opening.trigger == "schedule"
-    assert opening.opened_by is None
-    assert OpenedBid.objects.count() == 1
     world.refresh()
     assert world.round.status == Round.Status.BIDS_OPENED
 
@@ -401,19 +408,21 @@ def test_deadline_sweep_then_opening_check_in_one_beat(world: World, settings) -
 
     submit(world)
     past_opening(world.round)
-    # Bidding closed, the bidder's "bidding open" notice done (it has bid), bids opened.
+    # Bidding closed, the bidder's "bidding open" notice done (it has bid), and one round
+    # waits for its ceremony.
     assert run_deadline_checks() == 3
-    assert run_deadline_checks() == 0
+    assert not Opening.objects.exists()
 
 
 def test_audit_log_is_append_only(world: World) -> None:
-    receipt = submit(world)
-    bid_version_unseal(version=receipt.version, by=world.bidder, purpose="owner_view")
+    submit(world)
+    past_opening(world.round)
+    round_open_bids(round_=world.round, by=world.office)
     entry = DecryptionAudit.objects.get()
     assert (entry.by, entry.organization, entry.purpose) == (
-        world.bidder,
-        world.bidder.organization,
-        "owner_view",
+        world.office,
+        world.office.organization,
+        "opening",
     )
     with pytest.raises(PermissionError):
         entry.save()
@@ -426,17 +435,20 @@ def test_audit_log_is_append_only(world: World) -> None:
     assert DecryptionAudit.objects.count() == 1
 
 
-def test_master_key_rotation_rewraps_round_keys_and_bids_still_open(world: World, settings) -> None:
-    receipt = submit(world)
+def test_master_key_rotation_reseals_custody_records_and_bids_still_open(
+    world: World, settings
+) -> None:
+    submit(world)
     old = sealing.parse_master_key(settings.JICAI_MASTER_KEY)
     new = sealing.generate_key()
-    assert round_keys_rewrap(old_master_key=old, new_master_key=new) == 1
-    settings.JICAI_MASTER_KEY = sealing.encode_key(new)
-    terms = bid_version_unseal(version=receipt.version, by=world.bidder, purpose="owner_view")
-    assert terms.unit_price == D("1.9876")
+    assert round_keys_rewrap(old_master_key=old, new_master_key=new) == 3  # 3 officials
     settings.JICAI_MASTER_KEY = sealing.encode_key(old)
-    with pytest.raises(sealing.MasterKeyError):
-        bid_version_unseal(version=receipt.version, by=world.bidder, purpose="owner_view")
+    with pytest.raises(custody.CustodyError, match="master key"):
+        round_open_bids(round_=world.round, by=world.office)
+    settings.JICAI_MASTER_KEY = sealing.encode_key(new)
+    past_opening(world.round)
+    round_open_bids(round_=world.round, by=world.office)
+    assert OpenedBid.objects.get().unit_price == D("1.9876")
 
 
 def test_rotation_command_rewraps_and_refuses_a_bad_old_key(
@@ -444,7 +456,7 @@ def test_rotation_command_rewraps_and_refuses_a_bad_old_key(
 ) -> None:
     from django.core.management import CommandError, call_command
 
-    receipt = submit(world)
+    submit(world)
     old_text = settings.JICAI_MASTER_KEY
     new = sealing.generate_key()
     settings.JICAI_MASTER_KEY = sealing.encode_key(new)
@@ -453,8 +465,9 @@ def test_rotation_command_rewraps_and_refuses_a_bad_old_key(
         call_command("bidding_rotate_master_key")
     monkeypatch.setenv("JICAI_OLD_MASTER_KEY", old_text)
     call_command("bidding_rotate_master_key")
-    terms = bid_version_unseal(version=receipt.version, by=world.bidder, purpose="owner_view")
-    assert terms.annual_capacity == 7654321
+    past_opening(world.round)
+    round_open_bids(round_=world.round, by=world.office)
+    assert OpenedBid.objects.get().annual_capacity == 7654321
 
 
 def test_a_round_without_bids_opens_to_an_empty_record(world: World) -> None:

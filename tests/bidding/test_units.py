@@ -27,9 +27,9 @@ def test_the_sheet_review_and_receipt_say_the_unit_of_count(world: World) -> Non
     review = client.post(url, sheet_data(world, step="review")).content.decode()
     assert '<th scope="col">Unit of count</th>' in review
     assert re.search(r'<td class="num">120,000</td>\s*<td>tablet</td>', review)
-    client.post(url, sheet_data(world, step="confirm"))
-    version = BidVersion.objects.get()
-    receipt = client.get(reverse("bidding:receipt", args=[version.pk])).content.decode()
+    # The full receipt, shown once at submission (sealed afterwards).
+    receipt = client.post(url, sheet_data(world, step="confirm")).content.decode()
+    assert BidVersion.objects.count() == 1
     assert "<dd>120,000 tablet</dd>" in receipt
     assert "<dd>1.9876 yuan per tablet</dd>" in receipt
 

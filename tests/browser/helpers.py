@@ -373,7 +373,7 @@ def move_past_opening(round_: Round) -> Round:
 def open_bids_and_award(round_: Round) -> Round:
     """Bids opened at the opening time, evaluated, published, no objection, finalized."""
     from awards.services import award_finalize, evaluation_request, objection_period_open
-    from bidding.services import round_open_bids
+    from tests.ceremony import open_bids as round_open_bids
 
     office = user("office")
     round_.refresh_from_db()

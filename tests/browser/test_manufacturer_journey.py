@@ -20,7 +20,6 @@ from awards.models import BidResult, ProvinceAllocation, ProvinceSelection
 from awards.reasons import bid_result_reason
 from awards.services import draft_board, selection_pick
 from bidding.models import OpenedBid
-from bidding.services import round_open_bids
 from catalog.models import Product, Specification
 from catalog.services import product_register
 from contracts.models import Contract
@@ -46,6 +45,7 @@ from tests.browser.helpers import (
     submit_rival_bids,
     user,
 )
+from tests.ceremony import open_bids as round_open_bids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CODE = "J-2026-MAKER"
@@ -120,18 +120,21 @@ def test_manufacturer_bids_sealed_verifies_its_receipt_and_confirms_a_contract(
     expect(review).to_contain_text("0.4000")
     ui.step(journey, "review what will be sealed")
     button(page, "Seal and submit").click(timeout=SLOW_MS)
-    expect(page.locator("h1")).to_contain_text("My bids and receipts")
-    receipts = page.locator("table.data-table tbody tr")
+    expect(page.locator("h1")).to_contain_text("Bids sealed")
+    receipts = page.locator("section.sealed-receipt")
     expect(receipts).to_have_count(2)
+    expect(receipts.filter(has_text="D-CLO-OS")).to_contain_text("0.5500")
     ui.step(journey, "bids sealed with receipts")
 
-    # 4. Download the clopidogrel receipt; its hash is the one on the page.
+    # 4. Download the clopidogrel receipt now (the only time the platform can show it with
+    # its price); its hash is the one on the page.
     row = receipts.filter(has_text="D-CLO-OS")
-    shown = row.locator("code").inner_text().strip()
+    shown = row.locator("code.receipt-hash").inner_text().strip()
     with page.expect_download() as download_info:
-        link(row, "Download").click()
+        link(row, "Download the receipt (JSON)").click()
     document = json.loads(Path(download_info.value.path()).read_text(encoding="utf-8"))
     assert document["hash"] == shown
+    assert document["content"]["unit_price"] == "0.5500"
     assert len(shown) == 64
 
     # 5. The deadline and opening time pass; the office opens the bids.

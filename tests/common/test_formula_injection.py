@@ -140,7 +140,7 @@ def _file(content: bytes, name: str):
 @pytest.mark.django_db
 def test_public_opening_csv_quotes_a_hostile_manufacturer_name() -> None:
     world = build_world()
-    from bidding.services import round_open_bids
+    from tests.ceremony import open_bids as round_open_bids
 
     world.bidder.organization.name = "=cmd|' /C calc'!A0"
     world.bidder.organization.save(update_fields=["name"])

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Organization, Region
 from awards.models import BidResult, EvaluationRun, HospitalAllocation, Objection
 from bidding.models import OpenedBid
-from bidding.services import bid_submit, round_open_bids
+from bidding.services import bid_submit
 from catalog.models import FormGroup, ProductKind
 from catalog.services import item_upsert, product_register, specification_upsert
 from procurement.models import Round, RuleSet
@@ -31,6 +31,7 @@ from procurement.services import (
     round_open_demand,
     rule_set_load_presets,
 )
+from tests.ceremony import open_bids as round_open_bids
 from tests.factories import TEST_PASSWORD, user_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -19,11 +19,12 @@ from accounts.models import Organization, Region
 from awards import services as award_services
 from awards.models import BidResult, EvaluationRun, ItemAward
 from bidding.models import OpenedBid
-from bidding.services import bid_submit, round_open_bids
+from bidding.services import bid_submit
 from procurement.models import Ceiling, DemandDeclaration
 from procurement.selectors import item_ceilings as round_item_ceilings
 from reports import selectors
 from tests.bidding.conftest import drug_product, make_drug_round, past_opening
+from tests.ceremony import open_bids as round_open_bids
 from tests.factories import user_of
 
 D = Decimal

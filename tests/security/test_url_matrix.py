@@ -257,6 +257,7 @@ URLS: list[Url] = [
     Url("bidding:round-bids", MANUFACTURER, scenes=BOTH),  # its own bids
     Url("bidding:round-status", OFFICE, own=OFFICE, scenes=BOTH),
     Url("bidding:open", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("bidding:ceremony", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("bidding:opening", PUBLIC, scenes=BOTH),  # before the opening: says when it is
     Url("bidding:opening-csv", PUBLIC),
     Url("bidding:log", PUBLIC, scenes=BOTH),  # the bid log head and inclusion proofs
@@ -555,17 +556,19 @@ def _markers(world: World) -> list[Marker]:
     awarded = world.scenes["awarded"]
     assert awarded.objection is not None
     return [
-        Marker("maker01's sealed price", (_number(PRICE),), frozenset({"maker"})),
+        # Sealed to the round's k-of-n key: nobody sees them, the bidder included (it got
+        # its full receipt once, in the answer to its submission).
+        Marker("maker01's sealed price", (_number(PRICE),), frozenset()),
         Marker(
             "maker01's sealed capacity",
             tuple(_number(t) for t in _grouped(CAPACITY)),
-            frozenset({"maker"}),
+            frozenset(),
         ),
-        Marker("maker02's sealed price", (_number(RIVAL_PRICE),), frozenset({"maker2"})),
+        Marker("maker02's sealed price", (_number(RIVAL_PRICE),), frozenset()),
         Marker(
             "maker02's sealed capacity",
             tuple(_number(t) for t in _grouped(RIVAL_CAPACITY)),
-            frozenset({"maker2"}),
+            frozenset(),
         ),
         *(
             Marker(
@@ -839,9 +842,6 @@ def _get(world: World, role: str, name: str, scene: str) -> str:
 
 # Where each secret is shown to whoever may see it: the searches above can find them.
 SHOWN = [
-    ("maker", "bidding:bid-detail", "bidding", "maker01's sealed price"),
-    ("maker", "bidding:bid-detail", "bidding", "maker01's sealed capacity"),
-    ("maker2", "bidding:sheet", "bidding", "maker02's sealed price"),
     ("maker2", "bidding:round-bids", "bidding", "maker02's receipt in the round in bidding"),
     ("maker", "bidding:receipt", "bidding", "maker01's receipt in the round in bidding"),
     ("hospital", "procurement:demand", "bidding", "hospital01's declared quantity"),

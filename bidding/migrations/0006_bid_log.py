@@ -74,7 +74,7 @@ def backfill_logs(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bidding', '0002_audit_append_only_trigger'),
+        ('bidding', '0005_opening_trigger_ceremony'),
         ('procurement', '0004_rule_set_periods'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
