@@ -30,12 +30,12 @@ from bidding.services import (
     bid_submit,
     bid_version_receipt,
     bid_withdraw,
-    round_open_bids,
     tampered_bid_decide,
 )
 from bidding.services.log import log_inclusion
 from procurement.services import round_deadline_check
 from tests.bidding.conftest import World, past_opening
+from tests.ceremony import open_bids as round_open_bids
 
 D = Decimal
 pytestmark = pytest.mark.django_db

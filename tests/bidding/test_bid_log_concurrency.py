@@ -15,9 +15,10 @@ from django.utils import timezone
 from accounts.models import Organization
 from bidding import bidlog
 from bidding.models import BidLogEntry, BidLogHead, BidVersion
-from bidding.services import BidReceipt, bid_revise, bid_submit, round_open_bids
+from bidding.services import BidReceipt, bid_revise, bid_submit
 from procurement.services import round_deadline_check
 from tests.bidding.conftest import build_world, drug_product, past_opening
+from tests.ceremony import open_bids as round_open_bids
 from tests.factories import user_of
 
 BIDDERS = 12

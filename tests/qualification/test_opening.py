@@ -14,9 +14,10 @@ from django.utils import timezone, translation
 from awards.problem import problem_build
 from awards.reasons import MESSAGES as PLATFORM_REASONS
 from bidding.models import OpenedBid
-from bidding.services import bid_submit, round_open_bids
+from bidding.services import bid_submit
 from qualification.models import DocumentKind
 from tests.bidding.conftest import World, move_clock
+from tests.ceremony import open_bids as round_open_bids
 from tests.qualification.conftest import approve, qualify, today, upload
 
 D = Decimal
