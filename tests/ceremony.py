@@ -56,13 +56,14 @@ def open_bids(
     now: datetime.datetime | None = None,
     trigger: str = Opening.Trigger.OFFICE,
     officials: tuple[int, ...] = (1, 2),
+    passphrases: tuple[str, ...] = PASSPHRASES,
 ) -> Opening:
     """Open the round's bids with the shares of officials ``officials`` (share numbers)."""
     row = RoundCustody.objects.get(round=round_)
     shares = [
         official_share(
             official=row.officials.select_related("custody__round").get(share_index=i),
-            passphrase=PASSPHRASES[i - 1],
+            passphrase=passphrases[i - 1],
             by=by,
         )
         for i in officials

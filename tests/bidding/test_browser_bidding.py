@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
 from bidding import sealing
+from bidding.demo import DEMO_OFFICIALS
 from procurement.models import Round
 from procurement.services import round_close_demand, round_open_bidding, round_open_demand
 from tests.bidding.conftest import move_clock
@@ -117,7 +118,9 @@ def test_manufacturers_bid_office_opens_public_verifies(live_server, browser: Br
     office_page.click("#bidding-round-panel a:has-text('Opening ceremony')")
     office_page.wait_for_load_state("networkidle")
     assert "Opening officials" in office_page.content()
-    open_bids(round_=Round.objects.get(code=CODE), by=None)  # two officials present
+    demo_passphrases = tuple(passphrase for _user, passphrase in DEMO_OFFICIALS)
+    # Two of the demo's officials present (bidding.demo.DEMO_OFFICIALS, README).
+    open_bids(round_=Round.objects.get(code=CODE), by=None, passphrases=demo_passphrases)
     office_page.goto(f"{base}/bidding/rounds/{CODE}/ceremony/")
     assert "The bids of this round are opened" in office_page.content()
 
