@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -36,6 +37,7 @@ from contracts.specifications import split_quantity
 from procurement.models import Ceiling, DemandDeclaration
 from tests.awards.factories import OpenedRound, opened_round
 from tests.factories import TEST_PASSWORD
+from tests.pdf_layout import overlapping_words, page_words
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -139,9 +141,13 @@ def test_the_pdf_states_the_specification_bought(django_capture_on_commit_callba
             text = subprocess.run(
                 ["pdftotext", "-layout", f.name, "-"], capture_output=True, text=True, check=True
             ).stdout
+            # Every word on the page, none printed over another nor off the page.
+            pages = page_words(Path(f.name))
         assert "40 mg x 7" in text and "0.3000" in text and "840.00" in text, field
         assert "20 mg x 7" in text and "0.1765" in text and "741.30" in text, field
         assert "1,581.30" in text, field
+        for words in pages:
+            assert not overlapping_words(words), (field, overlapping_words(words)[:5])
 
 
 def test_an_amendment_keeps_the_mix_and_the_prices(django_capture_on_commit_callbacks) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from bidding.models import OpenedBid
 from common.money import format_unit_price
 from reports import services
 from reports.announcement import announcement_number
+from tests.pdf_layout import overlapping_words, page_words
 from tests.reports.factories import AwardedRound, small_awarded_round
 
 pytestmark = pytest.mark.django_db
@@ -38,42 +38,6 @@ def _pages(path: Path) -> list[str]:
         ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     return text.split("\f")
-
-
-def _words(path: Path) -> list[list[tuple[float, float, float, float, str]]]:
-    """Every word's box on every page (pdftotext -bbox)."""
-    html = subprocess.run(
-        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    pages = []
-    for page in html.split("<page ")[1:]:
-        width = float(re.match(r'width="([\d.]+)"', page).group(1))  # type: ignore[union-attr]
-        # Nothing runs off the page (a table wider than the text block is cut off).
-        edge = [w for w in re.findall(r'xMax="([\d.]+)"', page) if float(w) > width - 20]
-        assert not edge, f"{len(edge)} words reach the right edge of the page"
-        pages.append(
-            [
-                (float(a), float(b), float(c), float(d), unescape(w))
-                for a, b, c, d, w in re.findall(
-                    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
-                    r"([^<]*)</word>",
-                    page,
-                )
-            ]
-        )
-    return pages
-
-
-def _overlaps(words: list[tuple[float, float, float, float, str]]) -> list[tuple[str, str]]:
-    """Pairs of words whose boxes overlap by more than a hair (printed over each other)."""
-    found = []
-    for i, (x0, y0, x1, y1, w) in enumerate(words):
-        for a0, b0, a1, b1, v in words[i + 1 :]:
-            dx = min(x1, a1) - max(x0, a0)
-            dy = min(y1, b1) - max(y0, b0)
-            if dx > 0.8 and dy > 0.8:
-                found.append((w, v))
-    return found
 
 
 def _with_long_names(built: AwardedRound) -> None:
@@ -120,8 +84,8 @@ def test_the_final_announcement_reads_back_intact(language: str, tmp_path: Path)
     assert "Manufactur\n" not in annex and not re.search(r"Manufactur\s+er\b", text)
 
     # Nothing is printed over anything else, on any page.
-    for n, words in enumerate(_words(path), 1):
-        assert not _overlaps(words), (n, _overlaps(words)[:5])
+    for n, words in enumerate(page_words(path), 1):
+        assert not overlapping_words(words), (n, overlapping_words(words)[:5])
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
@@ -140,5 +104,5 @@ def test_the_proposed_winners_announcement(language: str, tmp_path: Path) -> Non
     assert ends in first
     assert timezone.localtime(published).strftime("%Y-%m-%d") in first
     assert f"/awards/rounds/{built.round.pk}/objections/new/" in "".join(first.split())
-    for words in _words(path):
-        assert not _overlaps(words)
+    for words in page_words(path):
+        assert not overlapping_words(words)
