@@ -116,7 +116,7 @@ def test_the_office_extends_but_never_shortens(django_capture_on_commit_callback
     history = RoundTransition.objects.filter(round=built.round).last()
     assert history is not None and "objection_ends_at" in history.note
 
-    with pytest.raises(ValidationError, match="only be extended"):
+    with translation.override("en"), pytest.raises(ValidationError, match="only be extended"):
         services.objection_period_extend(
             round_=built.round, by=built.office, until=ENDS, reason="Shorter.", now=PUBLISHED
         )
@@ -132,7 +132,7 @@ def test_the_office_extends_but_never_shortens(django_capture_on_commit_callback
             "contract_starts_on",
         )
     }
-    with pytest.raises(ValidationError, match="not shortened"):
+    with translation.override("en"), pytest.raises(ValidationError, match="not shortened"):
         round_update_timetable(
             round_=built.round,
             by=built.office,
