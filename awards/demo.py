@@ -1,7 +1,8 @@
 """The ready-made awarded demo round, part 2: evaluation, award and province selection.
 
 Takes ``DEMO-2026-A1`` (left by ``bidding.demo`` with its bids opened) through the real
-services: the official evaluation, the objection period (no objection), finalization,
+services: the official evaluation, the objection period (no objection; the demo's clock
+moves its end to now by a plain update), finalization,
 province selection (each winner takes its turns in the draft, choosing the free province
 it prefers) and the allocation after selection. ``contracts.demo`` then draws up the
 contracts and records a month of purchases.
@@ -52,6 +53,10 @@ def _award(round_: Round) -> None:
     office = office_user()
     _execute(services.evaluation_request(round_=round_, by=office))
     services.objection_period_open(round_=round_, by=office)
+    # Demo clock: the objection period (3 days from publication) has passed with no
+    # objection; contracts.demo then moves the whole timetable back.
+    Round.objects.filter(pk=round_.pk).update(objection_ends_at=timezone.now())
+    round_.refresh_from_db()
     services.award_finalize(round_=round_, by=office)
 
 

@@ -117,6 +117,15 @@ class SelectionOpenForm(forms.Form):
     )
 
 
+class ObjectionExtendForm(forms.Form):
+    until = forms.DateTimeField(
+        label=_("New end of the objection period"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("China Standard Time. Only later than the current end; audited."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
 class PickForm(forms.Form):
     PLATFORM = "platform"
 

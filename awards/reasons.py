@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from accounts.models import Organization, Region
 from awards.problem import NOT_EVALUATED
@@ -219,6 +219,31 @@ def _clause(code: str, params: Mapping[str, Any]) -> str | None:
                 "tied at %(price)s with %(count)s other bids; ties ordered by %(order)s",
                 others,
             ) % {**values, "count": others}
+        if code == "rank":
+            # Three counts, each with its own noun: "rank 1 of 1 valid bid; at most 1
+            # winner for 1 bidder".
+            first, second = (
+                ngettext(
+                    "rank %(rank)s of %(valid_bids)s valid bid",
+                    "rank %(rank)s of %(valid_bids)s valid bids",
+                    int(params["valid_bids"]),
+                )
+                % values,
+                ngettext(
+                    "at most %(cap)s winner for %(bidders)s bidders",
+                    "at most %(cap)s winners for %(bidders)s bidders",
+                    int(params["cap"]),
+                )
+                % values
+                if int(params["bidders"]) != 1
+                else ngettext(
+                    "at most %(cap)s winner for %(bidders)s bidder",
+                    "at most %(cap)s winners for %(bidders)s bidder",
+                    int(params["cap"]),
+                )
+                % values,
+            )
+            return gettext("%(first)s; %(second)s") % {"first": first, "second": second}
         message = MESSAGES.get(code)
         if message is None:
             return None

@@ -15,6 +15,11 @@ urlpatterns = [
         objections.objection_period,
         name="objection-period",
     ),
+    path(
+        "rounds/<int:round_id>/objection-period/extend/",
+        objections.objection_extend,
+        name="objection-extend",
+    ),
     path("rounds/<int:round_id>/finalize/", objections.finalize, name="finalize"),
     path("rounds/<int:round_id>/results/", results.results, name="results"),
     path("rounds/<int:round_id>/objections/new/", objections.objection_new, name="objection-new"),

@@ -344,6 +344,14 @@ JICAI_HOME_PANELS: dict[str, list[str]] = {
         "reports/_party_panel.html",
     ],
 }
+# What happens next after the opening, on the round page's "What happens next" card
+# (procurement/round_detail.html): each higher app says it for the states it owns, with
+# the office's button (bidding: open the bids; awards: evaluate, publish, finalize, then
+# province selection and contracts).
+JICAI_ROUND_GUIDANCE: list[str] = [
+    "bidding/_round_guidance.html",
+    "awards/_round_guidance.html",
+]
 JICAI_ROUND_PANELS: list[str] = [
     "tender/_round_panel.html",
     "qualification/_round_panel.html",

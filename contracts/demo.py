@@ -20,7 +20,9 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from awards.demo import office_user, user_of
+from awards.models import AuditEntry
 from bidding.demo import AWARDED_ROUND
+from bidding.models import Opening
 from contracts import services
 from contracts.models import Contract, ContractLine
 from contracts.progress import expected_by, month_start
@@ -47,13 +49,24 @@ def _move_timetable_back(round_: Round) -> datetime.date:
     last month (contract lines and their end dates follow)."""
     now = timezone.now()
     starts = month_start(month_start(timezone.localdate()) - datetime.timedelta(days=1))
+    opening = now - datetime.timedelta(days=70) + datetime.timedelta(hours=1)
+    # The award's own records follow, so every page and PDF tells one story: bids opened
+    # at the opening time, proposed winners published two days later, the objection
+    # period (3 days) over, the award finalized an hour after it; all before the term.
+    published = opening + datetime.timedelta(days=2)
+    objection_ends = published + datetime.timedelta(days=3)
     Round.objects.filter(pk=round_.pk).update(
         demand_opens_at=now - datetime.timedelta(days=100),
         demand_closes_at=now - datetime.timedelta(days=80),
         bid_deadline=now - datetime.timedelta(days=70),
-        opening_at=now - datetime.timedelta(days=70) + datetime.timedelta(hours=1),
-        objection_ends_at=now - datetime.timedelta(days=60),
+        opening_at=opening,
+        objection_ends_at=objection_ends,
         contract_starts_on=starts,
+    )
+    Opening.objects.filter(round=round_).update(opened_at=opening)
+    AuditEntry.objects.filter(round=round_, action="objection_period_opened").update(at=published)
+    AuditEntry.objects.filter(round=round_, action="award_finalized").update(
+        at=objection_ends + datetime.timedelta(hours=1)
     )
     Contract.objects.filter(round=round_).update(starts_on=starts)
     for line in ContractLine.objects.filter(contract__round=round_):

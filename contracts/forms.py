@@ -10,15 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Region
 from awards.models import ItemAward
 from common.number_fields import WholeNumberField
+from procurement.forms import DateInput
 
 
 class AmendmentForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
-    effective_from = forms.DateField(
-        label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    effective_from = forms.DateField(label=_("Effective from"), widget=DateInput())
 
     def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,9 +91,7 @@ class SupplyFailureForm(forms.Form):
 
 class SwitchForm(forms.Form):
     backup_bid = forms.TypedChoiceField(label=_("Backup supplier"), coerce=int)
-    switch_from = forms.DateField(
-        label=_("From (first day of a month)"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    switch_from = forms.DateField(label=_("From (first day of a month)"), widget=DateInput())
 
     def __init__(self, *args: Any, winners: list[Any], default: int | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

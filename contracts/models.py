@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization, Region
 from awards.models import EvaluationRun
 from bidding.models import OpenedBid
+from catalog.models import Specification
 from procurement.models import Round, RoundItem
 
 
@@ -130,6 +131,41 @@ class ContractLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract_id} v{self.version} {self.round_item_id}"
+
+
+class ContractLineSpecification(models.Model):
+    """What a contract line buys, by specification: the specification the winner bid at
+    its bid price, or another specification of the item the hospital declared, at the
+    price the round's comparable-price coefficients derive from the bid (the ratio rule,
+    差比价), rounded once to 0.0001 yuan. The quantity is in that specification's smallest
+    units (the hospital's declared mix of specifications applied to its agreed volume);
+    the amounts add up to the line's amount (``contracts.specifications``)."""
+
+    line = models.ForeignKey(ContractLine, on_delete=models.CASCADE, related_name="spec_lines")
+    specification = models.ForeignKey(
+        Specification, on_delete=models.PROTECT, related_name="+", verbose_name=_("specification")
+    )
+    is_bid = models.BooleanField(_("the specification bid"), default=False)
+    quantity = models.PositiveBigIntegerField(_("agreed volume"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=24, decimal_places=6)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=20, decimal_places=2)
+
+    class Meta:
+        ordering = ["line", "-is_bid", "specification__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "specification"], name="contract_line_specification_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.specification_id}: {self.quantity}"
+
+    @property
+    def boxes(self) -> tuple[int, int]:
+        """Whole packs and the smallest units left over."""
+        pack = self.specification.pack_count or 1
+        return divmod(self.quantity, pack)
 
 
 class ContractAmendment(models.Model):

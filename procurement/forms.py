@@ -22,6 +22,17 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+class DateInput(forms.DateInput):
+    """``<input type="date">`` whose value is always ISO (2027-02-04): the browser accepts
+    nothing else, and the active language's first date format (Chinese: 2027/02/04) would
+    show the field empty and lose the date on saving."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
 TIMETABLE_FIELDS = (
     "demand_opens_at",
     "demand_closes_at",
@@ -46,9 +57,7 @@ class TimetableForm(forms.Form):
     objection_ends_at = forms.DateTimeField(
         label=_("Objection period ends"), widget=DateTimeInput()
     )
-    contract_starts_on = forms.DateField(
-        label=_("Contract start"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    contract_starts_on = forms.DateField(label=_("Contract start"), widget=DateInput())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -21,6 +21,10 @@ general laws are the analogue where those were not found (DESIGN.md §2.5), so:
   deadline (实施条例 Art. 22 [law]: objections to the documents at least 10 days before
   the deadline, answered within 3 days), so every answer can still be published, and
   followed by an amendment, in time.
+* ``objection_days``: the proposed winners are published for objections (公示) for at least
+  3 days from their publication (实施条例 Art. 54 [law]: "公示期不得少于3日"); objections
+  are accepted until it ends and the award cannot be finalized before (``awards``). The
+  office may extend a running period, never shorten it.
 
 The law makes no difference between drugs and consumables, nor between the national drug
 rule's variants: every family has the same defaults today; a family (or, through
@@ -105,6 +109,20 @@ PERIODS: Mapping[str, Period] = {
                 "to the documents at least 10 days before the deadline)"
             ),
             defaults=_same_for_every_family(10),
+        ),
+        Period(
+            name="objection_days",
+            label=_("Days of the objection period after the proposed winners are published"),
+            help=_(
+                "Starts when the office publishes the proposed winners; objections are "
+                "accepted until it ends, and the award cannot be finalized before. The office "
+                "may extend a running period, never shorten it."
+            ),
+            source=_(
+                "Implementing Regulations of the Tendering and Bidding Law, Art. 54 (candidates "
+                "published for at least 3 days)"
+            ),
+            defaults=_same_for_every_family(3),
         ),
     )
 }

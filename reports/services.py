@@ -30,6 +30,7 @@ from common.pdf import (
 )
 from procurement.models import Round
 from reports import selectors
+from reports.announcement import announcement_build
 from reports.models import (
     GenerationJob,
     ReportDocument,
@@ -166,6 +167,8 @@ def award_result_render(
     with translation.override(language):
         data = selectors.award_result_data(round_=round_, run=run)
         data["provisional"] = provisional
+        data["announcement"] = announcement_build(round_=round_, finalized_at=data["finalized_at"])
+        data["opened_at"] = data["opening"].opened_at if data["opening"] else round_.opening_at
         data["chart_svg"] = charts.price_before_after_svg(
             [
                 (f"{s.code} {s.name}", s.figures.get("price_before"), s.figures.get("price_after"))

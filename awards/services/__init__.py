@@ -26,9 +26,12 @@ from awards.services.evaluation import (
 )
 from awards.services.objections import (
     award_finalize,
+    finalize_refusal,
     notify_results_published,
+    objection_days,
     objection_dismiss,
     objection_file,
+    objection_period_extend,
     objection_period_open,
     objection_uphold,
 )
@@ -84,6 +87,7 @@ __all__ = [
     "evaluation_fail",
     "evaluation_request",
     "evaluation_retry",
+    "finalize_refusal",
     "insert_batched",
     "local_time_text",
     "lock_round",
@@ -92,8 +96,10 @@ __all__ = [
     "lost_volume_choices_apply",
     "lost_volume_items",
     "notify_results_published",
+    "objection_days",
     "objection_dismiss",
     "objection_file",
+    "objection_period_extend",
     "objection_period_open",
     "objection_uphold",
     "official_run_get",

@@ -113,5 +113,11 @@ def evaluation_comparison(*, round_: Round) -> list[tuple[EvaluationRun, dict[st
         if not run.is_official and not run.is_scenario and not source.is_official:
             continue  # a superseded official run
         seen.add(key)
-        rows.append((run, source.comparison))
+        row = dict(source.comparison)
+        # ``winners`` counts winning bids (a company may win several items); the companies
+        # are the suppliers that receive volume.
+        row["winning_companies"] = sum(
+            1 for volume in (row.get("volume_by_supplier") or {}).values() if volume
+        )
+        rows.append((run, row))
     return rows

@@ -1,5 +1,14 @@
 """The objection period, objections and their answers, and finalizing the award.
 
+The objection period (公示期) is the rule set's ``objection_days`` (``procurement.periods``,
+3 days by default after 实施条例 Art. 54), counted from the moment the office publishes the
+proposed winners: publishing sets the round's ``objection_ends_at`` to publication + the
+period (until then the timetable's value is only a plan). Objections are accepted while
+it runs (``now < objection_ends_at``); finalizing is refused before it ends, with the end
+in the message; the office may extend a running period (audited, and recorded in the
+round's history by the timetable write) but never shorten it. A period of 0 days ends at
+publication (a rehearsal).
+
 The office publishes the proposed winners of the official run for objections; hospitals
 and manufacturers taking part object to an item's result; the office dismisses an
 objection, or upholds it (the bid it names is excluded and the evaluation runs again);
@@ -10,6 +19,7 @@ Locks the round row first (``awards.services.base``).
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,7 +28,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts.models import Notification, Organization, User
 from accounts.notifications import notify
@@ -44,11 +54,21 @@ from awards.services.reassignment import lost_volume_choices_apply
 from awards.signals import round_finalized
 from bidding.models import OpenedBid
 from procurement.models import Round
-from procurement.services import round_advance
+from procurement.periods import period_days
+from procurement.services import round_advance, round_timetable_write
 
 
-def objection_period_open(*, round_: Round, by: User) -> Round:
-    """Publish the proposed winners of the official run for objections."""
+def objection_days(round_: Round) -> int:
+    """The round's objection period in days (its rule set's ``objection_days``)."""
+    return period_days(round_.rule_set, "objection_days")
+
+
+def objection_period_open(
+    *, round_: Round, by: User, now: datetime.datetime | None = None
+) -> Round:
+    """Publish the proposed winners of the official run for objections: the objection
+    period starts now and ends the rule set's ``objection_days`` later."""
+    now = now or timezone.now()
     with transaction.atomic():
         locked = lock_round(round_.pk)
         run = official_run_get(locked)
@@ -56,11 +76,6 @@ def objection_period_open(*, round_: Round, by: User) -> Round:
             round=locked, is_scenario=False, status__in=[R.QUEUED, R.RUNNING]
         ).exists():
             raise ValidationError(_("Wait for the running evaluation to finish."))
-        if timezone.now() >= locked.objection_ends_at:
-            raise ValidationError(
-                _("The objection period ended at %(when)s; change the timetable first.")
-                % {"when": local_time_text(locked.objection_ends_at)}
-            )
         if run.source_run.solver_status in NO_AWARD_STATUSES:
             raise ValidationError(
                 _(
@@ -69,11 +84,92 @@ def objection_period_open(*, round_: Round, by: User) -> Round:
                 )
                 % {"status": run.source_run.solver_status}
             )
-        round_advance(round_=locked, to=S.OBJECTION, by=by, note=f"run {run.pk} published")
+        days = objection_days(locked)
+        # The timetable keeps its order (opening before the end of the objection period)
+        # even with a period of 0 days.
+        ends = max(
+            now + datetime.timedelta(days=days), locked.opening_at + datetime.timedelta(seconds=1)
+        )
+        round_advance(
+            round_=locked,
+            to=S.OBJECTION,
+            by=by,
+            note=f"run {run.pk} published; objection period {days} d, until {ends.isoformat()}",
+        )
+        Round.objects.filter(pk=locked.pk).update(objection_ends_at=ends)
+        locked.objection_ends_at = ends
         AuditEntry.objects.create(
-            round=locked, action="objection_period_opened", by=by, detail={"run": run.pk}
+            round=locked,
+            action="objection_period_opened",
+            by=by,
+            detail={"run": run.pk, "days": days, "ends_at": ends.isoformat()},
         )
     return locked
+
+
+def objection_period_extend(
+    *,
+    round_: Round,
+    by: User,
+    until: datetime.datetime,
+    reason: str,
+    now: datetime.datetime | None = None,
+) -> Round:
+    """Extend the running objection period to ``until``: never shortened, never to the past.
+
+    Audited (``objection_period_extended``, with the reason) and recorded in the round's
+    history (the timetable write's entry).
+    """
+    now = now or timezone.now()
+    if not reason.strip():
+        raise ValidationError(_("Say why the objection period is extended."))
+    with transaction.atomic():
+        locked = lock_round(round_.pk)
+        if locked.status != S.OBJECTION:
+            raise ValidationError(
+                _("Round %(code)s is %(status)s: only a running objection period can be extended.")
+                % {"code": locked.code, "status": locked.get_status_display()}
+            )
+        before = locked.objection_ends_at
+        if until <= before:
+            raise ValidationError(
+                _(
+                    "The objection period ends %(when)s (China Standard Time): once published "
+                    "it can only be extended, so choose a later end."
+                )
+                % {"when": local_time_text(before)}
+            )
+        if until <= now:
+            raise ValidationError(
+                _("The new end %(when)s is already past.") % {"when": local_time_text(until)}
+            )
+        locked = round_timetable_write(
+            round_=locked, by=by, timetable={"objection_ends_at": until}, now=now
+        )
+        AuditEntry.objects.create(
+            round=locked,
+            action="objection_period_extended",
+            by=by,
+            detail={"from": before.isoformat(), "to": until.isoformat(), "reason": reason.strip()},
+        )
+    return locked
+
+
+def finalize_refusal(round_: Round, now: datetime.datetime) -> str | None:
+    """Why the award of ``round_`` (in its objection period) cannot be finalized at
+    ``now`` because of the period, or ``None`` once it has ended."""
+    if now >= round_.objection_ends_at:
+        return None
+    days = objection_days(round_)
+    return ngettext(
+        "The objection period of round %(code)s (%(days)s day from publication) runs until "
+        "%(when)s (China Standard Time): the award can be finalized once it has ended and "
+        "every objection is answered.",
+        "The objection period of round %(code)s (%(days)s days from publication) runs until "
+        "%(when)s (China Standard Time): the award can be finalized once it has ended and "
+        "every objection is answered.",
+        days,
+    ) % {"code": round_.code, "days": days, "when": local_time_text(round_.objection_ends_at)}
 
 
 def _takes_part(round_: Round, organization: Organization) -> bool:
@@ -90,8 +186,10 @@ def objection_file(
     by: User,
     text: str,
     attachment: UploadedFile | None = None,
+    now: datetime.datetime | None = None,
 ) -> Objection:
     """File an objection against an item's proposed result, during the objection period."""
+    now = now or timezone.now()
     organization: Organization | None = by.organization
     if organization is None or organization.kind not in {
         Organization.Kind.HOSPITAL,
@@ -102,9 +200,17 @@ def objection_file(
         raise ValidationError(_("Say what the objection is about."))
     with transaction.atomic():
         locked = lock_round(round_.pk)
-        if locked.status != S.OBJECTION or timezone.now() >= locked.objection_ends_at:
+        if locked.status != S.OBJECTION:
             raise ValidationError(
                 _("Objections to round %(code)s are not accepted now.") % {"code": locked.code}
+            )
+        if now >= locked.objection_ends_at:
+            raise ValidationError(
+                _(
+                    "The objection period of round %(code)s ended %(when)s (China Standard "
+                    "Time): objections are no longer accepted."
+                )
+                % {"code": locked.code, "when": local_time_text(locked.objection_ends_at)}
             )
         if not _takes_part(locked, organization):
             raise ValidationError(
@@ -222,6 +328,9 @@ def award_finalize(*, round_: Round, by: User, now: Any = None) -> Round:
                 )
                 % {"count": open_count}
             )
+        refusal = finalize_refusal(locked, now)
+        if refusal:
+            raise ValidationError(refusal)
         run = official_run_get(locked)
         if EvaluationRun.objects.filter(
             round=locked, is_scenario=False, status__in=[R.QUEUED, R.RUNNING]

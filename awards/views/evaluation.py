@@ -12,11 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import office_required
 from awards import selectors, services
-from awards.forms import ScenarioForm, SelectionOpenForm
+from awards.forms import ObjectionExtendForm, ScenarioForm, SelectionOpenForm
 from awards.models import EvaluationRun, Objection, ProvinceSelection
 from awards.views.base import error_messages
 from common.pagination import paginate
@@ -51,6 +52,12 @@ def _round_context(request: HttpRequest, round_: Any, **extra: Any) -> dict[str,
         "can_evaluate": round_.status in services.EVALUABLE,
         "selection": ProvinceSelection.objects.filter(round=round_).first(),
         "selection_form": SelectionOpenForm(),
+        "objection_days": services.objection_days(round_),
+        "finalize_refusal": services.finalize_refusal(round_, timezone.now())
+        if round_.status == round_.Status.OBJECTION
+        else None,
+        "extend_form": extra.pop("extend_form", None)
+        or ObjectionExtendForm(initial={"until": round_.objection_ends_at}),
         # Panels of the apps above (the contracts'), by template name: this app does not
         # import them (docs/architecture.md).
         "award_panels": settings.JICAI_AWARD_PANELS,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import office_required
 from awards import selectors, services
-from awards.forms import ObjectionAnswerForm, ObjectionForm
+from awards.forms import ObjectionAnswerForm, ObjectionExtendForm, ObjectionForm
 from awards.models import ItemAward, Objection
 from awards.views.base import any_role_required, office_round_action, party_required, row_id
 from bidding.models import OpenedBid
@@ -42,6 +42,34 @@ def finalize(request: HttpRequest, round_id: int) -> HttpResponse:
         round_id,
         services.award_finalize,
         _("The award is final and the results are published."),
+    )
+
+
+@office_required
+@require_POST
+def objection_extend(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Extend the running objection period (never shorten it); audited."""
+    from awards.views.evaluation import _round_context
+
+    round_ = selectors.round_get_for_office(user=request.user, round_id=round_id)  # type: ignore[arg-type]
+    form = ObjectionExtendForm(request.POST)
+    if form.is_valid():
+        try:
+            services.objection_period_extend(
+                round_=round_,
+                by=request.user,  # type: ignore[arg-type]
+                until=form.cleaned_data["until"],
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, _("The objection period is extended."))
+            return redirect("awards:round", round_id=round_.pk)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    return render(
+        request,
+        "awards/round_award.html",
+        _round_context(request, round_, extend_form=form),
+        status=400,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -38,8 +39,18 @@ from awards.services import (
     lock_round,
     official_run_get,
 )
-from contracts.models import Contract, ContractAmendment, ContractLine
-from procurement.models import Round
+from bidding.models import OpenedBid
+from catalog.comparable_price import ComparablePriceCoefficients
+from catalog.comparable_price import Specification as ComparableSpec
+from catalog.models import Specification
+from contracts.models import (
+    Contract,
+    ContractAmendment,
+    ContractLine,
+    ContractLineSpecification,
+)
+from contracts.specifications import SpecShare, line_shares, split_quantity
+from procurement.models import DemandDeclaration, Round, RoundItem
 from procurement.services import round_advance
 
 S = Round.Status
@@ -126,6 +137,12 @@ def contracts_generate(*, round_: Round, by: User | None) -> int:
         run = contracts_source_run(locked)
         terms = dict(ItemAward.objects.filter(run=run).values_list("round_item_id", "term_years"))
         grouped = _allocations_by_pair(run)
+        split = _SpecificationSplit.load(locked, run)
+        shares = {
+            (hospital_id, item_id): split.shares(hospital_id, item_id, bid_id, quantity, price)
+            for (hospital_id, _), lines in grouped.items()
+            for item_id, (bid_id, _, quantity, price) in lines.items()
+        }
         starts = locked.contract_starts_on
         contracts = []
         for n, ((hospital_id, manufacturer_id), lines) in enumerate(sorted(grouped.items()), 1):
@@ -137,7 +154,10 @@ def contracts_generate(*, round_: Round, by: User | None) -> int:
                     hospital_id=hospital_id,
                     manufacturer_id=manufacturer_id,
                     starts_on=starts,
-                    total=sum((amount_of(q, p) for _, _, q, p in lines.values()), Decimal("0.00")),
+                    total=sum(
+                        (sum_amounts(shares[(hospital_id, item_id)]) for item_id in lines),
+                        Decimal("0.00"),
+                    ),
                 )
             )
         for start in range(0, len(contracts), BATCH_SIZE):
@@ -158,7 +178,7 @@ def contracts_generate(*, round_: Round, by: User | None) -> int:
                     region_id=region_id,
                     quantity=quantity,
                     unit_price=price,
-                    amount=amount_of(quantity, price),
+                    amount=sum_amounts(shares[(contract.hospital_id, item_id)]),
                     term_years=terms.get(item_id) or 1,
                     starts_on=starts,
                     ends_on=term_end(starts, terms.get(item_id) or 1),
@@ -167,6 +187,27 @@ def contracts_generate(*, round_: Round, by: User | None) -> int:
                     contracts, (grouped[k] for k in sorted(grouped)), strict=True
                 )
                 for item_id, (bid_id, region_id, quantity, price) in sorted(lines.items())
+            ),
+        )
+        hospital_of = {c.pk: c.hospital_id for c in contracts}
+        insert_batched(
+            ContractLineSpecification,
+            (
+                ContractLineSpecification(
+                    line_id=line_id,
+                    specification_id=share.specification_id,
+                    is_bid=share.is_bid,
+                    quantity=share.quantity,
+                    unit_price=share.unit_price,
+                    amount=share.amount,
+                )
+                for line_id, contract_id, item_id in ContractLine.objects.filter(
+                    contract__round=locked, version=0
+                )
+                .order_by("pk")
+                .values_list("pk", "contract_id", "round_item_id")
+                .iterator(chunk_size=20_000)
+                for share in shares[(hospital_of[contract_id], item_id)]
             ),
         )
         AuditEntry.objects.create(
@@ -212,6 +253,83 @@ def _allocations_by_pair(run: EvaluationRun) -> dict[tuple[int, int], dict[int, 
         else:
             lines[item_id] = [bid_id, region_id, quantity, price]
     return grouped
+
+
+def sum_amounts(shares: Sequence[SpecShare]) -> Decimal:
+    return sum((share.amount for share in shares), Decimal("0.00"))
+
+
+@dataclass
+class _SpecificationSplit:
+    """What splitting a round's lines by specification needs (``contracts.specifications``):
+    the specifications of its items, the opened bids' specification and prices, and the
+    hospitals' declared quantities per specification of the items that have more than one
+    (a single-specification item needs none)."""
+
+    coefficients: ComparablePriceCoefficients
+    specs: dict[int, dict[int, ComparableSpec]]
+    representative: dict[int, int]
+    bids: dict[int, tuple[int, Decimal | None, Decimal | None]]
+    declared: dict[tuple[int, int], dict[int, int]]
+
+    @classmethod
+    def load(cls, round_: Round, run: EvaluationRun) -> _SpecificationSplit:
+        specs: dict[int, dict[int, ComparableSpec]] = {}
+        representative: dict[int, int] = {}
+        round_items = RoundItem.objects.filter(round=round_).select_related("item")
+        item_of = {ri.item_id: ri.pk for ri in round_items}
+        for spec in Specification.objects.filter(item_id__in=list(item_of)).select_related("item"):
+            round_item_id = item_of[spec.item_id]
+            specs.setdefault(round_item_id, {})[spec.pk] = spec.as_comparable()
+            if spec.is_representative:
+                representative[round_item_id] = spec.pk
+        bids = {
+            pk: (spec_id, price, comparable)
+            for pk, spec_id, price, comparable in OpenedBid.objects.filter(
+                round_item__round=round_
+            ).values_list("pk", "specification_id", "unit_price", "unit_comparable_price")
+        }
+        several = [ri for ri, by_id in specs.items() if len(by_id) > 1]
+        declared: dict[tuple[int, int], dict[int, int]] = {}
+        for hospital_id, item_id, spec_id, quantity in (
+            DemandDeclaration.objects.filter(round_item_id__in=several)
+            .filter(specification__isnull=False)
+            .values_list("hospital_id", "round_item_id", "specification_id", "quantity")
+            .iterator(chunk_size=20_000)
+        ):
+            mix = declared.setdefault((hospital_id, item_id), {})
+            mix[spec_id] = mix.get(spec_id, 0) + quantity
+        return cls(
+            coefficients=ComparablePriceCoefficients.from_parameters(
+                run.rule_set.parameters.get("comparable_price") or {}
+            ),
+            specs=specs,
+            representative=representative,
+            bids=bids,
+            declared=declared,
+        )
+
+    def shares(
+        self, hospital_id: int, item_id: int, bid_id: int, quantity: int, award_price: Decimal
+    ) -> list[SpecShare]:
+        bid_spec, bid_price, comparable = self.bids[bid_id]
+        item_specs = self.specs.get(item_id, {})
+        if bid_price is None or bid_spec not in item_specs:
+            # No price opened (or a specification outside the item): the award price.
+            return [
+                SpecShare(bid_spec, True, quantity, award_price, amount_of(quantity, award_price))
+            ]
+        return line_shares(
+            quantity=quantity,
+            declared=self.declared.get((hospital_id, item_id), {}),
+            bid_specification_id=bid_spec,
+            bid_price=bid_price,
+            bid_comparable_price=comparable,
+            award_price=award_price,
+            representative_id=self.representative.get(item_id, bid_spec),
+            specs=item_specs,
+            coefficients=self.coefficients,
+        )
 
 
 def amount_of(quantity: int, price: Decimal) -> Decimal:
@@ -298,6 +416,7 @@ def contract_lines(contract: Contract, version: int | None = None) -> list[Contr
         .select_related(
             "round_item__item", "region", "opened_bid__product", "opened_bid__specification"
         )
+        .prefetch_related("spec_lines__specification")
         .order_by("round_item__item__code")
     )
 
@@ -332,8 +451,11 @@ def contract_amend(
             raise ValidationError(_("The amendment names an item the contract does not have."))
         version = locked.current_version + 1
         new_lines = []
+        new_specs: list[list[ContractLineSpecification]] = []
         for line in [*lines, *added]:
             quantity = quantities.get(line.round_item_id, line.quantity)
+            # The specifications bought keep their mix and prices (contracts.specifications).
+            specs = _respecified(line, quantity) if line.pk else []
             new_lines.append(
                 ContractLine(
                     contract=locked,
@@ -343,13 +465,20 @@ def contract_amend(
                     region_id=line.region_id,
                     quantity=quantity,
                     unit_price=line.unit_price,
-                    amount=amount_of(quantity, line.unit_price),
+                    amount=sum((s.amount for s in specs), Decimal("0.00"))
+                    if specs
+                    else amount_of(quantity, line.unit_price),
                     term_years=line.term_years,
                     starts_on=line.starts_on,
                     ends_on=line.ends_on,
                 )
             )
+            new_specs.append(specs)
         ContractLine.objects.bulk_create(new_lines)
+        for new_line, specs in zip(new_lines, new_specs, strict=True):
+            for spec in specs:
+                spec.line = new_line
+        ContractLineSpecification.objects.bulk_create([s for specs in new_specs for s in specs])
         locked.current_version = version
         locked.total = sum((line.amount for line in new_lines), Decimal("0.00"))
         locked.revision += 1
@@ -362,6 +491,28 @@ def contract_amend(
             by=by,
         )
     return amendment
+
+
+def _respecified(line: ContractLine, quantity: int) -> list[ContractLineSpecification]:
+    """``line``'s specifications at a new quantity: the same mix (by largest remainder)
+    and prices, each amount rounded to the fen once."""
+    old = list(line.spec_lines.all())
+    if not old:
+        return []
+    weights = {s.specification_id: s.quantity for s in old}
+    if not any(weights.values()):
+        weights = {s.specification_id: int(s.is_bid) for s in old}
+    shares = split_quantity(quantity, weights) if quantity else {}
+    return [
+        ContractLineSpecification(
+            specification_id=s.specification_id,
+            is_bid=s.is_bid,
+            quantity=shares.get(s.specification_id, 0),
+            unit_price=s.unit_price,
+            amount=amount_of(shares.get(s.specification_id, 0), s.unit_price),
+        )
+        for s in old
+    ]
 
 
 def contract_pdf_render(*, contract_id: int) -> bool:

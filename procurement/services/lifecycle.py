@@ -439,6 +439,19 @@ def round_timetable_write(
         raise ValidationError(
             _("While bidding is open the bid deadline can only be extended, not brought forward.")
         )
+    new_end = changed.get("objection_ends_at")
+    if (
+        locked.status == S.OBJECTION
+        and isinstance(new_end, datetime.datetime)
+        and new_end < locked.objection_ends_at
+    ):
+        raise ValidationError(
+            _(
+                "The objection period is published and ends %(when)s: it can only be "
+                "extended, not shortened."
+            )
+            % {"when": when_shown(locked.objection_ends_at)}
+        )
     for field in ("demand_closes_at", "bid_deadline", "opening_at"):
         moment = changed.get(field)
         if isinstance(moment, datetime.datetime) and moment <= now:

@@ -159,6 +159,7 @@ def _round_page(
         "regions": list(round_.regions.order_by("code")),
         "is_office": is_office,
         "round_panels": settings.JICAI_ROUND_PANELS,
+        "guidance_panels": settings.JICAI_ROUND_GUIDANCE,
         "can_declare": selectors.round_can_declare(round_=round_, organization=organization),
     }
     if is_office:

@@ -123,8 +123,16 @@ def opened_round(
     prices: tuple[str, ...] = PRICES,
     code: str = "T-2026-D1",
     demand: tuple[tuple[str, int], ...] = BEIJING_SHANGHAI,
+    objection_days: int | None = 0,
 ) -> OpenedRound:
+    """The round above. ``objection_days``: its rule set's objection period (0: a
+    rehearsal, finalized right after publication; ``None``: the default, 3 days; the
+    period itself is tested in test_objection_period.py)."""
     rule_set_load_presets()
+    rule_set = RuleSet.objects.get(name="national-drug-batch-4", version=1)
+    if objection_days is not None:
+        rule_set.periods = {**rule_set.periods, "objection_days": objection_days}
+        rule_set.save(update_fields=["periods"])
     office = user_of(Organization.Kind.OFFICE)
     now = timezone.now()
     round_ = Round.objects.create(
@@ -134,7 +142,7 @@ def opened_round(
         kind=Round.Kind.DRUGS,
         status=Round.Status.BIDS_OPENED,
         office=office.organization,
-        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+        rule_set=rule_set,
         demand_opens_at=now - datetime.timedelta(days=30),
         demand_closes_at=now - datetime.timedelta(days=20),
         bid_deadline=now - datetime.timedelta(days=2),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import Notification, Organization
 from awards import services
@@ -34,7 +36,11 @@ def _evaluated(django_capture_on_commit_callbacks) -> tuple[OpenedRound, Evaluat
 
 
 def _in_objection_period(django_capture_on_commit_callbacks) -> tuple[OpenedRound, EvaluationRun]:
-    built, run = _evaluated(django_capture_on_commit_callbacks)
+    """Published with the default objection period (3 days), which is running."""
+    built = opened_round(objection_days=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.evaluation_request(round_=built.round, by=built.office)
+    run.refresh_from_db()
     services.objection_period_open(round_=built.round, by=built.office)
     built.round.refresh_from_db()
     return built, run
@@ -140,6 +146,14 @@ def test_finalizing_is_refused_while_an_objection_is_open(
     built.hospitals[0].email = "pharmacy@example.org"
     built.hospitals[0].language = "en"  # e-mails go out in the reader's language
     built.hospitals[0].save()
+    # Every objection answered, but the period runs: refused with its end.
+    office.post(reverse("awards:finalize", args=[built.round.pk]))
+    built.round.refresh_from_db()
+    assert built.round.status == Round.Status.OBJECTION
+    # The period has passed (moved back, no real waiting).
+    Round.objects.filter(pk=built.round.pk).update(
+        objection_ends_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         office.post(reverse("awards:finalize", args=[built.round.pk]))
     built.round.refresh_from_db()
@@ -290,7 +304,9 @@ def test_notifications_are_listed_for_the_organization_only(
 ) -> None:
     built, _ = _in_objection_period(django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        services.award_finalize(round_=built.round, by=built.office)
+        services.award_finalize(
+            round_=built.round, by=built.office, now=built.round.objection_ends_at
+        )
     url = reverse("contracts:notifications")
     page = client_for(built.hospitals[0]).get(url).content.decode()
     assert "Award results of round T-2026-D1 published" in page

@@ -74,8 +74,14 @@ DECLARED = (("H1", "11", "B1", 60), ("H1", "11", "B3", 40), ("H2", "11", "B4", 5
 DECLARED += (("H3", "31", "B2", 30), ("H4", "31", "B3", 20))
 
 
-def joints_round(code: str = "T-2026-C1") -> JointsRound:
+def joints_round(code: str = "T-2026-C1", *, objection_days: int | None = 0) -> JointsRound:
+    """The joints round. ``objection_days``: its rule set's objection period (0: a
+    rehearsal, finalized right after publication; ``None``: the default, 3 days; the
+    period itself is tested in test_objection_period.py)."""
     rule_set_load_presets()
+    RuleSet.objects.filter(name="consumables-joints", version=1).update(
+        periods={} if objection_days is None else {"objection_days": objection_days}
+    )
     office = user_of(Organization.Kind.OFFICE)
     now = timezone.now()
     round_ = Round.objects.create(
@@ -173,9 +179,9 @@ def joints_round(code: str = "T-2026-C1") -> JointsRound:
     return built
 
 
-def published(capture, code: str = "T-2026-C1") -> JointsRound:
+def published(capture, code: str = "T-2026-C1", objection_days: int | None = 0) -> JointsRound:
     """The joints round evaluated and published for objections."""
-    built = joints_round(code)
+    built = joints_round(code, objection_days=objection_days)
     with capture(execute=True):
         services.evaluation_request(round_=built.round, by=built.office)
     services.objection_period_open(round_=built.round, by=built.office)
@@ -184,8 +190,11 @@ def published(capture, code: str = "T-2026-C1") -> JointsRound:
 
 
 def finalize(capture, built: JointsRound) -> None:
+    """Finalized once the objection period has passed (no real waiting)."""
+    built.round.refresh_from_db()
+    now = max(timezone.now(), built.round.objection_ends_at)
     with capture(execute=True):
-        services.award_finalize(round_=built.round, by=built.office)
+        services.award_finalize(round_=built.round, by=built.office, now=now)
     built.round.refresh_from_db()
 
 
@@ -456,7 +465,7 @@ def test_the_hospitals_choice_drives_the_final_allocation(
 def test_a_choice_survives_an_upheld_objection_and_skips_a_bid_it_excluded(
     django_capture_on_commit_callbacks,
 ) -> None:
-    built = published(django_capture_on_commit_callbacks)
+    built = published(django_capture_on_commit_callbacks, objection_days=None)
     choose(built, "H1", "B4", "B2")
     objection = services.objection_file(
         round_=built.round,

@@ -385,7 +385,8 @@ def open_bids_and_award(round_: Round) -> Round:
     round_.refresh_from_db()
     objection_period_open(round_=round_, by=office)
     round_.refresh_from_db()
-    award_finalize(round_=round_, by=office)
+    # The objection period has passed (no real waiting).
+    award_finalize(round_=round_, by=office, now=round_.objection_ends_at)
     round_.refresh_from_db()
     return round_
 

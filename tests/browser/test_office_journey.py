@@ -204,7 +204,18 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     expect(page.locator("main")).to_contain_text("Dismissed")
     ui.step(journey, "objection dismissed")
 
-    # 9. Finalize (irreversible: the confirmation says so).
+    # 9. Finalize: refused inside the objection period (3 days from publication), with
+    # its end; once it has passed (moved back here, no real waiting), accepted
+    # (irreversible: the confirmation says so).
+    button(page, "Finalize the award").click(timeout=SLOW_MS)
+    round_.refresh_from_db()
+    ends = timezone.localtime(round_.objection_ends_at).strftime("%Y-%m-%d %H:%M")
+    expect(page.locator("main")).to_contain_text(ends)
+    expect(page.locator(".badge").first).to_have_text("Objection period")
+    Round.objects.filter(pk=round_.pk).update(
+        objection_ends_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    page.reload()
     button(page, "Finalize the award").click(timeout=SLOW_MS)
     expect(page.locator(".badge").first).to_contain_text("Awarded")
     assert any("cannot be undone" in m for m in ui.dialogs if "Finalize" in m), ui.dialogs

@@ -200,8 +200,10 @@ def test_contract_lines_show_the_unit_of_count_in_the_readers_language(
     with django_capture_on_commit_callbacks(execute=False):
         english = _client(hospital).get(url).content.decode()
         chinese = _client(hospital, "zh-hans").get(url).content.decode()
-    assert "Unit of count</th>" in english and "<td>tablet</td>" in english
-    assert "<td>片</td>" in chinese
+    # The unit of count follows the agreed volume (in smallest units, with the packs).
+    assert "Agreed volume (smallest units)</th>" in english
+    assert re.search(r"[\d,]+ tablet</td>", english)
+    assert re.search(r"[\d,]+ 片</td>", chinese)
 
 
 # --- 3. Server-side pages ------------------------------------------------------------------

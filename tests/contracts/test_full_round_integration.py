@@ -209,6 +209,12 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
         reverse("awards:objection-answer", args=[open_objection.pk]),
         {"decision": "dismiss", "answer": "The volumes are as published."},
     )
+    page = office_client.post(reverse("awards:finalize", args=[round_.pk]), follow=True)
+    assert "runs until" in page.content.decode()  # the objection period (3 days) runs
+    # The period has passed (moved back, no real waiting).
+    Round.objects.filter(pk=round_.pk).update(
+        objection_ends_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
     office_client.post(reverse("awards:finalize", args=[round_.pk]))
     round_.refresh_from_db()
     assert round_.status == Round.Status.AWARDED

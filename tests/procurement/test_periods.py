@@ -35,6 +35,7 @@ def test_every_rule_kind_has_every_period_with_its_source() -> None:
             "bid_preparation_days": 20,
             "amendment_notice_days": 15,
             "question_cutoff_days": 10,
+            "objection_days": 3,
         }
     for period in PERIODS.values():
         assert str(period.source)  # cited on the rule-set page and in the document
@@ -54,7 +55,7 @@ def test_bad_periods_are_reported_by_path() -> None:
         (
             "$.nonsense",
             "unknown period; expected one of bid_preparation_days, "
-            "amendment_notice_days, question_cutoff_days",
+            "amendment_notice_days, question_cutoff_days, objection_days",
         ),
         ("$.question_cutoff_days", "must be a whole number of days from 0 to 365"),
     ]

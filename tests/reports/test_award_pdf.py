@@ -85,7 +85,7 @@ def test_chinese_names_and_prices_read_back(small) -> None:
 def test_summary_figures_equal_the_hand_computed_ones_in_english(small) -> None:
     _built, facts = small
     text = _text(facts["files"]["en"])
-    assert "Award-result announcement" in text
+    assert "Announcement of the award results" in text
     assert "Estimated annual savings (yuan)" in text
     assert "1,849,350.00" in text  # 6,850.00 + 1,842,500.00
     assert "1,958,000.00" in text  # amount at reference prices
@@ -112,7 +112,10 @@ def test_the_opening_record_lists_every_bid_with_its_receipt_hash(small) -> None
     text = _squeezed(facts["files"]["en"])
     assert "Annex:openingrecord" in text
     for opened in built.opened_bids:
-        assert opened.receipt_hash in text
+        # Four lines of 16 hexadecimal digits in the cell, in order.
+        parts = [opened.receipt_hash[i : i + 16] for i in range(0, 64, 16)]
+        positions = [text.index(part) for part in parts]
+        assert positions == sorted(positions), opened.receipt_hash
     assert "Abovethemaximumvalidbidprice" in text
     assert "0.6000" in text  # the invalid bid is listed too
 

@@ -286,6 +286,7 @@ URLS: list[Url] = [
     Url("awards:evaluate", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("awards:scenario", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("awards:objection-period", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url("awards:objection-extend", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("awards:finalize", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("awards:results", PUBLIC),
     Url("awards:results", PUBLIC, get=404, scenes=("bidding",)),  # nothing published
