@@ -12,6 +12,8 @@ from common.money import (
     format_quantity,
     format_unit_price,
     round_fen,
+    round_percent,
+    round_price,
     to_decimal,
 )
 
@@ -86,3 +88,47 @@ def test_quantities_and_percentages() -> None:
     assert format_percent(Decimal("0.12345"), places=1, fraction=True) == "12.3%"
     assert format_percent(Decimal("0.12355"), places=1, fraction=True) == "12.4%"
     assert format_percent("", empty="—") == "—"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("0.00005"), Decimal("0.0001")),  # half up, where half-even gives 0.0000
+        (Decimal("0.00015"), Decimal("0.0002")),
+        (Decimal("0.000049"), Decimal("0.0000")),
+        (Decimal("-0.00005"), Decimal("-0.0001")),
+    ],
+)
+def test_round_price_is_half_up_to_four_places(value: Decimal, shown: Decimal) -> None:
+    assert round_price(value) == shown
+    assert round_price(value).as_tuple().exponent == -4
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("12.345"), Decimal("12.35")),  # half up, where half-even gives 12.34
+        (Decimal("12.335"), Decimal("12.34")),
+        (Decimal("12.3449"), Decimal("12.34")),
+    ],
+)
+def test_round_percent_is_half_up_to_two_places(value: Decimal, shown: Decimal) -> None:
+    assert round_percent(value) == shown
+    assert round_percent(value).as_tuple().exponent == -2
+
+
+def test_more_than_four_decimals_keep_their_thousands_separators() -> None:
+    assert format_unit_price(Decimal("12345.678901")) == "12,345.678901"
+
+
+def test_empty_values_show_nothing_by_default() -> None:
+    assert format_quantity(None) == ""
+    assert format_percent(None) == ""
+    assert format_money(None) == ""
+    assert format_unit_price(None) == ""
+
+
+def test_a_decimal_that_is_not_finite_is_no_number() -> None:
+    assert to_decimal(Decimal("NaN")) is None
+    assert to_decimal(Decimal("Infinity")) is None
+    assert to_decimal(Decimal("1.5")) == Decimal("1.5")
