@@ -35,6 +35,7 @@ from bidding.services import bid_submit, ceremony_present, custody_designate, of
 from catalog.models import Product
 from procurement.demo import DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
+from procurement.notices import round_turn_notices_withdraw
 from procurement.services import (
     DemandLine,
     demand_declare,
@@ -170,6 +171,7 @@ def _move_past_the_opening(round_: Round) -> None:
         bid_deadline=now - datetime.timedelta(minutes=2),
         opening_at=now - datetime.timedelta(minutes=1),
     )
+    round_turn_notices_withdraw(round_)  # they would state the walk's times
 
 
 def _load_ceremony_round(stdout: TextIO) -> None:

@@ -27,6 +27,7 @@ from contracts import services
 from contracts.models import Contract, ContractLine
 from contracts.progress import expected_by, month_start
 from procurement.models import Round
+from procurement.notices import round_turn_notices_withdraw
 from tender.demo import document_restate
 
 S = Round.Status
@@ -69,6 +70,7 @@ def _move_timetable_back(round_: Round) -> datetime.date:
         at=objection_ends + datetime.timedelta(hours=1)
     )
     Contract.objects.filter(round=round_).update(starts_on=starts)
+    round_turn_notices_withdraw(round_)  # they would state the walk's times, not these
     for line in ContractLine.objects.filter(contract__round=round_):
         line.starts_on = starts
         line.ends_on = services.term_end(starts, line.term_years)

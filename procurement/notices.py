@@ -76,12 +76,11 @@ def _demand_open(round_: Round) -> int:
         kind=Notification.Kind.DEMAND_OPEN,
         subject=gettext_noop("Declare your demand for round %(code)s"),
         body=gettext_noop(
-            "Demand declaration of round %(code)s (%(name)s) is open until %(closes)s "
+            "Demand declaration of round %(code)s is open until %(closes)s "
             "(China Standard Time). Declare your annual quantities for its items."
         ),
         params={
             "code": round_.code,
-            "name": round_.name,
             "closes": _when(round_.demand_closes_at),
         },
         url=reverse("procurement:demand", args=[round_.code]),
@@ -93,14 +92,14 @@ def _demand_closed(round_: Round) -> int:
     hospitals = _hospitals_in_scope(round_).annotate(declared=_declared(round_))
     declared = [o for o, d in hospitals.values_list("pk", "declared") if d]
     missing = [o for o, d in hospitals.values_list("pk", "declared") if not d]
-    params = {"code": round_.code, "name": round_.name}
+    params = {"code": round_.code}
     url = reverse("procurement:demand", args=[round_.code])
     sent = notify(
         organizations=declared,
         kind=Notification.Kind.DEMAND_CLOSED,
         subject=gettext_noop("Demand declaration of round %(code)s closed"),
         body=gettext_noop(
-            "Demand declaration of round %(code)s (%(name)s) has closed. Your declaration "
+            "Demand declaration of round %(code)s has closed. Your declaration "
             "was received and counts in the pooled demand."
         ),
         params=params,
@@ -112,7 +111,7 @@ def _demand_closed(round_: Round) -> int:
         kind=Notification.Kind.DEMAND_CLOSED,
         subject=gettext_noop("Demand declaration of round %(code)s closed"),
         body=gettext_noop(
-            "Demand declaration of round %(code)s (%(name)s) has closed. Your hospital "
+            "Demand declaration of round %(code)s has closed. Your hospital "
             "declared no demand, so the round holds no volume for it; contact the "
             "procurement office if this is a mistake."
         ),
@@ -128,13 +127,12 @@ def _bidding_open(round_: Round) -> int:
         kind=Notification.Kind.BIDDING_OPEN,
         subject=gettext_noop("Bidding of round %(code)s is open"),
         body=gettext_noop(
-            "Round %(code)s (%(name)s) accepts sealed bids until %(deadline)s (China "
+            "Round %(code)s accepts sealed bids until %(deadline)s (China "
             "Standard Time). Its procurement document, ceilings and volumes are published "
             "on the round page."
         ),
         params={
             "code": round_.code,
-            "name": round_.name,
             "deadline": _when(round_.bid_deadline),
         },
         url=reverse("procurement:round", args=[round_.code]),
@@ -148,10 +146,10 @@ def _bids_opened(round_: Round) -> int:
         kind=Notification.Kind.BIDS_OPENED,
         subject=gettext_noop("Bids of round %(code)s opened"),
         body=gettext_noop(
-            "The bids of round %(code)s (%(name)s) have been opened. The opening record "
+            "The bids of round %(code)s have been opened. The opening record "
             "is public; the evaluation follows."
         ),
-        params={"code": round_.code, "name": round_.name},
+        params={"code": round_.code},
         url=reverse("procurement:round", args=[round_.code]),
         dedupe_key=key(round_, "bids_opened"),
     )
@@ -179,12 +177,11 @@ def round_reminders_check(*, now: datetime.datetime) -> int:
             kind=Notification.Kind.DEMAND_CLOSING,
             subject=gettext_noop("Demand declaration of round %(code)s closes soon"),
             body=gettext_noop(
-                "Demand declaration of round %(code)s (%(name)s) closes at %(closes)s "
+                "Demand declaration of round %(code)s closes at %(closes)s "
                 "(China Standard Time) and your hospital has declared nothing yet."
             ),
             params={
                 "code": round_.code,
-                "name": round_.name,
                 "closes": _when(round_.demand_closes_at),
             },
             url=reverse("procurement:demand", args=[round_.code]),
@@ -204,12 +201,11 @@ def round_reminders_check(*, now: datetime.datetime) -> int:
                 else gettext_noop("Bidding of round %(code)s closes within 24 hours")
             ),
             body=gettext_noop(
-                "Round %(code)s (%(name)s) accepts sealed bids until %(deadline)s (China "
+                "Round %(code)s accepts sealed bids until %(deadline)s (China "
                 "Standard Time). Bids cannot be sealed, revised or withdrawn after it."
             ),
             params={
                 "code": round_.code,
-                "name": round_.name,
                 "deadline": _when(round_.bid_deadline),
             },
             url=reverse("procurement:round", args=[round_.code]),
@@ -230,3 +226,12 @@ def bidding_notices_done(*, round_: Round | int, manufacturer_id: int) -> int:
     return notifications_mark_done(
         organization_id=manufacturer_id, dedupe_keys=[key(round_, e) for e in BIDDING_KEYS]
     )
+
+
+def round_turn_notices_withdraw(round_: Round) -> int:
+    """Delete the turn notices of a round whose timetable was rewritten after it was walked
+    through (the demo, which runs months of a round in a second and then moves its dates
+    back): their texts would state the times of the walk, not the round's. Never used on a
+    real round, whose notices are its history."""
+    deleted, _ = Notification.objects.filter(dedupe_key__startswith=f"round:{round_.pk}:").delete()
+    return deleted
