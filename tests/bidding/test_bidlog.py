@@ -4,7 +4,10 @@ fixed encoding."""
 
 from __future__ import annotations
 
+import hashlib
 import random
+import re
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -203,3 +206,265 @@ def test_receipt_entry_round_trip_and_malformed() -> None:
         bidlog.hex_hash("zz")
     with pytest.raises(bidlog.LogError):
         bidlog.CompactRange(3, (bytes(32),))
+
+
+# --- exact inputs at the edges (RFC 6962 section 2.1, RFC 9162 section 2.1.3/2.1.4) ------
+
+
+def _raises(message: str) -> pytest.RaisesExc[bidlog.LogError]:
+    """LogError with exactly this text, not merely some LogError."""
+    return pytest.raises(bidlog.LogError, match=f"^{re.escape(message)}$")
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    """RFC 6962 section 2.1 MTH over leaf hashes, written apart from the module."""
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
+
+
+def _audit_path(index: int, leaves: list[bytes]) -> list[tuple[bytes, str]]:
+    """RFC 6962 section 2.1.1 PATH(m, D[n]), bottom up, with the side each sibling is on."""
+    if len(leaves) == 1:
+        return []
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    if index < k:
+        return [*_audit_path(index, leaves[:k]), (_mth(leaves[k:]), "right")]
+    return [*_audit_path(index - k, leaves[k:]), (_mth(leaves[:k]), "left")]
+
+
+# The side of each sibling, bottom up, drawn by hand from the tree shapes of RFC 6962
+# section 2.1.3 (7 leaves: d0..d3 | d4 d5 | d6; 5 leaves: d0..d3 | d4).
+SIDES = {
+    7: [
+        ["right", "right", "right"],
+        ["left", "right", "right"],
+        ["right", "left", "right"],
+        ["left", "left", "right"],
+        ["right", "right", "left"],
+        ["left", "right", "left"],
+        ["left", "left"],
+    ],
+    5: [
+        ["right", "right", "right"],
+        ["left", "right", "right"],
+        ["right", "left", "right"],
+        ["left", "left", "right"],
+        ["left"],
+    ],
+}
+
+
+@pytest.mark.parametrize("size", [5, 7])
+def test_inclusion_steps_show_each_sibling_side_and_running_hash(size: int) -> None:
+    """RFC 9162 section 2.1.3.2: every step of the check, for every leaf of a 5- and a
+    7-leaf tree, against the audit path and hashes computed here with hashlib alone."""
+    leaves = LEAVES[:size]
+    for index in range(size):
+        proof = bidlog.inclusion_proof(index, leaves)
+        path = _audit_path(index, leaves)
+        assert [side for _, side in path] == SIDES[size][index]
+        assert proof == [sibling for sibling, _ in path]
+        expected, running = [], leaves[index]
+        for sibling, side in path:
+            pair = sibling + running if side == "left" else running + sibling
+            running = hashlib.sha256(b"\x01" + pair).digest()
+            expected.append(bidlog.ProofStep(sibling.hex(), side, running.hex()))
+        result = bidlog.inclusion_steps(index, size, leaves[index], proof)
+        assert result is not None
+        root, steps = result
+        assert steps == expected, (size, index)
+        assert root == running == bytes.fromhex(ROOTS[size])
+
+
+def test_inclusion_steps_refuse_wrong_shapes() -> None:
+    """RFC 9162 section 2.1.3.2 step 1 (0 <= index < size), step 5 (a sibling while sn is
+    already 0 is one too many) and step 6 (sn must end at 0); a sibling not 32 bytes long
+    is not a hash."""
+    leaf, proof = LEAVES[1], bidlog.inclusion_proof(1, LEAVES[:5])
+    assert bidlog.inclusion_steps(1, 5, leaf, proof) is not None
+    # index == size: one past the last leaf.
+    assert bidlog.inclusion_steps(1, 1, leaf, []) is None
+    assert bidlog.inclusion_steps(5, 5, leaf, proof) is None
+    assert not bidlog.verify_inclusion(1, 1, leaf, [], leaf)
+    assert bidlog.inclusion_steps(-1, 5, leaf, proof) is None
+    assert bidlog.inclusion_steps(0, 0, leaf, []) is None
+    # A single leaf is its own root: no sibling, and a sibling is one too many.
+    assert bidlog.inclusion_steps(0, 1, leaf, []) == (leaf, [])
+    assert bidlog.inclusion_steps(0, 1, leaf, [bytes(32)]) is None
+    # A proof one sibling too long or too short.
+    assert bidlog.inclusion_steps(1, 5, leaf, [*proof, bytes(32)]) is None
+    assert bidlog.inclusion_steps(1, 5, leaf, proof[:-1]) is None
+    # A sibling of 31 or 33 bytes, in first or last place.
+    for short in (proof[0][:-1], proof[0] + b"\x00"):
+        assert bidlog.inclusion_steps(1, 5, leaf, [short, *proof[1:]]) is None
+        assert bidlog.inclusion_steps(1, 5, leaf, [*proof[:-1], short]) is None
+    assert bidlog.inclusion_steps(0, 2, LEAVES[0], [LEAVES[1][:16]]) is None
+
+
+def test_inclusion_proof_index_range() -> None:
+    """RFC 6962 section 2.1.1: PATH(m, D[n]) is defined for 0 <= m < n only."""
+    assert bidlog.inclusion_proof(4, LEAVES[:5]) == [bytes.fromhex(ROOTS[4])]
+    for index in (5, 6, -1):
+        with _raises("leaf index out of range"):
+            bidlog.inclusion_proof(index, LEAVES[:5])
+    with _raises("leaf index out of range"):
+        bidlog.inclusion_proof(0, [])
+
+
+def test_consistency_proof_size_range() -> None:
+    """RFC 6962 section 2.1.2: PROOF(m, D[n]) for 0 <= m <= n; empty for m == 0 and m == n."""
+    assert bidlog.consistency_proof(0, LEAVES[:5]) == []
+    assert bidlog.consistency_proof(5, LEAVES[:5]) == []
+    assert bidlog.consistency_proof(4, LEAVES[:8]) == [_mth(LEAVES[4:8])]
+    for old_size in (6, -1):
+        with _raises("old tree size out of range"):
+            bidlog.consistency_proof(old_size, LEAVES[:5])
+
+
+def test_verify_consistency_edges() -> None:
+    """RFC 9162 section 2.1.4.2: sizes out of order, equal sizes, an empty old tree, an
+    empty or malformed proof, and a proof of the wrong length are all refused."""
+    root = {n: bytes.fromhex(ROOTS[n]) for n in range(9)}
+    proof = bidlog.consistency_proof(3, LEAVES[:7])
+    assert bidlog.verify_consistency(3, 7, root[3], root[7], proof)
+    # Step 1: old_size > new_size or negative.
+    assert not bidlog.verify_consistency(7, 3, root[7], root[3], proof)
+    assert not bidlog.verify_consistency(3, 2, root[3], root[3], [])
+    assert not bidlog.verify_consistency(-1, 3, root[0], root[3], [])
+    # Equal sizes: an empty proof and the same head, nothing else.
+    assert bidlog.verify_consistency(5, 5, root[5], root[5], [])
+    assert not bidlog.verify_consistency(5, 5, root[5], root[6], [])
+    assert not bidlog.verify_consistency(5, 5, root[5], root[5], [root[5]])
+    assert bidlog.verify_consistency(0, 0, root[0], root[0], [])
+    # The empty tree is a prefix of every tree: an empty proof, whatever the heads.
+    assert bidlog.verify_consistency(0, 5, root[0], root[5], [])
+    assert bidlog.verify_consistency(0, 5, bytes(32), bytes(32), [])
+    assert not bidlog.verify_consistency(0, 5, root[0], root[5], [root[5]])
+    # 0 < old_size < new_size needs a proof, every node of it 32 bytes.
+    assert not bidlog.verify_consistency(3, 7, root[3], root[7], [])
+    assert not bidlog.verify_consistency(4, 7, root[4], root[7], [])
+    for bad in (proof[0][:-1], proof[0] + b"\x00"):
+        assert not bidlog.verify_consistency(3, 7, root[3], root[7], [bad, *proof[1:]])
+        assert not bidlog.verify_consistency(3, 7, root[3], root[7], [*proof[:-1], bad])
+    # Step 5/6: one node too many or too few.
+    assert not bidlog.verify_consistency(3, 7, root[3], root[7], [*proof, bytes(32)])
+    assert not bidlog.verify_consistency(3, 7, root[3], root[7], proof[:-1])
+    assert not bidlog.verify_consistency(1, 2, root[1], root[2], [LEAVES[1], bytes(32)])
+    # The proof of another pair of sizes.
+    assert not bidlog.verify_consistency(3, 6, root[3], root[6], proof)
+
+
+def test_hex_hash() -> None:
+    """A hash is 64 hex digits as text: not bytes, not another length."""
+    assert bidlog.hex_hash("AB" * 32) == bytes([0xAB]) * 32
+    assert bidlog.hex_hash(ROOTS[3]) == bytes.fromhex(ROOTS[3])
+    for value in (b"ab" * 32, None, 7, bytes(32)):
+        with _raises("a hash must be hex text"):
+            bidlog.hex_hash(value)
+    with _raises("a hash must be hex text"):
+        bidlog.hex_hash("zz" * 32)
+    for text in ("ab" * 31, "ab" * 33, ""):
+        with _raises("a hash must be 32 bytes"):
+            bidlog.hex_hash(text)
+
+
+def test_ciphertext_digest() -> None:
+    """SHA-256 of the stored ciphertext (FIPS 180-2's "abc" vector and the empty string)."""
+    assert bidlog.ciphertext_digest(b"abc") == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
+    assert bidlog.ciphertext_digest(b"") == ROOTS[0]
+
+
+def test_integers() -> None:
+    """Integers arrive from JSON receipts as numbers or digit strings; booleans are not
+    integers although Python counts them as such."""
+    assert bidlog._int(7) == 7
+    assert bidlog._int("7") == 7
+    for value in (True, False, 7.0, None, [7]):
+        with _raises("not an integer"):
+            bidlog._int(value)
+
+
+def test_entry_from_mapping() -> None:
+    """Hex fields are lower-cased; a missing, non-integer or non-numeric field is refused."""
+    data: dict[str, object] = {
+        **asdict(ENTRY),
+        "position": "3",
+        "ciphertext_sha256": "AB" * 32,
+        "receipt_hash": "CD" * 32,
+        "previous_root": ROOTS[3].upper(),
+    }
+    assert bidlog.Entry.from_mapping(data) == ENTRY
+    for broken in (
+        {k: v for k, v in data.items() if k != "round"},
+        {**data, "bid": True},
+        {**data, "version": "two"},
+        {**data, "position": None},
+    ):
+        with _raises("the log entry is malformed"):
+            bidlog.Entry.from_mapping(broken)
+    with _raises("the log entry is malformed") as caught:
+        bidlog.Entry.from_mapping({**data, "bid": True})
+    assert str(caught.value.__cause__) == "not an integer"
+
+
+def test_receipt_without_log_section() -> None:
+    """A receipt needs both its ``content`` and its ``log`` section."""
+    receipt = {
+        "content": {"round": "T-2026-D1", "bid": 7, "version": 2, "action": "revise"},
+        "hash": "cd" * 32,
+        "server_time": "2026-05-01T02:03:04.000005+00:00",
+        "log": {"position": 3, "ciphertext_sha256": "ab" * 32, "previous_root": ROOTS[3]},
+    }
+    for broken in (
+        {k: v for k, v in receipt.items() if k != "log"},
+        {k: v for k, v in receipt.items() if k != "content"},
+        {**receipt, "log": "3"},
+        {**receipt, "content": ["revise"]},
+        {},
+    ):
+        with _raises("the receipt has no bid log section"):
+            bidlog.receipt_entry(broken)
+    with _raises("the log entry is malformed"):
+        bidlog.receipt_entry({**receipt, "log": {"position": True}})
+
+
+def test_compact_range_checks() -> None:
+    """One node per set bit of the size, a size not negative, nodes as hex."""
+    with _raises("the compact range does not match the log size"):
+        bidlog.CompactRange(3, (bytes(32),))
+    with _raises("the compact range does not match the log size"):
+        bidlog.CompactRange(-1, (bytes(32),))
+    with _raises("the compact range does not match the log size"):
+        bidlog.CompactRange(0, (bytes(32),))
+    assert bidlog.CompactRange(0, ()) == bidlog.CompactRange.empty()
+    with _raises("the compact range is malformed"):
+        bidlog.CompactRange.from_hex(1, ["zz"])
+    with _raises("the compact range is malformed"):
+        bidlog.CompactRange.from_hex(3, [ROOTS[1]])
+
+
+def test_entry_encoding_keeps_non_ascii_text() -> None:
+    """The canonical form is UTF-8 JSON with non-ASCII text as is (not \\u escapes): a
+    round code in Chinese is pinned byte for byte."""
+    entry = replace(ENTRY, round="集采-2026-第一轮")
+    expected = (
+        '{"action":"revise","bid":7,"ciphertext_sha256":"' + "ab" * 32 + '",'
+        '"format":"jicai-bid-log-entry/1","position":3,"previous_root":"' + ROOTS[3] + '",'
+        '"receipt_hash":"' + "cd" * 32 + '","round":"集采-2026-第一轮",'
+        '"server_time":"2026-05-01T02:03:04.000005+00:00","version":2}'
+    ).encode("utf-8")
+    assert entry.to_bytes() == expected
+    assert b"\\u" not in entry.to_bytes()
+    # Computed apart from this code: `sha256sum` of the byte 0x00 followed by the bytes above.
+    assert (
+        entry.leaf_hash().hex()
+        == "76ade03577e8bb9134fc0aa5d9cd7a914a81fe17b2155bd2929c0b772f7a01f4"
+    )
