@@ -8,8 +8,6 @@ key exists only as the opening officials' k-of-n shares, ``RoundCustody``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -17,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from catalog.models import Product, Specification
+from common.models import AppendOnlyModel
 from procurement.models import Round, RoundItem
 
 
@@ -110,15 +109,7 @@ class OpeningOfficial(models.Model):
         return f"official {self.user_id} of custody {self.custody_id}"
 
 
-class CeremonyEventQuerySet(models.QuerySet["CeremonyEvent"]):
-    def update(self, **kwargs: Any) -> int:
-        raise PermissionError("the ceremony log is append-only")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("the ceremony log is append-only")
-
-
-class CeremonyEvent(models.Model):
+class CeremonyEvent(AppendOnlyModel):
     """Append-only record of the opening key's life: designation, passphrases set, key
     generation, every presentation (refused ones too) and the opening."""
 
@@ -143,8 +134,6 @@ class CeremonyEvent(models.Model):
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    objects = CeremonyEventQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("ceremony event")
@@ -152,14 +141,6 @@ class CeremonyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id} {self.kind}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise PermissionError("the ceremony log is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise PermissionError("the ceremony log is append-only")
 
 
 class Bid(models.Model):
@@ -285,15 +266,7 @@ class BidVersion(models.Model):
         return f"bid {self.bid_id} v{self.number} ({self.action})"
 
 
-class DecryptionAuditQuerySet(models.QuerySet["DecryptionAudit"]):
-    def update(self, **kwargs: Any) -> int:
-        raise PermissionError("the decryption audit log is append-only")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("the decryption audit log is append-only")
-
-
-class DecryptionAudit(models.Model):
+class DecryptionAudit(AppendOnlyModel):
     """Append-only record of every decryption of a sealed bid: who, when, which, why.
 
     Rows are only ever inserted (``bidding.services``); updates and deletes are refused by
@@ -330,8 +303,6 @@ class DecryptionAudit(models.Model):
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    objects = DecryptionAuditQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("decryption audit entry")
@@ -339,15 +310,6 @@ class DecryptionAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.purpose} v{self.bid_version_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # An invariant, not business logic: an existing entry is never rewritten.
-        if self.pk is not None and not self._state.adding:
-            raise PermissionError("the decryption audit log is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise PermissionError("the decryption audit log is append-only")
 
 
 class Opening(models.Model):

@@ -107,3 +107,32 @@ def upload_stalled_before() -> datetime.datetime:
     """A task claimed before this moment has outlived Celery's hard time limit."""
     limit = int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 1800))
     return timezone.now() - datetime.timedelta(seconds=limit + 60)
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """Bulk updates and deletes refused: the rows of an append-only log are never rewritten
+    (the database refuses them too, by a trigger, on PostgreSQL)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError(f"the {self.model._meta.verbose_name_plural} is append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError(f"the {self.model._meta.verbose_name_plural} is append-only")
+
+
+class AppendOnlyModel(models.Model):
+    """An entry of an append-only log: created once, never saved again nor deleted (an
+    invariant, not business logic)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError(f"the {self._meta.verbose_name_plural} is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError(f"the {self._meta.verbose_name_plural} is append-only")
