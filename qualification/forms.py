@@ -9,15 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, Region, User
 from catalog.models import Product
+from procurement.forms import DateInput
 from qualification.models import DocumentKind, DocumentReview
 from qualification.services import HOSPITAL_KINDS, DocumentDraft, RegistrationDraft
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class RegistrationForm(forms.Form):

@@ -197,18 +197,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
                 },
             )
             return redirect("qualification:document", pk=doc.pk)
-    return render(
-        request,
-        "qualification/document.html",
-        {
-            "document": doc,
-            "history": doc.reviews.select_related("by").order_by("at", "pk"),
-            "is_office": True,
-            "review_form": form,
-            "resubmit_form": None,
-        },
-        status=400,
-    )
+    return _document_refused(request, doc, review_form=form)
 
 
 @party_required
@@ -229,15 +218,26 @@ def resubmit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The document is resubmitted for review."))
             return redirect("qualification:document", pk=doc.pk)
+    return _document_refused(request, doc, resubmit_form=form)
+
+
+def _document_refused(
+    request: HttpRequest,
+    doc: QualificationDocument,
+    *,
+    review_form: ReviewForm | None = None,
+    resubmit_form: ResubmitForm | None = None,
+) -> HttpResponse:
+    """The document page again, with the refused form and its errors (400)."""
     return render(
         request,
         "qualification/document.html",
         {
             "document": doc,
             "history": doc.reviews.select_related("by").order_by("at", "pk"),
-            "is_office": False,
-            "review_form": None,
-            "resubmit_form": form,
+            "is_office": review_form is not None,
+            "review_form": review_form,
+            "resubmit_form": resubmit_form,
         },
         status=400,
     )
