@@ -88,36 +88,36 @@ def _demand_open(round_: Round) -> int:
     )
 
 
+_DEMAND_CLOSED_BODIES = {
+    True: gettext_noop(
+        "Demand declaration of round %(code)s has closed. Your declaration "
+        "was received and counts in the pooled demand."
+    ),
+    False: gettext_noop(
+        "Demand declaration of round %(code)s has closed. Your hospital "
+        "declared no demand, so the round holds no volume for it; contact the "
+        "procurement office if this is a mistake."
+    ),
+}
+
+
 def _demand_closed(round_: Round) -> int:
+    """Every hospital in scope, told its own status: declared, or not."""
     hospitals = _hospitals_in_scope(round_).annotate(declared=_declared(round_))
-    declared = [o for o, d in hospitals.values_list("pk", "declared") if d]
-    missing = [o for o, d in hospitals.values_list("pk", "declared") if not d]
-    params = {"code": round_.code}
-    url = reverse("procurement:demand", args=[round_.code])
-    sent = notify(
-        organizations=declared,
-        kind=Notification.Kind.DEMAND_CLOSED,
-        subject=gettext_noop("Demand declaration of round %(code)s closed"),
-        body=gettext_noop(
-            "Demand declaration of round %(code)s has closed. Your declaration "
-            "was received and counts in the pooled demand."
-        ),
-        params=params,
-        url=url,
-        dedupe_key=key(round_, "demand_closed"),
-    )
-    return sent + notify(
-        organizations=missing,
-        kind=Notification.Kind.DEMAND_CLOSED,
-        subject=gettext_noop("Demand declaration of round %(code)s closed"),
-        body=gettext_noop(
-            "Demand declaration of round %(code)s has closed. Your hospital "
-            "declared no demand, so the round holds no volume for it; contact the "
-            "procurement office if this is a mistake."
-        ),
-        params=params,
-        url=url,
-        dedupe_key=key(round_, "demand_closed"),
+    by_status: dict[bool, list[int]] = {True: [], False: []}
+    for pk, declared in hospitals.values_list("pk", "declared"):
+        by_status[bool(declared)].append(pk)
+    return sum(
+        notify(
+            organizations=organizations,
+            kind=Notification.Kind.DEMAND_CLOSED,
+            subject=gettext_noop("Demand declaration of round %(code)s closed"),
+            body=_DEMAND_CLOSED_BODIES[declared],
+            params={"code": round_.code},
+            url=reverse("procurement:demand", args=[round_.code]),
+            dedupe_key=key(round_, "demand_closed"),
+        )
+        for declared, organizations in by_status.items()
     )
 
 
