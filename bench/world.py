@@ -25,8 +25,13 @@ from django.contrib.auth.hashers import make_password
 from accounts.demo import DEMO_PASSWORD, demo_code, demo_hospitals
 from accounts.models import Organization, Region, User
 from awards.demo import _award, _select_provinces
-from bidding.demo import AWARDED_ITEMS, _declare_and_bid, _move_past_the_opening
-from bidding.services import bid_submit, round_open_bids
+from bidding.demo import (
+    AWARDED_ITEMS,
+    _declare_and_bid,
+    _move_past_the_opening,
+    open_with_demo_officials,
+)
+from bidding.services import bid_submit
 from catalog.models import Product, ProductKind
 from contracts.demo import _buy_one_month, _contract, _move_timetable_back
 from contracts.services import execution_start
@@ -118,7 +123,7 @@ def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound
     _extra_bids(round_, extra_makers)
     _move_past_the_opening(round_)
     round_.refresh_from_db()
-    round_open_bids(round_=round_, by=User.objects.get(username="office"))
+    open_with_demo_officials(round_)  # the ceremony: two of the demo's officials
     _award(round_)
     round_.refresh_from_db()
     _select_provinces(round_)

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, demo_hospitals, organization_for
 from accounts.models import Organization, User
-from bidding.models import RoundCustody
+from bidding.models import Opening, RoundCustody
 from bidding.services import bid_submit, ceremony_present, custody_designate, official_enroll
 from catalog.models import Product
 from procurement.demo import DRUG_PRICES, _create_round
@@ -115,6 +115,17 @@ def give_demo_officials(round_: Round) -> None:
     )
     for user, (_username, passphrase) in zip(officials, DEMO_OFFICIALS, strict=True):
         official_enroll(round_=round_, user=user, passphrase=passphrase)
+
+
+def open_with_demo_officials(round_: Round) -> Opening:
+    """The opening ceremony of a demo round: two of the demo officials present."""
+    officials = demo_officials()
+    ceremony_present(round_=round_, user=officials[0], passphrase=DEMO_OFFICIALS[0][1])
+    opening = ceremony_present(
+        round_=round_, user=officials[1], passphrase=DEMO_OFFICIALS[1][1]
+    ).opening
+    assert opening is not None
+    return opening
 
 
 def demand_of(hospital: Organization, serial: int) -> list[DemandLine]:
@@ -212,12 +223,7 @@ def load(*, stdout: TextIO) -> None:
     _declare_and_bid(round_)
     _move_past_the_opening(round_)
     round_.refresh_from_db()
-    officials = demo_officials()
-    ceremony_present(round_=round_, user=officials[0], passphrase=DEMO_OFFICIALS[0][1])
-    opening = ceremony_present(
-        round_=round_, user=officials[1], passphrase=DEMO_OFFICIALS[1][1]
-    ).opening
-    assert opening is not None
+    opening = open_with_demo_officials(round_)
     for code in DRAFT_ROUNDS:
         draft = Round.objects.filter(code=code).first()
         if draft is not None:
