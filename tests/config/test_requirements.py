@@ -19,6 +19,7 @@ APP_FOLDERS = (
     "catalog",
     "procurement",
     "tender",
+    "qualification",
     "bidding",
     "awards",
     "contracts",

@@ -212,8 +212,14 @@ def test_a_full_round_through_every_state(celery_worker: subprocess.Popen[bytes]
     page = office_client.post(reverse("awards:finalize", args=[round_.pk]), follow=True)
     assert "runs until" in page.content.decode()  # the objection period (3 days) runs
     # The period has passed (moved back, no real waiting).
+    # The whole timetable moves back with it (it stays in order: opening < objection end).
+    now = timezone.now()
     Round.objects.filter(pk=round_.pk).update(
-        objection_ends_at=timezone.now() - datetime.timedelta(seconds=1)
+        demand_opens_at=now - datetime.timedelta(days=30),
+        demand_closes_at=now - datetime.timedelta(days=25),
+        bid_deadline=now - datetime.timedelta(days=5),
+        opening_at=now - datetime.timedelta(days=5),
+        objection_ends_at=now - datetime.timedelta(seconds=1),
     )
     office_client.post(reverse("awards:finalize", args=[round_.pk]))
     round_.refresh_from_db()
