@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def _postgresql_configured() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql"))
+
+
 def _integration_configured() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql")) and bool(
         os.environ.get("CELERY_BROKER_URL")
@@ -49,6 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.JICAI_QUALIFICATION_REQUIRED = False
     os.environ.setdefault("JICAI_QUALIFICATION_REQUIRED", "0")  # real worker processes too
     config.addinivalue_line("markers", "reference_data: reads the published data in ../shared/data")
+    config.addinivalue_line(
+        "markers", "postgresql: needs PostgreSQL (row locks, triggers, query plans)"
+    )
     if _integration_required() and not _integration_configured():
         raise pytest.UsageError(
             "Integration tests are required here (CI or JICAI_REQUIRE_INTEGRATION=1) but "
@@ -67,6 +74,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("integration") and not _integration_configured():
             deselected.append(item)
             reasons.add("integration (set DATABASE_URL and CELERY_BROKER_URL, or run .ci/run)")
+        elif item.get_closest_marker("postgresql") and not _postgresql_configured():
+            deselected.append(item)
+            reasons.add("postgresql (set DATABASE_URL to PostgreSQL, or run .ci/run)")
         elif item.get_closest_marker("reference_data") and not SHARED_DATA.is_dir():
             deselected.append(item)
             reasons.add(f"reference_data ({SHARED_DATA} not found)")

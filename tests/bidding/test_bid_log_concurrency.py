@@ -23,9 +23,7 @@ from tests.factories import user_of
 
 BIDDERS = 12
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks: run with DATABASE_URL=postgres://..."
-)
+pytestmark = pytest.mark.postgresql  # row locks (deselected on SQLite, required in CI)
 
 
 @pytest.mark.django_db(transaction=True)

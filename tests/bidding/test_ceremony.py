@@ -387,10 +387,9 @@ def test_the_ceremony_page_in_both_languages(world: World) -> None:
     assert timezone.now() >= Round.objects.get(pk=world.round.pk).opening_at
 
 
+@pytest.mark.postgresql  # the trigger exists on PostgreSQL only
 def test_the_ceremony_log_refuses_rewrites_in_the_database_too(world: World) -> None:
     """On PostgreSQL a trigger refuses UPDATE and DELETE (migration 0004)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the trigger exists on PostgreSQL only")
     from django.db import DatabaseError, transaction
 
     event = CeremonyEvent.objects.first()
