@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs in this many pytest-xdist processes (one per core on the 2-core machine;
+# each gets its own test database and its own Celery worker queue). TEST_WORKERS=0 runs
+# it in one process.
+TEST_WORKERS ?= 2
 # System packages the suite needs: CJK fonts for PDFs, pdftotext/pdffonts to read PDFs
 # back, Chromium for the browser journeys, gettext for the translation catalogs.
 SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils chromium gettext
@@ -67,7 +71,7 @@ typecheck: setup-dev
 
 test: system-packages setup-dev lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=25
 
 bench: setup-dev
 	$(BIN)/python -m bench.run

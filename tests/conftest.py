@@ -181,7 +181,9 @@ def celery_worker(
     env["DATABASE_URL"] = _database_url_for(connection.settings_dict["NAME"])
     env["CELERY_TASK_DEFAULT_QUEUE"] = queue
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    log_path = ROOT / "test-artifacts" / "celery-worker.log"
+    # One log per pytest-xdist process (`make test` runs two), named after it.
+    xdist = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    log_path = ROOT / "test-artifacts" / f"celery-worker-{xdist}.log"
     log_path.parent.mkdir(exist_ok=True)
     log = log_path.open("wb")
     process = subprocess.Popen(
