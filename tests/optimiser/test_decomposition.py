@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +104,21 @@ def test_the_same_input_gives_the_same_bytes_and_the_reason() -> None:
     assert json.loads(first)["run"]["solver"] == "decomposition + highs (mathopt)"
     exact = solve(_with(_small(12), backend="cp_sat", relative_gap="0"))
     assert Decimal(json.loads(first)["run"]["objective"]) <= exact.run.objective * Decimal("1.0001")
+
+
+def test_the_worked_example_bound_proves_its_optimum() -> None:
+    """docs/optimiser.md, *Proving the national shape*: the items alone give 1,295.00;
+    pricing S1's capacity at 0.10 per unit proves the optimum 1,335.00."""
+    from procurement.optimiser import problem_from_dict
+
+    path = Path(__file__).resolve().parents[2] / "docs/examples/optimiser/national_shape.json"
+    problem = problem_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    decisions, pricing, total = _parts(problem)
+    found = lagrangian_bound(problem, decisions, pricing, total)
+    assert found is not None and found.priced_firms == 1
+    assert Decimal(found.items_alone) / pricing.scale == Decimal("1295")
+    assert Decimal(found.bound) / pricing.scale == Decimal("1335")
+    assert solve(_with(problem, backend="decomposed")).run.objective == Decimal("1335")
 
 
 def test_auto_decomposes_large_models_of_the_national_shape_only() -> None:
