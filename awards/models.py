@@ -578,8 +578,8 @@ class RelaxationCost(models.Model):
     input_hash = models.CharField(_("input hash"), max_length=64)
     time_limit = models.FloatField(_("time limit (s)"))
     status = models.CharField(_("solver status"), max_length=20)
-    # the exact decimal text of the total cost (as the result gives it); null: infeasible
-    cost = models.CharField(_("total cost"), max_length=40, null=True, blank=True)
+    # the exact decimal text of the total cost (as the result gives it); "": infeasible
+    cost = models.CharField(_("total cost"), max_length=40, blank=True, default="")
     seconds = models.FloatField(_("solve time (s)"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -93,7 +93,7 @@ def relaxation_execute(*, run_id: int, index: int) -> Decimal | None:
     budget = relaxation_budget()
     cached = RelaxationCost.objects.filter(input_hash=key, time_limit=budget).first()
     if cached is not None:
-        cost = None if cached.cost is None else Decimal(cached.cost)
+        cost = Decimal(cached.cost) if cached.cost else None
     else:
         started = time.perf_counter()
         limited = _limited(relaxed, budget)
@@ -105,7 +105,7 @@ def relaxation_execute(*, run_id: int, index: int) -> Decimal | None:
                     input_hash=key,
                     time_limit=budget,
                     status=result.run.status,
-                    cost=None if cost is None else str(cost),
+                    cost="" if cost is None else str(cost),
                     seconds=time.perf_counter() - started,
                 )
         except IntegrityError:  # another worker solved the same relaxation meanwhile

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -17,6 +18,7 @@ from awards.models import EvaluationRun, RelaxationCost
 from awards.services import comparison as comparison_service
 from procurement.models import RuleSet
 from procurement.optimiser import solve as plain_solve
+from procurement.optimiser.model import Problem, Result
 from procurement.optimiser.scenarios import compare_scenarios, comparison_to_dict
 from tests.awards.factories import opened_round
 from tests.factories import TEST_PASSWORD
@@ -30,7 +32,7 @@ def _optimised(built, capture, monkeypatch) -> tuple[EvaluationRun, Counter[str]
     from awards.services import storing
     from procurement.optimiser.canonical import problem_canonical
 
-    def counting(problem):  # type: ignore[no-untyped-def]
+    def counting(problem: Problem) -> Result:
         solved[problem_canonical(problem).input_hash] += 1
         return plain_solve(problem)
 
@@ -50,6 +52,7 @@ def test_the_official_problem_is_solved_once_and_each_relaxation_once(
     run, solved = _optimised(built, django_capture_on_commit_callbacks, monkeypatch)
     assert run.status == EvaluationRun.Status.DONE, run.error
     row = run.comparison
+    assert row is not None
     total = len(row["constraint_costs"])
     assert total >= 2
     assert row["relaxations"] == {"done": total, "total": total}
@@ -69,29 +72,35 @@ def test_a_relaxation_already_solved_is_read_back_not_solved_again(
 ) -> None:
     built = opened_round()
     first, _ = _optimised(built, django_capture_on_commit_callbacks, monkeypatch)
-    costs = first.comparison["constraint_costs"]
+    stored: dict[str, Any] = first.comparison or {}
+    costs = stored["constraint_costs"]
     # the same relaxations written anew: each read back from its input hash
     pending = [{**c, "pending": True} for c in costs]
     EvaluationRun.objects.filter(pk=first.pk).update(
         comparison={
-            **first.comparison,
+            **stored,
             "constraint_costs": pending,
             "relaxations": {"done": 0, "total": len(costs)},
         }
     )
     calls: list[object] = []
-    monkeypatch.setattr(comparison_service, "solve", lambda p: calls.append(p))
+    monkeypatch.setattr(comparison_service, "solve", calls.append)
     for index in range(len(costs)):
         comparison_service.relaxation_execute(run_id=first.pk, index=index)
     first.refresh_from_db()
     assert calls == []
-    assert first.comparison["constraint_costs"] == costs
+    assert (first.comparison or {})["constraint_costs"] == costs
     # another time budget is another key: solved again
     settings.AWARDS_RELAXATION_SECONDS = 7
     EvaluationRun.objects.filter(pk=first.pk).update(
-        comparison={**first.comparison, "constraint_costs": pending}
+        comparison={**stored, "constraint_costs": pending}
     )
-    monkeypatch.setattr(comparison_service, "solve", lambda p: calls.append(p) or plain_solve(p))
+
+    def solving(problem: Problem) -> Result:
+        calls.append(problem)
+        return plain_solve(problem)
+
+    monkeypatch.setattr(comparison_service, "solve", solving)
     comparison_service.relaxation_execute(run_id=first.pk, index=0)
     assert len(calls) == 1
     assert RelaxationCost.objects.filter(time_limit=7).count() == 1
@@ -102,11 +111,12 @@ def test_the_page_shows_the_relaxations_still_being_solved(
 ) -> None:
     built = opened_round()
     run, _ = _optimised(built, django_capture_on_commit_callbacks, monkeypatch)
-    costs = run.comparison["constraint_costs"]
+    stored: dict[str, Any] = run.comparison or {}
+    costs = stored["constraint_costs"]
     partial = [costs[0], *({**c, "pending": True} for c in costs[1:])]
     EvaluationRun.objects.filter(pk=run.pk).update(
         comparison={
-            **run.comparison,
+            **stored,
             "constraint_costs": partial,
             "relaxations": {"done": 1, "total": len(costs)},
         }

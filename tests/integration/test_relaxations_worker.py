@@ -30,13 +30,16 @@ def test_the_relaxations_run_on_the_worker_and_fill_the_comparison_row(
     while True:
         run.refresh_from_db()
         progress = (run.comparison or {}).get("relaxations")
-        if run.status == EvaluationRun.Status.DONE and progress and (
-            progress["done"] == progress["total"]
+        if (
+            run.status == EvaluationRun.Status.DONE
+            and progress
+            and (progress["done"] == progress["total"])
         ):
             break
         assert run.status != EvaluationRun.Status.FAILED, run.error
         assert time.monotonic() < deadline, f"relaxations not done: {run.status} {progress}"
         time.sleep(0.3)
+    assert run.comparison is not None and progress is not None
     costs = run.comparison["constraint_costs"]
     assert len(costs) == progress["total"] >= 2
     problem = run_problem(run).problem
