@@ -134,3 +134,48 @@ def test_auto_decomposes_large_models_of_the_national_shape_only() -> None:
     }
     assert choose_backend(large, national=0)[0] == "highs"
     assert choose_backend(_plain(AUTO_HIGHS_MIN_VARIABLES - 1), national=55)[0] == "cp_sat"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"single_source_per_region": False, "min_split_share": "0.2"},
+        {"max_supplier_share": "0.25"},
+        {"no_bid_item": True},
+    ],
+    ids=["split", "supplier-share", "item-without-bids"],
+)
+def test_the_decomposition_agrees_with_cp_sat_on_the_other_terms(change: dict) -> None:
+    from procurement.optimiser.model import Item, RegionDemand
+
+    problem = _small(12)
+    if change.pop("no_bid_item", False):
+        lonely = Item(
+            id="Z99",
+            name="no bids",
+            max_valid_bid_price=Decimal("3"),
+            demand=(RegionDemand("R01", 100),),
+        )
+        problem = dataclasses.replace(problem, items=(*problem.items, lonely))
+    decomposed = solve(_with(problem, backend="decomposed", relative_gap="0", **change))
+    exact = solve(_with(problem, backend="cp_sat", relative_gap="0", **change))
+    assert decomposed.run.status == exact.run.status == "optimal"
+    assert decomposed.run.objective == exact.run.objective
+
+
+def test_an_infeasible_national_problem_is_explained_by_the_decomposition() -> None:
+    from procurement.optimiser.model import Item, RegionDemand
+
+    problem = _with(_small(12), backend="decomposed", unmet_penalty_ratio=None)
+    lonely = Item(
+        id="Z99", name="no bids", max_valid_bid_price=Decimal("3"), demand=(RegionDemand("R01", 9),)
+    )
+    result = solve(dataclasses.replace(problem, items=(*problem.items, lonely)))
+    assert result.run.status == "infeasible"
+    assert [m.to_dict() for m in result.run.explanation_parts] == [
+        {
+            "code": "supply_region_single_source",
+            # volume share 0.7 of 9 units: 6 agreed units
+            "params": {"item": "Z99", "region": "R01", "units": 6},
+        }
+    ]
