@@ -568,3 +568,29 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id} {self.action}"
+
+
+class RelaxationCost(models.Model):
+    """The cost of one relaxed problem of the scenario comparison, by the relaxed
+    problem's input hash and the time it was given: a relaxation already solved (the
+    same bids and the same relaxed rules, in any run) is read back, not solved again."""
+
+    input_hash = models.CharField(_("input hash"), max_length=64)
+    time_limit = models.FloatField(_("time limit (s)"))
+    status = models.CharField(_("solver status"), max_length=20)
+    # the exact decimal text of the total cost (as the result gives it); "": infeasible
+    cost = models.CharField(_("total cost"), max_length=40, blank=True, default="")
+    seconds = models.FloatField(_("solve time (s)"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("relaxation cost")
+        verbose_name_plural = _("relaxation costs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["input_hash", "time_limit"], name="relaxation_cost_unique_input"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.input_hash[:12]} ({self.time_limit:g} s): {self.cost}"

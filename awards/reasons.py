@@ -326,6 +326,11 @@ RUN_MESSAGES: Mapping[str, Promise] = {
     "backend_highs_large": _(
         "HiGHS: %(variables)s variables (at least %(threshold)s); HiGHS proved large models fastest"
     ),
+    "backend_decomposed_national": _(
+        "decomposition: %(variables)s variables (at least %(threshold)s), the national shape "
+        "over %(items)s items linked by capacity: a Lagrangian bound over per-item models, "
+        "then HiGHS on the model of the winners they chose"
+    ),
     "bid_capacity": _("capacity of bid %(bid)s (%(units)s units)"),
     "supplier_capacity": _("capacity of supplier %(supplier)s across items (%(units)s units)"),
     "supplier_share": _("supplier %(supplier)s at most %(share)s of all %(units)s units"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django.db import DatabaseError
 
-from awards.services import storing
+from awards.services import comparison, storing
 
 EVALUATION_RETRIES = 5
 
@@ -28,4 +28,20 @@ def evaluation_run_task(self: Task, run_id: int) -> None:
         if self.request.retries >= EVALUATION_RETRIES:
             storing.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
             return
+        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
+
+
+@shared_task(
+    bind=True,
+    name=comparison.RELAXATION_TASK,
+    acks_late=True,
+    max_retries=EVALUATION_RETRIES,
+    ignore_result=True,
+)
+def relaxation_cost_task(self: Task, run_id: int, index: int) -> None:
+    """One relaxation of a stored run's scenario comparison (sent as a group, one task
+    per relaxation). Idempotent: a cost already written is left as it is."""
+    try:
+        comparison.relaxation_execute(run_id=run_id, index=index)
+    except DatabaseError as exc:
         raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc

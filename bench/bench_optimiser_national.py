@@ -5,14 +5,16 @@ single source per region, firms' capacity shared across items, each item's maxim
 number of winners from the batch-4 cap table, winners within 1.8 x the item's lowest
 winning price, each winner at least 5% of the item's national volume, unmet demand at
 the item's ceiling price per unit, no forced winner. Relative gap 1e-4, 60 s limit:
-the project's default (backend ``auto``) beside HiGHS and CP-SAT alone on the same
-problem in the same run. Goal: the default proves a gap <= 1e-4 within 60 s.
+the project's default (backend ``auto``: the decomposition, ``decompose.py``) beside
+HiGHS and CP-SAT alone on the same problem in the same run, each of those with twice
+the time (120 s; ``BENCH_NATIONAL_BASELINE_LIMIT``). Goal: the default proves a gap
+<= 1e-4 within 60 s.
 
 Each solve is end to end (``solve``: rule layer, model, solver, hospital rows), so the
 figure is what the evaluation would wait for. Set ``BENCH_NATIONAL_SEEDS`` (e.g.
 ``2025,2026``) to run more seeds; ``BENCH_NATIONAL_LIMIT`` to change the 60 s limit.
 
-Run alone: ``python -m bench.run optimiser_national`` (about 3 x 60 s at most per seed).
+Run alone: ``python -m bench.run optimiser_national`` (at most 60 + 2 x 120 s per seed).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from procurement.optimiser.model import Problem, Result
 from procurement.optimiser.solve import solve
 
 
-def _with_backend(problem: Problem, backend: str) -> Problem:
-    parameters = {**problem.rule_set.parameters, "backend": backend}
+def _with_backend(problem: Problem, backend: str, limit: float) -> Problem:
+    seconds = int(limit) if limit == int(limit) else limit
+    parameters = {**problem.rule_set.parameters, "backend": backend, "time_limit_seconds": seconds}
     return dataclasses.replace(
         problem, rule_set=dataclasses.replace(problem.rule_set, parameters=parameters)
     )
@@ -70,6 +73,8 @@ def _timed_solver_phase() -> Iterator[list[float]]:
 
 def run() -> list[Row]:
     limit = float(os.environ.get("BENCH_NATIONAL_LIMIT", "60"))
+    # the baselines get twice the default's time (the issue: neither proves it in 120 s)
+    baseline_limit = float(os.environ.get("BENCH_NATIONAL_BASELINE_LIMIT", str(2 * limit)))
     seeds = [int(s) for s in os.environ.get("BENCH_NATIONAL_SEEDS", "2025").split(",")]
     rows: list[Row] = []
     for seed in seeds:
@@ -80,7 +85,8 @@ def run() -> list[Row]:
         solver_phase: dict[str, float] = {}
         for backend in ("auto", "highs", "cp_sat"):
             with stopwatch() as seconds, _timed_solver_phase() as phase:
-                result = solve(_with_backend(problem, backend))
+                budget = limit if backend == "auto" else baseline_limit
+                result = solve(_with_backend(problem, backend, budget))
             runs[backend] = (seconds[0], result)
             solver_phase[backend] = phase[0]
         (auto_s, auto), (highs_s, highs), (cp_s, cp) = (
@@ -95,7 +101,7 @@ def run() -> list[Row]:
                 figure="project default (auto): relative gap at stop",
                 value=_gap(auto),
                 unit="",
-                baseline="HiGHS alone, same problem",
+                baseline=f"HiGHS alone, same problem, {baseline_limit:g} s",
                 baseline_value=_gap(highs),
                 baseline_unit="",
                 note=(

@@ -177,6 +177,8 @@ def national_award(
     time_limit: float = 60.0,
     backend: str = "auto",
     relative_gap: str = "0.0001",
+    bids_total: int = 790,
+    capacity_range: tuple[float, float] = (0.25, 1.2),
 ) -> Problem:
     """The national shape as an optimised award (issue 15): 55 drugs x 445 firms x 32
     regions x 46,000 institutions (~10^6 demand lines, ~790 bids), single source per
@@ -217,11 +219,11 @@ def national_award(
     )
     # Bids per item: 790 over 55 items, 3 to 39 each.
     counts = [rng.randint(3, 25) for _ in range(items)]
-    while sum(counts) != 790 * items // 55:
+    while sum(counts) != bids_total * items // 55:
         k = rng.randrange(items)
-        if sum(counts) < 790 * items // 55 and counts[k] < 39:
+        if sum(counts) < bids_total * items // 55 and counts[k] < 39:
             counts[k] += 1
-        elif sum(counts) > 790 * items // 55 and counts[k] > 3:
+        elif sum(counts) > bids_total * items // 55 and counts[k] > 3:
             counts[k] -= 1
     # Firm popularity: a few large makers bid on many items.
     firm_ids = [f"F{f:03d}" for f in range(firms)]
@@ -276,7 +278,7 @@ def national_award(
                     RegionCost(bid_id, region, per_unit=_price(rng, 0.0, 0.04 * float(ceiling)))
                 )
     supplier_list = tuple(
-        Supplier(id=firm, capacity=int(volume_of_firm[firm] * rng.uniform(0.25, 1.2)))
+        Supplier(id=firm, capacity=int(volume_of_firm[firm] * rng.uniform(*capacity_range)))
         for firm in sorted(volume_of_firm)
     )
     return Problem(

@@ -228,6 +228,9 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_U
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_IMPORTS = ["config.tasks"]  # project-wide tasks; apps are autodiscovered
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="jicai")
+# Seconds each relaxation of the scenario comparison may take (a Celery task each;
+# awards/services/comparison.py); the rule set's own limit when that is shorter.
+AWARDS_RELAXATION_SECONDS = env.float("AWARDS_RELAXATION_SECONDS", default=60.0)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -33,10 +33,7 @@ from awards.problem import (
     BuiltProblem,
     bid_reason_parts,
     key_id,
-    lost_volume_preferences,
     not_evaluated_reason,
-    problem_build,
-    selection_preferences,
 )
 from awards.services.base import (
     BATCH_SIZE,
@@ -54,6 +51,7 @@ from awards.services.base import (
     lock_round,
     official_run_get,
 )
+from awards.services.comparison import pending_row, relaxations_send, run_problem
 from awards.signals import final_allocation_changed
 from bidding.models import OpenedBid
 from common.bulk_copy import ColumnValues, Decimals, copy_columns
@@ -62,7 +60,7 @@ from procurement.optimiser import result_to_dict, solve
 from procurement.optimiser.kinds import Family, family_of
 from procurement.optimiser.model import Problem, Result
 from procurement.optimiser.reasons import message_record
-from procurement.optimiser.scenarios import ScenarioRow, compare_scenarios, comparison_to_dict, hhi
+from procurement.optimiser.scenarios import ScenarioRow, comparison_to_dict, hhi
 from procurement.services import round_advance
 
 logger = logging.getLogger(__name__)
@@ -93,15 +91,7 @@ def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
         return None
     run = EvaluationRun.objects.select_related("round", "rule_set").get(pk=run_id)
     try:
-        built = problem_build(
-            round_=run.round,
-            rule_set=run.rule_set,
-            excluded=run.exclusions,
-            **(selection_preferences(round_=run.round) if run.is_selection else {}),
-            reassign_to=(
-                lost_volume_preferences(round_=run.round) if run.is_hospital_choice else None
-            ),
-        )
+        built = run_problem(run)
         _progress(run_id, 30, STAGE_SOLVING)
         result = solve(built.problem)
         comparison = _comparison_row(built.problem, result)
@@ -113,7 +103,10 @@ def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
         logger.exception("evaluation run %s failed", run_id)
         return _fail(run_id, f"{type(exc).__name__}: {exc}")
     _progress(run_id, 60, STAGE_STORING)
-    return _store(run_id=run_id, built=built, result=result, comparison=comparison)
+    stored = _store(run_id=run_id, built=built, result=result, comparison=comparison)
+    if stored is not None and stored.status == R.DONE and stored.same_as_id is None:
+        relaxations_send(run_id, len(comparison.get("constraint_costs", ())))
+    return stored
 
 
 def evaluation_fail(*, run_id: int, message: str) -> EvaluationRun:
@@ -131,8 +124,9 @@ def _fail(run_id: int, message: str) -> EvaluationRun:
 def _comparison_row(problem: Problem, result: Result) -> dict[str, Any]:
     """This run's row of the optimiser's scenario comparison table."""
     if family_of(problem.rule_set.kind) == Family.OPTIMISED:
-        # The constraint costs need the scenario solved again with each constraint relaxed.
-        row = compare_scenarios(problem, [problem.rule_set])[0]
+        # The result at hand is the row's; the constraint costs (each relaxation solved
+        # once, in parallel) follow from the relaxation tasks (``comparison``).
+        return pending_row(problem, result)
     else:
         volumes: dict[str, int] = {}
         for a in result.allocations:

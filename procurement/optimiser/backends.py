@@ -61,10 +61,16 @@ def solve_cp_sat(
     scale: int,
     work_limit: float | None = None,
     stop: Stop | None = None,
+    floor: int | None = None,
 ) -> SolverRun:
     """CP-SAT on the model. ``work_limit``: a limit in CP-SAT's deterministic time (the
-    same on every machine, unlike ``time_limit``); ``stop`` lets another thread end it."""
+    same on every machine, unlike ``time_limit``); ``stop`` lets another thread end it;
+    ``floor``: a proven lower bound of the scaled objective, added as the cut
+    ``cost >= floor`` (``decompose``)."""
     model, xs, _ = _cp_model(lm, with_objective=True, enforce=False)
+    if floor is not None:
+        nz = [(xs[i], k) for i, k in enumerate(lm.objective) if k]
+        model.add(cp_model.LinearExpr.weighted_sum([v for v, _ in nz], [k for _, k in nz]) >= floor)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     if work_limit is not None:
@@ -100,10 +106,16 @@ def solve_highs(
     scale: int,
     work_limit: int | None = None,
     stop: Stop | None = None,
+    floor: int | None = None,
 ) -> SolverRun:
     """The same model in HiGHS through MathOpt (costs in yuan as floats). ``work_limit``:
-    a limit in branch-and-bound nodes (the same on every machine)."""
-    model = mathopt.Model.from_model_proto(_model_proto(lm, scale))
+    a limit in branch-and-bound nodes (the same on every machine); ``floor``: a proven
+    lower bound of the scaled objective, added as the cut ``cost >= floor`` in yuan,
+    loosened by 1e-7 of itself so that float rounding cannot cut the optimum off."""
+    proto = _model_proto(lm, scale)
+    if floor is not None:
+        _add_objective_cut(proto, floor / scale * (1 - 1e-7))
+    model = mathopt.Model.from_model_proto(proto)
     xs = list(model.variables())  # in id order: the model's variable indexes
     params = mathopt.SolveParameters(
         time_limit=timedelta(seconds=time_limit),
@@ -166,6 +178,19 @@ def _model_proto(lm: LinearModel, scale: int) -> model_pb2.ModelProto:
     matrix.column_ids.extend(columns)
     matrix.coefficients.extend(values)
     return proto
+
+
+def _add_objective_cut(proto: model_pb2.ModelProto, lower: float) -> None:
+    """The row ``objective >= lower`` appended to a model written by ``_model_proto``."""
+    constraints, matrix = proto.linear_constraints, proto.linear_constraint_matrix
+    row = len(constraints.ids)
+    constraints.ids.append(row)
+    constraints.lower_bounds.append(lower)
+    constraints.upper_bounds.append(math.inf)
+    ids = proto.objective.linear_coefficients.ids
+    matrix.row_ids.extend([row] * len(ids))
+    matrix.column_ids.extend(ids)
+    matrix.coefficients.extend(proto.objective.linear_coefficients.values)
 
 
 class Stop:

@@ -159,7 +159,7 @@ OPTIMISED_AWARD_SCHEMA = _object(
             "x-expected": "seconds, more than 0 and at most 3600",
         },
         "relative_gap": {"type": "string", "pattern": r"^0(\.\d{1,9})?$"},
-        "backend": {"enum": ["auto", "cp_sat", "highs", "side_by_side"]},
+        "backend": {"enum": ["auto", "cp_sat", "highs", "side_by_side", "decomposed"]},
         "num_workers": {"type": "integer", "minimum": 1, "maximum": 64},
         # The national shape (optional; absent or null: the constraint does not apply).
         "max_price_ratio_among_winners": {

@@ -207,6 +207,11 @@ MESSAGE_ENGLISH: Mapping[str, str] = MappingProxyType(
         "backend_highs_large": (
             "HiGHS: {variables} variables (at least {threshold}); HiGHS proved large models fastest"
         ),
+        "backend_decomposed_national": (
+            "decomposition: {variables} variables (at least {threshold}), the national shape "
+            "over {items} items linked by capacity: a Lagrangian bound over per-item models, "
+            "then HiGHS on the model of the winners they chose"
+        ),
         # explanation: no solution in time
         "no_solution_within_time": "no solution found within {seconds} s for item(s) {items}",
         # constraints relaxed by the scenario comparison

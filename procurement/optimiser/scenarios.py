@@ -196,45 +196,84 @@ def _items_replaced(problem: Problem, clear: str = "min_winners", **changes: Any
     return dataclasses.replace(problem, rule_set=rule_set, items=items)
 
 
-def compare_scenarios(
-    problem: Problem, scenarios: Sequence[RuleSet], *, constraint_costs: bool = True
-) -> list[ScenarioRow]:
-    """Solve ``problem`` under each rule set; one row per scenario, in the given order."""
-    rows = []
-    for rule_set in scenarios:
-        scenario = _with_rule_set(problem, rule_set)
-        result = solve(scenario)
-        costs: list[ConstraintCost] = []
-        if constraint_costs and family_of(rule_set.kind) == Family.OPTIMISED:
-            base = _cost(result)
-            for name, to, relaxed in _relaxations(scenario):
-                without = _cost(solve(relaxed))
-                costs.append(
-                    ConstraintCost(
-                        constraint_part=name,
-                        relaxed_to_part=to,
-                        cost_without=without,
-                        cost_of_constraint=None
-                        if base is None or without is None
-                        else base - without,
-                    )
-                )
-        volumes = _volumes(result)
-        infeasible = result.run.status == "infeasible"
-        rows.append(
-            ScenarioRow(
-                name=rule_set.name or rule_set.kind,
-                kind=rule_set.kind,
-                status=result.run.status,
-                total_cost=_cost(result),
-                winners=sum(len(i.winners) for i in result.items),
-                savings_vs_reference=None if infeasible else result.totals.savings_vs_reference,
-                savings_vs_ceiling=None if infeasible else result.totals.savings_vs_ceiling,
-                hhi=hhi(volumes),
-                volume_by_supplier=tuple(volumes.items()),
-                constraint_costs=tuple(costs),
+def relaxations(problem: Problem) -> list[tuple[ReasonPart, ReasonPart, Problem]]:
+    """The constraints whose cost the comparison gives, each as (constraint, what it is
+    relaxed to, the problem without it), in a fixed order; none for a rule kind that is
+    not an optimised award."""
+    if family_of(problem.rule_set.kind) != Family.OPTIMISED:
+        return []
+    return _relaxations(problem)
+
+
+def relaxed_cost(problem: Problem, time_limit: float | None = None) -> Decimal | None:
+    """The total cost of a relaxed problem (None when infeasible), its solve limited to
+    ``time_limit`` seconds when that is shorter than the rule set's own limit."""
+    if time_limit is not None:
+        parameters = problem.rule_set.parameters
+        own = float(parameters.get("time_limit_seconds", time_limit))
+        if time_limit < own:
+            seconds = int(time_limit) if time_limit == int(time_limit) else time_limit
+            rule_set = dataclasses.replace(
+                problem.rule_set, parameters={**parameters, "time_limit_seconds": seconds}
             )
-        )
+            problem = dataclasses.replace(problem, rule_set=rule_set)
+    return _cost(solve(problem))
+
+
+def scenario_row(
+    problem: Problem,
+    result: Result,
+    without: Sequence[Decimal | None] | None = None,
+) -> ScenarioRow:
+    """The comparison row of ``problem`` solved as ``result`` (never solved again);
+    ``without``: the relaxed problems' costs in ``relaxations(problem)`` order (None: no
+    constraint costs in the row)."""
+    base = _cost(result)
+    costs: list[ConstraintCost] = []
+    if without is not None:
+        for (name, to, _), cost in zip(relaxations(problem), without, strict=True):
+            costs.append(
+                ConstraintCost(
+                    constraint_part=name,
+                    relaxed_to_part=to,
+                    cost_without=cost,
+                    cost_of_constraint=None if base is None or cost is None else base - cost,
+                )
+            )
+    volumes = _volumes(result)
+    infeasible = result.run.status == "infeasible"
+    rule_set = problem.rule_set
+    return ScenarioRow(
+        name=rule_set.name or rule_set.kind,
+        kind=rule_set.kind,
+        status=result.run.status,
+        total_cost=base,
+        winners=sum(len(i.winners) for i in result.items),
+        savings_vs_reference=None if infeasible else result.totals.savings_vs_reference,
+        savings_vs_ceiling=None if infeasible else result.totals.savings_vs_ceiling,
+        hhi=hhi(volumes),
+        volume_by_supplier=tuple(volumes.items()),
+        constraint_costs=tuple(costs),
+    )
+
+
+def compare_scenarios(
+    problem: Problem,
+    scenarios: Sequence[RuleSet],
+    *,
+    constraint_costs: bool = True,
+    solved: Mapping[int, Result] | None = None,
+) -> list[ScenarioRow]:
+    """Solve ``problem`` under each rule set; one row per scenario, in the given order.
+    ``solved``: results already at hand by scenario index (not solved again)."""
+    rows = []
+    for index, rule_set in enumerate(scenarios):
+        scenario = _with_rule_set(problem, rule_set)
+        result = (solved or {}).get(index) or solve(scenario)
+        without = None
+        if constraint_costs and family_of(rule_set.kind) == Family.OPTIMISED:
+            without = [relaxed_cost(relaxed) for _, _, relaxed in relaxations(scenario)]
+        rows.append(scenario_row(scenario, result, without))
     return rows
 
 

@@ -337,7 +337,8 @@ def test_new_item_fields_round_trip_through_the_canonical_document() -> None:
             {"backend": "fastest"},
             (
                 "$.rule_set.parameters.backend",
-                "expected one of 'auto', 'cp_sat', 'highs', 'side_by_side', got 'fastest'",
+                "expected one of 'auto', 'cp_sat', 'highs', 'side_by_side', 'decomposed', "
+                "got 'fastest'",
             ),
         ),
     ],
