@@ -66,7 +66,9 @@ def seal(world: World, *, price: str, signature: SignatureInput | None):  # type
 
 
 def signed(world: World, key: BrowserKey, *, price: str, version: int = 1) -> SignatureInput:
-    return key.sign(content(world, product=world.bidder_20, price=price, capacity=1000, version=version))
+    return key.sign(
+        content(world, product=world.bidder_20, price=price, capacity=1000, version=version)
+    )
 
 
 def test_an_unsigned_bid_is_refused_when_the_round_requires_signatures(signed_world: World) -> None:
@@ -154,7 +156,9 @@ def test_a_signed_bid_is_sealed_with_its_signature_and_verifies_at_the_opening(
     signed_world: World,
 ) -> None:
     key = browser_key(signed_world.bidder)
-    receipt = seal(signed_world, price="1.5000", signature=signed(signed_world, key, price="1.5000"))
+    receipt = seal(
+        signed_world, price="1.5000", signature=signed(signed_world, key, price="1.5000")
+    )
     version = BidVersion.objects.get()
     assert version.signing_key == key.key
     assert receipt.document["signature"]["key"] == key.key.fingerprint  # type: ignore[index]
