@@ -18,9 +18,12 @@ one query, the key by its fingerprint, when a signature is checked.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -162,3 +165,71 @@ def version_signature_check(
         annual_capacity=annual_capacity,
     )
     return bid_signature_check(round_=round_, by=by, content=content, signature=signature)
+
+
+# --- the bid sheet's confirmation page (the browser signs there) ---------------------------
+
+
+@dataclass
+class SheetSigning:
+    """What the confirmation page needs to have the browser sign each line: whether the
+    round requires it, the user's usable key fingerprints, and per line (by form prefix)
+    the base64 of the bytes to sign."""
+
+    required: bool
+    keys: list[str]
+    contents: dict[str, str]
+
+
+def line_content(*, round_: Round, manufacturer_code: str, change: Any) -> bytes:
+    """The content of a bid sheet line (``bidding.forms.SheetLine``) about to be sealed."""
+    from bidding.services.terms import product_code
+
+    line = change.line
+    bid = change.form.row.bid
+    version = 1 if bid is None else bid.current_version + 1
+    return bid_signed_content(
+        round_code=round_.code,
+        manufacturer_code=manufacturer_code,
+        item_code=line.round_item.item.code,
+        specification_code=line.specification.code,
+        product_code=product_code(line.product),
+        version=version,
+        unit_price=line.unit_price,
+        annual_capacity=line.annual_capacity,
+    )
+
+
+def sheet_signing(*, round_: Round, user: User, changes: list[Any]) -> SheetSigning:
+    organization = user.organization
+    assert organization is not None
+    now = timezone.now()
+    keys = [
+        k.fingerprint
+        for k in SigningKey.objects.filter(
+            user=user, revoked_at__isnull=True, valid_from__lte=now, valid_until__gte=now
+        )
+    ]
+    contents = {}
+    for change in changes:
+        encoded = base64.b64encode(
+            line_content(
+                round_=round_, manufacturer_code=organization.social_credit_code, change=change
+            )
+        ).decode("ascii")
+        contents[change.form.prefix] = encoded
+        change.sign_content = encoded  # read by the confirmation page's template
+    return SheetSigning(required=signatures_required(round_=round_), keys=keys, contents=contents)
+
+
+def sheet_signed_lines(*, data: Mapping[str, Any], changes: list[Any]) -> list[Any]:
+    """The sheet's lines with the signatures the confirmation page posted (``signature-``
+    plus the line's form prefix, and the one ``signing_key``); a line without one stays
+    unsigned (the service refuses it if the round requires signatures)."""
+    key = str(data.get("signing_key", "")).strip()
+    lines = []
+    for change in changes:
+        value = str(data.get(f"signature-{change.form.prefix}", "")).strip()
+        signature = SignatureInput.parse(key=key, value=value) if key and value else None
+        lines.append(replace(change.line, signature=signature))
+    return lines

@@ -12,13 +12,16 @@ contract changed afterwards no longer verifies (the PDF says so, and so does
 
 from __future__ import annotations
 
+import base64
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import SigningKey, User
 from accounts.signing import SignatureInput, signature_check, signature_valid
 from bidding.sealing import canonical_json
 from bidding.signatures import signatures_required
@@ -165,3 +168,40 @@ def contract_signatures_verify(*, contract: Contract) -> list[SignatureCheck]:
             )
         )
     return checks
+
+
+@dataclass(frozen=True)
+class ConfirmSigning:
+    """What the contract page's confirm form needs to have the browser sign: whether the
+    round requires it, the user's usable key fingerprints, the base64 of the content."""
+
+    required: bool
+    keys: list[str]
+    content: str
+
+
+def confirm_signing(*, contract: Contract, user: User) -> ConfirmSigning | None:
+    party = party_of(contract=contract, user=user)
+    if party is None:
+        return None
+    now = timezone.now()
+    keys = list(
+        SigningKey.objects.filter(
+            user=user, revoked_at__isnull=True, valid_from__lte=now, valid_until__gte=now
+        ).values_list("fingerprint", flat=True)
+    )
+    content = base64.b64encode(contract_signed_content(contract=contract, party=party))
+    return ConfirmSigning(
+        required=signatures_required(round_=contract.round),
+        keys=keys,
+        content=content.decode("ascii"),
+    )
+
+
+def posted_signature(data: Any) -> SignatureInput | None:
+    """The signature a confirm form posted (``signing_key`` and ``signature``), if any."""
+    key = str(data.get("signing_key", "")).strip()
+    value = str(data.get("signature", "")).strip()
+    if not key or not value:
+        return None
+    return SignatureInput.parse(key=key, value=value)
