@@ -282,6 +282,7 @@ JICAI_DEADLINE_CHECKS: list[str] = [
     "contracts.services.execution_start_check",
     "contracts.services.behind_schedule_check",
     "accounts.services.api_tokens_expired_delete",
+    "qualification.notices.qualification_expiry_check",
 ]
 
 REST_FRAMEWORK = {

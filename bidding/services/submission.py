@@ -122,7 +122,9 @@ def _existing_bid(
 
 
 @sensitive_variables()  # no price in a traceback's local variables
-def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) -> Ceiling:
+def _validate_line(
+    *, round_: Round, line: BidLine, manufacturer: Organization, by: User | None = None
+) -> Ceiling:
     """Everything about a line that does not depend on locked state (ceilings and the
     item's specifications are frozen once bidding opens)."""
     if line.round_item.round_id != round_.pk:
@@ -136,7 +138,7 @@ def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) 
     )
     bid_terms_validate(unit_price=line.unit_price, annual_capacity=line.annual_capacity)
     refusal = bidder_qualified(
-        round_=round_, manufacturer=manufacturer, product=line.product, at=timezone.now()
+        round_=round_, manufacturer=manufacturer, product=line.product, at=timezone.now(), by=by
     )
     if refusal is not None:
         raise ValidationError(refusal.message, code=refusal.code)
@@ -154,7 +156,7 @@ def _submit_line(
     allow_revise: bool,
 ) -> BidReceipt:
     round_item = line.round_item
-    ceiling = _validate_line(round_=round_, line=line, manufacturer=manufacturer)
+    ceiling = _validate_line(round_=round_, line=line, manufacturer=manufacturer, by=by)
     bid = _existing_bid(
         round_item=round_item,
         specification=line.specification,
@@ -292,7 +294,7 @@ def bid_submit(
             first = replay()
             if first is not None:
                 return first
-            _validate_line(round_=round_item.round, line=line, manufacturer=manufacturer)
+            _validate_line(round_=round_item.round, line=line, manufacturer=manufacturer, by=by)
             round_ = _lock_round(round_item.round_id)
             _require_bidding_open(round_)
             try:
@@ -326,7 +328,7 @@ def bid_sheet_submit(*, round_: Round, lines: Sequence[BidLine], by: User) -> li
     if not lines:
         raise ValidationError(_("Enter at least one bid."), code="empty")
     for line in lines:
-        _validate_line(round_=round_, line=line, manufacturer=manufacturer)
+        _validate_line(round_=round_, line=line, manufacturer=manufacturer, by=by)
 
     def attempt() -> list[BidReceipt]:
         with transaction.atomic():
@@ -394,7 +396,7 @@ def bid_revise(
             line = BidLine(
                 bid.round_item, bid.specification, product, unit_price, annual_capacity, signature
             )
-            ceiling = _validate_line(round_=bid.round, line=line, manufacturer=manufacturer)
+            ceiling = _validate_line(round_=bid.round, line=line, manufacturer=manufacturer, by=by)
             round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             # After the bid row lock: a same-key request that got there first is committed.
             replay = _replay(

@@ -467,12 +467,27 @@ URLS: list[Url] = [
         args={"pk": lambda s: 1},
     ),
     Url("qualification:round-rule", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url(
+        "qualification:round-requirements",
+        OFFICE,
+        get=405,
+        unsafe=("POST",),
+        own=OFFICE,
+        scenes=BOTH,
+    ),
     # --- REST API -----------------------------------------------------------------------
     Url("api-schema", PUBLIC),
     Url("api-docs", PUBLIC),
     Url("api-me", SIGNED_IN),
     Url("accounts:signing-keys", PARTY, unsafe=("POST",)),  # its own keys; registering one
-    Url("accounts:signing-key-revoke", PARTY, get=405, unsafe=("POST",), own=PARTY, args={"pk": _maker_key}),
+    Url(
+        "accounts:signing-key-revoke",
+        PARTY,
+        get=405,
+        unsafe=("POST",),
+        own=PARTY,
+        args={"pk": _maker_key},
+    ),
     Url("api-rounds", SIGNED_IN),
     Url("api-round", SIGNED_IN, own=OFFICE, provinces=True, scenes=BOTH),
     Url("api-demand", HOSPITAL, unsafe=("POST",), provinces=True, scenes=BOTH),  # its own lines
