@@ -104,7 +104,9 @@ def signing_keys(request: HttpRequest) -> HttpResponse:
 @require_POST
 def signing_key_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    key = SigningKey.objects.filter(pk=pk, organization_id=user.organization_id).first()
+    organization = user.organization
+    assert organization is not None  # signer_required
+    key = SigningKey.objects.filter(pk=pk, organization=organization).first()
     if key is None:
         raise Http404
     signing_key_revoke(key=key, by=user, reason=str(request.POST.get("reason", "")))

@@ -49,7 +49,7 @@ def contract_signed_content(*, contract: Contract, party: str, version: int | No
             "party": party,
             "version": version,
             "total": f"{contract.total:.2f}",
-            "lines": [
+            "lines": [  # type: ignore[dict-item]
                 {
                     "item": line.round_item.item.code,
                     "region": line.region.code,
@@ -62,7 +62,7 @@ def contract_signed_content(*, contract: Contract, party: str, version: int | No
                 }
                 for line in lines
             ],
-        }  # type: ignore[dict-item]
+        }
     )
 
 
@@ -141,29 +141,29 @@ def contract_signatures_verify(*, contract: Contract) -> list[SignatureCheck]:
         latest[row.party] = row  # ordered by version: the last one wins
     checks = []
     for party in ContractSignature.Party.values:
-        row = latest.get(party)
-        if row is None:
+        found = latest.get(party)
+        if found is None:
             checks.append(SignatureCheck(party, ABSENT, "", None, "", "", None, ""))
             continue
-        rebuilt = contract_signed_content(contract=contract, party=party, version=row.version)
+        rebuilt = contract_signed_content(contract=contract, party=party, version=found.version)
         reason = ""
-        if rebuilt != bytes(row.content):
+        if rebuilt != bytes(found.content):
             reason = "content_changed"
         elif not signature_valid(
-            spki_der=bytes(row.signing_key.public_key),
+            spki_der=bytes(found.signing_key.public_key),
             message=rebuilt,
-            signature=bytes(row.signature),
+            signature=bytes(found.signature),
         ):
             reason = "signature_mismatch"
         checks.append(
             SignatureCheck(
                 party=party,
                 status=INVALID if reason else VALID,
-                signer=row.signed_by.get_username(),
-                signed_at=row.signed_at,
-                fingerprint=row.signing_key.fingerprint,
-                short_fingerprint=row.signing_key.short_fingerprint,
-                version=row.version,
+                signer=found.signed_by.get_username(),
+                signed_at=found.signed_at,
+                fingerprint=found.signing_key.fingerprint,
+                short_fingerprint=found.signing_key.short_fingerprint,
+                version=found.version,
                 reason=reason,
             )
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_noop
 
@@ -17,14 +18,14 @@ from qualification.models import DocumentReview, QualificationDocument
 from qualification.selectors import documents_expiring
 
 ACTED_ON = (DocumentReview.Action.REJECTED, DocumentReview.Action.MORE_REQUESTED)
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     DocumentReview.Action.APPROVED: gettext_noop("Qualification document %(number)s approved"),
     DocumentReview.Action.REJECTED: gettext_noop("Qualification document %(number)s rejected"),
     DocumentReview.Action.MORE_REQUESTED: gettext_noop(
         "Qualification document %(number)s: more information requested"
     ),
 }
-BODIES = {
+BODIES: dict[str, str] = {
     DocumentReview.Action.APPROVED: gettext_noop(
         "The procurement office approved your qualification document %(number)s."
     ),
@@ -65,11 +66,16 @@ def review_notify(*, document: QualificationDocument, review: DocumentReview) ->
         dedupe_key=review_key(review),
     )
     if review.action == DocumentReview.Action.APPROVED:
+        same = (
+            Q(product__isnull=True)
+            if document.product_id is None
+            else Q(product_id=document.product_id)
+        )
+        same &= Q(user__isnull=True) if document.user_id is None else Q(user_id=document.user_id)
         replaced = QualificationDocument.objects.filter(
+            same,
             organization_id=document.organization_id,
             kind=document.kind,
-            product_id=document.product_id,
-            user_id=document.user_id,
             status=QualificationDocument.Status.APPROVED,
             valid_until__lt=document.valid_until,
         )

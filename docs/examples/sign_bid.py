@@ -169,8 +169,8 @@ def main() -> None:
         print(json.dumps(answer, indent=1, ensure_ascii=False))
         return
     if args.command == "confirm":
-        content = api.call("GET", f"contracts/{args.contract}/signing-content/")
-        signed = signature(key, base64.b64decode(content["content"]))
+        offered = api.call("GET", f"contracts/{args.contract}/signing-content/")
+        signed = signature(key, base64.b64decode(offered["content"]))
         answer = api.call("POST", f"contracts/{args.contract}/confirm/", {"signature": signed})
         print(json.dumps(answer, indent=1, ensure_ascii=False))
         return
