@@ -10,7 +10,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.signing import SignatureInput
@@ -171,6 +173,10 @@ def test_a_signed_bid_is_sealed_with_its_signature_and_verifies_at_the_opening(
     assert opened.validity == OpenedBid.Validity.VALID
     assert opened.signature == OpenedBid.Signature.VALID
     assert opened.signature_key == key.key.fingerprint
+    # The public opening record shows it, with the key's fingerprint.
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("bidding:opening", args=[round_.code]))
+    html = page.content.decode()
+    assert 'data-signature="valid"' in html and key.key.fingerprint[:16] in html
 
 
 def test_an_unsigned_bid_of_a_round_without_the_requirement_opens_as_absent(world: World) -> None:
