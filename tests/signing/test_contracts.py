@@ -135,3 +135,37 @@ def test_an_unsigned_contract_reports_absent_signatures(
     with pytest.raises(SystemExit):
         call_command("verify_contract_signatures", contract.number)
     assert "hospital: ABSENT" in capsys.readouterr().out
+
+
+def test_the_contract_page_carries_the_content_and_takes_the_signature(
+    django_capture_on_commit_callbacks,
+) -> None:
+    import base64
+
+    from django.test import Client
+    from django.urls import reverse
+
+    built, contract = _signed_round(django_capture_on_commit_callbacks)
+    hospital = built.hospitals[0]
+    key = browser_key(hospital)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(hospital)
+    page = client.get(reverse("contracts:contract", args=[contract.pk])).content.decode()
+    content = contract_signed_content(contract=contract, party="hospital")
+    assert f'data-sign-content="{base64.b64encode(content).decode()}"' in page
+    assert key.key.fingerprint in page  # data-sign-keys
+    url = reverse("contracts:contract-confirm", args=[contract.pk])
+    bad = key.sign(b"something else")
+    response = client.post(
+        url,
+        {"signing_key": bad.key, "signature": base64.b64encode(bad.value).decode()},
+        follow=True,
+    )
+    assert "The signature does not verify with key" in response.content.decode()
+    contract.refresh_from_db()
+    assert contract.status == Contract.Status.AWAITING_HOSPITAL
+    good = key.sign(content)
+    client.post(url, {"signing_key": good.key, "signature": base64.b64encode(good.value).decode()})
+    contract.refresh_from_db()
+    assert contract.status == Contract.Status.AWAITING_MANUFACTURER
+    assert ContractSignature.objects.get().signing_key == key.key
