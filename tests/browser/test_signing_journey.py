@@ -119,3 +119,26 @@ def test_a_manufacturer_signs_and_reconfirms_its_bid_with_its_browser_key(
     assert opened.validity == OpenedBid.Validity.VALID
     ui.assert_pages_checked()
     ui.assert_offline()
+
+
+def test_a_round_without_the_requirement_seals_unsigned_when_the_browser_holds_no_key(
+    live_server: object, page: Page
+) -> None:
+    """The demo users have registered (demo) keys their browsers do not hold: on a round
+    that does not require signatures the confirmation still seals, unsigned."""
+    from tests.signing.keys import browser_key
+
+    world = build_world(code="SIGN-OFF")
+    browser_key(world.bidder)  # registered, but not in this browser
+    ui = open_browser(page, live_server.url)  # type: ignore[attr-defined]
+    ui.go("/login/")
+    page.locator("input[name=username]").fill(world.bidder.username)
+    page.locator("input[name=password]").fill(TEST_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("header .who")).to_contain_text(world.bidder.username)
+    row = f"{world.round_item.pk}-{world.spec20.pk}"
+    _seal_on_the_sheet(page, ui, world.round.code, row, world.bidder_20.pk, "1.8000")
+    page.locator("button[data-sign-button]").click()
+    expect(page.locator("section.sealed-receipt")).to_have_count(1)  # the sealed page
+    version = BidVersion.objects.get()
+    assert version.signing_key is None and not version.signature
