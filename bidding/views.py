@@ -472,6 +472,8 @@ def opening_csv(request: HttpRequest, code: str) -> HttpResponse:
             "validity",
             "reasons",
             "receipt_hash",
+            "signature",  # valid / absent / invalid (docs/signatures.md)
+            "signature_key",
         ]
     )
     for bid in record.all_bids():
@@ -488,6 +490,8 @@ def opening_csv(request: HttpRequest, code: str) -> HttpResponse:
                 bid.validity,
                 " ".join(bid.reasons),
                 bid.receipt_hash,
+                bid.signature,
+                bid.signature_key,
             ]
         )
     return response

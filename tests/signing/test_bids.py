@@ -177,6 +177,9 @@ def test_a_signed_bid_is_sealed_with_its_signature_and_verifies_at_the_opening(
     page = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("bidding:opening", args=[round_.code]))
     html = page.content.decode()
     assert 'data-signature="valid"' in html and key.key.fingerprint[:16] in html
+    csv = Client().get(reverse("bidding:opening-csv", args=[round_.code])).content.decode()
+    assert csv.splitlines()[0].endswith("receipt_hash,signature,signature_key")
+    assert csv.splitlines()[1].endswith(f",valid,{key.key.fingerprint}")
 
 
 def test_an_unsigned_bid_of_a_round_without_the_requirement_opens_as_absent(world: World) -> None:
