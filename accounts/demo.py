@@ -109,7 +109,10 @@ def demo_organizations() -> list[DemoOrganization]:
 
 
 def load(*, stdout: TextIO) -> None:
-    """Create the demo organizations and one user each (idempotent)."""
+    """Create the demo organizations and one user each (idempotent); each manufacturer
+    and hospital user gets its public demo signing key (``accounts.signing_demo``)."""
+    from accounts.signing_demo import demo_signing_key
+
     regions_ensure()
     regions = {r.code: r for r in Region.objects.all()}
     # Hash once: 43 users x one PBKDF2 run each would take longer than everything else.
@@ -124,11 +127,13 @@ def load(*, stdout: TextIO) -> None:
             region=regions[demo.region_code],
             hospital_grade=demo.hospital_grade,
         )
-        _, created = User.objects.get_or_create(
+        user, created = User.objects.get_or_create(
             username=demo.username,
             defaults={"organization": organization, "password": password_hash},
         )
         created_users += int(created)
+        if organization.kind in (Organization.Kind.MANUFACTURER, Organization.Kind.HOSPITAL):
+            demo_signing_key(user)  # the demo rounds' bids and contracts are signed with it
     stdout.write(
         f"accounts: {Organization.objects.count()} organizations, {created_users} new users\n"
     )

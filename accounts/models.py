@@ -171,6 +171,9 @@ class Notification(models.Model):
         BIDDING_CLOSING = "bidding_closing", _("Bidding closing")
         BIDS_OPENED = "bids_opened", _("Bids opened")
         SELECTION_TURN = "selection_turn", _("Your turn to choose provinces")
+        # The qualification app: the office's review of a document, and expiry warnings.
+        QUALIFICATION_REVIEWED = "qualification_reviewed", _("Qualification document reviewed")
+        QUALIFICATION_EXPIRING = "qualification_expiring", _("Qualification document expiring")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="notifications"
@@ -209,6 +212,62 @@ class Notification(models.Model):
     @property
     def body_text(self) -> str:
         return gettext(self.body) % self.params
+
+
+class SigningKey(models.Model):
+    """A user's public signing key (ECDSA P-256), by which the platform verifies the bids
+    and contract confirmations the user signs (``accounts.signing``, docs/signatures.md).
+
+    Either generated in the user's browser (WebCrypto; the private key never leaves the
+    device) or taken from an X.509 certificate the organization uploads, whose chain was
+    verified against the configured trust anchors when it was registered. The platform
+    holds only public keys: it cannot sign for anybody.
+    """
+
+    class Kind(models.TextChoices):
+        BROWSER = "browser", _("Key generated in the browser")
+        CERTIFICATE = "certificate", _("X.509 certificate")
+
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="signing_keys", verbose_name=_("user")
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="signing_keys",
+        verbose_name=_("organization"),
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    # DER SubjectPublicKeyInfo; the fingerprint is the SHA-256 (hex) of these bytes.
+    public_key = models.BinaryField(_("public key (SubjectPublicKeyInfo, DER)"))
+    fingerprint = models.CharField(_("key fingerprint (SHA-256)"), max_length=64, unique=True)
+    certificate = models.TextField(_("certificate (PEM)"), blank=True)
+    subject = models.CharField(_("certificate subject"), max_length=300, blank=True)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))
+    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_reason = models.CharField(_("reason for revocation"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["user", "-created_at", "-id"]
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=models.F("valid_from")),
+                name="signing_key_valid_until_after_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.name} ({self.fingerprint[:16]})"
+
+    @property
+    def short_fingerprint(self) -> str:
+        """The first 16 hex digits in groups of four, as pages and PDFs print it."""
+        return " ".join(self.fingerprint[i : i + 4] for i in range(0, 16, 4))
 
 
 class ApiToken(AbstractAuthToken):

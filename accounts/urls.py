@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views
+from accounts import signing_views, views
 
 app_name = "accounts"
 
@@ -26,6 +26,8 @@ urlpatterns = [
         name="password-changed",
     ),
     path("language/", views.language_switch, name="language"),
+    path("keys/", signing_views.signing_keys, name="signing-keys"),
+    path("keys/<int:pk>/revoke/", signing_views.signing_key_revoke_view, name="signing-key-revoke"),
     path("office/", views.office_home, name="office-home"),
     path("hospital/", views.hospital_home, name="hospital-home"),
     path("manufacturer/", views.manufacturer_home, name="manufacturer-home"),

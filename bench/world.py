@@ -33,7 +33,7 @@ from bidding.demo import (
 )
 from bidding.services import bid_submit
 from catalog.models import Product, ProductKind
-from contracts.demo import _buy_one_month, _contract, _move_timetable_back
+from contracts.demo import _buy_one_month, _confirm, _contract, _move_timetable_back
 from contracts.services import execution_start
 from procurement.demo import DEMO_REGIONS, DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
@@ -119,6 +119,10 @@ def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound
         rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
         prices={c: DRUG_PRICES[c] for c in AWARDED_ITEMS},
     )
+    # The extra makers' bids are unsigned: the round does not require signatures (the
+    # demo's own bids and contract confirmations are signed with its public demo keys).
+    Round.objects.filter(pk=round_.pk).update(signatures_required=False)
+    round_.refresh_from_db()
     _declare_and_bid(round_, hospitals=[*demo_hospitals(), *extra_hospitals])
     _extra_bids(round_, extra_makers)
     _move_past_the_opening(round_)
@@ -131,6 +135,7 @@ def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound
     _contract(round_)
     round_.refresh_from_db()
     starts = _move_timetable_back(round_)
+    _confirm(round_)  # after the dates move, as the demo does (a signature covers them)
     document_restate(round_)
     round_.refresh_from_db()
     execution_start(round_=round_, by=User.objects.get(username="office"))

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
+from accounts.signing_api import SignatureSerializer, signature_of
 from bidding import selectors
 from bidding.models import Bid, DecryptionAudit, OpenedBid
 from bidding.services import BidReceipt, bid_revise, bid_submit, bid_version_receipt, bid_withdraw
@@ -95,12 +96,23 @@ class BidSubmitSerializer(serializers.Serializer):
     # The one number policy of common.numbers (as the demand and purchases APIs).
     unit_price = PriceField(help_text="Yuan per unit of count, up to 4 decimals.")
     annual_capacity = WholeNumberField(minimum=0, help_text="Units per year.")
+    signature = SignatureSerializer(
+        required=False,
+        help_text="Your signature of the bid's canonical content for the version it becomes (1 "
+        "for a new bid; current_version + 1 when bidding again after withdrawing) "
+        "(docs/signatures.md); required when the round requires signatures.",
+    )
 
 
 class BidReviseSerializer(serializers.Serializer):
     product = serializers.IntegerField()
     unit_price = PriceField()
     annual_capacity = WholeNumberField(minimum=0)
+    signature = SignatureSerializer(
+        required=False,
+        help_text="Your signature of the canonical content of the new version (the bid's "
+        "current_version + 1); required when the round requires signatures.",
+    )
 
 
 class ReceiptContentSerializer(serializers.Serializer):
@@ -130,6 +142,13 @@ class ReceiptLogSerializer(serializers.Serializer):
     root = serializers.CharField()  # type: ignore[assignment]
 
 
+class ReceiptSignatureSerializer(serializers.Serializer):
+    """A signed version's signature on its receipt (covered by the receipt hash)."""
+
+    key = serializers.CharField(help_text="SHA-256 fingerprint of the signing key.")
+    sha256 = serializers.CharField(help_text="SHA-256 of the signature bytes.")
+
+
 class ReceiptSerializer(serializers.Serializer):
     """The receipt document; ``hash`` is SHA-256 over the canonical JSON of the rest
     except ``log`` (the bid log section, absent on versions sealed before the log)."""
@@ -146,6 +165,7 @@ class ReceiptSerializer(serializers.Serializer):
         'opening (price, capacity and salt read "sealed"), false after it.',
     )
     ciphertext_sha256 = serializers.CharField(required=False)
+    signature = ReceiptSignatureSerializer(required=False)
 
 
 class SubmitResponseSerializer(serializers.Serializer):
@@ -178,6 +198,8 @@ class OpenedBidSerializer(serializers.ModelSerializer):
             "validity",
             "reasons",
             "receipt_hash",
+            "signature",
+            "signature_key",
         ]
 
 
@@ -294,6 +316,7 @@ class BidListCreateView(ListAPIView):
                 annual_capacity=v["annual_capacity"],
                 by=_user(request),
                 idempotency_key=key,
+                signature=signature_of(v.get("signature")),
             )
         except ValidationError as exc:
             return _refusal(exc)
@@ -334,6 +357,7 @@ class BidReviseView(APIView):
                 annual_capacity=v["annual_capacity"],
                 by=_user(request),
                 idempotency_key=key,
+                signature=signature_of(v.get("signature")),
             )
         except ValidationError as exc:
             return _refusal(exc)

@@ -30,8 +30,11 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, demo_hospitals, organization_for
 from accounts.models import Organization, User
+from accounts.signing_demo import demo_sign
 from bidding.models import Opening, RoundCustody
 from bidding.services import bid_submit, ceremony_present, custody_designate, official_enroll
+from bidding.services.terms import product_code
+from bidding.signatures import bid_signed_content
 from catalog.models import Product
 from procurement.demo import DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
@@ -160,8 +163,19 @@ def _declare_and_bid(round_: Round, hospitals: Iterable[Organization] | None = N
     round_open_bidding(round_=round_, by=office)
     round_.refresh_from_db()
     for username, approval_number, price in BIDS:
-        product = Product.objects.select_related("specification__item").get(
+        product = Product.objects.select_related("specification__item", "manufacturer").get(
             approval_number=approval_number, manufacturer=organization_for(username)
+        )
+        user = _user(username)
+        content = bid_signed_content(
+            round_code=round_.code,
+            manufacturer_code=product.manufacturer.social_credit_code,
+            item_code=product.specification.item.code,
+            specification_code=product.specification.code,
+            product_code=product_code(product),
+            version=1,
+            unit_price=D(price),
+            annual_capacity=ANNUAL_CAPACITY,
         )
         bid_submit(
             round_item=round_.items.get(item=product.specification.item),
@@ -169,7 +183,8 @@ def _declare_and_bid(round_: Round, hospitals: Iterable[Organization] | None = N
             product=product,
             unit_price=D(price),
             annual_capacity=ANNUAL_CAPACITY,
-            by=_user(username),
+            by=user,
+            signature=demo_sign(user, content),  # the demo's public key (signing_demo)
         )
 
 

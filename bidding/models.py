@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization
+from accounts.models import Organization, SigningKey
 from catalog.models import Product, Specification
 from common.models import AppendOnlyModel
 from procurement.models import Round, RoundItem
@@ -248,6 +248,18 @@ class BidVersion(models.Model):
     manufacturer = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("manufacturer")
     )
+    # The bidder's signature over the version's canonical content (bidding.signatures),
+    # made before sealing with ``signing_key``; empty for an unsigned version. The receipt
+    # (and so the bid log entry, which commits to the receipt hash) covers its digest.
+    signature = models.BinaryField(_("signature"), default=b"", db_default=b"", blank=True)
+    signing_key = models.ForeignKey(
+        SigningKey,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("signing key"),
+    )
 
     class Meta:
         ordering = ["bid", "number"]
@@ -401,6 +413,20 @@ class OpenedBid(models.Model):
             "log_head_mismatch",
             _("The bid log no longer matches the head published when bidding closed"),
         )
+        # bidding.signatures: the bidder's signature over the opened content.
+        SIGNATURE_INVALID = (
+            "signature_invalid",
+            _("The bidder's signature does not verify over the opened bid"),
+        )
+        SIGNATURE_MISSING = (
+            "signature_missing",
+            _("The bid is not signed although the round requires signatures"),
+        )
+
+    class Signature(models.TextChoices):
+        VALID = "valid", _("Valid")
+        ABSENT = "absent", _("Absent")
+        INVALID = "invalid", _("Invalid")
 
     opening = models.ForeignKey(Opening, on_delete=models.PROTECT, related_name="bids")
     bid = models.OneToOneField(Bid, on_delete=models.PROTECT, related_name="opened")
@@ -424,6 +450,16 @@ class OpenedBid(models.Model):
     validity = models.CharField(_("validity"), max_length=10, choices=Validity.choices)
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
     receipt_hash = models.CharField(_("receipt hash"), max_length=64)
+    signature = models.CharField(
+        _("signature"),
+        max_length=8,
+        choices=Signature.choices,
+        default=Signature.ABSENT,
+        db_default=Signature.ABSENT,
+    )
+    signature_key = models.CharField(
+        _("signing key fingerprint"), max_length=64, blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["round_item", "unit_comparable_price", "manufacturer"]

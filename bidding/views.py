@@ -37,6 +37,7 @@ from bidding.services import (
     tampered_bid_decide,
 )
 from bidding.services.log import log_head_published, log_inclusion, log_position_of
+from bidding.signatures import sheet_signed_lines, sheet_signing
 from common.pagination import paginate
 from common.spreadsheets import csv_writer
 from procurement.models import Round
@@ -112,11 +113,11 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
         context["no_changes"] = True
         return render(request, "bidding/sheet.html", context, status=422)
     if step != "confirm":
+        context["signing"] = sheet_signing(round_=round_, user=user, changes=sheet.changes)
         return render(request, "bidding/confirm.html", context)
     try:
-        receipts = bid_sheet_submit(
-            round_=round_, lines=[change.line for change in sheet.changes], by=user
-        )
+        lines = sheet_signed_lines(data=request.POST, changes=sheet.changes)
+        receipts = bid_sheet_submit(round_=round_, lines=lines, by=user)
     except ValidationError as exc:
         context["service_errors"] = _errors(exc)
         return render(request, "bidding/sheet.html", context, status=422)
@@ -471,6 +472,8 @@ def opening_csv(request: HttpRequest, code: str) -> HttpResponse:
             "validity",
             "reasons",
             "receipt_hash",
+            "signature",  # valid / absent / invalid (docs/signatures.md)
+            "signature_key",
         ]
     )
     for bid in record.all_bids():
@@ -487,6 +490,8 @@ def opening_csv(request: HttpRequest, code: str) -> HttpResponse:
                 bid.validity,
                 " ".join(bid.reasons),
                 bid.receipt_hash,
+                bid.signature,
+                bid.signature_key,
             ]
         )
     return response

@@ -211,6 +211,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 JICAI_QUALIFICATION_MAX_BYTES = env.int("JICAI_QUALIFICATION_MAX_BYTES", default=10 * 1024 * 1024)
 JICAI_QUALIFICATION_REQUIRED = env.bool("JICAI_QUALIFICATION_REQUIRED", default=True)
 
+# Signatures (docs/signatures.md): whether a round without its own setting requires every
+# bid and contract confirmation to be signed with the signer's registered key; the PEM
+# bundle of trusted CA roots for X.509 signing certificates (none: only browser keys);
+# how long a key generated in the browser is valid.
+JICAI_SIGNATURES_REQUIRED = env.bool("JICAI_SIGNATURES_REQUIRED", default=True)
+JICAI_SIGNING_TRUST_ANCHORS = env.str("JICAI_SIGNING_TRUST_ANCHORS", default="")
+JICAI_SIGNING_KEY_DAYS = env.int("JICAI_SIGNING_KEY_DAYS", default=730)
+
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
@@ -277,6 +285,7 @@ JICAI_DEADLINE_CHECKS: list[str] = [
     "contracts.services.execution_start_check",
     "contracts.services.behind_schedule_check",
     "accounts.services.api_tokens_expired_delete",
+    "qualification.notices.qualification_expiry_check",
 ]
 
 REST_FRAMEWORK = {

@@ -8,8 +8,10 @@ rounds it runs. Money is a decimal string.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import (
@@ -26,11 +28,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
+from accounts.signing_api import SignatureSerializer, signature_of
 from awards.api import RoleIs
 from common.api_schema import ERROR_SCHEMA, FIELD_ERRORS_SCHEMA
 from common.uploads import RowsRefused
 from contracts import selectors, services
 from contracts.models import Contract, ContractLine, Purchase
+from contracts.signatures import contract_signed_content, party_of
 
 
 class IsAnyRole(RoleIs):
@@ -296,3 +300,77 @@ class ProgressView(GenericAPIView):
         page = self.paginate_queryset(selectors.progress_line_rows(lines=lines, schedule=schedule))
         rows = selectors.line_progress_rows(page or [])
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+
+# --- signed confirmations (docs/signatures.md) ----------------------------------------------
+
+
+class IsParty(RoleIs):
+    kinds = (Organization.Kind.HOSPITAL, Organization.Kind.MANUFACTURER)
+    message = "This endpoint is available to hospitals and manufacturers only."
+
+
+class SigningContentSerializer(serializers.Serializer):
+    party = serializers.CharField(help_text="hospital or manufacturer: who signs")
+    version = serializers.IntegerField(help_text="The contract version the content is of.")
+    content = serializers.CharField(help_text="The exact bytes to sign, base64.")
+    text = serializers.CharField(help_text="The same bytes as UTF-8 text (canonical JSON).")
+
+
+class ConfirmSerializer(serializers.Serializer):
+    signature = SignatureSerializer(
+        required=False,
+        help_text="Your signature of the bytes GET .../signing-content/ gives; required "
+        "when the round requires signatures.",
+    )
+
+
+class ContractSigningContentView(APIView):
+    permission_classes = [IsParty]
+
+    @extend_schema(
+        responses=SigningContentSerializer,
+        summary="The canonical content of a contract your organization signs to confirm it",
+    )
+    def get(self, request: Request, contract_id: int) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        contract = selectors.contract_get_for_user(user=user, contract_id=contract_id)
+        party = party_of(contract=contract, user=user)
+        assert party is not None  # the selector gives only the user's own contracts
+        content = contract_signed_content(contract=contract, party=party)
+        return Response(
+            {
+                "party": party,
+                "version": contract.current_version,
+                "content": base64.b64encode(content).decode("ascii"),
+                "text": content.decode("utf-8"),
+            }
+        )
+
+
+class ContractConfirmView(APIView):
+    permission_classes = [IsParty]
+
+    @extend_schema(
+        request=ConfirmSerializer,
+        responses={200: ContractSerializer, 400: ERROR_SCHEMA},
+        summary="Confirm a contract (signed when the round requires it)",
+    )
+    def post(self, request: Request, contract_id: int) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        contract = selectors.contract_get_for_user(user=user, contract_id=contract_id)
+        data = ConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.contract_confirm(
+                contract=contract,
+                by=user,
+                signature=signature_of(data.validated_data.get("signature")),
+            )
+        except DjangoValidationError as exc:
+            return Response(
+                {"detail": " ".join(exc.messages), "code": exc.code or ""},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        fresh = with_current_lines(selectors.contract_list_for_user(user=user)).get(pk=contract.pk)
+        return Response(ContractSerializer(fresh).data)

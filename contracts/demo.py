@@ -19,6 +19,7 @@ from typing import TextIO
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.signing_demo import demo_sign
 from awards.demo import office_user, user_of
 from awards.models import AuditEntry
 from bidding.demo import AWARDED_ROUND
@@ -26,6 +27,7 @@ from bidding.models import Opening
 from contracts import services
 from contracts.models import Contract, ContractLine
 from contracts.progress import expected_by, month_start
+from contracts.signatures import contract_signed_content
 from procurement.models import Round
 from procurement.notices import round_turn_notices_withdraw
 from tender.demo import document_restate
@@ -40,9 +42,22 @@ ON_SCHEDULE, BEHIND = Decimal("1.02"), Decimal("0.4")
 
 def _contract(round_: Round) -> None:
     services.contracts_generate(round_=round_, by=office_user())
+
+
+def _confirm(round_: Round) -> None:
+    """Both parties confirm every contract, after the demo moved its dates (a signature
+    covers the lines' dates: signing first would make the demo's own date change show as
+    a contract altered after signing)."""
     for contract in Contract.objects.filter(round=round_).order_by("pk"):
-        contract = services.contract_confirm(contract=contract, by=user_of(contract.hospital_id))
-        services.contract_confirm(contract=contract, by=user_of(contract.manufacturer_id))
+        # Signed with the parties' public demo keys (accounts.signing_demo).
+        for party, user in (
+            ("hospital", user_of(contract.hospital_id)),
+            ("manufacturer", user_of(contract.manufacturer_id)),
+        ):
+            content = contract_signed_content(contract=contract, party=party)
+            contract = services.contract_confirm(
+                contract=contract, by=user, signature=demo_sign(user, content)
+            )
 
 
 def _move_timetable_back(round_: Round) -> datetime.date:
@@ -109,6 +124,7 @@ def load(*, stdout: TextIO) -> None:
     _contract(round_)
     round_.refresh_from_db()
     starts = _move_timetable_back(round_)
+    _confirm(round_)
     document_restate(round_)
     round_.refresh_from_db()
     services.execution_start(round_=round_, by=office_user())

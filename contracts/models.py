@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization, Region
+from accounts.models import Organization, Region, SigningKey
 from awards.models import EvaluationRun
 from bidding.models import OpenedBid
 from catalog.models import Specification
@@ -131,6 +131,46 @@ class ContractLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract_id} v{self.version} {self.round_item_id}"
+
+
+class ContractSignature(models.Model):
+    """One party's signature of its contract confirmation (contracts.signatures,
+    docs/signatures.md): the canonical content signed (the contract's number, parties,
+    version, total and lines), the key and the signature; verified when confirming, again
+    for the PDF and by ``manage.py verify_contract_signatures``."""
+
+    class Party(models.TextChoices):
+        HOSPITAL = "hospital", _("Hospital")
+        MANUFACTURER = "manufacturer", _("Manufacturer")
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="signatures")
+    party = models.CharField(_("party"), max_length=12, choices=Party.choices)
+    version = models.PositiveIntegerField(_("contract version signed"))
+    content = models.BinaryField(_("signed content"))
+    signature = models.BinaryField(_("signature"))
+    signing_key = models.ForeignKey(
+        SigningKey, on_delete=models.PROTECT, related_name="+", verbose_name=_("signing key")
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("signed by"),
+    )
+    signed_at = models.DateTimeField(_("signed at"))
+
+    class Meta:
+        ordering = ["contract", "version", "party"]
+        verbose_name = _("contract signature")
+        verbose_name_plural = _("contract signatures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "version", "party"], name="contract_signature_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} v{self.version} {self.party}"
 
 
 class ContractLineSpecification(models.Model):

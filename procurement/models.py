@@ -102,6 +102,12 @@ class Round(models.Model):
     objection_ends_at = models.DateTimeField(_("objection period ends"))
     contract_starts_on = models.DateField(_("contract start"))
     cancelled_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
+    # Whether bids and contract confirmations must be signed (docs/signatures.md); empty
+    # follows the setting JICAI_SIGNATURES_REQUIRED. On the round row, which every bid
+    # transaction reads anyway, so the check costs no query.
+    signatures_required = models.BooleanField(
+        _("signatures required"), null=True, blank=True, default=None
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -242,6 +242,11 @@ class RoundQualificationRule(models.Model):
         Round, on_delete=models.CASCADE, related_name="qualification_rule", verbose_name=_("round")
     )
     required = models.BooleanField(_("qualification required"))
+    # The user who seals a bid for a manufacturer needs an approved authorisation letter
+    # (授权委托书) naming that user, valid on the day (qualification.selectors).
+    authorisation_required = models.BooleanField(
+        _("authorisation letter required"), default=False, db_default=False
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

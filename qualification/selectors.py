@@ -27,6 +27,7 @@ K = DocumentKind
 # The reason codes published at the opening (bidding.models.OpenedBid.Reason has them).
 SUPPLIER_UNQUALIFIED = "supplier_unqualified"
 PRODUCT_UNQUALIFIED = "product_unqualified"
+AUTHORISATION_MISSING = "authorisation_missing"
 EXPIRY_WARNING_DAYS = 30
 
 
@@ -44,17 +45,42 @@ def local_day(at: datetime.datetime) -> datetime.date:
 
 
 def qualification_required(*, round_: Round) -> bool:
+    return _requirements(round_)[0]
+
+
+def _requirements(round_: Round) -> tuple[bool, bool]:
+    """(qualification required, authorisation letter required) of ``round_``, one query."""
     rule = RoundQualificationRule.objects.filter(round=round_).first()
     if rule is None:
-        return bool(settings.JICAI_QUALIFICATION_REQUIRED)
-    return rule.required
+        return bool(settings.JICAI_QUALIFICATION_REQUIRED), False
+    return rule.required, rule.authorisation_required
+
+
+def authorisation_refusal(
+    documents: list[QualificationDocument], *, user: User, day: datetime.date
+) -> Disqualification | None:
+    """Why ``user`` may not seal for its manufacturer: no approved authorisation letter
+    naming it, valid on ``day``; None when it has one."""
+    if any(
+        d.kind == K.AUTHORISATION_LETTER and d.user_id == user.pk and d.valid_on(day)
+        for d in documents
+    ):
+        return None
+    return Disqualification(
+        AUTHORISATION_MISSING,
+        _(
+            "This round requires an approved authorisation letter for the user who seals "
+            "bids: %(user)s has none valid on %(day)s. Upload it on Qualification documents."
+        )
+        % {"user": user.get_username(), "day": day.isoformat()},
+    )
 
 
 def _approved(manufacturer_ids: Iterable[int]) -> dict[int, list[QualificationDocument]]:
     by_org: dict[int, list[QualificationDocument]] = defaultdict(list)
     for document in QualificationDocument.objects.filter(
         organization_id__in=set(manufacturer_ids), status=QualificationDocument.Status.APPROVED
-    ).only("organization_id", "kind", "product_id", "valid_from", "valid_until"):
+    ).only("organization_id", "kind", "product_id", "user_id", "valid_from", "valid_until"):
         by_org[document.organization_id].append(document)
     return by_org
 
@@ -120,7 +146,12 @@ def _judge(
 
 
 def bidder_qualified(
-    *, round_: Round, manufacturer: Organization, product: Product, at: datetime.datetime
+    *,
+    round_: Round,
+    manufacturer: Organization,
+    product: Product,
+    at: datetime.datetime,
+    by: User | None = None,
 ) -> Disqualification | None:
     """Why ``manufacturer`` may not bid ``product`` in ``round_`` at ``at``, or None.
 
@@ -129,10 +160,18 @@ def bidder_qualified(
     licence or GMP certificate, and for the product its registration certificate (drug
     or medical device) and, for a drug, the consistency-evaluation approval or the
     originator status."""
-    if not qualification_required(round_=round_):
+    required, authorisation = _requirements(round_)
+    if not required and not (authorisation and by is not None):
         return None
     documents = _approved([manufacturer.pk]).get(manufacturer.pk, [])
-    return _judge(documents, product_id=product.pk, product_kind=product.kind, day=local_day(at))
+    day = local_day(at)
+    if required:
+        refusal = _judge(documents, product_id=product.pk, product_kind=product.kind, day=day)
+        if refusal is not None:
+            return refusal
+    if authorisation and by is not None:
+        return authorisation_refusal(documents, user=by, day=day)
+    return None
 
 
 def organization_disqualified(
@@ -234,6 +273,39 @@ def registration_get(*, pk: int) -> RegistrationRequest | None:
 def office_round_get(*, office: Organization, code: str) -> Round | None:
     """A round of ``office`` (None for another office's round: a 404)."""
     return Round.objects.filter(code=code, office=office).first()
+
+
+@dataclass(frozen=True)
+class RoundRequirements:
+    """A round's requirements as the office's page shows them."""
+
+    round: Round
+    authorisation: bool
+    signatures: bool
+
+    @property
+    def toggles(self) -> list[tuple[str, bool]]:
+        return [("authorisation", self.authorisation), ("signatures", self.signatures)]
+
+
+def rounds_with_requirements(*, office: Organization) -> list[RoundRequirements]:
+    """The office's latest 50 rounds with their authorisation-letter and signature
+    requirements (the round's own signature setting, or JICAI_SIGNATURES_REQUIRED)."""
+    rounds = list(Round.objects.filter(office=office).order_by("-created_at", "code")[:50])
+    letters = dict(
+        RoundQualificationRule.objects.filter(round__in=rounds).values_list(
+            "round_id", "authorisation_required"
+        )
+    )
+    default = bool(settings.JICAI_SIGNATURES_REQUIRED)
+    return [
+        RoundRequirements(
+            round=r,
+            authorisation=letters.get(r.pk, False),
+            signatures=default if r.signatures_required is None else r.signatures_required,
+        )
+        for r in rounds
+    ]
 
 
 def rounds_with_rule(*, office: Organization) -> list[tuple[Round, bool]]:

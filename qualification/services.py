@@ -35,6 +35,7 @@ from qualification.models import (
     RegistrationRequest,
     RoundQualificationRule,
 )
+from qualification.notices import resubmitted_notices_done, review_notify
 
 # What a qualification document may be: its extension, and the bytes it must start with.
 ALLOWED_TYPES = {
@@ -426,6 +427,7 @@ def document_resubmit(
         at=now,
         sha256=checked.sha256,
     )
+    resubmitted_notices_done(document=locked)
     return locked
 
 
@@ -462,9 +464,10 @@ def document_review(
         )
     locked.status = REVIEW_ACTIONS[action]
     locked.save(update_fields=["status"])
-    DocumentReview.objects.create(
+    review = DocumentReview.objects.create(
         document=locked, action=action, by=by, at=timezone.now(), note=note, sha256=locked.sha256
     )
+    review_notify(document=locked, review=review)
     return locked
 
 
@@ -496,3 +499,46 @@ def round_qualification_set(*, round_: Round, required: bool, by: User) -> Round
         round=locked, defaults={"required": required, "changed_by": by}
     )
     return rule
+
+
+@transaction.atomic
+def round_requirements_set(
+    *,
+    round_: Round,
+    by: User,
+    authorisation: bool | None = None,
+    signatures: bool | None = None,
+) -> Round:
+    """Switch a round's authorisation-letter requirement and its signature requirement
+    (docs/signatures.md); only its office, only before bidding opens, like
+    ``round_qualification_set``. ``None`` leaves a requirement as it is."""
+    _require_office(by)
+    locked = Round.objects.select_for_update().get(pk=round_.pk)
+    if locked.office_id != by.organization_id:
+        raise ValidationError(_("This round belongs to another office."), code="not_owner")
+    if locked.status not in (
+        Round.Status.DRAFT,
+        Round.Status.DEMAND_OPEN,
+        Round.Status.DEMAND_CLOSED,
+    ):
+        raise ValidationError(
+            _(
+                "Round %(code)s is %(status)s: its requirements can be changed only before "
+                "bidding opens."
+            )
+            % {"code": locked.code, "status": locked.get_status_display()},
+            code="too_late",
+        )
+    if authorisation is not None:
+        rule = RoundQualificationRule.objects.filter(round=locked).first()
+        if rule is None:
+            rule = RoundQualificationRule(
+                round=locked, required=bool(settings.JICAI_QUALIFICATION_REQUIRED)
+            )
+        rule.authorisation_required = authorisation
+        rule.changed_by = by
+        rule.save()
+    if signatures is not None:
+        Round.objects.filter(pk=locked.pk).update(signatures_required=signatures)
+        locked.signatures_required = signatures
+    return locked

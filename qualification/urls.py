@@ -16,4 +16,9 @@ urlpatterns = [
     path("office/", views.office, name="office"),
     path("registrations/<int:pk>/decide/", views.registration_decide, name="registration-decide"),
     path("rounds/<str:code>/rule/", views.round_rule, name="round-rule"),
+    path(
+        "rounds/<str:code>/requirements/",
+        views.round_requirements,
+        name="round-requirements",
+    ),
 ]

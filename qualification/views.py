@@ -258,6 +258,7 @@ def office(request: HttpRequest) -> HttpResponse:
             "expiring": selectors.documents_expiring(),
             "expiry_days": selectors.EXPIRY_WARNING_DAYS,
             "rounds": selectors.rounds_with_rule(office=organization),
+            "requirements": selectors.rounds_with_requirements(office=organization),
         },
     )
 
@@ -321,5 +322,34 @@ def round_rule(request: HttpRequest, code: str) -> HttpResponse:
                 "code": round_.code,
                 "state": _("required") if form.cleaned_data["required"] else _("not required"),
             },
+        )
+    return redirect("qualification:office")
+
+
+@office_required
+@require_POST
+def round_requirements(request: HttpRequest, code: str) -> HttpResponse:
+    """Switch a round's authorisation-letter or signature requirement (one per request:
+    ``authorisation`` or ``signatures``, "1" or "0")."""
+    organization = _user(request).organization
+    assert organization is not None
+    round_ = selectors.office_round_get(office=organization, code=code)
+    if round_ is None:
+        raise Http404(_("No such round."))
+    values: dict[str, bool | None] = {}
+    for name in ("authorisation", "signatures"):
+        raw = request.POST.get(name)
+        values[name] = None if raw not in ("0", "1") else raw == "1"
+    if values["authorisation"] is None and values["signatures"] is None:
+        messages.error(request, _("Choose required or not required."))
+        return redirect("qualification:office")
+    try:
+        services.round_requirements_set(round_=round_, by=_user(request), **values)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, _("Round %(code)s: requirements changed.") % {"code": round_.code}
         )
     return redirect("qualification:office")

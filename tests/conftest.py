@@ -52,6 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     settings.JICAI_QUALIFICATION_REQUIRED = False
     os.environ.setdefault("JICAI_QUALIFICATION_REQUIRED", "0")  # real worker processes too
+    # Likewise signatures (docs/signatures.md): off for rounds without their own setting;
+    # tests/signing switch them on round by round.
+    settings.JICAI_SIGNATURES_REQUIRED = False
+    os.environ.setdefault("JICAI_SIGNATURES_REQUIRED", "0")
     config.addinivalue_line("markers", "reference_data: reads the published data in ../shared/data")
     config.addinivalue_line(
         "markers", "postgresql: needs PostgreSQL (row locks, triggers, query plans)"

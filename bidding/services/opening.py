@@ -21,7 +21,8 @@ from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
 from bidding.services.deadline import _lock_round, _when
 from bidding.services.log import LogAudit, log_audit
 from bidding.services.terms import server_time_text
-from bidding.services.versions import _version_identity
+from bidding.services.versions import _version_identity, receipt_signature_of
+from bidding.signatures import bid_signed_content, opened_signature_status, signatures_required
 from catalog.comparable_price import ComparablePriceCoefficients, unit_comparable_price
 from catalog.models import Specification
 from procurement.models import Ceiling, Round
@@ -60,12 +61,17 @@ def _judge(
             "opening: bid %s version %s failed authentication", version.bid_id, version.number
         )
         return _Judgement(OpenedBid.Validity.TAMPERED, [R.CIPHERTEXT_FAILED], None)
-    document = sealing.receipt_document(
-        identity=_version_identity(version),
-        terms=terms,
-        server_time=server_time_text(version.server_time),
+    document: dict[str, object] = dict(
+        sealing.receipt_document(
+            identity=_version_identity(version),
+            terms=terms,
+            server_time=server_time_text(version.server_time),
+        )
     )
-    if not sealing.receipt_verify({**document, "hash": version.receipt_hash}):
+    signature_section = receipt_signature_of(version)
+    if signature_section is not None:  # a signed version's receipt covers its signature
+        document["signature"] = signature_section
+    if not sealing.receipt_verify({**document, "hash": version.receipt_hash}):  # type: ignore[dict-item]
         logger.warning(
             "opening: bid %s version %s does not match its receipt", version.bid_id, version.number
         )
@@ -205,7 +211,9 @@ class _OpeningInputs:
         log = log_audit(
             round_=locked,
             bids=bids,
-            versions=BidVersion.objects.filter(bid__round=locked).select_related("product"),
+            versions=BidVersion.objects.filter(bid__round=locked).select_related(
+                "product", "signing_key"
+            ),
         )
         inputs = cls(
             private_key=private_key,
@@ -262,6 +270,20 @@ def _opened_bid(
         except ValueError:
             comparable = None
     validity, reasons = judgement.validity, judgement.reasons
+    R = OpenedBid.Reason
+    signature, signature_key = _signature_status(version=version, terms=terms)
+    if signature == OpenedBid.Signature.INVALID:
+        # Altered after it was signed (or signed by somebody else): tampered, the office decides.
+        validity = OpenedBid.Validity.TAMPERED
+        reasons = [*reasons, R.SIGNATURE_INVALID]
+    elif (
+        signature == OpenedBid.Signature.ABSENT
+        and version.action != BidVersion.Action.WITHDRAW
+        and signatures_required(round_=bid.round)
+    ):
+        if validity == OpenedBid.Validity.VALID:
+            validity = OpenedBid.Validity.INVALID
+        reasons = [*reasons, R.SIGNATURE_MISSING]
     log_reasons = record.log.reasons.get(bid.pk)
     if log_reasons:  # the office decides (docs/sealed-bidding.md, "Bid log")
         validity = OpenedBid.Validity.TAMPERED
@@ -281,9 +303,38 @@ def _opened_bid(
         unit_comparable_price=comparable,
         max_valid_bid_price=ceiling.max_valid_bid_price if ceiling else None,
         validity=validity,
-        reasons=reasons,
+        reasons=[str(r) for r in reasons],
         receipt_hash=version.receipt_hash,
+        signature=signature,
+        signature_key=signature_key,
     )
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _signature_status(*, version: BidVersion, terms: sealing.SealedTerms | None) -> tuple[str, str]:
+    """The opened version's signature (valid / absent / invalid) and its key's fingerprint,
+    verified over the content rebuilt from the decrypted terms (``bidding.signatures``)."""
+    key = version.signing_key if version.signing_key_id is not None else None
+    if not version.signature or key is None:
+        return OpenedBid.Signature.ABSENT, ""
+    content = None
+    if terms is not None and terms.unit_price is not None and terms.annual_capacity is not None:
+        identity = _version_identity(version)
+        try:
+            content = bid_signed_content(
+                round_code=identity.round_code,
+                manufacturer_code=identity.manufacturer_code,
+                item_code=identity.item_code,
+                specification_code=identity.specification_code,
+                product_code=identity.product_code,
+                version=identity.version,
+                unit_price=terms.unit_price,
+                annual_capacity=terms.annual_capacity,
+            )
+        except sealing.SealingError:
+            content = None
+    status = opened_signature_status(signature=bytes(version.signature), key=key, content=content)
+    return status, key.fingerprint
 
 
 def opening_due_check(*, now: datetime.datetime) -> int:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Organization, User
+from accounts.signing import SignatureInput
 from bidding.models import Bid, BidVersion
 from bidding.services.deadline import _finish_before_deadline, _lock_round, _require_bidding_open
 from bidding.services.log import document_with_log, receipt_logged
@@ -33,8 +34,10 @@ from bidding.services.terms import (
     _manufacturer_of,
     bid_terms_validate,
     bid_warnings,
+    product_code,
 )
 from bidding.services.versions import _sealed_receipt, _write_version
+from bidding.signatures import BidSignature, version_signature_check
 from catalog.models import Product, Specification
 from procurement.models import Ceiling, Round, RoundItem
 from qualification.selectors import bidder_qualified
@@ -119,7 +122,9 @@ def _existing_bid(
 
 
 @sensitive_variables()  # no price in a traceback's local variables
-def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) -> Ceiling:
+def _validate_line(
+    *, round_: Round, line: BidLine, manufacturer: Organization, by: User | None = None
+) -> Ceiling:
     """Everything about a line that does not depend on locked state (ceilings and the
     item's specifications are frozen once bidding opens)."""
     if line.round_item.round_id != round_.pk:
@@ -133,7 +138,7 @@ def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) 
     )
     bid_terms_validate(unit_price=line.unit_price, annual_capacity=line.annual_capacity)
     refusal = bidder_qualified(
-        round_=round_, manufacturer=manufacturer, product=line.product, at=timezone.now()
+        round_=round_, manufacturer=manufacturer, product=line.product, at=timezone.now(), by=by
     )
     if refusal is not None:
         raise ValidationError(refusal.message, code=refusal.code)
@@ -151,13 +156,14 @@ def _submit_line(
     allow_revise: bool,
 ) -> BidReceipt:
     round_item = line.round_item
-    ceiling = _validate_line(round_=round_, line=line, manufacturer=manufacturer)
+    ceiling = _validate_line(round_=round_, line=line, manufacturer=manufacturer, by=by)
     bid = _existing_bid(
         round_item=round_item,
         specification=line.specification,
         manufacturer=manufacturer,
         product=line.product,
     )
+    number = 1 if bid is None else bid.current_version + 1  # the version this line becomes
     if bid is None:
         bid = Bid.objects.create(
             round=round_,
@@ -178,6 +184,13 @@ def _submit_line(
             code="already_submitted",
         )
     bid.round = round_
+    signed = _signature_checked(
+        round_=round_,
+        manufacturer=manufacturer,
+        line=line,
+        version=number,
+        by=by,
+    )
     receipt = _logged(
         round_,
         _write_version(
@@ -189,12 +202,33 @@ def _submit_line(
             annual_capacity=line.annual_capacity,
             by=by,
             idempotency_key=idempotency_key,
+            signed=signed,
         ),
     )
     receipt.warnings = bid_warnings(
         ceiling=ceiling, unit_price=line.unit_price, annual_capacity=line.annual_capacity
     )
     return receipt
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _signature_checked(
+    *, round_: Round, manufacturer: Organization, line: BidLine, version: int, by: User
+) -> BidSignature | None:
+    """The line's verified signature (``bidding.signatures``; no query when the round
+    does not require one and none was sent)."""
+    return version_signature_check(
+        round_=round_,
+        manufacturer_code=manufacturer.social_credit_code,
+        item_code=line.round_item.item.code,
+        specification_code=line.specification.code,
+        product_code=product_code(line.product),
+        version=version,
+        unit_price=line.unit_price,
+        annual_capacity=line.annual_capacity,
+        by=by,
+        signature=line.signature,
+    )
 
 
 def _with_retry(attempt: Callable[[], _T]) -> _T:
@@ -230,6 +264,7 @@ def bid_submit(
     annual_capacity: int,
     by: User,
     idempotency_key: str = "",
+    signature: SignatureInput | None = None,
 ) -> BidReceipt:
     """Seal a new bid for one specification (or consumable product) of a round item.
 
@@ -238,7 +273,7 @@ def bid_submit(
     first receipt, even when both arrive at once (``_with_retry``).
     """
     manufacturer = _manufacturer_of(by)
-    line = BidLine(round_item, specification, product, unit_price, annual_capacity)
+    line = BidLine(round_item, specification, product, unit_price, annual_capacity, signature)
 
     def replay() -> BidReceipt | None:
         return _replay(
@@ -259,7 +294,7 @@ def bid_submit(
             first = replay()
             if first is not None:
                 return first
-            _validate_line(round_=round_item.round, line=line, manufacturer=manufacturer)
+            _validate_line(round_=round_item.round, line=line, manufacturer=manufacturer, by=by)
             round_ = _lock_round(round_item.round_id)
             _require_bidding_open(round_)
             try:
@@ -293,7 +328,7 @@ def bid_sheet_submit(*, round_: Round, lines: Sequence[BidLine], by: User) -> li
     if not lines:
         raise ValidationError(_("Enter at least one bid."), code="empty")
     for line in lines:
-        _validate_line(round_=round_, line=line, manufacturer=manufacturer)
+        _validate_line(round_=round_, line=line, manufacturer=manufacturer, by=by)
 
     def attempt() -> list[BidReceipt]:
         with transaction.atomic():
@@ -340,6 +375,7 @@ def bid_revise(
     annual_capacity: int,
     by: User,
     idempotency_key: str = "",
+    signature: SignatureInput | None = None,
 ) -> BidReceipt:
     """Seal a new version of ``bid``; the latest version is the one that counts.
 
@@ -357,8 +393,10 @@ def bid_revise(
 
     def attempt() -> BidReceipt:
         with transaction.atomic():
-            line = BidLine(bid.round_item, bid.specification, product, unit_price, annual_capacity)
-            ceiling = _validate_line(round_=bid.round, line=line, manufacturer=manufacturer)
+            line = BidLine(
+                bid.round_item, bid.specification, product, unit_price, annual_capacity, signature
+            )
+            ceiling = _validate_line(round_=bid.round, line=line, manufacturer=manufacturer, by=by)
             round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             # After the bid row lock: a same-key request that got there first is committed.
             replay = _replay(
@@ -382,6 +420,13 @@ def bid_revise(
                 else BidVersion.Action.REVISE
             )
             locked.round = round_
+            signed = _signature_checked(
+                round_=round_,
+                manufacturer=manufacturer,
+                line=line,
+                version=locked.current_version + 1,
+                by=by,
+            )
             receipt = _logged(
                 round_,
                 _write_version(
@@ -393,6 +438,7 @@ def bid_revise(
                     annual_capacity=annual_capacity,
                     by=by,
                     idempotency_key=idempotency_key,
+                    signed=signed,
                 ),
             )
             receipt.warnings = bid_warnings(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Organization, User
+from accounts.signing import SignatureInput
 from bidding import sealing
 from bidding.models import BidVersion
 from catalog.models import Product, ProductKind, Specification
@@ -70,6 +71,7 @@ class BidLine:
     product: Product
     unit_price: Decimal
     annual_capacity: int
+    signature: SignatureInput | None = None  # bidding.signatures (docs/signatures.md)
 
 
 def _manufacturer_of(by: User) -> Organization:

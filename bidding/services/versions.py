@@ -19,6 +19,7 @@ from bidding import sealing
 from bidding.keys import round_public_key
 from bidding.models import Bid, BidVersion
 from bidding.services.terms import BidReceipt, product_code, server_time_text
+from bidding.signatures import BidSignature, receipt_section
 from catalog.models import Product
 from procurement.models import Round
 
@@ -52,13 +53,19 @@ def _version_identity(version: BidVersion) -> sealing.BidIdentity:
 
 @sensitive_variables()  # no price in a traceback's local variables
 def _receipt_document(
-    *, identity: sealing.BidIdentity, terms: sealing.SealedTerms, server_time: datetime.datetime
+    *,
+    identity: sealing.BidIdentity,
+    terms: sealing.SealedTerms,
+    server_time: datetime.datetime,
+    signed: BidSignature | None = None,
 ) -> dict[str, object]:
     document: dict[str, object] = dict(
         sealing.receipt_document(
             identity=identity, terms=terms, server_time=server_time_text(server_time)
         )
     )
+    if signed is not None:  # covered by the hash, so by the bid log entry
+        document["signature"] = signed.receipt_section()
     document["hash"] = sealing.receipt_hash(document)  # type: ignore[arg-type]
     return document
 
@@ -74,8 +81,10 @@ def _write_version(
     annual_capacity: int | None,
     by: User,
     idempotency_key: str,
+    signed: BidSignature | None = None,
 ) -> BidReceipt:
-    """Seal and store one version of ``bid``; the caller holds the round and bid locks."""
+    """Seal and store one version of ``bid``; the caller holds the round and bid locks.
+    ``signed``: the bidder's verified signature of this version (``bidding.signatures``)."""
     public_key = round_public_key(round_=round_)  # a clear refusal if the round has none
     number = (
         BidVersion.objects.filter(bid=bid).order_by("-number").values_list("number", flat=True)
@@ -87,7 +96,9 @@ def _write_version(
     )
     ciphertext = sealing.seal(terms=terms, identity=identity, public_key=public_key)
     server_time = timezone.now()
-    document = _receipt_document(identity=identity, terms=terms, server_time=server_time)
+    document = _receipt_document(
+        identity=identity, terms=terms, server_time=server_time, signed=signed
+    )
     version = BidVersion.objects.create(
         bid=bid,
         number=number,
@@ -100,6 +111,8 @@ def _write_version(
         submitted_by=by,
         idempotency_key=idempotency_key,
         manufacturer=bid.manufacturer,
+        signature=signed.value if signed is not None else b"",
+        signing_key=signed.key if signed is not None else None,
     )
     bid.current_version = number
     bid.status = Bid.Status.WITHDRAWN if action == BidVersion.Action.WITHDRAW else Bid.Status.ACTIVE
@@ -118,7 +131,9 @@ def _sealed_receipt(version: BidVersion) -> dict[str, object]:
     bidder once, at submission; it verifies offline (``python -m bidding.verify_receipt``).
     """
     identity = _version_identity(version)
+    signature = receipt_signature_of(version)
     return {
+        **({"signature": signature} if signature else {}),
         "format": sealing.RECEIPT_FORMAT,
         "content": {
             "round": identity.round_code,
@@ -138,3 +153,13 @@ def _sealed_receipt(version: BidVersion) -> dict[str, object]:
         "sealed": True,
         "ciphertext_sha256": hashlib.sha256(bytes(version.ciphertext)).hexdigest(),
     }
+
+
+def receipt_signature_of(version: BidVersion) -> dict[str, str] | None:
+    """The receipt's ``signature`` section of a stored version (None when unsigned)."""
+    if not version.signature or version.signing_key_id is None:
+        return None
+    assert version.signing_key is not None
+    return receipt_section(
+        fingerprint=version.signing_key.fingerprint, value=bytes(version.signature)
+    )

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import Notification, User
 from accounts.notifications import notifications_mark_done, notify
+from accounts.signing import SignatureInput
 from awards.models import (
     AuditEntry,
     EvaluationRun,
@@ -49,6 +50,7 @@ from contracts.models import (
     ContractLine,
     ContractLineSpecification,
 )
+from contracts.signatures import confirmation_signature_check, contract_signatures_verify
 from contracts.specifications import SpecShare, line_shares, split_quantity
 from procurement.models import DemandDeclaration, Round, RoundItem
 from procurement.services import round_advance
@@ -338,9 +340,17 @@ def amount_of(quantity: int, price: Decimal) -> Decimal:
 
 
 def contract_confirm(
-    *, contract: Contract, by: User, now: datetime.datetime | None = None
+    *,
+    contract: Contract,
+    by: User,
+    now: datetime.datetime | None = None,
+    signature: SignatureInput | None = None,
 ) -> Contract:
     """The hospital confirms first, then the manufacturer; each records who and when.
+
+    ``signature``: the party's signature of the contract's canonical content
+    (``contracts.signatures``), verified before anything is written and required when the
+    round requires signatures.
 
     A conditional UPDATE on the expected status (under the round lock) makes a double
     click or a race confirm once; when the last contract of a round is confirmed by both
@@ -351,6 +361,8 @@ def contract_confirm(
     with transaction.atomic():
         locked_round = lock_round(contract.round_id)
         C = Contract.Status
+        contract.round = locked_round
+        signed = confirmation_signature_check(contract=contract, by=by, signature=signature, at=now)
         if org is not None and org.pk == contract.hospital_id:
             updated = Contract.objects.filter(pk=contract.pk, status=C.AWAITING_HOSPITAL).update(
                 status=C.AWAITING_MANUFACTURER,
@@ -405,6 +417,8 @@ def contract_confirm(
                 )
         else:
             raise ValidationError(_("Only the parties to a contract can confirm it."))
+        if signed is not None:
+            signed.save()
     contract.refresh_from_db()
     return contract
 
@@ -536,6 +550,7 @@ def contract_pdf_render(*, contract_id: int) -> bool:
         "contract": contract,
         "lines": contract_lines(contract),
         "amendments": list(contract.amendments.all()),
+        "signatures": contract_signatures_verify(contract=contract),
     }
     zh = render_template_pdf("contracts/pdf/contract.html", context, language="zh-hans")
     en = render_template_pdf("contracts/pdf/contract.html", context, language="en")

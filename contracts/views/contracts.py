@@ -34,6 +34,7 @@ from common.pagination import paginate
 from contracts import selectors, services
 from contracts.forms import AmendmentForm
 from contracts.models import Contract
+from contracts.signatures import confirm_signing, posted_signature
 from contracts.tasks import CONTRACT_PDF_WAIT
 from procurement.models import Round
 
@@ -131,6 +132,9 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
             "contract": contract,
             "lines": services.contract_lines(contract),
             "can_confirm": can_confirm,
+            "signing": confirm_signing(contract=contract, user=request.user)  # type: ignore[arg-type]
+            if can_confirm
+            else None,
             "versions": versions,
             "pdf_since": pdf_since,
             "amend_form": AmendmentForm(lines=services.contract_lines(contract))
@@ -235,7 +239,11 @@ def contract_pdf_status(request: HttpRequest, contract_id: int) -> HttpResponse:
 def contract_confirm(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)  # type: ignore[arg-type]
     try:
-        services.contract_confirm(contract=contract, by=request.user)  # type: ignore[arg-type]
+        services.contract_confirm(
+            contract=contract,
+            by=request.user,  # type: ignore[arg-type]
+            signature=posted_signature(request.POST),
+        )
         messages.success(request, _("Contract %(number)s confirmed.") % {"number": contract.number})
     except ValidationError as exc:
         error_messages(request, exc)

@@ -52,6 +52,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.translation import gettext
 
+from accounts.models import SigningKey
 from bidding.models import OpenedBid
 from contracts.models import SupplyFailure
 from contracts.services import PurchaseLine
@@ -179,6 +180,11 @@ def _maker_document(scene: Scene) -> object:
     return QualificationDocument.objects.get(
         organization__users__username="maker01", kind="business_licence"
     ).pk
+
+
+def _maker_key(scene: Scene) -> object:
+    """maker01's signing key (seed_demo registers one for each demo signer)."""
+    return SigningKey.objects.filter(user__username="maker01").values_list("pk", flat=True)[0]
 
 
 # What a signed-in user gets on the sign-in page: sent on to its home page.
@@ -461,10 +467,27 @@ URLS: list[Url] = [
         args={"pk": lambda s: 1},
     ),
     Url("qualification:round-rule", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url(
+        "qualification:round-requirements",
+        OFFICE,
+        get=405,
+        unsafe=("POST",),
+        own=OFFICE,
+        scenes=BOTH,
+    ),
     # --- REST API -----------------------------------------------------------------------
     Url("api-schema", PUBLIC),
     Url("api-docs", PUBLIC),
     Url("api-me", SIGNED_IN),
+    Url("accounts:signing-keys", PARTY, unsafe=("POST",)),  # its own keys; registering one
+    Url(
+        "accounts:signing-key-revoke",
+        PARTY,
+        get=405,
+        unsafe=("POST",),
+        own=PARTY,
+        args={"pk": _maker_key},
+    ),
     Url("api-rounds", SIGNED_IN),
     Url("api-round", SIGNED_IN, own=OFFICE, provinces=True, scenes=BOTH),
     Url("api-demand", HOSPITAL, unsafe=("POST",), provinces=True, scenes=BOTH),  # its own lines
@@ -505,6 +528,10 @@ URLS: list[Url] = [
     Url("api-allocations", PARTY),  # its own
     Url("api-contracts", SIGNED_IN),  # its own (the office: of its rounds)
     Url("api-contract", SIGNED_IN, own=SIGNED_IN),
+    # Signed confirmations (docs/signatures.md): the parties' own contracts only.
+    Url("api-contract-signing-content", PARTY, own=PARTY),
+    Url("api-contract-confirm", PARTY, get=405, unsafe=("POST",), own=PARTY),
+    Url("api-signing-keys", PARTY, unsafe=("POST",)),  # its own keys; registering one
     # Everyone reads its own purchases; only hospitals record them.
     Url("api-purchases", SIGNED_IN, unsafe=("POST",), unsafe_who=HOSPITAL),
     Url("api-progress", SIGNED_IN),
