@@ -37,6 +37,7 @@ from contracts.demo import _buy_one_month, _contract, _move_timetable_back
 from contracts.services import execution_start
 from procurement.demo import DEMO_REGIONS, DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
+from qualification.services import round_qualification_set
 from tender.demo import document_restate
 
 _serial = itertools.count(1)
@@ -119,6 +120,9 @@ def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound
         rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
         prices={c: DRUG_PRICES[c] for c in AWARDED_ITEMS},
     )
+    # The extra makers hold no qualification documents: the round does not require them
+    # (the check itself still runs for every bid).
+    round_qualification_set(round_=round_, required=False, by=User.objects.get(username="office"))
     _declare_and_bid(round_, hospitals=[*demo_hospitals(), *extra_hospitals])
     _extra_bids(round_, extra_makers)
     _move_past_the_opening(round_)
@@ -176,3 +180,19 @@ def pages(round_: Round) -> list[tuple[str, str | None, str]]:
         ("OCDS release package", None, f"/reports/rounds/{pk}/ocds.json"),
         ("API OCDS release package", None, f"/api/v1/rounds/{code}/ocds/"),
     ]
+
+
+def prepare_round(round_: Round) -> None:
+    """What the tasks build after finalize, selection and contracts, built as they would
+    (``reports.open_data.build``, each file in each language): the pages then serve stored
+    files, as in production once the worker has run."""
+    from django.conf import settings
+
+    from reports import open_data
+    from reports.models import OpenDataFile
+
+    K = OpenDataFile.Kind
+    open_data.build(round_id=round_.pk, kind=K.OCDS)
+    for kind in (K.PRICE_CUTS, K.PRICE_CUTS_OFFICE, K.ANALYSIS, K.ANALYSIS_OFFICE):
+        for language, _name in settings.LANGUAGES:
+            open_data.build(round_id=round_.pk, kind=kind, language=language)
