@@ -54,6 +54,8 @@ CODE = f"NATIONAL-{HOSPITALS}-{MAKERS}"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 TRIVIAL = ("sign-in page (trivial)", None, "/login/")
+# Not a secret: the bench's own data set, sealed with a fixed key so a reused database opens.
+MASTER_KEY = base64.b64encode(b"bench-national-pages-master-key!").decode()
 
 
 def _env(*, production: bool) -> dict[str, str]:
@@ -61,7 +63,15 @@ def _env(*, production: bool) -> dict[str, str]:
     seals and opens bids with the demo key); the server and its preparation with
     production ones."""
     env = dict(os.environ)
-    env.update({"DATABASE_URL": DATABASE_URL, "PYTHONPATH": str(ROOT)})
+    # One master key for the build and the server (production refuses the demo's key, and
+    # the server refuses a key other than the one that wrapped the stored round keys).
+    env.update(
+        {
+            "DATABASE_URL": DATABASE_URL,
+            "PYTHONPATH": str(ROOT),
+            "JICAI_MASTER_KEY": MASTER_KEY,
+        }
+    )
     if not production:
         env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "1"})
         env.pop("CELERY_BROKER_URL", None)  # tasks in-process while building
@@ -71,8 +81,6 @@ def _env(*, production: bool) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "bench.settings_pages",
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": env.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(48),
-            "JICAI_MASTER_KEY": env.get("JICAI_BENCH_MASTER_KEY")
-            or base64.b64encode(b"bench-national-pages-master-key!").decode(),
             "DJANGO_SECURE_SSL_REDIRECT": "0",
             "DJANGO_SECURE_HSTS_SECONDS": "0",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -182,6 +190,7 @@ def run() -> list[Row]:
     env["CELERY_BROKER_URL"] = os.environ.get("JICAI_BENCH_BROKER_URL", "redis://127.0.0.1:6379/5")
     log = Path(tempfile.mkstemp(prefix="jicai-bench-measure-", suffix=".jsonl")[1])
     port = _free_port()
+    server_log = (OUT / "national-gunicorn.log").open("w")
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     server = subprocess.Popen(
         [
@@ -199,7 +208,7 @@ def run() -> list[Row]:
         cwd=ROOT,
         env={**env, "JICAI_BENCH_MEASURE_LOG": str(log)},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=server_log,
     )
     try:
         deadline = time.monotonic() + 60
@@ -226,6 +235,7 @@ def run() -> list[Row]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server_log.close()
         log.unlink(missing_ok=True)
     figures = {"baseline": baseline, "pages": pages}
     title = (
@@ -304,7 +314,7 @@ def _build() -> None:
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
         call_command("seed_demo", verbosity=0)
-        build_round(CODE, hospitals=HOSPITALS, makers=MAKERS)
+        build_round(CODE, hospitals=HOSPITALS, makers=MAKERS, bulk=True)
         seconds = time.perf_counter() - started
         with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
             conn.execute(
