@@ -233,7 +233,8 @@ def _buy_one_month_in_bulk(round_: Round, month: datetime.date) -> int:
             "ends_on",
         )
     )
-    rows = (
+    # Read before the COPY starts: the connection runs nothing else while it copies.
+    rows = [
         (
             contract_id,
             round_item_id,
@@ -246,10 +247,8 @@ def _buy_one_month_in_bulk(round_: Round, month: datetime.date) -> int:
             users[hospital_id],
             now,
         )
-        for contract_id, hospital_id, round_item_id, quantity, starts, ends in lines.iterator(
-            chunk_size=20_000
-        )
-    )
+        for contract_id, hospital_id, round_item_id, quantity, starts, ends in lines
+    ]
     written = copy_rows(
         Purchase,
         PURCHASE_COLUMNS,
