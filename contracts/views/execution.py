@@ -277,7 +277,7 @@ def _progress_from_snapshot(
     if is_office:
         behind_rows = selectors.snapshot_behind(snapshot=snapshot)
         behind = selectors.snapshot_hospital_rows(behind_rows[:BEHIND_PREVIEW])
-        behind_count = behind_rows.count() if len(behind) == BEHIND_PREVIEW else len(behind)
+        behind_count = behind_rows.count()  # always: a count independent of the size
     context.update(
         total=summary.total,
         by_item=summary.by_item,
