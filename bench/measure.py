@@ -72,5 +72,5 @@ class MeasureMiddleware:
             with open(LOG, "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
 
-        response._resource_closers.append(done)
+        response._resource_closers.append(done)  # type: ignore[attr-defined]
         return response

@@ -7,10 +7,11 @@ request runs a task in-process), plus the per-request measurement middleware fir
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from config.settings import *  # noqa: F403
 from config.settings import BASE_DIR, MIDDLEWARE
 
 MIDDLEWARE = ["bench.measure.MeasureMiddleware", *MIDDLEWARE]
 # collectstatic writes here (the manifest the production static storage needs).
-STATIC_ROOT = os.environ.get("JICAI_BENCH_STATIC_ROOT", str(BASE_DIR / "bench" / "out" / "static"))
+STATIC_ROOT = Path(os.environ.get("JICAI_BENCH_STATIC_ROOT", BASE_DIR / "bench" / "out" / "static"))
