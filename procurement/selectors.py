@@ -367,7 +367,8 @@ def demand_summary(*, round_: Round) -> dict[str, Any]:
         declared = DemandDeclaration.objects.filter(round_item__round=round_).aggregate(
             h=Count("hospital", distinct=True), lines=Count("id")
         )
-        hospitals, lines, computed_at, current = declared["h"] or 0, declared["lines"] or 0, None, True
+        hospitals, lines = declared["h"] or 0, declared["lines"] or 0
+        computed_at, current = None, True
     else:
         hospitals, lines = snapshot.hospitals_declared, snapshot.lines
         computed_at, current = snapshot.computed_at, summaries.is_current(snapshot)
