@@ -113,7 +113,7 @@ def _get(port: int, path: str, cookie: str | None, tag: str) -> tuple[int, int]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
     headers = {"X-Bench-Id": tag, "Host": "127.0.0.1"}
     if cookie:
-        headers["Cookie"] = f"sessionid={cookie}"
+        headers["Cookie"] = cookie
     connection.request("GET", path, headers=headers)
     response = connection.getresponse()
     size = 0
@@ -364,9 +364,9 @@ def _prepare() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.conf import settings
     from django.core.management import call_command
+    from django.test import Client
 
     from accounts.models import User
     from bench.world import pages, prepare_round
@@ -379,13 +379,12 @@ def _prepare() -> None:
     listed = pages(round_)
     sessions: dict[str, str] = {}
     for username in sorted({u for _, u, _ in listed if u}):
-        user = User.objects.get(username=username)
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        sessions[username] = str(session.session_key)
+        # A session through the configured engine (the project's stores a digest of the key).
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        sessions[username] = (
+            f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        )
     print(json.dumps({"pages": listed, "sessions": sessions}))
 
 
