@@ -349,14 +349,21 @@ def pages(round_: Round) -> list[tuple[str, str | None, str]]:
 
 
 def prepare_round(round_: Round) -> None:
-    """What the tasks build after finalize, selection and contracts, built as they would
-    (``reports.open_data.build``, each file in each language): the pages then serve stored
-    files, as in production once the worker has run."""
+    """What the tasks build after finalize, selection, contracts and purchases, built as
+    they would: the progress and demand snapshots (``contracts.summaries``,
+    ``procurement.summaries``) and the open-data files (``reports.open_data.build``, each
+    file in each language): the pages then read them, as in production once the worker
+    has run."""
     from django.conf import settings
 
     from reports import open_data
     from reports.models import OpenDataFile
 
+    from contracts import summaries as progress
+    from procurement import summaries as demand
+
+    progress.refresh(round_id=round_.pk)
+    demand.refresh(round_id=round_.pk)
     K = OpenDataFile.Kind
     open_data.build(round_id=round_.pk, kind=K.OCDS)
     for kind in (K.PRICE_CUTS, K.PRICE_CUTS_OFFICE, K.ANALYSIS, K.ANALYSIS_OFFICE):
