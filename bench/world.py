@@ -356,11 +356,10 @@ def prepare_round(round_: Round) -> None:
     has run."""
     from django.conf import settings
 
-    from reports import open_data
-    from reports.models import OpenDataFile
-
     from contracts import summaries as progress
     from procurement import summaries as demand
+    from reports import open_data
+    from reports.models import OpenDataFile
 
     progress.refresh(round_id=round_.pk)
     demand.refresh(round_id=round_.pk)
