@@ -16,19 +16,25 @@ rule sets and makers.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
+from django.db.models import F
 
-from accounts.demo import DEMO_PASSWORD, demo_code, demo_hospitals
+from accounts.demo import DEMO_PASSWORD, demo_code, demo_hospitals, organization_for
 from accounts.models import Organization, Region, User
 from awards.demo import _award, _select_provinces
 from bidding.demo import (
+    ANNUAL_CAPACITY,
     AWARDED_ITEMS,
+    BIDS,
     _declare_and_bid,
     _move_past_the_opening,
+    demand_of,
+    give_demo_officials,
     open_with_demo_officials,
 )
 from bidding.services import bid_submit
@@ -37,9 +43,20 @@ from contracts.demo import _buy_one_month, _confirm, _contract, _move_timetable_
 from contracts.services import execution_start
 from procurement.demo import DEMO_REGIONS, DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
+from procurement.services import (
+    demand_import,
+    round_close_demand,
+    round_open_bidding,
+    round_open_demand,
+)
+from qualification.services import round_qualification_set
 from tender.demo import document_restate
 
 _serial = itertools.count(1)
+PURCHASE_COLUMNS = (
+    *("contract_id", "round_item_id", "month", "quantity"),
+    *("channel", "recorded_by_id", "recorded_at"),
+)
 
 
 @dataclass(frozen=True)
@@ -106,9 +123,150 @@ def _extra_bids(round_: Round, makers: list[Organization]) -> None:
         )
 
 
-def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound:
+def _declare_collated_and_bid(round_: Round, hospitals: list[Organization]) -> None:
+    """``_declare_and_bid`` with the demand of every hospital in one collated file,
+    imported as the office does (``demand_import``: checked, then written by COPY)."""
+    import csv
+    import io
+
+    office = User.objects.get(username="office")
+    round_open_demand(round_=round_, by=office)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["医疗机构代码", "品种编码", "规格编码", "年度需求量"])
+    for serial, hospital in enumerate(hospitals, 1):
+        for line in demand_of(hospital, serial):
+            writer.writerow(
+                [
+                    hospital.social_credit_code,
+                    line.item_code,
+                    line.specification_code,
+                    line.quantity,
+                ]
+            )
+    data = out.getvalue().encode()
+    outcome = demand_import(
+        round_=round_,
+        data=data,
+        filename="demand.csv",
+        max_bytes=len(data) + 1,
+        hospital=None,
+        by=office,
+        commit=True,
+    )
+    if not (outcome.ok and outcome.committed):
+        raise RuntimeError(f"demand import refused: {outcome.file_error} {outcome.errors[:5]}")
+    round_close_demand(round_=round_, by=office)
+    give_demo_officials(round_)
+    round_open_bidding(round_=round_, by=office)
+    round_.refresh_from_db()
+    for username, approval_number, price in BIDS:
+        product = Product.objects.select_related("specification__item").get(
+            approval_number=approval_number, manufacturer=organization_for(username)
+        )
+        bid_submit(
+            round_item=round_.items.get(item=product.specification.item),
+            specification=product.specification,
+            product=product,
+            unit_price=Decimal(price),
+            annual_capacity=ANNUAL_CAPACITY,
+            by=User.objects.get(username=username),
+        )
+
+
+def _contract_in_bulk(round_: Round) -> None:
+    """The contracts drawn up by the service, then confirmed by both parties (each
+    party's first user) in one UPDATE, and the round moved on as the last confirmation
+    moves it."""
+    from django.db.models import OuterRef, Subquery
+    from django.utils import timezone
+
+    from contracts.models import Contract
+    from contracts.services import contracts_generate
+    from procurement.services import round_advance
+
+    office = User.objects.get(username="office")
+    contracts_generate(round_=round_, by=office)
+    now = timezone.now()
+
+    def first_user(party: str) -> Subquery:
+        return Subquery(
+            User.objects.filter(organization=OuterRef(party)).order_by("pk").values("pk")[:1]
+        )
+
+    Contract.objects.filter(round=round_).update(
+        status=Contract.Status.CONFIRMED,
+        hospital_confirmed_by=first_user("hospital_id"),
+        hospital_confirmed_at=now,
+        manufacturer_confirmed_by=first_user("manufacturer_id"),
+        manufacturer_confirmed_at=now,
+    )
+    round_.refresh_from_db()
+    round_advance(round_=round_, to=Round.Status.CONTRACTED, by=office, note="bench: confirmed")
+
+
+def _buy_one_month_in_bulk(round_: Round, month: datetime.date) -> int:
+    """``_buy_one_month`` written by COPY: each current line's pro-rata volume by today
+    (a fifth of the hospitals well behind it), recorded by the hospital's first user."""
+    from django.utils import timezone
+
+    from common.bulk_copy import copy_rows
+    from contracts import summaries
+    from contracts.demo import BEHIND, ON_SCHEDULE
+    from contracts.models import ContractLine, Purchase
+    from contracts.progress import expected_by
+
+    today = timezone.localdate()
+    now = timezone.now()
+    users = dict(
+        User.objects.order_by("-pk").values_list("organization_id", "pk")
+    )  # the first user of each organization wins (lowest pk last)
+    lines = (
+        ContractLine.objects.filter(contract__round=round_, version=F("contract__current_version"))
+        .order_by("pk")
+        .values_list(
+            "contract_id",
+            "contract__hospital_id",
+            "round_item_id",
+            "quantity",
+            "starts_on",
+            "ends_on",
+        )
+    )
+    # Read before the COPY starts: the connection runs nothing else while it copies.
+    rows = [
+        (
+            contract_id,
+            round_item_id,
+            month,
+            int(
+                expected_by(quantity, starts, ends, today)
+                * (BEHIND if hospital_id % 5 == 0 else ON_SCHEDULE)
+            ),
+            Purchase.Channel.WEB,
+            users[hospital_id],
+            now,
+        )
+        for contract_id, hospital_id, round_item_id, quantity, starts, ends in lines
+    ]
+    written = copy_rows(
+        Purchase,
+        PURCHASE_COLUMNS,
+        rows,
+    )
+    summaries.mark_changed([round_.pk])
+    return written
+
+
+def build_round(
+    code: str, *, hospitals: int = 0, makers: int = 0, bulk: bool = False
+) -> BuiltRound:
     """The round ``code`` in execution, with the demo's hospitals plus ``hospitals`` more
-    and the demo's bids plus ``makers`` more (see the module docstring)."""
+    and the demo's bids plus ``makers`` more (see the module docstring).
+
+    ``bulk`` takes the fastest paths the project offers, for national sizes: the demand
+    as the office's collated file (``demand_import``: one COPY), the contracts confirmed
+    by both parties in one UPDATE, and the month's purchases written by COPY."""
     extra_hospitals = _extra_organizations(Organization.Kind.HOSPITAL, hospitals, "12", code)
     extra_makers = _extra_organizations(Organization.Kind.MANUFACTURER, makers, "91", code)
     round_ = _create_round(
@@ -119,11 +277,16 @@ def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound
         rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
         prices={c: DRUG_PRICES[c] for c in AWARDED_ITEMS},
     )
-    # The extra makers' bids are unsigned: the round does not require signatures (the
-    # demo's own bids and contract confirmations are signed with its public demo keys).
+    # The extra makers hold no qualification documents and their bids are unsigned: the
+    # round requires neither (the checks themselves still run for every bid; the demo's
+    # own bids and contract confirmations are signed with its public demo keys).
     Round.objects.filter(pk=round_.pk).update(signatures_required=False)
     round_.refresh_from_db()
-    _declare_and_bid(round_, hospitals=[*demo_hospitals(), *extra_hospitals])
+    round_qualification_set(round_=round_, required=False, by=User.objects.get(username="office"))
+    if bulk:
+        _declare_collated_and_bid(round_, [*demo_hospitals(), *extra_hospitals])
+    else:
+        _declare_and_bid(round_, hospitals=[*demo_hospitals(), *extra_hospitals])
     _extra_bids(round_, extra_makers)
     _move_past_the_opening(round_)
     round_.refresh_from_db()
@@ -132,14 +295,21 @@ def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound
     round_.refresh_from_db()
     _select_provinces(round_)
     round_.refresh_from_db()
-    _contract(round_)
+    if bulk:
+        _contract_in_bulk(round_)
+    else:
+        _contract(round_)
     round_.refresh_from_db()
     starts = _move_timetable_back(round_)
-    _confirm(round_)  # after the dates move, as the demo does (a signature covers them)
+    if not bulk:  # the bulk path confirmed them in one UPDATE (unsigned: not required)
+        _confirm(round_)  # after the dates move, as the demo does (a signature covers them)
     document_restate(round_)
     round_.refresh_from_db()
     execution_start(round_=round_, by=User.objects.get(username="office"))
-    _buy_one_month(round_, starts)
+    if bulk:
+        _buy_one_month_in_bulk(round_, starts)
+    else:
+        _buy_one_month(round_, starts)
     round_.refresh_from_db()
     return BuiltRound(round=round_, hospitals=30 + hospitals, makers=makers)
 
@@ -181,3 +351,25 @@ def pages(round_: Round) -> list[tuple[str, str | None, str]]:
         ("OCDS release package", None, f"/reports/rounds/{pk}/ocds.json"),
         ("API OCDS release package", None, f"/api/v1/rounds/{code}/ocds/"),
     ]
+
+
+def prepare_round(round_: Round) -> None:
+    """What the tasks build after finalize, selection, contracts and purchases, built as
+    they would: the progress and demand snapshots (``contracts.summaries``,
+    ``procurement.summaries``) and the open-data files (``reports.open_data.build``, each
+    file in each language): the pages then read them, as in production once the worker
+    has run."""
+    from django.conf import settings
+
+    from contracts import summaries as progress
+    from procurement import summaries as demand
+    from reports import open_data
+    from reports.models import OpenDataFile
+
+    progress.refresh(round_id=round_.pk)
+    demand.refresh(round_id=round_.pk)
+    K = OpenDataFile.Kind
+    open_data.build(round_id=round_.pk, kind=K.OCDS)
+    for kind in (K.PRICE_CUTS, K.PRICE_CUTS_OFFICE, K.ANALYSIS, K.ANALYSIS_OFFICE):
+        for language, _name in settings.LANGUAGES:
+            open_data.build(round_id=round_.pk, kind=kind, language=language)

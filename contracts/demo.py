@@ -86,10 +86,11 @@ def _move_timetable_back(round_: Round) -> datetime.date:
     )
     Contract.objects.filter(round=round_).update(starts_on=starts)
     round_turn_notices_withdraw(round_)  # they would state the walk's times, not these
-    for line in ContractLine.objects.filter(contract__round=round_):
-        line.starts_on = starts
-        line.ends_on = services.term_end(starts, line.term_years)
-        line.save(update_fields=["starts_on", "ends_on"])
+    lines = ContractLine.objects.filter(contract__round=round_)
+    for years in set(lines.values_list("term_years", flat=True).distinct()):
+        lines.filter(term_years=years).update(
+            starts_on=starts, ends_on=services.term_end(starts, years)
+        )
     return starts
 
 

@@ -311,3 +311,90 @@ class SupplyFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id} {self.round_item_id} {self.region_id}: {self.status}"
+
+
+class ProgressSnapshot(models.Model):
+    """A round's execution progress, totalled once (``contracts.summaries``) and read by
+    every load of the progress pages instead of aggregating a million lines each time.
+
+    Refreshed by a task when a writer marks it changed (purchases recorded, contracts
+    confirmed or amended: ``changed_at``) or when the day moves on (the pro-rata schedule
+    is by date: ``as_of``); until then the pages show it with the time it was computed.
+    """
+
+    round = models.OneToOneField(Round, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField(_("as of"), null=True)
+    computed_at = models.DateTimeField(_("computed at"), null=True)
+    changed_at = models.DateTimeField(null=True)  # set by the writers
+    requested_at = models.DateTimeField(null=True)  # a refresh was queued then
+
+    class Meta:
+        verbose_name = _("progress snapshot")
+        verbose_name_plural = _("progress snapshots")
+
+    def __str__(self) -> str:
+        return f"progress of round {self.round_id} as of {self.as_of}"
+
+
+class ProgressFigures(models.Model):
+    agreed = models.BigIntegerField(default=0)
+    bought = models.BigIntegerField(default=0)
+    expected = models.BigIntegerField(default=0)
+    elapsed = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ProgressCell(ProgressFigures):
+    """A round's progress per item, province and winner (items x provinces x winners rows,
+    about 9,000 nationally): the totals, by item, by province and by winner."""
+
+    snapshot = models.ForeignKey(ProgressSnapshot, on_delete=models.CASCADE, related_name="cells")
+    round_item = models.ForeignKey(
+        RoundItem, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    manufacturer = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+
+    def __str__(self) -> str:
+        return f"{self.round_item_id} {self.region_id} {self.manufacturer_id}: {self.bought}"
+
+
+class ProgressHospital(ProgressFigures):
+    """A hospital's progress over its lines with one winner, or (``manufacturer`` empty)
+    with every winner: the office's and a winner's tables by hospital, and the hospitals
+    behind schedule."""
+
+    snapshot = models.ForeignKey(
+        ProgressSnapshot, on_delete=models.CASCADE, related_name="hospitals"
+    )
+    hospital = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    manufacturer = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", null=True, db_constraint=False
+    )
+    # The hospital's code, copied so a page of the table is read in order from an index.
+    hospital_code = models.CharField(max_length=18)
+    shortfall = models.BigIntegerField(default=0)
+    behind = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["snapshot", "manufacturer", "hospital_code", "hospital"],
+                name="progress_hospital_page",
+            ),
+            models.Index(
+                fields=["snapshot", "manufacturer", "behind", "-shortfall"],
+                name="progress_hospital_behind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hospital_code} {self.manufacturer_id}: {self.bought}"

@@ -36,7 +36,15 @@ from django.utils.translation import get_language
 
 from accounts.models import Organization, User
 from awards.selectors import matching
-from contracts.models import Contract, ContractLine, Purchase, SupplyFailure
+from contracts.models import (
+    Contract,
+    ContractLine,
+    ProgressCell,
+    ProgressHospital,
+    ProgressSnapshot,
+    Purchase,
+    SupplyFailure,
+)
 from contracts.progress import Progress, combine, elapsed_days
 
 
@@ -434,3 +442,105 @@ def supply_failure_list_for_user(*, user: User) -> QuerySet[SupplyFailure]:
     if org.kind == Organization.Kind.HOSPITAL:
         return qs.filter(region_id=org.region_id)
     return qs.filter(Q(manufacturer=org) | Q(backup_bid__manufacturer=org))
+
+
+# --- progress from the maintained snapshot (``contracts.summaries``) ----------------------
+
+_CELL_FIELDS = {
+    "item": (
+        "round_item_id",
+        "round_item__item__code",
+        "round_item__item__name",
+        "round_item__item__name_en",
+        "round_item__item__unit_of_count",
+        "round_item__item__unit_of_count_en",
+    ),
+    "region": ("region_id", "region__code", "region__name_zh", "region__name_en"),
+    "manufacturer": (
+        "manufacturer_id",
+        "manufacturer__social_credit_code",
+        "manufacturer__name",
+        "manufacturer__name_en",
+    ),
+}
+_HOSPITAL_FIELDS = (
+    "hospital_id",
+    "hospital_code",
+    "hospital__name",
+    "hospital__name_en",
+    "hospital__region__name_zh",
+    "hospital__region__name_en",
+)
+_FIGURES = ("agreed", "bought", "expected", "elapsed")
+
+
+def _snapshot_progress(row: dict[str, Any]) -> Progress:
+    return Progress(
+        agreed=row["agreed"], bought=row["bought"], expected=row["expected"], elapsed=row["elapsed"]
+    )
+
+
+def snapshot_summary(
+    *, snapshot: ProgressSnapshot, manufacturer_id: int | None = None
+) -> ProgressSummary:
+    """``progress_summary`` from the snapshot's cells (of one winner when given): one
+    query over at most items x provinces x winners rows."""
+    cells = ProgressCell.objects.filter(snapshot=snapshot)
+    if manufacturer_id is not None:
+        cells = cells.filter(manufacturer_id=manufacturer_id)
+    fields = [f for key in SUMMARY_KEYS for f in _CELL_FIELDS[key]]
+    rows = list(cells.order_by().values(*fields, *_FIGURES))
+
+    def named(row: dict[str, Any], key: str) -> Named:
+        pk, code, name, name_en, *unit = (row[f] for f in _CELL_FIELDS[key])
+        if key == "item":
+            return Named(pk, code, name, name_en or "", unit=unit[0], unit_en=unit[1])
+        return Named(pk, code, name, name_en or "")
+
+    def by(key: str) -> list[tuple[Named, Progress]]:
+        groups: dict[int, tuple[Named, list[Progress]]] = {}
+        for row in rows:
+            groups.setdefault(row[_CELL_FIELDS[key][0]], (named(row, key), []))[1].append(
+                _snapshot_progress(row)
+            )
+        return sorted(
+            ((n, combine(parts)) for n, parts in groups.values()),
+            key=lambda pair: (pair[0].code, pair[0].pk),
+        )
+
+    return ProgressSummary(
+        total=combine(_snapshot_progress(row) for row in rows),
+        by_item=by("item"),
+        by_region=by("region"),
+        by_manufacturer=by("manufacturer"),
+    )
+
+
+def snapshot_hospitals(
+    *, snapshot: ProgressSnapshot, manufacturer_id: int | None = None
+) -> QuerySet[Any]:
+    """The snapshot's rows by hospital (over every winner, or with one winner), by code,
+    as dicts to be paged (``snapshot_hospital_rows`` turns a page into pairs)."""
+    return (
+        ProgressHospital.objects.filter(snapshot=snapshot, manufacturer_id=manufacturer_id)
+        .values(*_HOSPITAL_FIELDS, *_FIGURES)
+        .order_by("hospital_code", "hospital_id")
+    )
+
+
+def snapshot_behind(*, snapshot: ProgressSnapshot) -> QuerySet[Any]:
+    """The hospitals behind schedule over all their lines, largest shortfall first."""
+    return (
+        ProgressHospital.objects.filter(snapshot=snapshot, manufacturer_id=None, behind=True)
+        .values(*_HOSPITAL_FIELDS, *_FIGURES)
+        .order_by("-shortfall", "hospital_code", "hospital_id")
+    )
+
+
+def snapshot_hospital_rows(rows: Iterable[dict[str, Any]]) -> list[tuple[Named, Progress]]:
+    pairs = []
+    for row in rows:
+        pk, code, name, name_en, region_zh, region_en = (row[f] for f in _HOSPITAL_FIELDS)
+        region = Named(0, "", region_zh or "", region_en or "").display_name
+        pairs.append((Named(pk, code, name, name_en or "", region=region), _snapshot_progress(row)))
+    return pairs

@@ -86,3 +86,11 @@ def contracts_generate_task(round_id: int, user_id: int | None) -> None:
 
     by = User.objects.filter(pk=user_id).first() if user_id else None
     services.contracts_generate(round_=Round.objects.get(pk=round_id), by=by)
+
+
+@shared_task(name="contracts.progress_refresh", acks_late=True)
+def progress_refresh_task(round_id: int) -> None:
+    """Total a round's execution progress into its snapshot (``contracts.summaries``)."""
+    from contracts import summaries
+
+    summaries.refresh(round_id=round_id)

@@ -376,3 +376,25 @@ class DemandChange(models.Model):
         return (
             f"{self.hospital_id} {self.round_item_id}: {self.old_quantity} -> {self.new_quantity}"
         )
+
+
+class DemandTotalsSnapshot(models.Model):
+    """A round's declared demand totalled once per change (``procurement.summaries``):
+    the quantity and number of hospitals per line and province, and the number of
+    hospitals and lines declared. The totals page read them with aggregates over every
+    declaration on each load (~920,000 nationally)."""
+
+    round = models.OneToOneField(Round, on_delete=models.CASCADE, related_name="+")
+    records = models.JSONField(default=list)
+    hospitals_declared = models.PositiveIntegerField(default=0)
+    lines = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(_("computed at"), null=True)
+    changed_at = models.DateTimeField(null=True)  # set by the writers
+    requested_at = models.DateTimeField(null=True)  # a refresh was queued then
+
+    class Meta:
+        verbose_name = _("demand totals snapshot")
+        verbose_name_plural = _("demand totals snapshots")
+
+    def __str__(self) -> str:
+        return f"demand totals of round {self.round_id} ({self.computed_at})"

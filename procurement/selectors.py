@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Organization, Region, User
 from catalog.comparable_price import ComparablePriceCoefficients, representative_ceiling
@@ -281,21 +282,14 @@ def demand_totals(*, round_: Round) -> tuple[pd.DataFrame, list[Region]]:
     Returns a frame with one row per line (columns item_code, item, line, unit, one column
     per province code, total) and the provinces in column order.
     """
+    from procurement import summaries
+
     regions = list(round_.regions.order_by("code"))
-    grouped = (
-        DemandDeclaration.objects.filter(round_item__round=round_)
-        .values(
-            "round_item__item__code",
-            "specification__label",
-            "product__name",
-            "product__model_number",
-            "hospital__region__code",
-        )
-        .annotate(quantity=Sum("quantity"), hospitals=Count("hospital", distinct=True))
-        .order_by("round_item__item__code", "specification__label", "product__name")
-    )
+    snapshot = summaries.snapshot_for(round_.pk)
+    # The maintained totals (``procurement.summaries``); before their first refresh (a
+    # broker, the task not run yet) the same grouping, read here.
+    records = snapshot.records if snapshot is not None else summaries.refresh_records(round_.pk)
     items = {ri.item.code: ri.item for ri in round_.items.select_related("item")}
-    records = list(grouped)
     frame = pd.DataFrame(
         records,
         columns=[
@@ -361,16 +355,30 @@ def hospitals_not_declared(*, round_: Round, query: str = "") -> QuerySet[Organi
     return hospitals
 
 
-def demand_summary(*, round_: Round) -> dict[str, int]:
+def demand_summary(*, round_: Round) -> dict[str, Any]:
+    """Hospitals in scope, declared and missing, and lines declared; the declared counts
+    from the maintained snapshot (``procurement.summaries``), with ``computed_at`` (when
+    they were totalled) and ``current`` (False while a refresh is queued)."""
+    from procurement import summaries
+
     in_scope = hospitals_in_scope(round_=round_).count()
-    declared = DemandDeclaration.objects.filter(round_item__round=round_).aggregate(
-        h=Count("hospital", distinct=True), lines=Count("id")
-    )
+    snapshot = summaries.snapshot_for(round_.pk)
+    if snapshot is None:
+        declared = DemandDeclaration.objects.filter(round_item__round=round_).aggregate(
+            h=Count("hospital", distinct=True), lines=Count("id")
+        )
+        hospitals, lines = declared["h"] or 0, declared["lines"] or 0
+        computed_at, current = None, True
+    else:
+        hospitals, lines = snapshot.hospitals_declared, snapshot.lines
+        computed_at, current = snapshot.computed_at, summaries.is_current(snapshot)
     return {
         "hospitals_in_scope": in_scope,
-        "hospitals_declared": declared["h"] or 0,
-        "hospitals_missing": in_scope - (declared["h"] or 0),
-        "lines": declared["lines"] or 0,
+        "hospitals_declared": hospitals,
+        "hospitals_missing": in_scope - hospitals,
+        "lines": lines,
+        "computed_at": computed_at,
+        "current": current,
     }
 
 

@@ -26,3 +26,11 @@ def demand_collated_import_task(token: str) -> None:
     written and the upload marked running, to be uploaded again.
     """
     services.demand_collated_import_run(token=token)
+
+
+@shared_task(name="procurement.demand_totals_refresh", acks_late=True, ignore_result=True)
+def demand_totals_refresh_task(round_id: int) -> None:
+    """Total a round's declarations into its snapshot (``procurement.summaries``)."""
+    from procurement import summaries
+
+    summaries.refresh(round_id=round_id)

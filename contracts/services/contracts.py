@@ -44,6 +44,7 @@ from bidding.models import OpenedBid
 from catalog.comparable_price import ComparablePriceCoefficients
 from catalog.comparable_price import Specification as ComparableSpec
 from catalog.models import Specification
+from contracts import summaries
 from contracts.models import (
     Contract,
     ContractAmendment,
@@ -406,6 +407,7 @@ def contract_confirm(
             notifications_mark_done(
                 organization_id=org.pk, dedupe_keys=[f"contract-to-confirm:{contract.pk}"]
             )
+            summaries.mark_changed([contract.round_id])  # its lines now count in progress
             if (
                 locked_round.status == S.AWARDED
                 and not Contract.objects.filter(round=locked_round)
@@ -497,6 +499,7 @@ def contract_amend(
         locked.total = sum((line.amount for line in new_lines), Decimal("0.00"))
         locked.revision += 1
         locked.save(update_fields=["current_version", "total", "revision"])
+        summaries.mark_changed([locked.round_id])
         amendment = ContractAmendment.objects.create(
             contract=locked,
             version=version,

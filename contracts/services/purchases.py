@@ -28,6 +28,7 @@ from common.uploads import (
     RowsRefused,
     run_reader,
 )
+from contracts import summaries
 from contracts.models import Contract, ContractLine, Purchase
 from contracts.progress import month_start, parse_month
 from contracts.selectors import current_lines, progress_behind, progress_schedule
@@ -229,6 +230,7 @@ class _Batch:
     to_create: list[Purchase] = field(default_factory=list)
     to_update: list[Purchase] = field(default_factory=list)
     preview: list[PreviewRow] = field(default_factory=list)
+    round_ids: set[int] = field(default_factory=set)  # of the rows created or changed
 
     def add(
         self,
@@ -243,6 +245,8 @@ class _Batch:
         old = book.existing.get((contract.pk, line.round_item_id, month))
         pair = (contract.pk, line.round_item_id)
         book.bought[pair] = book.bought.get(pair, 0) - (old.quantity if old else 0) + quantity
+        if old is None or old.quantity != quantity:
+            self.round_ids.add(contract.round_id)
         if old is None:
             action = Action.CREATE
             self.to_create.append(
@@ -283,6 +287,7 @@ class _Batch:
                 ["quantity", "channel", "recorded_by", "recorded_at"],
                 batch_size=1000,
             )
+            summaries.mark_changed(self.round_ids)
 
 
 def purchases_record(

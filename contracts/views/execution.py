@@ -25,9 +25,9 @@ from awards.views.base import any_role_required, search_text
 from catalog.models import StoredUpload
 from common.pagination import paginate
 from common.uploads import upload_discard, upload_get_for_user, upload_store
-from contracts import selectors, services
+from contracts import selectors, services, summaries
 from contracts.forms import PurchaseForm, PurchaseUploadForm, SupplyFailureForm, SwitchForm
-from contracts.models import Contract, ContractLine, Purchase, SupplyFailure
+from contracts.models import Contract, ContractLine, ProgressSnapshot, Purchase, SupplyFailure
 from procurement.models import Round
 
 
@@ -201,6 +201,17 @@ def progress(request: HttpRequest) -> HttpResponse:
     }
     if chosen is None:
         return render(request, "contracts/progress.html", context)
+    # The office and the winners read the round's maintained snapshot (totalled once per
+    # change by a task, ``contracts.summaries``); a hospital's own lines are few, and a
+    # search reads the lines that match: both are totalled here.
+    snapshot = (
+        summaries.snapshot_for(chosen.pk, today=context["today"])
+        if org_kind != Organization.Kind.HOSPITAL and not query
+        else None
+    )
+    if snapshot is not None:
+        _progress_from_snapshot(request, context, snapshot, detail=detail, is_office=is_office)
+        return render(request, "contracts/progress.html", context)
     lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
     schedule = selectors.progress_schedule(lines=lines, today=context["today"])
     found = selectors.progress_lines_matching(lines, query)
@@ -230,6 +241,54 @@ def progress(request: HttpRequest) -> HttpResponse:
         behind_count=len(behind),
     )
     return render(request, "contracts/progress.html", context)
+
+
+def _progress_from_snapshot(
+    request: HttpRequest,
+    context: dict[str, Any],
+    snapshot: ProgressSnapshot,
+    *,
+    detail: str,
+    is_office: bool,
+) -> None:
+    """The progress page's tables from the snapshot: the office's over every winner, a
+    winner's over its own lines; the time the figures were computed is shown."""
+    maker = None if is_office else request.user.organization_id  # type: ignore[union-attr]
+    chosen = context["round"]
+    contracts = selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
+        status=Contract.Status.CONFIRMED, round=chosen
+    )
+    if detail == "lines":
+        lines = selectors.current_lines(contracts=contracts)
+        schedule = selectors.progress_schedule(lines=lines, today=context["today"])
+        page = paginate(request, selectors.progress_line_rows(lines=lines, schedule=schedule))
+        page.object_list = selectors.line_progress_rows(page.object_list)
+    elif detail == "behind":
+        page = paginate(request, selectors.snapshot_behind(snapshot=snapshot))
+        page.object_list = selectors.snapshot_hospital_rows(page.object_list)
+    else:
+        page = paginate(
+            request, selectors.snapshot_hospitals(snapshot=snapshot, manufacturer_id=maker)
+        )
+        page.object_list = selectors.snapshot_hospital_rows(page.object_list)
+    summary = selectors.snapshot_summary(snapshot=snapshot, manufacturer_id=maker)
+    behind: list[Any] = []
+    behind_count = 0
+    if is_office:
+        behind_rows = selectors.snapshot_behind(snapshot=snapshot)
+        behind = selectors.snapshot_hospital_rows(behind_rows[:BEHIND_PREVIEW])
+        behind_count = behind_rows.count()  # always: a count independent of the size
+    context.update(
+        total=summary.total,
+        by_item=summary.by_item,
+        by_province=summary.by_region,
+        by_winner=summary.by_manufacturer,
+        page_obj=page,
+        behind=behind,
+        behind_count=behind_count,
+        computed_at=snapshot.computed_at,
+        summary_current=summaries.is_current(snapshot, context["today"]),
+    )
 
 
 @any_role_required

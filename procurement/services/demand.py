@@ -34,6 +34,7 @@ from common.spreadsheets import (
     sort_errors,
 )
 from common.uploads import PREVIEW_ROWS, Action, ImportOutcome, PreviewRow, RowsRefused
+from procurement import summaries
 from procurement.models import DemandChange, DemandDeclaration, Round
 from procurement.notices import demand_notices_done
 from procurement.services.demand_lines import demand_key, demand_resolve
@@ -178,6 +179,8 @@ def demand_apply(
         if commit:
             changed = merged[merged["action"] != Action.UNCHANGED]
             demand_write(lines=changed, target=key[-1], channel=channel, by=by, now=now)
+            if not changed.empty:
+                summaries.mark_changed(round_.pk)
             outcome.committed = True
             if hospital is not None:
                 demand_notices_done(round_=round_, hospital_id=hospital.pk)
@@ -386,3 +389,4 @@ def demand_remove(
         by=by,
     )
     declaration.delete()
+    summaries.mark_changed(round_.pk)

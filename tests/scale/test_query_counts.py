@@ -11,7 +11,9 @@ round shows up too.
 
 Besides the counts, no page may read a run's result document (tens of megabytes on a
 national round) nor write an anti-join as ``NOT (... IN (SELECT ...))``, which
-PostgreSQL cannot hash over hundreds of thousands of ids (``NOT EXISTS`` instead).
+PostgreSQL cannot hash over hundreds of thousands of ids (``NOT EXISTS`` instead), and the
+office's and a winner's progress tables are read from the maintained snapshot
+(``contracts.summaries``), never totalled over the contract lines per load.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ pytestmark = [
 # A read of the result column of the evaluation runs, wherever it is selected from.
 RESULT_READ = re.compile(r'"awards_evaluationrun"\."result"|T\d+"\."result"')
 NOT_IN_SUBQUERY = re.compile(r"NOT \([^()]*\bIN \(SELECT", re.IGNORECASE)
+# A total over the contract lines (what the progress pages did on every load, ~5 s each
+# nationally); the office's and a winner's progress pages read the maintained snapshot.
+LINE_AGGREGATE = re.compile(r'SUM\(.*FROM "contracts_contractline"', re.IGNORECASE | re.DOTALL)
+SNAPSHOT_PAGES = {
+    ("progress by hospital", "office"),
+    ("progress behind", "office"),
+    ("progress by hospital", "maker01"),
+}
 
 
 def measure(round_: Round) -> dict[tuple[str, str | None], int]:
@@ -65,6 +75,8 @@ def measure(round_: Round) -> dict[tuple[str, str | None], int]:
                 problems.append(f"{name} ({username}) reads the result document: {sql[:300]}")
             if NOT_IN_SUBQUERY.search(sql):
                 problems.append(f"{name} ({username}) anti-join as NOT IN: {sql[:300]}")
+            if (name, username) in SNAPSHOT_PAGES and LINE_AGGREGATE.search(sql):
+                problems.append(f"{name} ({username}) totals the contract lines: {sql[:300]}")
     assert not problems, "\n".join(problems)
     return counts
 
