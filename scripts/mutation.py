@@ -53,7 +53,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "procurement/optimiser/optimised.py": ("tests/optimiser",),
     "bidding/sealing.py": ("tests/bidding/test_sealing.py",),
     "bidding/bidlog.py": ("tests/bidding/test_bidlog.py",),
-    "contracts/progress.py": ("tests/contracts/test_progress_aggregates.py",),
+    "contracts/progress.py": ("tests/contracts/test_progress.py",),
     "common/money.py": ("tests/common/test_money.py",),
 }
 
