@@ -42,7 +42,7 @@ SHORT_START, SHORT_END = D(2027, 3, 1), D(2027, 3, 4)
 
 def test_the_published_constants() -> None:
     """80% of the pro-rata volume after 30 days of grace (awards-and-contracts.md §8)."""
-    assert progress.BEHIND_RATIO == Decimal("0.8")
+    assert Decimal("0.8") == progress.BEHIND_RATIO
     assert progress.GRACE_DAYS == 30
 
 
