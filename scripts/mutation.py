@@ -47,7 +47,10 @@ EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.toml"
 
 # The pure cores and their own tests: one line per module.
 MODULES: dict[str, tuple[str, ...]] = {
-    "catalog/comparable_price.py": ("tests/catalog/test_comparable_price*.py",),
+    "catalog/comparable_price.py": (
+        "tests/catalog/test_comparable_price*.py",
+        "tests/catalog/test_representative_ceiling.py",
+    ),
     "procurement/optimiser/rules.py": ("tests/optimiser",),
     "procurement/optimiser/allocation.py": ("tests/optimiser",),
     "procurement/optimiser/optimised.py": ("tests/optimiser",),
