@@ -239,18 +239,25 @@ def test_an_error_in_either_solver_is_raised_and_stops_the_other(
         assert seen[CP_SAT]["stopped"].is_set()
 
 
-def test_the_stand_in_solver_runs_at_lower_priority(monkeypatch: pytest.MonkeyPatch) -> None:
-    lowered: list[str] = []
-    seen = scripted(monkeypatch, {HIGHS: ("optimal", [1, 0, 0], D(0)), CP_SAT: "wait for stop"})
-    original = backends.solve_cp_sat
+@pytest.mark.parametrize(("preferred", "other"), [(HIGHS, CP_SAT), (CP_SAT, HIGHS)])
+def test_the_stand_in_solver_runs_at_lower_priority(
+    monkeypatch: pytest.MonkeyPatch, preferred: str, other: str
+) -> None:
+    """Only the thread of the solver that is not preferred gives way to other work."""
+    seen = scripted(monkeypatch, {preferred: ("optimal", [1, 0, 0], D(0)), other: "wait for stop"})
+    lowered: list[int] = []
+    monkeypatch.setattr(backends, "_lower_priority", lambda: lowered.append(threading.get_ident()))
+    threads: dict[str, int] = {}
 
-    def cp_sat(lm: LinearModel, **kwargs: Any) -> Any:
-        lowered.append(threading.current_thread().name)
-        return original(lm, **kwargs)
+    def recording(name: str, scripted_solve: Any) -> Any:
+        def solve(lm: LinearModel, **kw: Any) -> Any:
+            threads[name] = threading.get_ident()
+            return scripted_solve(lm, **kw)
 
-    priorities: list[int] = []
-    monkeypatch.setattr(backends, "solve_cp_sat", cp_sat)
-    monkeypatch.setattr(backends, "_lower_priority", lambda: priorities.append(1))
-    assert side_by_side(HIGHS)[3] == HIGHS
-    assert priorities == [1]  # once: the stand-in CP-SAT, not the preferred HiGHS
-    assert seen[CP_SAT]["stopped"].is_set()
+        return solve
+
+    monkeypatch.setattr(backends, "solve_cp_sat", recording(CP_SAT, backends.solve_cp_sat))
+    monkeypatch.setattr(backends, "solve_highs", recording(HIGHS, backends.solve_highs))
+    assert side_by_side(preferred)[3] == preferred
+    assert lowered == [threads[other]]
+    assert seen[other]["stopped"].is_set()
