@@ -72,3 +72,39 @@ def test_a_batch_renders_each_contract_once_across_the_worker_processes(
     assert (again.total, again.chunks, again.done, again.rendered) == (3, 2, 3, 0)
     assert _stored_since(started, numbers) == stored
     assert celery_worker.poll() is None
+
+
+def test_a_chunk_redelivered_after_its_worker_was_killed_renders_only_the_rest(
+    killable_worker, django_capture_on_commit_callbacks
+) -> None:
+    """SIGKILL while a chunk is between its contracts: the chunk comes back (visibility
+    timeout) to a new worker, which leaves the contract already stored as it is."""
+    app.conf.task_always_eager = True
+    try:
+        built = contracted_round(django_capture_on_commit_callbacks)
+    finally:
+        app.conf.task_always_eager = False
+    worker = killable_worker()
+    worker.start()
+    ids = sorted(Contract.objects.filter(round=built.round).values_list("pk", flat=True))
+    batch = services.contract_pdfs_batch_request(contract_ids=ids, chunk_size=3)
+    deadline = time.monotonic() + 120
+    while not Contract.objects.get(pk=ids[0]).pdf_ready:
+        assert time.monotonic() < deadline, "the first contract was not rendered"
+        time.sleep(0.05)
+    worker.kill()
+    first = Contract.objects.get(pk=ids[0])
+    batch.refresh_from_db()
+    assert batch.done == 0 and not Contract.objects.get(pk=ids[2]).pdf_ready  # mid-chunk
+
+    worker.start()
+    batch = _wait_finished(batch)
+    assert (batch.done, batch.failed) == (3, 0)
+    assert batch.rendered == 2  # the redelivered chunk rendered only the two not stored
+    again = Contract.objects.get(pk=ids[0])
+    assert (again.pdf_zh.name, again.pdf_en.name, again.pdf_zh_sha256) == (
+        first.pdf_zh.name,
+        first.pdf_en.name,
+        first.pdf_zh_sha256,
+    )
+    assert all(c.pdf_ready for c in Contract.objects.filter(pk__in=ids))
