@@ -398,3 +398,35 @@ class ProgressHospital(ProgressFigures):
 
     def __str__(self) -> str:
         return f"{self.hospital_code} {self.manufacturer_id}: {self.bought}"
+
+
+class ContractPdfBatch(models.Model):
+    """A batch of contract PDFs rendered as a Celery group of chunks, so that every worker
+    process takes a share (``contracts.services.contract_pdfs_batch_request``).
+
+    ``total`` contracts are in the batch; each chunk, when finished, adds its contracts to
+    ``done`` (of which ``rendered`` were rendered by it; the others were current already or
+    being rendered by another task) and its failures to ``failed``, exactly once: its key is
+    kept in ``parts_finished``, so a redelivered chunk neither renders a current PDF again
+    nor counts twice. The batch is over when ``done + failed == total`` (``finished_at``).
+    """
+
+    round = models.ForeignKey(
+        Round, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    total = models.PositiveIntegerField(_("contracts in the batch"))
+    chunks = models.PositiveIntegerField(_("chunks"))
+    done = models.PositiveIntegerField(_("contracts with a current PDF"), default=0)
+    rendered = models.PositiveIntegerField(_("PDFs rendered"), default=0)
+    failed = models.PositiveIntegerField(_("contracts failed"), default=0)
+    parts_finished = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contract PDF batch")
+        verbose_name_plural = _("contract PDF batches")
+
+    def __str__(self) -> str:
+        return f"{self.done + self.failed}/{self.total}"

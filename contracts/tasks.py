@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,6 +12,8 @@ from django.db import DatabaseError, connection, transaction
 
 from contracts.models import Contract
 from contracts.services import contracts as services
+
+logger = logging.getLogger(__name__)
 
 # A contract's PDF is a few pages (Chinese and English render in about a second); the
 # limit is the platform's 30 minutes for the evaluation, far too long to keep a page
@@ -62,13 +65,56 @@ def contract_pdf_task(contract_id: int) -> None:
     Requested again (a page reloaded, "request it again") while a render runs, the task
     finds the contract's render lock taken and returns: the running render ends with the
     current revision. Queued twice, the second finds the PDF current and does nothing."""
+    _render_current(contract_id)
+
+
+def _render_current(contract_id: int) -> bool | None:
+    """Render the contract's PDFs unless current: True when this call rendered them, False
+    when they were current, None when another task holds the contract's render lock."""
     with _one_render_at_a_time(contract_id) as mine:
         if not mine:
-            return
+            return None
+        rendered = False
         for _ in range(PDF_RENDER_ATTEMPTS):
-            services.contract_pdf_render(contract_id=contract_id)
+            rendered = services.contract_pdf_render(contract_id=contract_id) or rendered
             if Contract.objects.get(pk=contract_id).pdf_ready:
-                return
+                break
+        return rendered
+
+
+@shared_task(
+    name="contracts.contract_pdfs_chunk",
+    acks_late=True,
+    autoretry_for=(DatabaseError, OSError),
+    retry_backoff=5,
+    max_retries=5,
+    ignore_result=True,
+    # A chunk has at most CONTRACT_PDF_CHUNK_MAX contracts of about a second each.
+    time_limit=CONTRACT_PDF_TIME_LIMIT * 10,
+    soft_time_limit=CONTRACT_PDF_TIME_LIMIT * 10 - 20,
+)
+def contract_pdfs_chunk_task(batch_id: int, part: str, contract_ids: list[int]) -> None:
+    """One chunk of a PDF batch (``services.contract_pdfs_batch_request``): each contract's
+    PDFs unless current, then the chunk counted on the batch once.
+
+    Idempotent per contract: redelivered (a worker killed, a retry after a database error),
+    the chunk finds the PDFs it already stored current and renders only the rest. A contract
+    gone (deleted since) or that cannot be rendered is counted as failed, not retried."""
+    done = rendered = failed = 0
+    for contract_id in contract_ids:
+        try:
+            outcome = _render_current(contract_id)
+        except (DatabaseError, OSError):
+            raise  # retried: what this chunk stored so far is current and kept
+        except Exception:
+            logger.exception("contract %s: PDF not rendered (batch %s)", contract_id, batch_id)
+            failed += 1
+            continue
+        done += 1
+        rendered += outcome is True
+    services.contract_pdfs_part_finish(
+        batch_id=batch_id, part=part, done=done, rendered=rendered, failed=failed
+    )
 
 
 @shared_task(

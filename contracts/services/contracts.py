@@ -578,6 +578,37 @@ def contract_pdf_render(*, contract_id: int) -> bool:
     return updated == 1
 
 
+def contract_pdfs_part_finish(
+    *, batch_id: int, part: str, done: int, rendered: int, failed: int
+) -> bool:
+    """Count a finished chunk of a PDF batch, once: False when ``part`` was counted already
+    (a redelivered chunk). The batch row is locked, so two chunks finishing together both
+    count; the last one sets ``finished_at``."""
+    from contracts.models import ContractPdfBatch
+
+    with transaction.atomic():
+        batch = ContractPdfBatch.objects.select_for_update().get(pk=batch_id)
+        if part in batch.parts_finished:
+            return False
+        batch.parts_finished = [*batch.parts_finished, part]
+        batch.done += done
+        batch.rendered += rendered
+        batch.failed += failed
+        if batch.done + batch.failed >= batch.total and batch.finished_at is None:
+            batch.finished_at = timezone.now()
+        batch.save(
+            update_fields=[
+                "parts_finished",
+                "done",
+                "rendered",
+                "failed",
+                "finished_at",
+                "updated_at",
+            ]
+        )
+        return True
+
+
 def execution_start(*, round_: Round, by: User | None) -> Round:
     with transaction.atomic():
         locked = lock_round(round_.pk)

@@ -7,6 +7,8 @@ rendering a contract's PDF. The tasks (``contracts.tasks``) do the work with
 from __future__ import annotations
 
 import datetime
+import math
+from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from awards.models import AuditEntry
 from awards.services import lock_round
-from contracts.models import Contract
+from contracts.models import Contract, ContractPdfBatch
 from contracts.services.contracts import contracts_source_run
 from procurement.models import Round
 
@@ -78,3 +80,50 @@ def contract_pdf_request(*, contract: Contract) -> None:
 
     if not contract.pdf_ready:
         transaction.on_commit(lambda: contract_pdf_task.delay(contract.pk))
+
+
+# A batch of contract PDFs goes out as a Celery group of about this many chunks, so that
+# every worker process takes a share and none is left with a long tail (a chunk is a few
+# contracts, a render about a second each); a chunk has at most CONTRACT_PDF_CHUNK_MAX
+# contracts, so a national round's hundreds of thousands make bounded tasks.
+CONTRACT_PDF_CHUNKS = 64
+CONTRACT_PDF_CHUNK_MAX = 50
+
+
+def contract_pdf_chunk_size(count: int) -> int:
+    """Contracts per chunk for a batch of ``count``: about ``CONTRACT_PDF_CHUNKS`` chunks,
+    at least one contract and at most ``CONTRACT_PDF_CHUNK_MAX`` per chunk."""
+    return max(1, min(CONTRACT_PDF_CHUNK_MAX, math.ceil(count / CONTRACT_PDF_CHUNKS)))
+
+
+def contract_pdfs_batch_request(
+    *, contract_ids: Sequence[int], round_: Round | None = None, chunk_size: int | None = None
+) -> ContractPdfBatch:
+    """Render the PDFs of ``contract_ids`` in the background as a Celery group of chunks
+    (queued after commit); the returned batch keeps the progress.
+
+    Each chunk renders, one contract at a time, only the PDFs that are not current (the
+    contract's ``pdf_revision`` against its ``revision``), under the contract's render lock:
+    a redelivered chunk, or a contract also requested from its page, is rendered once.
+    Chunks are independent tasks, so two worker processes (or two machines) share a batch.
+    """
+    from celery import group
+
+    from contracts.tasks import contract_pdfs_chunk_task  # the task imports the services
+
+    ids = sorted(set(contract_ids))
+    size = chunk_size or contract_pdf_chunk_size(len(ids))
+    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    batch = ContractPdfBatch.objects.create(
+        round=round_,
+        total=len(ids),
+        chunks=len(chunks),
+        finished_at=timezone.now() if not ids else None,
+    )
+    if chunks:
+        work = group(
+            contract_pdfs_chunk_task.si(batch.pk, f"chunk-{n}", chunk)
+            for n, chunk in enumerate(chunks)
+        )
+        transaction.on_commit(work.apply_async)
+    return batch
