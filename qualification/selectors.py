@@ -120,7 +120,12 @@ def _judge(
 
 
 def bidder_qualified(
-    *, round_: Round, manufacturer: Organization, product: Product, at: datetime.datetime
+    *,
+    round_: Round,
+    manufacturer: Organization,
+    product: Product,
+    at: datetime.datetime,
+    required: bool | None = None,
 ) -> Disqualification | None:
     """Why ``manufacturer`` may not bid ``product`` in ``round_`` at ``at``, or None.
 
@@ -128,8 +133,11 @@ def bidder_qualified(
     approved documents valid on that day in China: a business licence, a production
     licence or GMP certificate, and for the product its registration certificate (drug
     or medical device) and, for a drug, the consistency-evaluation approval or the
-    originator status."""
-    if not qualification_required(round_=round_):
+    originator status. ``required``: whether the round requires it, when the caller has
+    read that already (the bid transaction reads the round's rule with the round row)."""
+    if required is None:
+        required = qualification_required(round_=round_)
+    if not required:
         return None
     documents = _approved([manufacturer.pk]).get(manufacturer.pk, [])
     return _judge(documents, product_id=product.pk, product_kind=product.kind, day=local_day(at))

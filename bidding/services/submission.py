@@ -6,6 +6,11 @@ whose transaction reaches its commit after the deadline is rolled back and refus
 (``bidding.services.deadline`` says why this order is safe). A repeated request with the
 same Idempotency-Key gets the first receipt back (``_replay``).
 
+Statements: a transaction's first attempt does not look the Idempotency-Key up; it relies
+on the key's unique index (a reused key fails the insert, and the retry replays) and on a
+refusal looking it up before it is returned. ``bidding.services.statements`` lists what
+one new bid costs.
+
 No price and no capacity appear in any exception message or log line here.
 """
 
@@ -17,14 +22,17 @@ from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Organization, User
+from bidding.keys import round_public_key_checked
 from bidding.models import Bid, BidVersion
-from bidding.services.deadline import _finish_before_deadline, _lock_round, _require_bidding_open
+from bidding.services.deadline import _finish_before_deadline, _require_bidding_open
 from bidding.services.log import document_with_log, receipt_logged
+from bidding.services.statements import RoundForBid, bid_and_version_insert, round_for_bid
 from bidding.services.terms import (
     BidLine,
     BidReceipt,
@@ -34,7 +42,12 @@ from bidding.services.terms import (
     bid_terms_validate,
     bid_warnings,
 )
-from bidding.services.versions import _sealed_receipt, _write_version
+from bidding.services.versions import (
+    _logged_version,
+    _seal_version,
+    _sealed_receipt,
+    _write_version,
+)
 from catalog.models import Product, Specification
 from procurement.models import Ceiling, Round, RoundItem
 from qualification.selectors import bidder_qualified
@@ -66,15 +79,17 @@ def _replay(
     """
     if not idempotency_key:
         return None
-    version = (
-        BidVersion.objects.select_related(
-            "bid__round", "bid__round_item__item", "bid__specification", "bid__manufacturer"
-        )
-        .filter(manufacturer=manufacturer, idempotency_key=idempotency_key)
+    # On the key's unique index alone; the version's bid and names only when it is there.
+    found = (
+        BidVersion.objects.filter(manufacturer=manufacturer, idempotency_key=idempotency_key)
+        .values_list("pk", flat=True)
         .first()
     )
-    if version is None:
+    if found is None:
         return None
+    version = BidVersion.objects.select_related(
+        "bid__round", "bid__round_item__item", "bid__specification", "bid__manufacturer"
+    ).get(pk=found)
     del unit_price, annual_capacity  # sealed: not comparable (see above)
     same_target = (bid is not None and version.bid_id == bid.pk) or (
         bid is None
@@ -103,6 +118,7 @@ def _replay(
 
 def _existing_bid(
     *,
+    round_: Round,
     round_item: RoundItem,
     specification: Specification,
     manufacturer: Organization,
@@ -111,7 +127,7 @@ def _existing_bid(
     qs = Bid.objects.select_for_update(of=("self",)).filter(
         round_item=round_item, specification=specification, manufacturer=manufacturer
     )
-    if round_item.round.kind == Round.Kind.CONSUMABLES:
+    if round_.kind == Round.Kind.CONSUMABLES:
         qs = qs.filter(lineage_product=product)
     else:
         qs = qs.filter(lineage_product__isnull=True)
@@ -119,12 +135,17 @@ def _existing_bid(
 
 
 @sensitive_variables()  # no price in a traceback's local variables
-def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) -> Ceiling:
-    """Everything about a line that does not depend on locked state (ceilings and the
-    item's specifications are frozen once bidding opens)."""
+def _validate_line(*, locked: RoundForBid, line: BidLine, manufacturer: Organization) -> Ceiling:
+    """Everything about a line checked once, under the round lock, from what the lock's
+    statement read with the round (its qualification rule); returns the ceiling.
+    Statements only for what the caller did not read already (the
+    ceiling) and the qualification documents when the round requires them."""
+    round_ = locked.round
     if line.round_item.round_id != round_.pk:
         raise ValidationError(_("This item is not part of the round."), code="wrong_round")
-    ceiling = _ceiling_for(round_item=line.round_item, specification=line.specification)
+    ceiling = _ceiling_for(
+        round_item=line.round_item, specification=line.specification, known=line.ceiling
+    )
     _check_product(
         product=line.product,
         manufacturer=manufacturer,
@@ -133,31 +154,81 @@ def _validate_line(*, round_: Round, line: BidLine, manufacturer: Organization) 
     )
     bid_terms_validate(unit_price=line.unit_price, annual_capacity=line.annual_capacity)
     refusal = bidder_qualified(
-        round_=round_, manufacturer=manufacturer, product=line.product, at=timezone.now()
+        round_=round_,
+        manufacturer=manufacturer,
+        product=line.product,
+        at=timezone.now(),
+        required=locked.requires_qualification,
     )
     if refusal is not None:
         raise ValidationError(refusal.message, code=refusal.code)
     return ceiling
 
 
+def _public_key(locked: RoundForBid) -> bytes:
+    """The key to seal to, as read with the round row; a clear refusal without one."""
+    return round_public_key_checked(round_=locked.round, stored=locked.public_key)
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _new_bid(
+    *, locked: RoundForBid, line: BidLine, manufacturer: Organization, by: User, key: str
+) -> BidReceipt | None:
+    """A new bid and its first version in one statement (its id reserved by the round
+    lock's statement); None, with nothing written, when the bid exists already."""
+    round_ = locked.round
+    assert locked.new_bid_id is not None
+    bid = Bid(
+        pk=locked.new_bid_id,
+        round=round_,
+        round_item=line.round_item,
+        specification=line.specification,
+        manufacturer=manufacturer,
+        lineage_product=line.product if round_.kind == Round.Kind.CONSUMABLES else None,
+        status=Bid.Status.ACTIVE,
+        current_version=1,
+    )
+    receipt = _seal_version(
+        round_=round_,
+        bid=bid,
+        number=1,
+        action=BidVersion.Action.SUBMIT,
+        product=line.product,
+        unit_price=line.unit_price,
+        annual_capacity=line.annual_capacity,
+        by=by,
+        idempotency_key=key,
+        public_key=_public_key(locked),
+    )
+    if not bid_and_version_insert(bid=bid, version=receipt.version):
+        return None
+    _logged_version(receipt, round_=round_, by=by)
+    return receipt
+
+
 @sensitive_variables()  # no price in a traceback's local variables
 def _submit_line(
     *,
-    round_: Round,
+    locked: RoundForBid,
     line: BidLine,
     manufacturer: Organization,
     by: User,
     idempotency_key: str,
     allow_revise: bool,
+    ceiling: Ceiling,
 ) -> BidReceipt:
+    """A line whose bid may exist: lock it (or insert it), then seal the next version."""
+    round_ = locked.round
     round_item = line.round_item
-    ceiling = _validate_line(round_=round_, line=line, manufacturer=manufacturer)
     bid = _existing_bid(
+        round_=round_,
         round_item=round_item,
         specification=line.specification,
         manufacturer=manufacturer,
         product=line.product,
     )
+    new_bid = bid is None
+    number: int | None = None
     if bid is None:
         bid = Bid.objects.create(
             round=round_,
@@ -165,8 +236,11 @@ def _submit_line(
             specification=line.specification,
             manufacturer=manufacturer,
             lineage_product=line.product if round_.kind == Round.Kind.CONSUMABLES else None,
+            status=Bid.Status.ACTIVE,
+            current_version=1,
         )
         action = BidVersion.Action.SUBMIT
+        number = 1
     elif bid.status == Bid.Status.WITHDRAWN:
         action = BidVersion.Action.SUBMIT
     elif allow_revise:
@@ -178,6 +252,9 @@ def _submit_line(
             code="already_submitted",
         )
     bid.round = round_
+    bid.manufacturer = manufacturer
+    bid.round_item = round_item
+    bid.specification = line.specification
     receipt = _logged(
         round_,
         _write_version(
@@ -189,6 +266,9 @@ def _submit_line(
             annual_capacity=line.annual_capacity,
             by=by,
             idempotency_key=idempotency_key,
+            public_key=_public_key(locked),
+            number=number,
+            new_bid=new_bid,
         ),
     )
     receipt.warnings = bid_warnings(
@@ -197,16 +277,17 @@ def _submit_line(
     return receipt
 
 
-def _with_retry(attempt: Callable[[], _T]) -> _T:
-    """Run one bid transaction; if it lost a race on a unique constraint (the same
-    Idempotency-Key, or the same new bid sent twice at once), run it once more: the second
-    run sees the winner's committed row and answers with its receipt or a clear refusal."""
+def _with_retry(attempt: Callable[[bool], _T]) -> _T:
+    """Run one bid transaction (``attempt(False)``); if it lost a race on a unique
+    constraint (the same Idempotency-Key, or the same new bid sent twice at once), run it
+    once more (``attempt(True)``: it looks the key up first): the second run sees the
+    winner's committed row and answers with its receipt or a clear refusal."""
     try:
-        return attempt()
+        return attempt(False)
     except IntegrityError:
         pass
     try:
-        return attempt()
+        return attempt(True)
     except IntegrityError:
         raise ValidationError(
             _(
@@ -215,6 +296,16 @@ def _with_retry(attempt: Callable[[], _T]) -> _T:
             ),
             code="concurrent",
         ) from None
+
+
+def _replayed_or_raise(exc: ValidationError, replay: Callable[[], BidReceipt | None]) -> BidReceipt:
+    """A refused request that repeats an earlier one (its Idempotency-Key is stored) gets
+    the first receipt, as it would have before any check; otherwise the refusal stands."""
+    if getattr(exc, "code", None) != "idempotency_conflict":
+        first = replay()
+        if first is not None:
+            return first
+    raise exc
 
 
 # --- services -----------------------------------------------------------------------------
@@ -230,15 +321,17 @@ def bid_submit(
     annual_capacity: int,
     by: User,
     idempotency_key: str = "",
+    ceiling: Ceiling | None = None,
 ) -> BidReceipt:
     """Seal a new bid for one specification (or consumable product) of a round item.
 
     Concurrency: the round row is held in share mode while the bid is written (see the
     module docstring); a repeated request with the same ``idempotency_key`` returns the
-    first receipt, even when both arrive at once (``_with_retry``).
+    first receipt, even when both arrive at once (``_with_retry``). ``ceiling``: the
+    specification's ceiling in the round when the caller read it already.
     """
     manufacturer = _manufacturer_of(by)
-    line = BidLine(round_item, specification, product, unit_price, annual_capacity)
+    line = BidLine(round_item, specification, product, unit_price, annual_capacity, ceiling)
 
     def replay() -> BidReceipt | None:
         return _replay(
@@ -254,29 +347,43 @@ def bid_submit(
             annual_capacity=annual_capacity,
         )
 
-    def attempt() -> BidReceipt:
+    def attempt(retry: bool) -> BidReceipt:
         with transaction.atomic():
-            first = replay()
-            if first is not None:
+            if retry and (first := replay()) is not None:
                 return first
-            _validate_line(round_=round_item.round, line=line, manufacturer=manufacturer)
-            round_ = _lock_round(round_item.round_id)
-            _require_bidding_open(round_)
+            locked = round_for_bid(round_item.round_id, new_bid=True)
+            round_ = locked.round
             try:
-                receipt = _submit_line(
-                    round_=round_,
-                    line=line,
-                    manufacturer=manufacturer,
-                    by=by,
-                    idempotency_key=idempotency_key,
-                    allow_revise=False,
-                )
+                ceiling = _validate_line(locked=locked, line=line, manufacturer=manufacturer)
+                _require_bidding_open(round_)
+                receipt = None
+                if locked.new_bid_id is not None:
+                    receipt = _new_bid(
+                        locked=locked,
+                        line=line,
+                        manufacturer=manufacturer,
+                        by=by,
+                        key=idempotency_key,
+                    )
+                    if receipt is not None:
+                        receipt = _logged(round_, receipt)
+                        receipt.warnings = bid_warnings(
+                            ceiling=ceiling, unit_price=unit_price, annual_capacity=annual_capacity
+                        )
+                if receipt is None:  # the bid exists (or no id was reserved: not PostgreSQL)
+                    receipt = _submit_line(
+                        locked=locked,
+                        line=line,
+                        manufacturer=manufacturer,
+                        by=by,
+                        idempotency_key=idempotency_key,
+                        allow_revise=False,
+                        ceiling=ceiling,
+                    )
             except ValidationError as exc:
-                # The same request, sent twice at once, may have committed between our
-                # first look and now: then its bid exists, and so does its version.
-                if exc.code == "already_submitted" and (first := replay()) is not None:
-                    return first
-                raise
+                # The same request may have been answered before (or, sent twice at once,
+                # committed between our first look and now): then its version exists.
+                return _replayed_or_raise(exc, replay)
             _finish_before_deadline(round_)
             return receipt
 
@@ -292,43 +399,79 @@ def bid_sheet_submit(*, round_: Round, lines: Sequence[BidLine], by: User) -> li
     manufacturer = _manufacturer_of(by)
     if not lines:
         raise ValidationError(_("Enter at least one bid."), code="empty")
-    for line in lines:
-        _validate_line(round_=round_, line=line, manufacturer=manufacturer)
 
-    def attempt() -> list[BidReceipt]:
+    def attempt(retry: bool) -> list[BidReceipt]:
         with transaction.atomic():
-            locked = _lock_round(round_.pk)
-            _require_bidding_open(locked)
+            locked = round_for_bid(round_.pk)
+            checked = [
+                _validate_line(locked=locked, line=line, manufacturer=manufacturer)
+                for line in lines
+            ]
+            _require_bidding_open(locked.round)
             receipts = [
                 _submit_line(
-                    round_=locked,
+                    locked=locked,
                     line=line,
                     manufacturer=manufacturer,
                     by=by,
                     idempotency_key="",
                     allow_revise=True,
+                    ceiling=ceiling,
                 )
-                for line in lines
+                for line, ceiling in zip(lines, checked, strict=True)
             ]
-            _finish_before_deadline(locked)
+            _finish_before_deadline(locked.round)
             return receipts
 
     return _with_retry(attempt)
 
 
-def _lock_own_bid(*, bid: Bid, manufacturer: Organization) -> tuple[Round, Bid]:
-    round_ = _lock_round(bid.round_id)
+def _lock_own_bid(*, bid: Bid, manufacturer: Organization) -> Bid:
+    """Lock the bid row ``FOR UPDATE`` (after the round row); its round item,
+    specification and manufacturer are taken from ``bid`` (they never change)."""
     # ``of=("self",)``: lock the bid row only. Without it PostgreSQL would also lock the
     # joined round row FOR UPDATE, which conflicts with the share lock other bidders hold
     # on it, and two revisions would deadlock.
+    ceilings = Ceiling.objects.filter(
+        round_item_id=OuterRef("round_item_id"), specification_id=OuterRef("specification_id")
+    )
     locked = (
         Bid.objects.select_for_update(of=("self",))
-        .select_related("round", "round_item__item", "specification", "manufacturer")
+        .annotate(
+            ceiling_pk=Subquery(ceilings.values("pk")[:1]),
+            ceiling_price=Subquery(ceilings.values("max_valid_bid_price")[:1]),
+        )
         .get(pk=bid.pk)
     )
     if locked.manufacturer_id != manufacturer.pk:
         raise ValidationError(_("This bid belongs to another organization."), code="not_owner")
-    return round_, locked
+    for relation in ("round_item", "specification"):
+        descriptor = getattr(Bid, relation)
+        if descriptor.is_cached(bid):
+            setattr(locked, relation, getattr(bid, relation))
+    locked.manufacturer = manufacturer
+    return locked
+
+
+def _ceiling_of(locked: Bid) -> Ceiling | None:
+    """The bid's ceiling as ``_lock_own_bid`` read it with the bid row."""
+    pk = getattr(locked, "ceiling_pk", None)
+    if pk is None:
+        return None
+    ceiling = Ceiling(
+        pk=pk,
+        round_item_id=locked.round_item_id,
+        specification_id=locked.specification_id,
+        max_valid_bid_price=locked.ceiling_price,  # type: ignore[attr-defined]
+    )
+    ceiling.specification = locked.specification
+    return ceiling
+
+
+def _next_number(locked: Bid, retry: bool) -> int | None:
+    """The locked bid's next version number from its row (None on a retry: then counted
+    from the stored versions, in case the row's cache lost a race or was altered)."""
+    return None if retry else locked.current_version + 1
 
 
 @sensitive_variables()  # no price in a traceback's local variables
@@ -355,27 +498,41 @@ def bid_revise(
             code="product_mismatch",
         )
 
-    def attempt() -> BidReceipt:
+    def replay(locked: Bid) -> BidReceipt | None:
+        return _replay(
+            manufacturer=manufacturer,
+            idempotency_key=idempotency_key,
+            by=by,
+            bid=locked,
+            round_item=None,
+            specification=None,
+            action=BidVersion.Action.REVISE,
+            product=product,
+            unit_price=unit_price,
+            annual_capacity=annual_capacity,
+        )
+
+    def attempt(retry: bool) -> BidReceipt:
         with transaction.atomic():
-            line = BidLine(bid.round_item, bid.specification, product, unit_price, annual_capacity)
-            ceiling = _validate_line(round_=bid.round, line=line, manufacturer=manufacturer)
-            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
-            # After the bid row lock: a same-key request that got there first is committed.
-            replay = _replay(
-                manufacturer=manufacturer,
-                idempotency_key=idempotency_key,
-                by=by,
-                bid=locked,
-                round_item=None,
-                specification=None,
-                action=BidVersion.Action.REVISE,
-                product=product,
-                unit_price=unit_price,
-                annual_capacity=annual_capacity,
+            locked_round = round_for_bid(bid.round_id)
+            round_ = locked_round.round
+            locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
+            line = BidLine(
+                locked.round_item,
+                locked.specification,
+                product,
+                unit_price,
+                annual_capacity,
+                _ceiling_of(locked),
             )
-            if replay is not None:
-                return replay
-            _require_bidding_open(round_)
+            # After the bid row lock: a same-key request that got there first is committed.
+            if retry and (first := replay(locked)) is not None:
+                return first
+            try:
+                ceiling = _validate_line(locked=locked_round, line=line, manufacturer=manufacturer)
+                _require_bidding_open(round_)
+            except ValidationError as exc:
+                return _replayed_or_raise(exc, lambda: replay(locked))
             action = (
                 BidVersion.Action.SUBMIT
                 if locked.status == Bid.Status.WITHDRAWN
@@ -393,6 +550,8 @@ def bid_revise(
                     annual_capacity=annual_capacity,
                     by=by,
                     idempotency_key=idempotency_key,
+                    public_key=_public_key(locked_round),
+                    number=_next_number(locked, retry),
                 ),
             )
             receipt.warnings = bid_warnings(
@@ -411,27 +570,36 @@ def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt
     if bid.manufacturer_id != manufacturer.pk:
         raise ValidationError(_("This bid belongs to another organization."), code="not_owner")
 
-    def attempt() -> BidReceipt:
+    def replay(locked: Bid) -> BidReceipt | None:
+        return _replay(
+            manufacturer=manufacturer,
+            idempotency_key=idempotency_key,
+            by=by,
+            bid=locked,
+            round_item=None,
+            specification=None,
+            action=BidVersion.Action.WITHDRAW,
+            product=None,
+            unit_price=None,
+            annual_capacity=None,
+        )
+
+    def attempt(retry: bool) -> BidReceipt:
         with transaction.atomic():
-            round_, locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
+            locked_round = round_for_bid(bid.round_id)
+            round_ = locked_round.round
+            locked = _lock_own_bid(bid=bid, manufacturer=manufacturer)
             # After the bid row lock: a same-key request that got there first is committed.
-            replay = _replay(
-                manufacturer=manufacturer,
-                idempotency_key=idempotency_key,
-                by=by,
-                bid=locked,
-                round_item=None,
-                specification=None,
-                action=BidVersion.Action.WITHDRAW,
-                product=None,
-                unit_price=None,
-                annual_capacity=None,
-            )
-            if replay is not None:
-                return replay
-            _require_bidding_open(round_)
-            if locked.status == Bid.Status.WITHDRAWN:
-                raise ValidationError(_("This bid is already withdrawn."), code="already_withdrawn")
+            if retry and (first := replay(locked)) is not None:
+                return first
+            try:
+                _require_bidding_open(round_)
+                if locked.status == Bid.Status.WITHDRAWN:
+                    raise ValidationError(
+                        _("This bid is already withdrawn."), code="already_withdrawn"
+                    )
+            except ValidationError as exc:
+                return _replayed_or_raise(exc, lambda: replay(locked))
             locked.round = round_
             receipt = _logged(
                 round_,
@@ -444,6 +612,8 @@ def bid_withdraw(*, bid: Bid, by: User, idempotency_key: str = "") -> BidReceipt
                     annual_capacity=None,
                     by=by,
                     idempotency_key=idempotency_key,
+                    public_key=_public_key(locked_round),
+                    number=_next_number(locked, retry),
                 ),
             )
             _finish_before_deadline(round_)

@@ -64,23 +64,23 @@ def _receipt_document(
 
 
 @sensitive_variables()  # no price in a traceback's local variables
-def _write_version(
+def _seal_version(
     *,
     round_: Round,
     bid: Bid,
+    number: int,
     action: str,
     product: Product | None,
     unit_price: Decimal | None,
     annual_capacity: int | None,
     by: User,
     idempotency_key: str,
+    public_key: bytes,
 ) -> BidReceipt:
-    """Seal and store one version of ``bid``; the caller holds the round and bid locks."""
-    public_key = round_public_key(round_=round_)  # a clear refusal if the round has none
-    number = (
-        BidVersion.objects.filter(bid=bid).order_by("-number").values_list("number", flat=True)
-    ).first() or 0
-    number += 1
+    """Seal one version of ``bid`` in memory (no SQL): its ciphertext, receipt and the
+    unsaved row. Every version (new bid, revision, withdrawal, sheet line) passes here
+    once, with its identity and terms at hand, before it is stored: the place for a check
+    of the bidder's own signature over them, without another statement."""
     identity = _identity(bid=bid, number=number, action=action, product=product)
     terms = sealing.SealedTerms(
         unit_price=unit_price, annual_capacity=annual_capacity, salt=sealing.new_salt()
@@ -88,7 +88,7 @@ def _write_version(
     ciphertext = sealing.seal(terms=terms, identity=identity, public_key=public_key)
     server_time = timezone.now()
     document = _receipt_document(identity=identity, terms=terms, server_time=server_time)
-    version = BidVersion.objects.create(
+    version = BidVersion(
         bid=bid,
         number=number,
         action=action,
@@ -101,13 +101,75 @@ def _write_version(
         idempotency_key=idempotency_key,
         manufacturer=bid.manufacturer,
     )
-    bid.current_version = number
-    bid.status = Bid.Status.WITHDRAWN if action == BidVersion.Action.WITHDRAW else Bid.Status.ACTIVE
-    bid.save(update_fields=["current_version", "status", "updated_at"])
-    logger.info(
-        "bid %s version %s %s by user %s (round %s)", bid.pk, number, action, by.pk, round_.code
-    )
     return BidReceipt(version=version, document=document)
+
+
+def _logged_version(receipt: BidReceipt, *, round_: Round, by: User) -> None:
+    version = receipt.version
+    logger.info(
+        "bid %s version %s %s by user %s (round %s)",
+        version.bid_id,
+        version.number,
+        version.action,
+        by.pk,
+        round_.code,
+    )
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _write_version(
+    *,
+    round_: Round,
+    bid: Bid,
+    action: str,
+    product: Product | None,
+    unit_price: Decimal | None,
+    annual_capacity: int | None,
+    by: User,
+    idempotency_key: str,
+    public_key: bytes | None = None,
+    number: int | None = None,
+    new_bid: bool = False,
+) -> BidReceipt:
+    """Seal and store one version of ``bid``; the caller holds the round and bid locks.
+
+    ``public_key``: as read with the round row (else read here); ``number``: the bid's
+    next version number when the caller knows it (its locked row's ``current_version``
+    + 1), else the stored versions' highest + 1; ``new_bid``: ``bid`` was just inserted
+    with this first version's state (version 1, active), so its row needs no update."""
+    if public_key is None:
+        public_key = round_public_key(round_=round_)  # a clear refusal if the round has none
+    if number is None:
+        number = (
+            BidVersion.objects.filter(bid=bid)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+        ) or 0
+        number += 1
+    receipt = _seal_version(
+        round_=round_,
+        bid=bid,
+        number=number,
+        action=action,
+        product=product,
+        unit_price=unit_price,
+        annual_capacity=annual_capacity,
+        by=by,
+        idempotency_key=idempotency_key,
+        public_key=public_key,
+    )
+    receipt.version.save(force_insert=True)
+    if new_bid:
+        assert number == 1 and bid.current_version == 1 and bid.status == Bid.Status.ACTIVE
+    else:
+        bid.current_version = number
+        bid.status = (
+            Bid.Status.WITHDRAWN if action == BidVersion.Action.WITHDRAW else Bid.Status.ACTIVE
+        )
+        bid.save(update_fields=["current_version", "status", "updated_at"])
+    _logged_version(receipt, round_=round_, by=by)
+    return receipt
 
 
 def _sealed_receipt(version: BidVersion) -> dict[str, object]:

@@ -1,0 +1,126 @@
+"""On PostgreSQL: the SQL statements one bid costs (issue 16, "Bid submission under load").
+
+A new bid through the API is at most 6 statements, counted over the whole request from
+its first statement (token authentication) to its last, besides the one transaction's
+``BEGIN`` and ``COMMIT`` (the deadline checks are no statements: they read the server's
+clock). Each statement is named in docs/sealed-bidding.md, "What one bid costs".
+Before: 21 (and the transaction's two).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from bidding import sealing
+from bidding.models import Bid, BidLogEntry, BidVersion
+from tests.bidding.conftest import build_world
+from tests.factories import api_token_for
+
+pytestmark = pytest.mark.postgresql  # the production statement path (FOR SHARE, ON CONFLICT)
+
+NEW_BID_BUDGET = 6
+REVISION_BUDGET = 9
+
+
+def _client(user) -> APIClient:
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
+    return client
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+def _sql(context: CaptureQueriesContext) -> str:
+    return "\n".join(f"{i + 1}. {q['sql'][:300]}" for i, q in enumerate(context.captured_queries))
+
+
+def _statements(context: CaptureQueriesContext) -> list[str]:
+    """The request's SQL statements; its transaction is exactly one BEGIN .. COMMIT."""
+    sql = [q["sql"] for q in context.captured_queries]
+    assert [s for s in sql if s.startswith(TRANSACTION_CONTROL)] == ["BEGIN", "COMMIT"], _sql(
+        context
+    )
+    return [s for s in sql if not s.startswith(TRANSACTION_CONTROL)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_bid_and_a_revision_stay_within_their_statement_budget() -> None:
+    world = build_world(code="SQL-BUDGET")
+    client = _client(world.bidder)
+    # Warm up what a long-running worker has cached (content types, the first bid of the
+    # round, which may create the round's key): the budget is the steady state.
+    warm = client.post(
+        reverse("api-bids"),
+        {
+            "round": world.round.code,
+            "item": world.item.code,
+            "specification": "40MG",
+            "product": world.bidder_40.pk,
+            "unit_price": "3.1000",
+            "annual_capacity": 1000,
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="warm-up",
+    )
+    assert warm.status_code == 201, warm.content
+
+    with CaptureQueriesContext(connection) as new_bid:
+        response = client.post(
+            reverse("api-bids"),
+            {
+                "round": world.round.code,
+                "item": world.item.code,
+                "specification": "20MG",
+                "product": world.bidder_20.pk,
+                "unit_price": "1.9876",
+                "annual_capacity": 250000,
+            },
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="budget-new",
+        )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert sealing.receipt_verify(body["receipt"])
+    assert body["receipt"]["log"]["position"] == 1 and body["version"] == 1
+    assert len(_statements(new_bid)) <= NEW_BID_BUDGET, _sql(new_bid)
+
+    with CaptureQueriesContext(connection) as revision:
+        revised = client.post(
+            reverse("api-bid-revise", args=[body["bid"]]),
+            {"product": world.bidder_20.pk, "unit_price": "1.9000", "annual_capacity": 260000},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="budget-revise",
+        )
+    assert revised.status_code == 201, revised.content
+    assert revised.json()["version"] == 2
+    assert revised.json()["receipt"]["log"]["position"] == 2
+    assert len(_statements(revision)) <= REVISION_BUDGET, _sql(revision)
+
+    # Replaying either costs no write and returns the first receipt.
+    again = client.post(
+        reverse("api-bids"),
+        {
+            "round": world.round.code,
+            "item": world.item.code,
+            "specification": "20MG",
+            "product": world.bidder_20.pk,
+            "unit_price": "1.9876",
+            "annual_capacity": 250000,
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="budget-new",
+    )
+    assert again.status_code == 200 and again.json()["replayed"] is True
+    assert again.json()["receipt"]["hash"] == body["receipt"]["hash"]
+    assert Bid.objects.filter(round=world.round).count() == 2
+    assert BidVersion.objects.filter(bid__round=world.round).count() == 3
+    assert list(
+        BidLogEntry.objects.filter(round=world.round).order_by("position").values_list(
+            "position", "version_number"
+        )
+    ) == [(0, 1), (1, 1), (2, 2)]
