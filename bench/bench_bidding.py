@@ -49,9 +49,11 @@ DATABASE = "jicai_bench_bidding"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 MANUFACTURERS = 40
 ITEMS = 20
-CLIENT_LEVELS = (8, 50)
-# The 2-core production profile (README, "In production").
-GUNICORN_PROFILE = ("--workers", "3", "--threads", "2", "--timeout", "60")
+CLIENT_LEVELS = tuple(int(n) for n in os.environ.get("JICAI_BENCH_CLIENTS", "8,50").split(","))
+# The 2-core production profile (README, "In production"); JICAI_BENCH_GUNICORN tries another.
+GUNICORN_PROFILE = tuple(
+    os.environ.get("JICAI_BENCH_GUNICORN", "--workers 3 --threads 2 --timeout 60").split()
+)
 THROUGHPUT_GOAL = 0.5  # bids/s at least half the trivial page's requests/s
 P95_GOAL = 2.0  # bid p95 at most twice the trivial page's p95
 PHASE_TIME_LIMIT = 40.0
