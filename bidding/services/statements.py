@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -46,6 +47,11 @@ def _fields(model: type[Model]) -> list[Field]:
     return list(model._meta.concrete_fields)
 
 
+def _cast(field: Field) -> str:
+    """``CAST(%s AS <the column's type>)``: a typed placeholder."""
+    return f"CAST(%s AS {field.cast_db_type(connection)})"  # type: ignore[attr-defined]
+
+
 def _select(model: type[Model], alias: str) -> str:
     return ", ".join(f"{alias}.{_column(f)}" for f in _fields(model))
 
@@ -55,19 +61,19 @@ def _instance(model: type[Model], row: Sequence[object]) -> Model:
     fields = _fields(model)
     values = []
     for field, value in zip(fields, row, strict=True):
-        for converter in field.get_db_converters(connection):
+        for converter in field.get_db_converters(connection):  # type: ignore[attr-defined]
             value = converter(value, field, connection)
         values.append(value)
     return model.from_db(connection.alias, [f.attname for f in fields], values)
 
 
-def _insert_values(obj: Model) -> tuple[str, str, list[object]]:
+def _insert_values(obj: Model) -> tuple[str, str, list[Any]]:
     """Columns, typed placeholders and parameters to insert ``obj`` (primary key included
     when set), after each field's ``pre_save`` (``auto_now`` and the like)."""
     fields = [f for f in _fields(type(obj)) if not (f.primary_key and obj.pk is None)]
     columns = ", ".join(_column(f) for f in fields)
     # Typed: the values of an INSERT ... SELECT are not typed by their target columns.
-    placeholders = ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields)
+    placeholders = ", ".join(_cast(f) for f in fields)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     return columns, placeholders, params
 
@@ -126,6 +132,7 @@ def bid_target(
     product, item, specification, ceiling, round_item = instances
     assert isinstance(product, Product) and isinstance(specification, Specification)
     assert isinstance(ceiling, Ceiling) and isinstance(round_item, RoundItem)
+    assert isinstance(item, ProcurementItem)
     specification.item = item
     product.item = item
     product.specification = specification
@@ -272,11 +279,9 @@ def log_entry_write(*, head: BidLogHead, entry: BidLogEntry) -> None:
         return
     columns, values, params = _insert_values(entry)
     changed = [
-        BidLogHead._meta.get_field(name) for name in ("size", "root", "compact", "updated_at")
+        f for f in _fields(BidLogHead) if f.name in ("size", "root", "compact", "updated_at")
     ]
-    assignments = ", ".join(
-        f"{_column(f)} = CAST(%s AS {f.cast_db_type(connection)})" for f in changed
-    )
+    assignments = ", ".join(f"{_column(f)} = {_cast(f)}" for f in changed)
     head_params = [f.get_db_prep_save(f.pre_save(head, False), connection) for f in changed]
     sql = (
         f"WITH e AS (INSERT INTO {_table(BidLogEntry)} ({columns}) "  # noqa: S608
