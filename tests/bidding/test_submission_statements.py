@@ -120,7 +120,7 @@ def test_a_new_bid_and_a_revision_stay_within_their_statement_budget() -> None:
     assert Bid.objects.filter(round=world.round).count() == 2
     assert BidVersion.objects.filter(bid__round=world.round).count() == 3
     assert list(
-        BidLogEntry.objects.filter(round=world.round).order_by("position").values_list(
-            "position", "version_number"
-        )
+        BidLogEntry.objects.filter(round=world.round)
+        .order_by("position")
+        .values_list("position", "version_number")
     ) == [(0, 1), (1, 1), (2, 2)]
