@@ -9,14 +9,19 @@ Before: 21 (and the transaction's two).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from bidding import sealing
 from bidding.models import Bid, BidLogEntry, BidVersion
+from bidding.services import BidLine, bid_sheet_submit
+from procurement.models import RoundItem
 from tests.bidding.conftest import build_world
 from tests.factories import api_token_for
 
@@ -124,3 +129,23 @@ def test_a_new_bid_and_a_revision_stay_within_their_statement_budget() -> None:
         .order_by("position")
         .values_list("position", "version_number")
     ) == [(0, 1), (1, 1), (2, 2)]
+
+
+SHEET_LINE_BUDGET = 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bid_sheet_seals_a_new_line_within_its_statement_budget() -> None:
+    """The web form's path (``bid_sheet_submit``): the round row with its key and rule,
+    the line's ceiling, its bid row (none yet), the bid, its version, the log head and the
+    log entry with the head. Before: 15 (the line was validated twice, the round read
+    twice, the version numbered by a max(), the bid updated after its insert)."""
+    world = build_world(code="SQL-SHEET")
+    round_item = RoundItem.objects.select_related("round", "item").get(pk=world.round_item.pk)
+    line = BidLine(round_item, world.spec20, world.bidder_20, Decimal("1.9876"), 250000)
+    bidder = User.objects.select_related("organization").get(pk=world.bidder.pk)
+    with CaptureQueriesContext(connection) as sheet:
+        (receipt,) = bid_sheet_submit(round_=round_item.round, lines=[line], by=bidder)
+    assert sealing.receipt_verify(receipt.document)
+    assert receipt.document["log"]["position"] == 0  # type: ignore[index]
+    assert len(_statements(sheet)) <= SHEET_LINE_BUDGET, _sql(sheet)
