@@ -26,6 +26,7 @@ from bidding.services import BidLine, bid_sheet_submit
 from bidding.services.terms import product_code
 from bidding.signatures import bid_signed_content
 from procurement.models import Round, RoundItem
+from qualification.models import RoundQualificationRule
 from tests.bidding.conftest import World, build_world
 from tests.factories import api_token_for
 from tests.signing.keys import BrowserKey, browser_key
@@ -241,6 +242,55 @@ def test_a_signed_bid_costs_one_statement_more_and_a_bad_one_writes_nothing() ->
     assert revised.json()["version"] == 2
     assert revised.json()["receipt"]["signature"]["key"] == key.key.fingerprint
     assert len(_statements(revision)) <= SIGNED_REVISION_BUDGET, _sql(revision)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_authorisation_rule_is_read_with_the_round_row() -> None:
+    """A round requiring an authorisation letter: its rule comes with the round lock's
+    statement (no statement of its own), the bidder's approved documents are the one
+    statement more (as for a round requiring qualification); without a letter, refused
+    and nothing written."""
+    from tests.qualification.test_authorisation_and_notices import _letter, approve
+
+    world = build_world(code="SQL-LETTER")
+    client = _client(world.bidder)
+    warm = client.post(
+        reverse("api-bids"),
+        {
+            "round": world.round.code,
+            "item": world.item.code,
+            "specification": "40MG",
+            "product": world.bidder_40.pk,
+            "unit_price": "3.1000",
+            "annual_capacity": 1000,
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="warm-up",
+    )
+    assert warm.status_code == 201, warm.content
+    RoundQualificationRule.objects.update_or_create(
+        round=world.round, defaults={"required": False, "authorisation_required": True}
+    )
+    bid = {
+        "round": world.round.code,
+        "item": world.item.code,
+        "specification": "20MG",
+        "product": world.bidder_20.pk,
+        "unit_price": "1.9876",
+        "annual_capacity": 250000,
+    }
+    refused = client.post(reverse("api-bids"), bid, format="json", HTTP_IDEMPOTENCY_KEY="l-0")
+    assert refused.status_code == 400 and refused.json()["code"] == "authorisation_missing"
+    assert BidVersion.objects.filter(bid__round=world.round).count() == 1
+
+    approve(_letter(world), world.office)
+    with CaptureQueriesContext(connection) as new_bid:
+        response = client.post(reverse("api-bids"), bid, format="json", HTTP_IDEMPOTENCY_KEY="l-1")
+    assert response.status_code == 201, response.content
+    statements = _statements(new_bid)
+    assert len(statements) <= NEW_BID_BUDGET + 1, _sql(new_bid)
+    rule_table = RoundQualificationRule._meta.db_table
+    assert [s for s in statements if rule_table in s and "FOR SHARE" not in s] == [], _sql(new_bid)
 
 
 SHEET_LINE_BUDGET = 7
