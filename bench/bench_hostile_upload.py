@@ -126,9 +126,10 @@ def _child() -> None:
         regions=[region],
         demand_opens_at=now - datetime.timedelta(days=1),
         demand_closes_at=now + datetime.timedelta(hours=1),
-        bid_deadline=now + datetime.timedelta(hours=2),
-        opening_at=now + datetime.timedelta(hours=3),
-        objection_ends_at=now + datetime.timedelta(days=7),
+        # The rule set's 20 days from publication (bidding opens) to the deadline.
+        bid_deadline=now + datetime.timedelta(days=21),
+        opening_at=now + datetime.timedelta(days=21, hours=1),
+        objection_ends_at=now + datetime.timedelta(days=28),
         contract_starts_on=(now + datetime.timedelta(days=30)).date(),
         items=[item],
     )

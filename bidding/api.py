@@ -18,19 +18,21 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Organization, User
+from accounts.models import User
+from accounts.permissions import IsManufacturer
 from accounts.signing_api import SignatureSerializer, signature_of
 from bidding import selectors
 from bidding.models import Bid, DecryptionAudit, OpenedBid
 from bidding.services import BidReceipt, bid_revise, bid_submit, bid_version_receipt, bid_withdraw
+from bidding.services.statements import bid_target
 from catalog.models import Product, Specification
 from common.api import PriceField, WholeNumberField
-from procurement.models import RoundItem
+from procurement.models import Ceiling, RoundItem
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key",
@@ -42,19 +44,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
         "same key returns the first receipt; reusing it for a different request is refused."
     ),
 )
-
-
-class IsManufacturer(BasePermission):
-    message = "This endpoint is available to manufacturers only."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        organization = getattr(request.user, "organization", None)
-        return bool(
-            request.user
-            and request.user.is_authenticated
-            and organization is not None
-            and organization.kind == Organization.Kind.MANUFACTURER
-        )
 
 
 # --- serializers --------------------------------------------------------------------------
@@ -270,6 +259,38 @@ def _own_product(request: Request, product_id: int) -> Product:
     return product
 
 
+def _bid_target(
+    request: Request, v: dict[str, Any]
+) -> tuple[RoundItem, Specification, Product, Ceiling | None]:
+    """What a new bid names: in one statement when everything matches (the usual case),
+    else each looked up on its own for a precise refusal (the service refuses a product of
+    another specification, or a specification the round does not procure)."""
+    user = _user(request)
+    assert user.organization is not None
+    target = bid_target(
+        round_code=v["round"],
+        item_code=v["item"],
+        specification_code=v["specification"],
+        product_id=v["product"],
+        manufacturer_id=user.organization.pk,
+    )
+    if target is not None:
+        return target.round_item, target.specification, target.product, target.ceiling
+    round_item = (
+        RoundItem.objects.select_related("round", "item")
+        .filter(round__code=v["round"], item__code=v["item"])
+        .first()
+    )
+    if round_item is None:
+        raise Http404("no such round item")
+    specification = Specification.objects.filter(
+        item=round_item.item, code=v["specification"]
+    ).first()
+    if specification is None:
+        raise serializers.ValidationError({"specification": ["No such specification."]})
+    return round_item, specification, _own_product(request, v["product"]), None
+
+
 # --- views --------------------------------------------------------------------------------
 
 
@@ -294,19 +315,7 @@ class BidListCreateView(ListAPIView):
         data = BidSubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        round_item = (
-            RoundItem.objects.select_related("round", "item")
-            .filter(round__code=v["round"], item__code=v["item"])
-            .first()
-        )
-        if round_item is None:
-            raise Http404("no such round item")
-        specification = Specification.objects.filter(
-            item=round_item.item, code=v["specification"]
-        ).first()
-        if specification is None:
-            raise serializers.ValidationError({"specification": ["No such specification."]})
-        product = _own_product(request, v["product"])
+        round_item, specification, product, ceiling = _bid_target(request, v)
         try:
             receipt = bid_submit(
                 round_item=round_item,
@@ -316,6 +325,7 @@ class BidListCreateView(ListAPIView):
                 annual_capacity=v["annual_capacity"],
                 by=_user(request),
                 idempotency_key=key,
+                ceiling=ceiling,
                 signature=signature_of(v.get("signature")),
             )
         except ValidationError as exc:

@@ -23,9 +23,12 @@ class BiddingConfig(AppConfig):
 
     def ready(self) -> None:
         from bidding import receivers
-        from procurement.signals import bidding_closed
+        from procurement.signals import bidding_closed, round_published
 
         bidding_closed.connect(receivers.log_head_on_bidding_closed, dispatch_uid="bidding-log")
+        round_published.connect(
+            receivers.log_head_on_round_published, dispatch_uid="bidding-log-head"
+        )
 
         # Registers the key configuration check (manage.py check, runserver) and runs it
         # when a Celery worker starts; gunicorn runs it from config.wsgi.

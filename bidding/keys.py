@@ -160,8 +160,16 @@ def _officials_rewrap(*, old_master_key: bytes, new_master_key: bytes) -> int:
 def round_public_key(*, round_: Round) -> bytes:
     """The key bids are sealed to; a clear refusal when the round has none (never a new one)."""
     row = RoundCustody.objects.filter(round=round_).first()
-    if row is not None and row.has_key and len(bytes(row.public_key)) == custody.KEY_BYTES:
-        return bytes(row.public_key)
+    return round_public_key_checked(
+        round_=round_, stored=bytes(row.public_key) if row is not None and row.has_key else None
+    )
+
+
+def round_public_key_checked(*, round_: Round, stored: bytes | None) -> bytes:
+    """``stored`` (the round's generated public key, as the bid transaction read it with
+    the round row) when it is one; the clear refusal otherwise."""
+    if stored is not None and len(stored) == custody.KEY_BYTES:
+        return stored
     if BidVersion.objects.filter(bid__round=round_).exists():
         logger.error("round %s: opening key missing although bids are sealed", round_.code)
         raise ValidationError(

@@ -7,6 +7,7 @@ from typing import Any
 
 from accounts.models import User
 from bidding.services.log import log_close
+from bidding.services.statements import log_head_ensure
 from procurement.models import Round
 
 
@@ -16,3 +17,9 @@ def log_head_on_bidding_closed(
     """Bidding has closed: publish the final head of the round's bid log (before any
     decryption: the opening runs later, or later in the same transaction)."""
     log_close(round_=round_, at=at)
+
+
+def log_head_on_round_published(*, round_: Round, **_kwargs: Any) -> None:
+    """Bidding has opened: create the round's empty bid log head now, so a bid's
+    transaction only locks it (one statement fewer per bid)."""
+    log_head_ensure(round_)

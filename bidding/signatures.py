@@ -92,6 +92,17 @@ def receipt_section(*, fingerprint: str, value: bytes) -> dict[str, str]:
     return {"key": fingerprint, "sha256": hashlib.sha256(value).hexdigest()}
 
 
+def signature_missing() -> ValidationError:
+    """The refusal of an unsigned bid version in a round that requires signatures."""
+    return ValidationError(
+        _(
+            "This round requires every bid to be signed with your registered signing "
+            "key. Register a key on the Signing keys page, then sign and seal again."
+        ),
+        code="signature_required",
+    )
+
+
 @sensitive_variables()  # no price in a traceback's local variables
 def bid_signature_check(
     *,
@@ -105,13 +116,7 @@ def bid_signature_check(
     message and nothing is written (the caller's transaction rolls back)."""
     if signature is None:
         if signatures_required(round_=round_):
-            raise ValidationError(
-                _(
-                    "This round requires every bid to be signed with your registered signing "
-                    "key. Register a key on the Signing keys page, then sign and seal again."
-                ),
-                code="signature_required",
-            )
+            raise signature_missing()
         return None
     key = signature_check(signature=signature, user=by, message=content, at=timezone.now())
     return BidSignature(key=key, value=signature.value)

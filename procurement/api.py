@@ -21,23 +21,20 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Organization, User
+from accounts import permissions
+from accounts.models import User
 from common.uploads import RowsRefused
 from procurement import selectors, services
 from procurement.models import DemandChange, DemandDeclaration, Round, RoundItem
 
 
-class IsHospital(BasePermission):
+class IsHospital(permissions.IsHospital):
     message = "Only hospitals declare demand."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        organization = getattr(request.user, "organization", None)
-        return organization is not None and organization.kind == Organization.Kind.HOSPITAL
 
 
 def _round_for(request: Request, code: str) -> Round:

@@ -152,6 +152,8 @@ def bidder_qualified(
     product: Product,
     at: datetime.datetime,
     by: User | None = None,
+    required: bool | None = None,
+    authorisation: bool | None = None,
 ) -> Disqualification | None:
     """Why ``manufacturer`` may not bid ``product`` in ``round_`` at ``at``, or None.
 
@@ -159,8 +161,16 @@ def bidder_qualified(
     approved documents valid on that day in China: a business licence, a production
     licence or GMP certificate, and for the product its registration certificate (drug
     or medical device) and, for a drug, the consistency-evaluation approval or the
-    originator status."""
-    required, authorisation = _requirements(round_)
+    originator status. With ``by``, a round requiring authorisation letters also needs
+    one naming that user (``authorisation_refusal``).
+
+    ``required`` and ``authorisation``: the round's rule, when the caller has read it
+    already (the bid transaction reads it with the round row: no query here then);
+    otherwise one query reads it."""
+    if required is None or authorisation is None:
+        rule_required, rule_authorisation = _requirements(round_)
+        required = rule_required if required is None else required
+        authorisation = rule_authorisation if authorisation is None else authorisation
     if not required and not (authorisation and by is not None):
         return None
     documents = _approved([manufacturer.pk]).get(manufacturer.pk, [])

@@ -20,27 +20,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Organization, User
+from accounts import permissions
+from accounts.models import User
 from procurement.models import Round
 from tender import selectors, services
 from tender.models import Amendment, AmendmentChange, Clarification, DocumentPdf
 from tender.presentation import document_number
 
 
-class IsManufacturer(BasePermission):
+class IsManufacturer(permissions.IsManufacturer):
     message = "Only manufacturers ask questions on a round's documents."
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        organization = getattr(request.user, "organization", None)
-        return organization is not None and organization.kind == Organization.Kind.MANUFACTURER
 
-
-class IsOffice(BasePermission):
+class IsOffice(permissions.IsOffice):
     message = "Only a procurement office answers questions."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        organization = getattr(request.user, "organization", None)
-        return organization is not None and organization.kind == Organization.Kind.OFFICE
 
 
 def _published(code: str) -> Round:

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from bidding import bidlog
 from bidding.models import Bid, BidLogEntry, BidLogHead, BidVersion, OpenedBid
+from bidding.services.statements import log_entry_write, log_head_lock
 from bidding.services.terms import BidReceipt, server_time_text
 from procurement.models import Round
 
@@ -34,11 +35,8 @@ def sealed_digest(version: BidVersion) -> str:
 
 
 def _locked_head(round_: Round) -> BidLogHead:
-    # Created on first use (concurrently safe: a second insert is ignored), then locked.
-    BidLogHead.objects.bulk_create(
-        [BidLogHead(round=round_, root=EMPTY_ROOT)], ignore_conflicts=True
-    )
-    return BidLogHead.objects.select_for_update().get(round=round_)
+    # Created when bidding opens (``log_head_ensure``), or here for an older round.
+    return log_head_lock(round_)
 
 
 def _entry_of(row: BidLogEntry, *, round_code: str) -> bidlog.Entry:
@@ -72,7 +70,7 @@ def log_append(*, round_: Round, version: BidVersion) -> BidLogEntry:
     )
     leaf = entry.leaf_hash()
     compact = compact.append(leaf)
-    row = BidLogEntry.objects.create(
+    row = BidLogEntry(
         round=round_,
         position=entry.position,
         bid_id=entry.bid,
@@ -88,7 +86,7 @@ def log_append(*, round_: Round, version: BidVersion) -> BidLogEntry:
     head.size = compact.size
     head.root = compact.root().hex()
     head.compact = compact.to_hex()
-    head.save(update_fields=["size", "root", "compact", "updated_at"])
+    log_entry_write(head=head, entry=row)  # one statement: the head row lock is held briefly
     return row
 
 

@@ -71,6 +71,9 @@ class BidLine:
     product: Product
     unit_price: Decimal
     annual_capacity: int
+    # The specification's ceiling in the round, when the caller read it already (the API
+    # reads it with the round item, specification and product in one statement).
+    ceiling: Ceiling | None = None
     signature: SignatureInput | None = None  # bidding.signatures (docs/signatures.md)
 
 
@@ -81,13 +84,21 @@ def _manufacturer_of(by: User) -> Organization:
     return organization
 
 
-def _ceiling_for(*, round_item: RoundItem, specification: Specification) -> Ceiling:
+def _ceiling_for(
+    *, round_item: RoundItem, specification: Specification, known: Ceiling | None = None
+) -> Ceiling:
     if specification.item_id != round_item.item_id:
         raise ValidationError(
             _("Specification %(spec)s does not belong to item %(item)s.")
             % {"spec": specification.code, "item": round_item.item.code},
             code="wrong_specification",
         )
+    if (
+        known is not None
+        and known.round_item_id == round_item.pk
+        and known.specification_id == specification.pk
+    ):
+        return known
     ceiling = Ceiling.objects.filter(round_item=round_item, specification=specification).first()
     if ceiling is None:
         raise ValidationError(

@@ -19,7 +19,12 @@ from bidding import sealing
 from bidding.keys import round_public_key
 from bidding.models import Bid, BidVersion
 from bidding.services.terms import BidReceipt, product_code, server_time_text
-from bidding.signatures import BidSignature, receipt_section
+from bidding.signatures import (
+    BidSignature,
+    receipt_section,
+    signature_missing,
+    signatures_required,
+)
 from catalog.models import Product
 from procurement.models import Round
 
@@ -71,25 +76,35 @@ def _receipt_document(
 
 
 @sensitive_variables()  # no price in a traceback's local variables
-def _write_version(
+def _seal_version(
     *,
     round_: Round,
     bid: Bid,
+    number: int,
     action: str,
     product: Product | None,
     unit_price: Decimal | None,
     annual_capacity: int | None,
     by: User,
     idempotency_key: str,
+    public_key: bytes,
     signed: BidSignature | None = None,
 ) -> BidReceipt:
-    """Seal and store one version of ``bid``; the caller holds the round and bid locks.
-    ``signed``: the bidder's verified signature of this version (``bidding.signatures``)."""
-    public_key = round_public_key(round_=round_)  # a clear refusal if the round has none
-    number = (
-        BidVersion.objects.filter(bid=bid).order_by("-number").values_list("number", flat=True)
-    ).first() or 0
-    number += 1
+    """Seal one version of ``bid`` in memory (no SQL): its ciphertext, receipt and the
+    unsaved row. Every version (new bid, revision, withdrawal, sheet line) passes here
+    once, before it is stored.
+
+    ``signed``: the bidder's signature of this version, verified by the caller before it
+    wrote anything (``bidding.services.submission._signature_checked``: one query, the
+    key); it is stored with the version and its digest and key go on the receipt. A
+    version with terms in a round that requires signatures is refused here without one
+    (no SQL: the requirement is a column of the round row), so no path stores it."""
+    if (
+        signed is None
+        and action != BidVersion.Action.WITHDRAW
+        and signatures_required(round_=round_)
+    ):
+        raise signature_missing()
     identity = _identity(bid=bid, number=number, action=action, product=product)
     terms = sealing.SealedTerms(
         unit_price=unit_price, annual_capacity=annual_capacity, salt=sealing.new_salt()
@@ -99,7 +114,7 @@ def _write_version(
     document = _receipt_document(
         identity=identity, terms=terms, server_time=server_time, signed=signed
     )
-    version = BidVersion.objects.create(
+    version = BidVersion(
         bid=bid,
         number=number,
         action=action,
@@ -114,13 +129,83 @@ def _write_version(
         signature=signed.value if signed is not None else b"",
         signing_key=signed.key if signed is not None else None,
     )
-    bid.current_version = number
-    bid.status = Bid.Status.WITHDRAWN if action == BidVersion.Action.WITHDRAW else Bid.Status.ACTIVE
-    bid.save(update_fields=["current_version", "status", "updated_at"])
-    logger.info(
-        "bid %s version %s %s by user %s (round %s)", bid.pk, number, action, by.pk, round_.code
-    )
     return BidReceipt(version=version, document=document)
+
+
+def _logged_version(receipt: BidReceipt, *, round_: Round, by: User) -> None:
+    version = receipt.version
+    logger.info(
+        "bid %s version %s %s by user %s (round %s)",
+        version.bid_id,
+        version.number,
+        version.action,
+        by.pk,
+        round_.code,
+    )
+
+
+@sensitive_variables()  # no price in a traceback's local variables
+def _write_version(
+    *,
+    round_: Round,
+    bid: Bid,
+    action: str,
+    product: Product | None,
+    unit_price: Decimal | None,
+    annual_capacity: int | None,
+    by: User,
+    idempotency_key: str,
+    public_key: bytes | None = None,
+    number: int | None = None,
+    new_bid: bool = False,
+    signed: BidSignature | None = None,
+) -> BidReceipt:
+    """Seal and store one version of ``bid``; the caller holds the round and bid locks.
+
+    ``public_key``: as read with the round row (else read here); ``number``: the bid's
+    next version number when the caller knows it (its locked row's ``current_version``
+    + 1), else the stored versions' highest + 1; ``new_bid``: ``bid`` was just inserted
+    with this first version's state (version 1, active), so its row needs no update;
+    ``signed``: the bidder's verified signature of this version (``_seal_version``)."""
+    if public_key is None:
+        public_key = round_public_key(round_=round_)  # a clear refusal if the round has none
+    if number is None:
+        number = _stored_next_number(bid)
+    receipt = _seal_version(
+        round_=round_,
+        bid=bid,
+        number=number,
+        action=action,
+        product=product,
+        unit_price=unit_price,
+        annual_capacity=annual_capacity,
+        by=by,
+        idempotency_key=idempotency_key,
+        public_key=public_key,
+        signed=signed,
+    )
+    receipt.version.save(force_insert=True)
+    if new_bid:
+        assert number == 1 and bid.current_version == 1 and bid.status == Bid.Status.ACTIVE
+    else:
+        bid.current_version = number
+        bid.status = (
+            Bid.Status.WITHDRAWN if action == BidVersion.Action.WITHDRAW else Bid.Status.ACTIVE
+        )
+        bid.save(update_fields=["current_version", "status", "updated_at"])
+    _logged_version(receipt, round_=round_, by=by)
+    return receipt
+
+
+def _stored_next_number(bid: Bid) -> int:
+    """The bid's next version number counted from its stored versions (one query)."""
+    number = (
+        BidVersion.objects.filter(bid=bid)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    ) or 0
+    return number + 1
 
 
 def _sealed_receipt(version: BidVersion) -> dict[str, object]:

@@ -76,6 +76,9 @@ def _bid(page: Page, base: str, username: str, price: str, capacity: str) -> dic
     confirmation = page.content()
     page.screenshot(path=str(ARTIFACTS / f"{username}-confirm.png"), full_page=True)
     page.click("button[value=confirm]")
+    # The confirmation page's script (static/js/signing.js) looks for the user's keys
+    # before it submits: the result page comes after that work, not with the click.
+    page.wait_for_selector("a[download^='receipt-']")
     page.wait_for_load_state("networkidle")
     assert "1 bid sealed. Download its receipt now" in page.content()
     with page.expect_download() as download:
