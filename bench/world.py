@@ -16,28 +16,28 @@ rule sets and makers.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 
-from accounts.demo import DEMO_PASSWORD, demo_code, demo_hospitals
+from accounts.demo import DEMO_PASSWORD, demo_clock, demo_code, demo_hospitals
 from accounts.models import Organization, Region, User
 from awards.demo import _award, _select_provinces
 from bidding.demo import (
     AWARDED_ITEMS,
     _declare_and_bid,
-    _move_past_the_opening,
+    awarded_contract_start,
+    awarded_round_created,
     open_with_demo_officials,
 )
 from bidding.services import bid_submit
 from catalog.models import Product, ProductKind
-from contracts.demo import _buy_one_month, _contract, _move_timetable_back
-from contracts.services import execution_start
+from contracts.demo import _buy_one_month, _contract, _start_execution
 from procurement.demo import DEMO_REGIONS, DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
-from tender.demo import document_restate
 
 _serial = itertools.count(1)
 
@@ -111,30 +111,30 @@ def build_round(code: str, *, hospitals: int = 0, makers: int = 0) -> BuiltRound
     and the demo's bids plus ``makers`` more (see the module docstring)."""
     extra_hospitals = _extra_organizations(Organization.Kind.HOSPITAL, hospitals, "12", code)
     extra_makers = _extra_organizations(Organization.Kind.MANUFACTURER, makers, "91", code)
-    round_ = _create_round(
-        code=code,
-        name=f"规模测试轮次 {code}",
-        name_en=f"Scale round {code}",
-        kind=Round.Kind.DRUGS,
-        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
-        prices={c: DRUG_PRICES[c] for c in AWARDED_ITEMS},
-    )
-    _declare_and_bid(round_, hospitals=[*demo_hospitals(), *extra_hospitals])
-    _extra_bids(round_, extra_makers)
-    _move_past_the_opening(round_)
+    contract_start = awarded_contract_start()  # of the real today, read before the clock
+    with demo_clock(awarded_round_created()) as clock:  # walked as the demo's A1 is
+        round_ = _create_round(
+            code=code,
+            name=f"规模测试轮次 {code}",
+            name_en=f"Scale round {code}",
+            kind=Round.Kind.DRUGS,
+            rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+            prices={c: DRUG_PRICES[c] for c in AWARDED_ITEMS},
+            contract_starts_on=contract_start,
+        )
+        _declare_and_bid(round_, clock, hospitals=[*demo_hospitals(), *extra_hospitals])
+        _extra_bids(round_, extra_makers)
+        clock.travel_to(round_.opening_at + datetime.timedelta(minutes=5))
+        open_with_demo_officials(round_)  # the ceremony: two of the demo's officials
+        clock.advance(datetime.timedelta(hours=1))
+        _award(round_, clock)
+        round_.refresh_from_db()
+        _select_provinces(round_, clock)
+        round_.refresh_from_db()
+        _contract(round_, clock)
+        _start_execution(round_, clock)
     round_.refresh_from_db()
-    open_with_demo_officials(round_)  # the ceremony: two of the demo's officials
-    _award(round_)
-    round_.refresh_from_db()
-    _select_provinces(round_)
-    round_.refresh_from_db()
-    _contract(round_)
-    round_.refresh_from_db()
-    starts = _move_timetable_back(round_)
-    document_restate(round_)
-    round_.refresh_from_db()
-    execution_start(round_=round_, by=User.objects.get(username="office"))
-    _buy_one_month(round_, starts)
+    _buy_one_month(round_, round_.contract_starts_on)
     round_.refresh_from_db()
     return BuiltRound(round=round_, hospitals=30 + hospitals, makers=makers)
 
