@@ -40,6 +40,7 @@ from bidding.services.log import log_head_published, log_inclusion, log_position
 from common.pagination import paginate
 from common.spreadsheets import csv_writer
 from procurement.models import Round
+from procurement.selectors import round_item_volumes
 
 SHEET_FIELDS = ("product", "unit_price", "annual_capacity")
 
@@ -90,6 +91,8 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
     items = selectors.bid_sheet_for_user(user=user, round_=round_)
     context: dict[str, object] = {"round": round_, "demo_key": master_key_is_demo()}
     step = request.POST.get("step", "review")
+    if step != "check":  # what the bidders bid for, above the sheet
+        context["volumes"] = round_item_volumes(round_=round_)
     if request.method == "POST" and step == "check":  # inline validation while typing (htmx)
         sheet = BidSheet.build(
             items, request.POST, current=BidSheet.carried_terms(items, request.POST)

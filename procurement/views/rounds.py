@@ -156,6 +156,7 @@ def _round_page(
     context: dict[str, Any] = {
         "round": round_,
         "price_rows": selectors.round_price_rows(round_=round_),
+        "volumes": selectors.round_item_volumes(round_=round_),
         "regions": list(round_.regions.order_by("code")),
         "is_office": is_office,
         "round_panels": settings.JICAI_ROUND_PANELS,
