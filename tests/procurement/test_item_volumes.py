@@ -125,7 +125,8 @@ def test_the_round_page_and_the_bid_sheet_show_them(language: str, expected: lis
     maker = built.makers[0]
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     assert client.login(username=maker.username, password=TEST_PASSWORD)
-    page = _texts(client.get(reverse("procurement:round", args=[built.round.code])).content.decode())
+    round_url = reverse("procurement:round", args=[built.round.code])
+    page = _texts(client.get(round_url).content.decode())
     for text in expected:
         assert text in page, text
     # The bid sheet (bidding open again, for the test).
