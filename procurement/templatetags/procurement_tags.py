@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from procurement.selectors import round_list_for_user, rounds_open_for_hospital
 
@@ -27,3 +28,30 @@ def office_rounds(context: dict[str, Any]) -> dict[str, Any]:
 def hospital_rounds(context: dict[str, Any]) -> dict[str, Any]:
     user = context["request"].user
     return {"rounds": list(rounds_open_for_hospital(hospital=user.organization))}
+
+
+def countdown_parts(seconds: int) -> tuple[int, str]:
+    """Whole days left and the rest as HH:MM:SS (what ``static/js/countdown.js`` shows)."""
+    seconds = max(seconds, 0)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    return days, f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+@register.inclusion_tag("procurement/_countdown.html")
+def bid_countdown(round_: Any) -> dict[str, Any]:
+    """The time left until the bid deadline, from the server's clock: rendered here, then
+    kept running in the browser by ``static/js/countdown.js``, which measures its own
+    clock's offset from the server time the page carries (a bidder's wrong clock does not
+    move the deadline it sees)."""
+    now = timezone.now()
+    left = int((round_.bid_deadline - now).total_seconds())
+    days, clock = countdown_parts(left)
+    return {
+        "round": round_,
+        "server_now": now,
+        "closed": left <= 0,
+        "days": days,
+        "clock": clock,
+    }
