@@ -129,9 +129,12 @@ def upload_read(items: list[SheetItem], *, data: bytes, filename: str) -> Upload
         if product is None and not product_text and len(row.products) == 1:
             product = row.products[0]
         if product is None:
-            upload.errors.append(
-                RowError(row_number, PRODUCT.display_header, _no_such_product(product_text))
+            message = (
+                _no_such_product(product_text)
+                if row.products
+                else _("You have no eligible product registered for this specification.")
             )
+            upload.errors.append(RowError(row_number, PRODUCT.display_header, message))
             continue
         upload.row_of[row.key] = row_number
         upload.data[f"{row.key}-product"] = str(product.pk)
