@@ -297,7 +297,7 @@ def round_close_demand(
                 )
                 % {"n": undeclared}
             )
-        early = _("closed early, %(n)s undeclared") % {"n": undeclared}
+        early = f"closed early, {undeclared} undeclared"  # shown translated (transition_notes)
         note = f"{note}; {early}" if note else early
     return _transition(round_=round_, to=S.DEMAND_CLOSED, by=by, note=note)
 

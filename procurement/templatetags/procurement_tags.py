@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 
 from procurement.selectors import round_list_for_user, rounds_open_for_hospital
+from procurement.transition_notes import note_text
 
 register = template.Library()
 
@@ -16,6 +17,12 @@ register = template.Library()
 def lookup(mapping: dict[str, Any], key: str) -> Any:
     """``{{ row|lookup:region.code }}``: a dict value by a computed key."""
     return mapping.get(key, "")
+
+
+@register.filter
+def transition_note(note: str) -> str:
+    """A round history note in the reader's language (``procurement.transition_notes``)."""
+    return note_text(note)
 
 
 @register.inclusion_tag("procurement/_office_rounds.html", takes_context=True)

@@ -121,3 +121,25 @@ def test_the_question_in_chinese(open_round, office) -> None:
     assert "提前截止需求申报？" in page
     assert "范围内 1 家医疗机构中有 1 家尚未申报。" in page
     assert "立即截止，不含 1 家医疗机构" in page
+
+
+def test_the_round_history_reads_its_notes_in_the_readers_language(open_round, office) -> None:
+    from django.utils import translation
+
+    from procurement.transition_notes import note_text
+
+    hospital_user("11")
+    client = client_for(office)
+    _close(client, open_round, undeclared_seen="1")
+    assert open_round.transitions.latest("pk").note == "closed early, 1 undeclared"
+    with translation.override("zh-hans"):
+        assert note_text("closed early, 1 undeclared") == "提前截止，1 家未申报"
+        assert note_text("created") == "创建"
+        assert note_text("award finalized: run 12") == "中选结果确定：评审运行 12"
+        assert note_text("a reason the office typed") == "a reason the office typed"
+    client.cookies["django_language"] = "zh-hans"
+    office.language = "zh-hans"
+    office.save(update_fields=["language"])
+    page = client.get(reverse("procurement:round", args=[open_round.code])).content.decode()
+    assert "提前截止，1 家未申报" in page and "<td>创建</td>" in page
+    assert "closed early" not in page
