@@ -171,16 +171,21 @@ def _declare_and_bid(
 ) -> None:
     """On the demo clock, from the round's creation: demand of ``hospitals`` (the demo's
     own unless given; never every hospital of the database, which may hold others), an
-    hour apart; demand closed at its closing time and bidding opened an hour later; then
-    the demo makers' sealed bids, from three days later, two hours apart. The clock is
-    left just after the last bid."""
+    hour apart (closer if they would not fit the demand window); demand closed at its
+    closing time and bidding opened an hour later; then the demo makers' sealed bids, from
+    three days later, two hours apart. The clock is left just after the last bid."""
     office = _user("office")
     give_demo_officials(round_)
     round_open_demand(round_=round_, by=office)
-    if hospitals is None:
-        hospitals = demo_hospitals()
-    for serial, hospital in enumerate(hospitals, 1):
-        clock.advance(datetime.timedelta(hours=1))
+    declaring = list(demo_hospitals() if hospitals is None else hospitals)
+    # An hour apart, closer when more hospitals than hours before the window closes (the
+    # bench's bigger rounds): every declaration falls inside the demand window.
+    step = min(
+        datetime.timedelta(hours=1),
+        (round_.demand_closes_at - clock.now()) / (len(declaring) + 1),
+    )
+    for serial, hospital in enumerate(declaring, 1):
+        clock.advance(step)
         demand_declare(
             hospital=hospital,
             round_=round_,
