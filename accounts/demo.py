@@ -6,11 +6,16 @@ with valid GB 32100-2015 check characters.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
+from unittest import mock
 
 from django.contrib.auth.hashers import make_password
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import Organization, Region, User
 from accounts.services import organization_upsert, regions_ensure
@@ -152,3 +157,42 @@ def demo_hospitals() -> QuerySet[Organization]:
 def organization_for(username: str) -> Organization:
     """The demo organization whose user has this name (used by other apps' demo data)."""
     return Organization.objects.get(users__username=username)
+
+
+class DemoClock:
+    """Demo only: the time ``timezone.now()`` tells while a demo round is walked through.
+
+    The ready-made rounds are walked through the real services, which read the clock
+    (demand only while open, bids only before the deadline, finalizing only after the
+    objection period, ...) and stamp what they record with it (declarations, sealed bids
+    and their receipts, the ceremony, runs, audit entries, confirmations). Walking a round
+    "months ago" on this clock, instead of moving its dates back afterwards, keeps every
+    date a page or PDF shows in agreement, receipts' hashed server times included. The
+    clock runs (seconds pass as they do) and ``travel_to`` jumps it forward to the next
+    step of the timetable.
+    """
+
+    def __init__(self, real_now: Callable[[], datetime.datetime], at: datetime.datetime):
+        self._real_now = real_now
+        self._offset = at - real_now()
+
+    def now(self) -> datetime.datetime:
+        return self._real_now() + self._offset
+
+    def travel_to(self, at: datetime.datetime) -> None:
+        """Jump to ``at``; never backwards (what was recorded stays in order)."""
+        if at < self.now():
+            raise ValueError(f"the demo clock does not run backwards: {at} < {self.now()}")
+        self._offset = at - self._real_now()
+
+    def advance(self, delta: datetime.timedelta) -> None:
+        self.travel_to(self.now() + delta)
+
+
+@contextmanager
+def demo_clock(at: datetime.datetime) -> Iterator[DemoClock]:
+    """Inside the block, ``django.utils.timezone.now()`` (which every service and every
+    ``auto_now`` field reads) tells the demo's time, starting at ``at``."""
+    clock = DemoClock(timezone.now, at)
+    with mock.patch.object(timezone, "now", clock.now):
+        yield clock

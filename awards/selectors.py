@@ -31,6 +31,7 @@ from awards.models import (
     ProvinceSelection,
 )
 from procurement.models import Round
+from procurement.periods import period_days
 
 S = Round.Status
 PUBLISHED = {S.OBJECTION, S.AWARDED, S.CONTRACTED, S.IN_EXECUTION, S.CLOSED}
@@ -324,3 +325,18 @@ def selection_list_for_manufacturer(*, user: User) -> list[ProvinceSelection]:
         .defer("run__result")
         .order_by("-opened_at")
     )
+
+
+def items_below_min_bidders(*, run: EvaluationRun) -> tuple[int, list[ItemAward]]:
+    """The rule set's minimum number of bidders per item (``min_bidders_per_item``, 0: none)
+    and every item of ``run`` that had fewer bidders, by item code: the evaluation page
+    warns about each."""
+    minimum = period_days(run.round.rule_set, "min_bidders_per_item")
+    if minimum <= 0:
+        return minimum, []
+    below = (
+        ItemAward.objects.filter(run=run.source_run, bidders__lt=minimum)
+        .select_related("round_item__item")
+        .order_by("round_item__item__code")
+    )
+    return minimum, list(below)

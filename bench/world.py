@@ -7,6 +7,8 @@ the demo's 30 hospitals plus ``N`` more (spread over the demo's six provinces), 
 makers' sealed bids plus one more bid each from ``M`` extra makers, the opening, the
 official evaluation, the objection period, finalize, province selection and its
 allocation, contracts confirmed by both parties, execution and a month of purchases.
+It is walked on the demo clock (``accounts.demo.demo_clock``) from the time the demo's
+``DEMO-2026-A1`` was created, so every record carries the time its step was taken.
 Only the extra organizations and their products are written as plain rows (in bulk),
 since no service registers an organization with its users in bulk.
 
@@ -24,7 +26,14 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
 
-from accounts.demo import DEMO_PASSWORD, demo_code, demo_hospitals, organization_for
+from accounts.demo import (
+    DEMO_PASSWORD,
+    DemoClock,
+    demo_clock,
+    demo_code,
+    demo_hospitals,
+    organization_for,
+)
 from accounts.models import Organization, Region, User
 from awards.demo import _award, _select_provinces
 from bidding.demo import (
@@ -32,15 +41,15 @@ from bidding.demo import (
     AWARDED_ITEMS,
     BIDS,
     _declare_and_bid,
-    _move_past_the_opening,
+    awarded_contract_start,
+    awarded_round_created,
     demand_of,
     give_demo_officials,
     open_with_demo_officials,
 )
 from bidding.services import bid_submit
 from catalog.models import Product, ProductKind
-from contracts.demo import _buy_one_month, _confirm, _contract, _move_timetable_back
-from contracts.services import execution_start
+from contracts.demo import _buy_one_month, _contract, _start_execution
 from procurement.demo import DEMO_REGIONS, DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
 from procurement.services import (
@@ -50,7 +59,6 @@ from procurement.services import (
     round_open_demand,
 )
 from qualification.services import round_qualification_set
-from tender.demo import document_restate
 
 _serial = itertools.count(1)
 PURCHASE_COLUMNS = (
@@ -123,13 +131,20 @@ def _extra_bids(round_: Round, makers: list[Organization]) -> None:
         )
 
 
-def _declare_collated_and_bid(round_: Round, hospitals: list[Organization]) -> None:
+def _declare_collated_and_bid(
+    round_: Round, clock: DemoClock, hospitals: list[Organization]
+) -> None:
     """``_declare_and_bid`` with the demand of every hospital in one collated file,
-    imported as the office does (``demand_import``: checked, then written by COPY)."""
+    imported as the office does (``demand_import``: checked, then written by COPY) an hour
+    after demand opens; the rest on the demo clock as ``_declare_and_bid`` walks it
+    (demand closed at its closing time, bidding opened an hour later, the demo makers'
+    bids from three days later, two hours apart, unsigned: the round does not require
+    signatures)."""
     import csv
     import io
 
     office = User.objects.get(username="office")
+    give_demo_officials(round_)
     round_open_demand(round_=round_, by=office)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -145,6 +160,7 @@ def _declare_collated_and_bid(round_: Round, hospitals: list[Organization]) -> N
                 ]
             )
     data = out.getvalue().encode()
+    clock.advance(datetime.timedelta(hours=1))
     outcome = demand_import(
         round_=round_,
         data=data,
@@ -156,11 +172,14 @@ def _declare_collated_and_bid(round_: Round, hospitals: list[Organization]) -> N
     )
     if not (outcome.ok and outcome.committed):
         raise RuntimeError(f"demand import refused: {outcome.file_error} {outcome.errors[:5]}")
+    clock.travel_to(round_.demand_closes_at)
     round_close_demand(round_=round_, by=office)
-    give_demo_officials(round_)
+    clock.advance(datetime.timedelta(hours=1))
     round_open_bidding(round_=round_, by=office)
     round_.refresh_from_db()
+    clock.advance(datetime.timedelta(days=3))
     for username, approval_number, price in BIDS:
+        clock.advance(datetime.timedelta(hours=2))
         product = Product.objects.select_related("specification__item").get(
             approval_number=approval_number, manufacturer=organization_for(username)
         )
@@ -174,10 +193,11 @@ def _declare_collated_and_bid(round_: Round, hospitals: list[Organization]) -> N
         )
 
 
-def _contract_in_bulk(round_: Round) -> None:
-    """The contracts drawn up by the service, then confirmed by both parties (each
-    party's first user) in one UPDATE, and the round moved on as the last confirmation
-    moves it."""
+def _contract_in_bulk(round_: Round, clock: DemoClock) -> None:
+    """The contracts drawn up by the service at 09:00 the morning after the clock's day
+    (as ``contracts.demo._contract``), then confirmed by both parties (each party's first
+    user) in one UPDATE at 10:00, unsigned (the round does not require signatures), and
+    the round moved on as the last confirmation moves it."""
     from django.db.models import OuterRef, Subquery
     from django.utils import timezone
 
@@ -186,7 +206,10 @@ def _contract_in_bulk(round_: Round) -> None:
     from procurement.services import round_advance
 
     office = User.objects.get(username="office")
+    day = timezone.localdate(clock.now()) + datetime.timedelta(days=1)
+    clock.travel_to(timezone.make_aware(datetime.datetime.combine(day, datetime.time(9))))
     contracts_generate(round_=round_, by=office)
+    clock.advance(datetime.timedelta(hours=1))
     now = timezone.now()
 
     def first_user(party: str) -> Subquery:
@@ -269,47 +292,48 @@ def build_round(
     by both parties in one UPDATE, and the month's purchases written by COPY."""
     extra_hospitals = _extra_organizations(Organization.Kind.HOSPITAL, hospitals, "12", code)
     extra_makers = _extra_organizations(Organization.Kind.MANUFACTURER, makers, "91", code)
-    round_ = _create_round(
-        code=code,
-        name=f"规模测试轮次 {code}",
-        name_en=f"Scale round {code}",
-        kind=Round.Kind.DRUGS,
-        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
-        prices={c: DRUG_PRICES[c] for c in AWARDED_ITEMS},
-    )
-    # The extra makers hold no qualification documents and their bids are unsigned: the
-    # round requires neither (the checks themselves still run for every bid; the demo's
-    # own bids and contract confirmations are signed with its public demo keys).
-    Round.objects.filter(pk=round_.pk).update(signatures_required=False)
+    office = User.objects.get(username="office")
+    contract_start = awarded_contract_start()  # of the real today, read before the clock
+    with demo_clock(awarded_round_created()) as clock:  # walked as the demo's A1 is
+        round_ = _create_round(
+            code=code,
+            name=f"规模测试轮次 {code}",
+            name_en=f"Scale round {code}",
+            kind=Round.Kind.DRUGS,
+            rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+            prices={c: DRUG_PRICES[c] for c in AWARDED_ITEMS},
+            contract_starts_on=contract_start,
+        )
+        # The extra makers hold no qualification documents and their bids are unsigned:
+        # the round requires neither (the checks themselves still run for every bid; on
+        # the path that is not bulk, the demo's own bids and every contract confirmation
+        # are signed with public demo keys, as on the demo).
+        Round.objects.filter(pk=round_.pk).update(signatures_required=False)
+        round_.refresh_from_db()
+        round_qualification_set(round_=round_, required=False, by=office)
+        hospitals_all = [*demo_hospitals(), *extra_hospitals]
+        if bulk:
+            _declare_collated_and_bid(round_, clock, hospitals_all)
+        else:
+            _declare_and_bid(round_, clock, hospitals=hospitals_all)
+        _extra_bids(round_, extra_makers)
+        clock.travel_to(round_.opening_at + datetime.timedelta(minutes=5))
+        open_with_demo_officials(round_)  # the ceremony: two of the demo's officials
+        clock.advance(datetime.timedelta(hours=1))
+        _award(round_, clock)
+        round_.refresh_from_db()
+        _select_provinces(round_, clock)
+        round_.refresh_from_db()
+        if bulk:  # confirmed in one UPDATE, unsigned (the round does not require it)
+            _contract_in_bulk(round_, clock)
+        else:
+            _contract(round_, clock)
+        _start_execution(round_, clock)
     round_.refresh_from_db()
-    round_qualification_set(round_=round_, required=False, by=User.objects.get(username="office"))
     if bulk:
-        _declare_collated_and_bid(round_, [*demo_hospitals(), *extra_hospitals])
+        _buy_one_month_in_bulk(round_, round_.contract_starts_on)
     else:
-        _declare_and_bid(round_, hospitals=[*demo_hospitals(), *extra_hospitals])
-    _extra_bids(round_, extra_makers)
-    _move_past_the_opening(round_)
-    round_.refresh_from_db()
-    open_with_demo_officials(round_)  # the ceremony: two of the demo's officials
-    _award(round_)
-    round_.refresh_from_db()
-    _select_provinces(round_)
-    round_.refresh_from_db()
-    if bulk:
-        _contract_in_bulk(round_)
-    else:
-        _contract(round_)
-    round_.refresh_from_db()
-    starts = _move_timetable_back(round_)
-    if not bulk:  # the bulk path confirmed them in one UPDATE (unsigned: not required)
-        _confirm(round_)  # after the dates move, as the demo does (a signature covers them)
-    document_restate(round_)
-    round_.refresh_from_db()
-    execution_start(round_=round_, by=User.objects.get(username="office"))
-    if bulk:
-        _buy_one_month_in_bulk(round_, starts)
-    else:
-        _buy_one_month(round_, starts)
+        _buy_one_month(round_, round_.contract_starts_on)
     round_.refresh_from_db()
     return BuiltRound(round=round_, hospitals=30 + hospitals, makers=makers)
 

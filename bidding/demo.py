@@ -1,21 +1,25 @@
 """The ready-made awarded demo round, part 1: demand, sealed bids and the public opening.
 
 ``DEMO-2026-A1`` goes the whole way through the real services so that a new user sees
-results at once; this module takes it from creation to "bids opened", ``contracts.demo``
-awards it and draws up contracts, ``reports.demo`` publishes the award-result PDF (the
-loader runs them in app order, in one transaction).
+results at once; this module takes it from creation to "bids opened", ``awards.demo``
+awards it, ``contracts.demo`` draws up contracts and records a month of purchases,
+``reports.demo`` publishes the award-result PDF (the loader runs them in app order, in one
+transaction).
 
 Every hospital declares its demand, the demo manufacturers seal their bids (to the
 round's opening key, held 2 of 3 by the demo opening officials ``opener1`` to ``opener3``,
 whose passphrases are public: ``DEMO_OFFICIALS``, README "Opening ceremony") and the bids
 are opened by a ceremony of ``opener1`` and ``opener2``. The draft demo rounds get the
 same three officials, so a newcomer can take them through bidding and run the ceremony.
-The services check the clock (bids only before the
-deadline, the opening only after it), so the round is created with a timetable from now
-and, demo only, its bid deadline and opening time are then moved into the just-passed
-minutes by a plain UPDATE, as ``tests/browser/helpers.move_past_opening`` does; the
-services themselves are not bypassed. ``contracts.demo`` moves the timetable back to
-look like a round run months ago once the award is done.
+
+The services check the clock (bids only before the deadline, the opening only after it)
+and stamp what they record with it, so the round is walked through on the demo clock
+(``accounts.demo.demo_clock``), as if months ago: created on ``awarded_round_created()``
+(110 days ago, 09:00 China Standard Time), demand closed and bidding opened 14 days later,
+bids sealed in the days after, the deadline 35 days after creation and the ceremony just
+after the opening time; its contract term begins on the first day of last month (the month
+``contracts.demo`` records). Every date a page, receipt or PDF shows is then the date the
+step was taken. ``DEMO-2026-B1`` is walked the same way to its passed opening time.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import TextIO
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts.demo import DEMO_PASSWORD, demo_hospitals, organization_for
+from accounts.demo import DEMO_PASSWORD, DemoClock, demo_clock, demo_hospitals, organization_for
 from accounts.models import Organization, User
 from accounts.signing_demo import demo_sign
 from bidding.models import Opening, RoundCustody
@@ -38,7 +42,6 @@ from bidding.signatures import bid_signed_content
 from catalog.models import Product
 from procurement.demo import DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
-from procurement.notices import round_turn_notices_withdraw
 from procurement.services import (
     DemandLine,
     demand_declare,
@@ -93,6 +96,26 @@ DEMO_OFFICIALS = (
 DEMO_THRESHOLD = 2
 DRAFT_ROUNDS = ("DEMO-2026-D1", "DEMO-2026-C1")
 
+# The awarded round's walk: created this many days ago; the timetable of
+# ``procurement.demo._create_round`` follows (demand 14 days, the deadline 35 days after
+# creation); the award, the selection and the contracts take the following two weeks.
+AWARDED_DAYS_AGO = 110
+
+
+def awarded_round_created() -> datetime.datetime:
+    """When the awarded demo round was created (and demand opened): 09:00 China Standard
+    Time, ``AWARDED_DAYS_AGO`` days ago."""
+    day = timezone.localdate() - datetime.timedelta(days=AWARDED_DAYS_AGO)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
+
+
+def awarded_contract_start() -> datetime.date:
+    """The awarded round's contract start: the first day of last month, so that last month
+    is a month of the term a hospital records (the purchase service accepts months begun).
+    Read it before the demo clock is set: it is of the real today."""
+    first_of_this_month = timezone.localdate().replace(day=1)
+    return (first_of_this_month - datetime.timedelta(days=1)).replace(day=1)
+
 
 def demo_officials() -> list[User]:
     """The three demo opening officials, users of the procurement office (idempotent)."""
@@ -143,14 +166,26 @@ def _user(username: str) -> User:
     return User.objects.get(username=username)
 
 
-def _declare_and_bid(round_: Round, hospitals: Iterable[Organization] | None = None) -> None:
-    """Demand of ``hospitals`` (the demo's own unless given; never every hospital of the
-    database, which may hold others), then the demo makers' sealed bids."""
+def _declare_and_bid(
+    round_: Round, clock: DemoClock, hospitals: Iterable[Organization] | None = None
+) -> None:
+    """On the demo clock, from the round's creation: demand of ``hospitals`` (the demo's
+    own unless given; never every hospital of the database, which may hold others), an
+    hour apart (closer if they would not fit the demand window); demand closed at its
+    closing time and bidding opened an hour later; then the demo makers' sealed bids, from
+    three days later, two hours apart. The clock is left just after the last bid."""
     office = _user("office")
+    give_demo_officials(round_)
     round_open_demand(round_=round_, by=office)
-    if hospitals is None:
-        hospitals = demo_hospitals()
-    for serial, hospital in enumerate(hospitals, 1):
+    declaring = list(demo_hospitals() if hospitals is None else hospitals)
+    # An hour apart, closer when more hospitals than hours before the window closes (the
+    # bench's bigger rounds): every declaration falls inside the demand window.
+    step = min(
+        datetime.timedelta(hours=1),
+        (round_.demand_closes_at - clock.now()) / (len(declaring) + 1),
+    )
+    for serial, hospital in enumerate(declaring, 1):
+        clock.advance(step)
         demand_declare(
             hospital=hospital,
             round_=round_,
@@ -158,11 +193,14 @@ def _declare_and_bid(round_: Round, hospitals: Iterable[Organization] | None = N
             channel="web",
             by=hospital.users.order_by("pk").first(),  # type: ignore[arg-type]
         )
+    clock.travel_to(round_.demand_closes_at)
     round_close_demand(round_=round_, by=office)
-    give_demo_officials(round_)
+    clock.advance(datetime.timedelta(hours=1))
     round_open_bidding(round_=round_, by=office)
     round_.refresh_from_db()
+    clock.advance(datetime.timedelta(days=3))
     for username, approval_number, price in BIDS:
+        clock.advance(datetime.timedelta(hours=2))
         product = Product.objects.select_related("specification__item", "manufacturer").get(
             approval_number=approval_number, manufacturer=organization_for(username)
         )
@@ -188,33 +226,24 @@ def _declare_and_bid(round_: Round, hospitals: Iterable[Organization] | None = N
         )
 
 
-def _move_past_the_opening(round_: Round) -> None:
-    """Demo only: the bid deadline and the opening time have just passed."""
-    now = timezone.now()
-    Round.objects.filter(pk=round_.pk).update(
-        demand_opens_at=now - datetime.timedelta(days=3),
-        demand_closes_at=now - datetime.timedelta(days=1),
-        bid_deadline=now - datetime.timedelta(minutes=2),
-        opening_at=now - datetime.timedelta(minutes=1),
-    )
-    round_turn_notices_withdraw(round_)  # they would state the walk's times
-
-
 def _load_ceremony_round(stdout: TextIO) -> None:
     """A round whose bids are sealed and whose opening time has come: a newcomer opens it
-    at its ceremony as ``opener1`` and ``opener2`` (README, "The opening ceremony")."""
+    at its ceremony as ``opener1`` and ``opener2`` (README, "The opening ceremony"). Walked
+    on the demo clock from 35 days and 70 minutes ago, so its deadline passed 70 minutes
+    ago and its opening time 10 minutes ago."""
     if Round.objects.filter(code=CEREMONY_ROUND).exists():
         return
-    round_ = _create_round(
-        code=CEREMONY_ROUND,
-        name="2026年演示药品集中带量采购（待开标）",
-        name_en="2026 demo drug volume-based procurement (awaiting its opening ceremony)",
-        kind=Round.Kind.DRUGS,
-        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
-        prices={code: DRUG_PRICES[code] for code in AWARDED_ITEMS},
-    )
-    _declare_and_bid(round_)
-    _move_past_the_opening(round_)
+    created = timezone.now() - datetime.timedelta(days=35, minutes=70)
+    with demo_clock(created) as clock:
+        round_ = _create_round(
+            code=CEREMONY_ROUND,
+            name="2026年演示药品集中带量采购（待开标）",
+            name_en="2026 demo drug volume-based procurement (awaiting its opening ceremony)",
+            kind=Round.Kind.DRUGS,
+            rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+            prices={code: DRUG_PRICES[code] for code in AWARDED_ITEMS},
+        )
+        _declare_and_bid(round_, clock)
     stdout.write(f"bidding: {CEREMONY_ROUND} sealed, waiting for its opening ceremony\n")
 
 
@@ -227,18 +256,20 @@ def load(*, stdout: TextIO) -> None:
         _load_ceremony_round(stdout)
         stdout.write(f"bidding: {AWARDED_ROUND} already loaded\n")
         return
-    round_ = _create_round(
-        code=AWARDED_ROUND,
-        name="2026年演示药品集中带量采购（已中选）",
-        name_en="2026 demo drug volume-based procurement (awarded)",
-        kind=Round.Kind.DRUGS,
-        rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
-        prices={code: DRUG_PRICES[code] for code in AWARDED_ITEMS},
-    )
-    _declare_and_bid(round_)
-    _move_past_the_opening(round_)
-    round_.refresh_from_db()
-    opening = open_with_demo_officials(round_)
+    contract_start = awarded_contract_start()  # of the real today, read before the clock
+    with demo_clock(awarded_round_created()) as clock:
+        round_ = _create_round(
+            code=AWARDED_ROUND,
+            name="2026年演示药品集中带量采购（已中选）",
+            name_en="2026 demo drug volume-based procurement (awarded)",
+            kind=Round.Kind.DRUGS,
+            rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
+            prices={code: DRUG_PRICES[code] for code in AWARDED_ITEMS},
+            contract_starts_on=contract_start,
+        )
+        _declare_and_bid(round_, clock)
+        clock.travel_to(round_.opening_at + datetime.timedelta(minutes=5))
+        opening = open_with_demo_officials(round_)
     for code in DRAFT_ROUNDS:
         draft = Round.objects.filter(code=code).first()
         if draft is not None:

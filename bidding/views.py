@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import manufacturer_required, office_required
 from accounts.models import User
-from bidding import selectors
+from bidding import selectors, sheet_upload
 from bidding.forms import BidSheet
 from bidding.keys import master_key_is_demo
 from bidding.models import Bid, DecryptionAudit, OpenedBid, Opening
@@ -39,8 +39,10 @@ from bidding.services import (
 from bidding.services.log import log_head_published, log_inclusion, log_position_of
 from bidding.signatures import sheet_signed_lines, sheet_signing
 from common.pagination import paginate
-from common.spreadsheets import csv_writer
+from common.spreadsheet_views import xlsx_response
+from common.spreadsheets import SpreadsheetRefused, csv_writer, write_xlsx
 from procurement.models import Round
+from procurement.selectors import round_item_volumes
 
 SHEET_FIELDS = ("product", "unit_price", "annual_capacity")
 
@@ -91,6 +93,8 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
     items = selectors.bid_sheet_for_user(user=user, round_=round_)
     context: dict[str, object] = {"round": round_, "demo_key": master_key_is_demo()}
     step = request.POST.get("step", "review")
+    if step != "check":  # what the bidders bid for, above the sheet
+        context["volumes"] = round_item_volumes(round_=round_)
     if request.method == "POST" and step == "check":  # inline validation while typing (htmx)
         sheet = BidSheet.build(
             items, request.POST, current=BidSheet.carried_terms(items, request.POST)
@@ -122,6 +126,71 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
         context["service_errors"] = _errors(exc)
         return render(request, "bidding/sheet.html", context, status=422)
     return _sealed_page(request, round_, receipts)
+
+
+def _open_sheet_or_none(round_: Round) -> bool:
+    return round_.status == Round.Status.BIDDING_OPEN and round_.bid_deadline > timezone.now()
+
+
+@manufacturer_required
+@never_cache
+@require_GET
+def bid_sheet_template(request: HttpRequest, code: str) -> HttpResponse:
+    """The round's bid template (.xlsx): one row per line of the manufacturer's sheet,
+    every cell inert (``common.spreadsheets.workbook_bytes``)."""
+    round_ = selectors.round_get_by_code(code=code)
+    items = selectors.bid_sheet_for_user(user=_user(request), round_=round_)
+    return xlsx_response(
+        write_xlsx({"bids": sheet_upload.template_rows(items)}), f"{round_.code}-bids.xlsx"
+    )
+
+
+@manufacturer_required
+@never_cache
+@sensitive_post_parameters()
+def bid_sheet_upload(request: HttpRequest, code: str) -> HttpResponse:
+    """Upload a filled template: row-numbered errors (nothing is kept), or the sheet's own
+    review page with every line, whose confirmation seals them all or none
+    (``bid_sheet_submit``, through ``bid_sheet``). The file is read in the request and
+    never stored: it holds prices."""
+    round_ = selectors.round_get_by_code(code=code)
+    if not _open_sheet_or_none(round_):
+        return render(request, "bidding/sheet_closed.html", {"round": round_}, status=200)
+    context: dict[str, object] = {"round": round_, "demo_key": master_key_is_demo()}
+    upload = request.FILES.get("file") if request.method == "POST" else None
+    if upload is None:
+        if request.method == "POST":
+            context["errors"] = [_("Choose the filled bid template to upload.")]
+            return render(request, "bidding/sheet_upload.html", context, status=422)
+        return render(request, "bidding/sheet_upload.html", context)
+    user = _user(request)
+    items = selectors.bid_sheet_for_user(user=user, round_=round_)
+    try:
+        read = sheet_upload.upload_read(
+            items, data=upload.read(sheet_upload.MAX_BYTES + 1), filename=upload.name or ""
+        )
+    except SpreadsheetRefused as exc:
+        context["errors"] = [exc.message]
+        return render(request, "bidding/sheet_upload.html", context, status=422)
+    errors = [str(e) for e in read.errors]
+    sheet = None
+    if not errors:
+        bids = [row.bid for item in items for row in item.rows]
+        sheet = BidSheet.build(items, read.data, current=bid_sheet_unseal(user=user, bids=bids))
+        if not sheet.is_valid():
+            errors = sheet_upload.form_errors(sheet, read)
+        elif not sheet.changes:
+            errors = [_("The file has no price and capacity to seal, or only what is sealed.")]
+    if errors:
+        context["errors"] = errors
+        return render(request, "bidding/sheet_upload.html", context, status=422)
+    assert sheet is not None
+    context["sheet"] = sheet
+    context["from_upload"] = True
+    # Signed in the browser as the sheet's own review is (static/js/signing.js), then
+    # posted to the bid sheet, which seals the lines with their signatures.
+    context["signing"] = sheet_signing(round_=round_, user=user, changes=sheet.changes)
+    return render(request, "bidding/confirm.html", context)
 
 
 @manufacturer_required

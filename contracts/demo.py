@@ -1,13 +1,14 @@
 """The ready-made awarded demo round, part 3: contracts and a month bought.
 
 Takes ``DEMO-2026-A1`` (awarded, provinces selected by ``awards.demo``) through the real
-services: contracts drawn up and confirmed by every hospital and then every supplier,
-execution, and one month of purchases.
-
-Different from a live round, demo only: once the contracts are confirmed the timetable is
-moved back by a plain UPDATE so the round reads as run months ago, with the contract term
-starting on the first day of last month: the purchase service accepts months of the term
-that have begun, and "last month" is the one a hospital records.
+services, on the demo clock (``accounts.demo.demo_clock``): contracts drawn up the
+morning after the province selection closed, confirmed by every hospital that day and by
+every supplier the next (each confirmation signed, when it is made, with the party's
+public demo key, ``accounts.signing_demo``), and execution started on the contract start
+date the round was created with (the first day of last month,
+``bidding.demo.awarded_contract_start``).
+Then, at the real time, last month's purchases: the purchase service accepts months of
+the term that have begun, and "last month" is the one a hospital records.
 """
 
 from __future__ import annotations
@@ -18,19 +19,17 @@ from typing import TextIO
 
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.demo import DemoClock, demo_clock
+from accounts.models import Organization, User
 from accounts.signing_demo import demo_sign
 from awards.demo import office_user, user_of
-from awards.models import AuditEntry
+from awards.models import ProvinceSelection
 from bidding.demo import AWARDED_ROUND
-from bidding.models import Opening
 from contracts import services
-from contracts.models import Contract, ContractLine
-from contracts.progress import expected_by, month_start
+from contracts.models import Contract
+from contracts.progress import expected_by
 from contracts.signatures import contract_signed_content
 from procurement.models import Round
-from procurement.notices import round_turn_notices_withdraw
-from tender.demo import document_restate
 
 S = Round.Status
 
@@ -40,58 +39,45 @@ S = Round.Status
 ON_SCHEDULE, BEHIND = Decimal("1.02"), Decimal("0.4")
 
 
-def _contract(round_: Round) -> None:
+def _at(day: datetime.date, hour: int) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+def _contract(round_: Round, clock: DemoClock) -> None:
+    """The morning after the clock's day: contracts drawn up at 09:00, confirmed by each
+    hospital from 10:00 that day and by each supplier from 10:00 the next, five minutes
+    apart (closer when there are more than eight hours of them, as in the bench's bigger
+    rounds, so each party's confirmations stay within its day)."""
+    day = timezone.localdate(clock.now()) + datetime.timedelta(days=1)
+    clock.travel_to(_at(day, 9))
     services.contracts_generate(round_=round_, by=office_user())
+    contracts = list(Contract.objects.filter(round=round_).order_by("pk"))
+    step = min(datetime.timedelta(minutes=5), datetime.timedelta(hours=8) / max(len(contracts), 1))
+    # Each party signs its confirmation with its public demo key (accounts.signing_demo)
+    # at the time it confirms: the demo clock gives the contracts their final dates when
+    # they are drawn up, so nothing moves after signing.
+    clock.travel_to(_at(day, 10))
+    for contract in contracts:
+        clock.advance(step)
+        _confirm(contract, "hospital", user_of(contract.hospital_id))
+    clock.travel_to(_at(day + datetime.timedelta(days=1), 10))
+    for contract in contracts:
+        clock.advance(step)
+        contract.refresh_from_db()
+        _confirm(contract, "manufacturer", user_of(contract.manufacturer_id))
 
 
-def _confirm(round_: Round) -> None:
-    """Both parties confirm every contract, after the demo moved its dates (a signature
-    covers the lines' dates: signing first would make the demo's own date change show as
-    a contract altered after signing)."""
-    for contract in Contract.objects.filter(round=round_).order_by("pk"):
-        # Signed with the parties' public demo keys (accounts.signing_demo).
-        for party, user in (
-            ("hospital", user_of(contract.hospital_id)),
-            ("manufacturer", user_of(contract.manufacturer_id)),
-        ):
-            content = contract_signed_content(contract=contract, party=party)
-            contract = services.contract_confirm(
-                contract=contract, by=user, signature=demo_sign(user, content)
-            )
+def _confirm(contract: Contract, party: str, user: User) -> None:
+    content = contract_signed_content(contract=contract, party=party)
+    services.contract_confirm(contract=contract, by=user, signature=demo_sign(user, content))
 
 
-def _move_timetable_back(round_: Round) -> datetime.date:
-    """Demo only: the round reads as run months ago; the term began on the first day of
-    last month (contract lines and their end dates follow)."""
-    now = timezone.now()
-    starts = month_start(month_start(timezone.localdate()) - datetime.timedelta(days=1))
-    opening = now - datetime.timedelta(days=70) + datetime.timedelta(hours=1)
-    # The award's own records follow, so every page and PDF tells one story: bids opened
-    # at the opening time, proposed winners published two days later, the objection
-    # period (3 days) over, the award finalized an hour after it; all before the term.
-    published = opening + datetime.timedelta(days=2)
-    objection_ends = published + datetime.timedelta(days=3)
-    Round.objects.filter(pk=round_.pk).update(
-        demand_opens_at=now - datetime.timedelta(days=100),
-        demand_closes_at=now - datetime.timedelta(days=80),
-        bid_deadline=now - datetime.timedelta(days=70),
-        opening_at=opening,
-        objection_ends_at=objection_ends,
-        contract_starts_on=starts,
-    )
-    Opening.objects.filter(round=round_).update(opened_at=opening)
-    AuditEntry.objects.filter(round=round_, action="objection_period_opened").update(at=published)
-    AuditEntry.objects.filter(round=round_, action="award_finalized").update(
-        at=objection_ends + datetime.timedelta(hours=1)
-    )
-    Contract.objects.filter(round=round_).update(starts_on=starts)
-    round_turn_notices_withdraw(round_)  # they would state the walk's times, not these
-    lines = ContractLine.objects.filter(contract__round=round_)
-    for years in set(lines.values_list("term_years", flat=True).distinct()):
-        lines.filter(term_years=years).update(
-            starts_on=starts, ends_on=services.term_end(starts, years)
-        )
-    return starts
+def _start_execution(round_: Round, clock: DemoClock) -> None:
+    """Execution starts on the contract start date, at 00:05 China Standard Time (what the
+    deadline sweep would do, ``execution_start_check``)."""
+    round_.refresh_from_db()
+    clock.travel_to(_at(round_.contract_starts_on, 0) + datetime.timedelta(minutes=5))
+    services.execution_start(round_=round_, by=None)
 
 
 def _buy_one_month(round_: Round, month: datetime.date) -> int:
@@ -122,15 +108,14 @@ def load(*, stdout: TextIO) -> None:
     round_ = Round.objects.filter(code=AWARDED_ROUND).first()
     if round_ is None or round_.status != S.AWARDED:
         return  # not awarded by awards.demo in this run, or already taken further
-    _contract(round_)
+    selection = ProvinceSelection.objects.get(round=round_)
+    assert selection.closed_at is not None
+    with demo_clock(selection.closed_at) as clock:
+        _contract(round_, clock)
+        _start_execution(round_, clock)
     round_.refresh_from_db()
-    starts = _move_timetable_back(round_)
-    _confirm(round_)
-    document_restate(round_)
-    round_.refresh_from_db()
-    services.execution_start(round_=round_, by=office_user())
-    purchases = _buy_one_month(round_, starts)
+    purchases = _buy_one_month(round_, round_.contract_starts_on)
     stdout.write(
         f"contracts: {AWARDED_ROUND} {Contract.objects.filter(round=round_).count()} contracts "
-        f"confirmed, {purchases} purchase lines for {starts:%Y-%m}\n"
+        f"confirmed, {purchases} purchase lines for {round_.contract_starts_on:%Y-%m}\n"
     )

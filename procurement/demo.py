@@ -48,7 +48,10 @@ def _create_round(
     kind: str,
     rule_set: RuleSet,
     prices: dict[str, tuple[Decimal, dict[str, Decimal]]],
+    contract_starts_on: datetime.date | None = None,
 ) -> Round:
+    """A demo round created now (on the demo clock, ``accounts.demo.demo_clock``, for the
+    rounds walked through as if months ago): demand opens at once."""
     now = timezone.now().replace(second=0, microsecond=0)
     office = organization_for("office")
     items = list(ProcurementItem.objects.filter(code__in=prices).order_by("code"))
@@ -67,7 +70,7 @@ def _create_round(
         bid_deadline=now + datetime.timedelta(days=35),
         opening_at=now + datetime.timedelta(days=35, hours=1),
         objection_ends_at=now + datetime.timedelta(days=42),
-        contract_starts_on=(now + datetime.timedelta(days=60)).date(),
+        contract_starts_on=contract_starts_on or (now + datetime.timedelta(days=60)).date(),
         items=items,
     )
     for round_item in round_.items.select_related("item"):

@@ -226,12 +226,3 @@ def bidding_notices_done(*, round_: Round | int, manufacturer_id: int) -> int:
     return notifications_mark_done(
         organization_id=manufacturer_id, dedupe_keys=[key(round_, e) for e in BIDDING_KEYS]
     )
-
-
-def round_turn_notices_withdraw(round_: Round) -> int:
-    """Delete the turn notices of a round whose timetable was rewritten after it was walked
-    through (the demo, which runs months of a round in a second and then moves its dates
-    back): their texts would state the times of the walk, not the round's. Never used on a
-    real round, whose notices are its history."""
-    deleted, _ = Notification.objects.filter(dedupe_key__startswith=f"round:{round_.pk}:").delete()
-    return deleted

@@ -21,13 +21,19 @@ general laws are the analogue where those were not found (DESIGN.md §2.5), so:
   deadline (实施条例 Art. 22 [law]: objections to the documents at least 10 days before
   the deadline, answered within 3 days), so every answer can still be published, and
   followed by an amendment, in time.
+* ``min_bidders_per_item`` (a count, not days): general law tenders again with fewer than
+  3 bidders (招标投标法 Art. 28 [law]); national volume-based procurement does not (a sole
+  bidder entered 4+7's proposed list and went to price negotiation; batch 11 went ahead
+  with fewer actual bids [press]), so drug rules default to none (0) and the others to 3.
+  Items below it are evaluated as usual and flagged on the evaluation page.
 * ``objection_days``: the proposed winners are published for objections (公示) for at least
   3 days from their publication (实施条例 Art. 54 [law]: "公示期不得少于3日"); objections
   are accepted until it ends and the award cannot be finalized before (``awards``). The
   office may extend a running period, never shorten it.
 
 The law makes no difference between drugs and consumables, nor between the national drug
-rule's variants: every family has the same defaults today; a family (or, through
+rule's variants: every family has the same periods today (the minimum number of bidders
+differs, above); a family (or, through
 ``RuleSet.periods``, a single rule set) that needs others says so here.
 
 Pure: no models are imported (a rule set is read through its two attributes).
@@ -124,6 +130,21 @@ PERIODS: Mapping[str, Period] = {
             ),
             defaults=_same_for_every_family(3),
         ),
+        Period(
+            name="min_bidders_per_item",
+            label=_("Minimum number of bidders per item (0: no minimum)"),
+            help=_(
+                "An item with fewer bidders (companies that bid on it, valid or not) is still "
+                "evaluated, but the evaluation page warns about it, item by item, so that the "
+                "office decides (go ahead, negotiate the price or run the item again) "
+                "knowingly. A count, not days."
+            ),
+            source=_(
+                "Tendering and Bidding Law, Art. 28 (fewer than 3 bidders: tender again); "
+                "national drug rounds set no minimum and award a sole bidder"
+            ),
+            defaults={Family.DRUG: 0, Family.CONSUMABLE: 3, Family.OPTIMISED: 3},
+        ),
     )
 }
 
@@ -137,7 +158,14 @@ def periods_errors(periods: Any) -> list[tuple[str, str]]:
         if name not in PERIODS:
             errors.append((f"$.{name}", f"unknown period; expected one of {', '.join(PERIODS)}"))
         elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
-            errors.append((f"$.{name}", f"must be a whole number of days from 0 to {MAX_DAYS}"))
+            errors.append(
+                (
+                    f"$.{name}",
+                    f"must be a whole number of days from 0 to {MAX_DAYS}"
+                    if name.endswith("_days")
+                    else f"must be a whole number from 0 to {MAX_DAYS}",
+                )
+            )
     return errors
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from accounts.models import Organization, Region, User
 from catalog.comparable_price import ComparablePriceCoefficients, representative_ceiling
@@ -30,6 +30,7 @@ from procurement.models import (
     RoundTransition,
     RuleSet,
 )
+from procurement.optimiser.allocation import VolumeByWinners, agreed_volume_by_winners
 
 
 def round_list_for_user(*, user: User) -> QuerySet[Round]:
@@ -394,3 +395,47 @@ def rounds_open_for_hospital(*, hospital: Organization) -> QuerySet[Round]:
         )
         .order_by("demand_closes_at")
     )
+
+
+# Until demand closes the pooled demand still moves: the volumes are published from then
+# on (with the procurement document, when bidding opens, at the latest).
+_VOLUMES_UNPUBLISHED = {Round.Status.DRAFT, Round.Status.DEMAND_OPEN, Round.Status.CANCELLED}
+
+
+@dataclass(frozen=True)
+class ItemVolume:
+    """An item's pooled demand (smallest units, every specification) and the first-year
+    agreed volume for each number of winners the round's rule set names."""
+
+    round_item: RoundItem
+    pooled_demand: int
+    by_winners: list[VolumeByWinners]
+
+
+def round_item_volumes(*, round_: Round) -> list[ItemVolume]:
+    """Per item of ``round_``, what bidders bid for: the pooled demand and the agreed
+    volume by number of winners (``agreed_volume_by_winners``, province by province as
+    the award computes it). Empty until demand has closed."""
+    if round_.status in _VOLUMES_UNPUBLISHED:
+        return []
+    by_region: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = (
+        DemandDeclaration.objects.filter(round_item__round=round_)
+        .values("round_item_id", "hospital__region__code")
+        .annotate(total=Sum("quantity"))
+    )
+    for row in rows:
+        by_region[row["round_item_id"]][row["hospital__region__code"]] = int(row["total"])
+    parameters = round_.rule_set.parameters
+    out = []
+    for round_item in round_.items.select_related("item").order_by("item__code"):
+        regions = by_region.get(round_item.pk, {})
+        quantities = [regions[code] for code in sorted(regions)]
+        out.append(
+            ItemVolume(
+                round_item=round_item,
+                pooled_demand=sum(quantities),
+                by_winners=agreed_volume_by_winners(parameters, quantities),
+            )
+        )
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import factory
@@ -54,3 +55,21 @@ def api_token_for(user: User) -> str:
     """A new API token of ``user`` (the clear token, as a client would send it)."""
     _token, key = ApiToken.objects.create(user=user, name=f"test-{uuid.uuid4().hex[:12]}")
     return key
+
+
+def move_contract_term(round_: object, start: datetime.date) -> None:
+    """Tests only: the round's contracts begin on ``start`` instead of the timetable's
+    date (a past month can then be recorded). Every place that states the term moves
+    together, so a page never shows one start and another term: the round's contract
+    start, each contract's start date, and each original line's start and end (the end
+    is the line's term in years from the new start, as ``contracts_generate`` sets it)."""
+    from contracts.models import Contract, ContractLine
+    from contracts.services.contracts import term_end
+    from procurement.models import Round
+
+    Round.objects.filter(pk=round_.pk).update(contract_starts_on=start)  # type: ignore[attr-defined]
+    Contract.objects.filter(round=round_).update(starts_on=start)
+    for line in ContractLine.objects.filter(contract__round=round_, version=0):
+        line.starts_on = start
+        line.ends_on = term_end(start, line.term_years)
+        line.save(update_fields=["starts_on", "ends_on"])

@@ -108,6 +108,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     context: dict[str, Any] = {"run": run, "round": run.round}
     if run.status == EvaluationRun.Status.DONE:
         context["items"] = selectors.results_tables(run=run.source_run)
+        context["min_bidders"], context["few_bidders"] = selectors.items_below_min_bidders(run=run)
     return render(request, "awards/run_detail.html", context)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ortools.sat.python import cp_model
 
@@ -38,7 +38,7 @@ from procurement.optimiser.reasons import (
     ReasonPart,
     message,
 )
-from procurement.optimiser.rules import ItemDecision
+from procurement.optimiser.rules import ItemDecision, _volume_and_term
 
 if TYPE_CHECKING:  # optimised.py builds on this module
     from procurement.optimiser.optimised import Solution
@@ -116,6 +116,53 @@ def draft_counts(winners: int, regions: int) -> list[int]:
 def agreed_quantity(quantity: int, share: Decimal) -> int:
     """Agreed volume of one province: share x its demand, rounded half up to a unit."""
     return int((share * quantity).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class VolumeByWinners:
+    """What an item's winners are promised if ``winners`` of them win (``or_more``: that
+    many or more): the share of the pooled demand, the first-year agreed volume it gives
+    (smallest units, the sum of each province's share rounded half up, as the award
+    computes it) and the contract term."""
+
+    winners: int
+    or_more: bool
+    share: Decimal
+    agreed_volume: int
+    term_years: int
+
+    @property
+    def share_percent(self) -> str:
+        """The share as a percentage without trailing zeros: "50", "62.5"."""
+        return f"{(self.share * 100).normalize():f}"
+
+
+def agreed_volume_by_winners(
+    parameters: Mapping[str, Any], region_demand: Sequence[int]
+) -> list[VolumeByWinners]:
+    """The agreed volume for each number of winners a rule's tables name (约定采购量, as
+    procurement documents publish it before bidding), from the pooled demand of each
+    province. Empty for a rule without a share-by-winners table (consumables rules set
+    the volume per group or per product)."""
+    shares = parameters.get("volume_share_by_winners")
+    terms = parameters.get("term_years_by_winners")
+    if not shares or not terms:
+        return []
+    rows = max(len(shares), len(terms))
+    out = []
+    for winners in range(1, rows + 1):
+        share, term = _volume_and_term(parameters, winners)
+        assert share is not None and term is not None
+        out.append(
+            VolumeByWinners(
+                winners=winners,
+                or_more=winners == rows,
+                share=share,
+                agreed_volume=sum(agreed_quantity(q, share) for q in region_demand),
+                term_years=term,
+            )
+        )
+    return out
 
 
 def largest_remainder(total: int, weights: Sequence[tuple[str, int]]) -> dict[str, int]:

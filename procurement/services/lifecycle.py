@@ -24,6 +24,7 @@ from catalog.models import ProcurementItem
 from procurement.models import Round, RoundItem, RoundTransition, RuleSet
 from procurement.notices import round_transition_notices
 from procurement.periods import PERIODS, period_days
+from procurement.selectors import hospitals_not_declared
 from procurement.services.rule_sets import rule_set_require_fits
 from procurement.signals import bidding_closed, round_published
 
@@ -269,7 +270,35 @@ def round_open_demand(
 
 
 @transaction.atomic
-def round_close_demand(*, round_: Round, by: User | None, note: str = "") -> Round:
+def round_close_demand(
+    *,
+    round_: Round,
+    by: User | None,
+    note: str = "",
+    undeclared_seen: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Round:
+    """Close demand declaration. Closing before the closing time while hospitals of the
+    scope have not declared is the office's confirmed choice: the round page names them
+    and asks again, and passes ``undeclared_seen``, how many it showed; if more or fewer
+    are undeclared now (one declared meanwhile), the service refuses and the page asks
+    again with the list as it is."""
+    now = now or timezone.now()
+    if undeclared_seen is not None and now < round_.demand_closes_at:
+        undeclared = hospitals_not_declared(round_=round_).count()
+        if undeclared != undeclared_seen:
+            raise ValidationError(
+                ngettext(
+                    "%(n)s hospital has not declared; the list changed since you were asked. "
+                    "Check it again before closing demand early.",
+                    "%(n)s hospitals have not declared; the list changed since you were "
+                    "asked. Check it again before closing demand early.",
+                    undeclared,
+                )
+                % {"n": undeclared}
+            )
+        early = f"closed early, {undeclared} undeclared"  # shown translated (transition_notes)
+        note = f"{note}; {early}" if note else early
     return _transition(round_=round_, to=S.DEMAND_CLOSED, by=by, note=note)
 
 

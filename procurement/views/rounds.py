@@ -95,6 +95,9 @@ TRANSITIONS: dict[str, Callable[..., Round]] = {
     "open_bidding": services.round_open_bidding,
     "close_bidding": services.round_close_bidding,
 }
+# The confirmation of an early close lists this many undeclared hospitals by name (a
+# national round has thousands; the rest are on the totals page).
+CONFIRM_LIST_LIMIT = 50
 # Which actions to offer in which state (the services still decide).
 ACTIONS_BY_STATUS: dict[str, list[str]] = {
     Round.Status.DRAFT: ["open_demand"],
@@ -156,6 +159,7 @@ def _round_page(
     context: dict[str, Any] = {
         "round": round_,
         "price_rows": selectors.round_price_rows(round_=round_),
+        "volumes": selectors.round_item_volumes(round_=round_),
         "regions": list(round_.regions.order_by("code")),
         "is_office": is_office,
         "round_panels": settings.JICAI_ROUND_PANELS,
@@ -219,8 +223,28 @@ def round_transition(request: HttpRequest, code: str) -> HttpResponse:
         messages.error(request, _("Unknown action."))
         return redirect("procurement:round", code=code)
     service = TRANSITIONS[action]
+    extra: dict[str, Any] = {}
+    if action == "close_demand" and timezone.now() < round_.demand_closes_at:
+        undeclared = selectors.hospitals_not_declared(round_=round_)
+        count = undeclared.count()
+        seen = request.POST.get("undeclared_seen", "")
+        if count and not seen.isdigit():
+            # Early, with hospitals still to declare: name them and ask again.
+            return render(
+                request,
+                "procurement/close_demand_confirm.html",
+                {
+                    "round": round_,
+                    "undeclared": undeclared[:CONFIRM_LIST_LIMIT],
+                    "undeclared_count": count,
+                    "in_scope": selectors.hospitals_in_scope(round_=round_).count(),
+                    "limit": CONFIRM_LIST_LIMIT,
+                },
+            )
+        if seen.isdigit():
+            extra["undeclared_seen"] = int(seen)
     try:
-        service(round_=round_, by=user_of(request))
+        service(round_=round_, by=user_of(request), **extra)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)

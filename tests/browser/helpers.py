@@ -35,6 +35,7 @@ from procurement.services import (
     rule_set_load_presets,
 )
 from tests.browser.conftest import Journey
+from tests.factories import move_contract_term
 
 D = Decimal
 DEMO_REGIONS = ["11", "31", "37", "42", "44", "51"]
@@ -437,12 +438,9 @@ def confirm_contracts(round_: Round, *, skip_hospital: str = "", skip_maker: str
 def start_execution_three_months_ago(round_: Round) -> Round:
     """Execution starts; the contracts' term is moved to have begun 90 days ago so that a
     past month can be recorded and progress is measured against a pro-rata schedule."""
-    from contracts.models import ContractLine
     from contracts.services import execution_start
 
     execution_start(round_=round_, by=user("office"))
-    start = timezone.localdate() - datetime.timedelta(days=90)
-    Round.objects.filter(pk=round_.pk).update(contract_starts_on=start)
-    ContractLine.objects.filter(contract__round=round_).update(starts_on=start)
+    move_contract_term(round_, timezone.localdate() - datetime.timedelta(days=90))
     round_.refresh_from_db()
     return round_

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import re
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from awards.models import EvaluationRun
 from awards.services import objection_file
 from catalog.models import ProcurementItem
 from procurement.models import Round, RuleSet
+from procurement.selectors import hospitals_in_scope, hospitals_not_declared
 from tests.browser.conftest import Journey
 from tests.browser.helpers import (
     DEMO_REGIONS,
@@ -129,8 +131,19 @@ def test_office_runs_a_round_from_creation_to_the_published_award_pdf(
     page.reload()
     ui.step(journey, "demand open")
 
-    # 5. Close demand and open bidding.
+    # 5. Close demand and open bidding. Before its closing time, with hospitals still to
+    # declare: the page names them and asks again.
     button(page, "Close demand declaration").click()
+    expect(heading(page, "Close demand declaration early?")).to_be_visible()
+    undeclared = hospitals_not_declared(round_=round_)
+    in_scope = hospitals_in_scope(round_=round_).count()
+    expect(page.locator("main")).to_contain_text(
+        f"{undeclared.count()} of {in_scope} hospitals in scope have not declared"
+    )
+    first = undeclared.first()
+    assert first is not None
+    expect(page.locator("main")).to_contain_text(first.name_en)  # the page is in English
+    page.get_by_role("button", name=re.compile(r"^\s*Close demand now, without ")).click()
     expect(button(page, "Open bidding")).to_be_visible()
     button(page, "Open bidding").click()
     expect(page.locator(".badge").first).to_have_text("Bidding open")

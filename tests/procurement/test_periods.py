@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from procurement.models import Round, RuleSet
-from procurement.optimiser.kinds import RULE_KINDS
+from procurement.optimiser.kinds import RULE_KINDS, Family, family_of
 from procurement.periods import PERIODS, effective_periods, period_days, periods_errors
 from procurement.services import (
     round_close_demand,
@@ -36,6 +36,8 @@ def test_every_rule_kind_has_every_period_with_its_source() -> None:
             "amendment_notice_days": 15,
             "question_cutoff_days": 10,
             "objection_days": 3,
+            # A count: national drug rules set none; the general law's 3 elsewhere.
+            "min_bidders_per_item": 0 if family_of(kind) == Family.DRUG else 3,
         }
     for period in PERIODS.values():
         assert str(period.source)  # cited on the rule-set page and in the document
@@ -55,7 +57,7 @@ def test_bad_periods_are_reported_by_path() -> None:
         (
             "$.nonsense",
             "unknown period; expected one of bid_preparation_days, "
-            "amendment_notice_days, question_cutoff_days, objection_days",
+            "amendment_notice_days, question_cutoff_days, objection_days, min_bidders_per_item",
         ),
         ("$.question_cutoff_days", "must be a whole number of days from 0 to 365"),
     ]

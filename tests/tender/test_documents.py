@@ -42,6 +42,7 @@ def test_opening_bidding_publishes_version_1_with_what_the_round_holds(
         "amendment_notice_days": 15,
         "question_cutoff_days": 10,
         "objection_days": 3,
+        "min_bidders_per_item": 0,  # a national drug rule: no minimum
     }
     atv = next(i for i in content["items"] if i["code"] == "D-ATV-OS")
     assert atv["reference_price"] == "7.0000"
