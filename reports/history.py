@@ -119,9 +119,7 @@ def _after(cursor: Cursor | None, kind: str, time: str, key: str) -> Q:
 
 
 def _first(queryset: QuerySet[Any], cursor: Cursor | None, kind: str, time: str) -> list[Any]:
-    return list(
-        queryset.filter(_after(cursor, kind, time, "pk")).order_by(time, "pk")[: PAGE + 1]
-    )
+    return list(queryset.filter(_after(cursor, kind, time, "pk")).order_by(time, "pk")[: PAGE + 1])
 
 
 def _transitions(round_: Round, cursor: Cursor | None) -> Iterable[Event]:
@@ -188,17 +186,16 @@ def _bids(round_: Round, cursor: Cursor | None, opened: bool) -> Iterable[Event]
                 "version_id", "signature", "signature_key", "validity"
             )
         }
-    return (
-        Event(v.server_time, BID, v.pk, v, {"opened": verdicts.get(v.pk)}) for v in rows
-    )
+    return (Event(v.server_time, BID, v.pk, v, {"opened": verdicts.get(v.pk)}) for v in rows)
 
 
 def _opening(round_: Round, cursor: Cursor | None) -> Iterable[Event]:
     openings = _first(Opening.objects.filter(round=round_), cursor, OPENING, "opened_at")
     yield from (Event(o.opened_at, OPENING, o.pk, o) for o in openings)
     tampered = _first(
-        OpenedBid.objects.filter(opening__round=round_, validity=OpenedBid.Validity.TAMPERED)
-        .select_related("opening", "manufacturer", "round_item__item"),
+        OpenedBid.objects.filter(
+            opening__round=round_, validity=OpenedBid.Validity.TAMPERED
+        ).select_related("opening", "manufacturer", "round_item__item"),
         cursor,
         TAMPERED,
         "opening__opened_at",
