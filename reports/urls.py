@@ -17,6 +17,7 @@ urlpatterns = [
     path("rounds/<int:round_id>/price-cuts.xlsx", views.public_xlsx, name="public-xlsx"),
     path("rounds/<int:round_id>/ocds.json", views.ocds_json, name="ocds"),
     path("office/rounds/<int:round_id>/price-cuts.xlsx", views.office_xlsx, name="office-xlsx"),
+    path("office/rounds/<str:code>/history/", views.round_history, name="round-history"),
     path("office/rounds/<int:round_id>/", views.office_analysis, name="office-analysis"),
     path("office/rounds/<int:round_id>/publish/", views.publish, name="publish"),
     path("office/rounds/<int:round_id>/ocds/rebuild/", views.ocds_rebuild, name="ocds-rebuild"),

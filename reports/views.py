@@ -25,7 +25,7 @@ from awards.models import EvaluationRun
 from awards.selectors import provisional_rounds
 from common.pagination import paginate
 from procurement.models import Round
-from reports import open_data, selectors, services
+from reports import history, open_data, selectors, services
 from reports.api import ocds_response
 from reports.models import GenerationJob, ReportDocument
 
@@ -308,3 +308,19 @@ def party_report_pdf(request: HttpRequest, round_id: int, language: str) -> Http
     if document is None:
         raise Http404
     return _pdf_response(document)
+
+
+@office_required
+def round_history(request: HttpRequest, code: str) -> HttpResponse:
+    """Every event of one of the office's rounds, oldest first, a page at a time
+    (``reports.history``): sealed terms stay sealed."""
+    round_ = Round.objects.filter(code=code, office=_user(request).organization).first()
+    if round_ is None:
+        raise Http404("no such round")
+    cursor = history.Cursor.decode(request.GET.get("after", ""))
+    page = history.round_history(round_=round_, cursor=cursor)
+    return render(
+        request,
+        "reports/round_history.html",
+        {"round": round_, "page": page, "first_page": cursor is None},
+    )

@@ -350,6 +350,7 @@ URLS: list[Url] = [
     Url("awards:lost-volume", HOSPITAL, get=404, unsafe=("POST",), scenes=BOTH),
     # --- reports -----------------------------------------------------------------------
     Url("reports:public-index", PUBLIC),
+    Url("reports:round-history", OFFICE, own=OFFICE, scenes=BOTH),
     Url("reports:public-round", PUBLIC),
     Url("reports:public-round", PUBLIC, get=404, scenes=("bidding",)),  # not published
     Url("reports:award-pdf", PUBLIC, args={"language": lambda s: "zh-hans"}),
