@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -226,6 +227,7 @@ def celery_worker(
             except Exception:
                 if time.monotonic() > deadline:
                     raise
+        process.queue = queue  # type: ignore[attr-defined]  # for _worker_idle_after_test
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -234,6 +236,41 @@ def celery_worker(
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def _worker_idle(queue: str, *, timeout: float = 180) -> None:
+    """Wait until the worker on ``queue`` has nothing queued, reserved or running: work a
+    test set off in the background (the evaluation's relaxations, PDFs) must not still be
+    writing when the test database is flushed (TRUNCATE against its inserts deadlocks)."""
+    import redis
+
+    from config.celery import app
+
+    client = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+    node = f"{queue}@{socket.gethostname()}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inspect = app.control.inspect(destination=[node], timeout=1.0)
+        active, reserved = inspect.active(), inspect.reserved()
+        if active is not None and reserved is not None and client.llen(queue) == 0:
+            busy = sum(map(len, active.values())) + sum(map(len, reserved.values()))
+            if busy == 0:
+                return
+        time.sleep(0.3)
+    raise AssertionError(f"the worker on {queue} was still busy after {timeout:.0f} s")
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test with the real worker ends when the worker is idle, before its rows are
+    flushed (requested after ``transactional_db``, so torn down before it)."""
+    if "celery_worker" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    worker = request.getfixturevalue("celery_worker")
+    yield
+    _worker_idle(worker.queue)
 
 
 class KillableWorker:

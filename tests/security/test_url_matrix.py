@@ -260,6 +260,8 @@ URLS: list[Url] = [
     Url("bidding:home", MANUFACTURER),
     Url("bidding:openings", PUBLIC),
     Url("bidding:sheet", MANUFACTURER, unsafe=("POST",), scenes=BOTH),  # its own sheet
+    Url("bidding:sheet-template", MANUFACTURER, scenes=BOTH),  # the round's blank template
+    Url("bidding:sheet-upload", MANUFACTURER, unsafe=("POST",), scenes=BOTH),  # its own file
     Url("bidding:round-bids", MANUFACTURER, scenes=BOTH),  # its own bids
     Url("bidding:round-status", OFFICE, own=OFFICE, scenes=BOTH),
     Url("bidding:open", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
