@@ -103,10 +103,12 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "bidding/_sheet_feedback.html", {**context, "sheet": sheet})
     bids = [row.bid for item in items for row in item.rows]
     current = bid_sheet_unseal(user=user, bids=bids)
+    reconfirm = selectors.bids_to_reconfirm(round_=round_, bids=bids)
+    context["to_reconfirm"] = reconfirm
     if request.method != "POST":
-        context["sheet"] = BidSheet.build(items, current=current)
+        context["sheet"] = BidSheet.build(items, current=current, reconfirm=reconfirm)
         return render(request, "bidding/sheet.html", context)
-    sheet = BidSheet.build(items, request.POST, current=current)
+    sheet = BidSheet.build(items, request.POST, current=current, reconfirm=reconfirm)
     valid = sheet.is_valid()
     context["sheet"] = sheet
     if step == "edit":  # back from the confirmation, with the values entered
@@ -206,6 +208,7 @@ def round_bids(request: HttpRequest, code: str) -> HttpResponse:
         {
             "round": round_,
             "rows": [(b, selectors.bid_current_version(b)) for b in page],
+            "to_reconfirm": selectors.bids_to_reconfirm(round_=round_, bids=page),
             "page_obj": page,
             "can_bid": round_.status == Round.Status.BIDDING_OPEN
             and round_.bid_deadline > timezone.now(),
