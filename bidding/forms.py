@@ -115,8 +115,6 @@ class BidSheet:
     items: list[SheetItem]
     forms: dict[str, BidRowForm]
     changes: list[SheetLine] = field(default_factory=list)
-    # Bids an amendment asks to re-confirm: sealed again even with unchanged terms.
-    reconfirm: set[int] = field(default_factory=set)
 
     @classmethod
     def build(
@@ -125,17 +123,15 @@ class BidSheet:
         data: object | None = None,
         *,
         current: Mapping[int, BidTerms] | None = None,
-        reconfirm: set[int] | None = None,
     ) -> BidSheet:
-        """The sheet's forms; ``current`` holds the current terms of its bids, by bid id;
-        ``reconfirm`` the ids of the bids to re-confirm (``bids_to_reconfirm``)."""
+        """The sheet's forms; ``current`` holds the current terms of its bids, by bid id."""
         current = current or {}
         forms_by_key = {
             row.key: BidRowForm(data, row=row, current=current.get(row.bid.pk) if row.bid else None)
             for item in items
             for row in item.rows
         }
-        return cls(items=items, forms=forms_by_key, reconfirm=set(reconfirm or ()))
+        return cls(items=items, forms=forms_by_key)
 
     @staticmethod
     def carried_terms(items: list[SheetItem], data: Mapping[str, Any]) -> dict[int, BidTerms]:
@@ -186,7 +182,6 @@ class BidSheet:
                 and current.product == product
                 and current.unit_price == price
                 and current.annual_capacity == capacity
-                and not (row.bid is not None and row.bid.pk in self.reconfirm)
             ):
                 continue  # unchanged: nothing to seal
             form.warnings = bid_warnings(

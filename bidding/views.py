@@ -103,12 +103,11 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "bidding/_sheet_feedback.html", {**context, "sheet": sheet})
     bids = [row.bid for item in items for row in item.rows]
     current = bid_sheet_unseal(user=user, bids=bids)
-    reconfirm = selectors.bids_to_reconfirm(round_=round_, bids=bids)
-    context["to_reconfirm"] = reconfirm
+    context["to_reconfirm"] = selectors.bids_to_reconfirm(round_=round_, bids=bids)
     if request.method != "POST":
-        context["sheet"] = BidSheet.build(items, current=current, reconfirm=reconfirm)
+        context["sheet"] = BidSheet.build(items, current=current)
         return render(request, "bidding/sheet.html", context)
-    sheet = BidSheet.build(items, request.POST, current=current, reconfirm=reconfirm)
+    sheet = BidSheet.build(items, request.POST, current=current)
     valid = sheet.is_valid()
     context["sheet"] = sheet
     if step == "edit":  # back from the confirmation, with the values entered
