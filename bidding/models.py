@@ -422,6 +422,14 @@ class OpenedBid(models.Model):
             "signature_missing",
             _("The bid is not signed although the round requires signatures"),
         )
+        # tender.selectors: a material amendment touched the bid after it was sealed.
+        NOT_RECONFIRMED = (
+            "not_reconfirmed",
+            _(
+                "Not re-confirmed after a published amendment changed its terms "
+                "(its last version was sealed before the amendment)"
+            ),
+        )
 
     class Signature(models.TextChoices):
         VALID = "valid", _("Valid")

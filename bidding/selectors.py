@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from accounts.models import Organization, User
 from bidding.models import Bid, BidVersion, DecryptionAudit, OpenedBid, Opening
 from catalog.models import Product
 from procurement.models import Ceiling, Round, RoundItem
+from tender.selectors import reconfirmation_index
 
 S = Round.Status
 
@@ -361,3 +362,25 @@ def opening_record(*, round_: Round) -> OpeningRecord | None:
         )
     ]
     return OpeningRecord(round=round_, opening=opening, items=items)
+
+
+def bids_to_reconfirm(*, round_: Round, bids: Iterable[Bid | None]) -> set[int]:
+    """The ids of the active bids a material amendment published after their last sealed
+    version touches (``tender.selectors.reconfirmation_index``): their bidders must
+    re-confirm them, and the sheet marks them so."""
+    active = [b for b in bids if b is not None and b.status == Bid.Status.ACTIVE]
+    index = reconfirmation_index(round_=round_)
+    if not active or not (index.round_wide or index.by_item or index.by_line):
+        return set()
+    last = dict(
+        BidVersion.objects.filter(bid__in=[b.pk for b in active])
+        .values("bid_id")
+        .annotate(at=Max("server_time"))
+        .values_list("bid_id", "at")
+    )
+    marked = set()
+    for bid in active:
+        since = index.since(bid.round_item_id, bid.specification_id)
+        if since is not None and bid.pk in last and last[bid.pk] < since:
+            marked.add(bid.pk)
+    return marked

@@ -103,6 +103,7 @@ def bid_sheet(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "bidding/_sheet_feedback.html", {**context, "sheet": sheet})
     bids = [row.bid for item in items for row in item.rows]
     current = bid_sheet_unseal(user=user, bids=bids)
+    context["to_reconfirm"] = selectors.bids_to_reconfirm(round_=round_, bids=bids)
     if request.method != "POST":
         context["sheet"] = BidSheet.build(items, current=current)
         return render(request, "bidding/sheet.html", context)
@@ -206,6 +207,7 @@ def round_bids(request: HttpRequest, code: str) -> HttpResponse:
         {
             "round": round_,
             "rows": [(b, selectors.bid_current_version(b)) for b in page],
+            "to_reconfirm": selectors.bids_to_reconfirm(round_=round_, bids=page),
             "page_obj": page,
             "can_bid": round_.status == Round.Status.BIDDING_OPEN
             and round_.bid_deadline > timezone.now(),

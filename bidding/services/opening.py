@@ -28,6 +28,7 @@ from catalog.models import Specification
 from procurement.models import Ceiling, Round
 from procurement.services import round_advance, round_close_bidding
 from qualification.selectors import bids_disqualified
+from tender.selectors import reconfirmation_index
 
 logger = logging.getLogger("bidding.services")
 S = Round.Status
@@ -198,6 +199,9 @@ class _OpeningInputs:
     log: LogAudit  # the bid log check (tamper reasons by bid id, the report)
     # Bids whose bidder or product was not qualified on the deadline's day: reason code.
     disqualified: dict[int, str] = field(default_factory=dict)
+    # Bids a material amendment touched after their counted version was sealed, and that
+    # their bidders did not re-confirm (docs/procurement-document.md §3.2): not counted.
+    not_reconfirmed: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, locked: Round, private_key: X25519PrivateKey) -> _OpeningInputs:
@@ -242,6 +246,18 @@ class _OpeningInputs:
             bids=[(b, manufacturers[b], v.product_id) for b, v in inputs.versions.items()],
             at=locked.bid_deadline,
         )
+        # The version's server time is covered by the bid log, so it cannot be moved after
+        # the amendment to dodge re-confirmation without the opening calling it tampered.
+        amendments = reconfirmation_index(round_=locked)
+        lines = {b.pk: (b.round_item_id, b.specification_id) for b in inputs.bids}
+        for bid_id, version in inputs.versions.items():
+            since = amendments.since(*lines[bid_id])
+            if (
+                since is not None
+                and version.action != BidVersion.Action.WITHDRAW
+                and version.server_time < since
+            ):
+                inputs.not_reconfirmed.add(bid_id)
         return inputs
 
 
@@ -256,6 +272,9 @@ def _opened_bid(
     if bid.pk in record.disqualified and judgement.validity != OpenedBid.Validity.TAMPERED:
         judgement.validity = OpenedBid.Validity.INVALID
         judgement.reasons.append(record.disqualified[bid.pk])
+    if bid.pk in record.not_reconfirmed and judgement.validity != OpenedBid.Validity.TAMPERED:
+        judgement.validity = OpenedBid.Validity.INVALID
+        judgement.reasons.append(str(OpenedBid.Reason.NOT_RECONFIRMED))
     comparable = None
     terms = judgement.terms
     if terms is not None and terms.unit_price is not None:

@@ -110,10 +110,15 @@
     enhance(document);
   });
 
-  // Ask before irreversible actions: <form data-confirm="...">.
+  // Ask before irreversible actions: <form data-confirm="..."> or, when only one of a
+  // form's buttons is irreversible (publish, not preview), <button data-confirm="...">.
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    if (!(form instanceof HTMLFormElement)) return;
+    const submitter = event.submitter;
+    const question =
+      (submitter instanceof HTMLElement && submitter.dataset.confirm) || form.dataset.confirm;
+    if (question && !window.confirm(question)) {
       event.preventDefault();
     }
   });

@@ -15,11 +15,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from bidding.models import Bid, BidVersion
+from bidding.models import Bid, BidVersion, OpenedBid
 from bidding.services import bid_revise, bid_submit
 from catalog.models import Product
 from tender.selectors import reconfirmation_index, reconfirmation_required_since
 from tender.services import AmendmentDraft, amendment_publish
+from tests.bidding.conftest import past_opening
+from tests.ceremony import open_bids
 from tests.tender.conftest import Published
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +175,53 @@ def test_an_affected_bid_needs_reconfirmation_and_an_unaffected_one_does_not(
         )
     assert not _needs_reconfirmation(affected)
     assert _needs_reconfirmation(rival)
+
+
+def test_the_opening_does_not_count_an_affected_bid_until_it_is_re_confirmed(
+    published: Published,
+) -> None:
+    """Issue 17: an amendment touches the 20 mg line; the maker re-confirms, the rival does
+    not, the 75 mg bid is not touched. At the opening the rival's bid is invalid with the
+    reason, the other two count, and every other field of the rival's is still opened."""
+    reconfirmed = _bid(published, "maker", "atv20", "0.9000")
+    stale = _bid(published, "rival", "atv20", "1.0000")
+    untouched = _bid(published, "maker", "clo75", "1.5000")
+    amendment_publish(
+        round_=published.round,
+        by=published.office,
+        draft=AmendmentDraft(
+            reason="20mg 最高有效申报价调整",
+            ceilings={(published.atv.pk, published.atv20.pk): D("2.2")},
+        ),
+        now=timezone.now() + datetime.timedelta(seconds=1),
+    )
+    product = Product.objects.get(
+        manufacturer=published.maker.organization, specification=published.atv20
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        later = timezone.now() + datetime.timedelta(seconds=2)
+        patch.setattr("django.utils.timezone.now", lambda: later)
+        bid_revise(
+            bid=reconfirmed,
+            product=product,
+            unit_price=D("0.9000"),
+            annual_capacity=1_000_000,
+            by=published.maker,
+        )
+    opening = open_bids(round_=past_opening(published.refresh()), by=published.office)
+    opened = {o.bid_id: o for o in OpenedBid.objects.filter(opening=opening)}
+    assert (opened[stale.pk].validity, opened[stale.pk].reasons) == (
+        OpenedBid.Validity.INVALID,
+        ["not_reconfirmed"],
+    )
+    assert opened[stale.pk].unit_price == D("1.0000")  # opened and published, not counted
+    assert (opened[reconfirmed.pk].validity, opened[reconfirmed.pk].reasons) == (
+        OpenedBid.Validity.VALID,
+        [],
+    )
+    assert opened[reconfirmed.pk].version.number == 2
+    assert (opened[untouched.pk].validity, opened[untouched.pk].reasons) == (
+        OpenedBid.Validity.VALID,
+        [],
+    )
+    assert "Not re-confirmed" in opened[stale.pk].reason_labels[0]
