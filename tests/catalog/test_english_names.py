@@ -53,9 +53,7 @@ def test_names_show_the_registered_chinese_as_secondary_text_in_english() -> Non
     names = Names("5mg×28片", "5 mg × 28 tablets")
     with translation.override("en"):
         html = display_name(names)
-        assert html == (
-            '5 mg × 28 tablets <span class="secondary" lang="zh-Hans">5mg×28片</span>'
-        )
+        assert html == ('5 mg × 28 tablets <span class="secondary" lang="zh-Hans">5mg×28片</span>')
         assert join_names(["Beijing", "Shanghai"]) == "Beijing, Shanghai"
     with translation.override("zh-hans"):
         assert display_name(names) == "5mg×28片"
@@ -178,3 +176,47 @@ def test_pages_and_pdfs_name_specifications_and_provinces_in_the_reader_language
     assert "tablets" not in chinese
 
 
+@pytest.mark.django_db
+def test_rule_set_sources_and_menu_are_in_the_reader_language() -> None:
+    from accounts.models import Organization
+    from procurement.forms import RoundCreateForm
+    from procurement.models import RuleSet
+    from procurement.optimiser.presets import PRESETS
+    from procurement.rule_labels import PRESET_SOURCES
+    from procurement.services import rule_set_load_presets
+    from tests.factories import user_of
+
+    rule_set_load_presets()
+    # Every ready-made rule set's source has a translated message.
+    assert all(preset.source in PRESET_SOURCES for preset in PRESETS.values())
+    # A database loaded before the source lost its reference to the design notes.
+    RuleSet.objects.filter(name="national-drug-batch-2").update(
+        source="batch 2 procurement document, table 2 (最多入围企业数); DESIGN.md §2.1"
+    )
+    office = user_of(Organization.Kind.OFFICE)
+    batch2 = RuleSet.objects.get(name="national-drug-batch-2", version=1)
+
+    def get(language: str, url: str) -> str:
+        client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        assert client.login(username=office.username, password=TEST_PASSWORD)
+        return client.get(url).content.decode()
+
+    for url in (
+        reverse("procurement:rule-sets"),
+        reverse("procurement:rule-set", args=[batch2.pk]),
+    ):
+        chinese = get("zh-hans", url)
+        assert "第二批集中采购文件，表2（最多入围企业数）" in chinese
+        assert "DESIGN.md" not in chinese and "procurement document, table" not in chinese
+        english = get("en", url)
+        assert "Batch 2 procurement document, table 2 (maximum number of winners)" in english
+        assert "DESIGN.md" not in english
+    # The description of a ready-made rule set names it by its title, not its slug.
+    assert "national-drug-batch-2 (2019-12)" not in get(
+        "zh-hans", reverse("procurement:rule-set", args=[batch2.pk])
+    )
+    # The rule-set menu of the round form shows titles, not slugs.
+    with translation.override("zh-hans"):
+        labels = [str(label) for _value, label in RoundCreateForm().fields["rule_set"].choices]
+    assert "第二批国家组织药品集中采购 v1" in labels, labels
+    assert not any("national-drug-batch" in label for label in labels), labels
