@@ -201,15 +201,16 @@ class Specification(models.Model):
         return Names(self.label, english)
 
     def english_label(self) -> str:
-        """The English label rendered from the structured fields (the item's English name
-        for a specification without strength, e.g. a consumable's bidding unit)."""
+        """The English label rendered from the structured fields: a consumable's without
+        strength is its item's English name (the bidding unit); a drug's without strength
+        has none (blank: the registered label is shown)."""
         return spec_names.english_label(
             strength_value=self.strength_value,
             strength_unit=self.strength_unit,
             fill_volume_ml=self.fill_volume_ml,
             pack_count=self.pack_count,
             unit=self.item.english_unit,
-            fallback=self.item.english_name,
+            fallback=self.item.english_name if self.item.kind == ProductKind.CONSUMABLE else "",
         )
 
     def as_comparable(self) -> comparable_price.Specification:

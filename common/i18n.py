@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -48,11 +49,16 @@ def display_name(value: object) -> SafeString:
     names = value if isinstance(value, Names) else getattr(value, "names", None)
     if not isinstance(names, Names):
         return conditional_escape(value)
+    # A number stays on the line of its unit in narrow table cells ("40 mg", "7 tablets").
+    shown = _NUMBER_SPACE.sub("\\1\u00a0", str(names))
     if names.secondary:
         return format_html(
-            '{} <span class="secondary" lang="zh-Hans">{}</span>', str(names), names.secondary
+            '{} <span class="secondary" lang="zh-Hans">{}</span>', shown, names.secondary
         )
-    return conditional_escape(str(names))
+    return conditional_escape(shown)
+
+
+_NUMBER_SPACE = re.compile(r"(\d) (?=[^\W\d])")
 
 
 def join_names(names: Iterable[str]) -> str:

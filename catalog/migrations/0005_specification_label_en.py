@@ -13,8 +13,8 @@ def fill_label_en(apps, schema_editor):
     Specification = apps.get_model("catalog", "Specification")
     for spec in Specification.objects.select_related("item").filter(label_en=""):
         item = spec.item
-        fallback = item.name_en
-        if not fallback and item.bidding_unit in BiddingUnit.values:
+        fallback = item.name_en if item.kind == "consumable" else ""
+        if item.kind == "consumable" and not fallback and item.bidding_unit in BiddingUnit.values:
             with translation.override("en"):
                 fallback = str(BiddingUnit(item.bidding_unit).label)
         spec.label_en = spec_names.english_label(
