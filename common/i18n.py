@@ -48,7 +48,7 @@ def display_name(value: object) -> SafeString:
     text on English pages (``<span class="secondary" lang="zh-Hans">``)."""
     names = value if isinstance(value, Names) else getattr(value, "names", None)
     if not isinstance(names, Names):
-        return conditional_escape(value)
+        return conditional_escape(str(value))
     # A number stays on the line of its unit in narrow table cells ("40 mg", "7 tablets").
     shown = _NUMBER_SPACE.sub("\\1\u00a0", str(names))
     if names.secondary:

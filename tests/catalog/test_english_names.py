@@ -220,6 +220,7 @@ def test_rule_set_sources_and_menu_are_in_the_reader_language() -> None:
     )
     # The rule-set menu of the round form shows titles, not slugs.
     with translation.override("zh-hans"):
-        labels = [str(label) for _value, label in RoundCreateForm().fields["rule_set"].choices]
+        field = RoundCreateForm().fields["rule_set"]
+        labels = [str(label) for _value, label in field.choices]  # type: ignore[attr-defined]
     assert "第二批国家组织药品集中采购 v1" in labels, labels
     assert not any("national-drug-batch" in label for label in labels), labels
