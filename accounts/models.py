@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 
 from accounts.uscc import USCCError, validate_uscc
-from common.i18n import localized
+from common.i18n import Names, localized
 
 USCC_MESSAGES = {
     "length": _("Invalid unified social credit code: it must be 18 characters, not %(length)s."),
@@ -63,6 +63,11 @@ class Region(models.Model):
     @property
     def name(self) -> str:
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    @property
+    def names(self) -> Names:
+        """The Chinese and the official English name (``common.i18n.display_name``)."""
+        return Names(self.name_zh, self.name_en)
 
 
 class Organization(models.Model):

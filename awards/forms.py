@@ -98,7 +98,10 @@ class ObjectionAnswerForm(forms.Form):
     def __init__(self, *args: Any, bids: list[OpenedBid], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["excluded_bid"].choices = [("", "—")] + [  # type: ignore[attr-defined]
-            (b.pk, f"{b.manufacturer.display_name} · {b.specification.label} · {b.unit_price}")
+            (
+                b.pk,
+                f"{b.manufacturer.display_name} · {b.specification.display_label} · {b.unit_price}",
+            )
             for b in bids
         ]
 

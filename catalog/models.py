@@ -10,11 +10,12 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
-from catalog import comparable_price
-from common.i18n import localized
+from catalog import comparable_price, spec_names
+from common.i18n import Names, in_english, localized
 from common.models import StoredUploadBase
 
 
@@ -99,8 +100,27 @@ class ProcurementItem(models.Model):
         return localized(self.name, self.name_en)
 
     @property
+    def english_name(self) -> str:
+        """The English name, or for a consumable without one its bidding unit's."""
+        if self.name_en:
+            return self.name_en
+        if self.bidding_unit:
+            with translation.override("en"):
+                return str(self.get_bidding_unit_display())
+        return ""
+
+    @property
+    def names(self) -> Names:
+        """The registered Chinese name and the English one (``common.i18n.display_name``)."""
+        return Names(self.name, self.english_name)
+
+    @property
+    def english_unit(self) -> str:
+        return self.unit_of_count_en or spec_names.english_unit(self.unit_of_count)
+
+    @property
     def display_unit(self) -> str:
-        return localized(self.unit_of_count, self.unit_of_count_en)
+        return localized(self.unit_of_count, self.english_unit)
 
     @property
     def representative_specification(self) -> Specification | None:
@@ -121,6 +141,12 @@ class Specification(models.Model):
     )
     code = models.CharField(_("specification code"), max_length=40)
     label = models.CharField(_("specification"), max_length=80)
+    label_en = models.CharField(
+        _("specification (English)"),
+        max_length=120,
+        blank=True,
+        help_text=_("Rendered from strength, fill volume and pack count when left blank."),
+    )
     dosage_form = models.CharField(_("dosage form"), max_length=40, blank=True)
     strength_value = models.DecimalField(
         _("strength"),
@@ -161,7 +187,31 @@ class Specification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.label
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        return str(self.names)
+
+    @property
+    def names(self) -> Names:
+        """The registered Chinese label and the English one (``common.i18n.display_name``):
+        the stored English label, or when blank the one rendered from the fields."""
+        english = self.label_en or (self.english_label() if in_english() else "")
+        return Names(self.label, english)
+
+    def english_label(self) -> str:
+        """The English label rendered from the structured fields: a consumable's without
+        strength is its item's English name (the bidding unit); a drug's without strength
+        has none (blank: the registered label is shown)."""
+        return spec_names.english_label(
+            strength_value=self.strength_value,
+            strength_unit=self.strength_unit,
+            fill_volume_ml=self.fill_volume_ml,
+            pack_count=self.pack_count,
+            unit=self.item.english_unit,
+            fallback=self.item.english_name if self.item.kind == ProductKind.CONSUMABLE else "",
+        )
 
     def as_comparable(self) -> comparable_price.Specification:
         """This specification in the pure unit-comparable-price module's terms."""

@@ -35,6 +35,7 @@ def specification_upsert(
     item: ProcurementItem,
     code: str,
     label: str,
+    label_en: str = "",
     strength_value: Decimal | None = None,
     strength_unit: str = "",
     fill_volume_ml: Decimal | None = None,
@@ -42,8 +43,18 @@ def specification_upsert(
     dosage_form: str = "",
     is_representative: bool = False,
 ) -> tuple[Specification, bool]:
+    if not label_en:
+        # The English name rendered from the structured fields (catalog.spec_names).
+        label_en = Specification(
+            item=item,
+            strength_value=strength_value,
+            strength_unit=strength_unit,
+            fill_volume_ml=fill_volume_ml,
+            pack_count=pack_count,
+        ).english_label()
     values = {
         "label": label,
+        "label_en": label_en,
         "strength_value": strength_value,
         "strength_unit": strength_unit,
         "fill_volume_ml": fill_volume_ml,

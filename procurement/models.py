@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization, Region
 from catalog.models import ProcurementItem, Product, ProductKind, Specification
 from common.i18n import localized
-from procurement.rule_labels import rule_kind_choices
+from procurement.rule_labels import rule_kind_choices, rule_set_title
 
 
 class RuleSet(models.Model):
@@ -48,7 +48,8 @@ class RuleSet(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
+        # A ready-made rule set by its title in the reader's language (selects, lists).
+        return f"{rule_set_title(self.name)} v{self.version}"
 
     @property
     def is_frozen(self) -> bool:

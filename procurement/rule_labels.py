@@ -44,6 +44,49 @@ PRESET_TITLES: Mapping[str, Promise] = {
 }
 
 
+# The ready-made rule sets' sources as stored (``presets.Preset.source``, English data
+# copied into ``RuleSet.source``), shown in the reader's language. An earlier wording of
+# batch 2's source (with a reference to the design notes) maps to the same message.
+PRESET_SOURCES: Mapping[str, Promise] = {
+    "batch 2 procurement document, table 2 (最多入围企业数)": _(
+        "Batch 2 procurement document, table 2 (maximum number of winners)"
+    ),
+    "batch 2 procurement document, table 2 (最多入围企业数); DESIGN.md §2.1": _(
+        "Batch 2 procurement document, table 2 (maximum number of winners)"
+    ),
+    "batch 4 document, table 1; the same table is used by batch 9": _(
+        "Batch 4 procurement document, table 1; batch 9 uses the same table"
+    ),
+    "batch 7 listed antibiotics and antifungals: 30/40/50% of demand": _(
+        "Batch 7: listed antibiotics and antifungals, 30, 40 or 50 per cent of demand"
+    ),
+    "batch 10 announcement (no 50% condition; adjusted price for 1.8x failures)": _(
+        "Batch 10 announcement (no 50 per cent cut condition; adjusted price for bids "
+        "failing the 1.8x rule)"
+    ),
+    "batch 11: anchor = max(50% of the shortlisted average, lowest), 1.8x breaker": _(
+        "Batch 11: anchor price = the higher of half the shortlisted average and the "
+        "lowest bid; bids above 1.8 times the anchor fail"
+    ),
+    "national joints round: group A holds the intended volume's first 80%": _(
+        "National joints round: group A takes the first 80 per cent of the intended volume"
+    ),
+    "2022 coronary stent renewal: a quote not above the previous highest wins": _(
+        "2022 coronary stent renewal: a quote not above the previous highest winning price wins"
+    ),
+    "scenario analysis: minimum cost with supply-security constraints": _(
+        "Scenario analysis: minimum cost under supply-security constraints"
+    ),
+}
+
+
+def rule_set_source(source: str) -> str:
+    """A rule set's source in the reader's language: a ready-made rule set's translated, an
+    office's own as the office wrote it."""
+    message = PRESET_SOURCES.get(source)
+    return source if message is None else str(message)
+
+
 def rule_kind_label(kind: str) -> str:
     """The label of a rule kind; an unknown kind is shown as it is."""
     return str(RuleKind(kind).label) if kind in RuleKind.values else kind
@@ -53,3 +96,11 @@ def rule_set_title(name: str) -> str:
     """A ready-made rule set's title, or the name an office gave its own rule set."""
     title = PRESET_TITLES.get(name)
     return name if title is None else str(title)
+
+
+def rule_set_description(name: str, description: str) -> str:
+    """A rule set's description; a ready-made one's default ("<slug> (<version>)") shown
+    with the rule set's title instead of its slug."""
+    if name in PRESET_TITLES and description.startswith(f"{name} ("):
+        return f"{rule_set_title(name)}{description[len(name) :]}"
+    return description

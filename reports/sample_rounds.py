@@ -229,6 +229,8 @@ class _Builder:
             item=item,
             code="rep",
             label="10 mg" if spec_item.kind == ProductKind.DRUG else "标准型",
+            strength_value=Decimal(10) if spec_item.kind == ProductKind.DRUG else None,
+            strength_unit="mg" if spec_item.kind == ProductKind.DRUG else "",
             pack_count=1,
             is_representative=True,
         )

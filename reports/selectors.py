@@ -29,6 +29,7 @@ from awards.models import (
 from awards.reasons import bid_result_reason
 from awards.selectors import FINAL, official_run
 from bidding.models import OpenedBid, Opening
+from common.i18n import Names
 from procurement import selectors as procurement_selectors
 from procurement.models import Round, RoundItem
 from reports import analysis
@@ -203,7 +204,7 @@ def hospital_allocation_frame(
 class WinnerRow:
     manufacturer: str
     product: str
-    specification: str
+    specification: Names
     unit_price: Decimal | None
     unit_comparable_price: Decimal | None
     award_price: Decimal | None
@@ -216,7 +217,7 @@ class WinnerRow:
 @dataclass
 class ItemSection:
     code: str
-    name: str
+    name: Names
     unit: str
     reference_price: Decimal | None
     ceiling: Decimal | None
@@ -235,7 +236,7 @@ class OpeningRow:
     item_code: str
     manufacturer: str
     product: str
-    specification: str
+    specification: Names
     unit_price: Decimal | None
     unit_comparable_price: Decimal | None
     validity: str
@@ -317,7 +318,7 @@ def _item_sections(
         )
         section = ItemSection(
             code=ri.item.code,
-            name=ri.item.display_name,
+            name=ri.item.names,
             unit=ri.item.display_unit,
             reference_price=ri.reference_price,
             ceiling=ceilings.get(ri.pk),
@@ -341,7 +342,7 @@ def _item_sections(
                 WinnerRow(
                     manufacturer=r.manufacturer.display_name,
                     product=bid.product.display_name if bid.product else "",
-                    specification=bid.specification.label,
+                    specification=bid.specification.names,
                     unit_price=bid.unit_price,
                     # The figure the ranking used (the opening's, carried into the run).
                     unit_comparable_price=r.unit_comparable_price,
@@ -378,7 +379,7 @@ def _opening_row(o: OpenedBid, results: dict[int, BidResult]) -> OpeningRow:
         item_code=o.round_item.item.code,
         manufacturer=o.manufacturer.display_name,
         product=o.product.display_name if o.product else "",
-        specification=o.specification.label,
+        specification=o.specification.names,
         unit_price=o.unit_price,
         unit_comparable_price=o.unit_comparable_price,
         validity=o.get_validity_display(),
@@ -552,7 +553,7 @@ def manufacturer_report_data(
                 "item_code": r.round_item.item.code,
                 "item_name": r.round_item.item.display_name,
                 "product": r.opened_bid.product.display_name if r.opened_bid.product else "",
-                "specification": r.opened_bid.specification.label,
+                "specification": r.opened_bid.specification.display_label,
                 "outcome": r.get_outcome_display(),
                 "won": r.outcome == "won",
                 "rank": r.rank,

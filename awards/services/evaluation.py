@@ -18,6 +18,7 @@ from awards.models import EvaluationRun
 from awards.services.base import EVALUABLE, STAGE_QUEUED, R, exclusions_of, lock_round
 from procurement.models import Round, RuleSet
 from procurement.optimiser.kinds import kinds_for_round_kind
+from procurement.rule_labels import rule_kind_label
 
 
 def evaluation_request(
@@ -45,7 +46,7 @@ def evaluation_request(
                 _("Rule set %(rule_set)s (%(kind)s) does not apply to a %(round_kind)s round.")
                 % {
                     "rule_set": str(rule_set),
-                    "kind": rule_set.kind,
+                    "kind": rule_kind_label(rule_set.kind),
                     "round_kind": Round.Kind(locked.kind).label,
                 }
             )

@@ -82,7 +82,7 @@ PRESETS: dict[str, Preset] = {
                 "tie_break": _TIE_BREAK_DEFAULT,
                 "comparable_price": _COMPARABLE_DEFAULT,
             },
-            source="batch 2 procurement document, table 2 (最多入围企业数); DESIGN.md §2.1",
+            source="batch 2 procurement document, table 2 (最多入围企业数)",
         ),
         Preset(
             name="national-drug-batch-4",

@@ -12,6 +12,7 @@ from procurement.models import Round, RuleSet
 from procurement.optimiser.kinds import kinds_for_round_kind
 from procurement.optimiser.presets import PRESETS, validate_rule_set
 from procurement.periods import periods_errors
+from procurement.rule_labels import rule_kind_label
 
 
 def _rule_set_errors(
@@ -36,7 +37,7 @@ def rule_set_require_fits(*, round_kind: str, rule_set: RuleSet) -> None:
             _("Rule set %(rule_set)s (%(kind)s) does not apply to a %(round_kind)s round.")
             % {
                 "rule_set": str(rule_set),
-                "kind": rule_set.kind,
+                "kind": rule_kind_label(rule_set.kind),
                 "round_kind": Round.Kind(round_kind).label,
             }
         )

@@ -143,8 +143,14 @@ def test_the_pdf_states_the_specification_bought(django_capture_on_commit_callba
             ).stdout
             # Every word on the page, none printed over another nor off the page.
             pages = page_words(Path(f.name))
-        assert "40 mg x 7" in text and "0.3000" in text and "840.00" in text, field
-        assert "20 mg x 7" in text and "0.1765" in text and "741.30" in text, field
+            # The registered label (under the English name on the English PDF) may wrap:
+            # read the text in the order it was laid out.
+            raw = subprocess.run(
+                ["pdftotext", "-raw", f.name, "-"], capture_output=True, text=True, check=True
+            ).stdout
+        squeezed = "".join(raw.split())
+        assert "40mgx7" in squeezed and "0.3000" in text and "840.00" in text, field
+        assert "20mgx7" in squeezed and "0.1765" in text and "741.30" in text, field
         assert "1,581.30" in text, field
         for words in pages:
             assert not overlapping_words(words), (field, overlapping_words(words)[:5])

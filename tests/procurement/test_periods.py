@@ -99,7 +99,8 @@ def test_a_round_whose_deadline_is_too_close_to_the_close_of_demand_is_refused()
     message = excinfo.value.messages[0]
     assert message.startswith("The bid deadline ")
     assert (
-        "rule set national-drug-batch-4 v1 requires at least 20 days between publishing" in message
+        "rule set National drug procurement, batch 4 v1 requires at least 20 days between "
+        "publishing" in message
     )
     assert "Tendering and Bidding Law, Art. 24 (at least 20 days)" in message
     # Demand closes in 7 days: the deadline may be 27 days away, from the next minute.
@@ -135,9 +136,9 @@ def test_opening_bidding_needs_the_minimum_before_the_deadline() -> None:
     with translation.override("en"), pytest.raises(ValidationError) as excinfo:
         round_open_bidding(round_=round_, by=office, now=late)
     assert excinfo.value.messages[0].startswith(
-        "Bidding cannot open now: rule set national-drug-batch-4 v1 requires at least 20 days "
-        "between publishing the procurement document, which opening bidding does, and the bid "
-        "deadline "
+        "Bidding cannot open now: rule set National drug procurement, batch 4 v1 requires at "
+        "least 20 days between publishing the procurement document, which opening bidding does, "
+        "and the bid deadline "
     )
     round_.refresh_from_db()
     assert round_.status == Round.Status.DEMAND_CLOSED

@@ -312,8 +312,9 @@ def test_prices_form_sets_ceilings_and_shows_field_errors(office):
     assert "“abc” is not a number." in html
     # The summary links each error to its field, which shows the same error beside it.
     ten, twenty = (f"id_ceil-{round_item.pk}-{specs[c].pk}" for c in ("10MG", "20MG"))
-    assert f'<a href="#{ten}">D-ATV-OS 10mg: At most 4 decimal places.</a>' in html
-    assert f'<a href="#{twenty}">D-ATV-OS 20mg: “abc” is not a number.</a>' in html
+    # (The English page names the specifications in English: catalog.spec_names.)
+    assert f'<a href="#{ten}">D-ATV-OS 10 mg × 7 tablets: At most 4 decimal places.</a>' in html
+    assert f'<a href="#{twenty}">D-ATV-OS 20 mg × 7 tablets: “abc” is not a number.</a>' in html
     for field_id in (ten, twenty):
         assert f'id="{field_id}"' in html
         assert f'aria-describedby="{field_id}-error"' in html
