@@ -228,6 +228,7 @@ def celery_worker(
                 if time.monotonic() > deadline:
                     raise
         process.queue = queue  # type: ignore[attr-defined]  # for _worker_idle_after_test
+        _SESSION_WORKER_QUEUES.append(queue)
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -260,17 +261,31 @@ def _worker_idle(queue: str, *, timeout: float = 180) -> None:
     raise AssertionError(f"the worker on {queue} was still busy after {timeout:.0f} s")
 
 
+# The queue of this process's session worker, once ``celery_worker`` has started it.
+_SESSION_WORKER_QUEUES: list[str] = []
+
+
 @pytest.fixture(autouse=True)
 def _worker_idle_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test with the real worker ends when the worker is idle, before its rows are
-    flushed (requested after ``transactional_db``, so torn down before it)."""
-    if "celery_worker" not in request.fixturenames:
+    flushed (requested after ``transactional_db``, so torn down before it). That includes
+    a transactional integration test that does not ask for the worker itself: once the
+    session's worker runs, what the test queues (a summary refresh) goes to it."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    uses_worker = "celery_worker" in request.fixturenames
+    if not uses_worker and not (
+        _SESSION_WORKER_QUEUES and transactional and request.node.get_closest_marker("integration")
+    ):
         yield
         return
     request.getfixturevalue("transactional_db")
-    worker = request.getfixturevalue("celery_worker")
+    if uses_worker:
+        request.getfixturevalue("celery_worker")
     yield
-    _worker_idle(worker.queue)
+    _worker_idle(_SESSION_WORKER_QUEUES[-1])
 
 
 class KillableWorker:

@@ -541,7 +541,7 @@ def test_an_optimised_award_takes_no_choices(django_capture_on_commit_callbacks)
     h1 = built.hospitals["H1"].organization
     assert reassignment.lost_volume_items(round_=built.round, hospital=h1) == []
     assert reassignment.choice_window_blocker(round_=built.round) == (
-        "Round T-2026-C1 is awarded under the rule set optimised-award v1, which allocates "
+        "Round T-2026-C1 is awarded under the rule set Optimised award v1, which allocates "
         "all volume by its own optimisation: hospitals do not choose winners for lost volume."
     )
     assert reassignment.lost_volume_choice_summary(round_=built.round) is None

@@ -21,7 +21,7 @@ def test_the_sheet_review_and_receipt_say_the_unit_of_count(world: World) -> Non
     key = f"{world.round_item.pk}-{world.spec20.pk}"
     assert re.search(
         rf'<label class="visually-hidden" for="id_{key}-annual_capacity">'
-        rf"Annual capacity for {world.spec20.label} \(tablet\)</label>",
+        rf"Annual capacity for {re.escape(world.spec20.english_label())} \(tablet\)</label>",
         sheet,
     )
     review = client.post(url, sheet_data(world, step="review")).content.decode()
@@ -49,4 +49,5 @@ def test_the_sheet_error_summary_links_each_error_to_its_field(world: World) -> 
     ]
     for field_id, text in links:
         assert f'id="{field_id}"' in html
-        assert text.startswith(f"{world.item.code} {world.spec20.label} · ")
+        # English pages name the specification in English (catalog: "Registered names").
+        assert text.startswith(f"{world.item.code} {world.spec20.english_label()} · ")
