@@ -475,9 +475,9 @@ def document_review(
 
 
 @transaction.atomic
-def round_qualification_set(*, round_: Round, required: bool, by: User) -> RoundQualificationRule:
-    """Switch a round's qualification requirement; only its office, and only before
-    bidding opens (bidders prepare under the rule published with the round)."""
+def _own_round_before_bidding(*, round_: Round, by: User, too_late: str) -> Round:
+    """The office's own round, locked, while its bidding rules may still change (before
+    bidding opens: bidders prepare under the rules published with the round)."""
     _require_office(by)
     locked = Round.objects.select_for_update().get(pk=round_.pk)
     if locked.office_id != by.organization_id:
@@ -488,13 +488,23 @@ def round_qualification_set(*, round_: Round, required: bool, by: User) -> Round
         Round.Status.DEMAND_CLOSED,
     ):
         raise ValidationError(
-            _(
-                "Round %(code)s is %(status)s: its qualification requirement can be changed "
-                "only before bidding opens."
-            )
-            % {"code": locked.code, "status": locked.get_status_display()},
+            too_late % {"code": locked.code, "status": locked.get_status_display()},
             code="too_late",
         )
+    return locked
+
+
+def round_qualification_set(*, round_: Round, required: bool, by: User) -> RoundQualificationRule:
+    """Switch a round's qualification requirement; only its office, and only before
+    bidding opens (bidders prepare under the rule published with the round)."""
+    locked = _own_round_before_bidding(
+        round_=round_,
+        by=by,
+        too_late=_(
+            "Round %(code)s is %(status)s: its qualification requirement can be changed "
+            "only before bidding opens."
+        ),
+    )
     rule, _created = RoundQualificationRule.objects.update_or_create(
         round=locked, defaults={"required": required, "changed_by": by}
     )
@@ -512,23 +522,14 @@ def round_requirements_set(
     """Switch a round's authorisation-letter requirement and its signature requirement
     (docs/signatures.md); only its office, only before bidding opens, like
     ``round_qualification_set``. ``None`` leaves a requirement as it is."""
-    _require_office(by)
-    locked = Round.objects.select_for_update().get(pk=round_.pk)
-    if locked.office_id != by.organization_id:
-        raise ValidationError(_("This round belongs to another office."), code="not_owner")
-    if locked.status not in (
-        Round.Status.DRAFT,
-        Round.Status.DEMAND_OPEN,
-        Round.Status.DEMAND_CLOSED,
-    ):
-        raise ValidationError(
-            _(
-                "Round %(code)s is %(status)s: its requirements can be changed only before "
-                "bidding opens."
-            )
-            % {"code": locked.code, "status": locked.get_status_display()},
-            code="too_late",
-        )
+    locked = _own_round_before_bidding(
+        round_=round_,
+        by=by,
+        too_late=_(
+            "Round %(code)s is %(status)s: its requirements can be changed only before "
+            "bidding opens."
+        ),
+    )
     if authorisation is not None:
         rule = RoundQualificationRule.objects.filter(round=locked).first()
         if rule is None:
