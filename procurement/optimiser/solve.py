@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from procurement.optimiser.allocation import Pricing, SolveStats, decimals_of
@@ -12,6 +12,9 @@ from procurement.optimiser.kinds import rule_kind
 from procurement.optimiser.model import (
     Allocation,
     Bid,
+    BidOutcome,
+    HospitalAllocation,
+    Item,
     ItemOutcome,
     Problem,
     Result,
@@ -20,6 +23,7 @@ from procurement.optimiser.model import (
     UnmetDemand,
 )
 from procurement.optimiser.optimised import Solution, unmet_penalty_price
+from procurement.optimiser.reasons import ReasonPart
 from procurement.optimiser.rules import ItemDecision
 
 CENT = Decimal("0.01")
@@ -48,36 +52,111 @@ def decide_items(problem: Problem) -> list[ItemDecision]:
     return [decide(item, by_item[item.id], parameters) for item in problem.items]
 
 
+@dataclass(frozen=True)
+class Part:
+    """What the rule layer and the allocation decide for some of a problem's items: the
+    piece of the result they own, and what the solvers did. ``solve`` makes one part of
+    all items; a fanned-out evaluation (``fanout``) makes one per chunk of items. Either
+    way the result is ``merge_parts``: the one merge, so the two cannot drift."""
+
+    items: tuple[ItemOutcome, ...]
+    bids: tuple[BidOutcome, ...]
+    allocations: tuple[Allocation, ...]
+    hospitals: tuple[HospitalAllocation, ...]
+    used_solver: bool = False
+    all_optimal: bool = True
+    warnings: tuple[ReasonPart, ...] = ()
+    seconds: float = 0.0
+
+
 def solve(problem: Problem) -> Result:
     """Evaluate a parsed problem (see ``io.problem_from_dict``)."""
     started = time.perf_counter()
     decisions = decide_items(problem)
-    pricing = Pricing(
-        digits=money_scale_digits(problem, decisions),
-        costs={(c.bid, c.region): c for c in problem.region_costs},
+    part, solution = _solve_part(problem, decisions, money_scale_digits(problem, decisions))
+    return merge_parts(
+        problem, [part], solution=solution, solve_seconds=time.perf_counter() - started
     )
+
+
+def solve_items(problem: Problem, digits: int) -> Part:
+    """The part of every item of ``problem`` (a chunk's sub-problem), with money scaled
+    by ``10 ** digits``: the whole problem's scale (``money_scale_digits``), so that the
+    solvers see exactly the numbers the single-process ``solve`` gives them. Only for the
+    kinds whose items are independent (not the optimised award: ``fanout.fans_out``)."""
+    started = time.perf_counter()
+    part, solution = _solve_part(problem, decide_items(problem), digits)
+    if solution is not None:
+        raise ValueError("the optimised award couples its items: it is solved whole")
+    return replace(part, seconds=time.perf_counter() - started)
+
+
+def _solve_part(
+    problem: Problem, decisions: list[ItemDecision], digits: int
+) -> tuple[Part, Solution | None]:
+    pricing = Pricing(digits=digits, costs={(c.bid, c.region): c for c in problem.region_costs})
     stats = SolveStats()
     allocated = rule_kind(problem.rule_set.kind).allocate(problem, decisions, pricing, stats)
-    decisions, allocations = allocated.decisions, allocated.allocations
-    hospitals, solution = allocated.hospitals, allocated.solution
-    items = [_item_outcome(d, [a for a in allocations if a.item == d.item.id]) for d in decisions]
+    by_item: dict[str, list[Allocation]] = {d.item.id: [] for d in allocated.decisions}
+    for a in allocated.allocations:
+        by_item.setdefault(a.item, []).append(a)
+    part = Part(
+        items=tuple(_item_outcome(d, by_item[d.item.id]) for d in allocated.decisions),
+        bids=tuple(o for d in allocated.decisions for o in d.outcomes),
+        allocations=tuple(allocated.allocations),
+        hospitals=tuple(allocated.hospitals),
+        used_solver=stats.used_solver,
+        all_optimal=stats.all_optimal,
+        warnings=tuple(stats.warnings),
+    )
+    return part, allocated.solution
+
+
+def merge_parts(
+    problem: Problem,
+    parts: Sequence[Part],
+    *,
+    solution: Solution | None = None,
+    solve_seconds: float | None = None,
+) -> Result:
+    """The result of ``problem`` from the parts of its items, in any order: parts are put
+    in the problem's item order (warnings follow it), and every list is sorted as the
+    result document sorts it. ``solution``: the optimised award's (one part of all items).
+    ``solve_seconds``: the time taken (default: the parts' seconds added up)."""
+    order = {item.id: n for n, item in enumerate(problem.items)}
+    parts = sorted(parts, key=lambda p: min((order[i.item] for i in p.items), default=-1))
+    outcomes = sorted((i for p in parts for i in p.items), key=lambda i: order[i.item])
+    if len(outcomes) != len(problem.items) or len({i.item for i in outcomes}) != len(order):
+        raise ValueError("the parts do not cover every item of the problem exactly once")
+    stats = SolveStats(
+        used_solver=any(p.used_solver for p in parts),
+        all_optimal=all(p.all_optimal for p in parts),
+        warnings=[w for p in parts for w in p.warnings],
+    )
     run = _run_record(problem, stats, solution)
-    bids = sorted((o for d in decisions for o in d.outcomes), key=lambda o: o.bid)
     unmet = _unmet(solution)
-    totals = _totals(items, decisions)
+    totals = _totals(outcomes, problem.items)
     if solution is not None and solution.penalties:
         totals = replace(totals, unmet_penalty=sum((u.penalty for u in unmet), Decimal(0)))
     return Result(
         rule_set=problem.rule_set,
         run=run,
-        bids=tuple(bids),
-        items=tuple(items),
-        allocations=tuple(sorted(allocations, key=lambda a: (a.item, a.region, a.bid, a.source))),
+        bids=tuple(sorted((b for p in parts for b in p.bids), key=lambda o: o.bid)),
+        items=tuple(outcomes),
+        allocations=tuple(
+            sorted(
+                (a for p in parts for a in p.allocations),
+                key=lambda a: (a.item, a.region, a.bid, a.source),
+            )
+        ),
         hospital_allocations=tuple(
-            sorted(hospitals, key=lambda h: (h.item, h.region, h.hospital, h.bid))
+            sorted(
+                (h for p in parts for h in p.hospitals),
+                key=lambda h: (h.item, h.region, h.hospital, h.bid),
+            )
         ),
         totals=totals,
-        solve_seconds=time.perf_counter() - started,
+        solve_seconds=sum(p.seconds for p in parts) if solve_seconds is None else solve_seconds,
         unmet=unmet,
         unmet_allowed=solution is not None and bool(solution.penalties),
     )
@@ -152,26 +231,23 @@ def _item_outcome(decision: ItemDecision, allocations: list[Allocation]) -> Item
     )
 
 
-def _totals(items: list[ItemOutcome], decisions: list[ItemDecision]) -> Totals:
+def _totals(items: list[ItemOutcome], problem_items: Sequence[Item]) -> Totals:
+    """``items`` in the order of ``problem_items`` (one outcome per item)."""
     cost = sum((i.cost for i in items), Decimal(0))
     ceiling = sum(
         (
-            d.item.max_valid_bid_price * i.agreed_volume
-            for d, i in zip(decisions, items, strict=True)
+            p.max_valid_bid_price * i.agreed_volume
+            for p, i in zip(problem_items, items, strict=True)
         ),
         Decimal(0),
     ).quantize(CENT, ROUND_HALF_UP)
     with_reference = [
-        (d, i) for d, i in zip(decisions, items, strict=True) if d.item.reference_price is not None
+        (p, i) for p, i in zip(problem_items, items, strict=True) if p.reference_price is not None
     ]
     reference: Decimal | None = None
     if with_reference and len(with_reference) == len(items):
         reference = sum(
-            (
-                d.item.reference_price * i.agreed_volume
-                for d, i in with_reference
-                if d.item.reference_price
-            ),
+            (p.reference_price * i.agreed_volume for p, i in with_reference if p.reference_price),
             Decimal(0),
         ).quantize(CENT, ROUND_HALF_UP)
     return Totals(
