@@ -104,6 +104,9 @@ class EvaluationRun(models.Model):
     result = models.JSONField(_("result document"), null=True, blank=True)
     comparison = models.JSONField(_("comparison row"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
+    # A fanned-out run (``awards.services.fanout``): its parts, and how many are solved.
+    parts = models.PositiveSmallIntegerField(_("parts"), default=0)
+    parts_done = models.PositiveSmallIntegerField(_("parts solved"), default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -594,3 +597,36 @@ class RelaxationCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.input_hash[:12]} ({self.time_limit:g} s): {self.cost}"
+
+
+class EvaluationPart(models.Model):
+    """One chunk of items of a fanned-out evaluation run (``awards.services.fanout``):
+    the chunk's problem (canonical bytes, compressed) written by the run's task, and its
+    part of the result (``procurement.optimiser.fanout.part_to_bytes``) written by the
+    chunk's task. A part is reused for a chunk of the same problem (``input_hash``, the
+    chunk problem's own) and money scale (``digits``) in any run, and a redelivered
+    chunk task finds its part and does not solve again. ``whole_hash`` is the input hash
+    of the run's whole problem, which the merge checks it rebuilds."""
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveSmallIntegerField(_("part"))
+    items = models.PositiveIntegerField(_("items"))
+    whole_hash = models.CharField(_("input hash of the run's problem"), max_length=64)
+    input_hash = models.CharField(_("input hash"), max_length=64)
+    digits = models.PositiveSmallIntegerField(_("money scale (decimals)"))
+    problem = models.BinaryField(_("problem of the part"), default=b"")
+    result = models.BinaryField(_("result of the part"), null=True, blank=True)
+    seconds = models.FloatField(_("solve time (s)"), null=True, blank=True)
+    reused = models.BooleanField(_("read back from an earlier run"), default=False)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("evaluation part")
+        verbose_name_plural = _("evaluation parts")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="evaluation_part_unique_index")
+        ]
+        indexes = [models.Index(fields=["input_hash", "digits"], name="evaluation_part_input")]
+
+    def __str__(self) -> str:
+        return f"part {self.index} of run {self.run_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django.db import DatabaseError
 
-from awards.services import comparison, storing
+from awards.services import comparison, fanout, storing
 
 EVALUATION_RETRIES = 5
 
@@ -44,4 +44,43 @@ def relaxation_cost_task(self: Task, run_id: int, index: int) -> None:
     try:
         comparison.relaxation_execute(run_id=run_id, index=index)
     except DatabaseError as exc:
+        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
+
+
+@shared_task(
+    bind=True,
+    name=fanout.PART_TASK,
+    acks_late=True,
+    max_retries=EVALUATION_RETRIES,
+    ignore_result=True,
+)
+def evaluation_part_task(self: Task, run_id: int, index: int) -> None:
+    """One chunk of items of a fanned-out evaluation run (``services.fanout``), sent as a
+    group by the run's task. Idempotent: a part already solved is only counted again;
+    the chunk that completes the run sends the merge."""
+    try:
+        fanout.part_execute(run_id=run_id, index=index)
+    except DatabaseError as exc:
+        if self.request.retries >= EVALUATION_RETRIES:
+            storing.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
+            return
+        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
+
+
+@shared_task(
+    bind=True,
+    name=fanout.MERGE_TASK,
+    acks_late=True,
+    max_retries=EVALUATION_RETRIES,
+    ignore_result=True,
+)
+def evaluation_merge_task(self: Task, run_id: int) -> None:
+    """Merge a fanned-out run's parts and store its result (the chord's body, sent by the
+    chunk that completed the run). Idempotent on the run's status."""
+    try:
+        fanout.merge_execute(run_id=run_id)
+    except DatabaseError as exc:
+        if self.request.retries >= EVALUATION_RETRIES:
+            storing.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
+            return
         raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc

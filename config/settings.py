@@ -239,6 +239,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="jicai"
 # Seconds each relaxation of the scenario comparison may take (a Celery task each;
 # awards/services/comparison.py); the rule set's own limit when that is shorter.
 AWARDS_RELAXATION_SECONDS = env.float("AWARDS_RELAXATION_SECONDS", default=60.0)
+# An evaluation of a per-item rule kind with at least this many items is fanned out as
+# AWARDS_FANOUT_CHUNKS Celery tasks (docs/optimiser.md, "Fanning an evaluation out");
+# 0 never fans out. The optimised award is always one task.
+AWARDS_FANOUT_MIN_ITEMS = env.int("AWARDS_FANOUT_MIN_ITEMS", default=40)
+AWARDS_FANOUT_CHUNKS = env.int("AWARDS_FANOUT_CHUNKS", default=4)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -35,6 +35,7 @@ from awards.problem import (
     key_id,
     not_evaluated_reason,
 )
+from awards.services import fanout
 from awards.services.base import (
     BATCH_SIZE,
     EVALUABLE,
@@ -86,15 +87,20 @@ def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
         attempts=models.F("attempts") + 1,
         progress=5,
         stage=STAGE_LOADING,
+        parts=0,
+        parts_done=0,
     )
     if started != 1:
         return None
     run = EvaluationRun.objects.select_related("round", "rule_set").get(pk=run_id)
     try:
         built = run_problem(run)
+        chunks = fanout.chunk_count(built.problem)
+        if chunks:  # per-item rules, many items: solved in parts across the workers
+            return fanout.fan_out(run_id, built, chunks)
         _progress(run_id, 30, STAGE_SOLVING)
         result = solve(built.problem)
-        comparison = _comparison_row(built.problem, result)
+        comparison = comparison_row(built.problem, result)
     except ValidationError as exc:
         return _fail(run_id, "; ".join(exc.messages))
     except DatabaseError:
@@ -103,6 +109,14 @@ def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
         logger.exception("evaluation run %s failed", run_id)
         return _fail(run_id, f"{type(exc).__name__}: {exc}")
     _progress(run_id, 60, STAGE_STORING)
+    return evaluation_store(run_id=run_id, built=built, result=result, comparison=comparison)
+
+
+def evaluation_store(
+    *, run_id: int, built: BuiltProblem, result: Result, comparison: dict[str, Any]
+) -> EvaluationRun | None:
+    """Store a solved run (by its task, or by the merge of a fanned-out run), then send
+    its relaxations (an optimised award's scenario comparison)."""
     stored = _store(run_id=run_id, built=built, result=result, comparison=comparison)
     if stored is not None and stored.status == R.DONE and stored.same_as_id is None:
         relaxations_send(run_id, len(comparison.get("constraint_costs", ())))
@@ -121,7 +135,7 @@ def _fail(run_id: int, message: str) -> EvaluationRun:
     return EvaluationRun.objects.get(pk=run_id)
 
 
-def _comparison_row(problem: Problem, result: Result) -> dict[str, Any]:
+def comparison_row(problem: Problem, result: Result) -> dict[str, Any]:
     """This run's row of the optimiser's scenario comparison table."""
     if family_of(problem.rule_set.kind) == Family.OPTIMISED:
         # The result at hand is the row's; the constraint costs (each relaxation solved
