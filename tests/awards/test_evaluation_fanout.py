@@ -41,7 +41,7 @@ def round_with_items(code: str = "T-2026-FAN") -> OpenedRound:
     first = built.round_item
     first_spec = Specification.objects.get(item=first.item)
     declarations = list(DemandDeclaration.objects.filter(round_item=first).order_by("pk"))
-    prices = [b.unit_price for b in built.bids]
+    prices = [b.unit_price or Decimal(0) for b in built.bids]
     for k, (price_factor, demand_factor) in enumerate(EXTRA, start=1):
         item = ProcurementItem.objects.create(
             code=f"ITEM{k}-{code}",
@@ -170,9 +170,12 @@ def test_a_redelivered_chunk_is_counted_once_and_not_solved_again(
 
     solved: list[int] = []
     real = fanout.solve_items
-    monkeypatch.setattr(
-        fanout, "solve_items", lambda p, d: solved.append(len(p.items)) or real(p, d)
-    )
+
+    def counted(problem: Any, digits: int) -> Any:
+        solved.append(len(problem.items))
+        return real(problem, digits)
+
+    monkeypatch.setattr(fanout, "solve_items", counted)
     with django_capture_on_commit_callbacks(execute=True):
         assert fanout.part_execute(run_id=run.pk, index=0) is False
         assert fanout.part_execute(run_id=run.pk, index=0) is False  # redelivered
