@@ -18,6 +18,16 @@ The size can be reduced for a quick run on a busy machine: ``JICAI_BENCH_EVALUAT
 (default 46,000) and ``JICAI_BENCH_EVALUATION_ITEMS`` (default 60); the machine's load
 (``uptime``) is printed with the figures.
 
+The evaluation fanned out across workers (docs/optimiser.md, "Fanning an evaluation out
+across workers"): ``JICAI_BENCH_EVALUATION_CHUNKS=4`` runs the same task body with the
+items cut into 4 chunks, in process (each chunk and the merge run inline, so this is the
+fan-out's overhead on one process; default 0: one task, as before). With
+``JICAI_BENCH_EVALUATION_WORKERS=1,2`` (and ``CELERY_BROKER_URL``) the round is then
+evaluated again by a real ``celery worker`` with 1, then 2, processes, fanned out into
+``JICAI_BENCH_EVALUATION_CHUNKS`` chunks (4 when 0): request -> run done and committed.
+``python -m bench.run evaluation`` at full size: ``JICAI_BENCH_EVALUATION_HOSPITALS=46000``
+(the default) and ``JICAI_BENCH_EVALUATION_ITEMS=60``.
+
 The database is ``postgres://postgres@127.0.0.1:5432/jicai_bench_evaluation`` (override with
 ``JICAI_BENCH_EVALUATION_DB``); it is dropped, created and migrated on every run. The work
 runs in a child process so its Django settings point at that database whatever else the
@@ -42,13 +52,22 @@ DATABASE_URL = os.environ.get(
 ROOT = Path(__file__).resolve().parent.parent
 HOSPITALS = int(os.environ.get("JICAI_BENCH_EVALUATION_HOSPITALS", "46000"))
 ITEMS = int(os.environ.get("JICAI_BENCH_EVALUATION_ITEMS", "60"))
+CHUNKS = int(os.environ.get("JICAI_BENCH_EVALUATION_CHUNKS", "0"))
+WORKERS = [int(n) for n in os.environ.get("JICAI_BENCH_EVALUATION_WORKERS", "").split(",") if n]
+BROKER = os.environ.get("CELERY_BROKER_URL", "")
 
 
 def run() -> list[Row]:
     env = dict(os.environ)
     env["DATABASE_URL"] = DATABASE_URL
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    env.pop("CELERY_BROKER_URL", None)  # the task body runs here, in-process
+    # The task body runs here, in process (tasks it sends run eagerly); the broker is kept
+    # only for the runs on real workers.
+    env.pop("CELERY_BROKER_URL", None)
+    if WORKERS:
+        if not BROKER:
+            raise RuntimeError("JICAI_BENCH_EVALUATION_WORKERS needs CELERY_BROKER_URL")
+        env["CELERY_BROKER_URL"] = BROKER
     done = subprocess.run(
         [sys.executable, "-m", "bench.bench_evaluation", "--child"],
         cwd=ROOT,
@@ -74,10 +93,24 @@ def run() -> list[Row]:
         f"{rows:,} hospital allocations; solver {figures['solver_status']}; seeding "
         f"{figures['seed_seconds']:.0f} s (not counted); load: {figures['uptime']}"
     )
+    fanned = f", fanned out in {CHUNKS} chunks in process" if CHUNKS else ""
+    worker_rows = [
+        Row(
+            benchmark="evaluation (national drug round, PostgreSQL)",
+            figure=f"request -> committed, fanned out, {n} worker process(es)",
+            value=seconds,
+            unit="s",
+            baseline="task start -> committed, in process (above)",
+            baseline_value=figures["task_seconds"],
+            baseline_unit="s",
+            note=f"{figures['worker_chunks']} chunks; load: {figures['uptime']}",
+        )
+        for n, seconds in figures["workers"]
+    ]
     return [
         Row(
             benchmark="evaluation (national drug round, PostgreSQL)",
-            figure="task start -> all allocations committed",
+            figure="task start -> all allocations committed" + fanned,
             value=figures["task_seconds"],
             unit="s",
             baseline="optimiser solve alone (inside it)",
@@ -108,6 +141,7 @@ def run() -> list[Row]:
                 f"{figures['copy_seconds'] / hospital_seconds:.2f} of raw COPY"
             ),
         ),
+        *worker_rows,
     ]
 
 
@@ -384,6 +418,10 @@ def _child() -> None:
     django.setup()
     from django.core.management import call_command
 
+    from config.celery import app
+
+    app.conf.task_always_eager = True  # until the runs on real workers
+
     call_command("migrate", verbosity=0)
     from awards.models import EvaluationRun, HospitalAllocation, ProvinceAllocation
     from awards.services import storing as services
@@ -395,7 +433,9 @@ def _child() -> None:
 
     timings: dict[str, float] = {}
     real_bulk = services.insert_batched
-    real_build = services.problem_build
+    from awards.services import comparison
+
+    real_build = comparison.problem_build
 
     def timed_bulk(model: Any, rows: Any) -> int:
         t = time.perf_counter()
@@ -419,7 +459,7 @@ def _child() -> None:
         return wrapper
 
     services.insert_batched = timed_bulk
-    services.problem_build = timed_build
+    comparison.problem_build = timed_build
     services._hospital_frame = timed("hospital_frame", services._hospital_frame)
     services._check_references = timed("references", services._check_references)
     services._store_hospital_rows = timed("HospitalAllocation", services._store_hospital_rows)
@@ -444,6 +484,10 @@ def _child() -> None:
         rule_set_version=round_.rule_set.version,
         requested_by=User.objects.get(pk=seeded["user"]),
     )
+    from django.conf import settings
+
+    settings.AWARDS_FANOUT_MIN_ITEMS = 2 if CHUNKS else 0
+    settings.AWARDS_FANOUT_CHUNKS = CHUNKS
     task_started = time.perf_counter()
     services.evaluation_execute(run_id=run.pk)  # the task's body
     task_seconds = time.perf_counter() - task_started
@@ -469,6 +513,7 @@ def _child() -> None:
             )
         ),
         "hospital_frame_seconds": timings["hospital_frame"],
+        "worker_chunks": CHUNKS or 4,
         "reference_seconds": timings["references"],
         "hospital_copy_seconds": timings["HospitalAllocation"],
         "commit_seconds": timings["commit"],
@@ -478,7 +523,76 @@ def _child() -> None:
         "copy_seconds": _copy_baseline(run.pk),
         "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
     }
+    connection.commit = real_commit  # type: ignore[method-assign]
+    figures["workers"] = [(n, _on_workers(run, n)) for n in WORKERS]
     print(json.dumps(figures))
+
+
+def _on_workers(previous: Any, processes: int) -> float:
+    """The same round evaluated by a real worker with ``processes`` processes, fanned out:
+    seconds from the request to the run done (its rows committed)."""
+    import uuid
+
+    from awards.models import EvaluationRun
+    from awards.tasks import evaluation_run_task
+    from config.celery import app
+
+    # The earlier runs' input is put aside, or this run would point at theirs.
+    for pk in EvaluationRun.objects.filter(round=previous.round).values_list("pk", flat=True):
+        EvaluationRun.objects.filter(pk=pk).update(input_hash=f"set aside {pk}")
+    queue = f"jicai-bench-{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ)
+    env.update(
+        CELERY_TASK_DEFAULT_QUEUE=queue,
+        AWARDS_FANOUT_MIN_ITEMS="2",
+        AWARDS_FANOUT_CHUNKS=str(CHUNKS or 4),
+    )
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING"),
+            *(f"--concurrency={processes}", "--without-gossip", "--without-mingle"),
+            *("-Q", queue, "-n", f"{queue}@%h"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        app.conf.task_always_eager = False
+        run = EvaluationRun.objects.create(
+            round=previous.round,
+            rule_set=previous.rule_set,
+            rule_set_version=previous.rule_set_version,
+            requested_by=previous.requested_by,
+        )
+        from config.tasks import worker_ping
+
+        deadline = time.monotonic() + 90
+        while True:  # the worker is up when it answers
+            try:
+                worker_ping.apply_async(args=["ready"], queue=queue).get(timeout=10)
+                break
+            except Exception:
+                if time.monotonic() > deadline or worker.poll() is not None:
+                    raise
+        started = time.perf_counter()
+        evaluation_run_task.apply_async(args=(run.pk,), queue=queue)
+        while True:
+            run.refresh_from_db()
+            if run.status in {EvaluationRun.Status.DONE, EvaluationRun.Status.FAILED}:
+                break
+            if time.perf_counter() - started > 600:
+                raise RuntimeError(f"evaluation on {processes} worker(s): not done in 600 s")
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        if run.status != EvaluationRun.Status.DONE:
+            raise RuntimeError(f"evaluation on {processes} worker(s) failed: {run.error}")
+        return seconds
+    finally:
+        app.conf.task_always_eager = True
+        worker.terminate()
+        worker.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -124,15 +124,17 @@ def _bytes(value: bytes | memoryview | None) -> bytes:
 
 
 def _send_parts(run_id: int, count: int) -> None:
-    from celery import group, signature
+    from celery import group
 
-    group(signature(PART_TASK, args=(run_id, index)) for index in range(count)).apply_async()
+    from awards.tasks import evaluation_part_task  # the tasks import the services
+
+    group(evaluation_part_task.si(run_id, index) for index in range(count)).apply_async()
 
 
 def _send_merge(run_id: int) -> None:
-    from celery import signature
+    from awards.tasks import evaluation_merge_task
 
-    signature(MERGE_TASK, args=(run_id,)).apply_async()
+    evaluation_merge_task.delay(run_id)
 
 
 def part_execute(*, run_id: int, index: int) -> bool:
