@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from contracts.views import contracts, execution
+from contracts.views import contracts, execution, pdf_batches
 
 app_name = "contracts"
 
@@ -39,6 +39,26 @@ urlpatterns = [
         "contracts/<int:contract_id>/pdf/<str:language>/",
         contracts.contract_pdf,
         name="contract-pdf",
+    ),
+    path(
+        "rounds/<int:round_id>/contracts/pdfs/",
+        pdf_batches.contract_pdf_batch_start,
+        name="contract-pdf-batch-start",
+    ),
+    path(
+        "contract-pdf-batches/<int:batch_id>/",
+        pdf_batches.contract_pdf_batch,
+        name="contract-pdf-batch",
+    ),
+    path(
+        "contract-pdf-batches/<int:batch_id>/progress/",
+        pdf_batches.contract_pdf_batch_progress,
+        name="contract-pdf-batch-progress",
+    ),
+    path(
+        "contract-pdf-batches/<int:batch_id>/again/",
+        pdf_batches.contract_pdf_batch_again,
+        name="contract-pdf-batch-again",
     ),
     path("purchases/", execution.purchases, name="purchases"),
     path("purchases/upload/", execution.purchases_upload, name="purchases-upload"),

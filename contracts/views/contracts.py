@@ -93,6 +93,13 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         contracts = contracts.filter(round_id=round_pk)
     query = search_text(request)
     contracts = selectors.contracts_matching(contracts, query)
+    # The office may render the PDFs of its round's contracts in the background.
+    org = getattr(request.user, "organization", None)
+    pdf_round = (
+        rounds.filter(pk=round_pk, office=org).first()
+        if round_pk is not None and org is not None and org.kind == Organization.Kind.OFFICE
+        else None
+    )
     return render(
         request,
         "contracts/contract_list.html",
@@ -105,6 +112,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
             "rounds": rounds,
             "round_id": round_id,
             "q": query,
+            "pdf_round": pdf_round,
         },
     )
 
