@@ -189,8 +189,8 @@ def test_a_redelivered_chunk_is_counted_once_and_not_solved_again(
     assert (run.status, run.parts_done, run.progress) == ("running", 3, 60)
 
     # The page polling the run shows the parts.
-    client = Client()
-    client.login(username=built.office.username, password=TEST_PASSWORD)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert client.login(username=built.office.username, password=TEST_PASSWORD)
     page = client.get(reverse("awards:run-progress", args=[run.pk]))
     assert b'class="run-parts"' in page.content and b"3 of 3" in page.content
 
