@@ -474,7 +474,7 @@ def _child() -> None:
         if "HospitalAllocation" in timings and "commit" not in timings:
             timings["commit"] = time.perf_counter() - t
 
-    connection.commit = timed_commit
+    connection.commit = timed_commit  # type: ignore[method-assign]
     from accounts.models import User
 
     round_ = Round.objects.get(pk=seeded["round"])
