@@ -393,6 +393,21 @@ def line_progress_rows(rows: Iterable[dict[str, Any]]) -> list[LineProgress]:
     ]
 
 
+def contract_line_progress(
+    *, contract_ids: list[int], today: datetime.date
+) -> list[LineProgress]:
+    """The current lines of the contracts ``contract_ids`` (a page of a contracts list)
+    with their progress, by contract number and item: three queries whatever the round's
+    size (the lines' schedule dates, the lines with what was bought)."""
+    if not contract_ids:
+        return []
+    lines = ContractLine.objects.filter(
+        contract_id__in=contract_ids, version=F("contract__current_version")
+    )
+    schedule = progress_schedule(lines=lines, today=today)
+    return line_progress_rows(progress_line_rows(lines=lines, schedule=schedule))
+
+
 def progress_lines_matching(lines: QuerySet[ContractLine], text: str) -> QuerySet[ContractLine]:
     """Lines whose contract number, hospital (Chinese or English name) or item code
     holds ``text``."""

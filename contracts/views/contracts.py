@@ -30,7 +30,7 @@ from awards.views.base import (
     row_id,
     search_text,
 )
-from common.pagination import paginate
+from common.pagination import COUNT_LIMIT, paginate
 from contracts import selectors, services
 from contracts.forms import AmendmentForm
 from contracts.models import Contract
@@ -99,7 +99,10 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         {
             # Newest round first (ids follow creation), by number: the order of the
             # ``contract_newest_round_number`` index, no join to sort on.
-            "page_obj": paginate(request, contracts.order_by("-round_id", "number")),
+            # The count stops at ``COUNT_LIMIT`` (a national round: ~900,000 contracts).
+            "page_obj": paginate(
+                request, contracts.order_by("-round_id", "number"), count_limit=COUNT_LIMIT
+            ),
             "status": status,
             "statuses": Contract.Status.choices,
             "rounds": rounds,
