@@ -36,7 +36,6 @@ from contracts.forms import AmendmentForm
 from contracts.models import Contract
 from contracts.signatures import confirm_signing, posted_signature
 from contracts.tasks import CONTRACT_PDF_WAIT
-from procurement.models import Round
 
 
 @office_required
@@ -84,7 +83,7 @@ def execution_start(request: HttpRequest, round_id: int) -> HttpResponse:
 def contract_list(request: HttpRequest) -> HttpResponse:
     """The party's contracts, a page at a time, filtered by status, round and text."""
     contracts = selectors.contract_list_for_user(user=request.user)  # type: ignore[arg-type]
-    rounds = Round.objects.filter(pk__in=contracts.values("round_id")).order_by("-created_at")
+    rounds = selectors.rounds_with(contracts)
     status = request.GET.get("status", "")
     if status in Contract.Status.values:
         contracts = contracts.filter(status=status)

@@ -175,7 +175,7 @@ def progress(request: HttpRequest) -> HttpResponse:
     contracts = selectors.contract_list_for_user(user=user).filter(  # type: ignore[arg-type]
         status=Contract.Status.CONFIRMED
     )
-    rounds = Round.objects.filter(pk__in=contracts.values("round_id")).order_by("-created_at")
+    rounds = selectors.rounds_with(contracts)
     round_id = request.GET.get("round", "")
     chosen = next((r for r in rounds if str(r.pk) == round_id), rounds.first())
     # A hospital's own lines are few: it sees them, not a table of one hospital.
@@ -212,7 +212,15 @@ def progress(request: HttpRequest) -> HttpResponse:
     if snapshot is not None:
         _progress_from_snapshot(request, context, snapshot, detail=detail, is_office=is_office)
         return render(request, "contracts/progress.html", context)
-    lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
+    if org_kind == Organization.Kind.HOSPITAL:
+        # A hospital's own contracts are few: their ids first, then their lines by id (a
+        # subquery let the planner join every line of the round before filtering).
+        own = list(contracts.filter(round=chosen).values_list("pk", flat=True))
+        lines = ContractLine.objects.filter(
+            contract_id__in=own, version=F("contract__current_version")
+        )
+    else:
+        lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
     schedule = selectors.progress_schedule(lines=lines, today=context["today"])
     found = selectors.progress_lines_matching(lines, query)
     behind = selectors.progress_behind(lines=lines, schedule=schedule) if is_office else []
