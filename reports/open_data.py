@@ -20,9 +20,10 @@ import datetime
 import hashlib
 import json
 import tempfile
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,10 @@ def _decode(obj: dict[str, Any]) -> Any:
     return obj
 
 
+# The layout of the stored analysis files (2: JSON Lines, the hospitals one per line).
+ANALYSIS_FORMAT = 2
+
+
 def _analysis_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) -> bytes:
     """What the analysis pages show (tables as records, the charts as SVG), as JSON with
     exact decimals, in the active language."""
@@ -134,14 +139,16 @@ def _analysis_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) 
     analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=with_hospitals)
     items = analysis.items.to_dict(orient="records")
     provinces = analysis.provinces.to_dict(orient="records")
+    hospitals = (
+        analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
+    )
     page = {
+        "format": ANALYSIS_FORMAT,
         "totals": analysis.totals,
         "items": items,
         "provinces": provinces,
         "manufacturers": analysis.manufacturers.to_dict(orient="records"),
-        "hospitals": (
-            analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
-        ),
+        "hospital_count": len(hospitals) if hospitals is not None else None,
         "price_chart": charts.price_before_after_svg(
             [
                 (f"{r['item_code']} {r['item_name']}", r["price_before"], r["price_after"])
@@ -158,7 +165,53 @@ def _analysis_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) 
             ]
         ),
     }
-    return json.dumps(page, default=_encode, ensure_ascii=False).encode()
+    # The page's figures on the first line, then one line per hospital (JSON Lines): the
+    # office's page reads the first line and only its page of hospitals (``StoredRows``),
+    # never the ~46,000 hospitals of a national round at once.
+    lines = [json.dumps(page, default=_encode, ensure_ascii=False)]
+    lines.extend(json.dumps(h, default=_encode, ensure_ascii=False) for h in hospitals or [])
+    return ("\n".join(lines) + "\n").encode()
+
+
+class StoredRows(Sequence[dict[str, Any]]):
+    """The hospitals of a stored analysis file, as a sequence a paginator slices: its
+    length is stored on the first line; a slice reads the file line by line, decoding
+    only the rows of the slice (bounded memory and time per page)."""
+
+    def __init__(self, row: OpenDataFile, count: int) -> None:
+        self.row = row
+        self.length = count
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        start, stop, _step = index.indices(self.length)
+        out: list[dict[str, Any]] = []
+        with self.row.file.open("rb") as stored:
+            for number, line in enumerate(stored):
+                if number > stop:
+                    break
+                if number > start:  # line 0 holds the page's figures
+                    out.append(json.loads(line, object_hook=_decode))
+        return out
+
+
+def _analysis_head(row: OpenDataFile) -> dict[str, Any] | None:
+    """The first line of a stored analysis file (its figures), ``None`` when the file is
+    of an earlier layout."""
+    with row.file.open("rb") as stored:
+        first = stored.readline()
+    page: dict[str, Any] = json.loads(first, object_hook=_decode)
+    return page if page.get("format") == ANALYSIS_FORMAT else None
 
 
 def analysis_page(
@@ -176,8 +229,15 @@ def analysis_page(
         row = OpenDataFile.objects.filter(round=round_, kind=kind, language=language).first()
     if row is None or not row.file:
         return None, row
-    with row.file.open("rb") as stored:
-        page: dict[str, Any] = json.load(stored, object_hook=_decode)
+    page = _analysis_head(row)
+    if page is None:  # a file of the earlier layout: rebuilt (in-process without a broker)
+        request_build(round_, key=key, kind=kind, language=language, force=True)
+        row.refresh_from_db()
+        page = _analysis_head(row) if row.file else None
+        if page is None:
+            return None, row
+    count = page.pop("hospital_count")
+    page["hospitals"] = StoredRows(row, count) if count is not None else None
     page["stale"] = row.inputs_key != key
     return page, row
 
@@ -195,7 +255,11 @@ def build(*, round_id: int, kind: str, language: str = "") -> OpenDataFile | Non
         return None
     key = inputs_key(round_, run)
     row = _row(round_, kind, language)
-    if row.inputs_key == key and row.file:
+    if (
+        row.inputs_key == key
+        and row.file
+        and (kind not in (K.ANALYSIS, K.ANALYSIS_OFFICE) or _analysis_head(row) is not None)
+    ):
         return row
     if kind == K.OCDS_SPLIT:
         return _build_ocds_split(round_, run, row=row, key=key)
@@ -317,7 +381,8 @@ def _build_ocds_split(
             }
         )
 
-    writer = _PackageWriter(head(1))
+    writer: _PackageWriter | None = _PackageWriter(head(1))
+    assert writer is not None
     writer.add(main, 0)
     close(writer)
     writer = None
