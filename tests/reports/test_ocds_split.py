@@ -39,7 +39,7 @@ def demo_round(settings, tmp_path, monkeypatch) -> Round:
 def _get(client: Client, url: str) -> tuple[bytes, dict[str, str]]:
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
-    body = b"".join(response.streaming_content)
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     return body, dict(response.headers)
 
 
