@@ -18,8 +18,12 @@ rule sets and makers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -65,6 +69,19 @@ PURCHASE_COLUMNS = (
     *("contract_id", "round_item_id", "month", "quantity"),
     *("channel", "recorded_by_id", "recorded_at"),
 )
+
+
+@contextlib.contextmanager
+def _step(name: str) -> Iterator[None]:
+    """Log a build step's start and duration on stderr (the national build takes hours)."""
+    started = time.perf_counter()
+    print(f"{time.strftime('%H:%M:%S')} build: {name} ...", file=sys.stderr, flush=True)
+    yield
+    print(
+        f"{time.strftime('%H:%M:%S')} build: {name} done in {time.perf_counter() - started:,.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -290,8 +307,9 @@ def build_round(
     ``bulk`` takes the fastest paths the project offers, for national sizes: the demand
     as the office's collated file (``demand_import``: one COPY), the contracts confirmed
     by both parties in one UPDATE, and the month's purchases written by COPY."""
-    extra_hospitals = _extra_organizations(Organization.Kind.HOSPITAL, hospitals, "12", code)
-    extra_makers = _extra_organizations(Organization.Kind.MANUFACTURER, makers, "91", code)
+    with _step("organizations"):
+        extra_hospitals = _extra_organizations(Organization.Kind.HOSPITAL, hospitals, "12", code)
+        extra_makers = _extra_organizations(Organization.Kind.MANUFACTURER, makers, "91", code)
     office = User.objects.get(username="office")
     contract_start = awarded_contract_start()  # of the real today, read before the clock
     with demo_clock(awarded_round_created()) as clock:  # walked as the demo's A1 is
@@ -312,34 +330,43 @@ def build_round(
         round_.refresh_from_db()
         round_qualification_set(round_=round_, required=False, by=office)
         hospitals_all = [*demo_hospitals(), *extra_hospitals]
-        if bulk:
-            _declare_collated_and_bid(round_, clock, hospitals_all)
-        else:
-            _declare_and_bid(round_, clock, hospitals=hospitals_all)
-        _extra_bids(round_, extra_makers)
+        with _step("demand and bids"):
+            if bulk:
+                _declare_collated_and_bid(round_, clock, hospitals_all)
+            else:
+                _declare_and_bid(round_, clock, hospitals=hospitals_all)
+            _extra_bids(round_, extra_makers)
         clock.travel_to(round_.opening_at + datetime.timedelta(minutes=5))
-        open_with_demo_officials(round_)  # the ceremony: two of the demo's officials
+        with _step("opening"):
+            open_with_demo_officials(round_)  # the ceremony: two of the demo's officials
         clock.advance(datetime.timedelta(hours=1))
-        _award(round_, clock)
+        with _step("evaluation and finalize"):
+            _award(round_, clock)
         round_.refresh_from_db()
-        _select_provinces(round_, clock)
+        with _step("province selection"):
+            _select_provinces(round_, clock)
         round_.refresh_from_db()
-        if bulk:  # confirmed in one UPDATE, unsigned (the round does not require it)
-            _contract_in_bulk(round_, clock)
-        else:
-            _contract(round_, clock)
-        _start_execution(round_, clock)
+        with _step("contracts"):
+            if bulk:  # confirmed in one UPDATE, unsigned (the round does not require it)
+                _contract_in_bulk(round_, clock)
+            else:
+                _contract(round_, clock)
+        with _step("execution"):
+            _start_execution(round_, clock)
     round_.refresh_from_db()
-    if bulk:
-        _buy_one_month_in_bulk(round_, round_.contract_starts_on)
-    else:
-        _buy_one_month(round_, round_.contract_starts_on)
+    with _step("a month of purchases"):
+        if bulk:
+            _buy_one_month_in_bulk(round_, round_.contract_starts_on)
+        else:
+            _buy_one_month(round_, round_.contract_starts_on)
     round_.refresh_from_db()
     return BuiltRound(round=round_, hospitals=30 + hospitals, makers=makers)
 
 
 def pages(round_: Round) -> list[tuple[str, str | None, str]]:
     """(name, username or None for anonymous, URL) of every page and list measured."""
+    from reports.open_data import one_piece
+
     code, pk = round_.code, round_.pk
     return [
         ("my awards", "hospital01", "/awards/mine/"),
@@ -372,8 +399,17 @@ def pages(round_: Round) -> list[tuple[str, str | None, str]]:
             "office",
             f"/reports/office/rounds/{pk}/price-cuts.xlsx",
         ),
-        ("OCDS release package", None, f"/reports/rounds/{pk}/ocds.json"),
-        ("API OCDS release package", None, f"/api/v1/rounds/{code}/ocds/"),
+        *(
+            [
+                ("OCDS release package", None, f"/reports/rounds/{pk}/ocds.json"),
+                ("API OCDS release package", None, f"/api/v1/rounds/{code}/ocds/"),
+            ]
+            if one_piece(round_)  # a national round has only its release files
+            else []
+        ),
+        ("OCDS release files index", None, f"/reports/rounds/{pk}/ocds/index.json"),
+        ("OCDS release file 2 (contracts)", None, f"/reports/rounds/{pk}/ocds/2.json"),
+        ("public round page", None, f"/reports/rounds/{pk}/"),
     ]
 
 
@@ -393,7 +429,8 @@ def prepare_round(round_: Round) -> None:
     progress.refresh(round_id=round_.pk)
     demand.refresh(round_id=round_.pk)
     K = OpenDataFile.Kind
-    open_data.build(round_id=round_.pk, kind=K.OCDS)
+    open_data.build(round_id=round_.pk, kind=K.OCDS)  # none for a national round
+    open_data.build(round_id=round_.pk, kind=K.OCDS_SPLIT)
     for kind in (K.PRICE_CUTS, K.PRICE_CUTS_OFFICE, K.ANALYSIS, K.ANALYSIS_OFFICE):
         for language, _name in settings.LANGUAGES:
             open_data.build(round_id=round_.pk, kind=kind, language=language)

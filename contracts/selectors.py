@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import (
     BigIntegerField,
     Case,
+    Exists,
     ExpressionWrapper,
     F,
     FilteredRelation,
@@ -46,6 +47,7 @@ from contracts.models import (
     SupplyFailure,
 )
 from contracts.progress import Progress, combine, elapsed_days
+from procurement.models import Round
 
 
 def _org(user: User) -> Organization | None:
@@ -63,6 +65,15 @@ def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
     if org.kind == Organization.Kind.HOSPITAL:
         return qs.filter(hospital=org)
     return qs.filter(manufacturer=org)
+
+
+def rounds_with(contracts: QuerySet[Contract]) -> QuerySet[Round]:
+    """The rounds in which ``contracts`` has at least one contract, newest first: an
+    EXISTS per round (one index probe each), not a semi-join over every contract of a
+    national round."""
+    return Round.objects.filter(Exists(contracts.filter(round=OuterRef("pk")))).order_by(
+        "-created_at"
+    )
 
 
 def contracts_matching(contracts: QuerySet[Contract], text: str) -> QuerySet[Contract]:
@@ -391,6 +402,19 @@ def line_progress_rows(rows: Iterable[dict[str, Any]]) -> list[LineProgress]:
         )
         for row in rows
     ]
+
+
+def contract_line_progress(*, contract_ids: list[int], today: datetime.date) -> list[LineProgress]:
+    """The current lines of the contracts ``contract_ids`` (a page of a contracts list)
+    with their progress, by contract number and item: three queries whatever the round's
+    size (the lines' schedule dates, the lines with what was bought)."""
+    if not contract_ids:
+        return []
+    lines = ContractLine.objects.filter(
+        contract_id__in=contract_ids, version=F("contract__current_version")
+    )
+    schedule = progress_schedule(lines=lines, today=today)
+    return line_progress_rows(progress_line_rows(lines=lines, schedule=schedule))
 
 
 def progress_lines_matching(lines: QuerySet[ContractLine], text: str) -> QuerySet[ContractLine]:

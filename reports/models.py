@@ -196,6 +196,8 @@ class OpenDataFile(models.Model):
 
     class Kind(models.TextChoices):
         OCDS = "ocds", _("OCDS release package")
+        # The package split into release files; the row's file is their index (JSON).
+        OCDS_SPLIT = "ocds_split", _("OCDS release files (index)")
         PRICE_CUTS = "price_cuts", _("Price-cut analysis (.xlsx)")
         PRICE_CUTS_OFFICE = "price_cuts_office", _("Price-cut analysis with hospitals (.xlsx)")
         # The analysis pages' tables and charts (JSON), public and the office's.

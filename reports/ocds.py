@@ -14,13 +14,14 @@ import hashlib
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone, translation
 
 from accounts.models import Organization
@@ -115,6 +116,27 @@ class _Parties:
 
 def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> dict[str, Any]:
     """The release package of ``round_`` (``run`` = the official run's source, if any)."""
+    release, last = main_release(round_=round_, run=run, with_contracts=True)
+    return package_head(round_=round_, uri=uri, published=last) | {"releases": [release]}
+
+
+def package_head(*, round_: Round, uri: str, published: datetime.datetime) -> dict[str, Any]:
+    """A release package's fields other than ``releases``."""
+    return {
+        "uri": uri,
+        "version": "1.1",
+        "extensions": [BIDS_EXTENSION],
+        "publishedDate": _when(published),
+        "publisher": {"name": round_.office.name},
+        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+    }
+
+
+def main_release(
+    *, round_: Round, run: EvaluationRun | None, with_contracts: bool
+) -> tuple[dict[str, Any], datetime.datetime]:
+    """The round's release (tender, bids, awards; its contracts too when
+    ``with_contracts``) and the moment it dates from."""
     party = _Parties()
     office = party(round_.office, "procuringEntity")
     party(round_.office, "buyer")
@@ -135,20 +157,55 @@ def release_package(*, round_: Round, run: EvaluationRun | None, uri: str) -> di
         release["bids"] = _bids(opening=opening, tender=tender, party=party)
         dates.append(opening.opened_at)
     if run is not None and round_.status in {*FINAL, Round.Status.OBJECTION}:
-        dates += _award_sections(release, round_=round_, run=run, party=party)
+        dates += _award_sections(
+            release, round_=round_, run=run, party=party, with_contracts=with_contracts
+        )
     release["parties"] = party.listed()
     last = max(d for d in dates if d is not None)
     release["date"] = _when(last)
     release["id"] = release_id(release, round_=round_, last=last)
-    return {
-        "uri": uri,
-        "version": "1.1",
-        "extensions": [BIDS_EXTENSION],
-        "publishedDate": _when(last),
-        "publisher": {"name": round_.office.name},
-        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
-        "releases": [release],
-    }
+    return release, last
+
+
+def contract_releases(*, round_: Round, per_release: int) -> Iterator[tuple[dict[str, Any], int]]:
+    """The round's contracts as releases of ``per_release`` contracts each (tag
+    ``contract``, by contract number), each with the parties it names, and the number of
+    contracts in it. The contracts are read ``per_release`` at a time (by number, after
+    the last one read), so memory holds one release whatever the round's size."""
+    after = ""
+    while True:
+        chunk = list(
+            _contract_rows(round_).filter(number__gt=after).order_by("number")[:per_release]
+        )
+        if not chunk:
+            return
+        after = chunk[-1].number
+        party = _Parties()
+        contracts = [_contract_entry(c, round_=round_, party=party) for c in chunk]
+        moments = [
+            m
+            for c in chunk
+            for m in (c.created_at, c.hospital_confirmed_at, c.manufacturer_confirmed_at)
+            if m is not None
+        ]
+        amended = ContractAmendment.objects.filter(contract__in=[c.pk for c in chunk]).aggregate(
+            at=Max("at")
+        )["at"]
+        if amended is not None:
+            moments.append(amended)
+        last = max(moments)
+        release: dict[str, Any] = {
+            "ocid": ocid(round_),
+            "id": "",
+            "date": _when(last),
+            "tag": ["contract"],
+            "initiationType": "tender",
+            "language": "zh",
+            "parties": party.listed(),
+            "contracts": contracts,
+        }
+        release["id"] = release_id(release, round_=round_, last=last)
+        yield release, len(chunk)
 
 
 def _tender(*, round_: Round, run: EvaluationRun | None, office: dict[str, Any]) -> dict[str, Any]:
@@ -244,7 +301,12 @@ def _bids(*, opening: Opening, tender: dict[str, Any], party: _Parties) -> dict[
 
 
 def _award_sections(
-    release: dict[str, Any], *, round_: Round, run: EvaluationRun, party: _Parties
+    release: dict[str, Any],
+    *,
+    round_: Round,
+    run: EvaluationRun,
+    party: _Parties,
+    with_contracts: bool = True,
 ) -> list[datetime.datetime]:
     """Add the awards (and the contracts, once drawn up) to ``release``; returns the
     moments they changed, which date the release."""
@@ -269,7 +331,7 @@ def _award_sections(
             )
             if moment is not None
         )
-    contracts = _contracts(round_=round_, party=party)
+    contracts = _contracts(round_=round_, party=party) if with_contracts else []
     if contracts:
         release["contracts"] = contracts
         release["tag"] = ["award", "contract"]
@@ -379,46 +441,49 @@ def _awards(
 
 def _contracts(*, round_: Round, party: Any) -> list[dict[str, Any]]:
     """The round's contracts (hospital x winner), when the contracts app has made them."""
-    try:
-        from contracts.models import Contract
-    except ImportError:  # pragma: no cover - contracts arrive with their issue
-        return []
-    out = []
-    for c in (
-        Contract.objects.filter(round=round_)
-        .select_related("hospital__region", "manufacturer__region")
-        .order_by("number")
-    ):
-        confirmed = c.status == Contract.Status.CONFIRMED
-        entry: dict[str, Any] = {
-            "id": c.number,
-            "awardID": f"{round_.code}-{_party_id(c.manufacturer)}",
-            "title": f"{c.hospital.name} / {c.manufacturer.name}",
-            "status": "active" if confirmed else "pending",
-            "value": _money(c.total),
-            "period": {"startDate": _day(c.starts_on)},
-            "buyer": party(c.hospital, "buyer"),
-        }
-        party(c.manufacturer, "supplier")
-        if confirmed and c.manufacturer_confirmed_at:
-            entry["dateSigned"] = _when(c.manufacturer_confirmed_at)
-        documents = []
-        for language, digest in (("zh", c.pdf_zh_sha256), ("en", c.pdf_en_sha256)):
-            if digest:
-                documents.append(
-                    {
-                        "id": f"{c.number}-{language}",
-                        "documentType": "contractSigned" if confirmed else "contractDraft",
-                        "title": f"{c.number} ({language})",
-                        "description": f"SHA-256 {digest}",
-                        "format": "application/pdf",
-                        "language": language,
-                    }
-                )
-        if documents:
-            entry["documents"] = documents
-        out.append(entry)
-    return out
+    return [
+        _contract_entry(c, round_=round_, party=party)
+        for c in _contract_rows(round_).order_by("number")
+    ]
+
+
+def _contract_rows(round_: Round) -> QuerySet[Contract]:
+    return Contract.objects.filter(round=round_).select_related(
+        "hospital__region", "manufacturer__region"
+    )
+
+
+def _contract_entry(c: Contract, *, round_: Round, party: Any) -> dict[str, Any]:
+    """One contract as OCDS shows it; its buyer and supplier are added to ``party``."""
+    confirmed = c.status == Contract.Status.CONFIRMED
+    entry: dict[str, Any] = {
+        "id": c.number,
+        "awardID": f"{round_.code}-{_party_id(c.manufacturer)}",
+        "title": f"{c.hospital.name} / {c.manufacturer.name}",
+        "status": "active" if confirmed else "pending",
+        "value": _money(c.total),
+        "period": {"startDate": _day(c.starts_on)},
+        "buyer": party(c.hospital, "buyer"),
+    }
+    party(c.manufacturer, "supplier")
+    if confirmed and c.manufacturer_confirmed_at:
+        entry["dateSigned"] = _when(c.manufacturer_confirmed_at)
+    documents = []
+    for language, digest in (("zh", c.pdf_zh_sha256), ("en", c.pdf_en_sha256)):
+        if digest:
+            documents.append(
+                {
+                    "id": f"{c.number}-{language}",
+                    "documentType": "contractSigned" if confirmed else "contractDraft",
+                    "title": f"{c.number} ({language})",
+                    "description": f"SHA-256 {digest}",
+                    "format": "application/pdf",
+                    "language": language,
+                }
+            )
+    if documents:
+        entry["documents"] = documents
+    return entry
 
 
 # --- serialization and validation ---------------------------------------------------------

@@ -19,17 +19,19 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import tempfile
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
 from celery import current_app
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -38,6 +40,7 @@ from django.utils.translation import gettext as _
 from awards.models import EvaluationRun, ProvinceSelection
 from awards.selectors import official_run, provisional_rounds
 from bidding.models import Opening
+from contracts.models import Contract
 from procurement.models import Round
 from reports import ocds
 from reports.models import OpenDataFile
@@ -124,6 +127,10 @@ def _decode(obj: dict[str, Any]) -> Any:
     return obj
 
 
+# The layout of the stored analysis files (2: JSON Lines, the hospitals one per line).
+ANALYSIS_FORMAT = 2
+
+
 def _analysis_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) -> bytes:
     """What the analysis pages show (tables as records, the charts as SVG), as JSON with
     exact decimals, in the active language."""
@@ -132,14 +139,16 @@ def _analysis_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) 
     analysis = selectors.analysis_get(round_=round_, run=run, with_hospitals=with_hospitals)
     items = analysis.items.to_dict(orient="records")
     provinces = analysis.provinces.to_dict(orient="records")
+    hospitals = (
+        analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
+    )
     page = {
+        "format": ANALYSIS_FORMAT,
         "totals": analysis.totals,
         "items": items,
         "provinces": provinces,
         "manufacturers": analysis.manufacturers.to_dict(orient="records"),
-        "hospitals": (
-            analysis.hospitals.to_dict(orient="records") if analysis.hospitals is not None else None
-        ),
+        "hospital_count": len(hospitals) if hospitals is not None else None,
         "price_chart": charts.price_before_after_svg(
             [
                 (f"{r['item_code']} {r['item_name']}", r["price_before"], r["price_after"])
@@ -156,7 +165,53 @@ def _analysis_bytes(round_: Round, run: EvaluationRun, *, with_hospitals: bool) 
             ]
         ),
     }
-    return json.dumps(page, default=_encode, ensure_ascii=False).encode()
+    # The page's figures on the first line, then one line per hospital (JSON Lines): the
+    # office's page reads the first line and only its page of hospitals (``StoredRows``),
+    # never the ~46,000 hospitals of a national round at once.
+    lines = [json.dumps(page, default=_encode, ensure_ascii=False)]
+    lines.extend(json.dumps(h, default=_encode, ensure_ascii=False) for h in hospitals or [])
+    return ("\n".join(lines) + "\n").encode()
+
+
+class StoredRows(Sequence[dict[str, Any]]):
+    """The hospitals of a stored analysis file, as a sequence a paginator slices: its
+    length is stored on the first line; a slice reads the file line by line, decoding
+    only the rows of the slice (bounded memory and time per page)."""
+
+    def __init__(self, row: OpenDataFile, count: int) -> None:
+        self.row = row
+        self.length = count
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        start, stop, _step = index.indices(self.length)
+        out: list[dict[str, Any]] = []
+        with self.row.file.open("rb") as stored:
+            for number, line in enumerate(stored):
+                if number > stop:
+                    break
+                if number > start:  # line 0 holds the page's figures
+                    out.append(json.loads(line, object_hook=_decode))
+        return out
+
+
+def _analysis_head(row: OpenDataFile) -> dict[str, Any] | None:
+    """The first line of a stored analysis file (its figures), ``None`` when the file is
+    of an earlier layout."""
+    with row.file.open("rb") as stored:
+        first = stored.readline()
+    page: dict[str, Any] = json.loads(first, object_hook=_decode)
+    return page if page.get("format") == ANALYSIS_FORMAT else None
 
 
 def analysis_page(
@@ -174,8 +229,15 @@ def analysis_page(
         row = OpenDataFile.objects.filter(round=round_, kind=kind, language=language).first()
     if row is None or not row.file:
         return None, row
-    with row.file.open("rb") as stored:
-        page: dict[str, Any] = json.load(stored, object_hook=_decode)
+    page = _analysis_head(row)
+    if page is None:  # a file of the earlier layout: rebuilt (in-process without a broker)
+        request_build(round_, key=key, kind=kind, language=language, force=True)
+        row.refresh_from_db()
+        page = _analysis_head(row) if row.file else None
+        if page is None:
+            return None, row
+    count = page.pop("hospital_count")
+    page["hospitals"] = StoredRows(row, count) if count is not None else None
     page["stale"] = row.inputs_key != key
     return page, row
 
@@ -193,9 +255,17 @@ def build(*, round_id: int, kind: str, language: str = "") -> OpenDataFile | Non
         return None
     key = inputs_key(round_, run)
     row = _row(round_, kind, language)
-    if row.inputs_key == key and row.file:
+    if (
+        row.inputs_key == key
+        and row.file
+        and (kind not in (K.ANALYSIS, K.ANALYSIS_OFFICE) or _analysis_head(row) is not None)
+    ):
         return row
+    if kind == K.OCDS_SPLIT:
+        return _build_ocds_split(round_, run, row=row, key=key)
     if kind == K.OCDS:
+        if not one_piece(round_):
+            return None  # only the release files (``OCDS_SPLIT``)
         data, name = _ocds_bytes(round_, run), f"{round_.code}-ocds.json"
     elif kind in (K.ANALYSIS, K.ANALYSIS_OFFICE):
         assert run is not None
@@ -217,6 +287,205 @@ def build(*, round_id: int, kind: str, language: str = "") -> OpenDataFile | Non
     if old and old != row.file.name:
         row.file.storage.delete(old)
     return row
+
+
+# --- the OCDS release files: the package split, written as a stream ---------------------
+#
+# A national round's package is ~540 MB in one piece. Split, it is a set of release
+# packages of the same contracting process (one ocid): the first file holds the round's
+# release (tender, bids, awards), the others its contracts, ``CONTRACTS_PER_RELEASE`` per
+# release and ``RELEASES_PER_FILE`` releases per file. Each file is written release by
+# release to a temporary file (its SHA-256 computed as it is written) and stored through
+# the storage API, so the task holds one release in memory at a time. An index (JSON:
+# each file's number, name, address, SHA-256, size, releases, contracts and build time)
+# is the ``OCDS_SPLIT`` row's own file; the files are named by their content, so a new
+# build never overwrites a file a reader may be downloading, and the previous build's
+# files are deleted once the new index is stored.
+
+CONTRACTS_PER_RELEASE = 1_000
+RELEASES_PER_FILE = 20
+
+
+def ocds_part_uri(round_: Round, number: int) -> str:
+    site = str(getattr(settings, "JICAI_SITE_URL", "http://127.0.0.1:8000")).rstrip("/")
+    return site + reverse("reports:ocds-part", args=[round_.pk, number])
+
+
+class _PackageWriter:
+    """One release package written to a temporary file, release by release."""
+
+    def __init__(self, head: dict[str, Any]) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by ``store``
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.releases = 0
+        self.contracts = 0
+        text = ocds.dumps(head, indent=None)
+        self._write(text[:-1] + ', "releases": [')
+
+    def _write(self, text: str) -> None:
+        data = text.encode()
+        self.file.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+
+    def add(self, release: dict[str, Any], contracts: int) -> None:
+        self._write(("\n" if not self.releases else ",\n") + ocds.dumps(release, indent=None))
+        self.releases += 1
+        self.contracts += contracts
+
+    def finish(self) -> str:
+        """Close the package; its SHA-256."""
+        self._write("\n]}\n")
+        return self.digest.hexdigest()
+
+    def store(self, storage: Any, name: str) -> str:
+        self.file.seek(0)
+        stored = str(storage.save(name, File(self.file, name=name)))
+        self.file.close()
+        return stored
+
+
+def _build_ocds_split(
+    round_: Round, run: EvaluationRun | None, *, row: OpenDataFile, key: str
+) -> OpenDataFile:
+    storage = row.file.storage
+    built_at = timezone.now()
+    main, last = ocds.main_release(round_=round_, run=run, with_contracts=False)
+    changed = ocds._contracts_changed_at(round_)
+    published = max([last, *changed])
+    files: list[dict[str, Any]] = []
+
+    def head(number: int) -> dict[str, Any]:
+        return ocds.package_head(
+            round_=round_, uri=ocds_part_uri(round_, number), published=published
+        )
+
+    def close(writer: _PackageWriter) -> None:
+        number = len(files) + 1
+        digest = writer.finish()
+        name = writer.store(
+            storage, f"open-data/{round_.code}/ocds-{number:04d}-{digest[:16]}.json"
+        )
+        files.append(
+            {
+                "number": number,
+                "name": f"{round_.code}-ocds-{number:04d}.json",
+                "uri": ocds_part_uri(round_, number),
+                "sha256": digest,
+                "size": writer.size,
+                "releases": writer.releases,
+                "contracts": writer.contracts,
+                "builtAt": ocds._when(timezone.now()),
+                "stored": name,
+            }
+        )
+
+    writer: _PackageWriter | None = _PackageWriter(head(1))
+    assert writer is not None
+    writer.add(main, 0)
+    close(writer)
+    writer = None
+    for release, count in ocds.contract_releases(round_=round_, per_release=CONTRACTS_PER_RELEASE):
+        if writer is None:
+            writer = _PackageWriter(head(len(files) + 1))
+        writer.add(release, count)
+        if writer.releases == RELEASES_PER_FILE:
+            close(writer)
+            writer = None
+    if writer is not None:
+        close(writer)
+    index = {
+        "round": round_.code,
+        "ocid": ocds.ocid(round_),
+        "builtAt": ocds._when(built_at),
+        "publishedDate": ocds._when(published),
+        "contractsPerRelease": CONTRACTS_PER_RELEASE,
+        "releasesPerFile": RELEASES_PER_FILE,
+        "releases": sum(f["releases"] for f in files),
+        "contracts": sum(f["contracts"] for f in files),
+        "files": files,
+    }
+    data = json.dumps(index, ensure_ascii=False, indent=1).encode()
+    old_index = split_index(row) if row.file else None
+    old = row.file.name if row.file else ""
+    row.file.save(f"{round_.code}-ocds-index.json", ContentFile(data), save=False)
+    row.sha256 = hashlib.sha256(data).hexdigest()
+    row.size = len(data)
+    row.inputs_key = key
+    row.built_at = built_at
+    row.save()
+    keep = {f["stored"] for f in files}
+    if old and old != row.file.name:
+        storage.delete(old)
+    for entry in (old_index or {}).get("files", []):
+        if entry["stored"] not in keep:
+            storage.delete(entry["stored"])
+    return row
+
+
+def split_index(row: OpenDataFile) -> dict[str, Any] | None:
+    """The stored index of a round's release files (``None`` before the first build)."""
+    if not row.file:
+        return None
+    with row.file.open("rb") as stored:
+        index: dict[str, Any] = json.load(stored)
+    return index
+
+
+def split_status(round_: Round, run: EvaluationRun | None) -> dict[str, Any] | None:
+    """The round's release files for its pages: the index's content with its row
+    (``row``) and whether a rebuild is queued (``stale``); a build is queued when the
+    inputs changed (as a read of a stored file does). ``None`` before the first build."""
+    key = inputs_key(round_, run)
+    row = OpenDataFile.objects.filter(round=round_, kind=K.OCDS_SPLIT, language="").first()
+    if row is None or row.inputs_key != key or not row.file:
+        request_build(round_, key=key, kind=K.OCDS_SPLIT)
+        row = OpenDataFile.objects.filter(round=round_, kind=K.OCDS_SPLIT, language="").first()
+    index = split_index(row) if row is not None else None
+    if row is None or index is None:
+        return None
+    return index | {"row": row, "stale": row.inputs_key != key}
+
+
+def serve_ocds_index(round_: Round, run: EvaluationRun | None) -> HttpResponseBase:
+    """The index of the release files, streamed from storage (built as the package is)."""
+    return _serve(
+        round_,
+        run,
+        kind=K.OCDS_SPLIT,
+        language="",
+        content_type="application/json; charset=utf-8",
+        filename=f"{round_.code}-ocds-index.json",
+        disposition="inline",
+    )
+
+
+def serve_ocds_part(round_: Round, run: EvaluationRun | None, number: int) -> HttpResponseBase:
+    """Release file ``number`` of the current index (404 when there is none such); a
+    stale index (a rebuild queued) serves its own files, marked stale."""
+    response = serve_ocds_index(round_, run)
+    if response.status_code != 200:
+        return response
+    closing = getattr(response, "file_to_stream", None)
+    if closing is not None:
+        closing.close()
+    row = OpenDataFile.objects.get(round=round_, kind=K.OCDS_SPLIT, language="")
+    index = split_index(row) or {}
+    entry = next((f for f in index.get("files", []) if f["number"] == number), None)
+    if entry is None:
+        raise Http404
+    part = FileResponse(
+        row.file.storage.open(entry["stored"], "rb"),
+        content_type=("application/json; charset=utf-8"),
+    )
+    part["Content-Disposition"] = f'inline; filename="{entry["name"]}"'
+    part["Content-Length"] = str(entry["size"])
+    part["X-Content-SHA256"] = entry["sha256"]
+    part["X-Built-At"] = index.get("builtAt", "")
+    if response.get("X-Stale"):
+        part["X-Stale"] = "true"
+    return part
 
 
 def build_ocds(*, round_id: int) -> OpenDataFile | None:
@@ -257,7 +526,7 @@ def on_award_changed(sender: Any, round_: Round, **kwargs: Any) -> None:
         # first read instead, so finalizing does not render five files nobody may read.
         return
     round_id = round_.pk
-    jobs = [(K.OCDS, "")] + [
+    jobs = [(K.OCDS, ""), (K.OCDS_SPLIT, "")] + [
         (kind, language)
         for kind in (K.PRICE_CUTS, K.PRICE_CUTS_OFFICE, K.ANALYSIS, K.ANALYSIS_OFFICE)
         for language, _name in settings.LANGUAGES
@@ -301,8 +570,21 @@ def _serve(
     return response
 
 
+def one_piece(round_: Round) -> bool:
+    """Whether the round's package is also built in one piece: up to
+    ``JICAI_OCDS_ONE_PIECE_MAX_CONTRACTS`` contracts (default 50,000; a national round's
+    ~900,000 make a ~540 MB document); a larger round has only its release files. One
+    count of at most that many rows."""
+    limit = int(getattr(settings, "JICAI_OCDS_ONE_PIECE_MAX_CONTRACTS", 50_000))
+    return Contract.objects.filter(round=round_)[: limit + 1].count() <= limit
+
+
 def serve_ocds(round_: Round, run: EvaluationRun | None) -> HttpResponseBase:
-    """The stored package, streamed from storage (see the module docstring)."""
+    """The stored package, streamed from storage (see the module docstring); for a
+    round too large for one piece (``one_piece``), a redirect to its release files'
+    index."""
+    if not one_piece(round_):
+        return HttpResponseRedirect(reverse("reports:ocds-index", args=[round_.pk]), status=303)
     return _serve(
         round_,
         run,

@@ -16,6 +16,8 @@ urlpatterns = [
     ),
     path("rounds/<int:round_id>/price-cuts.xlsx", views.public_xlsx, name="public-xlsx"),
     path("rounds/<int:round_id>/ocds.json", views.ocds_json, name="ocds"),
+    path("rounds/<int:round_id>/ocds/index.json", views.ocds_index, name="ocds-index"),
+    path("rounds/<int:round_id>/ocds/<int:number>.json", views.ocds_part, name="ocds-part"),
     path("office/rounds/<int:round_id>/price-cuts.xlsx", views.office_xlsx, name="office-xlsx"),
     path("office/rounds/<str:code>/history/", views.round_history, name="round-history"),
     path("office/rounds/<int:round_id>/", views.office_analysis, name="office-analysis"),

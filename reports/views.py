@@ -27,7 +27,7 @@ from common.pagination import paginate
 from procurement.models import Round
 from reports import history, open_data, selectors, services
 from reports.api import ocds_response
-from reports.models import GenerationJob, ReportDocument
+from reports.models import GenerationJob, OpenDataFile, ReportDocument
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,10 @@ def _public_downloads(round_: Round) -> list[tuple[str, str]]:
     return [
         (_("Spreadsheet of every table (.xlsx)"), reverse("reports:public-xlsx", args=[round_.pk])),
         (_("Open data: OCDS release package (JSON)"), reverse("reports:ocds", args=[round_.pk])),
+        (
+            _("Open data: index of the OCDS release files (JSON)"),
+            reverse("reports:ocds-index", args=[round_.pk]),
+        ),
     ]
 
 
@@ -87,7 +91,13 @@ def public_round(request: HttpRequest, round_id: int) -> HttpResponse:
     return render(
         request,
         "reports/public_round.html",
-        _stored_context(round_, run, with_hospitals=False, downloads=_public_downloads(round_)),
+        _stored_context(
+            round_,
+            run,
+            with_hospitals=False,
+            downloads=_public_downloads(round_),
+            ocds_split=open_data.split_status(round_, run),
+        ),
     )
 
 
@@ -180,6 +190,7 @@ def office_analysis(request: HttpRequest, round_id: int) -> HttpResponse:
         **_award_job_context(round_),
         **_party_job_context(round_),
         ocds_file=open_data.status(round_),
+        ocds_split=open_data.split_status(round_, run),
     )
     # A national round has thousands of hospitals: one page of them at a time.
     context["hospital_page"] = paginate(request, context.pop("hospitals") or [])
@@ -226,12 +237,29 @@ def ocds_json(request: HttpRequest, round_id: int) -> HttpResponseBase:
     return ocds_response(request, round_, run)
 
 
+def ocds_index(request: HttpRequest, round_id: int) -> HttpResponseBase:
+    """The index of the round's OCDS release files (JSON: each file's address, SHA-256,
+    size, releases, contracts and build time); who may read it as ``ocds_json``."""
+    user = _user(request) if request.user.is_authenticated else None
+    round_, run = selectors.round_get_for_open_data(user=user, round_id=round_id)
+    return open_data.serve_ocds_index(round_, run)
+
+
+def ocds_part(request: HttpRequest, round_id: int, number: int) -> HttpResponseBase:
+    """One release file of the index (a release package of its own)."""
+    user = _user(request) if request.user.is_authenticated else None
+    round_, run = selectors.round_get_for_open_data(user=user, round_id=round_id)
+    return open_data.serve_ocds_part(round_, run, number)
+
+
 @office_required
 @require_POST
 def ocds_rebuild(request: HttpRequest, round_id: int) -> HttpResponse:
     """Queue a rebuild of the round's OCDS release package (built in the background)."""
     round_, run = selectors.round_get_for_office(user=_user(request), round_id=round_id)
-    open_data.request_build(round_, key=open_data.inputs_key(round_, run), force=True)
+    key = open_data.inputs_key(round_, run)
+    open_data.request_build(round_, key=key, force=True)
+    open_data.request_build(round_, key=key, kind=OpenDataFile.Kind.OCDS_SPLIT, force=True)
     messages.success(
         request,
         _(

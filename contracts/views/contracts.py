@@ -30,13 +30,12 @@ from awards.views.base import (
     row_id,
     search_text,
 )
-from common.pagination import paginate
+from common.pagination import COUNT_LIMIT, paginate
 from contracts import selectors, services
 from contracts.forms import AmendmentForm
 from contracts.models import Contract
 from contracts.signatures import confirm_signing, posted_signature
 from contracts.tasks import CONTRACT_PDF_WAIT
-from procurement.models import Round
 
 
 @office_required
@@ -84,7 +83,7 @@ def execution_start(request: HttpRequest, round_id: int) -> HttpResponse:
 def contract_list(request: HttpRequest) -> HttpResponse:
     """The party's contracts, a page at a time, filtered by status, round and text."""
     contracts = selectors.contract_list_for_user(user=request.user)  # type: ignore[arg-type]
-    rounds = Round.objects.filter(pk__in=contracts.values("round_id")).order_by("-created_at")
+    rounds = selectors.rounds_with(contracts)
     status = request.GET.get("status", "")
     if status in Contract.Status.values:
         contracts = contracts.filter(status=status)
@@ -106,7 +105,10 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         {
             # Newest round first (ids follow creation), by number: the order of the
             # ``contract_newest_round_number`` index, no join to sort on.
-            "page_obj": paginate(request, contracts.order_by("-round_id", "number")),
+            # The count stops at ``COUNT_LIMIT`` (a national round: ~900,000 contracts).
+            "page_obj": paginate(
+                request, contracts.order_by("-round_id", "number"), count_limit=COUNT_LIMIT
+            ),
             "status": status,
             "statuses": Contract.Status.choices,
             "rounds": rounds,

@@ -23,7 +23,7 @@ from awards import selectors as award_selectors
 from awards.models import BidResult, ItemAward, ProvinceAllocation
 from awards.views.base import any_role_required, search_text
 from catalog.models import StoredUpload
-from common.pagination import paginate
+from common.pagination import COUNT_LIMIT, paginate
 from common.uploads import upload_discard, upload_get_for_user, upload_store
 from contracts import selectors, services, summaries
 from contracts.forms import PurchaseForm, PurchaseUploadForm, SupplyFailureForm, SwitchForm
@@ -175,7 +175,7 @@ def progress(request: HttpRequest) -> HttpResponse:
     contracts = selectors.contract_list_for_user(user=user).filter(  # type: ignore[arg-type]
         status=Contract.Status.CONFIRMED
     )
-    rounds = Round.objects.filter(pk__in=contracts.values("round_id")).order_by("-created_at")
+    rounds = selectors.rounds_with(contracts)
     round_id = request.GET.get("round", "")
     chosen = next((r for r in rounds if str(r.pk) == round_id), rounds.first())
     # A hospital's own lines are few: it sees them, not a table of one hospital.
@@ -212,7 +212,15 @@ def progress(request: HttpRequest) -> HttpResponse:
     if snapshot is not None:
         _progress_from_snapshot(request, context, snapshot, detail=detail, is_office=is_office)
         return render(request, "contracts/progress.html", context)
-    lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
+    if org_kind == Organization.Kind.HOSPITAL:
+        # A hospital's own contracts are few: their ids first, then their lines by id (a
+        # subquery let the planner join every line of the round before filtering).
+        own = list(contracts.filter(round=chosen).values_list("pk", flat=True))
+        lines = ContractLine.objects.filter(
+            contract_id__in=own, version=F("contract__current_version")
+        )
+    else:
+        lines = selectors.current_lines(contracts=contracts.filter(round=chosen))
     schedule = selectors.progress_schedule(lines=lines, today=context["today"])
     found = selectors.progress_lines_matching(lines, query)
     behind = selectors.progress_behind(lines=lines, schedule=schedule) if is_office else []
@@ -259,10 +267,18 @@ def _progress_from_snapshot(
         status=Contract.Status.CONFIRMED, round=chosen
     )
     if detail == "lines":
-        lines = selectors.current_lines(contracts=contracts)
-        schedule = selectors.progress_schedule(lines=lines, today=context["today"])
-        page = paginate(request, selectors.progress_line_rows(lines=lines, schedule=schedule))
-        page.object_list = selectors.line_progress_rows(page.object_list)
+        # A page of contracts (by number, from the contracts' index; the count stops at
+        # ``COUNT_LIMIT``), then the current lines of those contracts: bounded whatever
+        # the round's size, where sorting and counting its ~900,000 lines was not.
+        page = paginate(
+            request,
+            contracts.order_by("-round_id", "number").values_list("pk", flat=True),
+            count_limit=COUNT_LIMIT,
+        )
+        page.object_list = selectors.contract_line_progress(
+            contract_ids=list(page.object_list), today=context["today"]
+        )
+        context["paged_by_contract"] = True
     elif detail == "behind":
         page = paginate(request, selectors.snapshot_behind(snapshot=snapshot))
         page.object_list = selectors.snapshot_hospital_rows(page.object_list)

@@ -87,10 +87,14 @@ def test_the_office_page_shows_when_it_was_built_and_rebuilds(with_broker) -> No
     assert "Not built yet" in page
     # The page's own tables and charts are built by the task too, not by the request.
     assert "The analysis is being prepared" in page
-    assert with_broker == [(built.round.pk, "analysis_office", "en")]
+    # The page lists the release files too: their build is queued, not run.
+    assert sorted(with_broker) == [
+        (built.round.pk, "analysis_office", "en"),
+        (built.round.pk, "ocds_split", ""),
+    ]
     response = office.post(reverse("reports:ocds-rebuild", args=[built.round.pk]))
     assert response.status_code == 302
-    assert with_broker[-1] == (built.round.pk, "ocds", "")
+    assert with_broker[-2:] == [(built.round.pk, "ocds", ""), (built.round.pk, "ocds_split", "")]
     open_data_build_task(built.round.pk, "ocds")
     open_data_build_task(built.round.pk, "analysis_office", "en")
     row = OpenDataFile.objects.get(round=built.round, kind="ocds")
@@ -124,3 +128,43 @@ def test_the_price_cut_workbooks_are_built_by_the_task_in_the_readers_language(
     # The Chinese reader's workbook is another file, queued on its first request.
     assert Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get(url).status_code == 503
     assert with_broker[-1] == (built.round.pk, "price_cuts", "zh-hans")
+
+
+def test_the_office_page_reads_only_its_page_of_hospitals(settings, tmp_path) -> None:
+    """The office's analysis file holds the figures on its first line and one hospital a
+    line; the page decodes the first line and the hospitals of the page shown, which are
+    the analysis's own rows in its order (issue 19: 46,030 hospitals decoded per load)."""
+    import json
+
+    from django.utils import translation
+
+    from reports import selectors
+
+    settings.MEDIA_ROOT = tmp_path
+    built = small_awarded_round(code="R-OD-4")
+    finish_province_selection(built)
+    row = open_data.build(
+        round_id=built.round.pk, kind=OpenDataFile.Kind.ANALYSIS_OFFICE, language="en"
+    )
+    assert row is not None
+    with row.file.open("rb") as stored:
+        lines = stored.read().decode().splitlines()
+    head = json.loads(lines[0])
+    with translation.override("en"):  # the file's language
+        expected = selectors.analysis_get(round_=built.round, run=built.run, with_hospitals=True)
+    assert head["format"] == open_data.ANALYSIS_FORMAT
+    assert head["hospital_count"] == len(expected.hospitals) == len(lines) - 1 >= 2
+    rows = open_data.StoredRows(row, head["hospital_count"])
+    codes = [(h["region"], h["hospital"]) for h in expected.hospitals.to_dict(orient="records")]
+    assert [(h["region"], h["hospital"]) for h in rows[1:3]] == codes[1:3]
+    assert [(h["region"], h["hospital"]) for h in rows[0 : len(rows)]] == codes
+    office = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert office.login(username=built.office.username, password=TEST_PASSWORD)
+    response = office.get(
+        reverse("reports:office-analysis", args=[built.round.pk]) + "?per_page=25"
+    )
+    assert response.status_code == 200
+    page = response.context["hospital_page"]
+    assert [(h["region"], h["hospital"]) for h in page.object_list] == codes[:25]
+    # Paged from the stored lines, not from a list of every hospital decoded per load.
+    assert isinstance(page.paginator.object_list, open_data.StoredRows)

@@ -13,7 +13,10 @@ Besides the counts, no page may read a run's result document (tens of megabytes 
 national round) nor write an anti-join as ``NOT (... IN (SELECT ...))``, which
 PostgreSQL cannot hash over hundreds of thousands of ids (``NOT EXISTS`` instead), and the
 office's and a winner's progress tables are read from the maintained snapshot
-(``contracts.summaries``), never totalled over the contract lines per load.
+(``contracts.summaries``), never totalled over the contract lines per load. The lists
+of contracts count at most ``COUNT_LIMIT`` rows, the office's contract-lines tab reads
+the lines of one page of contracts only, and a hospital's own progress reads only its
+own contracts' lines.
 """
 
 from __future__ import annotations
@@ -50,6 +53,22 @@ SNAPSHOT_PAGES = {
     ("progress behind", "office"),
     ("progress by hospital", "maker01"),
 }
+# A count over the contracts or their lines: bounded (``common.pagination.CappedPaginator``
+# counts a LIMIT subquery) on the lists that hold a national round's ~900,000 contracts.
+CONTRACT_COUNT = re.compile(r'^SELECT COUNT\(\*\).*"contracts_contract(line)?"', re.DOTALL)
+BOUNDED_COUNT_PAGES = {
+    ("contracts", "office"),
+    ("contracts", "hospital01"),
+    ("contracts", "maker01"),
+    ("progress lines", "office"),
+}
+# The office's contract-lines tab reads the lines of one page of contracts (their ids),
+# never sorts or totals every line of the round.
+LINES_OF_THE_PAGE = re.compile(r'"contracts_contractline"\."contract_id" IN \(\d')
+# A hospital's own progress reads the lines of its own contracts by their ids (a
+# subquery of its contracts let PostgreSQL join every line of the round first: ~1 s on
+# the 46,000-hospital round).
+OWN_LINES = LINES_OF_THE_PAGE
 
 
 def measure(round_: Round) -> dict[tuple[str, str | None], int]:
@@ -77,6 +96,25 @@ def measure(round_: Round) -> dict[tuple[str, str | None], int]:
                 problems.append(f"{name} ({username}) anti-join as NOT IN: {sql[:300]}")
             if (name, username) in SNAPSHOT_PAGES and LINE_AGGREGATE.search(sql):
                 problems.append(f"{name} ({username}) totals the contract lines: {sql[:300]}")
+            if (
+                (name, username) in BOUNDED_COUNT_PAGES
+                and CONTRACT_COUNT.search(sql)
+                and "LIMIT" not in sql
+            ):
+                problems.append(f"{name} ({username}) counts every contract: {sql[:300]}")
+            reads_lines = 'FROM "contracts_contractline"' in sql
+            if (
+                (name, username) == ("progress lines", "office")
+                and reads_lines
+                and not LINES_OF_THE_PAGE.search(sql)
+            ):
+                problems.append(f"{name} ({username}) reads every contract line: {sql[:300]}")
+            if (
+                (name, username) == ("progress", "hospital01")
+                and reads_lines
+                and not OWN_LINES.search(sql)
+            ):
+                problems.append(f"{name} ({username}) reads others' lines: {sql[:300]}")
     assert not problems, "\n".join(problems)
     return counts
 

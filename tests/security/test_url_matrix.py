@@ -368,6 +368,10 @@ URLS: list[Url] = [
     Url("reports:ocds", PUBLIC),
     # Before the award only the office of the round reads it, and only once evaluated.
     Url("reports:ocds", PUBLIC, get=404, scenes=("bidding",)),
+    Url("reports:ocds-index", PUBLIC),
+    Url("reports:ocds-index", PUBLIC, get=404, scenes=("bidding",)),
+    Url("reports:ocds-part", PUBLIC, args={"number": lambda s: 1}),
+    Url("reports:ocds-part", PUBLIC, get=404, args={"number": lambda s: 1}, scenes=("bidding",)),
     Url("reports:office-xlsx", OFFICE, own=OFFICE),
     Url("reports:office-xlsx", OFFICE, get=404, own=OFFICE, scenes=("bidding",)),
     Url("reports:office-analysis", OFFICE, own=OFFICE),
