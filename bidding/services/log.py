@@ -53,9 +53,13 @@ def _entry_of(row: BidLogEntry, *, round_code: str) -> bidlog.Entry:
     )
 
 
-def log_append(*, round_: Round, version: BidVersion) -> BidLogEntry:
-    """Append ``version`` (just written, in the caller's transaction) to the round's log."""
-    head = _locked_head(round_)
+def log_append(
+    *, round_: Round, version: BidVersion, head: BidLogHead | None = None
+) -> BidLogEntry:
+    """Append ``version`` (just written, in the caller's transaction) to the round's log;
+    ``head``: the round's head when the caller locked it already (a new bid's insert)."""
+    if head is None:
+        head = _locked_head(round_)
     compact = bidlog.CompactRange.from_hex(head.size, head.compact)
     entry = bidlog.Entry(
         round=round_.code,
@@ -107,9 +111,12 @@ def log_section(row: BidLogEntry) -> dict[str, object]:
     }
 
 
-def receipt_logged(*, round_: Round, receipt: BidReceipt) -> BidReceipt:
-    """Append the receipt's version to the log and add the ``log`` section to it."""
-    row = log_append(round_=round_, version=receipt.version)
+def receipt_logged(
+    *, round_: Round, receipt: BidReceipt, head: BidLogHead | None = None
+) -> BidReceipt:
+    """Append the receipt's version to the log and add the ``log`` section to it (``head``:
+    as ``log_append``)."""
+    row = log_append(round_=round_, version=receipt.version, head=head)
     receipt.document["log"] = log_section(row)
     return receipt
 

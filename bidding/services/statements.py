@@ -7,7 +7,8 @@ A new bid through the API on PostgreSQL costs six statements in all (besides ``B
 2. the round item, specification, ceiling and the bidder's own product (``bid_target``);
 3. the round row ``FOR SHARE`` (with its ``signatures_required``), its opening public key,
    its qualification and authorisation-letter rule and a new bid id (``round_for_bid``);
-4. the bid and its first sealed version, inserted together (``bid_and_version_insert``;
+4. the bid and its first sealed version, inserted together, and then the round's bid log
+   head locked ``FOR UPDATE``, the last lock (``bid_and_version_insert``;
    nothing is inserted when the bid already exists);
 5. the round's bid log head ``FOR UPDATE`` (``log_head_lock``, the last lock);
 6. the log entry and the new head, written together (``log_entry_write``).
@@ -291,31 +292,54 @@ def round_for_bid(round_id: int, *, new_bid: bool = False) -> RoundForBid:
 # --- 4. the bid and its first version --------------------------------------------------------
 
 
-def bid_and_version_insert(*, bid: Bid, version: BidVersion) -> bool:
+@dataclass
+class Inserted:
+    """What ``bid_and_version_insert`` wrote: whether it did, and the round's bid log head
+    it locked right after (None when it wrote nothing, or the round has no head yet)."""
+
+    written: bool
+    head: BidLogHead | None = None
+
+
+def bid_and_version_insert(*, bid: Bid, version: BidVersion) -> Inserted:
     """Insert a new ``bid`` (its id reserved by ``round_for_bid``) and its first
-    ``version`` in one statement; False, with nothing written, when the bid exists already
-    (the same specification or product bid before, or at this very moment).
+    ``version`` in one statement; nothing written when the bid exists already (the same
+    specification or product bid before, or at this very moment).
+
+    On PostgreSQL the same statement then locks the round's bid log head ``FOR UPDATE``
+    and returns it (statement 5 of the module docstring, folded into 4): only once both
+    rows are inserted (the lock is taken in a CTE gated on the version's insert), so a
+    bid that waits on a concurrent insert of the same bid holds no head lock while it
+    waits, and one that writes nothing locks nothing. The head is still the bid
+    transaction's last lock; the caller appends the entry with it (``log_entry_write``).
 
     A reused Idempotency-Key raises IntegrityError (the caller retries and replays)."""
     assert bid.pk is not None and version.bid_id == bid.pk
     bid_columns, bid_values, bid_params = _insert_values(bid)
     version_columns, version_values, version_params = _insert_values(version)
+    assert _postgresql()  # the bid id is reserved there (``round_for_bid``)
+    head_round = _column(BidLogHead._meta.get_field("round"))
     sql = (
         f"WITH b AS (INSERT INTO {_table(Bid)} ({bid_columns}) "  # noqa: S608
-        f"VALUES ({bid_values}) ON CONFLICT DO NOTHING RETURNING id) "
-        f"INSERT INTO {_table(BidVersion)} ({version_columns}) "
-        f"SELECT {version_values} FROM b RETURNING id"
+        f"VALUES ({bid_values}) ON CONFLICT DO NOTHING RETURNING id), "
+        f"v AS (INSERT INTO {_table(BidVersion)} ({version_columns}) "
+        f"SELECT {version_values} FROM b RETURNING id), "
+        f"h AS (SELECT {_select(BidLogHead, 'h')} FROM {_table(BidLogHead)} h "
+        f"WHERE h.{head_round} = %s AND EXISTS (SELECT 1 FROM v) FOR UPDATE) "
+        "SELECT (SELECT id FROM v), h.* FROM (SELECT 1) one LEFT JOIN h ON true"
     )
     with _cursor() as cursor:
-        cursor.execute(sql, [*bid_params, *version_params])
+        cursor.execute(sql, [*bid_params, *version_params, bid.round_id])
         row = cursor.fetchone()
-    if row is None:
+    assert row is not None
+    if row[0] is None:
         bid._state.adding = True
-        return False
+        return Inserted(written=False)
     bid._state.adding = False
     version.pk = row[0]
     version._state.adding = False
-    return True
+    head = _instance(BidLogHead, row[1:]) if row[1] is not None else None
+    return Inserted(written=True, head=head)  # type: ignore[arg-type]
 
 
 # --- 5 and 6. the bid log --------------------------------------------------------------------
@@ -390,6 +414,7 @@ def log_entry_write(*, head: BidLogHead, entry: BidLogEntry) -> None:
 
 __all__ = [
     "BidTarget",
+    "Inserted",
     "RoundForBid",
     "bid_and_version_insert",
     "bid_target",

@@ -213,7 +213,8 @@ def _new_bid(
     *, locked: RoundForBid, line: BidLine, manufacturer: Organization, by: User, key: str
 ) -> BidReceipt | None:
     """A new bid and its first version in one statement (its id reserved by the round
-    lock's statement); None, with nothing written, when the bid exists already.
+    lock's statement) that also locks the bid log head, then its log entry; None, with
+    nothing written, when the bid exists already.
 
     Its signature is verified first, for version 1. One that does not verify for version
     1 may be a bid again after a withdrawal, signed for that bid's next version: then
@@ -252,10 +253,12 @@ def _new_bid(
         public_key=_public_key(locked),
         signed=signed,
     )
-    if not bid_and_version_insert(bid=bid, version=receipt.version):
+    inserted = bid_and_version_insert(bid=bid, version=receipt.version)
+    if not inserted.written:
         return None
     _logged_version(receipt, round_=round_, by=by)
-    return receipt
+    # The head the insert locked (an older round without one gets it created and locked).
+    return receipt_logged(round_=round_, receipt=receipt, head=inserted.head)
 
 
 @sensitive_variables()  # no price in a traceback's local variables
@@ -433,7 +436,6 @@ def bid_submit(
                         key=idempotency_key,
                     )
                     if receipt is not None:
-                        receipt = _logged(round_, receipt)
                         receipt.warnings = bid_warnings(
                             ceiling=ceiling, unit_price=unit_price, annual_capacity=annual_capacity
                         )
