@@ -371,7 +371,7 @@ def test_a_new_bid_inside_an_enclosing_transaction_is_committed_only_by_it() -> 
             by=world.bidder,
             idempotency_key="outer-rolled-back",
         )
-        assert receipt.document["log"]["position"] == size
+        assert receipt.document["log"]["position"] == size  # type: ignore[index]
         raise Refused
     assert not BidVersion.objects.filter(idempotency_key="outer-rolled-back").exists()
     assert not Bid.objects.filter(
@@ -390,6 +390,6 @@ def test_a_new_bid_inside_an_enclosing_transaction_is_committed_only_by_it() -> 
         by=world.bidder,
         idempotency_key="alone",
     )
-    assert receipt.document["log"]["position"] == size
+    assert receipt.document["log"]["position"] == size  # type: ignore[index]
     assert BidLogHead.objects.get(round=world.round).size == size + 1
     assert BidVersion.objects.filter(idempotency_key="alone").count() == 1
