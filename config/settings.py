@@ -119,6 +119,13 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
             f"-c statement_timeout={statement_timeout * 1000}"
         )
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Only the bid's statements are prepared (bidding/services/statements.py: a
+        # server-side binding cursor; Django's own cursors bind client-side and never
+        # prepare). Off (None) for a pooler in transaction mode without prepared statements.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+            5 if env.bool("DJANGO_DB_PREPARED", default=True) else None
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -10,8 +10,9 @@ lock: they wait for every bid transaction in flight, and a bid transaction arriv
 them waits, then reads the new status and is refused.
 
 The deadline is judged by the server's clock inside the transaction, twice: once after
-the lock is taken, and again as the very last statement before the commit
-(``_finish_before_deadline``). A bid whose transaction reaches its commit after
+the lock is taken, and again just before the commit (``_finish_before_deadline``; for a
+new bid on PostgreSQL just before its last statement, the log entry sent with the
+``COMMIT``: bidding.services.statements). A bid whose transaction reaches its commit after
 ``bid_deadline`` is rolled back and refused, even if its form was opened (or its request
 started) before the deadline.
 """

@@ -53,9 +53,15 @@ def _entry_of(row: BidLogEntry, *, round_code: str) -> bidlog.Entry:
     )
 
 
-def log_append(*, round_: Round, version: BidVersion) -> BidLogEntry:
-    """Append ``version`` (just written, in the caller's transaction) to the round's log."""
-    head = _locked_head(round_)
+def log_append(
+    *, round_: Round, version: BidVersion, head: BidLogHead | None = None, commit: bool = False
+) -> BidLogEntry:
+    """Append ``version`` (just written, in the caller's transaction) to the round's log;
+    ``head``: the round's head when the caller locked it already (a new bid's insert);
+    ``commit``: the append is the transaction's last statement and may carry its COMMIT
+    (``statements.log_entry_write``)."""
+    if head is None:
+        head = _locked_head(round_)
     compact = bidlog.CompactRange.from_hex(head.size, head.compact)
     entry = bidlog.Entry(
         round=round_.code,
@@ -86,7 +92,7 @@ def log_append(*, round_: Round, version: BidVersion) -> BidLogEntry:
     head.size = compact.size
     head.root = compact.root().hex()
     head.compact = compact.to_hex()
-    log_entry_write(head=head, entry=row)  # one statement: the head row lock is held briefly
+    log_entry_write(head=head, entry=row, commit=commit)  # one statement (and the COMMIT)
     return row
 
 
@@ -107,9 +113,12 @@ def log_section(row: BidLogEntry) -> dict[str, object]:
     }
 
 
-def receipt_logged(*, round_: Round, receipt: BidReceipt) -> BidReceipt:
-    """Append the receipt's version to the log and add the ``log`` section to it."""
-    row = log_append(round_=round_, version=receipt.version)
+def receipt_logged(
+    *, round_: Round, receipt: BidReceipt, head: BidLogHead | None = None, commit: bool = False
+) -> BidReceipt:
+    """Append the receipt's version to the log and add the ``log`` section to it (``head``
+    and ``commit``: as ``log_append``)."""
+    row = log_append(round_=round_, version=receipt.version, head=head, commit=commit)
     receipt.document["log"] = log_section(row)
     return receipt
 

@@ -1,8 +1,9 @@
 """Submitting, revising and withdrawing sealed bids (one line, or a whole bid sheet).
 
 Every bid transaction holds the round row in share mode, then its bid row ``FOR UPDATE``,
-and reads the server's clock twice, the second time as its very last statement: a bid
-whose transaction reaches its commit after the deadline is rolled back and refused
+and reads the server's clock twice, the second time just before the commit (a new bid on
+PostgreSQL: just before its last statement, which carries the ``COMMIT``): a bid whose
+transaction reaches its commit after the deadline is rolled back and refused
 (``bidding.services.deadline`` says why this order is safe). A repeated request with the
 same Idempotency-Key gets the first receipt back (``_replay``).
 
@@ -35,7 +36,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.models import Organization, User
 from accounts.signing import SignatureInput
 from bidding.keys import round_public_key_checked
-from bidding.models import Bid, BidVersion
+from bidding.models import Bid, BidLogHead, BidVersion
 from bidding.services.deadline import _finish_before_deadline, _require_bidding_open
 from bidding.services.log import document_with_log, receipt_logged
 from bidding.services.statements import RoundForBid, bid_and_version_insert, round_for_bid
@@ -211,9 +212,11 @@ def _signature_checked(
 @sensitive_variables()  # no price in a traceback's local variables
 def _new_bid(
     *, locked: RoundForBid, line: BidLine, manufacturer: Organization, by: User, key: str
-) -> BidReceipt | None:
+) -> tuple[BidReceipt, BidLogHead | None] | None:
     """A new bid and its first version in one statement (its id reserved by the round
-    lock's statement); None, with nothing written, when the bid exists already.
+    lock's statement) that also locks the bid log head, returned with the receipt (the
+    caller appends the log entry last); None, with nothing written, when the bid exists
+    already.
 
     Its signature is verified first, for version 1. One that does not verify for version
     1 may be a bid again after a withdrawal, signed for that bid's next version: then
@@ -252,10 +255,11 @@ def _new_bid(
         public_key=_public_key(locked),
         signed=signed,
     )
-    if not bid_and_version_insert(bid=bid, version=receipt.version):
+    inserted = bid_and_version_insert(bid=bid, version=receipt.version)
+    if not inserted.written:
         return None
     _logged_version(receipt, round_=round_, by=by)
-    return receipt
+    return receipt, inserted.head
 
 
 @sensitive_variables()  # no price in a traceback's local variables
@@ -424,16 +428,17 @@ def bid_submit(
                 ceiling = _validate_line(locked=locked, line=line, manufacturer=manufacturer, by=by)
                 _require_bidding_open(round_)
                 receipt = None
+                new = None
                 if locked.new_bid_id is not None:
-                    receipt = _new_bid(
+                    new = _new_bid(
                         locked=locked,
                         line=line,
                         manufacturer=manufacturer,
                         by=by,
                         key=idempotency_key,
                     )
-                    if receipt is not None:
-                        receipt = _logged(round_, receipt)
+                    if new is not None:
+                        receipt = new[0]
                         receipt.warnings = bid_warnings(
                             ceiling=ceiling, unit_price=unit_price, annual_capacity=annual_capacity
                         )
@@ -452,6 +457,11 @@ def bid_submit(
                 # committed between our first look and now): then its version exists.
                 return _replayed_or_raise(exc, replay)
             _finish_before_deadline(round_)
+            if new is not None:
+                # A new bid's last statement, right after the clock was read: its log entry
+                # and the head the insert locked (an older round without one gets it
+                # created here), with the COMMIT in the same round trip.
+                receipt_logged(round_=round_, receipt=receipt, head=new[1], commit=True)
             return receipt
 
     return _with_retry(attempt)

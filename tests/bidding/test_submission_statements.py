@@ -1,11 +1,13 @@
 """On PostgreSQL: the SQL statements one bid costs (issue 16, "Bid submission under load").
 
-A new bid through the API is at most 6 statements, counted over the whole request from
+A new bid through the API is at most 5 statements, counted over the whole request from
 its first statement (token authentication) to its last, besides the one transaction's
 ``BEGIN`` and ``COMMIT`` (the deadline checks are no statements: they read the server's
 clock). Each statement is named in docs/sealed-bidding.md, "What one bid costs".
-Before: 21 (and the transaction's two). A signed bid (docs/signatures.md) costs one more,
-the signing key by its fingerprint, read before anything is written: at most 7.
+Before: 21 (and the transaction's two), then 6. A signed bid (docs/signatures.md) costs one
+more, the signing key by its fingerprint, read before anything is written: at most 6.
+The last statement of a new bid carries its COMMIT (one round trip), except inside an
+enclosing transaction, which then decides alone; the bid's statements are prepared.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ from __future__ import annotations
 import base64
 from decimal import Decimal
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from bidding import sealing
-from bidding.models import Bid, BidLogEntry, BidVersion
-from bidding.services import BidLine, bid_sheet_submit
+from bidding.models import Bid, BidLogEntry, BidLogHead, BidVersion
+from bidding.services import BidLine, bid_sheet_submit, bid_submit
 from bidding.services.terms import product_code
 from bidding.signatures import bid_signed_content
 from procurement.models import Round, RoundItem
@@ -33,7 +36,7 @@ from tests.signing.keys import BrowserKey, browser_key
 
 pytestmark = pytest.mark.postgresql  # the production statement path (FOR SHARE, ON CONFLICT)
 
-NEW_BID_BUDGET = 6
+NEW_BID_BUDGET = 5
 REVISION_BUDGET = 9
 SIGNED_NEW_BID_BUDGET = NEW_BID_BUDGET + 1  # the signing key by its fingerprint
 SIGNED_REVISION_BUDGET = REVISION_BUDGET + 1
@@ -46,6 +49,17 @@ def _client(user) -> APIClient:
 
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+def _conninfo() -> str:
+    settings = connection.settings_dict
+    return psycopg.conninfo.make_conninfo(
+        dbname=settings["NAME"],
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+    )
 
 
 def _sql(context: CaptureQueriesContext) -> str:
@@ -100,7 +114,31 @@ def test_a_new_bid_and_a_revision_stay_within_their_statement_budget() -> None:
     body = response.json()
     assert sealing.receipt_verify(body["receipt"])
     assert body["receipt"]["log"]["position"] == 1 and body["version"] == 1
-    assert len(_statements(new_bid)) <= NEW_BID_BUDGET, _sql(new_bid)
+    statements = _statements(new_bid)
+    assert len(statements) <= NEW_BID_BUDGET, _sql(new_bid)
+    # The log entry and head go with the COMMIT (the head's row lock is released one round
+    # trip sooner); the head was locked by the insert before it (no statement of its own).
+    assert statements[-1].rstrip().endswith("; COMMIT"), _sql(new_bid)
+    assert "bidding_bidlogentry" in statements[-1], _sql(new_bid)
+    assert "FOR UPDATE" in statements[-2] and "bidding_bidversion" in statements[-2]
+    # Committed for real: another connection sees the version and the head it moved.
+    with psycopg.connect(_conninfo()) as other:
+        version_row = other.execute(
+            "SELECT count(*) FROM bidding_bidversion WHERE idempotency_key = 'budget-new'"
+        ).fetchone()
+        head_row = other.execute(
+            "SELECT size FROM bidding_bidloghead WHERE round_id = %s", [world.round.pk]
+        ).fetchone()
+    assert version_row == (1,) and head_row == (2,)
+    # Prepared on this connection: the target join, the round lock and the insert.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE NOT from_sql "
+            "AND (statement LIKE '%%bidding_bidversion%%' OR statement LIKE '%%FOR SHARE%%' "
+            "OR statement LIKE '%%catalog_product%%')"
+        )
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) >= 3, prepared
 
     with CaptureQueriesContext(connection) as revision:
         revised = client.post(
@@ -311,3 +349,47 @@ def test_the_bid_sheet_seals_a_new_line_within_its_statement_budget() -> None:
     assert sealing.receipt_verify(receipt.document)
     assert receipt.document["log"]["position"] == 0  # type: ignore[index]
     assert len(_statements(sheet)) <= SHEET_LINE_BUDGET, _sql(sheet)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_bid_inside_an_enclosing_transaction_is_committed_only_by_it() -> None:
+    """The COMMIT sent with the last statement is for the bid's own transaction only: inside
+    an enclosing one (a caller's ``atomic``), the bid is rolled back with it."""
+    world = build_world(code="SQL-OUTER")
+    size = BidLogHead.objects.get(round=world.round).size
+
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused), transaction.atomic():
+        receipt = bid_submit(
+            round_item=world.round_item,
+            specification=world.spec20,
+            product=world.bidder_20,
+            unit_price=Decimal("1.5000"),
+            annual_capacity=1000,
+            by=world.bidder,
+            idempotency_key="outer-rolled-back",
+        )
+        assert receipt.document["log"]["position"] == size  # type: ignore[index]
+        raise Refused
+    assert not BidVersion.objects.filter(idempotency_key="outer-rolled-back").exists()
+    assert not Bid.objects.filter(
+        round=world.round, manufacturer=world.bidder.organization
+    ).exists()
+    assert BidLogHead.objects.get(round=world.round).size == size
+    assert not BidLogEntry.objects.filter(round=world.round, position=size).exists()
+
+    # Alone, the same bid is stored, logged and committed.
+    receipt = bid_submit(
+        round_item=world.round_item,
+        specification=world.spec20,
+        product=world.bidder_20,
+        unit_price=Decimal("1.5000"),
+        annual_capacity=1000,
+        by=world.bidder,
+        idempotency_key="alone",
+    )
+    assert receipt.document["log"]["position"] == size  # type: ignore[index]
+    assert BidLogHead.objects.get(round=world.round).size == size + 1
+    assert BidVersion.objects.filter(idempotency_key="alone").count() == 1

@@ -16,6 +16,8 @@ PROBE = (
     "from config.celery import app; "
     "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
     "'name': str(settings.DATABASES['default']['NAME']), "
+    "'prepare': settings.DATABASES['default'].get('OPTIONS', {})"
+    ".get('prepare_threshold', 'unset'), "
     "'eager': app.conf.task_always_eager, 'broker': app.conf.broker_url, "
     "'tz': settings.TIME_ZONE, 'use_tz': settings.USE_TZ, "
     "'languages': [code for code, _ in settings.LANGUAGES]}))"
@@ -50,6 +52,16 @@ def test_database_url_and_broker_switch_to_postgresql_and_redis() -> None:
     assert probe["name"] == "jicai"
     assert probe["eager"] is False
     assert probe["broker"] == "redis://127.0.0.1:6379/0"
+    # Only the bid's statements (server-side binding) are prepared; Django's own never are.
+    assert probe["prepare"] == 5
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler() -> None:
+    probe = _settings_with(
+        DATABASE_URL="postgres://jicai@127.0.0.1:5432/jicai", DJANGO_DB_PREPARED="off"
+    )
+    assert probe["prepare"] is None
+    assert _settings_with()["prepare"] == "unset"  # SQLite: nothing to prepare
 
 
 def test_production_refuses_to_start_without_a_secret_key() -> None:
