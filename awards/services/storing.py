@@ -53,6 +53,7 @@ from awards.services.base import (
 )
 from awards.services.comparison import pending_row, relaxations_send, run_problem
 from awards.signals import final_allocation_changed
+from awards.unit_rules import solve_by_unit, unit_rule_sets
 from bidding.models import OpenedBid
 from common.bulk_copy import ColumnValues, Decimals, copy_columns
 from procurement.models import Round, RoundItem
@@ -93,7 +94,8 @@ def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
     try:
         built = run_problem(run)
         _progress(run_id, 30, STAGE_SOLVING)
-        result = solve(built.problem)
+        # Consumables: each bidding unit under its own rule set (awards.unit_rules).
+        result = solve_by_unit(built.problem, unit_rule_sets(run), solver=solve)
         comparison = _comparison_row(built.problem, result)
     except ValidationError as exc:
         return _fail(run_id, "; ".join(exc.messages))
