@@ -3,11 +3,13 @@ a hospital's winners for its lost volume."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -118,6 +120,16 @@ class SelectionOpenForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("China Standard Time. Picks left open then are assigned by the platform."),
     )
+
+    # The window proposed in the field (the office may change it): two days, to the hour.
+    DEFAULT_WINDOW = datetime.timedelta(days=2)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        proposed = timezone.localtime() + self.DEFAULT_WINDOW
+        self.fields["closes_at"].initial = proposed.replace(
+            minute=0, second=0, microsecond=0
+        ) + datetime.timedelta(hours=1)
 
 
 class ObjectionExtendForm(forms.Form):

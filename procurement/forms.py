@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region
 from catalog.models import ProcurementItem
-from procurement.models import Round, RuleSet
-from procurement.optimiser.kinds import kinds_for_round_kind
+from procurement.models import Round, RoundItem, RuleSet
+from procurement.optimiser.kinds import Family, kinds_for_round_kind, kinds_of_family
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -137,6 +137,27 @@ class RuleSetChoiceForm(forms.Form):
             kind__in=kinds_for_round_kind(round_.kind)
         ).order_by("name", "-version")
         self.fields["rule_set"].initial = round_.rule_set_id
+
+
+class UnitRuleSetForm(forms.Form):
+    """A consumables round's bidding unit: its own rule set, or (empty) the round's."""
+
+    rule_set = forms.ModelChoiceField(
+        label=_("Rule set"), queryset=RuleSet.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, round_item: RoundItem, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["rule_set"]
+        field.queryset = RuleSet.objects.filter(  # type: ignore[attr-defined]
+            kind__in=kinds_of_family(Family.CONSUMABLE)
+        ).order_by("name", "-version")
+        field.empty_label = _("The round's rule set")  # type: ignore[attr-defined]
+        field.initial = round_item.rule_set_id
+        field.widget.attrs["aria-label"] = _("Rule set of %(item)s") % {
+            "item": round_item.item.code
+        }
+        self.auto_id = f"id_unit_{round_item.pk}_%s"
 
 
 class RuleSetReviseForm(forms.Form):

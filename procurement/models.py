@@ -181,6 +181,17 @@ class RoundItem(models.Model):
         validators=[MinValueValidator(0)],
         help_text=_("Yuan per unit of count of the representative specification."),
     )
+    # Consumables: the bidding unit's own rule set (stents, joints and lenses of one round
+    # are awarded under their own rules); empty: the round's. Set before bidding opens,
+    # frozen with the round's (``procurement.services.round_item_set_rule_set``).
+    rule_set = models.ForeignKey(
+        RuleSet,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("rule set of the bidding unit"),
+    )
 
     class Meta:
         ordering = ["round", "item__code"]
@@ -192,6 +203,11 @@ class RoundItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round.code} / {self.item.code}"
+
+    @property
+    def effective_rule_set_id(self) -> int:
+        """The rule set this item is awarded under: its own, or the round's."""
+        return self.rule_set_id or self.round.rule_set_id
 
 
 class Ceiling(models.Model):

@@ -8,9 +8,10 @@ that matches none (a cancellation's reason, typed by the office) is shown as wri
 
 from __future__ import annotations
 
+import datetime
 import re
-from collections.abc import Mapping
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
@@ -55,6 +56,20 @@ def note_text(note: str) -> str:
     for pattern, message in NOTES:
         match = pattern.fullmatch(note)
         if match is not None:
-            values: Mapping[str, str] = match.groupdict()
+            values = {key: _shown(key, value) for key, value in match.groupdict().items()}
             return _(message) % values if values else _(message)
     return note
+
+
+def _shown(key: str, value: str) -> str:
+    """A moment stored as ISO 8601 (``until``) as pages show times: China Standard Time,
+    to the minute."""
+    if key != "until":
+        return value
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if timezone.is_naive(moment):
+        return value
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")

@@ -18,6 +18,11 @@ urlpatterns = [
     path("<str:code>/cancel/", rounds.round_cancel, name="round-cancel"),
     path("<str:code>/timetable/", rounds.round_timetable, name="round-timetable"),
     path("<str:code>/rule-set/", rounds.round_rule_set, name="round-rule-set"),
+    path(
+        "<str:code>/items/<int:round_item_id>/rule-set/",
+        rounds.round_item_rule_set,
+        name="round-item-rule-set",
+    ),
     path("<str:code>/prices/", prices.round_prices, name="round-prices"),
     path("<str:code>/prices/import/", prices.ceiling_import_view, name="ceiling-import"),
     path("<str:code>/prices/template.xlsx", prices.ceiling_template, name="ceiling-template"),

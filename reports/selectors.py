@@ -31,7 +31,7 @@ from awards.selectors import FINAL, official_run
 from bidding.models import OpenedBid, Opening
 from common.i18n import Names
 from procurement import selectors as procurement_selectors
-from procurement.models import Round, RoundItem
+from procurement.models import Round, RoundItem, RuleSet
 from reports import analysis
 from reports.models import GenerationJob, ReportDocument
 
@@ -229,6 +229,9 @@ class ItemSection:
     term_years: int | None
     figures: dict[str, Any]
     winners: list[WinnerRow] = field(default_factory=list)
+    # Consumables: the rule set the bidding unit was awarded under (its own or the
+    # round's); None in a drug round (one rule set, named in the preamble).
+    rule_set: RuleSet | None = None
 
 
 @dataclass
@@ -329,6 +332,11 @@ def _item_sections(
             agreed_volume=award.agreed_volume,
             term_years=award.term_years,
             figures=per_item.get(ri.item.code, {}),
+            rule_set=(
+                (ri.rule_set if ri.rule_set_id and not run.is_scenario else round_.rule_set)
+                if round_.kind == Round.Kind.CONSUMABLES
+                else None
+            ),
         )
         for r in won:
             bid = r.opened_bid

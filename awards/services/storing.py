@@ -54,6 +54,7 @@ from awards.services.base import (
 )
 from awards.services.comparison import pending_row, relaxations_send, run_problem
 from awards.signals import final_allocation_changed
+from awards.unit_rules import solve_by_unit, unit_rule_sets
 from bidding.models import OpenedBid
 from common.bulk_copy import ColumnValues, Decimals, copy_columns
 from procurement.models import Round, RoundItem
@@ -95,11 +96,14 @@ def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
     run = EvaluationRun.objects.select_related("round", "rule_set").get(pk=run_id)
     try:
         built = run_problem(run)
-        chunks = fanout.chunk_count(built.problem)
+        # Consumables: each bidding unit under its own rule set (awards.unit_rules); a run
+        # whose units carry rule sets of their own is solved in this task, not fanned out.
+        own_rules = unit_rule_sets(run)
+        chunks = 0 if own_rules else fanout.chunk_count(built.problem)
         if chunks:  # per-item rules, many items: solved in parts across the workers
             return fanout.fan_out(run_id, built, chunks)
         _progress(run_id, 30, STAGE_SOLVING)
-        result = solve(built.problem)
+        result = solve_by_unit(built.problem, own_rules, solver=solve)
         comparison = comparison_row(built.problem, result)
     except ValidationError as exc:
         return _fail(run_id, "; ".join(exc.messages))

@@ -10,6 +10,7 @@ the "already moved" refusal instead of a double transition.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
@@ -23,10 +24,13 @@ from accounts.models import Organization, Region, User
 from catalog.models import ProcurementItem
 from procurement.models import Round, RoundItem, RoundTransition, RuleSet
 from procurement.notices import round_transition_notices
+from procurement.optimiser.kinds import Family, family_of
 from procurement.periods import PERIODS, period_days
 from procurement.selectors import hospitals_not_declared
 from procurement.services.rule_sets import rule_set_require_fits
 from procurement.signals import bidding_closed, round_published
+
+logger = logging.getLogger(__name__)
 
 S = Round.Status
 
@@ -328,6 +332,11 @@ def round_open_bidding(
         )
     round_require_bid_period(round_, now=now, publishing=True)
     RuleSet.objects.filter(pk=round_.rule_set_id, frozen_at__isnull=True).update(frozen_at=now)
+    # The bidding units' own rule sets are published and frozen with the round's.
+    RuleSet.objects.filter(
+        pk__in=round_.items.filter(rule_set__isnull=False).values("rule_set"),
+        frozen_at__isnull=True,
+    ).update(frozen_at=now)
     opened = _transition(round_=round_, to=S.BIDDING_OPEN, by=by)
     round_published.send(sender=Round, round_=opened, by=by, at=now)
     return opened
@@ -528,6 +537,61 @@ def round_set_rule_set(*, round_: Round, rule_set: RuleSet) -> Round:
     round_.rule_set = rule_set
     round_.save(update_fields=["rule_set"])
     return round_
+
+
+@transaction.atomic
+def round_item_set_rule_set(
+    *, round_item: RoundItem, rule_set: RuleSet | None, by: User | None
+) -> RoundItem:
+    """Give a consumables round's bidding unit its own rule set (``None``: the round's).
+
+    Stents, joints and lenses of one round are awarded under their own rules; like the
+    round's rule set this is decided before bidding opens (the procurement document
+    publishes it) and frozen with it."""
+    round_ = Round.objects.select_for_update().get(pk=round_item.round_id)
+    if round_.kind != Round.Kind.CONSUMABLES:
+        raise ValidationError(
+            _(
+                "Only the bidding units of a consumables round have their own rule sets; "
+                "round %(code)s uses one rule set for all its items."
+            )
+            % {"code": round_.code}
+        )
+    if round_.status not in {S.DRAFT, S.DEMAND_OPEN, S.DEMAND_CLOSED}:
+        raise ValidationError(
+            _(
+                "The rule set of %(item)s cannot change: rule sets are published with the "
+                "procurement document and frozen once bidding opens; round %(code)s is "
+                "%(status)s."
+            )
+            % {
+                "item": round_item.item.code,
+                "code": round_.code,
+                "status": round_.get_status_display(),
+            }
+        )
+    if rule_set is not None:
+        rule_set_require_fits(round_kind=round_.kind, rule_set=rule_set)
+        if family_of(rule_set.kind) != Family.CONSUMABLE:
+            raise ValidationError(
+                _(
+                    "Rule set %(rule_set)s awards all items of a round together; a bidding "
+                    "unit takes a consumables rule set."
+                )
+                % {"rule_set": str(rule_set)}
+            )
+        if rule_set.pk == round_.rule_set_id:
+            rule_set = None  # the round's own: follows it if the round's changes
+    round_item.rule_set = rule_set
+    round_item.save(update_fields=["rule_set"])
+    logger.info(
+        "round %s item %s: rule set %s by %s",
+        round_.code,
+        round_item.item.code,
+        rule_set.pk if rule_set else "of the round",
+        by.pk if by else None,
+    )
+    return round_item
 
 
 def round_deadline_check(*, now: datetime.datetime) -> int:

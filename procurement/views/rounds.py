@@ -26,6 +26,7 @@ from procurement.forms import (
     RoundCreateForm,
     RuleSetChoiceForm,
     TimetableForm,
+    UnitRuleSetForm,
 )
 from procurement.models import Round
 from procurement.views.shared import COLLATED, round_of, user_of
@@ -98,13 +99,25 @@ TRANSITIONS: dict[str, Callable[..., Round]] = {
 # The confirmation of an early close lists this many undeclared hospitals by name (a
 # national round has thousands; the rest are on the totals page).
 CONFIRM_LIST_LIMIT = 50
-# Which actions to offer in which state (the services still decide).
+# Which actions to offer in which state (the services still decide); the first is the
+# step the "What happens next" card names (a primary button), any other a secondary one.
 ACTIONS_BY_STATUS: dict[str, list[str]] = {
     Round.Status.DRAFT: ["open_demand"],
     Round.Status.DEMAND_OPEN: ["close_demand"],
-    Round.Status.DEMAND_CLOSED: ["open_demand", "open_bidding"],
+    Round.Status.DEMAND_CLOSED: ["open_bidding", "open_demand"],
     Round.Status.BIDDING_OPEN: ["close_bidding"],
 }
+
+
+def _unit_rule_sets(round_: Round) -> list[tuple[Any, Any, UnitRuleSetForm]]:
+    """A consumables round's bidding units, each with its rule set (its own or the
+    round's) and the form to change it."""
+    if round_.kind != Round.Kind.CONSUMABLES:
+        return []
+    return [
+        (ri, ri.rule_set or round_.rule_set, UnitRuleSetForm(round_item=ri))
+        for ri in round_.items.select_related("item", "rule_set").order_by("item__code")
+    ]
 
 
 def _action_labels() -> dict[str, str]:
@@ -164,11 +177,26 @@ def _round_page(
         "is_office": is_office,
         "round_panels": settings.JICAI_ROUND_PANELS,
         "guidance_panels": settings.JICAI_ROUND_GUIDANCE,
+        "unit_rule_sets": _unit_rule_sets(round_),
         "can_declare": selectors.round_can_declare(round_=round_, organization=organization),
     }
     if is_office:
         context.update(
-            actions=[(a, labels[a]) for a in ACTIONS_BY_STATUS.get(round_.status, [])],
+            actions=[
+                (
+                    a,
+                    _("Reopen demand declaration")
+                    if a == "open_demand" and round_.status == Round.Status.DEMAND_CLOSED
+                    else labels[a],
+                    n == 0,
+                )
+                for n, a in enumerate(
+                    # Closing bidding is refused before the deadline: not offered until then.
+                    a
+                    for a in ACTIONS_BY_STATUS.get(round_.status, [])
+                    if a != "close_bidding" or timezone.now() >= round_.bid_deadline
+                )
+            ],
             transitions=selectors.round_transitions(round_=round_),
             cancel_form=CancelForm(),
             can_cancel=Round.Status.CANCELLED
@@ -270,6 +298,38 @@ def round_cancel(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, _("Round %(code)s is cancelled.") % {"code": round_.code})
+    return redirect("procurement:round", code=code)
+
+
+@office_required
+@require_POST
+def round_item_rule_set(request: HttpRequest, code: str, round_item_id: int) -> HttpResponse:
+    """A consumables round's bidding unit gets its own rule set (or the round's again)."""
+    round_ = round_of(request, code)
+    round_item = round_.items.select_related("item").filter(pk=round_item_id).first()
+    if round_item is None:
+        raise Http404
+    form = UnitRuleSetForm(request.POST, round_item=round_item)
+    if not form.is_valid():
+        messages.error(request, _("Choose a rule set that applies to this round."))
+        return redirect("procurement:round", code=code)
+    rule_set = form.cleaned_data["rule_set"]
+    try:
+        services.round_item_set_rule_set(
+            round_item=round_item, rule_set=rule_set, by=user_of(request)
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("%(item)s is now awarded under rule set %(rule_set)s.")
+            % {
+                "item": round_item.item.code,
+                "rule_set": str(round_item.rule_set or round_.rule_set),
+            },
+        )
     return redirect("procurement:round", code=code)
 
 

@@ -70,7 +70,12 @@ def _assert_one_term(contract: Contract, start: datetime.date) -> None:
     page = client.get(reverse("contracts:contract", args=[contract.pk])).content.decode()
     shown_start = re.search(r"<dt>Start date</dt><dd>([0-9-]+)</dd>", page)
     assert shown_start is not None and shown_start.group(1) == f"{start:%Y-%m-%d}"
-    terms = re.findall(r"<td>(\d{4}-\d\d-\d\d) – (\d{4}-\d\d-\d\d)</td>", page)
+    # Each date kept on one line (a span that does not wrap), the dash between them.
+    terms = re.findall(
+        r'<td><span class="nowrap">(\d{4}-\d\d-\d\d)</span> – '
+        r'<span class="nowrap">(\d{4}-\d\d-\d\d)</span></td>',
+        page,
+    )
     assert sorted(terms) == sorted(
         (f"{line.starts_on:%Y-%m-%d}", f"{line.ends_on:%Y-%m-%d}") for line in lines
     )
