@@ -265,7 +265,11 @@ def allocate_drug_item(
     cursor = [0] * len(winners)
     for index in draft_order(len(winners), len(regions)):
         preferences = winners[index].region_preferences
-        while cursor[index] < len(preferences) and preferences[cursor[index]] in owner:
+        # a province already drawn, or one without demand for this item (the JSON reader
+        # refuses those; a problem built in Python may carry them), is passed over
+        while cursor[index] < len(preferences) and (
+            preferences[cursor[index]] in owner or preferences[cursor[index]] not in demand
+        ):
             cursor[index] += 1
         if cursor[index] < len(preferences):
             region = preferences[cursor[index]]

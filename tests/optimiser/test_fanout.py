@@ -161,3 +161,33 @@ def test_the_optimised_award_is_never_cut() -> None:
     assert not fans_out(problem)
     with pytest.raises(ValueError, match="couples its items"):
         solve_in_chunks(problem, 2)
+
+
+def test_a_preference_for_a_province_without_demand_is_passed_over() -> None:
+    """The generator's bids may prefer a province where the item has no demand (the JSON
+    reader refuses such a problem; a Python-built one reached a KeyError in the draft).
+    Passing it over allocates exactly as if it had not been listed."""
+    problem = drug_round(seed=7, items=11, hospitals=300)
+    regions = {i.id: {d.region for d in i.demand} for i in problem.items}
+    assert any(r not in regions[b.item] for b in problem.bids for r in b.region_preferences), (
+        "the seed no longer produces a preference without demand"
+    )
+    filtered = with_input_hash(
+        dataclasses.replace(
+            problem,
+            bids=tuple(
+                dataclasses.replace(
+                    b,
+                    region_preferences=tuple(
+                        r for r in b.region_preferences if r in regions[b.item]
+                    ),
+                )
+                for b in problem.bids
+            ),
+        )
+    )
+    got, expected = solve(problem), solve(filtered)
+    assert [(a.item, a.bid, a.region, a.quantity, a.source) for a in got.allocations] == [
+        (a.item, a.bid, a.region, a.quantity, a.source) for a in expected.allocations
+    ]
+    assert got.allocations
