@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 
 from accounts.uscc import USCCError, validate_uscc
-from common.i18n import Names, localized
+from common.i18n import Names, localized, localized_params
 
 USCC_MESSAGES = {
     "length": _("Invalid unified social credit code: it must be 18 characters, not %(length)s."),
@@ -212,11 +212,11 @@ class Notification(models.Model):
 
     @property
     def subject_text(self) -> str:
-        return gettext(self.subject) % self.params
+        return gettext(self.subject) % localized_params(self.params)
 
     @property
     def body_text(self) -> str:
-        return gettext(self.body) % self.params
+        return gettext(self.body) % localized_params(self.params)
 
 
 class SigningKey(models.Model):

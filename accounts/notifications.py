@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Notification, Organization, User
+from common.i18n import localized_params
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,8 @@ def _email(org_ids: list[int], subject: str, body: str, params: dict[str, Any], 
         with translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE):
             try:
                 send_mail(
-                    _(subject) % params,
-                    f"{_(body) % params}\n\n{url}",
+                    _(subject) % localized_params(params),
+                    f"{_(body) % localized_params(params)}\n\n{url}",
                     settings.DEFAULT_FROM_EMAIL,
                     [user.email],
                 )

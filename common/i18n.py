@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
@@ -20,6 +21,23 @@ def localized(chinese: str, english: str) -> str:
     """The name in the active language: the English one when English is active and the
     English name is not blank, the Chinese one otherwise."""
     return english if english and in_english() else chinese
+
+
+def bilingual(chinese: str, english: str) -> dict[str, str]:
+    """A stored message parameter (a notice's) carrying both names, so the message is
+    read in its reader's language: ``localized_params`` picks one when it is shown."""
+    return {"zh": chinese, "en": english}
+
+
+def localized_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with every ``bilingual`` value replaced by its name in the active
+    language (the English one when English is active and it is not blank)."""
+    return {
+        key: localized(value.get("zh", ""), value.get("en", ""))
+        if isinstance(value, dict) and set(value) == {"zh", "en"}
+        else value
+        for key, value in params.items()
+    }
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from awards.models import (
     ProvinceSelection,
 )
 from awards.services.base import S, lock_round, official_run_get, rerun_create
+from common.i18n import bilingual
 from procurement.models import Round, RoundItem
 from procurement.optimiser.allocation import draft_order
 from procurement.services import when_shown
@@ -261,7 +262,12 @@ def _turn_taken(selection: ProvinceSelection, round_item_id: int, pick: DraftPic
 
 def _notify_turns(selection: ProvinceSelection, round_item_ids: Sequence[int]) -> None:
     """Tell the winner whose turn it is on each item (once per pick)."""
-    names = dict(RoundItem.objects.filter(pk__in=round_item_ids).values_list("pk", "item__name"))
+    names = {
+        pk: bilingual(name, name_en)
+        for pk, name, name_en in RoundItem.objects.filter(pk__in=round_item_ids).values_list(
+            "pk", "item__name", "item__name_en"
+        )
+    }
     for round_item_id in round_item_ids:
         current = draft_board(selection=selection, round_item_id=round_item_id).current
         if current is None:
@@ -276,7 +282,7 @@ def _notify_turns(selection: ProvinceSelection, round_item_ids: Sequence[int]) -
                 "assigned by the platform."
             ),
             params={
-                "item": names.get(round_item_id, ""),
+                "item": names.get(round_item_id, bilingual("", "")),
                 "code": selection.round.code,
                 "closes": when_shown(selection.closes_at),
             },

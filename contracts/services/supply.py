@@ -24,6 +24,7 @@ from accounts.models import Notification, Organization, Region, User
 from accounts.notifications import notify
 from awards.models import AuditEntry, BidResult, EvaluationRun, ProvinceAllocation
 from awards.services import lock_round, official_run_get
+from common.i18n import bilingual
 from contracts.models import Contract, ContractLine, Purchase, SupplyFailure
 from contracts.services.contracts import amount_of, contract_amend, contract_lines
 from procurement.models import Round
@@ -172,8 +173,8 @@ def _notify_switch(
             "The affected contracts are amended."
         ),
         params={
-            "item": failure.round_item.item.code,
-            "province": failure.region.name_zh,
+            "item": bilingual(failure.round_item.item.name, failure.round_item.item.name_en),
+            "province": bilingual(failure.region.name_zh, failure.region.name_en),
             "date": f"{switch_from:%Y-%m-%d}",
             "backup": backup.manufacturer.name,
         },

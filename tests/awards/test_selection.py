@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import Organization, Region
+from accounts.models import Notification, Organization, Region
 from awards import services
 from awards.models import EvaluationRun, HospitalAllocation, ProvinceAllocation
 from procurement.models import Round
@@ -197,3 +197,35 @@ def test_each_winner_is_told_when_it_is_its_turn_and_the_notice_is_done_once_pic
     notice = Notification.objects.filter(organization_id=third.organization_id).latest("pk")
     with translation.override("en"):
         assert notice.subject_text.startswith("Your turn to choose a province for ")
+
+
+def test_the_turn_notice_names_the_item_in_its_readers_language(
+    django_capture_on_commit_callbacks, mailoutbox
+) -> None:
+    """Stored with both names: an English reader (page and e-mail) reads the English name,
+    a Chinese reader the registered Chinese one."""
+    built = _awarded(django_capture_on_commit_callbacks)
+    item = built.round_item.item
+    item.name, item.name_en = "阿托伐他汀钙片", "Atorvastatin calcium tablets"
+    item.save(update_fields=["name", "name_en"])
+    first = built.makers[0]
+    first.language, first.email = "en", "tender@maker.example"
+    first.save(update_fields=["language", "email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.selection_open(
+            round_=built.round,
+            by=built.office,
+            closes_at=timezone.now() + datetime.timedelta(days=2),
+        )
+    notice = Notification.objects.get(
+        organization_id=first.organization_id, kind=Notification.Kind.SELECTION_TURN
+    )
+    with translation.override("en"):
+        assert "Atorvastatin calcium tablets" in notice.subject_text
+        assert "阿托伐他汀钙片" not in notice.body_text
+    with translation.override("zh-hans"):
+        assert "阿托伐他汀钙片" in notice.subject_text
+        assert "Atorvastatin" not in notice.body_text
+    mails = [m for m in mailoutbox if m.to == ["tender@maker.example"]]
+    assert len(mails) == 1
+    assert "Atorvastatin calcium tablets" in mails[0].subject
