@@ -125,9 +125,11 @@ def _tasks_run_in_process_unless_integration(request: pytest.FixtureRequest) -> 
 
 @pytest.fixture(autouse=True)
 def _regions_survive_flushes(request: pytest.FixtureRequest) -> None:
-    """Transactional tests flush every table, including the regions a data migration loaded."""
+    """Transactional tests flush every table, including the regions a data migration loaded
+    (a test using ``live_server`` is transactional without saying so in a marker)."""
     marker = request.node.get_closest_marker("django_db")
-    if marker is not None and marker.kwargs.get("transaction"):
+    transactional = marker is not None and marker.kwargs.get("transaction")
+    if transactional or "live_server" in request.fixturenames:
         request.getfixturevalue("transactional_db")
         from accounts.services import regions_ensure
 

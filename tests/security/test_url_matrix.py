@@ -232,6 +232,15 @@ URLS: list[Url] = [
     Url("procurement:round-cancel", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("procurement:round-timetable", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("procurement:round-rule-set", OFFICE, get=405, unsafe=("POST",), own=OFFICE, scenes=BOTH),
+    Url(
+        "procurement:round-item-rule-set",
+        OFFICE,
+        get=405,
+        unsafe=("POST",),
+        own=OFFICE,
+        scenes=BOTH,
+        args={"round_item_id": lambda s: s.round.items.order_by("pk").first().pk},  # type: ignore[union-attr]
+    ),
     Url("procurement:round-prices", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("procurement:ceiling-import", OFFICE, unsafe=("POST",), own=OFFICE, scenes=BOTH),
     Url("procurement:ceiling-template", OFFICE, own=OFFICE, scenes=BOTH),
@@ -327,6 +336,12 @@ URLS: list[Url] = [
     # Polled by htmx; a plain GET is sent back to the contract page. POST asks again.
     Url("contracts:contract-pdf-status", SIGNED_IN, get=302, unsafe=("POST",), own=SIGNED_IN),
     Url("contracts:contract-amend", OFFICE, get=405, unsafe=("POST",), own=OFFICE),
+    # The office of the round renders every contract PDF of it in the background.
+    Url("contracts:contract-pdf-batch-start", OFFICE, get=405, unsafe=("POST",), own=OFFICE),
+    Url("contracts:contract-pdf-batch", OFFICE, own=OFFICE),
+    # Polled by htmx; a plain GET is sent back to the batch page.
+    Url("contracts:contract-pdf-batch-progress", OFFICE, get=302, own=OFFICE),
+    Url("contracts:contract-pdf-batch-again", OFFICE, get=405, unsafe=("POST",), own=OFFICE),
     Url("contracts:contract-pdf", SIGNED_IN, own=SIGNED_IN, args={"language": lambda s: "zh"}),
     Url("contracts:purchases", HOSPITAL, unsafe=("POST",)),  # its own purchases
     Url("contracts:purchases-upload", HOSPITAL, get=302, unsafe=("POST",)),  # GET: to the form
@@ -717,6 +732,7 @@ ARGUMENTS: dict[str, Callable[[Scene], object]] = {
     "run_id": lambda s: s.run.pk,  # type: ignore[union-attr]
     "objection_id": lambda s: s.objection.pk,  # type: ignore[union-attr]
     "failure_id": lambda s: s.failure.pk,  # type: ignore[union-attr]
+    "batch_id": lambda s: s.pdf_batch.pk,  # type: ignore[union-attr]
     "token": lambda s: s.upload.token,
 }
 
@@ -1015,6 +1031,7 @@ MISSING: dict[str, object] = {
     "run_id": 987_654,
     "objection_id": 987_654,
     "failure_id": 987_654,
+    "batch_id": 987_654,
     "token": "00000000-0000-4000-8000-000000000000",
     "language": "xx",
     "number": 987_654,

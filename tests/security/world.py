@@ -23,7 +23,7 @@ from bidding.models import Bid, BidVersion
 from bidding.services import bid_submit
 from catalog.models import Product, StoredUpload
 from common.uploads import upload_store
-from contracts.models import Contract, Purchase, SupplyFailure
+from contracts.models import Contract, ContractPdfBatch, Purchase, SupplyFailure
 from contracts.services import (
     PURCHASE_UPLOAD,
     PurchaseLine,
@@ -110,6 +110,7 @@ class Scene:
     failure: SupplyFailure | None = None  # maker01's supply in hospital01's province
     purchase: PurchaseLine | None = None  # what hospital01 bought last month from maker01
     purchase_upload: StoredUpload | None = None  # hospital01's purchase file, not committed
+    pdf_batch: ContractPdfBatch | None = None  # the office's batch of the round's contract PDFs
 
 
 @dataclass
@@ -276,6 +277,16 @@ def _awarded_scene(office: User, hospital: User, maker: User) -> Scene:
         objection=objection,
         failure=failure,
         purchase=purchase,
+        # a finished batch row (no task sent): its page and progress are looked at
+        pdf_batch=ContractPdfBatch.objects.create(
+            round=round_,
+            total=1,
+            chunks=1,
+            done=1,
+            rendered=1,
+            parts_finished=[0],
+            finished_at=timezone.now(),
+        ),
         purchase_upload=upload_store(
             user=hospital,
             purpose=PURCHASE_UPLOAD,
