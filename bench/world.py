@@ -529,6 +529,7 @@ def pages(round_: Round) -> list[tuple[str, str | None, str]]:
         ("progress lines", "office", f"/awards/progress/?round={pk}&detail=lines"),
         ("progress behind", "office", f"/awards/progress/?round={pk}&detail=behind"),
         ("progress", "hospital01", f"/awards/progress/?round={pk}"),
+        ("purchases", "hospital01", "/awards/purchases/"),
         ("progress by hospital", "maker01", f"/awards/progress/?round={pk}&detail=hospitals"),
         ("price-cut analysis", "office", f"/reports/office/rounds/{pk}/"),
         ("price-cut .xlsx", None, f"/reports/rounds/{pk}/price-cuts.xlsx"),
