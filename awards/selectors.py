@@ -225,8 +225,10 @@ def hospital_allocations_list_for_user(*, user: User) -> QuerySet[HospitalAlloca
     round item, in the order the items were added to the round; the hospital; the bid),
     which the party's index holds (``awards_alloc_hospital_page``,
     ``awards_alloc_maker_page``): a page is read in order from the index, not sorted out
-    of every allocation of a national winner. The runs' list is a filter on that index
-    (a list on its second column would lose the order on PostgreSQL before 17)."""
+    of every allocation of a national winner. The runs' list is on the index's leading
+    column: PostgreSQL (before 17) keeps an index's order for a list only there; on a
+    later column it filters every allocation of the party's earlier runs (the national
+    round's provisional run before selection: 0.11 s for maker01 at 46,000 hospitals)."""
     org = _org(user)
     if org is None:
         return HospitalAllocation.objects.none()

@@ -20,10 +20,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='hospitalallocation',
-            index=models.Index(fields=['hospital', 'run', 'round_item', 'opened_bid'], name='awards_alloc_hospital_page'),
+            index=models.Index(fields=['run', 'hospital', 'round_item', 'opened_bid'], name='awards_alloc_hospital_page'),
         ),
         migrations.AddIndex(
             model_name='hospitalallocation',
-            index=models.Index(fields=['manufacturer', 'run', 'round_item', 'hospital', 'opened_bid'], name='awards_alloc_maker_page'),
+            index=models.Index(fields=['run', 'manufacturer', 'round_item', 'hospital', 'opened_bid'], name='awards_alloc_maker_page'),
         ),
     ]
