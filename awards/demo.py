@@ -65,9 +65,12 @@ def _award(round_: Round, clock: DemoClock) -> None:
     services.award_finalize(round_=round_, by=office)
 
 
-def _select_provinces(round_: Round, clock: DemoClock) -> None:
-    """An hour after finalizing, for two days: every winner makes its picks, ten minutes
-    apart (its own province if free, else the first free one); the office then closes the
+def _select_provinces(
+    round_: Round, clock: DemoClock, pick_every: datetime.timedelta = datetime.timedelta(minutes=10)
+) -> None:
+    """An hour after finalizing, for two days: every winner makes its picks, ``pick_every``
+    apart (ten minutes; the bench's rounds of many items pick closer, to fit the two days),
+    its own province if free, else the first free one; the office then closes the
     selection."""
     office = office_user()
     clock.advance(datetime.timedelta(hours=1))
@@ -89,7 +92,7 @@ def _select_provinces(round_: Round, clock: DemoClock) -> None:
             region: Region = next(
                 (r for r in free if r.pk == home.get(current.manufacturer_id)), free[0]
             )
-            clock.advance(datetime.timedelta(minutes=10))
+            clock.advance(pick_every)
             services.selection_pick(
                 selection=selection,
                 round_item_id=round_item.pk,

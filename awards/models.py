@@ -341,9 +341,20 @@ class HospitalAllocation(models.Model):
         ordering = ["run", "round_item", "hospital_id", "opened_bid_id"]
         verbose_name = _("hospital allocation")
         verbose_name_plural = _("hospital allocations")
+        # A party's allocations a page at a time (``selectors.hospital_allocations_list_for_user``):
+        # the run (the list of official runs, read in order on the leading column), the
+        # party, then the list's order, so a page is read in order from the index instead
+        # of sorting every allocation of a national winner (~10^5) first. Every other
+        # read of the table is by run.
         indexes = [
-            models.Index(fields=["hospital", "run"]),
-            models.Index(fields=["manufacturer", "run"]),
+            models.Index(
+                fields=["run", "hospital", "round_item", "opened_bid"],
+                name="awards_alloc_hospital_page",
+            ),
+            models.Index(
+                fields=["run", "manufacturer", "round_item", "hospital", "opened_bid"],
+                name="awards_alloc_maker_page",
+            ),
         ]
 
     def __str__(self) -> str:

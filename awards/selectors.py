@@ -219,7 +219,16 @@ def province_allocations_list_for_user(*, user: User) -> QuerySet[ProvinceAlloca
 
 
 def hospital_allocations_list_for_user(*, user: User) -> QuerySet[HospitalAllocation]:
-    """A hospital's own allocations; a manufacturer's own (per hospital); nothing else."""
+    """A hospital's own allocations; a manufacturer's own (per hospital); nothing else.
+
+    In the allocation's own columns' order (its run, i.e. its round's official award; its
+    round item, in the order the items were added to the round; the hospital; the bid),
+    which the party's index holds (``awards_alloc_hospital_page``,
+    ``awards_alloc_maker_page``): a page is read in order from the index, not sorted out
+    of every allocation of a national winner. The runs' list is on the index's leading
+    column: PostgreSQL (before 17) keeps an index's order for a list only there; on a
+    later column it filters every allocation of the party's earlier runs (the national
+    round's provisional run before selection: 0.11 s for maker01 at 46,000 hospitals)."""
     org = _org(user)
     if org is None:
         return HospitalAllocation.objects.none()
@@ -234,7 +243,7 @@ def hospital_allocations_list_for_user(*, user: User) -> QuerySet[HospitalAlloca
     return (
         qs.select_related("run__round", "round_item__item", "manufacturer", "hospital", "region")
         .defer("run__result")
-        .order_by("run__round_id", "round_item__item__code", "hospital_id", "opened_bid_id")
+        .order_by("run_id", "round_item_id", "hospital_id", "opened_bid_id")
     )
 
 

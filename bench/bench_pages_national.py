@@ -5,13 +5,17 @@ demand, sealed bids, opening, evaluation, finalize, province selection, contract
 execution and a month of purchases.
 
 The round is built once and reused: its database is named after its size
-(``jicai_bench_national_<hospitals>_<makers>``, or ``JICAI_BENCH_NATIONAL_DB``) and holds
-the round ``NATIONAL-<hospitals>-<makers>`` in execution when complete; a later run finds it
-and only times. It is built through the project's services (``bench.world.build_round``:
-demand through ``demand_declare``, whose rows go in by COPY, bids sealed and opened at the
-ceremony, the official evaluation, ...), in a child process under ``nice``. Sizes:
+(``jicai_bench_national_<hospitals>_<makers>_<items>items``, or
+``JICAI_BENCH_NATIONAL_DB``) and holds the round ``NATIONAL-<hospitals>-<makers>-<items>``
+in execution when complete; a later run finds it and only times. It is built through
+the project's services (``bench.world.build_round``: demand through ``demand_declare``,
+whose rows go in by COPY, bids sealed and opened at the ceremony, the official
+evaluation, ...), in a child process under ``nice``. Sizes:
 ``JICAI_BENCH_NATIONAL_HOSPITALS`` extra hospitals (default 5,000; the national round of
-the issue is 46,000) and ``JICAI_BENCH_NATIONAL_MAKERS`` extra bids (default 40). The time
+the issue is 46,000), ``JICAI_BENCH_NATIONAL_MAKERS`` extra bids (default 40) and
+``JICAI_BENCH_NATIONAL_ITEMS`` items (default 60 from 20,000 hospitals, else the demo's 4:
+46,000 hospitals and 60 items, each hospital declaring 20 of them, make the issue's
+~920,000 demand lines; each extra item is bid by three makers of its own). The time
 the build took is stored beside the round (``bench_build`` table) and printed.
 
 Before timing, the open-data files and maintained summaries are built as their tasks do
@@ -44,13 +48,16 @@ from bench.common import Row, load
 
 HOSPITALS = int(os.environ.get("JICAI_BENCH_NATIONAL_HOSPITALS", "5000"))
 MAKERS = int(os.environ.get("JICAI_BENCH_NATIONAL_MAKERS", "40"))
+# The issue's round has 60 items (~920,000 demand lines at 46,000 hospitals); small sizes
+# keep the demo's four unless told.
+ITEMS = int(os.environ.get("JICAI_BENCH_NATIONAL_ITEMS", "60" if HOSPITALS >= 20_000 else "4"))
 REPEAT = int(os.environ.get("JICAI_BENCH_NATIONAL_REPEAT", "5"))
 SLOW_WARM = 10.0
 DATABASE_URL = os.environ.get(
     "JICAI_BENCH_NATIONAL_DB",
-    f"postgres://postgres@127.0.0.1:5432/jicai_bench_national_{HOSPITALS}_{MAKERS}",
+    f"postgres://postgres@127.0.0.1:5432/jicai_bench_national_{HOSPITALS}_{MAKERS}_{ITEMS}items",
 )
-CODE = f"NATIONAL-{HOSPITALS}-{MAKERS}"
+CODE = f"NATIONAL-{HOSPITALS}-{MAKERS}-{ITEMS}"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 TRIVIAL = ("sign-in page (trivial)", None, "/login/")
@@ -239,7 +246,8 @@ def run() -> list[Row]:
         log.unlink(missing_ok=True)
     figures = {"baseline": baseline, "pages": pages}
     title = (
-        f"national pages ({built['hospitals']:,} hospitals, {built['demand_lines']:,} demand "
+        f"national pages ({built['items']} items, {built['hospitals']:,} hospitals, "
+        f"{built['demand_lines']:,} demand "
         f"lines, {built['allocations']:,} allocations, {built['contracts']:,} contracts; "
         f"gunicorn 2 workers, PostgreSQL)"
     )
@@ -314,7 +322,7 @@ def _build() -> None:
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
         call_command("seed_demo", verbosity=0)
-        build_round(CODE, hospitals=HOSPITALS, makers=MAKERS, bulk=True)
+        build_round(CODE, hospitals=HOSPITALS, makers=MAKERS, bulk=True, items=ITEMS)
         seconds = time.perf_counter() - started
         with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
             conn.execute(
@@ -338,6 +346,7 @@ def _build() -> None:
             return int(conn.execute(sql, (round_id,)).fetchone()[0])  # type: ignore[index]
 
         figures = {
+            "items": count("SELECT count(*) FROM procurement_rounditem WHERE round_id = %s"),
             "hospitals": count(
                 "SELECT count(DISTINCT d.hospital_id) FROM procurement_demanddeclaration d "
                 "JOIN procurement_rounditem i ON i.id = d.round_item_id WHERE i.round_id = %s"

@@ -57,6 +57,7 @@ from contracts.demo import _buy_one_month, _contract, _start_execution
 from procurement.demo import DEMO_REGIONS, DRUG_PRICES, _create_round
 from procurement.models import Round, RuleSet
 from procurement.services import (
+    DemandLine,
     demand_import,
     round_close_demand,
     round_open_bidding,
@@ -148,8 +149,121 @@ def _extra_bids(round_: Round, makers: list[Organization]) -> None:
         )
 
 
+# The bench's own items beyond the demo's four (``items`` of ``build_round``): one
+# representative 10 mg tablet each, a ceiling of 1 to 6.5 yuan, bid by three makers of its
+# own (30%, 35% and 40% of the ceiling) and every fourth one also by maker01 at 25%.
+EXTRA_ITEM_PREFIX = "B-D"
+EXTRA_SPEC = "10MG"
+EXTRA_BIDDERS = 3
+EXTRA_DECLARED = 16  # extra items each hospital declares (with the demo's four: 20)
+
+
+def _extra_item_code(k: int) -> str:
+    return f"{EXTRA_ITEM_PREFIX}{k:02d}"
+
+
+def _extra_ceiling(k: int) -> Decimal:
+    return Decimal("1.0000") + Decimal(k) / 10
+
+
+def _extra_items(count: int) -> dict[str, tuple[Decimal, dict[str, Decimal]]]:
+    """``count`` drug items of the bench (created once, by code), as the round's prices:
+    {code: (reference price, {specification code: ceiling})}."""
+    from catalog.models import FormGroup
+    from catalog.services import item_upsert, specification_upsert
+
+    prices: dict[str, tuple[Decimal, dict[str, Decimal]]] = {}
+    for k in range(count):
+        item, _created = item_upsert(
+            code=_extra_item_code(k),
+            kind=ProductKind.DRUG,
+            name=f"规模测试药品{k:02d}片",
+            name_en=f"Scale drug {k:02d} tablets",
+            generic_name=f"规模测试药品{k:02d}",
+            form_group=FormGroup.ORAL_SOLID,
+            unit_of_count="片",
+            unit_of_count_en="tablet",
+        )
+        specification_upsert(
+            item=item,
+            code=EXTRA_SPEC,
+            label="10mg",
+            strength_value=Decimal(10),
+            strength_unit="mg",
+            pack_count=7,
+            dosage_form="片剂",
+            is_representative=True,
+        )
+        ceiling = _extra_ceiling(k)
+        prices[item.code] = (
+            (ceiling * Decimal("1.6")).quantize(Decimal("0.0001")),
+            {EXTRA_SPEC: ceiling},
+        )
+    return prices
+
+
+def _extra_item_lines(hospital: Organization, serial: int, count: int) -> list[DemandLine]:
+    """The extra items hospital ``serial`` declares: ``EXTRA_DECLARED`` of the ``count``
+    (every third from its serial on, so the items are declared evenly)."""
+    if count <= 0:
+        return []
+    share = {3: 10, 2: 6, 1: 3}.get(hospital.hospital_grade or 1, 3)
+    declared = sorted({(serial + 3 * j) % count for j in range(min(EXTRA_DECLARED, count))})
+    return [
+        DemandLine(
+            item_code=_extra_item_code(k),
+            specification_code=EXTRA_SPEC,
+            quantity=share * (1_000 + 37 * ((serial + k) % 100)),
+        )
+        for k in declared
+    ]
+
+
+def _extra_item_bids(round_: Round, count: int, makers: list[Organization]) -> None:
+    """The sealed bids on the extra items: ``EXTRA_BIDDERS`` makers of ``makers`` for each
+    (in turn), and maker01, lowest, on every fourth."""
+    maker01 = organization_for("maker01")
+    user01 = User.objects.get(username="maker01")
+    round_items = {
+        ri.item.code: ri
+        for ri in round_.items.select_related("item").filter(
+            item__code__startswith=EXTRA_ITEM_PREFIX
+        )
+    }
+    for k in range(count):
+        round_item = round_items[_extra_item_code(k)]
+        spec = round_item.item.specifications.get(code=EXTRA_SPEC)
+        ceiling = _extra_ceiling(k)
+        bidders: list[tuple[Organization, User, Decimal]] = [
+            (maker, maker.users.get(), Decimal("0.30") + Decimal("0.05") * b)
+            for b, maker in enumerate(makers[k * EXTRA_BIDDERS : (k + 1) * EXTRA_BIDDERS])
+        ]
+        if k % 4 == 0:
+            bidders.append((maker01, user01, Decimal("0.25")))
+        for maker, user, ratio in bidders:
+            product = Product.objects.create(
+                kind=ProductKind.DRUG,
+                manufacturer=maker,
+                item=round_item.item,
+                specification=spec,
+                name=f"{round_item.item.name}（{maker.name}）",
+                name_en=f"{round_item.item.name_en} ({maker.name_en})",
+                generic_name=round_item.item.generic_name,
+                approval_number=f"国药准字H29{next(_serial):06d}",
+                is_consistency_evaluated=True,
+            )
+            bid_submit(
+                round_item=round_item,
+                specification=spec,
+                product=product,
+                unit_price=(ceiling * ratio).quantize(Decimal("0.0001")),
+                annual_capacity=ANNUAL_CAPACITY,
+                by=user,
+            )
+
+
 def _declare_collated_and_bid(
-    round_: Round, clock: DemoClock, hospitals: list[Organization]
+    round_: Round, clock: DemoClock, hospitals: list[Organization], extra_items: int = 0
 ) -> None:
     """``_declare_and_bid`` with the demand of every hospital in one collated file,
     imported as the office does (``demand_import``: checked, then written by COPY) an hour
@@ -167,7 +281,10 @@ def _declare_collated_and_bid(
     writer = csv.writer(out)
     writer.writerow(["医疗机构代码", "品种编码", "规格编码", "年度需求量"])
     for serial, hospital in enumerate(hospitals, 1):
-        for line in demand_of(hospital, serial):
+        for line in [
+            *demand_of(hospital, serial),
+            *_extra_item_lines(hospital, serial, extra_items),
+        ]:
             writer.writerow(
                 [
                     hospital.social_credit_code,
@@ -299,17 +416,29 @@ def _buy_one_month_in_bulk(round_: Round, month: datetime.date) -> int:
 
 
 def build_round(
-    code: str, *, hospitals: int = 0, makers: int = 0, bulk: bool = False
+    code: str, *, hospitals: int = 0, makers: int = 0, bulk: bool = False, items: int = 4
 ) -> BuiltRound:
     """The round ``code`` in execution, with the demo's hospitals plus ``hospitals`` more
     and the demo's bids plus ``makers`` more (see the module docstring).
 
     ``bulk`` takes the fastest paths the project offers, for national sizes: the demand
     as the office's collated file (``demand_import``: one COPY), the contracts confirmed
-    by both parties in one UPDATE, and the month's purchases written by COPY."""
+    by both parties in one UPDATE, and the month's purchases written by COPY.
+
+    ``items`` above the demo's four adds the bench's own items (``_extra_items``), bid by
+    makers of their own, each hospital declaring ``EXTRA_DECLARED`` of them besides the
+    demo's four (only with ``bulk``: 60 items and 46,000 hospitals make the national round
+    of issue 19, ~920,000 demand lines)."""
+    extra_items = max(0, items - len(AWARDED_ITEMS))
+    if extra_items and not bulk:
+        raise ValueError("the bench's extra items are declared only by the collated file (bulk)")
     with _step("organizations"):
         extra_hospitals = _extra_organizations(Organization.Kind.HOSPITAL, hospitals, "12", code)
         extra_makers = _extra_organizations(Organization.Kind.MANUFACTURER, makers, "91", code)
+        item_makers = _extra_organizations(
+            Organization.Kind.MANUFACTURER, EXTRA_BIDDERS * extra_items, "91", f"{code}I"
+        )
+        extra_prices = _extra_items(extra_items)
     office = User.objects.get(username="office")
     contract_start = awarded_contract_start()  # of the real today, read before the clock
     with demo_clock(awarded_round_created()) as clock:  # walked as the demo's A1 is
@@ -319,7 +448,7 @@ def build_round(
             name_en=f"Scale round {code}",
             kind=Round.Kind.DRUGS,
             rule_set=RuleSet.objects.get(name="national-drug-batch-4", version=1),
-            prices={c: DRUG_PRICES[c] for c in AWARDED_ITEMS},
+            prices={**{c: DRUG_PRICES[c] for c in AWARDED_ITEMS}, **extra_prices},
             contract_starts_on=contract_start,
         )
         # The extra makers hold no qualification documents and their bids are unsigned:
@@ -332,10 +461,11 @@ def build_round(
         hospitals_all = [*demo_hospitals(), *extra_hospitals]
         with _step("demand and bids"):
             if bulk:
-                _declare_collated_and_bid(round_, clock, hospitals_all)
+                _declare_collated_and_bid(round_, clock, hospitals_all, extra_items)
             else:
                 _declare_and_bid(round_, clock, hospitals=hospitals_all)
             _extra_bids(round_, extra_makers)
+            _extra_item_bids(round_, extra_items, item_makers)
         clock.travel_to(round_.opening_at + datetime.timedelta(minutes=5))
         with _step("opening"):
             open_with_demo_officials(round_)  # the ceremony: two of the demo's officials
@@ -344,7 +474,15 @@ def build_round(
             _award(round_, clock)
         round_.refresh_from_db()
         with _step("province selection"):
-            _select_provinces(round_, clock)
+            # Every pick inside the two days of the selection (one pick a province and item).
+            picks = round_.items.count() * round_.regions.count()
+            _select_provinces(
+                round_,
+                clock,
+                pick_every=min(
+                    datetime.timedelta(minutes=10), datetime.timedelta(days=2) / (picks + 1)
+                ),
+            )
         round_.refresh_from_db()
         with _step("contracts"):
             if bulk:  # confirmed in one UPDATE, unsigned (the round does not require it)
@@ -391,6 +529,7 @@ def pages(round_: Round) -> list[tuple[str, str | None, str]]:
         ("progress lines", "office", f"/awards/progress/?round={pk}&detail=lines"),
         ("progress behind", "office", f"/awards/progress/?round={pk}&detail=behind"),
         ("progress", "hospital01", f"/awards/progress/?round={pk}"),
+        ("purchases", "hospital01", "/awards/purchases/"),
         ("progress by hospital", "maker01", f"/awards/progress/?round={pk}&detail=hospitals"),
         ("price-cut analysis", "office", f"/reports/office/rounds/{pk}/"),
         ("price-cut .xlsx", None, f"/reports/rounds/{pk}/price-cuts.xlsx"),

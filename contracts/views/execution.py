@@ -36,8 +36,12 @@ def _hospital_lines(request: HttpRequest) -> list[Any]:
     contracts = selectors.contract_list_for_user(user=request.user).filter(  # type: ignore[arg-type]
         status=Contract.Status.CONFIRMED, round__status=Round.Status.IN_EXECUTION
     )
+    # A hospital's own contracts are few: their ids first, then their lines by id (a
+    # subquery of its contracts lets the planner join every line of a national round
+    # before filtering, as the hospital's progress did).
+    own = list(contracts.values_list("pk", flat=True))
     return list(
-        ContractLine.objects.filter(contract__in=contracts, version=F("contract__current_version"))
+        ContractLine.objects.filter(contract_id__in=own, version=F("contract__current_version"))
         .select_related("contract__manufacturer", "round_item__item")
         .order_by("contract__number", "round_item__item__code")
     )

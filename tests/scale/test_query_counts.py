@@ -15,8 +15,10 @@ PostgreSQL cannot hash over hundreds of thousands of ids (``NOT EXISTS`` instead
 office's and a winner's progress tables are read from the maintained snapshot
 (``contracts.summaries``), never totalled over the contract lines per load. The lists
 of contracts count at most ``COUNT_LIMIT`` rows, the office's contract-lines tab reads
-the lines of one page of contracts only, and a hospital's own progress reads only its
-own contracts' lines.
+the lines of one page of contracts only, a hospital's own progress and purchases pages
+read only its own contracts' lines, and a party's hospital allocations ("my awards", the
+API list) are ordered by the allocation's own columns, the order of the party's index
+(``awards_alloc_hospital_page``, ``awards_alloc_maker_page``), not sorted over a join.
 """
 
 from __future__ import annotations
@@ -69,12 +71,30 @@ LINES_OF_THE_PAGE = re.compile(r'"contracts_contractline"\."contract_id" IN \(\d
 # subquery of its contracts let PostgreSQL join every line of the round first: ~1 s on
 # the 46,000-hospital round).
 OWN_LINES = LINES_OF_THE_PAGE
+OWN_LINES_PAGES = {("progress", "hospital01"), ("purchases", "hospital01")}
+# A party's hospital allocations are ordered by the allocation's own columns (the order of
+# its index), never by a joined column, which sorts every allocation of a national winner
+# (~10^5) before taking a page.
+ALLOCATION_PAGE = re.compile(r'FROM "awards_hospitalallocation".*\bLIMIT\b', re.DOTALL)
+ALLOCATION_ORDER = re.compile(
+    r'ORDER BY "awards_hospitalallocation"\."run_id" ASC, '
+    r'"awards_hospitalallocation"\."round_item_id" ASC, '
+    r'"awards_hospitalallocation"\."hospital_id" ASC, '
+    r'"awards_hospitalallocation"\."opened_bid_id" ASC LIMIT'
+)
+ALLOCATION_PAGES = {
+    ("my awards", "hospital01"),
+    ("my awards", "maker01"),
+    ("API allocations", "hospital01"),
+    ("API allocations", "maker01"),
+}
 
 
 def measure(round_: Round) -> dict[tuple[str, str | None], int]:
     clients: dict[str | None, Client] = {}
     counts: dict[tuple[str, str | None], int] = {}
     problems: list[str] = []
+    allocation_pages_seen: set[tuple[str, str | None]] = set()
     for name, username, url in pages(round_):
         client = clients.get(username)
         if client is None:
@@ -109,13 +129,19 @@ def measure(round_: Round) -> dict[tuple[str, str | None], int]:
                 and not LINES_OF_THE_PAGE.search(sql)
             ):
                 problems.append(f"{name} ({username}) reads every contract line: {sql[:300]}")
-            if (
-                (name, username) == ("progress", "hospital01")
-                and reads_lines
-                and not OWN_LINES.search(sql)
-            ):
+            if (name, username) in OWN_LINES_PAGES and reads_lines and not OWN_LINES.search(sql):
                 problems.append(f"{name} ({username}) reads others' lines: {sql[:300]}")
+            if (
+                (name, username) in ALLOCATION_PAGES
+                and ALLOCATION_PAGE.search(sql)
+                and not ALLOCATION_ORDER.search(sql)
+            ):
+                problems.append(f"{name} ({username}) sorts allocations by a join: {sql[-300:]}")
+            allocation_pages_seen.update(
+                {(name, username)} if ALLOCATION_PAGE.search(sql) else set()
+            )
     assert not problems, "\n".join(problems)
+    assert allocation_pages_seen >= ALLOCATION_PAGES, allocation_pages_seen
     return counts
 
 
