@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('awards', '0003_relaxation_cost'),
+        ('awards', '0004_evaluation_parts'),
     ]
 
     operations = [
