@@ -96,6 +96,9 @@ class Contract(models.Model):
             # The contracts list's order (newest round first, then by number), read a page
             # at a time from the index instead of sorting ~900,000 contracts via the round.
             models.Index(fields=["-round", "number"], name="contract_newest_round_number"),
+            # "Has this round a (confirmed) contract?": one index probe per round for the
+            # round filters of the contracts and progress pages (selectors.rounds_with).
+            models.Index(fields=["round", "status"], name="contract_round_status"),
         ]
 
     def __str__(self) -> str:

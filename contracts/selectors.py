@@ -67,13 +67,26 @@ def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
     return qs.filter(manufacturer=org)
 
 
-def rounds_with(contracts: QuerySet[Contract]) -> QuerySet[Round]:
-    """The rounds in which ``contracts`` has at least one contract, newest first: an
-    EXISTS per round (one index probe each), not a semi-join over every contract of a
-    national round."""
-    return Round.objects.filter(Exists(contracts.filter(round=OuterRef("pk")))).order_by(
-        "-created_at"
-    )
+def rounds_with(*, user: User, status: str | None = None) -> QuerySet[Round]:
+    """The rounds in which the user's organization has a contract (of ``status``), newest
+    first: one index probe per round (EXISTS). For the office the rounds are its own and the
+    probe looks only at the round's contracts (index ``contract_round_status``): with the
+    office's join inside the EXISTS, PostgreSQL hashed every confirmed contract of a
+    national round instead (0.57 s for 800,000 contracts on the progress pages)."""
+    org = _org(user)
+    if org is None:
+        return Round.objects.none()
+    rounds = Round.objects.all()
+    probe = Contract.objects.filter(round=OuterRef("pk"))
+    if status:
+        probe = probe.filter(status=status)
+    if org.kind == Organization.Kind.OFFICE:
+        rounds = rounds.filter(office=org)
+    elif org.kind == Organization.Kind.HOSPITAL:
+        probe = probe.filter(hospital=org)
+    else:
+        probe = probe.filter(manufacturer=org)
+    return rounds.filter(Exists(probe)).order_by("-created_at")
 
 
 def contracts_matching(contracts: QuerySet[Contract], text: str) -> QuerySet[Contract]:

@@ -83,7 +83,7 @@ def execution_start(request: HttpRequest, round_id: int) -> HttpResponse:
 def contract_list(request: HttpRequest) -> HttpResponse:
     """The party's contracts, a page at a time, filtered by status, round and text."""
     contracts = selectors.contract_list_for_user(user=request.user)  # type: ignore[arg-type]
-    rounds = selectors.rounds_with(contracts)
+    rounds = selectors.rounds_with(user=request.user)  # type: ignore[arg-type]
     status = request.GET.get("status", "")
     if status in Contract.Status.values:
         contracts = contracts.filter(status=status)

@@ -179,7 +179,7 @@ def progress(request: HttpRequest) -> HttpResponse:
     contracts = selectors.contract_list_for_user(user=user).filter(  # type: ignore[arg-type]
         status=Contract.Status.CONFIRMED
     )
-    rounds = selectors.rounds_with(contracts)
+    rounds = selectors.rounds_with(user=user, status=Contract.Status.CONFIRMED)  # type: ignore[arg-type]
     round_id = request.GET.get("round", "")
     chosen = next((r for r in rounds if str(r.pk) == round_id), rounds.first())
     # A hospital's own lines are few: it sees them, not a table of one hospital.
