@@ -10,6 +10,20 @@ from awards.services import comparison, fanout, storing
 EVALUATION_RETRIES = 5
 
 
+def _retry(task: Task, exc: DatabaseError) -> Exception:
+    """The task's retry, with backoff (5 s doubling, at most 2 minutes)."""
+    return task.retry(exc=exc, countdown=min(120, 5 * 2**task.request.retries))
+
+
+def _retry_or_fail(task: Task, run_id: int, exc: DatabaseError) -> None:
+    """A database error in a step of an evaluation run: retried with backoff; after the
+    last retry the run is marked failed with the error."""
+    if task.request.retries >= EVALUATION_RETRIES:
+        storing.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
+        return
+    raise _retry(task, exc) from exc
+
+
 @shared_task(
     bind=True,
     name="awards.evaluation_run",
@@ -25,10 +39,7 @@ def evaluation_run_task(self: Task, run_id: int) -> None:
     try:
         storing.evaluation_execute(run_id=run_id)
     except DatabaseError as exc:
-        if self.request.retries >= EVALUATION_RETRIES:
-            storing.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
-            return
-        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
+        _retry_or_fail(self, run_id, exc)
 
 
 @shared_task(
@@ -44,7 +55,7 @@ def relaxation_cost_task(self: Task, run_id: int, index: int) -> None:
     try:
         comparison.relaxation_execute(run_id=run_id, index=index)
     except DatabaseError as exc:
-        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
+        raise _retry(self, exc) from exc
 
 
 @shared_task(
@@ -61,10 +72,7 @@ def evaluation_part_task(self: Task, run_id: int, index: int) -> None:
     try:
         fanout.part_execute(run_id=run_id, index=index)
     except DatabaseError as exc:
-        if self.request.retries >= EVALUATION_RETRIES:
-            storing.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
-            return
-        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
+        _retry_or_fail(self, run_id, exc)
 
 
 @shared_task(
@@ -80,7 +88,4 @@ def evaluation_merge_task(self: Task, run_id: int) -> None:
     try:
         fanout.merge_execute(run_id=run_id)
     except DatabaseError as exc:
-        if self.request.retries >= EVALUATION_RETRIES:
-            storing.evaluation_fail(run_id=run_id, message=f"database error: {exc}")
-            return
-        raise self.retry(exc=exc, countdown=min(120, 5 * 2**self.request.retries)) from exc
+        _retry_or_fail(self, run_id, exc)
