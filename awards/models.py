@@ -22,7 +22,7 @@ from procurement.models import Round, RoundItem, RuleSet
 
 class EvaluationRunManager(models.Manager["EvaluationRun"]):
     """Leaves the result document out of every query unless asked for: at national scale
-    it holds a million hospital lines (tens of megabytes), and no page needs it. Read it
+    it holds a million hospital lines (megabytes, compressed), and no page needs it. Read it
     with ``EvaluationRun.result_document()``."""
 
     def get_queryset(self) -> models.QuerySet[EvaluationRun]:
@@ -101,7 +101,11 @@ class EvaluationRun(models.Model):
     warnings = models.JSONField(_("warnings"), default=list, blank=True)
     explanation = models.JSONField(_("explanation"), default=list, blank=True)
     solve_seconds = models.FloatField(_("solve time (s)"), null=True, blank=True)
-    result = models.JSONField(_("result document"), null=True, blank=True)
+    # The optimiser's result document (``procurement.optimiser.result_to_dict``) as
+    # compressed JSON (``awards.documents``): at national scale it holds ~10^6 hospital
+    # lines, which as jsonb took ~10 s to write (PostgreSQL parsing ~60 MB) and are read
+    # only whole. Read it with ``result_document()``.
+    result = models.BinaryField(_("result document"), null=True, blank=True)
     comparison = models.JSONField(_("comparison row"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
     # A fanned-out run (``awards.services.fanout``): its parts, and how many are solved.
@@ -162,10 +166,10 @@ class EvaluationRun(models.Model):
     def result_document(self) -> dict[str, object] | None:
         """The stored result document, read explicitly (it is deferred everywhere else;
         note that ``refresh_from_db`` does not reload a deferred field)."""
-        document: dict[str, object] | None = (
-            EvaluationRun.objects.filter(pk=self.pk).values_list("result", flat=True).get()
-        )
-        return document
+        from awards.documents import document_unpack
+
+        packed = EvaluationRun.objects.filter(pk=self.pk).values_list("result", flat=True).get()
+        return None if packed is None else document_unpack(packed)
 
     @property
     def source_run(self) -> EvaluationRun:
@@ -292,7 +296,7 @@ class HospitalAllocation(models.Model):
     """A hospital's agreed volume of an item from one winner (up to ~10^6 rows per run).
 
     Kept narrow on purpose: ids, a quantity and the unit price; and lightly indexed (the
-    run, and hospital or manufacturer with the run, which is how it is read), because every
+    hospital or the manufacturer after the run, which is how it is read), because every
     index costs on each of the million inserts of a national evaluation.
 
     For the same reason its six foreign keys are not database constraints
@@ -305,10 +309,13 @@ class HospitalAllocation(models.Model):
     docs/awards-and-contracts.md ("Storing a national evaluation") states the trade-off.
     """
 
+    # No index of its own: both page indexes below lead with the run, and serve every read
+    # and delete by run (a third index cost ~0.8 s of the 920,000-row COPY).
     run = models.ForeignKey(
         EvaluationRun,
         on_delete=models.CASCADE,
         related_name="hospital_allocations",
+        db_index=False,
         db_constraint=False,
     )
     round_item = models.ForeignKey(

@@ -16,7 +16,8 @@ COMMIT (where PostgreSQL would run per-row foreign-key triggers if the table had
 
 The size can be reduced for a quick run on a busy machine: ``JICAI_BENCH_EVALUATION_HOSPITALS``
 (default 46,000) and ``JICAI_BENCH_EVALUATION_ITEMS`` (default 60); the machine's load
-(``uptime``) is printed with the figures.
+(``uptime``) is printed with the figures. ``JICAI_BENCH_EVALUATION_PROFILE=<file>`` writes a
+cProfile of the task's body to that file (the profiler slows the run; not for figures).
 
 The evaluation fanned out across workers (docs/optimiser.md, "Fanning an evaluation out
 across workers"): ``JICAI_BENCH_EVALUATION_CHUNKS=4`` runs the same task body with the
@@ -488,9 +489,19 @@ def _child() -> None:
 
     settings.AWARDS_FANOUT_MIN_ITEMS = 2 if CHUNKS else 0
     settings.AWARDS_FANOUT_CHUNKS = CHUNKS
+    profile_path = os.environ.get("JICAI_BENCH_EVALUATION_PROFILE", "")
+    profiler = None
+    if profile_path:  # where the task's time goes: python -m pstats <path>
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     task_started = time.perf_counter()
     services.evaluation_execute(run_id=run.pk)  # the task's body
     task_seconds = time.perf_counter() - task_started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_path)
     run.refresh_from_db()
     if run.status != EvaluationRun.Status.DONE:
         raise RuntimeError(f"evaluation failed: {run.error}")

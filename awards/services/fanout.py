@@ -43,6 +43,7 @@ from django.utils.translation import gettext_noop
 from awards.models import EvaluationPart, EvaluationRun
 from awards.problem import BuiltProblem
 from awards.services.base import STAGE_STORING, R
+from common.memory import collection_paused
 from procurement.optimiser.fanout import (
     fans_out,
     item_chunks,
@@ -137,6 +138,7 @@ def _send_merge(run_id: int) -> None:
     evaluation_merge_task.delay(run_id)
 
 
+@collection_paused()
 def part_execute(*, run_id: int, index: int) -> bool:
     """Solve one chunk of a fanned-out run (unless its part is written already, or the
     same chunk problem was solved before), then count it. True when this call counted
@@ -198,6 +200,7 @@ def _count(run_id: int) -> bool:
         return True
 
 
+@collection_paused()
 def merge_execute(*, run_id: int) -> EvaluationRun | None:
     """Merge a fanned-out run's parts and store the result as a single task would.
     Idempotent: a run no longer running, or with a part missing, is left alone."""

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Region
+from awards.documents import document_pack
 from awards.models import (
     BidResult,
     EvaluationRun,
@@ -57,6 +58,7 @@ from awards.signals import final_allocation_changed
 from awards.unit_rules import solve_by_unit, unit_rule_sets
 from bidding.models import OpenedBid
 from common.bulk_copy import ColumnValues, Decimals, copy_columns
+from common.memory import collection_paused
 from procurement.models import Round, RoundItem
 from procurement.optimiser import result_to_dict, solve
 from procurement.optimiser.kinds import Family, family_of
@@ -73,6 +75,7 @@ def _progress(run_id: int, percent: int, stage: str) -> None:
     EvaluationRun.objects.filter(pk=run_id, status=R.RUNNING).update(progress=percent, stage=stage)
 
 
+@collection_paused()
 def evaluation_execute(*, run_id: int) -> EvaluationRun | None:
     """Solve a queued run and store everything it decides, in one transaction at the end.
 
@@ -286,7 +289,7 @@ def _fill_figures(run: EvaluationRun, result: Result, comparison: dict[str, Any]
     run.warnings = [message_record(m) for m in result.run.warning_parts]
     run.explanation = [message_record(m) for m in result.run.explanation_parts]
     run.solve_seconds = result.solve_seconds
-    run.result = result_to_dict(result, include_timing=False)
+    run.result = document_pack(result_to_dict(result, include_timing=False))
     run.comparison = comparison
 
 

@@ -13,7 +13,7 @@ the hospital-level one: a unit price does not depend on the hospital.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from procurement.optimiser.model import (
     Problem,
     RegionCost,
     RegionDemand,
+    hospital_allocation,
 )
 from procurement.optimiser.reasons import (
     SOURCE_HOSPITAL_CHOICE,
@@ -179,9 +180,9 @@ def largest_remainder(total: int, weights: Sequence[tuple[str, int]]) -> dict[st
 
 
 def lay_out(
-    hospitals: Sequence[tuple[str, int]], suppliers: Sequence[tuple[str, int]]
+    hospitals: Iterable[tuple[str, int]], suppliers: Sequence[tuple[str, int]]
 ) -> list[tuple[str, str, int]]:
-    """Deterministic disaggregation: hospitals (by id) and suppliers (in the given order)
+    """Deterministic disaggregation: hospitals (sorted here by id) and suppliers (in order)
     are laid end to end on the same line of units; a hospital takes from each supplier
     the units where their segments overlap. Sums are exact on both sides and each
     hospital gets as few suppliers as the totals allow."""
@@ -430,11 +431,9 @@ def _hospital_rows(
         return []
     total = sum(q for _, q in suppliers)
     agreed = largest_remainder(total, [(h.id, h.quantity) for h in demand.hospitals])
-    return [
-        HospitalAllocation(item=item.id, bid=bid, region=demand.region, hospital=h, quantity=q)
-        for h, bid, q in lay_out(sorted(agreed.items()), suppliers)
-        if q > 0
-    ]
+    row, item_id, region = hospital_allocation, item.id, demand.region
+    laid = lay_out(agreed.items(), suppliers)
+    return [row(item_id, bid, region, h, q) for h, bid, q in laid if q > 0]
 
 
 def allocate_brand_choice(
@@ -502,7 +501,7 @@ def allocate_brand_choice(
         if q > 0
     ]
     hospitals_out = [
-        HospitalAllocation(item=item.id, bid=bid, region=region, hospital=h, quantity=q)
+        hospital_allocation(item.id, bid, region, h, q)
         for (region, h, bid), q in sorted(hospital_rows.items())
         if q > 0
     ]

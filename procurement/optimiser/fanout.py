@@ -37,10 +37,10 @@ from procurement.optimiser.kinds import Family, family_of
 from procurement.optimiser.model import (
     Allocation,
     BidOutcome,
-    HospitalAllocation,
     ItemOutcome,
     Problem,
     Result,
+    hospital_allocation,
 )
 from procurement.optimiser.reasons import ReasonPart
 from procurement.optimiser.solve import (
@@ -263,7 +263,7 @@ def part_from_bytes(data: bytes) -> Part:
             for a in document["allocations"]
         ),
         hospitals=tuple(
-            HospitalAllocation(*row)
+            hospital_allocation(*row)
             for row in zip(
                 h["item"], h["bid"], h["region"], h["hospital"], h["quantity"], strict=True
             )

@@ -56,6 +56,7 @@ from procurement.optimiser.model import (
     BidOutcome,
     HospitalAllocation,
     Problem,
+    hospital_allocation,
 )
 from procurement.optimiser.reasons import (
     SOURCE_OPTIMISED_AWARD,
@@ -519,8 +520,8 @@ def _apply_solution(
             total = sum(q for _, q in parts)
             agreed = largest_remainder(total, [(h.id, h.quantity) for h in demand.hospitals])
             hospitals.extend(
-                HospitalAllocation(item.id, bid, demand.region, h, q)
-                for h, bid, q in lay_out(sorted(agreed.items()), parts)
+                hospital_allocation(item.id, bid, demand.region, h, q)
+                for h, bid, q in lay_out(agreed.items(), parts)
                 if q > 0
             )
         new_decisions.append(
