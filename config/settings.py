@@ -248,10 +248,12 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="jicai"
 AWARDS_RELAXATION_SECONDS = env.float("AWARDS_RELAXATION_SECONDS", default=60.0)
 # An evaluation of a per-item rule kind with at least this many items is fanned out as
 # AWARDS_FANOUT_CHUNKS Celery tasks (docs/optimiser.md, "Fanning an evaluation out");
-# 0 never fans out (the default: measured on the national drug round, 920,153 lines, the
-# fanned-out run took 74 s with one worker process and 68 s with two against 50 s in one
-# task, the problem being built twice). The optimised award is always one task.
-AWARDS_FANOUT_MIN_ITEMS = env.int("AWARDS_FANOUT_MIN_ITEMS", default=0)
+# 0 never fans out. Measured on the national drug round (60 items, 920,153 lines, quiet
+# 2-core machine): 21.8 s fanned out on the production profile's two worker processes
+# against 26.3 s in one task, but 38.6 s on a single worker process (the problem is built
+# twice): set 0 where the evaluation queue has one worker process. The optimised award is
+# always one task.
+AWARDS_FANOUT_MIN_ITEMS = env.int("AWARDS_FANOUT_MIN_ITEMS", default=40)
 AWARDS_FANOUT_CHUNKS = env.int("AWARDS_FANOUT_CHUNKS", default=4)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
