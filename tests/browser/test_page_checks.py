@@ -14,6 +14,7 @@ from tests.browser.conftest import Journey
 from tests.browser.helpers import (
     AXE_JS,
     AXE_SHA256,
+    CLIPPED_TABLES_JS,
     DANGLING_ARIA_JS,
     MISALIGNED_NUMBERS_JS,
     OVERFLOW_JS,
@@ -67,6 +68,24 @@ def test_the_overflow_check_finds_a_table_wider_than_the_window(page: Page) -> N
         f"<table class=wide><tr>{cells}</tr></table></div></main>"
     )
     assert page.evaluate(OVERFLOW_JS) == []
+
+
+def test_the_clipped_table_check_finds_a_fitting_table_that_still_scrolls(page: Page) -> None:
+    cells = "".join(f"<td>1,234,567.00 column {n}</td>" for n in range(30))
+    html = (
+        "<main style='width:600px'><div class=card style='overflow-x:auto'>"
+        "<table class='data-table wrap-heads'><thead><tr><th>Savings</th></tr></thead>"
+        "<tr>{cells}</tr></table></div>"
+        "<div class=card style='overflow-x:auto'><table class='data-table wide'>"
+        "<tr>{cells}</tr></table></div></main>"
+    )
+    page.set_content(html.format(cells=cells))
+    # Only the table meant to fit is reported; a table allowed to scroll is not.
+    assert page.evaluate(CLIPPED_TABLES_JS) == [
+        "table.data-table.wrap-heads scrolls inside its card: Savings"
+    ]
+    page.set_content(html.format(cells="<td>1.00</td>"))
+    assert page.evaluate(CLIPPED_TABLES_JS) == []
 
 
 def test_the_aria_check_finds_references_to_missing_ids(page: Page) -> None:
