@@ -53,7 +53,9 @@ def test_stored_bytes_read_back_as_the_document() -> None:
 
 
 @pytest.mark.django_db
-def test_a_run_stores_the_optimisers_document_packed(django_capture_on_commit_callbacks) -> None:
+def test_a_run_stores_the_optimisers_document_packed(
+    django_capture_on_commit_callbacks, monkeypatch
+) -> None:
     from awards import services
     from awards.services import storing
 
@@ -65,12 +67,9 @@ def test_a_run_stores_the_optimisers_document_packed(django_capture_on_commit_ca
         seen["result"] = real(*args, **kwargs)
         return seen["result"]
 
-    storing.solve_by_unit = keep
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            run = services.evaluation_request(round_=built.round, by=built.office)
-    finally:
-        storing.solve_by_unit = real
+    monkeypatch.setattr(storing, "solve_by_unit", keep)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.evaluation_request(round_=built.round, by=built.office)
     run.refresh_from_db()
     assert run.status == EvaluationRun.Status.DONE, run.error
     stored = EvaluationRun.objects.filter(pk=run.pk).values_list("result", flat=True).get()
